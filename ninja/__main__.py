@@ -1,0 +1,3 @@
+from ninja.cli import main
+
+main()

@@ -1,0 +1,116 @@
+"""The cmp engine: the learner's gradients against autograd's. Pure: tensors in, results out.
+
+What it adds to the notebook's three-line cmp: a shape check (a wrong shape that broadcasts used to
+pass), a status for what is missing or never ran, CS231n's relative error, and a check that the
+forward pass in the learner's file is still the trusted one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import torch
+
+from ninja.results import ERROR, FAIL, MISSING, PASS, LearnerError, Report, VarResult
+
+
+class _Unreached:
+    def __repr__(self) -> str:
+        return "UNREACHED"
+
+
+UNREACHED = _Unreached()  # the learner's code raised before it defined this gradient
+
+
+def as_tensor(value: Any) -> torch.Tensor | None:
+    """A detached CPU tensor from a tensor, a NumPy array or a number; None if it is none of these."""
+    if torch.is_tensor(value):
+        return value.detach().cpu()
+    try:
+        return torch.as_tensor(value).cpu()
+    except (TypeError, ValueError, RuntimeError):
+        return None
+
+
+def squeezed(shape: Sequence[int]) -> tuple[int, ...]:
+    return tuple(d for d in shape if d != 1)
+
+
+def compare(name: str, got: Any, expected: torch.Tensor, rtol: float = 1e-5, atol: float = 1e-8) -> VarResult:
+    """Compare one gradient. `got` is what the learner's d<name> holds: a tensor, None (still the
+    TODO), UNREACHED, or anything else they assigned."""
+    expected = expected.detach().cpu()
+    result = VarResult(name, FAIL, expected_shape=tuple(expected.shape))
+    if got is UNREACHED:
+        result.status = ERROR
+        return result
+    if got is None:
+        result.status = MISSING
+        return result
+    g = as_tensor(got)
+    if g is None or g.dtype == torch.bool or g.is_complex():
+        result.note = f"d{name} is {type(got).__name__}, not a tensor of numbers"
+        return result
+    result.shape = tuple(g.shape)
+    notes = []
+    if g.shape != expected.shape:
+        if squeezed(g.shape) != squeezed(expected.shape):
+            result.note = f"wrong shape: {name} is {result.expected_shape}"
+            return result
+        notes.append(f"{name} is {result.expected_shape}: only size-1 dims differ, fine")
+        g = g.reshape(expected.shape)
+    if g.dtype != expected.dtype:
+        notes.append(f"dtype {str(g.dtype).removeprefix('torch.')}, {name} is {str(expected.dtype).removeprefix('torch.')}")
+        common = torch.promote_types(torch.promote_types(g.dtype, expected.dtype), torch.float32)
+        g, expected = g.to(common), expected.to(common)
+    if not torch.isfinite(g).all():
+        notes.append("contains NaN" if torch.isnan(g).any() else "contains inf")
+    diff = (g - expected).abs()
+    result.exact = bool(torch.equal(g, expected))
+    result.approx = bool(torch.allclose(g, expected, rtol=rtol, atol=atol))
+    result.maxdiff = diff.max().item() if diff.numel() else 0.0
+    scale = (g.abs() + expected.abs()).clamp(min=1e-8)
+    result.relerr = (diff / scale).max().item() if diff.numel() else 0.0
+    result.status = PASS if result.approx else FAIL
+    result.note = "; ".join(notes) or None
+    return result
+
+
+def forward_changes(learner: Mapping[str, Any], trusted: Mapping[str, torch.Tensor], names: Sequence[str], ran_to_end: bool) -> list[str]:
+    """Where the forward pass in the learner's file stops matching the trusted one: the first
+    intermediate that differs, in forward order. An undefined name counts only if the file ran to
+    the end (otherwise the error explains it)."""
+    for name in names:
+        value = learner.get(name)
+        if value is None:
+            if ran_to_end:
+                return [f"forward pass changed: {name} is not defined (restore the template's forward line)"]
+            continue
+        got, want = as_tensor(value), trusted[name].detach().cpu()
+        if got is None or got.shape != want.shape or not torch.allclose(got.to(want.dtype), want, rtol=1e-5, atol=1e-7):
+            return [
+                f"forward pass changed: {name} differs from the reference. Gradients are checked against "
+                "the trusted forward pass, so restore the template's forward lines"
+            ]
+    return []
+
+
+def check(
+    exercise: str,
+    answers: Mapping[str, Any],
+    expected: Mapping[str, torch.Tensor],
+    *,
+    learner_forward: Mapping[str, Any] | None = None,
+    trusted_forward: Mapping[str, torch.Tensor] | None = None,
+    forward_names: Sequence[str] = (),
+    error: LearnerError | None = None,
+    rtol: float = 1e-5,
+    atol: float = 1e-8,
+) -> Report:
+    """Check every gradient in `expected` (in its order) against `answers`, and the learner's
+    forward intermediates against the trusted ones."""
+    variables = [compare(name, answers.get(name), grad, rtol, atol) for name, grad in expected.items()]
+    notes = []
+    if forward_names:
+        notes = forward_changes(learner_forward or {}, trusted_forward or {}, forward_names, error is None)
+    return Report(exercise, variables, notes=notes, error=error, forward_ok=not notes)

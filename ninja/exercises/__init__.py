@@ -1,0 +1,25 @@
+"""Every exercise, by name. Adding one: a module here, a template in exercises/, a solution in
+solutions/, and its name in the tuple below."""
+
+from __future__ import annotations
+
+import difflib
+
+from ninja.exercise import Exercise
+from ninja.exercises import exercise1, exercise2, exercise3
+
+EXERCISES: dict[str, Exercise] = {e.name: e for e in (exercise1.EXERCISE, exercise2.EXERCISE, exercise3.EXERCISE)}
+
+
+class UnknownExercise(LookupError):
+    def __init__(self, name: str):
+        close = difflib.get_close_matches(name, EXERCISES, n=1)
+        maybe = f" Did you mean {close[0]}?" if close else ""
+        super().__init__(f"no exercise named {name!r}.{maybe} Known: {', '.join(EXERCISES)}.")
+
+
+def find(name: str) -> Exercise:
+    try:
+        return EXERCISES[name]
+    except KeyError:
+        raise UnknownExercise(name) from None

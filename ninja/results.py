@@ -1,0 +1,55 @@
+"""What a check finds: plain data, made by the engine and read by render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PASS, FAIL, MISSING, ERROR = "pass", "fail", "missing", "error"
+
+
+@dataclass
+class LearnerError:
+    """The learner's file did not run to the end: where and why."""
+
+    kind: str  # the exception's type, e.g. "SyntaxError", "RuntimeError"
+    message: str
+    path: str
+    line: int | None  # in the learner's file
+    source: str | None = None  # the text of that line
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+
+@dataclass
+class VarResult:
+    """One checked variable: the learner's d<name> against autograd's d loss / d <name>."""
+
+    name: str
+    status: str  # pass, fail, missing, error
+    expected_shape: tuple[int, ...]
+    shape: tuple[int, ...] | None = None  # None when there is no tensor to compare
+    exact: bool | None = None
+    approx: bool | None = None
+    maxdiff: float | None = None
+    relerr: float | None = None
+    note: str | None = None  # a shape, dtype or type remark worth reading even on a pass
+
+
+@dataclass
+class Report:
+    exercise: str
+    variables: list[VarResult]
+    notes: list[str] = field(default_factory=list)  # about the whole file: a changed forward, ...
+    error: LearnerError | None = None
+    forward_ok: bool = True
+    output: str = ""  # what the learner's file printed
+
+    @property
+    def passed(self) -> bool:
+        return self.forward_ok and self.error is None and all(v.status == PASS for v in self.variables)
+
+    @property
+    def correct(self) -> int:
+        return sum(v.status == PASS for v in self.variables)

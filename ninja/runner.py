@@ -1,0 +1,93 @@
+"""Run a learner's file in this process and keep what it defined, what it printed, and where it
+stopped if it did not run to the end. A file that fails is a result, never a crash of ninja."""
+
+from __future__ import annotations
+
+import ast
+import io
+import sys
+import traceback
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ninja.engine import UNREACHED
+from ninja.results import LearnerError
+
+MAX_OUTPUT = 20_000  # characters of the file's own printing that we keep
+
+
+@dataclass
+class LearnerRun:
+    path: Path
+    namespace: dict[str, Any]
+    error: LearnerError | None = None
+    output: str = ""
+    assigned_at: dict[str, int] = field(default_factory=dict)  # name -> first line that assigns it
+
+    def value(self, name: str) -> Any:
+        """What `name` holds after the run: None if undefined or still None, UNREACHED if the file
+        raised before the line that assigns it."""
+        value = self.namespace.get(name)
+        if value is not None or self.error is None:
+            return value
+        line = self.assigned_at.get(name)
+        if self.error.line is None or line is None or line >= self.error.line:
+            return UNREACHED
+        return None
+
+
+def assignment_lines(tree: ast.Module) -> dict[str, int]:
+    """First line of each module-level statement that binds a name (=, +=, for, with, ...)."""
+    lines: dict[str, int] = {}
+    for statement in tree.body:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                lines.setdefault(node.id, statement.lineno)
+    return lines
+
+
+def source_line(source: str, line: int | None) -> str | None:
+    lines = source.splitlines()
+    return lines[line - 1].strip() if line and 0 < line <= len(lines) else None
+
+
+def error_from_exception(exc: BaseException, path: Path, source: str) -> LearnerError:
+    """The deepest frame in the learner's file is the line to show them."""
+    line = None
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_filename == str(path):
+            line = lineno
+    message = str(exc) or type(exc).__name__
+    if isinstance(exc, SystemExit):
+        message = f"the file called sys.exit({exc.code!r}) before the end"
+    return LearnerError(type(exc).__name__, message, str(path), line, source_line(source, line))
+
+
+def run_file(path: Path) -> LearnerRun:
+    """Execute the learner's file as a module named __ninja__ (so its `if __name__ == "__main__"`
+    block does not run), with its folder importable, capturing what it prints."""
+    path = Path(path)
+    source = path.read_text(encoding="utf-8")
+    try:
+        tree = ast.parse(source, filename=str(path))
+        code = compile(tree, str(path), "exec")
+    except SyntaxError as e:
+        error = LearnerError(type(e).__name__, e.msg, str(path), e.lineno, source_line(source, e.lineno))
+        return LearnerRun(path, {}, error)
+    namespace: dict[str, Any] = {"__name__": "__ninja__", "__file__": str(path), "__builtins__": __builtins__}
+    run = LearnerRun(path, namespace, assigned_at=assignment_lines(tree))
+    output = io.StringIO()
+    sys.path.insert(0, str(path.parent))
+    try:
+        with redirect_stdout(output), redirect_stderr(output):
+            exec(code, namespace)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:  # noqa: BLE001 (the learner's error, SystemExit included, is a result)
+        run.error = error_from_exception(e, path, source)
+    finally:
+        sys.path.remove(str(path.parent))
+    run.output = output.getvalue()[:MAX_OUTPUT]
+    return run
