@@ -66,7 +66,7 @@ def settings_from(seed: Optional[int], batch_size: int, data: Optional[Path]):
 @app.command()
 def check(
     exercise: str = typer.Argument(..., help="exercise1, exercise2, ... (see `ninja list`)"),
-    file: Optional[Path] = typer.Option(None, "--file", "-f", help="The learner's file [default: exercises/EXERCISE.py]"),
+    file: Optional[Path] = typer.Option(None, "--file", "-f", help="Your file [default: exercises/EXERCISE.py]"),
     seed: Optional[int] = typer.Option(None, help="Seed for the parameters and the batch [default: the notebook's]"),
     batch_size: int = typer.Option(32, "--batch-size", "-n", help="Batch size n"),
     data: Optional[Path] = typer.Option(None, help="Names file, one per line [default: the packaged corpus]"),

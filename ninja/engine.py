@@ -32,6 +32,10 @@ def as_tensor(value: Any) -> torch.Tensor | None:
         return None
 
 
+def dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
 def squeezed(shape: Sequence[int]) -> tuple[int, ...]:
     return tuple(d for d in shape if d != 1)
 
@@ -60,7 +64,7 @@ def compare(name: str, got: Any, expected: torch.Tensor, rtol: float = 1e-5, ato
         notes.append(f"{name} is {result.expected_shape}: only size-1 dims differ, fine")
         g = g.reshape(expected.shape)
     if g.dtype != expected.dtype:
-        notes.append(f"dtype {str(g.dtype).removeprefix('torch.')}, {name} is {str(expected.dtype).removeprefix('torch.')}")
+        notes.append(f"dtype {dtype_name(g.dtype)}, {name} is {dtype_name(expected.dtype)}")
         common = torch.promote_types(torch.promote_types(g.dtype, expected.dtype), torch.float32)
         g, expected = g.to(common), expected.to(common)
     if not torch.isfinite(g).all():
@@ -76,7 +80,9 @@ def compare(name: str, got: Any, expected: torch.Tensor, rtol: float = 1e-5, ato
     return result
 
 
-def forward_changes(learner: Mapping[str, Any], trusted: Mapping[str, torch.Tensor], names: Sequence[str], ran_to_end: bool) -> list[str]:
+def forward_changes(
+    learner: Mapping[str, Any], trusted: Mapping[str, torch.Tensor], names: Sequence[str], ran_to_end: bool
+) -> list[str]:
     """Where the forward pass in the learner's file stops matching the trusted one: the first
     intermediate that differs, in forward order. An undefined name counts only if the file ran to
     the end (otherwise the error explains it)."""

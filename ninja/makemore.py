@@ -27,6 +27,9 @@ class Settings:
     seed: int = 2147483647  # the notebook's generator seed
     batch_size: int = 32
     data: Path | None = None  # one name per line; None: the packaged corpus
+    # float64 by default: in float32, rounding noise amplified by batchnorm at small batch sizes
+    # reaches 1e-3 of a gradient's scale, and a correct answer would fail allclose's defaults
+    dtype: torch.dtype = torch.float64
 
 
 _settings = Settings()
@@ -62,7 +65,7 @@ def parameters(n_hidden: int = N_HIDDEN) -> tuple[torch.Tensor, ...]:
     bngain = torch.randn((1, n_hidden), generator=g) * 0.1 + 1.0
     bnbias = torch.randn((1, n_hidden), generator=g) * 0.1
     # Note: non-standard initializations, so that a wrong gradient can't hide behind zeros
-    return C, W1, b1, W2, b2, bngain, bnbias
+    return tuple(p.to(_settings.dtype) for p in (C, W1, b1, W2, b2, bngain, bnbias))
 
 
 def batch() -> tuple[torch.Tensor, torch.Tensor]:
@@ -108,13 +111,13 @@ def forward(C, W1, b1, W2, b2, bngain, bnbias, Xb, Yb, tap: Tap = lambda name, t
     return tap("loss", -logprobs[range(n), Yb].mean())
 
 
-def run_forward(settings: Settings, dtype=torch.float32):
+def run_forward(settings: Settings):
     """The trusted forward at `settings` with autograd on: (values by name, the parameter leaves).
     Every intermediate keeps its .grad after values["loss"].backward()."""
     with use(settings):
         params = dict(zip(PARAMETER_NAMES, parameters()))
         Xb, Yb = batch()
-    leaves = {k: p.to(dtype).requires_grad_() for k, p in params.items()}
+    leaves = {k: p.requires_grad_() for k, p in params.items()}
     values: dict[str, torch.Tensor] = {}
 
     def keep(name, t):
