@@ -17,9 +17,10 @@ import secrets
 import signal
 import struct
 import sys
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -88,7 +89,7 @@ def batch_sizes_for(seed: int) -> tuple[int, int]:
 # ---- what to grade -------------------------------------------------------------------------
 
 
-def find_work(paths: Iterable[Path], exercise: Exercise | None) -> list[tuple[str, Exercise, Path | None]]:
+def find_work(paths: Iterable[Path], exercise: Exercise | None) -> list[tuple[str, Exercise | None, Path | None]]:
     """(submission as given, exercise, file or None when missing) for every SUB: a folder holding
     exercise files under their template names, or one file named after its exercise."""
     from ninja.exercises import EXERCISES
@@ -101,13 +102,14 @@ def find_work(paths: Iterable[Path], exercise: Exercise | None) -> list[tuple[st
             if not found and exercise:
                 found = [(str(path), exercise, None)]
             if not found:
-                names = ", ".join(f"{name}.py" for name in EXERCISES)
-                raise GradeError(f"{path} holds no exercise file (looked for {names}); pass --exercise EX")
+                found = [(str(path), None, None)]  # graded as an error: the batch goes on
             work += found
         elif path.is_file():
             ex = exercise or EXERCISES.get(path.stem)
             if ex is None:
-                raise GradeError(f"cannot tell which exercise {path} is: name it exercise1.py, ... or pass --exercise EX")
+                raise GradeError(
+                    f"cannot tell which exercise {path} is: name it exercise1.py, ... or pass --exercise EX"
+                )
             work.append((str(path), ex, path))
         else:
             raise GradeError(f"cannot read {path}")
@@ -249,7 +251,7 @@ def grade_in_child(job: dict, fd: int) -> None:
     tables = [givens(exercise, s) for s in settings]
     disable_autograd()
     runs = []
-    for s, table in zip(settings, tables):
+    for s, table in zip(settings, tables, strict=True):
         makemore.given = given_from(table)
         with makemore.use(s):
             runs.append((s.batch_size, runner.run_file(Path(job["path"]))))
@@ -281,7 +283,11 @@ def decode_value(spec: Any, blob: bytes) -> Any:
     if kind != "array" or spec.get("dtype") not in DTYPES:
         raise BadResult("value kind")
     shape, offset = spec.get("shape"), spec.get("offset")
-    if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape) or not isinstance(offset, int):
+    if (
+        not isinstance(shape, list)
+        or not all(isinstance(d, int) and d >= 0 for d in shape)
+        or not isinstance(offset, int)
+    ):
         raise BadResult("value shape")
     dtype = DTYPES[spec["dtype"]]
     count = math.prod(shape)
@@ -309,7 +315,13 @@ def decode(data: bytes, exercise: Exercise) -> list[dict]:
             error = run["error"]
             if error is not None:
                 kind, message, path, line, source = error
-                error = LearnerError(str(kind)[:100], str(message)[:2000], str(path), line if isinstance(line, int) else None, None if source is None else str(source)[:500])
+                error = LearnerError(
+                    str(kind)[:100],
+                    str(message)[:2000],
+                    str(path),
+                    line if isinstance(line, int) else None,
+                    None if source is None else str(source)[:500],
+                )
             runs.append(
                 {
                     "batch_size": int(run["batch_size"]),
@@ -404,12 +416,14 @@ def score_reports(
     )  # fmt: skip
 
 
-def failed(exercise: Exercise, plan: Plan, submission: str, status: str, message: str, seconds: float) -> SubmissionResult:
+def failed(
+    exercise: Exercise, plan: Plan, submission: str, status: str, message: str, seconds: float
+) -> SubmissionResult:
     """Nothing to grade: every variable gets 0 with the reason."""
-    tests = [
-        TestResult(f"d{name}", 0.0, points_of(plan, exercise, name), False, message) for name in exercise.checked
-    ]
-    return SubmissionResult(submission, exercise.name, 0.0, sum(t.max_score for t in tests), status, message, tests, seconds)
+    tests = [TestResult(f"d{name}", 0.0, points_of(plan, exercise, name), False, message) for name in exercise.checked]
+    return SubmissionResult(
+        submission, exercise.name, 0.0, sum(t.max_score for t in tests), status, message, tests, seconds
+    )
 
 
 def why_no_result(outcome: Outcome, limits: Limits) -> tuple[str, str]:
@@ -420,9 +434,16 @@ def why_no_result(outcome: Outcome, limits: Limits) -> tuple[str, str]:
     if outcome.signal == signal.SIGXCPU:
         return TIMEOUT, f"used more than {limits.cpu_seconds} s of CPU time"
     if outcome.signal == signal.SIGKILL:
-        return ERROR, f"the submission was killed (SIGKILL), most likely for going over the {limits.memory_mb} MB memory limit"
+        return (
+            ERROR,
+            f"the submission was killed (SIGKILL), most likely for going over the {limits.memory_mb} MB memory limit",
+        )
     if outcome.signal is not None:
-        name = signal.Signals(outcome.signal).name if outcome.signal in signal.Signals._value2member_map_ else outcome.signal
+        name = (
+            signal.Signals(outcome.signal).name
+            if outcome.signal in signal.Signals._value2member_map_
+            else outcome.signal
+        )
         return ERROR, f"the submission crashed the Python process ({name}) before it could be graded"
     return ERROR, f"the submission ended its own process (exit code {outcome.exit_code}) before it could be graded"
 
@@ -433,12 +454,16 @@ def result_of(outcome: Outcome, exercise: Exercise, plan: Plan, references: Refe
         try:
             runs = decode(outcome.data, exercise)
         except BadResult as e:
-            return failed(exercise, plan, submission, ERROR, f"malformed result from the submission's process ({e})", outcome.wall)
+            return failed(
+                exercise, plan, submission, ERROR, f"malformed result from the submission's process ({e})", outcome.wall
+            )
         batch_sizes = [run["batch_size"] for run in runs]
         if batch_sizes == list(plan.batch_sizes):
             reports = [check_run(exercise, run, plan, references) for run in runs]
             result = score_reports(exercise, reports, batch_sizes, plan, submission, outcome.wall)
-            if result.status == ERROR and any(r.error and ("allocate" in r.error.message or r.error.kind == "MemoryError") for r in reports):
+            if result.status == ERROR and any(
+                r.error and ("allocate" in r.error.message or r.error.kind == "MemoryError") for r in reports
+            ):
                 result.message += f"\n(the memory limit is {plan.limits.memory_mb} MB)"
             return result
     status, message = why_no_result(outcome, plan.limits)
@@ -474,7 +499,14 @@ def grade(
     results: dict[int, SubmissionResult] = {}
     jobs_to_run = []
     for i, (submission, exercise, path) in enumerate(work):
-        if path is None:
+        if exercise is None:
+            from ninja.exercises import EXERCISES
+
+            names = ", ".join(f"{name}.py" for name in EXERCISES)
+            message = f"no exercise file in {submission} (looked for {names})"
+            results[i] = SubmissionResult(submission, "-", 0.0, 0.0, ERROR, message)
+            on_result(results[i])
+        elif path is None:
             results[i] = failed(exercise, plan, submission, ERROR, f"no {exercise.name}.py in the submission", 0.0)
             on_result(results[i])
         else:

@@ -21,8 +21,8 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
 
 CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
 MAX_RESULT_BYTES = 256 * 2**20  # a child sending more than this is cut off
