@@ -52,8 +52,8 @@ def junit(results: list[SubmissionResult]) -> str:
     """One testsuite per (submission, exercise), one testcase per variable."""
     suites = ET.Element("testsuites", name="ninja grade")
     for r in results:
-        failures = sum(not t.passed for t in r.tests) if r.status == GRADED else 0
-        errors = len(r.tests) if r.status != GRADED else 0
+        wrong = sum(not t.passed for t in r.tests)
+        failures, errors = (wrong, 0) if r.status == GRADED else (0, wrong)
         suite = ET.SubElement(
             suites, "testsuite", name=f"{r.submission} {r.exercise}", tests=str(len(r.tests)),
             failures=str(failures), errors=str(errors), time=f"{r.seconds:.3f}",

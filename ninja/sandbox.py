@@ -13,6 +13,7 @@ passed as a file descriptor (SCM_RIGHTS), so a child never sees another job's pi
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import json
 import os
 import resource
@@ -71,6 +72,7 @@ def mapped_bytes() -> int:
 def confine(limits: Limits) -> None:
     """In the child, before any learner code: own process group, limits, quiet fds."""
     os.setpgid(0, 0)
+    faulthandler.disable()  # a crash is the parent's to report, not a traceback on the grader's terminal
     cpu = max(1, int(limits.cpu_seconds))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     memory = mapped_bytes() + limits.memory_mb * 2**20
