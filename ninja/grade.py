@@ -179,16 +179,20 @@ def disable_autograd() -> None:
             setattr(module, name, refuse)
 
 
-def givens(exercise: Exercise, settings: Settings) -> dict[str, torch.Tensor]:
-    """The gradients the exercise's template hands out with given("name") (exercise 3's dhpreact),
-    computed before autograd is disabled; nothing else of the reference enters the child."""
+def given_names(exercise: Exercise) -> list[str]:
+    """What the exercise's template asks for with given("name") (exercise 3's dhpreact)."""
     tree = ast.parse(exercise.template.read_text(encoding="utf-8"))
-    names = [
+    return [
         node.args[0].value
         for node in ast.walk(tree)
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "given" and node.args
         and isinstance(node.args[0], ast.Constant)
     ]  # fmt: skip
+
+
+def givens(names: list[str], settings: Settings) -> dict[str, torch.Tensor]:
+    """Those gradients, computed in the child before autograd is disabled; nothing else of the
+    reference enters the child."""
     return makemore.reference_gradients(settings, names)[1] if names else {}
 
 
@@ -248,7 +252,7 @@ def grade_in_child(job: dict, fd: int) -> None:
     exercise = find(job["exercise"])
     network_isolation()  # where the OS refuses, probe_network() has told the instructor already
     settings = [Settings(job["seed"], n) for n in job["batch_sizes"]]
-    tables = [givens(exercise, s) for s in settings]
+    tables = [givens(job["given"], s) for s in settings]
     disable_autograd()
     runs = []
     for s, table in zip(settings, tables, strict=True):
@@ -485,6 +489,13 @@ def probe_network() -> str | None:
     return why or None
 
 
+def warm_up(exercises: Iterable[Exercise]) -> None:
+    """Run each bundled solution once at the notebook's seed (nothing secret), so the children,
+    forked afterwards, find torch's kernels and caches warm instead of each paying to warm them."""
+    for exercise in exercises:
+        runner.run_file(exercise.solution)
+
+
 def grade(
     work: list[tuple[str, Exercise, Path | None]],
     plan: Plan,
@@ -496,6 +507,8 @@ def grade(
 
     torch.set_num_threads(1)  # parallel over processes, not threads; and forking a thread pool is unsafe
     data.splits(None)  # warm: every child inherits the dataset
+    warm_up({exercise.name: exercise for _, exercise, _ in work if exercise is not None}.values())
+    given = {exercise.name: given_names(exercise) for _, exercise, _ in work if exercise is not None}
     results: dict[int, SubmissionResult] = {}
     jobs_to_run = []
     for i, (submission, exercise, path) in enumerate(work):
@@ -512,7 +525,7 @@ def grade(
         else:
             jobs_to_run.append(
                 {"id": i, "submission": submission, "exercise": exercise.name, "path": str(path.resolve()),
-                 "seed": plan.seed, "batch_sizes": list(plan.batch_sizes)}
+                 "seed": plan.seed, "batch_sizes": list(plan.batch_sizes), "given": given[exercise.name]}
             )  # fmt: skip
     with ForkServer(grade_in_child, plan.limits) as server:
         references = References()  # computed after the fork server exists, so no child inherits them

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import faulthandler
+import gc
 import json
 import os
 import resource
@@ -99,6 +100,7 @@ Work = Callable[[dict, int], None]  # (job, fd to write the result to), runs in 
 def serve(sock: socket.socket, work: Work, limits: Limits) -> None:
     """The fork server's loop: fork a child per request, report each child's pid and exit status."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    gc.freeze()  # children then do not touch (and copy) every inherited object's page when they collect
     children: set[int] = set()
     sock.setblocking(False)
     while True:
