@@ -250,6 +250,7 @@ def grade_in_child(job: dict, fd: int) -> None:
     from ninja.exercises import find
 
     exercise = find(job["exercise"])
+    os.chdir(Path(job["path"]).parent)  # files it writes land beside it, not where the grader runs
     network_isolation()  # where the OS refuses, probe_network() has told the instructor already
     settings = [Settings(job["seed"], n) for n in job["batch_sizes"]]
     tables = [givens(job["given"], s) for s in settings]
