@@ -5,6 +5,7 @@ exercise's check, render. Exit codes: 0 all pass, 1 something fails or the file 
 from __future__ import annotations
 
 import json
+import os
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -137,3 +138,107 @@ def options(
 
 def main(argv: Optional[list[str]] = None) -> None:
     app(args=argv, prog_name="ninja")
+
+
+class GradeFormat(str, Enum):
+    table = "table"
+    gradescope = "gradescope"
+    junit = "junit"
+    json = "json"
+    csv = "csv"
+
+
+def batch_sizes_from(text: Optional[str], seed: int) -> tuple[int, ...]:
+    from ninja.grade import batch_sizes_for
+
+    if text is None:
+        return batch_sizes_for(seed)
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise fail_usage(f"--batch-sizes takes numbers separated by commas, like 32,45 (not {text!r})") from None
+    if len(set(sizes)) < 2 or min(sizes) < 2:
+        raise fail_usage("--batch-sizes needs at least two different sizes, each at least 2 (hard-coded n must show)")
+    return sizes
+
+
+@app.command()
+def grade(
+    submissions: Optional[list[Path]] = typer.Argument(None, help="Folders holding exercise files, or single files"),
+    exercise: Optional[str] = typer.Option(None, "--exercise", "-e", help="Grade this exercise only"),
+    gradescope: bool = typer.Option(
+        False, help="Read $NINJA_GRADESCOPE_ROOT/submission, write $NINJA_GRADESCOPE_ROOT/results/results.json "
+        "(the root is /autograder unless that variable says otherwise)"
+    ),
+    format: Optional[GradeFormat] = typer.Option(None, "--format", help="[default: table; gradescope with --gradescope]"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the results here [default: standard output]"),
+    jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", "-j", help="Submissions graded at once [default: cores]"),
+    timeout: float = typer.Option(30.0, help="Wall-clock seconds per submission"),
+    memory: int = typer.Option(1024, help="Memory limit per submission, in MB"),
+    seed: Optional[int] = typer.Option(None, help="Grading seed, to reproduce a run [default: a secret random one]"),
+    batch_sizes: Optional[str] = typer.Option(None, "--batch-sizes", help="e.g. 32,45 [default: 32 and one by seed]"),
+    config: Optional[Path] = typer.Option(None, help="TOML file with points per variable: [exercise1.points] dC = 2"),
+    fail_under: Optional[float] = typer.Option(None, "--fail-under", help="Exit 1 if a submission scores < SCORE %"),
+):
+    """Grade a class's submissions, each in its own sandboxed process.
+
+    Examples: [bold]ninja grade submissions/*/ --format csv --out grades.csv[/],
+    [bold]ninja grade --gradescope[/]
+    """
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ninja import grade as grading
+    from ninja import render_grade
+    from ninja.sandbox import Limits
+
+    root = Path(os.environ.get("NINJA_GRADESCOPE_ROOT", "/autograder"))
+    if gradescope:
+        submissions = [root / "submission"]
+        out = out or root / "results" / "results.json"
+        format = format or GradeFormat.gradescope
+    format = format or GradeFormat.table
+    if not submissions:
+        raise fail_usage("name the submissions to grade (folders or files), or pass --gradescope")
+    if jobs < 1 or timeout <= 0 or memory < 64:
+        raise fail_usage("--jobs must be at least 1, --timeout above 0, --memory at least 64 (MB)")
+    ex = exercise_named(exercise) if exercise else None
+    seed = grading.secret_seed() if seed is None else seed
+    try:
+        work = grading.find_work(submissions, ex)
+        limits = Limits(timeout, int(timeout) + 1, memory)
+        plan = grading.Plan(seed, batch_sizes_from(batch_sizes, seed), limits, grading.read_points(config))
+    except grading.GradeError as e:
+        raise fail_usage(str(e)) from None
+    why_not = grading.probe_network()
+    if why_not:
+        errors.print(f"[yellow]note:[/] submissions keep network access: {why_not}", highlight=False)
+    started = time.monotonic()
+    columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=errors, transient=True, auto_refresh=False) as progress:  # no thread: we fork
+        task = progress.add_task("grading", total=len(work))
+        results = grading.grade(work, plan, jobs, lambda r: progress.update(task, advance=1, refresh=True))
+    elapsed = time.monotonic() - started
+    writers = {
+        GradeFormat.gradescope: lambda: render_grade.gradescope(results, elapsed),
+        GradeFormat.junit: lambda: render_grade.junit(results),
+        GradeFormat.json: lambda: render_grade.as_json(results),
+        GradeFormat.csv: lambda: render_grade.as_csv(results),
+    }
+    text = writers[format]() if format in writers else None
+    if out is not None and text is not None:
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
+        except OSError as e:
+            raise fail_usage(f"cannot write {out}: {e}") from None
+    elif text is not None:
+        print(text)
+    terminal = console if text is None or out is not None else errors
+    terminal.print(render_grade.summary(results))
+    sizes = ", ".join(map(str, plan.batch_sizes))
+    terminal.print(f"{len(results)} graded in {elapsed:.1f} s, seed {seed}, batch sizes {sizes}", highlight=False)
+    if fail_under is not None and any(r.score < fail_under / 100 * r.max_score for r in results):
+        terminal.print(f"[bold red]a submission scores under {fail_under:g}%[/]")
+        raise typer.Exit(1)

@@ -18,6 +18,16 @@ from ninja.results import LearnerError
 MAX_OUTPUT = 20_000  # characters of the file's own printing that we keep
 
 
+class CappedOutput(io.StringIO):
+    """Keeps the first MAX_OUTPUT characters: a file that floods its output cannot fill the memory."""
+
+    def write(self, text: str) -> int:
+        room = MAX_OUTPUT - self.tell()
+        if room > 0:
+            super().write(text[:room])
+        return len(text)
+
+
 @dataclass
 class LearnerRun:
     path: Path
@@ -78,7 +88,7 @@ def run_file(path: Path) -> LearnerRun:
         return LearnerRun(path, {}, error)
     namespace: dict[str, Any] = {"__name__": "__ninja__", "__file__": str(path), "__builtins__": __builtins__}
     run = LearnerRun(path, namespace, assigned_at=assignment_lines(tree))
-    output = io.StringIO()
+    output = CappedOutput()
     sys.path.insert(0, str(path.parent))
     try:
         with redirect_stdout(output), redirect_stderr(output):

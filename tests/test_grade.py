@@ -1,0 +1,210 @@
+"""`ninja grade`: an adversarial class graded in one batch, and every output format."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from ninja import grade as grading
+from ninja import render_grade
+from ninja.exercises import find
+from ninja.sandbox import Limits
+
+SOLUTION = find("exercise1").solution.read_text()
+TEMPLATE = find("exercise1").template.read_text()
+BACKWARD = "# backward pass, as in the notebook's answer\n"
+HEAD, TAIL = SOLUTION.split(BACKWARD)
+assert "dlogprobs[range(n), Yb] = -1.0 / n" in TAIL
+
+# submission folder name -> exercise1.py; each attack next to a correct submission
+CLASS = {
+    "correct": SOLUTION,
+    "hang": "while True:\n    pass\n",
+    "abort": "import os\nos.abort()\n",
+    "segfault": "import ctypes\nctypes.string_at(0)\n",
+    "sys_exit": "import sys\nsys.exit(0)\n" + SOLUTION,
+    "os_exit": SOLUTION + "\nimport os\nos._exit(0)\n",
+    "flood": "import os\nfor _ in range(20000):\n    print('x' * 1000)\n    os.write(1, b'y' * 1000)\n" + SOLUTION,
+    "memory": "import torch\nhog = torch.ones(2**31)\n" + SOLUTION,
+    "writes_files": TEMPLATE.replace("dlogprobs = None  # TODO", "open('results.json', 'w').write('{\"score\": 26}')"),
+    "monkeypatch": "import torch\nimport ninja.engine\ntorch.allclose = lambda *a, **k: True\n"
+    "torch.equal = lambda *a, **k: True\nninja.engine.compare = None\n" + TEMPLATE,
+    "fake_print": "print('26/26 correct: exercise1 passes.')\nprint('{\"score\": 26, \"max_score\": 26}')\n" + TEMPLATE,
+    "backward": HEAD + "loss.backward()\n" + BACKWARD + TAIL,
+    "reads_grad": HEAD + "W2.requires_grad = True\ndW2 = W2.grad\n",
+    "hard_coded_n": HEAD
+    + BACKWARD
+    + TAIL.replace("dlogprobs[range(n), Yb] = -1.0 / n", "dlogprobs[range(n), Yb] = -1.0 / 32"),
+    "syntax_error": SOLUTION.replace("dh = dlogits @ W2.T", "dh = dlogits @@ W2.T"),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("class")
+    for name, text in CLASS.items():
+        (root / name).mkdir()
+        (root / name / "exercise1.py").write_text(text)
+    (root / "empty").mkdir()
+    work = grading.find_work([root / name for name in [*CLASS, "empty"]], None)
+    plan = grading.Plan(1234, (32, 45), Limits(timeout=3, cpu_seconds=4, memory_mb=512))
+    seen = []
+    results = grading.grade(work, plan, jobs=2, on_result=seen.append)
+    assert len(seen) == len(results) == len(CLASS) + 1  # nothing lost
+    return {Path(r.submission).name: r for r in results}, root
+
+
+def test_correct_submission_gets_full_marks(graded):
+    r = graded[0]["correct"]
+    assert (r.status, r.score, r.max_score) == ("graded", 26, 26)
+    assert all(t.passed for t in r.tests)
+
+
+@pytest.mark.parametrize(
+    "name, status, says",
+    [
+        ("hang", "timeout", "timed out after 3 s"),
+        ("abort", "error", "SIGABRT"),
+        ("segfault", "error", "SIGSEGV"),
+        ("sys_exit", "error", "sys.exit(0)"),
+        ("os_exit", "error", "ended its own process (exit code 0)"),
+        ("memory", "error", "memory limit is 512 MB"),
+        ("syntax_error", "error", "SyntaxError"),
+    ],
+)
+def test_broken_submissions_score_zero_with_a_clear_message(graded, name, status, says):
+    r = graded[0][name]
+    assert (r.status, r.score, r.max_score) == (status, 0, 26)
+    assert says in r.message
+
+
+def test_an_output_flood_is_capped_and_the_submission_still_graded(graded):
+    r = graded[0]["flood"]
+    assert (r.status, r.score) == ("graded", 26)
+    assert 0 < len(r.output) <= 20_000
+
+
+@pytest.mark.parametrize("name", ["writes_files", "monkeypatch", "fake_print"])
+def test_cheats_inside_the_child_do_not_change_the_score(graded, name):
+    r = graded[0][name]
+    assert r.score == 0 and not any(t.passed for t in r.tests)
+
+
+def test_files_written_by_a_child_are_ignored(graded):
+    results, root = graded
+    assert results["writes_files"].score == 0
+
+
+@pytest.mark.parametrize("name", ["backward", "reads_grad"])
+def test_autograd_is_unavailable_and_the_feedback_says_so(graded, name):
+    r = graded[0][name]
+    assert r.score == 0
+    assert grading.AUTOGRAD_MESSAGE in r.message
+
+
+def test_a_hard_coded_batch_size_fails_at_the_second_batch_size(graded):
+    r = graded[0]["hard_coded_n"]
+    assert r.status == "graded" and r.score < 26
+    first = r.tests[0]
+    assert first.name == "dlogprobs" and not first.passed and "batch size 45" in first.output
+    assert "hard-coded" in r.message
+
+
+def test_a_folder_without_exercise_files_is_an_error_not_a_crash(graded):
+    r = graded[0]["empty"]
+    assert r.status == "error" and "no exercise file" in r.message
+
+
+def test_junit_has_one_testcase_per_variable(graded):
+    results = list(graded[0].values())
+    tree = ET.fromstring(render_grade.junit(results))
+    suites = tree.findall("testsuite")
+    assert len(suites) == len(results)
+    correct = next(s for s in suites if s.get("name").endswith("correct exercise1"))
+    assert len(correct.findall("testcase")) == 26 and correct.get("failures") == "0"
+    assert all(c.find("failure") is None and c.find("error") is None for c in correct.findall("testcase"))
+    hang = next(s for s in suites if "hang" in s.get("name"))
+    assert hang.get("errors") == "26" and hang.findall("testcase")[0].find("error") is not None
+
+
+def test_gradescope_results_follow_the_spec(graded):
+    r = graded[0]["hard_coded_n"]
+    document = json.loads(render_grade.gradescope([r], 1.5))
+    assert document["score"] == r.score and document["execution_time"] == 1.5
+    assert len(document["tests"]) == 26
+    for test in document["tests"]:
+        assert set(test) >= {"name", "score", "max_score", "status", "output", "visibility"}
+        assert test["status"] in ("passed", "failed") and test["visibility"] == "visible"
+    assert sum(t["score"] for t in document["tests"]) == document["score"]
+
+
+def test_json_is_a_list_with_the_fields_tools_read(graded):
+    document = json.loads(render_grade.as_json(list(graded[0].values())))
+    assert isinstance(document, list) and len(document) == len(CLASS) + 1
+    for entry in document:
+        assert set(entry) >= {"submission", "exercise", "score", "max_score", "status", "message", "tests"}
+        assert entry["status"] in ("graded", "error", "timeout")
+
+
+def test_csv_has_one_row_per_submission(graded):
+    rows = list(csv.DictReader(io.StringIO(render_grade.as_csv(list(graded[0].values())))))
+    assert len(rows) == len(CLASS) + 1
+    assert {row["status"] for row in rows} == {"graded", "error", "timeout"}
+    assert next(row for row in rows if row["submission"].endswith("correct"))["score"] == "26"
+
+
+def test_points_come_from_the_toml_config(tmp_path):
+    config = tmp_path / "points.toml"
+    config.write_text("[exercise1.points]\ndC = 3\nlogprobs = 0.5\n")
+    assert grading.read_points(config) == {"exercise1": {"C": 3.0, "logprobs": 0.5}}
+    config.write_text("[exercise1.points]\ndnothing = 1\n")
+    with pytest.raises(grading.GradeError, match="no checked variable"):
+        grading.read_points(config)
+
+
+def run_ninja(*args, env=None, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "ninja", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120
+    )
+
+
+def test_gradescope_mode_end_to_end_overwrites_a_faked_results_file(tmp_path):
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    fake = "import os, pathlib\np = pathlib.Path(os.environ['NINJA_GRADESCOPE_ROOT'], 'results', 'results.json')\n"
+    fake += "p.parent.mkdir(exist_ok=True)\np.write_text('{\"score\": 1000}')\n"
+    (submission / "exercise1.py").write_text(fake + SOLUTION.replace("db2 = dlogits.sum(0)", "db2 = 0"))
+    env = os.environ | {"NINJA_GRADESCOPE_ROOT": str(tmp_path)}
+    done = run_ninja("grade", "--gradescope", "--jobs", "1", "--fail-under", "100", env=env)
+    assert done.returncode == 1, done.stderr  # 25 of 26 is under 100%
+    document = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert document["score"] == 25 and len(document["tests"]) == 26
+    failed = [t for t in document["tests"] if t["status"] == "failed"]
+    assert [t["name"] for t in failed] == ["db2"]
+
+
+def test_usage_errors_exit_2_without_a_traceback(tmp_path):
+    from typer.testing import CliRunner
+
+    from ninja.cli import app
+
+    stray = tmp_path / "notes.py"
+    stray.write_text("x = 1\n")
+    for args in (
+        ["grade"],
+        ["grade", str(tmp_path / "nowhere")],
+        ["grade", str(stray)],
+        ["grade", str(stray), "-e", "exercise9"],
+        ["grade", str(tmp_path), "--batch-sizes", "32"],
+    ):
+        done = CliRunner().invoke(app, args)
+        assert done.exit_code == 2, (args, done.output)
+        assert "Traceback" not in done.output, args
