@@ -1,0 +1,82 @@
+"""The mistake zoo: realistic one-line mistakes in the reference solutions, each blamed on exactly
+the right variable with the right kind of diagnosis, every other failure inherited from it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ninja.exercises import find
+from ninja.results import ERROR, FAIL, PASS
+
+# (exercise, the solution's text, what the learner wrote instead, root cause, diagnosis kind)
+ZOO = [
+    ("exercise1", "dlogprobs[range(n), Yb] = -1.0 / n", "dlogprobs[range(n), Yb] = 1.0 / n", "logprobs", "factor"),
+    ("exercise1", "dlogprobs[range(n), Yb] = -1.0 / n", "dlogprobs[range(n), Yb] = -1.0", "logprobs", "factor"),
+    ("exercise1", "dprobs = (1.0 / probs) * dlogprobs", "dprobs = probs * dlogprobs", "probs", "local_rule"),
+    ("exercise1", "dprobs = (1.0 / probs) * dlogprobs", "dprobs = (1.0 / dlogprobs) * dlogprobs", "probs", "nonfinite"),
+    ("exercise1", "dcounts_sum_inv = (counts * dprobs).sum(1, keepdim=True)",
+     "dcounts_sum_inv = (counts * dprobs).sum(1)", "counts_sum", "keepdim"),
+    ("exercise1", "dcounts_sum_inv = (counts * dprobs).sum(1, keepdim=True)",
+     "dcounts_sum_inv = (counts * dprobs).sum(0, keepdim=True)", "counts_sum_inv", "wrong_dim"),
+    ("exercise1", "dcounts_sum = (-(counts_sum**-2)) * dcounts_sum_inv",
+     "dcounts_sum = (-(counts_sum**-1)) * dcounts_sum_inv", "counts_sum", "local_rule"),
+    ("exercise1", "dcounts += torch.ones_like(counts) * dcounts_sum", "", "counts", "missing_branch"),
+    ("exercise1", "dnorm_logits = counts * dcounts", "dnorm_logits = norm_logits * dcounts", "norm_logits", "local_rule"),
+    ("exercise1", "dh = dlogits @ W2.T", "dh = dlogits @ W2", "h", "exception"),
+    ("exercise1", "dW2 = h.T @ dlogits", "dW2 = dlogits.T @ h", "W2", "transposed"),
+    ("exercise1", "db2 = dlogits.sum(0)", "db2 = dlogits.sum(1)", "b2", "shape"),
+    ("exercise1", "dhpreact = (1.0 - h**2) * dh", "dhpreact = (1.0 - hpreact**2) * dh", "hpreact", "local_rule"),
+    ("exercise1", "dbngain = (bnraw * dhpreact).sum(0, keepdim=True)", "dbngain = bnraw * dhpreact", "bngain",
+     "missing_sum"),
+    ("exercise1", "dbnbias = dhpreact.sum(0, keepdim=True)", "dbnbias = dhpreact.sum(1, keepdim=True)", "bnbias",
+     "wrong_dim"),
+    ("exercise1", "dbnraw = bngain * dhpreact", "dbnraw = dhpreact", "bnraw", "local_rule"),
+    ("exercise1", "dbnvar = (-0.5 * (bnvar + 1e-5) ** -1.5) * dbnvar_inv",
+     "dbnvar = (0.5 * (bnvar + 1e-5) ** -1.5) * dbnvar_inv", "bnvar", "factor"),
+    ("exercise1", "dbndiff2 = (1.0 / (n - 1)) * torch.ones_like(bndiff2) * dbnvar",
+     "dbndiff2 = (1.0 / n) * torch.ones_like(bndiff2) * dbnvar", "bndiff2", "factor"),
+    ("exercise1", "dbndiff += (2 * bndiff) * dbndiff2", "", "bndiff", "missing_branch"),
+    ("exercise1", "dhprebn = dbndiff.clone()", "dhprebn = dbndiff", "bndiff", "aliasing"),
+    ("exercise1", "dbnmeani = (-dbndiff).sum(0)", "dbnmeani = dbndiff.sum(0)", "bnmeani", "factor"),
+    ("exercise1", "dhprebn += 1.0 / n * (torch.ones_like(hprebn) * dbnmeani)", "", "hprebn", "missing_branch"),
+    ("exercise1", "dembcat = dhprebn @ W1.T", "dembcat = dhprebn @ W1", "embcat", "exception"),
+    ("exercise1", "dW1 = embcat.T @ dhprebn", "dW1 = dhprebn.T @ embcat", "W1", "transposed"),
+    ("exercise1", "db1 = dhprebn.sum(0)", "db1 = dhprebn", "b1", "missing_sum"),
+    ("exercise1", "demb = dembcat.view(emb.shape)", "demb = dembcat.view(emb.shape[0], 10, 3)", "emb", "view"),
+    ("exercise1", "for k in range(Xb.shape[0]):\n    for j in range(Xb.shape[1]):\n        ix = Xb[k, j]\n"
+     "        dC[ix] += demb[k, j]", "dC[Xb] += demb", "C", "accumulation"),
+    ("exercise2", "dlogits /= n", "", "logits", "factor"),
+    ("exercise2", "dlogits = F.softmax(logits, 1)", "dlogits = F.softmax(logits, 0)", "logits", "local_rule"),
+    ("exercise2", "dlogits[range(n), Yb] -= 1", "dlogits[range(n), Yb] -= 1 / n", "logits", "local_rule"),
+    ("exercise3", "dhprebn = bngain * bnvar_inv / n * (", "dhprebn = bngain * bnvar_inv * (", "hprebn", "factor"),
+    ("exercise3", "n * dhpreact - dhpreact.sum(0) -", "n * dhpreact - dhpreact.sum(1) -", "hprebn", "exception"),
+    ("exercise3", "- n / (n - 1) * bnraw *", "- bnraw *", "hprebn", "local_rule"),
+    ("exercise3", "(n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))",
+     "(dhpreact.sum(0) - n * dhpreact + n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))", "hprebn", "factor"),
+]
+
+
+def mistake_file(tmp_path: Path, exercise: str, right: str, wrong: str) -> Path:
+    source = find(exercise).solution.read_text()
+    assert source.count(right) == 1, f"{right!r} is not one place in the solution"
+    path = tmp_path / f"{exercise}.py"
+    path.write_text(source.replace(right, wrong))
+    return path
+
+
+@pytest.mark.parametrize("exercise, right, wrong, root, kind", ZOO, ids=[f"{z[0]}-{z[3]}-{z[4]}" for z in ZOO])
+def test_mistake_is_blamed_on_its_own_line(tmp_path, exercise, right, wrong, root, kind):
+    report = find(exercise).check(mistake_file(tmp_path, exercise, right, wrong))
+    results = {v.name: v for v in report.variables}
+    blamed = [v.name for v in report.variables if v.root_cause]
+    assert blamed == [root], [(v.name, v.status, v.diagnosis) for v in report.variables if v.root_cause]
+    assert results[root].status in (FAIL, ERROR)
+    assert results[root].diagnosis_kind == kind, results[root].diagnosis
+    for v in report.variables:
+        if v.name != root and v.status in (FAIL, ERROR):
+            assert v.inherited_from == root, (v.name, v.status, v.inherited_from, v.diagnosis)
