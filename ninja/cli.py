@@ -29,6 +29,7 @@ errors = Console(stderr=True)
 class Format(str, Enum):
     table = "table"
     json = "json"
+    github = "github"
 
 
 def fail_usage(message: str) -> typer.Exit:
@@ -70,7 +71,7 @@ def check(
     seed: Optional[int] = typer.Option(None, help="Seed for the parameters and the batch [default: the notebook's]"),
     batch_size: int = typer.Option(32, "--batch-size", "-n", help="Batch size n"),
     data: Optional[Path] = typer.Option(None, help="Names file, one per line [default: the packaged corpus]"),
-    format: Format = typer.Option(Format.table, "--format", help="table for people, json for tools"),
+    format: Format = typer.Option(Format.table, "--format", help="table for people, json for tools, github for GitHub Actions annotations"),
 ):
     """Check your gradients against PyTorch autograd.
 
@@ -87,6 +88,10 @@ def check(
         from ninja.render import to_dict
 
         print(json.dumps(to_dict(report), indent=2))
+    elif format is Format.github:
+        from ninja.render import github
+
+        print(github(report))
     else:
         from ninja.render import table
 
