@@ -83,7 +83,7 @@ def change_lines(changed_at: Mapping[str, Sequence[tuple[int, int]]], names: Seq
     return {name: [first for first, _ in changed_at[f"d{name}"]] for name in names if changed_at.get(f"d{name}")}
 
 
-def raised_in(changed_at: Mapping[str, Sequence[tuple[int, int]]], names: Sequence[str], line: int | None) -> str | None:
+def raised_in(changed_at: Mapping[str, Sequence[tuple[int, int]]], names: Sequence[str], line: int | None):
     """The checked name whose statement (a multi-line loop too) holds the line that raised."""
     for name in names:
         if line is not None and any(first <= line <= last for first, last in changed_at.get(f"d{name}", ())):

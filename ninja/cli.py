@@ -71,7 +71,7 @@ def check(
     seed: Optional[int] = typer.Option(None, help="Seed for the parameters and the batch [default: the notebook's]"),
     batch_size: int = typer.Option(32, "--batch-size", "-n", help="Batch size n"),
     data: Optional[Path] = typer.Option(None, help="Names file, one per line [default: the packaged corpus]"),
-    format: Format = typer.Option(Format.table, "--format", help="table for people, json for tools, github for GitHub Actions annotations"),
+    format: Format = typer.Option(Format.table, "--format", help="table, json, or github (Actions annotations)"),
 ):
     """Check your gradients against PyTorch autograd.
 
@@ -142,3 +142,36 @@ def options(
 
 def main(argv: Optional[list[str]] = None) -> None:
     app(args=argv, prog_name="ninja")
+
+
+@app.command()
+def hint(
+    exercise: str = typer.Argument(..., help="exercise1, exercise2, ... (see `ninja list`)"),
+    var: Optional[str] = typer.Argument(None, help="The variable, e.g. probs or dprobs [default: your first mistake]"),
+    level: int = typer.Option(1, "--level", "-l", min=1, max=3, help="1 shapes, 2 the derivative in words, 3 the rule"),
+    file: Optional[Path] = typer.Option(  # noqa: B008 (typer's way)
+        None, "--file", "-f", help="Your file, when no VAR [default: exercises/EXERCISE.py]"
+    ),
+):
+    """A hint for one gradient, or for the first line of your file that is wrong.
+
+    Example: [bold]ninja hint exercise1[/], [bold]ninja hint exercise1 dprobs --level 2[/]
+    """
+    from ninja.hint import UnknownVariable, hint_text, next_to_fix, variable_named
+
+    ex = exercise_named(exercise)
+    if var is not None:
+        try:
+            name = variable_named(ex, var)
+        except UnknownVariable as e:
+            raise fail_usage(str(e)) from None
+        print(hint_text(ex, name, level))
+        return
+    try:
+        report = ex.check(learner_file(ex, file))
+    except DataError as e:
+        raise fail_usage(str(e)) from None
+    name, why = next_to_fix(report)
+    print(why)
+    if name is not None:
+        print(hint_text(ex, name, level))
