@@ -4,6 +4,7 @@ the right variable with the right kind of diagnosis, every other failure inherit
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -80,3 +81,80 @@ def test_mistake_is_blamed_on_its_own_line(tmp_path, exercise, right, wrong, roo
     for v in report.variables:
         if v.name != root and v.status in (FAIL, ERROR):
             assert v.inherited_from == root, (v.name, v.status, v.inherited_from, v.diagnosis)
+
+
+def test_aliasing_is_reported_even_where_the_values_still_pass(tmp_path):
+    # the += on dlogits adds the logit_maxes branch, which is ~1e-9: dnorm_logits still passes
+    path = mistake_file(tmp_path, "exercise1", "dlogits = dnorm_logits.clone()", "dlogits = dnorm_logits")
+    report = find("exercise1").check(path)
+    results = {v.name: v for v in report.variables}
+    assert not any(v.root_cause for v in report.variables)
+    for name in ("norm_logits", "logits"):
+        assert results[name].status == PASS
+        assert results[name].diagnosis_kind == "aliasing"
+        assert ".clone()" in results[name].diagnosis
+
+
+def test_a_missing_upstream_gradient_is_assumed_right(tmp_path):
+    source = find("exercise1").solution.read_text()
+    source = source.replace("dcounts_sum = (-(counts_sum**-2)) * dcounts_sum_inv", "dcounts_sum = None")
+    source = source.replace("dcounts += torch.ones_like(counts) * dcounts_sum", "")
+    path = tmp_path / "exercise1.py"
+    path.write_text(source)
+    counts = {v.name: v for v in find("exercise1").check(path).variables}["counts"]
+    assert counts.root_cause and counts.diagnosis_kind == "missing_branch"
+    assert "through counts_sum" in counts.diagnosis and "assuming dcounts_sum" in counts.diagnosis
+
+
+def test_a_passing_file_has_no_blame_and_points_at_each_line():
+    report = find("exercise1").check(find("exercise1").solution)
+    assert report.passed
+    assert not any(v.root_cause or v.inherited_from or v.diagnosis for v in report.variables)
+    lines = find("exercise1").solution.read_text().splitlines()
+    for v in report.variables:  # the last line that assigns or changes d<name>
+        assert lines[v.line - 1].lstrip().startswith((f"d{v.name} ", f"d{v.name}[", "for k in"))
+    assert {v.name: v.line for v in report.variables}["counts"] > {v.name: v.line for v in report.variables}["counts_sum"]
+
+
+def test_consumers_come_from_the_forward_itself():
+    from ninja import blame, makemore
+
+    ex1 = find("exercise1")
+    outputs, leaves = makemore.cut_forward(makemore.Settings(), ex1.checked)
+    used_by = blame.consumers(outputs, leaves)
+    assert used_by["counts"] == ["counts_sum", "probs"]
+    assert used_by["hprebn"] == ["bnmeani", "bndiff"]
+    assert used_by["logprobs"] == ["loss"] and used_by["W2"] == ["logits"] and used_by["C"] == ["emb"]
+    outputs, leaves = makemore.cut_forward(makemore.Settings(), find("exercise2").checked)
+    assert blame.consumers(outputs, leaves) == {"logits": ["loss"]}
+
+
+def ninja(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "250"}  # a wide terminal: table cells and pointers unwrapped
+    return subprocess.run([sys.executable, "-m", "ninja", *args], cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def test_cli_json_github_and_table_name_the_root_cause(tmp_path):
+    path = mistake_file(tmp_path, "exercise1", "dbnvar = (-0.5 * (bnvar + 1e-5) ** -1.5) * dbnvar_inv",
+                        "dbnvar = (0.5 * (bnvar + 1e-5) ** -1.5) * dbnvar_inv")  # fmt: skip
+    line = path.read_text().splitlines().index("dbnvar = (0.5 * (bnvar + 1e-5) ** -1.5) * dbnvar_inv") + 1
+
+    done = ninja("check", "exercise1", "--file", str(path), "--format", "json", cwd=tmp_path)
+    assert done.returncode == 1
+    variables = {v["name"]: v for v in json.loads(done.stdout)["variables"]}
+    assert variables["bnvar"]["root_cause"] is True and variables["bnvar"]["line"] == line
+    assert variables["bnvar"]["diagnosis_kind"] == "factor" and "sign" in variables["bnvar"]["diagnosis"]
+    assert variables["bndiff"]["inherited_from"] == "bnvar" and variables["bndiff"]["root_cause"] is False
+    assert variables["probs"]["inherited_from"] is None and variables["probs"]["diagnosis"] is None
+
+    done = ninja("check", "exercise1", "--file", str(path), "--format", "github", cwd=tmp_path)
+    assert done.returncode == 1
+    errors = [x for x in done.stdout.splitlines() if x.startswith("::error ")]
+    assert errors == [f"::error file={path},line={line},title=dbnvar is wrong::" + variables["bnvar"]["diagnosis"]]
+
+    done = ninja("check", "exercise1", "--file", str(path), cwd=tmp_path)
+    assert done.returncode == 1
+    rows = [x for x in done.stdout.splitlines() if x.startswith("│ d")]
+    assert rows[0].startswith("│ dbnvar ")  # the table leads with the root cause
+    assert "inherits from bnvar" in done.stdout
+    assert f"{path}:{line}: dbnvar is wrong: the sign is flipped" in done.stdout
