@@ -104,9 +104,11 @@ def blame(
     error: LearnerError | None = None,
     raised: str | None = None,
     namespace: Mapping[str, Any] | None = None,
+    forward_ok: bool = True,
 ) -> None:
     """Fill root_cause, inherited_from, diagnosis and line of every VarResult. `outputs` and
-    `leaves` come from the cut forward; `raised` is the checked name whose line raised `error`."""
+    `leaves` come from the cut forward; `raised` is the checked name whose line raised `error`.
+    Nothing is blamed when the learner's forward is not the trusted one (`forward_ok` False)."""
     results = {v.name: v for v in variables}
     used_by = consumers(outputs, leaves)
     changes = changes or {}
@@ -115,12 +117,11 @@ def blame(
         v.line = changes[v.name][-1] if changes.get(v.name) else None
         if v.status == PASS and v.name in alias:  # harmless now, but the next += will bite
             v.diagnosis_kind, v.diagnosis = "aliasing", diagnose.aliasing(v.name, alias[v.name])
-        elif v.status == ERROR:
-            if v.name == raised and error is not None:
-                root_cause(v, diagnose.exception(v.name, error.kind, error.message, error.source, namespace or {}))
-            else:
-                v.inherited_from = raised
-        elif v.status != PASS and v.status != MISSING:
+        elif v.status in (PASS, MISSING) or not forward_ok:
+            continue  # a changed forward makes every comparison moot: its note says what to do
+        elif v.status == ERROR and v.name != raised:
+            v.inherited_from = raised  # never reached: the line that raised is to blame
+        else:
             judge(v, answers, reference, outputs, leaves, used_by.get(v.name, []), results, n=n, root=root,
                   alias=alias.get(v.name), raised=raised, error=error, namespace=namespace or {})  # fmt: skip
     for v in variables:

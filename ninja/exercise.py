@@ -85,4 +85,5 @@ class Exercise:
             error=run.error,
             raised=blame.raised_in(run.changed_at, self.checked, error_line),
             namespace=run.namespace,
+            forward_ok=report.forward_ok,
         )

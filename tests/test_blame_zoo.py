@@ -161,3 +161,20 @@ def test_cli_json_github_and_table_name_the_root_cause(tmp_path):
     assert rows[0].startswith("│ dbnvar ")  # the table leads with the root cause
     assert "inherits from bnvar" in done.stdout
     assert f"{path}:{line}: dbnvar is wrong: the sign is flipped" in done.stdout
+
+
+def test_a_gradient_that_is_not_a_tensor_is_the_root_cause_not_the_line_that_trips_on_it(tmp_path):
+    path = mistake_file(tmp_path, "exercise1", "dprobs = (1.0 / probs) * dlogprobs", 'dprobs = "todo"')
+    report = find("exercise1").check(path)
+    assert [v.name for v in report.variables if v.root_cause] == ["probs"]
+    assert {v.name: v for v in report.variables}["probs"].diagnosis_kind == "type"
+    assert report.error is not None  # the next line raised on it, and inherits
+    assert all(v.inherited_from == "probs" for v in report.variables if v.status in (FAIL, ERROR) and v.name != "probs")
+
+
+def test_a_changed_forward_blames_nothing(tmp_path):
+    path = mistake_file(tmp_path, "exercise1", "bnvar = 1 / (n - 1) * (bndiff2).sum(0, keepdim=True)",
+                        "bnvar = bndiff2.mean(0, keepdim=True)")  # fmt: skip
+    report = find("exercise1").check(path)
+    assert not report.forward_ok and not report.passed
+    assert not any(v.root_cause or v.inherited_from for v in report.variables)
