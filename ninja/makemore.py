@@ -150,7 +150,7 @@ def cut_forward(settings: Settings, cut) -> tuple[dict, dict]:
     lines after it read. Parameters in `cut` are leaves; the rest of the forward stays uncut, so
     the steps between two cut names count as one line."""
     with use(settings):
-        params = dict(zip(PARAMETER_NAMES, parameters()))
+        params = dict(zip(PARAMETER_NAMES, parameters(), strict=True))
         Xb, Yb = batch()
     leaves = {k: p.requires_grad_() for k, p in params.items() if k in cut}
     outputs: dict[str, torch.Tensor] = {}
