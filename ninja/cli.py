@@ -30,6 +30,7 @@ errors = Console(stderr=True)
 class Format(str, Enum):
     table = "table"
     json = "json"
+    github = "github"
 
 
 def fail_usage(message: str) -> typer.Exit:
@@ -71,7 +72,7 @@ def check(
     seed: Optional[int] = typer.Option(None, help="Seed for the parameters and the batch [default: the notebook's]"),
     batch_size: int = typer.Option(32, "--batch-size", "-n", help="Batch size n"),
     data: Optional[Path] = typer.Option(None, help="Names file, one per line [default: the packaged corpus]"),
-    format: Format = typer.Option(Format.table, "--format", help="table for people, json for tools"),
+    format: Format = typer.Option(Format.table, "--format", help="table, json, or github (Actions annotations)"),
 ):
     """Check your gradients against PyTorch autograd.
 
@@ -88,6 +89,10 @@ def check(
         from ninja.render import to_dict
 
         print(json.dumps(to_dict(report), indent=2))
+    elif format is Format.github:
+        from ninja.render import github
+
+        print(github(report))
     else:
         from ninja.render import table
 
@@ -170,7 +175,7 @@ def grade(
         False, help="Read $NINJA_GRADESCOPE_ROOT/submission, write $NINJA_GRADESCOPE_ROOT/results/results.json "
         "(the root is /autograder unless that variable says otherwise)"
     ),
-    format: Optional[GradeFormat] = typer.Option(None, "--format", help="[default: table; gradescope with --gradescope]"),
+    format: Optional[GradeFormat] = typer.Option(None, "--format", help="[default: table, or gradescope]"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the results here [default: standard output]"),
     jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", "-j", help="Submissions graded at once [default: cores]"),
     timeout: float = typer.Option(30.0, help="Wall-clock seconds per submission"),
@@ -242,3 +247,36 @@ def grade(
     if fail_under is not None and any(r.score < fail_under / 100 * r.max_score for r in results):
         terminal.print(f"[bold red]a submission scores under {fail_under:g}%[/]")
         raise typer.Exit(1)
+
+
+@app.command()
+def hint(
+    exercise: str = typer.Argument(..., help="exercise1, exercise2, ... (see `ninja list`)"),
+    var: Optional[str] = typer.Argument(None, help="The variable, e.g. probs or dprobs [default: your first mistake]"),
+    level: int = typer.Option(1, "--level", "-l", min=1, max=3, help="1 shapes, 2 the derivative in words, 3 the rule"),
+    file: Optional[Path] = typer.Option(  # noqa: B008 (typer's way)
+        None, "--file", "-f", help="Your file, when no VAR [default: exercises/EXERCISE.py]"
+    ),
+):
+    """A hint for one gradient, or for the first line of your file that is wrong.
+
+    Example: [bold]ninja hint exercise1[/], [bold]ninja hint exercise1 dprobs --level 2[/]
+    """
+    from ninja.hint import UnknownVariable, hint_text, next_to_fix, variable_named
+
+    ex = exercise_named(exercise)
+    if var is not None:
+        try:
+            name = variable_named(ex, var)
+        except UnknownVariable as e:
+            raise fail_usage(str(e)) from None
+        print(hint_text(ex, name, level))
+        return
+    try:
+        report = ex.check(learner_file(ex, file))
+    except DataError as e:
+        raise fail_usage(str(e)) from None
+    name, why = next_to_fix(report)
+    print(why)
+    if name is not None:
+        print(hint_text(ex, name, level))

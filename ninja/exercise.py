@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
-from ninja import engine, makemore, runner
+from ninja import blame, engine, makemore, runner
 from ninja.makemore import Settings
 from ninja.results import Report
 
@@ -38,6 +38,8 @@ class Exercise:
     # per checked variable: (1 shapes and the consuming line, 2 the local derivative in words, 3 the rule)
     hints: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
     reference: Callable[[Settings, tuple[str, ...]], tuple[dict, dict]] = makemore.reference_gradients
+    # the trusted forward cut into a leaf at every checked name: (outputs, leaves), for local blame
+    pieces: Callable[[Settings, tuple[str, ...]], tuple[dict, dict]] = makemore.cut_forward
 
     @property
     def template(self) -> Path:
@@ -65,4 +67,23 @@ class Exercise:
             atol=self.atol,
         )
         report.output = run.output
+        report.path = str(path)
+        self.blame(report, run, answers, grads, settings)
         return report
+
+    def blame(self, report: Report, run: runner.LearnerRun, answers: dict, grads: dict, settings: Settings) -> None:
+        outputs, leaves = self.pieces(settings, self.checked)
+        error_line = run.error.line if run.error else None
+        blame.blame(
+            report.variables,
+            answers,
+            grads,
+            outputs,
+            leaves,
+            n=settings.batch_size,
+            changes=blame.change_lines(run.changed_at, self.checked),
+            error=run.error,
+            raised=blame.raised_in(run.changed_at, self.checked, error_line),
+            namespace=run.namespace,
+            forward_ok=report.forward_ok,
+        )

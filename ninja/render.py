@@ -37,8 +37,38 @@ def variable_row(v: VarResult) -> list:
         flag(v.approx),
         number(v.maxdiff),
         Text(v.status, style=STATUS_STYLE[v.status]),
-        v.note or "",
+        "; ".join(filter(None, [blame_note(v), v.note])),
     ]
+
+
+def blame_note(v: VarResult) -> str | None:
+    if v.root_cause:
+        return f"root cause: {v.diagnosis_kind}, see below"
+    if v.inherited_from:
+        return f"inherits from {v.inherited_from}"
+    return None
+
+
+def pointer(report: Report, v: VarResult) -> str:
+    """path:line, which editors and terminals open at the line."""
+    where = report.path or "your file"
+    return f"{where}:{v.line}" if v.line else where
+
+
+def in_table_order(report: Report) -> list[VarResult]:
+    """Backward order; a failing file's table leads with its root causes."""
+    return sorted(report.variables, key=lambda v: not v.root_cause)
+
+
+def blame_lines(report: Report) -> list[Text]:
+    """Under the table: each root cause at its line and what it looks like; aliasing that still passes."""
+    lines = []
+    for v in in_table_order(report):
+        if v.root_cause:
+            lines.append(Text(f"{pointer(report, v)}: d{v.name} is wrong: {v.diagnosis}", style="bold red"))
+        elif v.diagnosis:
+            lines.append(Text(f"{pointer(report, v)}: d{v.name} passes, but {v.diagnosis}", style="yellow"))
+    return lines
 
 
 def summary(report: Report) -> Text:
@@ -69,9 +99,10 @@ def table(report: Report):
     grid = Table(title=f"{report.exercise}: your gradients against autograd", title_justify="left")
     for column in ("variable", "shape", "exact", "approx", "maxdiff", "status", "note"):
         grid.add_column(column, overflow="fold", no_wrap=column in ("variable", "status"))
-    for v in report.variables:
+    for v in in_table_order(report):
         grid.add_row(*variable_row(v))
     parts.append(grid)
+    parts += blame_lines(report)
     parts += [Text(note, style="bold red") for note in report.notes]
     parts.append(summary(report))
     return Group(*parts)
@@ -97,6 +128,11 @@ def to_dict(report: Report) -> dict:
                 "shape": list(v.shape) if v.shape is not None else None,
                 "expected_shape": list(v.expected_shape),
                 "note": v.note,
+                "root_cause": v.root_cause,
+                "inherited_from": v.inherited_from,
+                "diagnosis": v.diagnosis,
+                "diagnosis_kind": v.diagnosis_kind,
+                "line": v.line,
             }
             for v in report.variables
         ],
@@ -111,4 +147,38 @@ def to_dict(report: Report) -> dict:
             "source": report.error.source,
         },
         "output": report.output,
+        "file": report.path,
     }
+
+
+def annotation(level: str, message: str, file: str | None = None, line: int | None = None, title: str = "") -> str:
+    """One GitHub Actions workflow command: ::error file=...,line=...,title=...::message"""
+
+    def escape(text: str, extra: str = "") -> str:
+        text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        return text.replace(":", "%3A").replace(",", "%2C") if extra else text
+
+    props = [f"file={escape(file, 'p')}"] if file else []
+    props += [f"line={line}"] if file and line else []
+    props += [f"title={escape(title, 'p')}"] if title else []
+    return f"::{level} {','.join(props)}::{escape(message)}" if props else f"::{level}::{escape(message)}"
+
+
+def github(report: Report) -> str:
+    """GitHub Actions annotations: an error at each root cause's line, a warning for aliasing that
+    still passes, the file's own error and forward-pass notes, then the summary as plain text."""
+    lines = []
+    if report.error and not any(v.root_cause and v.diagnosis_kind == "exception" for v in report.variables):
+        e = report.error
+        lines.append(annotation("error", f"{e.kind}: {e.message}", e.path, e.line, "your file does not run"))
+    lines += [annotation("error", note, report.path, title="forward pass changed") for note in report.notes]
+    for v in report.variables:
+        if v.root_cause:
+            lines.append(annotation("error", v.diagnosis or "", report.path, v.line, f"d{v.name} is wrong"))
+        elif v.diagnosis:
+            lines.append(annotation("warning", v.diagnosis, report.path, v.line, f"d{v.name} passes, but"))
+    inherited = [f"d{v.name} (from {v.inherited_from})" for v in report.variables if v.inherited_from]
+    if inherited:
+        lines.append("inherited failures: " + ", ".join(inherited))
+    lines.append(summary(report).plain)
+    return "\n".join(lines)

@@ -35,6 +35,12 @@ class VarResult:
     maxdiff: float | None = None
     relerr: float | None = None
     note: str | None = None  # a shape, dtype or type remark worth reading even on a pass
+    # local blame (ninja/blame.py): is this line itself wrong, or did a wrong gradient reach it?
+    root_cause: bool = False
+    inherited_from: str | None = None  # the root cause a failure comes from
+    diagnosis: str | None = None  # what kind of mistake it looks like, in words
+    diagnosis_kind: str | None = None  # the same as one word: factor, shape, missing_branch, ...
+    line: int | None = None  # the learner's line that last assigned d<name>
 
 
 @dataclass
@@ -45,6 +51,7 @@ class Report:
     error: LearnerError | None = None
     forward_ok: bool = True
     output: str = ""  # what the learner's file printed
+    path: str | None = None  # the learner's file, for path:line pointers
 
     @property
     def passed(self) -> bool:

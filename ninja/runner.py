@@ -35,6 +35,8 @@ class LearnerRun:
     error: LearnerError | None = None
     output: str = ""
     assigned_at: dict[str, int] = field(default_factory=dict)  # name -> first line that assigns it
+    # name -> (first, last) line of every module-level statement that assigns or changes it in place
+    changed_at: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
     def value(self, name: str) -> Any:
         """What `name` holds after the run: None if undefined or still None, UNREACHED if the file
@@ -56,6 +58,34 @@ def assignment_lines(tree: ast.Module) -> dict[str, int]:
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 lines.setdefault(node.id, statement.lineno)
     return lines
+
+
+def changed_names(statement: ast.stmt) -> set[str]:
+    """Names a statement binds or changes in place: `x = ...`, `x += ...`, `x[i] = ...`, `x.add_(...)`."""
+    names = set()
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.ctx, ast.Store):
+            names.add(base_name(node))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr.endswith("_"):
+            names.add(base_name(node.func))
+    names.discard(None)
+    return names
+
+
+def base_name(node: ast.AST) -> str | None:
+    while isinstance(node, (ast.Subscript, ast.Attribute)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def change_spans(tree: ast.Module) -> dict[str, list[tuple[int, int]]]:
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for statement in tree.body:
+        for name in changed_names(statement):
+            spans.setdefault(name, []).append((statement.lineno, statement.end_lineno or statement.lineno))
+    return spans
 
 
 def source_line(source: str, line: int | None) -> str | None:
@@ -87,7 +117,7 @@ def run_file(path: Path) -> LearnerRun:
         error = LearnerError(type(e).__name__, e.msg, str(path), e.lineno, source_line(source, e.lineno))
         return LearnerRun(path, {}, error)
     namespace: dict[str, Any] = {"__name__": "__ninja__", "__file__": str(path), "__builtins__": __builtins__}
-    run = LearnerRun(path, namespace, assigned_at=assignment_lines(tree))
+    run = LearnerRun(path, namespace, assigned_at=assignment_lines(tree), changed_at=change_spans(tree))
     output = CappedOutput()
     sys.path.insert(0, str(path.parent))
     try:

@@ -1,0 +1,194 @@
+"""Local blame: is a wrong gradient wrong on its own line, or did a wrong gradient reach it?
+
+The trusted forward is cut into one piece per checked variable (every checked intermediate made a
+leaf of its own, see makemore.cut_forward). Which lines consume which variable comes from the
+forward itself: walk each piece's autograd graph back to the leaves it reads. The local
+expectation of dX is the sum, over the pieces that read X, of that piece's vector-Jacobian product
+with the learner's *own* gradient of the piece's output (the root, the loss, gets 1). If dX matches
+it, X's line is right and the failure is inherited; if not, X's line is a root cause, and
+ninja.diagnose says what kind of mistake it looks like.
+
+When an upstream gradient cannot be used, we decide so that the learner gets the most useful answer:
+- missing (still None) or never reached: use the reference gradient there, and say the verdict
+  assumes it ("assuming dY were right"): the learner can still learn whether this line is right;
+- a wrong shape (not just size-1 dims) or not a tensor: X cannot be judged on its own, because its
+  line has to broadcast against garbage; X inherits from Y, whose own line is the one to fix.
+
+Pure: tensors in, fields of the VarResults filled in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+
+from ninja import diagnose
+from ninja.engine import UNREACHED, as_tensor, squeezed
+from ninja.results import ERROR, MISSING, PASS, LearnerError, VarResult
+
+
+def reads(output: torch.Tensor, leaves: Mapping[str, torch.Tensor]) -> set[str]:
+    """The leaves that `output`'s piece of the forward reads: its autograd graph, walked back."""
+    found, seen, stack = set(), set(), [output.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        variable = getattr(node, "variable", None)  # an AccumulateGrad node: a leaf
+        found |= {name for name, leaf in leaves.items() if variable is leaf}
+        stack.extend(parent for parent, _ in node.next_functions)
+    return found
+
+
+def consumers(outputs: Mapping[str, torch.Tensor], leaves: Mapping[str, torch.Tensor]) -> dict[str, list[str]]:
+    """For each leaf, the outputs computed from it, in the forward's order."""
+    read = {name: reads(t, leaves) for name, t in outputs.items()}
+    return {x: [y for y in outputs if x in read[y]] for x in leaves}
+
+
+def indices_read(output: torch.Tensor, leaf: torch.Tensor) -> list[torch.Tensor]:
+    """If `output` is `leaf[index]` (an embedding lookup), the index: where accumulation can be lost."""
+    node = output.grad_fn
+    if type(node).__name__ != "IndexBackward0" or node.next_functions[0][0] is None:
+        return []
+    if getattr(node.next_functions[0][0], "variable", None) is not leaf:
+        return []
+    return [i for i in node._saved_indices if i is not None and i.dtype in (torch.int64, torch.int32)]
+
+
+def shared_storage(answers: Mapping[str, Any], changes: Mapping[str, Sequence[int]]) -> dict[str, str]:
+    """name -> another checked name whose gradient is the very same tensor, when one of the two was
+    changed in place after they were tied (`dlogits = dnorm_logits` then `dlogits += ...`): that
+    change reached both. Tied but never changed in place is harmless (an identity gradient)."""
+    seen: dict[tuple, str] = {}
+    alias: dict[str, str] = {}
+    for name, value in answers.items():
+        if not torch.is_tensor(value) or value.numel() == 0:
+            continue
+        key = (value.untyped_storage().data_ptr(), value.storage_offset(), tuple(value.shape), value.stride())
+        other = seen.setdefault(key, name)
+        lines = list(changes.get(name, ())) + list(changes.get(other, ()))
+        tied = max(min(changes.get(name, [0])), min(changes.get(other, [0])))
+        if other != name and any(line > tied for line in lines):
+            alias[name], alias[other] = other, name
+    return alias
+
+
+def change_lines(changed_at: Mapping[str, Sequence[tuple[int, int]]], names: Sequence[str]) -> dict[str, list[int]]:
+    """The lines that assign or change d<name>, in order. The last is the one to point at:
+    `dcounts = ...` then `dcounts += ...` points at the +=, where a missing branch would go."""
+    return {name: [first for first, _ in changed_at[f"d{name}"]] for name in names if changed_at.get(f"d{name}")}
+
+
+def raised_in(changed_at: Mapping[str, Sequence[tuple[int, int]]], names: Sequence[str], line: int | None):
+    """The checked name whose statement (a multi-line loop too) holds the line that raised."""
+    for name in names:
+        if line is not None and any(first <= line <= last for first, last in changed_at.get(f"d{name}", ())):
+            return name
+    return None
+
+
+def blame(
+    variables: Sequence[VarResult],
+    answers: Mapping[str, Any],
+    reference: Mapping[str, torch.Tensor],
+    outputs: Mapping[str, torch.Tensor],
+    leaves: Mapping[str, torch.Tensor],
+    *,
+    n: int,
+    root: str = "loss",
+    changes: Mapping[str, Sequence[int]] | None = None,
+    error: LearnerError | None = None,
+    raised: str | None = None,
+    namespace: Mapping[str, Any] | None = None,
+    forward_ok: bool = True,
+) -> None:
+    """Fill root_cause, inherited_from, diagnosis and line of every VarResult. `outputs` and
+    `leaves` come from the cut forward; `raised` is the checked name whose line raised `error`.
+    Nothing is blamed when the learner's forward is not the trusted one (`forward_ok` False)."""
+    results = {v.name: v for v in variables}
+    used_by = consumers(outputs, leaves)
+    changes = changes or {}
+    alias = shared_storage(answers, changes)
+    for v in variables:
+        v.line = changes[v.name][-1] if changes.get(v.name) else None
+        if v.status == PASS and v.name in alias:  # harmless now, but the next += will bite
+            v.diagnosis_kind, v.diagnosis = "aliasing", diagnose.aliasing(v.name, alias[v.name])
+        elif v.status in (PASS, MISSING) or not forward_ok:
+            continue  # a changed forward makes every comparison moot: its note says what to do
+        elif v.status == ERROR and v.name != raised:
+            v.inherited_from = raised  # never reached: the line that raised is to blame
+        else:
+            judge(v, answers, reference, outputs, leaves, used_by.get(v.name, []), results, n=n, root=root,
+                  alias=alias.get(v.name), raised=raised, error=error, namespace=namespace or {})  # fmt: skip
+    for v in variables:
+        if v.inherited_from is not None:
+            v.inherited_from = origin(v.inherited_from, results)
+
+
+def root_cause(v: VarResult, found: diagnose.Diagnosis) -> None:
+    v.root_cause = True
+    v.diagnosis_kind, v.diagnosis = found
+
+
+def origin(name: str, results: Mapping[str, VarResult]) -> str:
+    """Follow 'inherits from' to the root cause it starts at."""
+    seen = set()
+    while name in results and not results[name].root_cause and results[name].inherited_from and name not in seen:
+        seen.add(name)
+        name = results[name].inherited_from
+    return name
+
+
+def upstream(y: str, answers, reference, outputs, results, root: str) -> tuple[str, torch.Tensor | None]:
+    """The learner's gradient of output y, as autograd wants it: ("ok", tensor), ("assumed",
+    the reference) when it is not there yet, or ("unusable", None) when its shape is wrong."""
+    if y == root:
+        return "ok", torch.ones_like(outputs[y])
+    r = results[y]
+    got = answers.get(y)
+    if r.status in (MISSING, ERROR) or got is None or got is UNREACHED:
+        return "assumed", reference[y].to(outputs[y].dtype)
+    g = as_tensor(got)
+    if g is None or g.dtype == torch.bool or g.is_complex() or squeezed(g.shape) != squeezed(outputs[y].shape):
+        return "unusable", None
+    return "ok", g.reshape(outputs[y].shape).to(outputs[y].dtype)
+
+
+def judge(v, answers, reference, outputs, leaves, used_by, results, *, n, root, alias, raised, error, namespace):
+    """A failing variable: inherited, or a root cause with a diagnosis."""
+    states = {y: upstream(y, answers, reference, outputs, results, root) for y in used_by}
+    unusable = [y for y, (state, _) in states.items() if state == "unusable"]
+    if unusable:
+        v.inherited_from = unusable[0]
+        return
+    leaf = leaves[v.name]
+    contributions = {}
+    for y, (_, dy) in states.items():
+        (part,) = torch.autograd.grad(outputs[y], leaf, grad_outputs=dy, retain_graph=True, allow_unused=True)
+        contributions[y] = torch.zeros_like(leaf) if part is None else part.detach()
+    local = sum(contributions.values(), torch.zeros_like(leaf)).detach()
+    if v.name == raised and error is not None:
+        root_cause(v, diagnose.exception(v.name, error.kind, error.message, error.source, namespace))
+        return
+    g = as_tensor(answers.get(v.name))
+    failing = [y for y in used_by if y != root and results[y].status != PASS and states[y][0] == "ok"]
+    matches = g is not None and squeezed(g.shape) == squeezed(local.shape)
+    if matches and diagnose.close(g.to(local.dtype).reshape(local.shape), local) and failing:
+        v.inherited_from = failing[0]
+        return
+    squeezed_upstreams = [
+        (y, results[y].shape, results[y].expected_shape)
+        for y in used_by
+        if y in results and results[y].shape not in (None, results[y].expected_shape)
+    ]
+    indices = [i for y in used_by for i in indices_read(outputs[y], leaf)]
+    kind, words = diagnose.diagnose(v.name, g, local, contributions, n=n, alias=alias,
+                                    squeezed_upstreams=squeezed_upstreams, indices=indices)  # fmt: skip
+    assumed = [f"d{y}" for y, (state, _) in states.items() if state == "assumed"]
+    if assumed:
+        words += f" (assuming {', '.join(assumed)}, not there yet, were right)"
+    root_cause(v, (kind, words))

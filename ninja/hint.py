@@ -1,0 +1,48 @@
+"""`ninja hint`: progressive hints, for a named variable or for the first line of the learner's file
+that is wrong. Hints come from each exercise module; they never print the solution's code."""
+
+from __future__ import annotations
+
+from ninja.exercise import Exercise
+from ninja.results import PASS, Report
+
+LEVELS = {1: "the shapes, and the line that uses it", 2: "the local derivative", 3: "the rule"}
+
+
+class UnknownVariable(LookupError):
+    def __init__(self, exercise: Exercise, name: str):
+        known = ", ".join(exercise.checked)
+        super().__init__(f"{exercise.name} checks no variable named {name!r}. Known: {known}.")
+
+
+def variable_named(exercise: Exercise, name: str) -> str:
+    """`probs` or `dprobs`, as the learner thinks of it."""
+    for candidate in (name, name.removeprefix("d")):
+        if candidate in exercise.checked:
+            return candidate
+    raise UnknownVariable(exercise, name)
+
+
+def hint_text(exercise: Exercise, name: str, level: int) -> str:
+    words = exercise.hints.get(name)
+    if words is None:
+        return f"no hint written for d{name} yet"
+    return f"hint {level}/3 for d{name} ({LEVELS[level]}):\n  {words[level - 1]}"
+
+
+def next_to_fix(report: Report) -> tuple[str | None, str]:
+    """The variable a learner should look at now, and why: the first root cause, else the first
+    gradient that is not right yet (in backward order). None when everything passes."""
+    where = report.path or "your file"
+    for v in report.variables:
+        if v.root_cause:
+            return v.name, f"{where}:{v.line}: d{v.name} is wrong: {v.diagnosis}" if v.line else v.diagnosis or ""
+    if report.error:
+        e = report.error
+        return None, f"{e.where}: {e.kind}: {e.message}: your file does not run to the end; fix that first"
+    if not report.forward_ok:
+        return None, " ".join(report.notes)
+    for v in report.variables:
+        if v.status != PASS:
+            return v.name, f"next: d{v.name} ({v.status})"
+    return None, f"everything passes: {report.exercise} is done"
