@@ -7,8 +7,8 @@ The batches, the batchnorm calibration, the train/val losses and the samples are
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
