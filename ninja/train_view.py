@@ -102,7 +102,7 @@ def summary(result: train.Training, curve: list[float], window: int, plot: Path 
 
 
 def run(exercise, path: Path, settings, wanted: TrainingRequest, console: Console | None,
-        errors: Console) -> tuple[dict | None, int]:
+        errors: Console) -> tuple[dict, int]:
     """Train with the learner's forward_backward: (the summary for JSON, the exit code). `console`
     None: no progress or text, for --format json."""
     device, why = train.pick_device(wanted.device)
@@ -121,7 +121,8 @@ def run(exercise, path: Path, settings, wanted: TrainingRequest, console: Consol
                           style="bold magenta"))
         if error.source:
             errors.print(Text(f"    {error.source}", style="magenta"))
-        return None, 1
+        return {"stopped_at_step": e.step, "error": {"kind": error.kind, "message": error.message,
+                                                      "file": error.path, "line": error.line}}, 1
     window, curve = train.curve(result.lossi)
     if wanted.plot:
         title = f"exercise 4: {steps:,} steps, train {result.train_loss:.4f}, val {result.val_loss:.4f}"
