@@ -76,7 +76,9 @@ def check(
     batch_size: int = typer.Option(32, "--batch-size", "-n", help="Batch size n"),
     data: Optional[Path] = typer.Option(None, help="Names file, one per line [default: the packaged corpus]"),
     format: Format = typer.Option(Format.table, "--format", help="table for people, json for tools"),
-    steps: Optional[str] = typer.Option(None, help="exercise4: training steps, N or 'full' (200,000); 20,000 if unsaid"),
+    steps: Optional[str] = typer.Option(
+        None, help="exercise4: training steps, N or 'full' (200,000); 20,000 when not given"
+    ),
     device: Optional[Device] = typer.Option(None, "--device", help="exercise4: train on cpu (the default) or cuda"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="exercise4: write the training curve to this .png file"),
 ):
