@@ -115,6 +115,9 @@ def run(exercise, path: Path, settings, wanted: TrainingRequest, console: Consol
             result = train.train(step_fn, settings, steps, exercise.n_hidden, device)
         else:
             result = train_with_progress(console, step_fn, settings, steps, every, exercise.n_hidden, device)
+    except KeyboardInterrupt:
+        errors.print("[yellow]training interrupted[/]", highlight=False)
+        return {"interrupted": True}, 130
     except train.StepFailed as e:
         error = runner.error_from_exception(e.cause, path, path.read_text(encoding="utf-8"))
         errors.print(Text(f"training stopped at step {e.step}: {error.where}: {error.kind}: {error.message}",
