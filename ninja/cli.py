@@ -33,6 +33,11 @@ class Format(str, Enum):
     github = "github"
 
 
+class Device(str, Enum):
+    cpu = "cpu"
+    cuda = "cuda"
+
+
 def fail_usage(message: str) -> typer.Exit:
     errors.print(f"[bold red]error:[/] {message}", highlight=False)
     return typer.Exit(2)
@@ -73,6 +78,11 @@ def check(
     batch_size: int = typer.Option(32, "--batch-size", "-n", help="Batch size n"),
     data: Optional[Path] = typer.Option(None, help="Names file, one per line [default: the packaged corpus]"),
     format: Format = typer.Option(Format.table, "--format", help="table, json, or github (Actions annotations)"),
+    steps: Optional[str] = typer.Option(
+        None, help="exercise4: training steps, N or 'full' (200,000); 20,000 when not given"
+    ),
+    device: Optional[Device] = typer.Option(None, "--device", help="exercise4: train on cpu (the default) or cuda"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="exercise4: write the training curve to this .png file"),
 ):
     """Check your gradients against PyTorch autograd.
 
@@ -81,6 +91,7 @@ def check(
     ex = exercise_named(exercise)
     path = learner_file(ex, file)
     settings = settings_from(seed, batch_size, data)
+    wanted = training_request(ex, steps, device, plot)
     try:
         report = ex.check(path, settings)
     except DataError as e:
@@ -88,7 +99,13 @@ def check(
     if format is Format.json:
         from ninja.render import to_dict
 
-        print(json.dumps(to_dict(report), indent=2))
+        result, code = to_dict(report), 0 if report.passed else 1
+        if wanted and report.passed:
+            from ninja import train_view
+
+            result["training"], code = train_view.run(ex, path, settings, wanted, None, errors)
+        print(json.dumps(result, indent=2))
+        raise typer.Exit(code)
     elif format is Format.github:
         from ninja.render import github
 
@@ -97,7 +114,35 @@ def check(
         from ninja.render import table
 
         console.print(table(report))
+        if wanted:
+            raise typer.Exit(train_after(ex, path, settings, wanted, report.passed))
     raise typer.Exit(0 if report.passed else 1)
+
+
+def training_request(exercise, steps: Optional[str], device: Optional[Device], plot: Optional[Path]):
+    """--steps, --device and --plot for an exercise that trains (exercise4); None for the others."""
+    from ninja.exercises.exercise4 import TrainingExercise
+    from ninja.train_view import OptionError, request
+
+    if not isinstance(exercise, TrainingExercise):
+        given = [name for name, value in (("--steps", steps), ("--device", device), ("--plot", plot)) if value]
+        if given:
+            raise fail_usage(f"{', '.join(given)}: only exercise4 trains a model; {exercise.name} checks gradients")
+        return None
+    try:
+        return request(steps, device.value if device else None, plot)
+    except OptionError as e:
+        raise fail_usage(str(e)) from None
+
+
+def train_after(exercise, path: Path, settings, wanted, passed: bool) -> int:
+    """Exercise 4's training run, once every gradient passes: its exit code."""
+    if not passed:
+        console.print("[dim]training starts once every gradient passes.[/]")
+        return 1
+    from ninja import train_view
+
+    return train_view.run(exercise, path, settings, wanted, console, errors)[1]
 
 
 @app.command("list")

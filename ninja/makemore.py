@@ -168,3 +168,9 @@ def cut_forward(settings: Settings, cut) -> tuple[dict, dict]:
     with torch.enable_grad():
         outputs["loss"] = forward(**params, Xb=Xb, Yb=Yb, tap=cut_here)
     return outputs, leaves
+
+
+def dataset(split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
+    """The whole train, val or test split (X, Y) of the current settings' names file: what the
+    notebook calls Xtr, Ytr (exercise 4 trains on it)."""
+    return data.splits(_settings.data)[split]

@@ -6,9 +6,11 @@ from __future__ import annotations
 import difflib
 
 from ninja.exercise import Exercise
-from ninja.exercises import exercise1, exercise2, exercise3
+from ninja.exercises import exercise1, exercise2, exercise3, exercise4
 
-EXERCISES: dict[str, Exercise] = {e.name: e for e in (exercise1.EXERCISE, exercise2.EXERCISE, exercise3.EXERCISE)}
+EXERCISES: dict[str, Exercise] = {
+    e.name: e for e in (exercise1.EXERCISE, exercise2.EXERCISE, exercise3.EXERCISE, exercise4.EXERCISE)
+}
 
 
 class UnknownExercise(LookupError):
