@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -135,7 +135,8 @@ def train(step_fn: StepFn, settings: makemore.Settings, steps: int, n_hidden: in
           on_progress: OnProgress | None = None, every: int = 100) -> Training:
     """The notebook's exercise 4 from its init: optimise, calibrate batchnorm, evaluate, sample.
     on_progress(i, loss) hears of step i every `every` steps and of the last."""
-    with makemore.use(settings):
+    # float32 as in the notebook: the gradients were checked in float64, training needs speed
+    with makemore.use(replace(settings, dtype=torch.float32)):
         params = [p.to(device) for p in makemore.parameters(n_hidden)]
         Xtr, Ytr = makemore.dataset("train")
         Xval, Yval = makemore.dataset("val")
