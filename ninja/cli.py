@@ -5,6 +5,7 @@ exercise's check, render. Exit codes: 0 all pass, 1 something fails or the file 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -69,8 +70,10 @@ def check(
     file: Optional[Path] = typer.Option(None, "--file", "-f", help="The learner's file [default: exercises/EXERCISE.py]"),
     seed: Optional[int] = typer.Option(None, help="Seed for the parameters and the batch [default: the notebook's]"),
     batch_size: int = typer.Option(32, "--batch-size", "-n", help="Batch size n"),
-    data: Optional[Path] = typer.Option(None, help="Names file, one per line [default: the packaged corpus]"),
+    data: Optional[Path] = typer.Option(None, help="Names file, one per line [default: the packaged corpus]; for classifiers a local CIFAR-10 python batch folder (pickles: only one you downloaded yourself)"),
     format: Format = typer.Option(Format.table, "--format", help="table for people, json for tools"),
+    only: Optional[str] = typer.Option(None, "--only", help="CS231n: check only the functions whose name contains this (e.g. batchnorm)"),
+    numeric: bool = typer.Option(False, "--numeric", help="CS231n: central differences (h=1e-5) beside autograd"),
 ):
     """Check your gradients against PyTorch autograd.
 
@@ -78,7 +81,13 @@ def check(
     """
     ex = exercise_named(exercise)
     path = learner_file(ex, file)
-    settings = settings_from(seed, batch_size, data)
+    if getattr(ex, "track", None) == "cs231n":  # there --data is a CIFAR-10 folder
+        ex = cs231n_options(ex, only, numeric, data)
+        settings = replace(settings_from(seed, batch_size, None), data=data)
+    elif only is not None or numeric:
+        raise fail_usage("--only and --numeric are for the CS231n exercises (layers, classifiers)")
+    else:
+        settings = settings_from(seed, batch_size, data)
     try:
         report = ex.check(path, settings)
     except DataError as e:
@@ -137,3 +146,18 @@ def options(
 
 def main(argv: Optional[list[str]] = None) -> None:
     app(args=argv, prog_name="ninja")
+
+
+def cs231n_options(ex, only: Optional[str], numeric: bool, data: Optional[Path]):
+    """The exercise narrowed by --only and switched by --numeric; --data checked as a folder."""
+    from ninja.functions import UnknownFunction
+
+    if data is not None and not ex.takes_data:
+        raise fail_usage(f"{ex.name} takes no --data (it is a CIFAR-10 folder for classifiers)")
+    if data is not None and not data.is_dir():
+        raise fail_usage(f"--data {data}: for {ex.name} give the CIFAR-10 python batch folder (cifar-10-batches-py)")
+    try:
+        ex = ex.only(only) if only is not None else ex
+    except UnknownFunction as e:
+        raise fail_usage(str(e)) from None
+    return ex.numeric() if numeric else ex

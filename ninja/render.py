@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 from rich.console import Group
 from rich.table import Table
@@ -41,6 +42,20 @@ def variable_row(v: VarResult) -> list:
     ]
 
 
+def function_row(v: VarResult, numeric: bool) -> list:
+    """CS231n track: results are named function.output, and the notebook's rel_error is shown."""
+    return [
+        v.name,
+        shape(v.shape or v.expected_shape),
+        flag(v.approx),
+        number(v.maxdiff),
+        number(v.relerr),
+        *([number(v.numeric_relerr)] if numeric else []),
+        Text(v.status, style=STATUS_STYLE[v.status]),
+        "; ".join(n for n in (v.diagnosis, v.note) if n),
+    ]
+
+
 def summary(report: Report) -> Text:
     total = len(report.variables)
     if report.passed:
@@ -67,10 +82,16 @@ def table(report: Report):
         if e.source:
             parts.append(Text(f"    {e.source}", style="magenta"))
     grid = Table(title=f"{report.exercise}: your gradients against autograd", title_justify="left")
-    for column in ("variable", "shape", "exact", "approx", "maxdiff", "status", "note"):
-        grid.add_column(column, overflow="fold", no_wrap=column in ("variable", "status"))
+    columns, row = ("variable", "shape", "exact", "approx", "maxdiff", "status", "note"), variable_row
+    cs231n = report.track == "cs231n"
+    if cs231n:
+        numeric = ("numeric",) if any(v.numeric_relerr is not None for v in report.variables) else ()
+        columns = ("result", "shape", "approx", "maxdiff", "rel_error", *numeric, "status", "note")
+        row = partial(function_row, numeric=bool(numeric))
+    for column in columns:
+        grid.add_column(column, overflow="fold", no_wrap=column in ("variable", "result", "status", "shape" * cs231n))
     for v in report.variables:
-        grid.add_row(*variable_row(v))
+        grid.add_row(*row(v))
     parts.append(grid)
     parts += [Text(note, style="bold red") for note in report.notes]
     parts.append(summary(report))
@@ -83,6 +104,7 @@ def to_dict(report: Report) -> dict:
 
     return {
         "exercise": report.exercise,
+        "track": report.track,
         "passed": report.passed,
         "correct": report.correct,
         "total": len(report.variables),
@@ -97,6 +119,8 @@ def to_dict(report: Report) -> dict:
                 "shape": list(v.shape) if v.shape is not None else None,
                 "expected_shape": list(v.expected_shape),
                 "note": v.note,
+                "diagnosis": v.diagnosis,
+                "numeric_relerr": finite(v.numeric_relerr),
             }
             for v in report.variables
         ],

@@ -35,6 +35,8 @@ class VarResult:
     maxdiff: float | None = None
     relerr: float | None = None
     note: str | None = None  # a shape, dtype or type remark worth reading even on a pass
+    diagnosis: str | None = None  # what kind of mistake it looks like
+    numeric_relerr: float | None = None  # CS231n rel_error against central differences (--numeric)
 
 
 @dataclass
@@ -45,6 +47,7 @@ class Report:
     error: LearnerError | None = None
     forward_ok: bool = True
     output: str = ""  # what the learner's file printed
+    track: str = "makemore"  # "cs231n": names are function.output, relerr shown
 
     @property
     def passed(self) -> bool:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import difflib
 
 from ninja.exercise import Exercise
-from ninja.exercises import exercise1, exercise2, exercise3
+from ninja.exercises import exercise1, exercise2, exercise3, layers
 
 EXERCISES: dict[str, Exercise] = {e.name: e for e in (exercise1.EXERCISE, exercise2.EXERCISE, exercise3.EXERCISE)}
+EXERCISES |= {e.name: e for e in (layers.EXERCISE,)}  # the CS231n track: ninja.functions.FunctionsExercise
 
 
 class UnknownExercise(LookupError):
