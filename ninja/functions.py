@@ -206,6 +206,9 @@ class Unit:
     naive: str | None = None  # a vectorized function: no loops, timed against this one
     max_loops: int = 0  # for a vectorized function
     overflow: str | None = None  # what NaN or inf from this function means
+    owner: str | None = None  # the learner's class that holds `forward` (a method, or the class itself)
+    call: Callable[[Any, str, Inputs], Any] | None = None  # how to call it: (owner class, name, inputs)
+    output: str = "out"  # kind "value": the name of what it returns
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -214,36 +217,31 @@ class Unit:
     @property
     def checked(self) -> tuple[str, ...]:
         if self.kind == "loss":
-            return (f"{self.forward}.loss", f"{self.forward}.d{self.wrt[0]}")
+            return (f"{self.forward}.loss", *(f"{self.forward}.d{w}" for w in self.wrt))
+        if self.kind == "value":
+            return (f"{self.forward}.{self.output}",)
         state = ("running_mean", "running_var") if self.state else ()
         forward = tuple(f"{self.forward}.{k}" for k in ("out", *state))
         return forward + tuple(f"{b}.d{w}" for b in self.backward for w in self.wrt)
 
+    def invoke(self, learner: Learner, name: str, inputs: Inputs) -> tuple[Any, LearnerError | None]:
+        if self.call is not None:
+            return learner.call(self.call, learner.get(self.owner), name, inputs)
+        return learner.call(learner.get(name), *inputs.values())
+
     def trials(self, learner: Learner, case: Case, numeric: bool) -> tuple[list[Trial], LearnerError | None]:
-        forward = learner.get(self.forward)
         before = frozen(case.inputs)
         inputs = frozen(case.inputs)
-        returned, error = learner.call(forward, *inputs.values())
+        returned, error = self.invoke(learner, self.forward, inputs)
         if error:
             return [], error
         moved = changed_in_place(before, inputs)
-        out, second = unpack(returned)
+        out, second = unpack(returned) if self.kind != "value" else (returned, None)
         t = tensors(before, self.wrt)
         result = self.trusted(t, out)
+        if self.kind in ("loss", "value"):
+            return [self.loss_trial(t, result, before, out, second, moved, numeric)], None
         dout = torch.tensor(np.random.default_rng(zlib.crc32(case.label.encode())).standard_normal(tuple(result.shape)))
-        if self.kind == "loss":
-            grads = torch.autograd.grad(result, [t[self.wrt[0]]])
-            names = self.checked
-            trial = Trial(
-                dict(zip(names, (out, second), strict=False)),
-                dict(zip(names, (result.detach(), grads[0]), strict=False)),
-            )
-            self.add_mistakes(trial, before, out, None, names)
-            if numeric:
-                trial.numeric[names[1]] = self.numeric(t, out, self.wrt[0], torch.tensor(1.0, dtype=torch.float64))
-            if moved:
-                trial.diagnosis.update(dict.fromkeys(names, in_place_message(self.forward, moved)))
-            return [trial], None
         out_name = f"{self.forward}.out"
         trial = Trial({out_name: out}, {out_name: result.detach()})
         if self.property_check and out is not None:
@@ -264,6 +262,23 @@ class Unit:
         for name in self.backward:
             trials.append(self.backward_trial(learner, name, dout, second, grads, before, out, t, numeric))
         return trials, None
+
+    def loss_trial(self, t, result, before, out, second, moved, numeric) -> Trial:
+        """A function that returns (loss, gradient) (or gradients by name), or one value."""
+        names = self.checked
+        got, expected = [out], [result.detach()]
+        if self.kind == "loss":
+            grads = torch.autograd.grad(result, [t[w] for w in self.wrt])
+            got += [second.get(w) for w in self.wrt] if isinstance(second, dict) else [second]
+            expected += grads
+        trial = Trial(dict(zip(names, got, strict=False)), dict(zip(names, expected, strict=True)))
+        self.add_mistakes(trial, before, out, None, names)
+        if numeric and self.kind == "loss":
+            for name, w in zip(names[1:], self.wrt, strict=True):
+                trial.numeric[name] = self.numeric(t, out, w, torch.tensor(1.0, dtype=torch.float64))
+        if moved:
+            trial.diagnosis.update(dict.fromkeys(names, in_place_message(self.forward, moved)))
+        return trial
 
     def backward_trial(self, learner, name, dout, cache, grads, before, out, t, numeric) -> Trial:
         names = [f"{name}.d{w}" for w in self.wrt]
@@ -308,8 +323,8 @@ class Unit:
             t = tensors(before, self.wrt)
             result = self.trusted(t, out, **mistake.options)
             if self.kind == "loss":
-                grads = torch.autograd.grad(result, [t[self.wrt[0]]])
-                trial.mistakes[mistake.message] = {names[0]: result.detach(), names[1]: grads[0]}
+                grads = torch.autograd.grad(result, [t[w] for w in self.wrt])
+                trial.mistakes[mistake.message] = dict(zip(names, [result.detach(), *grads], strict=True))
             elif dout is None:
                 trial.mistakes[mistake.message] = {names[0]: result.detach()}
             else:
@@ -393,7 +408,7 @@ class FunctionsExercise:
 
     name: str
     title: str
-    units: tuple[Any, ...]  # Unit, or any object with .names .checked .trials(learner, case, numeric) .cases
+    units: tuple[Unit, ...]
     hints: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)  # per function name
     numeric_check: bool = False  # --numeric: central differences beside autograd
     takes_data: bool = False  # --data DIR: a CIFAR-10 folder
@@ -459,23 +474,20 @@ class FunctionsExercise:
                 return [VarResult(c, ERROR, (), note=message) for c in unit.checked]
             for trial in trials:
                 for name in trial.expected:
-                    results[name].append(
-                        judge(name, trial, case.label, self.rtol, self.atol, getattr(unit, "overflow", None))
-                    )
+                    results[name].append(judge(name, trial, case.label, self.rtol, self.atol, unit.overflow))
             if case.timed:
                 timed = case
         merged = [worst(results[c]) if results[c] else VarResult(c, MISSING, ()) for c in unit.checked]
-        if getattr(unit, "naive", None):
+        if unit.naive:
             vectorized_verdict(unit, learner, merged, timed)
         return merged
 
 
 def unit_present(unit, learner: Learner) -> bool:
-    owner = getattr(unit, "owner", None)
-    if owner:
-        cls = learner.get(owner)
-        return cls is not None and all(hasattr(cls, n) for n in unit.names)
-    return learner.get(unit.names[0]) is not None
+    if unit.owner:
+        cls = learner.get(unit.owner)
+        return cls is not None and (unit.forward == unit.owner or hasattr(cls, unit.forward))
+    return learner.get(unit.forward) is not None
 
 
 def vectorized_verdict(unit, learner: Learner, results: list[VarResult], timed: Case | None) -> None:
@@ -490,16 +502,17 @@ def vectorized_verdict(unit, learner: Learner, results: list[VarResult], timed: 
             r.diagnosis = r.diagnosis or f"{unit.names[0]} still loops in Python ({where}); it should have {allowed}"
     if timed is None or any(r.status != PASS for r in results):
         return
-    speed = unit.timing(learner, timed) if hasattr(unit, "timing") else time_against_naive(unit, learner, timed)
+    speed = time_against_naive(unit, learner, timed)
     if speed:
         results[0].note = "; ".join(n for n in (results[0].note, speed) if n)
 
 
-def best_time(learner: Learner, function: Callable, args: Sequence, repeats: int = 3) -> float | None:
+def best_time(unit: Unit, learner: Learner, name: str, inputs: Inputs, repeats: int = 3) -> float | None:
     times = []
     for _ in range(repeats):
+        copied = frozen(inputs)
         start = time.perf_counter()
-        _, error = learner.call(function, *copy.deepcopy(list(args)))
+        _, error = unit.invoke(learner, name, copied)
         if error:
             return None
         times.append(time.perf_counter() - start)
@@ -512,14 +525,11 @@ def speed_up(fast: float | None, slow: float | None, naive: str, where: str) -> 
     return f"{slow / fast:.0f}x faster than {naive} ({fast * 1e3:.2g} ms against {slow * 1e3:.2g} ms, {where})"
 
 
-def time_against_naive(unit, learner: Learner, case: Case) -> str | None:
-    naive = learner.get(unit.naive)
-    if naive is None:
+def time_against_naive(unit: Unit, learner: Learner, case: Case) -> str | None:
+    if not unit_present(replace(unit, forward=unit.naive), learner):
         return None
-    args = list(case.inputs.values())
-    return speed_up(
-        best_time(learner, learner.get(unit.names[0]), args), best_time(learner, naive, args), unit.naive, case.label
-    )
+    fast = best_time(unit, learner, unit.forward, case.inputs)
+    return speed_up(fast, best_time(unit, learner, unit.naive, case.inputs), unit.naive, case.label)
 
 
 # ---------------------------------------------------------------- CIFAR-10 from a local folder
