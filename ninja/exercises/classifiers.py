@@ -4,6 +4,8 @@ k-nearest-neighbour distances (two loops, one loop, none) and predict_labels."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -64,7 +66,7 @@ LINEAR_MISTAKES = (Mistake(LINEAR_REG, {"reg_factor": 0.5}), Mistake(MISSING_N, 
 def linear_units():
     units = []
     for family, trusted, large in (("svm", linear_svm, False), ("softmax", linear_softmax, True)):
-        cases = lambda seed, cifar=None, large=large: linear_cases(seed, cifar, large)
+        cases = partial(linear_cases, large=large)
         overflow = OVERFLOW if family == "softmax" else None
         naive = f"{family}_loss_naive"
         units.append(Unit(naive, "loss", ("W",), cases, trusted, mistakes=LINEAR_MISTAKES, overflow=overflow))
