@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -76,13 +77,17 @@ def check(
     file: Optional[Path] = typer.Option(None, "--file", "-f", help="Your file [default: exercises/EXERCISE.py]"),
     seed: Optional[int] = typer.Option(None, help="Seed for the parameters and the batch [default: the notebook's]"),
     batch_size: int = typer.Option(32, "--batch-size", "-n", help="Batch size n"),
-    data: Optional[Path] = typer.Option(None, help="Names file, one per line [default: the packaged corpus]"),
+    data: Optional[Path] = typer.Option(
+        None, help="Names file, one per line [default: the packaged corpus]; classifiers: a CIFAR-10 batch folder"
+    ),
     format: Format = typer.Option(Format.table, "--format", help="table, json, or github (Actions annotations)"),
     steps: Optional[str] = typer.Option(
         None, help="exercise4: training steps, N or 'full' (200,000); 20,000 when not given"
     ),
     device: Optional[Device] = typer.Option(None, "--device", help="exercise4: train on cpu (the default) or cuda"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="exercise4: write the training curve to this .png file"),
+    only: Optional[str] = typer.Option(None, "--only", help="CS231n: only the functions whose name contains this"),
+    numeric: bool = typer.Option(False, "--numeric", help="CS231n: central differences (h=1e-5) beside autograd"),
 ):
     """Check your gradients against PyTorch autograd.
 
@@ -90,7 +95,13 @@ def check(
     """
     ex = exercise_named(exercise)
     path = learner_file(ex, file)
-    settings = settings_from(seed, batch_size, data)
+    if getattr(ex, "track", None) == "cs231n":  # there --data is a CIFAR-10 folder
+        ex = cs231n_options(ex, only, numeric, data)
+        settings = replace(settings_from(seed, batch_size, None), data=data)
+    elif only is not None or numeric:
+        raise fail_usage("--only and --numeric are for the CS231n exercises (layers, classifiers)")
+    else:
+        settings = settings_from(seed, batch_size, data)
     wanted = training_request(ex, steps, device, plot)
     try:
         report = ex.check(path, settings)
@@ -325,3 +336,18 @@ def hint(
     print(why)
     if name is not None:
         print(hint_text(ex, name, level))
+
+
+def cs231n_options(ex, only: Optional[str], numeric: bool, data: Optional[Path]):
+    """The exercise narrowed by --only and switched by --numeric; --data checked as a folder."""
+    from ninja.functions import UnknownFunction
+
+    if data is not None and not ex.takes_data:
+        raise fail_usage(f"{ex.name} takes no --data (it is a CIFAR-10 folder for classifiers)")
+    if data is not None and not data.is_dir():
+        raise fail_usage(f"--data {data}: for {ex.name} give the CIFAR-10 python batch folder (cifar-10-batches-py)")
+    try:
+        ex = ex.only(only) if only is not None else ex
+    except UnknownFunction as e:
+        raise fail_usage(str(e)) from None
+    return ex.numeric() if numeric else ex

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 from rich.console import Group
 from rich.table import Table
@@ -71,6 +72,20 @@ def blame_lines(report: Report) -> list[Text]:
     return lines
 
 
+def function_row(v: VarResult, numeric: bool) -> list:
+    """CS231n track: results are named function.output, and the notebook's rel_error is shown."""
+    return [
+        v.name,
+        shape(v.shape or v.expected_shape),
+        flag(v.approx),
+        number(v.maxdiff),
+        number(v.relerr),
+        *([number(v.numeric_relerr)] if numeric else []),
+        Text(v.status, style=STATUS_STYLE[v.status]),
+        "; ".join(n for n in (v.diagnosis, v.note) if n),
+    ]
+
+
 def summary(report: Report) -> Text:
     total = len(report.variables)
     if report.passed:
@@ -97,10 +112,16 @@ def table(report: Report):
         if e.source:
             parts.append(Text(f"    {e.source}", style="magenta"))
     grid = Table(title=f"{report.exercise}: your gradients against autograd", title_justify="left")
-    for column in ("variable", "shape", "exact", "approx", "maxdiff", "status", "note"):
-        grid.add_column(column, overflow="fold", no_wrap=column in ("variable", "status"))
+    columns, row = ("variable", "shape", "exact", "approx", "maxdiff", "status", "note"), variable_row
+    cs231n = report.track == "cs231n"
+    if cs231n:
+        numeric = ("numeric",) if any(v.numeric_relerr is not None for v in report.variables) else ()
+        columns = ("result", "shape", "approx", "maxdiff", "rel_error", *numeric, "status", "note")
+        row = partial(function_row, numeric=bool(numeric))
+    for column in columns:
+        grid.add_column(column, overflow="fold", no_wrap=column in ("variable", "result", "status", "shape" * cs231n))
     for v in in_table_order(report):
-        grid.add_row(*variable_row(v))
+        grid.add_row(*row(v))
     parts.append(grid)
     parts += blame_lines(report)
     parts += [Text(note, style="bold red") for note in report.notes]
@@ -114,6 +135,7 @@ def to_dict(report: Report) -> dict:
 
     return {
         "exercise": report.exercise,
+        "track": report.track,
         "passed": report.passed,
         "correct": report.correct,
         "total": len(report.variables),
@@ -133,6 +155,7 @@ def to_dict(report: Report) -> dict:
                 "diagnosis": v.diagnosis,
                 "diagnosis_kind": v.diagnosis_kind,
                 "line": v.line,
+                "numeric_relerr": finite(v.numeric_relerr),
             }
             for v in report.variables
         ],

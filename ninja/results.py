@@ -41,6 +41,7 @@ class VarResult:
     diagnosis: str | None = None  # what kind of mistake it looks like, in words
     diagnosis_kind: str | None = None  # the same as one word: factor, shape, missing_branch, ...
     line: int | None = None  # the learner's line that last assigned d<name>
+    numeric_relerr: float | None = None  # CS231n rel_error against central differences (--numeric)
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Report:
     forward_ok: bool = True
     output: str = ""  # what the learner's file printed
     path: str | None = None  # the learner's file, for path:line pointers
+    track: str = "makemore"  # "cs231n": names are function.output, relerr shown
 
     @property
     def passed(self) -> bool:

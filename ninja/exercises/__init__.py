@@ -6,11 +6,13 @@ from __future__ import annotations
 import difflib
 
 from ninja.exercise import Exercise
-from ninja.exercises import exercise1, exercise2, exercise3, exercise4
+from ninja.exercises import classifiers, exercise1, exercise2, exercise3, exercise4, layers
 
 EXERCISES: dict[str, Exercise] = {
     e.name: e for e in (exercise1.EXERCISE, exercise2.EXERCISE, exercise3.EXERCISE, exercise4.EXERCISE)
 }
+# the CS231n track: ninja.functions.FunctionsExercise
+EXERCISES |= {e.name: e for e in (layers.EXERCISE, classifiers.EXERCISE)}
 
 
 class UnknownExercise(LookupError):

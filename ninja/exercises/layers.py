@@ -1,0 +1,405 @@
+"""CS231n layers (assignment 2's layers.py): forward/backward pairs with CS231n's signatures and
+caches, each backward checked against autograd on a trusted float64 torch forward."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ninja.functions import Case, FunctionsExercise, Mistake, Unit
+
+
+def rng_for(seed: int, unit: str) -> np.random.Generator:
+    return np.random.default_rng([seed, sum(map(ord, unit))])
+
+
+# ---------------------------------------------------------------- affine, relu
+
+
+def affine_cases(seed, cifar=None):
+    r = rng_for(seed, "affine")
+    shapes = [((10, 2, 3), 5), ((4, 3, 4, 5), 7), ((1, 6), 3)]  # the notebook's, images, a batch of one
+    cases = []
+    for x_shape, m in shapes:
+        d = int(np.prod(x_shape[1:]))
+        x, w, b = r.standard_normal(x_shape), r.standard_normal((d, m)), r.standard_normal(m)
+        cases.append(Case(f"x {x_shape}, w {w.shape}", {"x": x, "w": w, "b": b}))
+    return cases
+
+
+def affine(t, out):
+    x = t["x"]
+    return x.reshape(x.shape[0], -1) @ t["w"] + t["b"]
+
+
+def relu_cases(seed, cifar=None):
+    r = rng_for(seed, "relu")
+    return [Case(f"x {s}", {"x": r.standard_normal(s)}) for s in [(10, 10), (2, 3, 4, 5), (1, 7)]]
+
+
+def relu(t, out):
+    return t["x"].clamp(min=0)
+
+
+# ---------------------------------------------------------------- losses
+
+
+def loss_cases(seed, cifar=None, large=True):
+    r = rng_for(seed, "loss")
+    cases = []
+    for n, c, offset in [(5, 4, 0.0), (50, 10, 0.0)] + ([(6, 5, 1000.0)] if large else []):
+        x = r.standard_normal((n, c)) + offset  # near 1000: exp overflows unless the max is subtracted
+        label = f"x {x.shape}" + (", large scores (~1e3)" if offset else "")
+        cases.append(Case(label, {"x": x, "y": r.integers(0, c, n)}))
+    return cases
+
+
+def softmax_loss(t, out, mean=True):
+    return F.cross_entropy(t["x"], t["y"], reduction="mean" if mean else "sum")
+
+
+def multiclass_svm(scores: torch.Tensor, y: torch.Tensor, mean=True) -> torch.Tensor:
+    """Sum over wrong classes of max(0, s_j - s_y + 1), as CS231n writes it."""
+    margins = (scores - scores.gather(1, y[:, None]) + 1.0).clamp(min=0)
+    margins = margins * (1 - F.one_hot(y, scores.shape[1]).to(scores.dtype))
+    return margins.sum() / (scores.shape[0] if mean else 1)
+
+
+def svm_loss(t, out, mean=True):
+    return multiclass_svm(t["x"], t["y"], mean)
+
+
+MISSING_N = "missing division by N: the loss is the mean over the batch, so the loss and its gradient divide by N"
+OVERFLOW = (
+    "softmax overflows on large scores: np.exp of scores ~1e3 is inf, and inf/inf is NaN. Subtract each row's "
+    "max from the scores before exp (the probabilities do not change)"
+)
+
+# ---------------------------------------------------------------- batchnorm, layernorm
+
+
+def batchnorm_cases(seed, cifar=None):
+    r = rng_for(seed, "batchnorm")
+    cases = []
+    for n, d, mode in [(4, 5, "train"), (10, 3, "train"), (6, 4, "test")]:
+        x = 3 * r.standard_normal((n, d)) + 2
+        bn_param = {"mode": mode, "eps": 1e-5, "momentum": 0.9, "running_mean": r.standard_normal(d)}
+        # small running variances so that eps inside or outside the square root tells apart
+        bn_param["running_var"] = r.uniform(1e-4, 1e-3, d) if mode == "test" else r.uniform(0.5, 2, d)
+        inputs = {"x": x, "gamma": r.standard_normal(d), "beta": r.standard_normal(d), "bn_param": bn_param}
+        cases.append(Case(f"x {x.shape}, mode {mode}", inputs, backward=mode == "train"))
+    return cases
+
+
+def batchnorm(t, out, eps_outside=False):
+    x, p = t["x"], t["bn_param"]
+    eps = p.get("eps", 1e-5)
+    if p["mode"] == "train":
+        mean, var = x.mean(0), x.var(0, unbiased=False)
+    else:
+        mean, var = torch.as_tensor(p["running_mean"]), torch.as_tensor(p["running_var"])
+    std = var.sqrt() + eps if eps_outside else (var + eps).sqrt()
+    return t["gamma"] * (x - mean) / std + t["beta"]
+
+
+def batchnorm_state(inputs):
+    """running_mean and running_var after the call: momentum-averaged in train mode (biased
+    variance, as np.var), unchanged in test mode."""
+    x, p = inputs["x"], inputs["bn_param"]
+    m = p.get("momentum", 0.9)
+    mean, var = p["running_mean"], p["running_var"]
+    if p["mode"] == "train":
+        mean, var = m * mean + (1 - m) * x.mean(0), m * var + (1 - m) * x.var(0)
+    return {"running_mean": torch.tensor(mean), "running_var": torch.tensor(var)}
+
+
+def layernorm_cases(seed, cifar=None):
+    r = rng_for(seed, "layernorm")
+    cases = []
+    for n, d in [(4, 5), (3, 8), (1, 6)]:
+        x = 3 * r.standard_normal((n, d)) + 2
+        inputs = {"x": x, "gamma": r.standard_normal(d), "beta": r.standard_normal(d), "ln_param": {"eps": 1e-5}}
+        cases.append(Case(f"x {x.shape}", inputs))
+    return cases
+
+
+def layernorm(t, out):
+    x = t["x"]
+    eps = t["ln_param"].get("eps", 1e-5)
+    xhat = (x - x.mean(1, keepdim=True)) / (x.var(1, unbiased=False, keepdim=True) + eps).sqrt()
+    return t["gamma"] * xhat + t["beta"]
+
+
+# ---------------------------------------------------------------- dropout
+
+
+def dropout_cases(seed, cifar=None):
+    r = rng_for(seed, "dropout")
+    shapes = [((4, 5), 0.6, "train"), ((200, 100), 0.3, "train"), ((5, 5), 0.3, "test")]
+    cases = []
+    for shape, p, mode in shapes:
+        inputs = {"x": r.standard_normal(shape) + 10, "dropout_param": {"mode": mode, "p": p, "seed": 123}}
+        cases.append(Case(f"x {shape}, p {p}, mode {mode}", inputs))
+    return cases
+
+
+def kept_mask(x: torch.Tensor, out) -> torch.Tensor:
+    """Where the learner's forward kept a unit (its out is nonzero; x is never 0 here)."""
+    out = np.asarray(out) if out is not None else None
+    if out is None or out.shape != tuple(x.shape):
+        return torch.ones_like(x)
+    return torch.as_tensor(out != 0, dtype=x.dtype)
+
+
+def dropout(t, out):
+    x, p = t["x"], t["dropout_param"]
+    if p["mode"] == "test":
+        return x * 1.0
+    return x * kept_mask(x, out) / p["p"]  # inverted dropout with the learner's own random mask
+
+
+def dropout_property(inputs, out) -> str | None:
+    """The mask is random, so the forward is judged by what it keeps and how it scales."""
+    x, param = inputs["x"], inputs["dropout_param"]
+    p = param["p"]
+    out = np.asarray(out)
+    if param["mode"] != "train" or x.size < 5000 or out.shape != x.shape:
+        return None
+    kept = out != 0
+    fraction = kept.mean()
+    scale = float(np.median(out[kept] / x[kept])) if kept.any() else 0.0
+    if abs(fraction - (1 - p)) < 0.03 or np.isclose(scale, 1 / (1 - p)):
+        return (
+            f"keep and drop swapped: p = {p} is the probability of keeping a unit (CS231n's convention); "
+            f"yours kept {fraction:.0%} and scaled by {scale:.3g} (expected {p:.0%}, scaled by 1/p = {1 / p:.3g})"
+        )
+    if abs(fraction - p) > 0.03:
+        return f"kept {fraction:.0%} of units with p = {p}: mask = (np.random.rand(*x.shape) < p) keeps a fraction p"
+    if np.isclose(scale, 1.0):
+        return "not inverted dropout: divide the kept units by p at train time, so test time is the identity"
+    return None
+
+
+TEST_TIMES_P = "test mode multiplies by p: with inverted dropout, test mode returns x unchanged"
+
+
+def dropout_test_times_p(inputs, dout):
+    param = inputs["dropout_param"]
+    return {"out": inputs["x"] * param["p"]} if param["mode"] == "test" else {}
+
+
+# ---------------------------------------------------------------- conv, max pool
+
+
+def conv_cases(seed, cifar=None):
+    r = rng_for(seed, "conv")
+    shapes = [
+        ((2, 3, 5, 5), (4, 3, 3, 3), 1, 1),
+        ((1, 2, 7, 6), (3, 2, 3, 3), 2, 1),
+        ((2, 1, 4, 4), (2, 1, 2, 2), 2, 0),
+    ]
+    cases = []
+    for x_shape, w_shape, stride, pad in shapes:
+        inputs = {
+            "x": r.standard_normal(x_shape),
+            "w": r.standard_normal(w_shape),
+            "b": r.standard_normal(w_shape[0]),
+            "conv_param": {"stride": stride, "pad": pad},
+        }
+        cases.append(Case(f"x {x_shape}, w {w_shape}, stride {stride}, pad {pad}", inputs))
+    return cases
+
+
+def conv(t, out):
+    p = t["conv_param"]
+    return F.conv2d(t["x"], t["w"], t["b"], stride=p["stride"], padding=p["pad"])
+
+
+def pool_cases(seed, cifar=None):
+    r = rng_for(seed, "pool")
+    # the notebook's windows never overlap; 3x3 stride 2 and 2x2 stride 1 do
+    shapes = [((2, 3, 4, 4), 2, 2), ((2, 2, 7, 7), 3, 2), ((1, 2, 5, 6), 2, 1)]
+    cases = []
+    for x_shape, size, stride in shapes:
+        param = {"pool_height": size, "pool_width": size, "stride": stride}
+        overlap = ", overlapping windows" if stride < size else ""
+        cases.append(
+            Case(
+                f"x {x_shape}, pool {size}x{size} stride {stride}{overlap}",
+                {"x": r.standard_normal(x_shape), "pool_param": param},
+            )
+        )
+    return cases
+
+
+def max_pool(t, out):
+    p = t["pool_param"]
+    return F.max_pool2d(t["x"], (p["pool_height"], p["pool_width"]), p["stride"])
+
+
+def pool_with_assignment(inputs, dout):
+    """max-pool backward written with `dx[...] = ` instead of `+=`: a value that is the max of two
+    overlapping windows keeps only the last window's gradient."""
+    if dout is None:
+        return {}
+    x, p = inputs["x"], inputs["pool_param"]
+    ph, pw, s = p["pool_height"], p["pool_width"], p["stride"]
+    dx = np.zeros_like(x)
+    n, c, oh, ow = dout.shape
+    for i in range(oh):
+        for j in range(ow):
+            window = x[:, :, i * s : i * s + ph, j * s : j * s + pw].reshape(n, c, -1)
+            a, b = np.unravel_index(window.argmax(-1), (ph, pw))
+            for k in range(n):
+                for m in range(c):
+                    dx[k, m, i * s + a[k, m], j * s + b[k, m]] = dout[k, m, i, j]
+    return {"dx": dx}
+
+
+# ---------------------------------------------------------------- the exercise
+
+UNITS = (
+    Unit("affine_forward", "layer", ("x", "w", "b"), affine_cases, affine, backward=("affine_backward",)),
+    Unit("relu_forward", "layer", ("x",), relu_cases, relu, backward=("relu_backward",)),
+    Unit(
+        "softmax_loss", "loss", ("x",), loss_cases, softmax_loss, mistakes=(Mistake(MISSING_N, {"mean": False}),),
+        overflow=OVERFLOW,
+    ),
+    Unit(
+        "svm_loss", "loss", ("x",), lambda seed, cifar=None: loss_cases(seed, cifar, large=False), svm_loss,
+        mistakes=(Mistake(MISSING_N, {"mean": False}),),
+    ),
+    Unit(
+        "batchnorm_forward", "layer", ("x", "gamma", "beta"), batchnorm_cases, batchnorm,
+        backward=("batchnorm_backward", "batchnorm_backward_alt"),
+        mistakes=(Mistake(
+            "eps outside the square root: normalize by np.sqrt(var + eps), in test mode with running_var too "
+            "(the running variances here are small, so it shows)", {"eps_outside": True},
+        ),),
+        state=batchnorm_state,
+    ),
+    Unit(
+        "layernorm_forward", "layer", ("x", "gamma", "beta"), layernorm_cases, layernorm,
+        backward=("layernorm_backward",),
+    ),
+    Unit(
+        "dropout_forward", "layer", ("x",), dropout_cases, dropout, backward=("dropout_backward",),
+        property_check=dropout_property,
+        mistakes=(Mistake(TEST_TIMES_P, produces=dropout_test_times_p),),
+    ),
+    Unit("conv_forward_naive", "layer", ("x", "w", "b"), conv_cases, conv, backward=("conv_backward_naive",)),
+    Unit(
+        "max_pool_forward_naive", "layer", ("x",), pool_cases, max_pool, backward=("max_pool_backward_naive",),
+        mistakes=(Mistake(
+            "dx[...] = instead of +=: where pooling windows overlap, one input is the max of several windows "
+            "and collects the gradient of each", produces=pool_with_assignment,
+        ),),
+    ),
+)  # fmt: skip
+
+HINTS = {
+    "affine_forward": (
+        "x is (N, d_1, ..., d_k), w is (D, M) with D = d_1*...*d_k, b is (M,); out is (N, M).",
+        "Flatten each example into a row of length D, then it is one matrix product plus a bias.",
+        "Reshape x to (N, D) (keep N, let NumPy work out D), multiply by w, add b; cache (x, w, b).",
+    ),
+    "affine_backward": (
+        "dout is (N, M); dx must have x's original shape, dw is (D, M), db is (M,).",
+        "out = x2 @ w + b with x2 the (N, D) view: each gradient is a matrix product with dout or a sum over N.",
+        "dx = dout times w transposed, reshaped back to x.shape; dw = x2 transposed times dout; "
+        "db sums dout over axis 0.",
+    ),
+    "relu_forward": (
+        "out has x's shape.",
+        "Negative entries become 0, the rest pass unchanged.",
+        "Use an elementwise maximum with 0 that returns a new array (never assign into x).",
+    ),
+    "relu_backward": (
+        "dx has dout's shape; the cache holds x.",
+        "The gradient passes where x > 0 and is 0 elsewhere.",
+        "Multiply dout by the boolean mask x > 0 (a new array: do not write into dout).",
+    ),
+    "softmax_loss": (
+        "x is (N, C) scores, y (N,) labels; return the mean loss and dx (N, C).",
+        "Loss per row: -log of the softmax probability of the right class; dx is probs minus the one-hot of y.",
+        "Shift each row by its max, exponentiate, normalise; loss averages -log probs[range(N), y]; "
+        "dx = probs with 1 subtracted at the right class, all divided by N.",
+    ),
+    "svm_loss": (
+        "x is (N, C), y (N,); return the mean hinge loss and dx (N, C).",
+        "Each wrong class j with s_j - s_y + 1 > 0 adds that margin; it pushes s_j up and s_y down.",
+        "margins = max(0, x - x[range(N), y][:, None] + 1) with the right class zeroed; dx is 1 where margins > 0, "
+        "minus the count of positive margins at the right class, divided by N.",
+    ),
+    "batchnorm_forward": (
+        "x (N, D), gamma and beta (D,); bn_param holds mode, eps, momentum, running_mean, running_var.",
+        "Train: normalize with the batch mean and (biased) variance, update the running averages with momentum. "
+        "Test: normalize with the running ones.",
+        "xhat = (x - mean) / np.sqrt(var + eps); out = gamma * xhat + beta; "
+        "running = momentum * running + (1 - momentum) * batch statistic; store them back in bn_param.",
+    ),
+    "batchnorm_backward": (
+        "dx (N, D), dgamma and dbeta (D,); your cache decides what you can reuse.",
+        "Walk the computational graph backwards: beta and gamma first, then xhat, then var and mean, which both "
+        "depend on every x.",
+        "dbeta = sum dout, dgamma = sum dout * xhat; dxhat = dout * gamma, then through 1/sqrt(var + eps), the "
+        "variance (2 (x - mean) / N) and the mean (1 / N).",
+    ),
+    "batchnorm_backward_alt": (
+        "Same outputs as batchnorm_backward, in one expression for dx.",
+        "Simplify the graph on paper: every term has the factor gamma / sqrt(var + eps) / N.",
+        "dx = gamma / (N std) * (N dout - sum(dout) - xhat * sum(dout * xhat)), sums over the batch axis.",
+    ),
+    "layernorm_forward": (
+        "x (N, D), gamma and beta (D,); ln_param holds eps. No running averages, no mode.",
+        "Batchnorm over the features of each example instead of over the batch.",
+        "Mean and biased variance along axis 1 with keepdims; xhat, then gamma * xhat + beta.",
+    ),
+    "layernorm_backward": (
+        "dx (N, D), dgamma and dbeta (D,).",
+        "Batchnorm's backward with the axes swapped: the normalization statistics are per row.",
+        "dgamma, dbeta sum over axis 0; dx uses the batchnorm formula with sums along axis 1 and D in place of N.",
+    ),
+    "dropout_forward": (
+        "p is the probability of KEEPING a unit; out has x's shape; cache the mask.",
+        "Inverted dropout: at train time drop units at random and scale the survivors, so test time is the identity.",
+        "mask = (np.random.rand(*x.shape) < p) / p; out = x * mask; test mode: out = x.",
+    ),
+    "dropout_backward": (
+        "dx has dout's shape; the mask is in your cache.",
+        "out is x times a constant mask, so the gradient is dout times the same mask.",
+        "Train: dx = dout * mask. Test: dx = dout.",
+    ),
+    "conv_forward_naive": (
+        "x (N, C, H, W), w (F, C, HH, WW), b (F,); out (N, F, H', W') with H' = 1 + (H + 2 pad - HH) / stride.",
+        "Pad x with zeros, then each output is the dot product of one filter with one window, plus its bias.",
+        "np.pad only the two spatial axes; loop over n, f and the output positions; window = "
+        "x_pad[n, :, i*stride : i*stride+HH, j*stride : j*stride+WW].",
+    ),
+    "conv_backward_naive": (
+        "dx like x, dw like w, db (F,).",
+        "Each output used one window and one filter: it sends dout times the filter to the window, and dout "
+        "times the window to the filter.",
+        "db sums dout over n, i, j; accumulate (+=) into a padded dx and into dw in the same loops; "
+        "crop the padding off dx.",
+    ),
+    "max_pool_forward_naive": (
+        "x (N, C, H, W); pool_param has pool_height, pool_width, stride; out (N, C, H', W').",
+        "Each output is the max of one window, per example and channel.",
+        "Loop over output positions; out[:, :, i, j] = window max over the last two axes.",
+    ),
+    "max_pool_backward_naive": (
+        "dx has x's shape.",
+        "Only the max of each window gets that window's gradient; when windows overlap, one input can be the max "
+        "of several.",
+        "For each window, find where its max is and ADD (+=) dout there.",
+    ),
+}
+
+EXERCISE = FunctionsExercise(
+    name="layers",
+    title="CS231n layers: affine, relu, losses, batchnorm, layernorm, dropout, conv, max-pool",
+    units=UNITS,
+    hints=HINTS,
+)

@@ -1,0 +1,598 @@
+"""The CS231n track: the learner's file defines NumPy functions with CS231n's signatures
+(`affine_forward(x, w, b) -> (out, cache)`, `affine_backward(dout, cache) -> (dx, dw, db)`, ...).
+
+The checker imports the file (runner.run_file), calls each function on seeded inputs at several
+shapes, and compares what it returns with a trusted float64 torch forward and its autograd
+gradients (engine.compare). A backward is fed the learner's own cache. On a failure it tests the
+answer against what CS231n's common mistakes produce and names the one that fits.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import io
+import time
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ninja import engine, runner
+from ninja.data import DataError
+from ninja.exercise import bundled
+from ninja.makemore import Settings
+from ninja.results import ERROR, FAIL, MISSING, PASS, LearnerError, Report, VarResult
+
+H = 1e-5  # CS231n's step for central differences
+Inputs = dict[str, Any]
+
+
+class UnknownFunction(LookupError):
+    """--only matched none of the exercise's functions."""
+
+
+# ---------------------------------------------------------------- calling the learner's code
+
+
+@dataclass
+class Learner:
+    """The learner's file after it ran: its functions, and what calling them printed."""
+
+    run: runner.LearnerRun
+    source: str
+    output: io.StringIO = field(default_factory=io.StringIO)
+
+    @classmethod
+    def load(cls, path: Path) -> Learner:
+        run = runner.run_file(path)
+        return cls(run, Path(path).read_text(encoding="utf-8"))
+
+    def get(self, name: str) -> Any:
+        return self.run.namespace.get(name)
+
+    def call(self, function: Callable, *args, **kwargs) -> tuple[Any, LearnerError | None]:
+        """(what it returned, None) or (None, where it raised)."""
+        try:
+            with redirect_stdout(self.output), redirect_stderr(self.output):
+                return function(*args, **kwargs), None
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:  # noqa: BLE001 (the learner's error is a result)
+            return None, runner.error_from_exception(e, self.run.path, self.source)
+
+    def loops(self, name: str) -> list[tuple[str, int]]:
+        """Python loops (for, while, comprehensions) in the function or method `name` and in the
+        functions of the same file it calls: ast, not timing, so a busy machine cannot fool it."""
+        try:
+            tree = ast.parse(self.source)
+        except SyntaxError:
+            return []
+        defs = {n.name: n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        found, todo, seen = [], [name], set()
+        while todo:
+            current = todo.pop()
+            if current in seen or current not in defs:
+                continue
+            seen.add(current)
+            for node in ast.walk(defs[current]):
+                if isinstance(node, (ast.For, ast.While, ast.AsyncFor)):
+                    found.append((type(node).__name__.lower().replace("async", ""), node.lineno))
+                elif isinstance(node, ast.comprehension):
+                    found.append(("comprehension", node.iter.lineno))
+                elif isinstance(node, ast.Call):
+                    callee = node.func
+                    todo.append(callee.id if isinstance(callee, ast.Name) else getattr(callee, "attr", ""))
+        return sorted(found, key=lambda loop: loop[1])
+
+
+def frozen(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return copy.deepcopy(dict(inputs))
+
+
+def changed_in_place(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """The array arguments a call modified (dict arguments such as bn_param may change by design)."""
+    return [
+        k for k, v in before.items() if isinstance(v, np.ndarray) and not np.array_equal(v, after[k], equal_nan=True)
+    ]
+
+
+def in_place_message(function: str, names: Sequence[str]) -> str:
+    listed = ", ".join(names)
+    return (
+        f"{function} modifies its argument {listed} in place: the caller's array changes under it "
+        f"(a cache or a later layer sees the wrong values). Work on a copy or build a new array "
+        f"(e.g. np.maximum, x * mask) instead of assigning into {names[0]}"
+    )
+
+
+def tensors(inputs: Mapping[str, Any], wrt: Sequence[str]) -> dict[str, Any]:
+    """float64 torch copies of the NumPy inputs; leaves with gradients for `wrt`."""
+    out = {}
+    for k, v in inputs.items():
+        if isinstance(v, np.ndarray):
+            t = torch.tensor(v, dtype=torch.float64 if v.dtype.kind == "f" else torch.int64)
+            out[k] = t.requires_grad_() if k in wrt else t
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def rel_error(x: Any, y: torch.Tensor) -> float | None:
+    """CS231n's rel_error, as its notebooks print it."""
+    got = engine.as_tensor(x)
+    if got is None or got.shape != y.shape:
+        return None
+    got, y = got.double(), y.double()
+    return ((got - y).abs() / (got.abs() + y.abs()).clamp(min=1e-8)).max().item()
+
+
+# ---------------------------------------------------------------- the units checked
+
+
+@dataclass(frozen=True)
+class Case:
+    """One seeded call: a label shown when it fails, and the arguments by parameter name."""
+
+    label: str
+    inputs: Inputs
+    backward: bool = True  # batchnorm's test mode has no backward
+    timed: bool = False  # the case on which vectorized code is timed against the naive
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A named mistake: what the trusted forward computes with `options` (reg_factor=0.5,
+    mean=False, ...), or what `produces(inputs, dout)` returns."""
+
+    message: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    produces: Callable[[Inputs, Any], dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
+class Trial:
+    """What one call of the learner's code returned, by checked name, beside what it should."""
+
+    got: dict[str, Any]
+    expected: dict[str, torch.Tensor]
+    mistakes: dict[str, dict[str, Any]] = field(default_factory=dict)  # message -> outputs
+    diagnosis: dict[str, str] = field(default_factory=dict)  # checked name -> found directly
+    numeric: dict[str, torch.Tensor] = field(default_factory=dict)
+    note: dict[str, str] = field(default_factory=dict)
+
+
+def central_differences(f: Callable[[dict], torch.Tensor], t: dict, name: str, dout: torch.Tensor) -> torch.Tensor:
+    """CS231n's eval_numerical_gradient_array: d sum(f * dout) / d t[name], h = 1e-5."""
+    x = t[name].detach().clone()
+    grad = torch.zeros_like(x)
+    flat, gflat = x.view(-1), grad.view(-1)
+    with torch.no_grad():
+        for i in range(flat.numel()):
+            old = flat[i].item()
+            flat[i] = old + H
+            plus = f({**t, name: x}).clone()
+            flat[i] = old - H
+            minus = f({**t, name: x}).clone()
+            flat[i] = old
+            gflat[i] = ((plus - minus) * dout).sum() / (2 * H)
+    return grad
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What the learner writes as one piece, checked at every case of `cases(seed, cifar)`.
+
+    kind "layer": forward(*inputs) -> (out, cache); each backward(dout, cache) -> one gradient per
+    name in `wrt`. kind "loss": forward(*inputs) -> (loss, d of the first wrt input).
+    `trusted(t, learner_out, **options)` is the float64 torch forward: t holds the inputs as
+    tensors (leaves for `wrt`), learner_out is what the learner's forward returned (dropout's mask).
+    """
+
+    forward: str
+    kind: str
+    wrt: tuple[str, ...]
+    cases: Callable[[int, Any], list[Case]]
+    trusted: Callable[..., torch.Tensor]
+    backward: tuple[str, ...] = ()
+    mistakes: tuple[Mistake, ...] = ()
+    property_check: Callable[[Inputs, Any], str | None] | None = None  # forward fails with this message
+    state: Callable[[Inputs], dict[str, torch.Tensor]] | None = None  # expected dict arguments after the call
+    naive: str | None = None  # a vectorized function: no loops, timed against this one
+    max_loops: int = 0  # for a vectorized function
+    overflow: str | None = None  # what NaN or inf from this function means
+    owner: str | None = None  # the learner's class that holds `forward` (a method, or the class itself)
+    call: Callable[[Any, str, Inputs], Any] | None = None  # how to call it: (owner class, name, inputs)
+    output: str = "out"  # kind "value": the name of what it returns
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.forward, *self.backward)
+
+    @property
+    def checked(self) -> tuple[str, ...]:
+        if self.kind == "loss":
+            return (f"{self.forward}.loss", *(f"{self.forward}.d{w}" for w in self.wrt))
+        if self.kind == "value":
+            return (f"{self.forward}.{self.output}",)
+        state = ("running_mean", "running_var") if self.state else ()
+        forward = tuple(f"{self.forward}.{k}" for k in ("out", *state))
+        return forward + tuple(f"{b}.d{w}" for b in self.backward for w in self.wrt)
+
+    def invoke(self, learner: Learner, name: str, inputs: Inputs) -> tuple[Any, LearnerError | None]:
+        if self.call is not None:
+            return learner.call(self.call, learner.get(self.owner), name, inputs)
+        return learner.call(learner.get(name), *inputs.values())
+
+    def trials(self, learner: Learner, case: Case, numeric: bool) -> tuple[list[Trial], LearnerError | None]:
+        before = frozen(case.inputs)
+        inputs = frozen(case.inputs)
+        returned, error = self.invoke(learner, self.forward, inputs)
+        if error:
+            return [], error
+        moved = changed_in_place(before, inputs)
+        out, second = unpack(returned) if self.kind != "value" else (returned, None)
+        t = tensors(before, self.wrt)
+        result = self.trusted(t, out)
+        if self.kind in ("loss", "value"):
+            return [self.loss_trial(t, result, before, out, second, moved, numeric)], None
+        dout = torch.tensor(np.random.default_rng(zlib.crc32(case.label.encode())).standard_normal(tuple(result.shape)))
+        out_name = f"{self.forward}.out"
+        trial = Trial({out_name: out}, {out_name: result.detach()})
+        if self.property_check and out is not None:
+            found = self.property_check(before, out)
+            if found:
+                trial.diagnosis[out_name] = found
+        if self.state:
+            for k, v in self.state(before).items():  # nothing to judge while the forward returns None
+                trial.got[f"{self.forward}.{k}"] = None if out is None else inputs_dict(inputs).get(k)
+                trial.expected[f"{self.forward}.{k}"] = v
+        self.add_mistakes(trial, before, out, None, [out_name])
+        if moved:
+            trial.diagnosis[out_name] = in_place_message(self.forward, moved)
+        trials = [trial]
+        if not case.backward:
+            return trials, None
+        grads = torch.autograd.grad(result, [t[w] for w in self.wrt], dout)
+        for name in self.backward:
+            trials.append(self.backward_trial(learner, name, dout, second, grads, before, out, t, numeric))
+        return trials, None
+
+    def loss_trial(self, t, result, before, out, second, moved, numeric) -> Trial:
+        """A function that returns (loss, gradient) (or gradients by name), or one value."""
+        names = self.checked
+        got, expected = [out], [result.detach()]
+        if self.kind == "loss":
+            grads = torch.autograd.grad(result, [t[w] for w in self.wrt])
+            got += [second.get(w) for w in self.wrt] if isinstance(second, dict) else [second]
+            expected += grads
+        trial = Trial(dict(zip(names, got, strict=False)), dict(zip(names, expected, strict=True)))
+        self.add_mistakes(trial, before, out, None, names)
+        if numeric and self.kind == "loss":
+            for name, w in zip(names[1:], self.wrt, strict=True):
+                trial.numeric[name] = self.numeric(t, out, w, torch.tensor(1.0, dtype=torch.float64))
+        if moved:
+            trial.diagnosis.update(dict.fromkeys(names, in_place_message(self.forward, moved)))
+        return trial
+
+    def backward_trial(self, learner, name, dout, cache, grads, before, out, t, numeric) -> Trial:
+        names = [f"{name}.d{w}" for w in self.wrt]
+        expected = dict(zip(names, grads, strict=False))
+        function = learner.get(name)
+        if function is None:
+            return Trial(dict.fromkeys(names), expected)
+        dout_np = dout.numpy().copy()
+        returned, error = learner.call(function, dout_np, cache)
+        if error:
+            return Trial(
+                {n: engine.UNREACHED for n in names},
+                expected,
+                note=dict.fromkeys(names, f"{error.where}: {error.kind}: {error.message}"),
+            )
+        values = returned if isinstance(returned, (tuple, list)) and len(self.wrt) > 1 else (returned,)
+        if isinstance(returned, (tuple, list)) and len(self.wrt) == 1 and len(returned) == 1:
+            values = returned
+        trial = Trial(dict(zip(names, list(values) + [None] * len(names), strict=False)), expected)
+        if len(values) != len(names):
+            trial.note.update(
+                dict.fromkeys(
+                    names, f"{name} should return {len(names)} values ({', '.join('d' + w for w in self.wrt)})"
+                )
+            )
+        self.add_mistakes(trial, before, out, dout.numpy(), names)
+        if not np.array_equal(dout_np, dout.numpy()):
+            trial.diagnosis.update(dict.fromkeys(names, in_place_message(name, ["dout"])))
+        if numeric:
+            for n, w in zip(names, self.wrt, strict=False):
+                trial.numeric[n] = self.numeric(t, out, w, dout)
+        return trial
+
+    def add_mistakes(self, trial: Trial, before: Inputs, out, dout, names) -> None:
+        for mistake in self.mistakes:
+            if mistake.produces is not None:
+                produced = mistake.produces(before, dout)
+                trial.mistakes[mistake.message] = {
+                    n: produced[n.rpartition(".")[2]] for n in names if n.rpartition(".")[2] in produced
+                }
+                continue
+            t = tensors(before, self.wrt)
+            result = self.trusted(t, out, **mistake.options)
+            if self.kind == "loss":
+                grads = torch.autograd.grad(result, [t[w] for w in self.wrt])
+                trial.mistakes[mistake.message] = dict(zip(names, [result.detach(), *grads], strict=True))
+            elif dout is None:
+                trial.mistakes[mistake.message] = {names[0]: result.detach()}
+            else:
+                grads = torch.autograd.grad(result, [t[w] for w in self.wrt], torch.as_tensor(dout))
+                trial.mistakes[mistake.message] = dict(zip(names, grads, strict=False))
+
+    def numeric(self, t: dict, out, name: str, dout: torch.Tensor) -> torch.Tensor:
+        return central_differences(lambda t2: self.trusted(t2, out).detach(), t, name, dout)
+
+
+def unpack(returned: Any) -> tuple[Any, Any]:
+    """(out, cache) or (loss, grad); a single value leaves the second None."""
+    if isinstance(returned, tuple) and len(returned) == 2:
+        return returned
+    return returned, None
+
+
+def inputs_dict(inputs: Inputs) -> dict:
+    """The dict argument (bn_param) as the learner's call left it."""
+    for v in inputs.values():
+        if isinstance(v, dict):
+            return v
+    return {}
+
+
+# ---------------------------------------------------------------- turning trials into results
+
+
+def judge(name: str, trial: Trial, label: str, rtol: float, atol: float, overflow: str | None = None) -> VarResult:
+    got, expected = trial.got.get(name), trial.expected[name]
+    result = engine.compare(name, got, expected, rtol, atol)
+    result.diagnosis = trial.diagnosis.get(name)
+    if result.diagnosis and result.status == PASS:
+        result.status = FAIL
+    if result.status == FAIL and not result.diagnosis:
+        result.diagnosis = diagnose(name, got, expected, trial, rtol, atol, overflow)
+    if name in trial.numeric:
+        result.numeric_relerr = rel_error(got, trial.numeric[name])
+    notes = [trial.note.get(name), result.note]
+    if result.status != PASS:
+        notes.insert(0, label)
+    result.note = "; ".join(n for n in notes if n) or None
+    return result
+
+
+def diagnose(name, got, expected, trial: Trial, rtol, atol, overflow: str | None) -> str | None:
+    for message, produced in trial.mistakes.items():
+        if name in produced and engine.compare(name, got, torch.as_tensor(produced[name]), rtol, atol).status == PASS:
+            return message
+    if any(not_finite(g) for g in trial.got.values()) and torch.isfinite(expected).all():
+        return (
+            overflow
+            or "NaN or inf where the answer is finite: an overflow (exp of large scores?) or a division by zero"
+        )
+    return None
+
+
+def not_finite(value: Any) -> bool:
+    g = engine.as_tensor(value)
+    return g is not None and g.is_floating_point() and not bool(torch.isfinite(g).all())
+
+
+def worst(results: list[VarResult]) -> VarResult:
+    """The first case that does not pass (one with a named mistake first), else the pass with the
+    largest relative error."""
+    failed = sorted((r for r in results if r.status != PASS), key=lambda r: r.diagnosis is None)  # named first
+    chosen = failed[0] if failed else max(results, key=lambda r: r.relerr or 0.0)
+    numeric = [r.numeric_relerr for r in results if r.numeric_relerr is not None]  # case 0 only
+    if numeric and chosen.numeric_relerr is None:
+        chosen.numeric_relerr = numeric[0]
+    return chosen
+
+
+# ---------------------------------------------------------------- the exercise
+
+
+@dataclass(frozen=True)
+class FunctionsExercise:
+    """A CS231n exercise: functions in the learner's file, checked one unit at a time.
+    Same surface as makemore's Exercise (.name .title .checked .template .solution .hints .check)."""
+
+    name: str
+    title: str
+    units: tuple[Unit, ...]
+    hints: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)  # per function name
+    numeric_check: bool = False  # --numeric: central differences beside autograd
+    takes_data: bool = False  # --data DIR: a CIFAR-10 folder
+    rtol: float = 1e-5
+    atol: float = 1e-8
+    track = "cs231n"
+
+    @property
+    def checked(self) -> tuple[str, ...]:
+        return tuple(c for u in self.units for c in u.checked)
+
+    @property
+    def functions(self) -> tuple[str, ...]:
+        return tuple(n for u in self.units for n in u.names)
+
+    @property
+    def template(self) -> Path:
+        return bundled("exercises") / f"{self.name}.py"
+
+    @property
+    def solution(self) -> Path:
+        return bundled("solutions") / f"{self.name}.py"
+
+    def only(self, pattern: str) -> FunctionsExercise:
+        """The units with a function whose name starts with or contains `pattern`."""
+        units = tuple(u for u in self.units if any(pattern in n for n in u.names))
+        if not units:
+            raise UnknownFunction(
+                f"--only {pattern!r} matches none of {self.name}'s functions: {', '.join(self.functions)}"
+            )
+        return replace(self, units=units)
+
+    def numeric(self) -> FunctionsExercise:
+        return replace(self, numeric_check=True)
+
+    def check(self, path: Path, settings: Settings | None = None) -> Report:
+        settings = settings or Settings()
+        learner = Learner.load(path)
+        cifar = load_cifar(settings.data) if self.takes_data and settings.data is not None else None
+        variables, notes = [], []
+        for unit in self.units:
+            variables += self.check_unit(unit, learner, settings.seed, cifar)
+        absent = [u.names[0] for u in self.units if not unit_present(u, learner)]
+        if learner.run.error is None and absent and len(absent) < len(self.units):
+            notes.append(f"your file does not define {', '.join(absent)}: check what it has with --only NAME")
+        if cifar is not None:
+            notes.append(f"the CIFAR-shaped cases use images from {settings.data}")
+        report = Report(self.name, variables, notes=notes, error=learner.run.error, track=self.track)
+        report.output = learner.run.output + learner.output.getvalue()[: runner.MAX_OUTPUT]
+        return report
+
+    def check_unit(self, unit, learner: Learner, seed: int, cifar) -> list[VarResult]:
+        results: dict[str, list[VarResult]] = {c: [] for c in unit.checked}
+        present = unit_present(unit, learner)
+        if not present:
+            status = ERROR if learner.run.error else MISSING
+            return [VarResult(c, status, ()) for c in unit.checked]
+        timed = None
+        for i, case in enumerate(unit.cases(seed, cifar)):
+            trials, error = unit.trials(learner, case, self.numeric_check and i == 0)
+            if error:
+                message = f"{case.label}: {error.where}: {error.kind}: {error.message}"
+                return [VarResult(c, ERROR, (), note=message) for c in unit.checked]
+            for trial in trials:
+                for name in trial.expected:
+                    results[name].append(judge(name, trial, case.label, self.rtol, self.atol, unit.overflow))
+            if case.timed:
+                timed = case
+        merged = [worst(results[c]) if results[c] else VarResult(c, MISSING, ()) for c in unit.checked]
+        if unit.naive:
+            vectorized_verdict(unit, learner, merged, timed)
+        return merged
+
+
+def unit_present(unit, learner: Learner) -> bool:
+    if unit.owner:
+        cls = learner.get(unit.owner)
+        return cls is not None and (unit.forward == unit.owner or hasattr(cls, unit.forward))
+    return learner.get(unit.forward) is not None
+
+
+def vectorized_verdict(unit, learner: Learner, results: list[VarResult], timed: Case | None) -> None:
+    """A vectorized function must not loop in Python (more than `max_loops`); its speed-up over
+    the naive one is measured and shown."""
+    loops = learner.loops(unit.names[0])
+    if len(loops) > unit.max_loops:
+        where = ", ".join(f"`{kind}` at line {line}" for kind, line in loops)
+        allowed = "no loop" if unit.max_loops == 0 else f"at most {unit.max_loops} loop"
+        for r in results:
+            r.status = FAIL if r.status == PASS else r.status
+            r.diagnosis = r.diagnosis or f"{unit.names[0]} still loops in Python ({where}); it should have {allowed}"
+    if timed is None or any(r.status != PASS for r in results):
+        return
+    speed = time_against_naive(unit, learner, timed)
+    if speed:
+        results[0].note = "; ".join(n for n in (results[0].note, speed) if n)
+
+
+def best_time(unit: Unit, learner: Learner, name: str, inputs: Inputs, repeats: int = 3) -> float | None:
+    times = []
+    for _ in range(repeats):
+        copied = frozen(inputs)
+        start = time.perf_counter()
+        _, error = unit.invoke(learner, name, copied)
+        if error:
+            return None
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def speed_up(fast: float | None, slow: float | None, naive: str, where: str) -> str | None:
+    if not fast or not slow:
+        return None
+    return f"{slow / fast:.0f}x faster than {naive} ({fast * 1e3:.2g} ms against {slow * 1e3:.2g} ms, {where})"
+
+
+def time_against_naive(unit: Unit, learner: Learner, case: Case) -> str | None:
+    if not unit_present(replace(unit, forward=unit.naive), learner):
+        return None
+    fast = best_time(unit, learner, unit.forward, case.inputs)
+    return speed_up(fast, best_time(unit, learner, unit.naive, case.inputs), unit.naive, case.label)
+
+
+# ---------------------------------------------------------------- CIFAR-10 from a local folder
+
+
+class CifarError(DataError):
+    """--data is not a CIFAR-10 python batch folder."""
+
+
+@dataclass(frozen=True)
+class Cifar:
+    X_train: np.ndarray  # (N, 3, 32, 32) float64
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+
+
+def load_cifar(folder: Path, n_train: int = 500, n_test: int = 100) -> Cifar:
+    """The first images of data_batch_1 and test_batch from CIFAR-10's python version. These are
+    pickles: loading one runs what it says, so only a restricted unpickler that builds NumPy arrays
+    and nothing else reads them (the user chose the folder)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CifarError(f"--data {folder}: not a folder (give the cifar-10-batches-py folder)")
+    train = read_batch(folder / "data_batch_1")
+    test = read_batch(folder / "test_batch")
+    return Cifar(*train_slice(train, n_train), *train_slice(test, n_test))
+
+
+def train_slice(batch: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
+    return batch["data"][:n].reshape(-1, 3, 32, 32).astype(np.float64), np.asarray(batch["labels"][:n])
+
+
+ALLOWED_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("_codecs", "encode"),
+}
+
+
+def read_batch(path: Path) -> dict:
+    import pickle
+
+    class ArraysOnly(pickle.Unpickler):
+        def find_class(self, module, name):
+            if (module, name) not in ALLOWED_GLOBALS:
+                raise CifarError(f"{path} asks to load {module}.{name}: not a CIFAR-10 batch, refused")
+            return super().find_class(module, name)
+
+    if not path.is_file():
+        raise CifarError(f"--data: {path} not found (expected CIFAR-10's python batches: data_batch_1 ... test_batch)")
+    try:
+        with open(path, "rb") as f:
+            batch = ArraysOnly(f, encoding="latin1").load()
+        data, labels = batch["data"], batch["labels"]
+    except CifarError:
+        raise
+    except Exception as e:  # noqa: BLE001 (any unreadable file is the same answer)
+        raise CifarError(f"--data: cannot read {path} as a CIFAR-10 batch: {e}") from None
+    if not isinstance(data, np.ndarray) or data.ndim != 2 or data.shape[1] != 3072:
+        raise CifarError(f"--data: {path} holds no (N, 3072) image array: not a CIFAR-10 batch")
+    return {"data": data, "labels": list(labels)}

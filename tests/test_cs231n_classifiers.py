@@ -1,0 +1,175 @@
+"""The CS231n classifiers exercise, the CIFAR-10 folder, and the CS231n options of the CLI."""
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ninja.exercises import find
+from ninja.functions import CifarError, load_cifar
+from ninja.makemore import Settings
+from ninja.results import FAIL, MISSING, PASS
+
+CLASSIFIERS = find("classifiers")
+SOLUTION = CLASSIFIERS.solution.read_text()
+
+
+def check(tmp_path, source, only=None, data=None):
+    path = tmp_path / "classifiers.py"
+    path.write_text(source)
+    ex = CLASSIFIERS.only(only) if only else CLASSIFIERS
+    return {v.name: v for v in ex.check(path, Settings(data=data)).variables}
+
+
+def function_source(name):
+    start = SOLUTION.index(f"def {name}")
+    end = SOLUTION.find("\n\n", start)
+    return SOLUTION[start : end if end > 0 else len(SOLUTION)]
+
+
+def edited(name, *replacements):
+    body = function_source(name)
+    new = body
+    for old, replacement in replacements:
+        assert new.count(old) == 1, old
+        new = new.replace(old, replacement)
+    return SOLUTION.replace(body, new)
+
+
+def test_every_reference_function_passes_with_numeric_gradients_beside():
+    report = CLASSIFIERS.numeric().check(CLASSIFIERS.solution, Settings(seed=5))
+    assert [v.name for v in report.variables if v.status != PASS] == []
+    gradients = [v for v in report.variables if ".d" in v.name and not v.name.endswith("dists")]
+    assert gradients and all(v.numeric_relerr < 1e-6 for v in gradients)
+    speed = {v.name: v.note for v in report.variables if v.note and "faster than" in v.note}
+    assert set(speed) == {
+        "svm_loss_vectorized.loss",
+        "softmax_loss_vectorized.loss",
+        "compute_distances_one_loop.dists",
+        "compute_distances_no_loops.dists",
+    }
+
+
+def test_the_template_reports_every_result_missing():
+    report = CLASSIFIERS.check(CLASSIFIERS.template, Settings())
+    assert {v.status for v in report.variables} == {MISSING}
+
+
+def test_the_regularization_convention_is_named_both_ways(tmp_path):
+    linear = edited(
+        "svm_loss_vectorized",
+        ("+ reg * np.sum(W * W)", "+ 0.5 * reg * np.sum(W * W)"),
+        ("+ 2 * reg * W", "+ reg * W"),
+    )
+    results = check(tmp_path, linear, only="svm_loss_vectorized")
+    for name in ("svm_loss_vectorized.loss", "svm_loss_vectorized.dW"):
+        assert results[name].status == FAIL
+        assert "this exercise uses reg * np.sum(W * W)" in results[name].diagnosis
+        assert "yours matches 0.5 * reg" in results[name].diagnosis
+    net = SOLUTION.replace("loss += 0.5 * self.reg *", "loss += self.reg *")
+    net = net.replace("+ self.reg * W2", "+ 2 * self.reg * W2").replace("+ self.reg * W1", "+ 2 * self.reg * W1")
+    results = check(tmp_path, net, only="TwoLayerNet")
+    for name in ("TwoLayerNet.loss", "TwoLayerNet.dW1", "TwoLayerNet.dW2"):
+        assert results[name].status == FAIL and "uses 0.5 * reg" in results[name].diagnosis
+        assert "yours matches reg * sum(W**2)" in results[name].diagnosis
+    assert results["TwoLayerNet.db1"].status == PASS
+
+
+def test_a_loss_without_division_by_n(tmp_path):
+    source = edited("softmax_loss_vectorized", (".mean()", ".sum()"), ("X.T.dot(probs) / num_train", "X.T.dot(probs)"))
+    results = check(tmp_path, source, only="softmax_loss_vectorized")
+    assert "missing division by N" in results["softmax_loss_vectorized.loss"].diagnosis
+    assert "missing division by N" in results["softmax_loss_vectorized.dW"].diagnosis
+
+
+def test_softmax_without_max_subtraction_is_named(tmp_path):
+    source = edited("softmax_loss_naive", ("        scores -= scores.max()\n", ""))
+    loss = check(tmp_path, source, only="softmax_loss_naive")["softmax_loss_naive.loss"]
+    assert loss.status == FAIL and "overflows" in loss.diagnosis
+
+
+def test_a_vectorized_function_that_loops_is_told_so_with_the_line(tmp_path):
+    source = edited(
+        "svm_loss_vectorized", ("    num_train = X.shape[0]\n", "    return svm_loss_naive(W, X, y, reg)\n")
+    )
+    results = check(tmp_path, source, only="svm_loss")
+    assert results["svm_loss_naive.loss"].status == PASS
+    loss = results["svm_loss_vectorized.loss"]
+    assert loss.status == FAIL and "still loops in Python" in loss.diagnosis and "`for` at line" in loss.diagnosis
+
+
+def test_no_loop_distances_with_a_comprehension_still_loop_and_one_loop_may_loop_once(tmp_path):
+    body = function_source("compute_distances_no_loops")
+    looping = body.split("\n")[0] + "\n        return np.array([np.sqrt(((self.X_train - x) ** 2).sum(1)) for x in X])"
+    results = check(tmp_path, SOLUTION.replace(body, looping), only="compute_distances")
+    assert results["compute_distances_one_loop.dists"].status == PASS
+    no_loops = results["compute_distances_no_loops.dists"]
+    assert no_loops.status == FAIL and "comprehension" in no_loops.diagnosis
+
+
+def test_predict_labels_breaks_ties_towards_the_smaller_label(tmp_path):
+    source = edited(
+        "predict_labels",
+        (
+            "np.argmax(np.bincount(closest_y))",
+            "np.bincount(closest_y).size - 1 - np.argmax(np.bincount(closest_y)[::-1])",
+        ),
+    )
+    assert check(tmp_path, source, only="predict")["predict_labels.y_pred"].status == FAIL
+
+
+def fake_cifar(folder, n=600, globals_ok=True):
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("data_batch_1", "test_batch"):
+        batch = {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), "labels": list(rng.integers(0, 10, n))}
+        if not globals_ok:
+            batch["labels"] = os.getcwd  # a function: the restricted unpickler refuses it
+        (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
+    return folder
+
+
+def test_a_cifar_folder_feeds_the_cifar_shaped_cases(tmp_path):
+    folder = fake_cifar(tmp_path / "cifar-10-batches-py")
+    cifar = load_cifar(folder)
+    assert cifar.X_train.shape == (500, 3, 32, 32) and cifar.X_test.shape == (100, 3, 32, 32)
+    report = CLASSIFIERS.only("svm_loss_naive").check(CLASSIFIERS.solution, Settings(data=folder))
+    assert report.passed and any(str(folder) in n for n in report.notes)
+
+
+def test_a_pickle_that_asks_for_anything_but_arrays_is_refused(tmp_path):
+    with pytest.raises(CifarError, match="refused"):
+        load_cifar(fake_cifar(tmp_path / "evil", n=10, globals_ok=False))
+    with pytest.raises(CifarError, match="data_batch_1"):
+        load_cifar(tmp_path)
+
+
+def ninja(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "ninja", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_cli_only_and_numeric(tmp_path):
+    layers = find("layers").solution
+    done = ninja(
+        "check", "layers", "--file", str(layers), "--only", "relu", "--numeric", "--format", "json", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert [v["name"] for v in result["variables"]] == ["relu_forward.out", "relu_backward.dx"]
+    assert result["variables"][1]["numeric_relerr"] < 1e-8
+    done = ninja("check", "layers", "--file", str(layers), "--only", "attention", cwd=tmp_path)
+    assert done.returncode == 2 and "batchnorm_backward_alt" in done.stderr
+
+
+def test_cli_data_must_be_a_cifar_folder_for_classifiers(tmp_path):
+    names = tmp_path / "names.txt"
+    names.write_text("emma\n")
+    file = str(CLASSIFIERS.solution)
+    done = ninja("check", "classifiers", "--file", file, "--data", str(names), cwd=tmp_path)
+    assert done.returncode == 2 and "CIFAR-10 python batch folder" in done.stderr
+    done = ninja("check", "classifiers", "--file", file, "--data", str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 2 and "data_batch_1" in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,130 @@
+"""The CS231n layers exercise: the reference passes, the template is missing, and each named
+mistake is caught and named."""
+
+import pytest
+
+from ninja.exercises import find
+from ninja.functions import UnknownFunction
+from ninja.makemore import Settings
+from ninja.results import FAIL, MISSING, PASS
+
+LAYERS = find("layers")
+SOLUTION = LAYERS.solution.read_text()
+
+
+def check(tmp_path, source, only=None, numeric=False):
+    path = tmp_path / "layers.py"
+    path.write_text(source)
+    ex = LAYERS.only(only) if only else LAYERS
+    return ex.numeric().check(path, Settings()) if numeric else ex.check(path, Settings())
+
+
+def mutated(old, new):
+    assert SOLUTION.count(old) == 1, old
+    return SOLUTION.replace(old, new)
+
+
+def by_name(report):
+    return {v.name: v for v in report.variables}
+
+
+def test_every_reference_function_passes():
+    report = LAYERS.check(LAYERS.solution, Settings())
+    assert [v.name for v in report.variables if v.status != PASS] == []
+    assert set(by_name(report)) == set(LAYERS.checked)
+    assert all(v.relerr is not None and v.relerr < 1e-9 for v in report.variables)
+    assert report.passed and report.track == "cs231n"
+
+
+def test_numeric_gradients_confirm_every_reference_backward():
+    report = LAYERS.numeric().check(LAYERS.solution, Settings(seed=3))
+    gradients = [v for v in report.variables if ".d" in v.name]
+    assert gradients and all(v.status == PASS for v in gradients)
+    assert all(v.numeric_relerr is not None and v.numeric_relerr < 1e-6 for v in gradients), [
+        (v.name, v.numeric_relerr) for v in gradients
+    ]
+
+
+def test_the_template_reports_every_result_missing():
+    report = LAYERS.check(LAYERS.template, Settings())
+    assert {v.status for v in report.variables} == {MISSING}
+    assert not report.passed
+
+
+def test_only_picks_functions_by_substring_and_rejects_unknown_names():
+    assert set(LAYERS.only("batchnorm").functions) == {
+        "batchnorm_forward",
+        "batchnorm_backward",
+        "batchnorm_backward_alt",
+    }
+    with pytest.raises(UnknownFunction, match="affine_forward"):
+        LAYERS.only("attention")
+
+
+def test_a_file_with_some_functions_checks_those_and_lists_the_rest(tmp_path):
+    relu_only = (
+        "import numpy as np\n" + SOLUTION[SOLUTION.index("def relu_forward") : SOLUTION.index("def softmax_loss")]
+    )
+    report = check(tmp_path, relu_only)
+    results = by_name(report)
+    assert results["relu_backward.dx"].status == PASS
+    assert results["affine_backward.dx"].status == MISSING
+    assert any("does not define affine_forward" in n and "--only" in n for n in report.notes)
+    assert check(tmp_path, relu_only, only="relu").passed
+
+
+def test_a_backward_that_writes_into_dout_is_named(tmp_path):
+    report = check(tmp_path, mutated("    dx = dout * (x > 0)\n", "    dx = dout\n    dx[x <= 0] = 0\n"), only="relu")
+    dx = by_name(report)["relu_backward.dx"]
+    assert dx.status == FAIL and "in place" in dx.diagnosis and "dout" in dx.diagnosis
+
+
+def test_a_forward_that_writes_into_x_is_named_even_when_its_values_are_right(tmp_path):
+    report = check(
+        tmp_path, mutated("    out = np.maximum(0, x)\n", "    x[x < 0] = 0\n    out = x.copy()\n"), only="relu"
+    )
+    out = by_name(report)["relu_forward.out"]
+    assert out.status == FAIL and "relu_forward modifies its argument x in place" in out.diagnosis
+
+
+def test_max_pool_backward_with_assignment_is_caught_by_overlapping_windows(tmp_path):
+    report = check(tmp_path, mutated("] += dout[n, c, i, j]", "] = dout[n, c, i, j]"), only="max_pool")
+    dx = by_name(report)["max_pool_backward_naive.dx"]
+    assert dx.status == FAIL and "+=" in dx.diagnosis and "overlap" in dx.note
+
+
+def test_batchnorm_test_mode_with_eps_outside_the_square_root(tmp_path):
+    source = mutated("np.sqrt(running_var + eps)", "(np.sqrt(running_var) + eps)")
+    out = by_name(check(tmp_path, source, only="batchnorm"))["batchnorm_forward.out"]
+    assert out.status == FAIL and "eps outside the square root" in out.diagnosis and "mode test" in out.note
+
+
+def test_dropout_with_keep_and_drop_swapped(tmp_path):
+    source = mutated("(np.random.rand(*x.shape) < p) / p", "(np.random.rand(*x.shape) < 1 - p) / (1 - p)")
+    out = by_name(check(tmp_path, source, only="dropout"))["dropout_forward.out"]
+    assert out.status == FAIL and "keep and drop swapped" in out.diagnosis
+
+
+@pytest.mark.parametrize("function", ["softmax_loss", "svm_loss"])
+def test_a_loss_without_division_by_n(tmp_path, function):
+    body = SOLUTION[SOLUTION.index(f"def {function}") :]
+    body = body[: body.index("\n\n\n")]
+    sums = body.replace(".mean()", ".sum()").replace("margins.sum() / N", "margins.sum()").replace("    dx /= N\n", "")
+    report = check(tmp_path, SOLUTION.replace(body, sums), only=function)
+    for name in (f"{function}.loss", f"{function}.dx"):
+        assert by_name(report)[name].status == FAIL
+        assert "missing division by N" in by_name(report)[name].diagnosis
+
+
+def test_softmax_without_max_subtraction_overflows_on_large_scores(tmp_path):
+    report = check(tmp_path, mutated("shifted = x - x.max(axis=1, keepdims=True)", "shifted = x"), only="softmax")
+    loss = by_name(report)["softmax_loss.loss"]
+    assert loss.status == FAIL and "overflows" in loss.diagnosis and "large scores" in loss.note
+
+
+def test_a_backward_that_raises_is_an_error_with_file_and_line(tmp_path):
+    report = check(
+        tmp_path, mutated("    db = dout.sum(axis=0)\n    return dx, dw, db", "    return dx, dw, db.T"), only="affine"
+    )
+    db = by_name(report)["affine_backward.db"]
+    assert db.status == "error" and "layers.py:" in db.note and "NameError" in db.note
