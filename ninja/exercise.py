@@ -38,6 +38,7 @@ class Exercise:
     # per checked variable: (1 shapes and the consuming line, 2 the local derivative in words, 3 the rule)
     hints: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
     reference: Callable[[Settings, tuple[str, ...]], tuple[dict, dict]] = makemore.reference_gradients
+    track = "makemore"  # checked names are variables, shown as d<name>; not a field
     # the trusted forward cut into a leaf at every checked name: (outputs, leaves), for local blame
     pieces: Callable[[Settings, tuple[str, ...]], tuple[dict, dict]] = makemore.cut_forward
 

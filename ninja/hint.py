@@ -15,19 +15,25 @@ class UnknownVariable(LookupError):
         super().__init__(f"{exercise.name} checks no variable named {name!r}. Known: {known}.")
 
 
+def label(track: str, name: str) -> str:
+    """How the learner names it: dprobs in makemore, affine_backward.dx in CS231n."""
+    return name if track == "cs231n" else f"d{name}"
+
+
 def variable_named(exercise: Exercise, name: str) -> str:
-    """`probs` or `dprobs`, as the learner thinks of it."""
+    """`probs` or `dprobs`, as the learner thinks of it; in CS231n a result or a function name."""
     for candidate in (name, name.removeprefix("d")):
-        if candidate in exercise.checked:
+        if candidate in exercise.checked or candidate in exercise.hints:
             return candidate
     raise UnknownVariable(exercise, name)
 
 
 def hint_text(exercise: Exercise, name: str, level: int) -> str:
-    words = exercise.hints.get(name)
+    """CS231n hints are per function: affine_backward.dx reads affine_backward's."""
+    words = exercise.hints.get(name) or exercise.hints.get(name.split(".")[0])
     if words is None:
-        return f"no hint written for d{name} yet"
-    return f"hint {level}/3 for d{name} ({LEVELS[level]}):\n  {words[level - 1]}"
+        return f"no hint written for {label(exercise.track, name)} yet"
+    return f"hint {level}/3 for {label(exercise.track, name)} ({LEVELS[level]}):\n  {words[level - 1]}"
 
 
 def next_to_fix(report: Report) -> tuple[str | None, str]:
@@ -36,7 +42,7 @@ def next_to_fix(report: Report) -> tuple[str | None, str]:
     where = report.path or "your file"
     for v in report.variables:
         if v.root_cause:
-            return v.name, f"{where}:{v.line}: d{v.name} is wrong: {v.diagnosis}" if v.line else v.diagnosis or ""
+            return v.name, f"{where}:{v.line}: {label(report.track, v.name)} is wrong: {v.diagnosis}" if v.line else v.diagnosis or ""
     if report.error:
         e = report.error
         return None, f"{e.where}: {e.kind}: {e.message}: your file does not run to the end; fix that first"
@@ -44,5 +50,5 @@ def next_to_fix(report: Report) -> tuple[str | None, str]:
         return None, " ".join(report.notes)
     for v in report.variables:
         if v.status != PASS:
-            return v.name, f"next: d{v.name} ({v.status})"
+            return v.name, f"next: {label(report.track, v.name)} ({v.status})"
     return None, f"everything passes: {report.exercise} is done"

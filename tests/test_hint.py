@@ -1,4 +1,4 @@
-"""`ninja hint`: every checked variable of exercises 1-3 has three levels of hints, none of them a
+"""`ninja hint`: every checked variable of exercises 1-4 has three levels of hints, none of them a
 solution line; the command names the first root cause of a learner's file."""
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ def normalized(text: str) -> str:
 def solution_lines(exercise) -> list[str]:
     """The backward lines of a solution: what a hint must never give away."""
     source = exercise.solution.read_text()
-    backward = source[source.index("# backward pass") : source.index('if __name__ == "__main__"')]
+    start = source.index("# manual backprop" if exercise.name == "exercise4" else "# backward pass")
+    backward = source[start : source.index('if __name__ == "__main__"')]
     return [line.strip() for line in backward.splitlines() if line.strip() and not line.strip().startswith("#")]
 
 
-@pytest.mark.parametrize("name", ["exercise1", "exercise2", "exercise3"])
+@pytest.mark.parametrize("name", ["exercise1", "exercise2", "exercise3", "exercise4"])
 def test_every_checked_variable_has_three_hints_and_none_gives_the_solution_away(name):
     exercise = find(name)
     assert set(exercise.hints) == set(exercise.checked)
@@ -75,3 +76,13 @@ def test_hint_without_a_variable_follows_the_learners_file(tmp_path):
     assert done.exit_code == 0 and "next: dhprebn (missing)" in done.stdout
 
     assert run("hint", "exercise1", "--file", str(tmp_path / "nope.py")).exit_code == 2
+
+
+def test_cs231n_hints_by_function_or_result_name():
+    layers = EXERCISES["layers"]
+    by_function = run("hint", "layers", "affine_backward", "--level", "3")
+    by_result = run("hint", "layers", "affine_backward.dw", "--level", "3")
+    assert by_function.exit_code == by_result.exit_code == 0
+    assert layers.hints["affine_backward"][2] in by_function.stdout and "daffine" not in by_function.stdout
+    assert "hint 3/3 for affine_backward.dw" in by_result.stdout
+    assert run("hint", "layers", "affine_sideways").exit_code == 2

@@ -150,9 +150,54 @@ class TrainingExercise(Exercise):
         )
 
 
+# The seven parameters' gradients come at the end of a chain: dlogits in one go (exercise 2), then
+# dh, dhpreact, dhprebn in one go (exercise 3), dembcat, demb. Shapes are for n_hidden = 200.
+HINTS = {
+    "C": (
+        "C is (27, 10); dC too. Used in: emb = C[Xb], and demb is dembcat viewed as (n, 3, 10)",
+        "Every row of C that Xb picked receives the gradient of the place it was copied to; a character "
+        "picked several times adds up all of them.",
+        "dC[c] = Σ over (i, j) with Xb[i, j] == c of demb[i, j]; fancy-index += loses repeats: use index_add_.",
+    ),
+    "W1": (
+        "W1 is (30, 200); dW1 too. Used in: hprebn = embcat @ W1 + b1",
+        "The matrix-product rule: the other factor, embcat, transposed, times dhprebn (your exercise 3 line).",
+        "dW1 = embcatᵀ · dhprebn: (30, n) · (n, 200).",
+    ),
+    "b1": (
+        "b1 is (200,); db1 too. Used in: hprebn = embcat @ W1 + b1, broadcast over the batch",
+        "A bias: local derivative 1, broadcast over the rows, so sum dhprebn over the batch. (Batchnorm "
+        "cancels b1, so the true gradient is about 0: a right rule still matters.)",
+        "db1[k] = Σ_i dhprebn[i, k].",
+    ),
+    "W2": (
+        "W2 is (200, 27); dW2 too. Used in: logits = h @ W2 + b2",
+        "The matrix-product rule: h transposed times dlogits, where dlogits is your exercise 2 in one go.",
+        "dW2 = hᵀ · dlogits: (200, n) · (n, 27).",
+    ),
+    "b2": (
+        "b2 is (27,); db2 too. Used in: logits = h @ W2 + b2, broadcast over the batch",
+        "A bias: local derivative 1, broadcast over the rows, so sum dlogits over the batch.",
+        "db2[j] = Σ_i dlogits[i, j].",
+    ),
+    "bngain": (
+        "bngain is (1, 200); dbngain too. Used in: hpreact = bngain * bnraw + bnbias",
+        "Through tanh first: dhpreact = (1 - h²) · dh with dh = dlogits · W2ᵀ; then bngain's local "
+        "derivative is bnraw, summed over the batch, keeping (1, 200).",
+        "dbngain = Σ_i bnraw[i] · dhpreact[i], keepdim.",
+    ),
+    "bnbias": (
+        "bnbias is (1, 200); dbnbias too. Used in: hpreact = bngain * bnraw + bnbias",
+        "A bias after tanh's backward: sum dhpreact over the batch, keeping (1, 200).",
+        "dbnbias = Σ_i dhpreact[i], keepdim.",
+    ),
+}
+
+
 EXERCISE = TrainingExercise(
     name="exercise4",
     title="Train the MLP with your own backward pass",
     checked=PARAMETER_NAMES,
     forward_names=("loss",),
+    hints=HINTS,
 )
