@@ -42,7 +42,8 @@ def next_to_fix(report: Report) -> tuple[str | None, str]:
     where = report.path or "your file"
     for v in report.variables:
         if v.root_cause:
-            return v.name, f"{where}:{v.line}: {label(report.track, v.name)} is wrong: {v.diagnosis}" if v.line else v.diagnosis or ""
+            wrong = f"{where}:{v.line}: {label(report.track, v.name)} is wrong: {v.diagnosis}"
+            return v.name, wrong if v.line else v.diagnosis or ""
     if report.error:
         e = report.error
         return None, f"{e.where}: {e.kind}: {e.message}: your file does not run to the end; fix that first"
