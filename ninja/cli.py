@@ -32,7 +32,7 @@ class Format(str, Enum):
 
 
 def fail_usage(message: str) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
@@ -45,10 +45,15 @@ def exercise_named(name: str):
         raise fail_usage(str(e)) from None
 
 
-def learner_file(exercise, file: Optional[Path]) -> Path:
-    path = file if file is not None else Path("exercises") / f"{exercise.name}.py"
+def learner_file(exercise, file: Optional[Path], workspace: Optional[Path] = None) -> Path:
+    from ninja.workspace import WorkspaceError, exercise_file
+
+    try:
+        path = file if file is not None else exercise_file(exercise.name, workspace)
+    except WorkspaceError as e:
+        raise fail_usage(str(e)) from None
     if not path.is_file():
-        hint = "" if file is not None else f" (looked for exercises/{exercise.name}.py here; pass --file PATH)"
+        hint = "" if file is not None else " (pass --file PATH or --workspace DIR, or create it with `ninja init`)"
         raise fail_usage(f"cannot read {path}{hint}")
     return path
 
@@ -71,16 +76,19 @@ def check(
     batch_size: int = typer.Option(32, "--batch-size", "-n", help="Batch size n"),
     data: Optional[Path] = typer.Option(None, help="Names file, one per line [default: the packaged corpus]"),
     format: Format = typer.Option(Format.table, "--format", help="table for people, json for tools"),
+    workspace: Optional[Path] = typer.Option(
+        None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help="Folder with your exercises/ [default: .]"
+    ),
 ):
     """Check your gradients against PyTorch autograd.
 
-    Example: [bold]ninja check exercise1[/] (or with [bold]--file my_backprop.py[/])
+    Example: [bold]ninja check exercise1[/] (or [bold]--file my_backprop.py[/], or a notebook: [bold]--file my.ipynb[/])
     """
     ex = exercise_named(exercise)
-    path = learner_file(ex, file)
+    path = learner_file(ex, file, workspace)
     settings = settings_from(seed, batch_size, data)
     try:
-        report = ex.check(path, settings)
+        report = check_notebook(ex, path, settings) if path.suffix == ".ipynb" else ex.check(path, settings)
     except DataError as e:
         raise fail_usage(str(e)) from None
     if format is Format.json:
@@ -95,8 +103,12 @@ def check(
 
 
 @app.command("list")
-def list_exercises():
-    """Every exercise with your progress in ./exercises/.
+def list_exercises(
+    workspace: Optional[Path] = typer.Option(
+        None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help="Folder with your exercises/ [default: .]"
+    ),
+):
+    """Every exercise with your progress in ./exercises/ (or under --workspace).
 
     Example: [bold]ninja list[/]
     """
@@ -106,12 +118,14 @@ def list_exercises():
     from ninja.results import MISSING, PASS
 
     grid = Table("exercise", "title", "your progress")
+    passed = 0
     for ex in EXERCISES.values():
-        path = Path("exercises") / f"{ex.name}.py"
+        path = learner_path(ex, workspace)
         if not path.is_file():
             state = "[dim]no file[/]"
         else:
             report = ex.check(path)
+            passed += report.passed
             if report.passed:
                 state = "[green]passed[/]"
             elif all(v.status == MISSING for v in report.variables):
@@ -120,6 +134,7 @@ def list_exercises():
                 state = f"{sum(v.status == PASS for v in report.variables)} of {len(report.variables)}"
         grid.add_row(ex.name, ex.title, state)
     console.print(grid)
+    console.print(progress_line(workspace, passed, len(EXERCISES)), soft_wrap=True)
 
 
 def show_version(value: bool):
@@ -136,4 +151,161 @@ def options(
 
 
 def main(argv: Optional[list[str]] = None) -> None:
+    import sys
+
+    from ninja.buildninja import hand_over
+
+    hand_over(sys.argv[1:] if argv is None else argv, command_names())
     app(args=argv, prog_name="ninja")
+
+
+# ---- the learner's day: workspace, watch, notebooks (issue 7) ----
+
+WORKSPACE_HELP = "Folder with your exercises/ [default: .]"
+
+
+def command_names() -> set[str]:
+    return {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands}
+
+
+def learner_path(exercise, workspace: Optional[Path]) -> Path:
+    from ninja.workspace import WorkspaceError, exercise_file
+
+    try:
+        return exercise_file(exercise.name, workspace)
+    except WorkspaceError as e:
+        raise fail_usage(str(e)) from None
+
+
+def progress_line(workspace: Optional[Path], passed: int, total: int) -> str:
+    from ninja.workspace import exercises_folder
+
+    folder = exercises_folder(workspace)
+    if not folder.is_dir():
+        return f"No {folder}/ here: [bold]ninja init[/] creates it with every exercise (or pass --workspace DIR)."
+    return f"{passed} of {total} exercises pass. Your files: {folder}/. Next: [bold]ninja watch[/] picks up where you are."
+
+
+def check_notebook(exercise, path: Path, settings):
+    from ninja import notebook
+    from ninja.exercises import EXERCISES
+
+    every_gradient = {name for ex in EXERCISES.values() for name in ex.checked}
+    try:
+        return notebook.check(exercise, path, settings, every_gradient)
+    except notebook.NotebookError as e:
+        raise fail_usage(str(e)) from None
+
+
+@app.command()
+def init(
+    folder: Path = typer.Argument(Path("."), help="Where to create the workspace [default: here]"),
+):
+    """Create a workspace: every exercise's template in DIR/exercises/, and a short README.
+
+    Files already there are kept, never overwritten.
+
+    Example: [bold]ninja init backprop[/], then [bold]cd backprop && ninja check exercise1[/]
+    """
+    from ninja import workspace
+    from ninja.exercises import EXERCISES
+
+    try:
+        result = workspace.init(folder, EXERCISES.values())
+    except workspace.WorkspaceError as e:
+        raise fail_usage(str(e)) from None
+    for path in result.created:
+        console.print(f"created {path}", highlight=False, soft_wrap=True)
+    for path in result.kept:
+        console.print(f"kept    {path} (already there)", highlight=False, soft_wrap=True)
+    first = next(iter(EXERCISES))
+    cd = "" if folder.resolve() == Path.cwd().resolve() else f"cd {folder} && "
+    console.print(
+        f"\nNext: [bold]{cd}ninja check {first}[/] to see where you stand, "
+        f"or [bold]{cd}ninja watch {first}[/] to recheck on every save.",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def reset(
+    exercise: str = typer.Argument(..., help="exercise1, exercise2, ... (see `ninja list`)"),
+    workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help=WORKSPACE_HELP),
+):
+    """Start an exercise over from its template. Your file is kept as a backup (.bak).
+
+    Example: [bold]ninja reset exercise1[/]
+    """
+    from ninja.workspace import WorkspaceError
+    from ninja.workspace import reset as reset_exercise
+
+    ex = exercise_named(exercise)
+    try:
+        backup = reset_exercise(ex, workspace)
+    except WorkspaceError as e:
+        raise fail_usage(str(e)) from None
+    target = learner_path(ex, workspace)
+    kept = f"; your file is now {backup}" if backup else ""
+    console.print(f"restored {target} from the template{kept}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def solution(
+    exercise: str = typer.Argument(..., help="exercise1, exercise2, ... (see `ninja list`)"),
+    force: bool = typer.Option(False, "--force", help="Show it even though your exercise does not pass yet"),
+    workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help=WORKSPACE_HELP),
+):
+    """The reference solution, once your exercise passes (--force shows it anyway).
+
+    Example: [bold]ninja solution exercise1[/]
+    """
+    from rich.syntax import Syntax
+
+    ex = exercise_named(exercise)
+    if not force:
+        report = ex.check(learner_file(ex, None, workspace))
+        if not report.passed:
+            errors.print(
+                f"{ex.name} does not pass yet ({report.correct}/{len(report.variables)} correct): "
+                f"its solution is shown once it does. [bold]ninja check {ex.name}[/] shows what is left; "
+                "--force shows it anyway.",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1)
+    source = ex.solution.read_text(encoding="utf-8")
+    if console.is_terminal:
+        console.print(Syntax(source, "python", theme="ansi_dark"))
+    else:
+        print(source, end="")
+
+
+@app.command()
+def watch(
+    exercise: Optional[str] = typer.Argument(None, help="exercise1, ... [default: the first one that does not pass]"),
+    poll: bool = typer.Option(False, "--poll", help="Poll for changes: for folders whose file events never arrive"),
+    workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help=WORKSPACE_HELP),
+):
+    """Recheck your file every time you save it. Keys: h hint, n next exercise (once it passes), q quit.
+
+    Example: [bold]ninja watch exercise1[/] (add [bold]--poll[/] on WSL's /mnt/c or a network drive if saves go unseen)
+    """
+    from ninja import watch as watching
+    from ninja.exercises import EXERCISES
+    from ninja.makemore import Settings
+
+    ex = exercise_named(exercise) if exercise else first_unfinished(EXERCISES.values(), workspace)
+    path = learner_file(ex, None, workspace)
+    session = watching.Session(list(EXERCISES.values()), ex, path, Settings())
+    watching.run(session, console, poll=poll)
+
+
+def first_unfinished(exercises, workspace: Optional[Path]):
+    """The first exercise whose file is there and does not pass yet (else the first one)."""
+    exercises = list(exercises)
+    for ex in exercises:
+        path = learner_path(ex, workspace)
+        if path.is_file() and not ex.check(path).passed:
+            return ex
+    return exercises[0]
