@@ -29,7 +29,7 @@ from ninja.results import PASS, Report
 NETWORK_FILESYSTEMS = {
     "nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "v9fs", "drvfs", "fuse.sshfs", "afs", "ceph", "glusterfs", "lustre",
 }  # fmt: skip
-POLL_DELAY_MS = 100
+POLL_SECONDS = 0.05
 
 
 def filesystem_type(path: Path, mounts: str = "/proc/mounts") -> str | None:
@@ -148,15 +148,13 @@ def keyboard(events: queue.Queue):
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
-def watch_saves(folder: Path, wanted: Callable[[str], bool], events: queue.Queue, stop: threading.Event, poll: bool):
-    """Put ("saved", path) into `events` whenever a wanted file in `folder` changes. Editors that save
+def watch_saves(folder: Path, wanted: Callable[[str], bool], events: queue.Queue, stop: threading.Event):
+    """Put ("saved", paths) into `events` whenever a wanted file in `folder` changes. Editors that save
     by writing a new file and renaming it are seen too: we watch the folder, not the file."""
     changes = watchfiles.watch(
         folder,
         watch_filter=lambda change, path: wanted(path),
         stop_event=stop,
-        force_polling=poll,
-        poll_delay_ms=POLL_DELAY_MS,
         step=20,
         recursive=False,
         raise_interrupt=False,
@@ -165,11 +163,35 @@ def watch_saves(folder: Path, wanted: Callable[[str], bool], events: queue.Queue
         events.put(("saved", sorted(path for _, path in batch)))
 
 
+def signature(path: Path):
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def poll_saves(current: Callable[[], Path], events: queue.Queue, stop: threading.Event):
+    """The fallback where file events don't arrive: stat the current file every POLL_SECONDS. Our own
+    loop rather than watchfiles' force_polling, whose poller compares whole-second mtimes and so
+    misses a second save within the same second."""
+    path = current()
+    last = signature(path)
+    while not stop.wait(POLL_SECONDS):
+        if current() != path:  # the learner went on to the next exercise
+            path = current()
+            last = signature(path)
+        now = signature(path)
+        if now != last:
+            last = now
+            events.put(("saved", [str(path)]))
+
+
 def run(session: Session, console: Console, poll: bool = False) -> None:
     """The watch loop; returns when the learner presses q or Ctrl-C."""
     reason = polling_reason(session.path.parent)
     if poll or reason:
-        session.polling = reason or "--poll"
+        session.polling = reason or "asked for with --poll"
     events: queue.Queue = queue.Queue()
     stop = threading.Event()
 
@@ -177,14 +199,16 @@ def run(session: Session, console: Console, poll: bool = False) -> None:
         console.clear()
         console.print(session.screen())
 
+    if session.polling:
+        watcher = threading.Thread(target=poll_saves, args=(lambda: session.path, events, stop), daemon=True)
+    else:
+        is_current = lambda path: Path(path).name == session.path.name  # noqa: E731 (reads the current file)
+        watcher = threading.Thread(
+            target=watch_saves, args=(session.path.parent, is_current, events, stop), daemon=True
+        )
+    watcher.start()  # before the first check, so that the watcher is ready by the time it is on screen
     session.recheck()
     show()
-    is_current = lambda path: Path(path).name == session.path.name  # noqa: E731 (reads the current file)
-    polls = session.polling is not None
-    watcher = threading.Thread(
-        target=watch_saves, args=(session.path.parent, is_current, events, stop, polls), daemon=True
-    )
-    watcher.start()
     try:
         with keyboard(events):
             while True:
