@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 # the build system's options (ninja -h); none of them is one of ours
@@ -24,12 +25,16 @@ BUILD_FLAGS = ("-v", "--verbose", "--quiet", "-C", "-f", "-j", "-k", "-l", "-n",
 OUR_FIRST_WORDS = ("--help", "-h", "--install-completion", "--show-completion")
 
 
-def is_our_command(word: str, commands) -> bool:
-    return word in commands or word in OUR_FIRST_WORDS
+def is_our_command(word: str, commands: Callable[[], set[str]]) -> bool:
+    if word.startswith("-"):
+        return word in OUR_FIRST_WORDS
+    return word in commands()  # only now: knowing our commands means importing the CLI
 
 
-def looks_like_build_system(argv: list[str], commands, cwd: Path, stdout_is_terminal: bool) -> bool:
-    """Is this call meant for the ninja build system? `commands`: our subcommand names."""
+def looks_like_build_system(
+    argv: list[str], commands: Callable[[], set[str]], cwd: Path, stdout_is_terminal: bool
+) -> bool:
+    """Is this call meant for the ninja build system? `commands()`: our subcommand names."""
     has_build_file = (cwd / "build.ninja").is_file()
     if not argv:
         return has_build_file  # a bare `ninja` builds the default target there
@@ -52,7 +57,7 @@ def is_us(path: Path) -> bool:
             head = f.read(4096)
     except OSError:
         return False
-    return b"ninja.cli" in head
+    return b"ninja.launch" in head or b"ninja.cli" in head
 
 
 def other_ninja(path_variable: str | None = None) -> Path | None:
@@ -64,7 +69,7 @@ def other_ninja(path_variable: str | None = None) -> Path | None:
     return None
 
 
-def hand_over(argv: list[str], commands) -> None:
+def hand_over(argv: list[str], commands: Callable[[], set[str]]) -> None:
     """Called first by `ninja`: if the call is for the build system, exec it (never returns) or
     exit 2 with an explanation. Returns when the call is ours."""
     if os.path.basename(sys.argv[0] if sys.argv else "") == "backprop-ninja":

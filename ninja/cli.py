@@ -155,7 +155,7 @@ def main(argv: Optional[list[str]] = None) -> None:
 
     from ninja.buildninja import hand_over
 
-    hand_over(sys.argv[1:] if argv is None else argv, command_names())
+    hand_over(sys.argv[1:] if argv is None else argv, command_names)
     app(args=argv, prog_name="ninja")
 
 

@@ -2,8 +2,8 @@
 go on to the next exercise, quit."""
 
 import shutil
-import time
 import sys
+import time
 from pathlib import Path
 
 import pexpect
