@@ -45,6 +45,12 @@ def exercise_named(name: str):
         raise fail_usage(str(e)) from None
 
 
+def complete_exercise(incomplete: str) -> list[str]:
+    from ninja.exercises import EXERCISES
+
+    return [name for name in EXERCISES if name.startswith(incomplete)]
+
+
 def learner_file(exercise, file: Optional[Path], workspace: Optional[Path] = None) -> Path:
     from ninja.workspace import WorkspaceError, exercise_file
 
@@ -70,14 +76,18 @@ def settings_from(seed: Optional[int], batch_size: int, data: Optional[Path]):
 
 @app.command()
 def check(
-    exercise: str = typer.Argument(..., help="exercise1, exercise2, ... (see `ninja list`)"),
-    file: Optional[Path] = typer.Option(None, "--file", "-f", help="The learner's file [default: exercises/EXERCISE.py]"),
-    seed: Optional[int] = typer.Option(None, help="Seed for the parameters and the batch [default: the notebook's]"),
+    exercise: str = typer.Argument(
+        ..., help="exercise1, exercise2, ... (see `ninja list`)", autocompletion=complete_exercise
+    ),
+    file: Optional[Path] = typer.Option(
+        None, "--file", "-f", help="The learner's file (.py or .ipynb) \\[default: exercises/EXERCISE.py]"
+    ),
+    seed: Optional[int] = typer.Option(None, help="Seed for the parameters and the batch \\[default: the notebook's]"),
     batch_size: int = typer.Option(32, "--batch-size", "-n", help="Batch size n"),
-    data: Optional[Path] = typer.Option(None, help="Names file, one per line [default: the packaged corpus]"),
+    data: Optional[Path] = typer.Option(None, help="Names file, one per line \\[default: the packaged corpus]"),
     format: Format = typer.Option(Format.table, "--format", help="table for people, json for tools"),
     workspace: Optional[Path] = typer.Option(
-        None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help="Folder with your exercises/ [default: .]"
+        None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help="Folder with your exercises/ \\[default: .]"
     ),
 ):
     """Check your gradients against PyTorch autograd.
@@ -105,7 +115,7 @@ def check(
 @app.command("list")
 def list_exercises(
     workspace: Optional[Path] = typer.Option(
-        None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help="Folder with your exercises/ [default: .]"
+        None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help="Folder with your exercises/ \\[default: .]"
     ),
 ):
     """Every exercise with your progress in ./exercises/ (or under --workspace).
@@ -161,7 +171,11 @@ def main(argv: Optional[list[str]] = None) -> None:
 
 # ---- the learner's day: workspace, watch, notebooks (issue 7) ----
 
-WORKSPACE_HELP = "Folder with your exercises/ [default: .]"
+WORKSPACE_HELP = "Folder with your exercises/ \\[default: .]"
+app.info.epilog = (
+    "Example: [bold]ninja init backprop[/], then [bold]cd backprop && ninja watch exercise1[/]. "
+    "Also installed as [bold]backprop-ninja[/], for machines where the ninja build system owns the name `ninja`."
+)
 
 
 def command_names() -> set[str]:
@@ -183,7 +197,7 @@ def progress_line(workspace: Optional[Path], passed: int, total: int) -> str:
     folder = exercises_folder(workspace)
     if not folder.is_dir():
         return f"No {folder}/ here: [bold]ninja init[/] creates it with every exercise (or pass --workspace DIR)."
-    return f"{passed} of {total} exercises pass. Your files: {folder}/. Next: [bold]ninja watch[/] picks up where you are."
+    return f"{passed} of {total} exercises pass. Your files: {folder}/. [bold]ninja watch[/] picks up where you are."
 
 
 def check_notebook(exercise, path: Path, settings):
@@ -199,7 +213,7 @@ def check_notebook(exercise, path: Path, settings):
 
 @app.command()
 def init(
-    folder: Path = typer.Argument(Path("."), help="Where to create the workspace [default: here]"),
+    folder: Path = typer.Argument(Path("."), help="Where to create the workspace"),
 ):
     """Create a workspace: every exercise's template in DIR/exercises/, and a short README.
 
@@ -230,7 +244,9 @@ def init(
 
 @app.command()
 def reset(
-    exercise: str = typer.Argument(..., help="exercise1, exercise2, ... (see `ninja list`)"),
+    exercise: str = typer.Argument(
+        ..., help="exercise1, exercise2, ... (see `ninja list`)", autocompletion=complete_exercise
+    ),
     workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help=WORKSPACE_HELP),
 ):
     """Start an exercise over from its template. Your file is kept as a backup (.bak).
@@ -252,7 +268,9 @@ def reset(
 
 @app.command()
 def solution(
-    exercise: str = typer.Argument(..., help="exercise1, exercise2, ... (see `ninja list`)"),
+    exercise: str = typer.Argument(
+        ..., help="exercise1, exercise2, ... (see `ninja list`)", autocompletion=complete_exercise
+    ),
     force: bool = typer.Option(False, "--force", help="Show it even though your exercise does not pass yet"),
     workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help=WORKSPACE_HELP),
 ):
@@ -283,7 +301,9 @@ def solution(
 
 @app.command()
 def watch(
-    exercise: Optional[str] = typer.Argument(None, help="exercise1, ... [default: the first one that does not pass]"),
+    exercise: Optional[str] = typer.Argument(
+        None, help="exercise1, ... \\[default: the first one that does not pass]", autocompletion=complete_exercise
+    ),
     poll: bool = typer.Option(False, "--poll", help="Poll for changes: for folders whose file events never arrive"),
     workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help=WORKSPACE_HELP),
 ):
