@@ -13,7 +13,6 @@ import typer
 from rich.console import Console
 
 from ninja import __version__
-from ninja.data import DataError
 
 app = typer.Typer(
     name="ninja",
@@ -94,6 +93,8 @@ def check(
 
     Example: [bold]ninja check exercise1[/] (or [bold]--file my_backprop.py[/], or a notebook: [bold]--file my.ipynb[/])
     """
+    from ninja.data import DataError  # here: --help and completion need no torch
+
     ex = exercise_named(exercise)
     path = learner_file(ex, file, workspace)
     settings = settings_from(seed, batch_size, data)
