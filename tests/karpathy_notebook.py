@@ -4,8 +4,28 @@ The data, training and plotting cells must never run under `ninja check --file`:
 downloads and reads names.txt (absent in the tests' folder), the training cell loops 200000 steps.
 """
 
+from pathlib import Path
+
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def between(path: Path, first: str, last: str) -> str:
+    text = path.read_text()
+    return text[text.index(first) : text.index(last)].rstrip()
+
+
+def forward_lines() -> str:
+    """The notebook's forward cell is the template's forward."""
+    return between(ROOT / "exercises" / "exercise1.py", "emb = C[Xb]", "\n# backward pass")
+
+
+def backward_lines() -> str:
+    """The notebook's answer to exercise 1, as in the reference solution."""
+    return between(ROOT / "solutions" / "exercise1.py", "dlogprobs = torch.zeros_like", "\nif __name__")
+
 
 IMPORTS = """import torch
 import torch.nn.functional as F
@@ -38,32 +58,9 @@ for p in parameters:
 Xb, Yb = batch()
 n = Xb.shape[0]"""
 
-FORWARD = """emb = C[Xb]  # embed the characters into vectors
-embcat = emb.view(emb.shape[0], -1)  # concatenate the vectors
-# Linear layer 1
-hprebn = embcat @ W1 + b1  # hidden layer pre-activation
-# BatchNorm layer
-bnmeani = 1 / n * hprebn.sum(0, keepdim=True)
-bndiff = hprebn - bnmeani
-bndiff2 = bndiff**2
-bnvar = 1 / (n - 1) * (bndiff2).sum(0, keepdim=True)  # note: Bessel's correction (dividing by n-1, not n)
-bnvar_inv = (bnvar + 1e-5) ** -0.5
-bnraw = bndiff * bnvar_inv
-hpreact = bngain * bnraw + bnbias
-# Non-linearity
-h = torch.tanh(hpreact)  # hidden layer
-# Linear layer 2
-logits = h @ W2 + b2  # output layer
-# cross entropy loss (same as F.cross_entropy(logits, Yb))
-logit_maxes = logits.max(1, keepdim=True).values
-norm_logits = logits - logit_maxes  # subtract max for numerical stability
-counts = norm_logits.exp()
-counts_sum = counts.sum(1, keepdims=True)
-counts_sum_inv = counts_sum**-1  # if I use (1.0 / counts_sum) instead then I can't get backprop to be bit exact...
-probs = counts * counts_sum_inv
-logprobs = probs.log()
-loss = -logprobs[range(n), Yb].mean()
-
+FORWARD = (
+    forward_lines()
+    + """
 # PyTorch backward pass
 for p in parameters:
   p.grad = None
@@ -74,46 +71,16 @@ for t in [logprobs, probs, counts, counts_sum, counts_sum_inv, # afaik there is 
   t.retain_grad()
 loss.backward()
 loss"""
+)
 
-EXERCISE1 = """# Exercise 1: backprop through the whole thing manually,
+EXERCISE1 = (
+    """# Exercise 1: backprop through the whole thing manually,
 # backpropagating through exactly all of the variables
 # as they are defined in the forward pass above, one by one
 
-dlogprobs = torch.zeros_like(logprobs)
-dlogprobs[range(n), Yb] = -1.0 / n
-dprobs = (1.0 / probs) * dlogprobs
-dcounts_sum_inv = (counts * dprobs).sum(1, keepdim=True)
-dcounts = counts_sum_inv * dprobs
-dcounts_sum = (-(counts_sum**-2)) * dcounts_sum_inv
-dcounts += torch.ones_like(counts) * dcounts_sum
-dnorm_logits = counts * dcounts
-dlogits = dnorm_logits.clone()
-dlogit_maxes = (-dnorm_logits).sum(1, keepdim=True)
-dlogits += F.one_hot(logits.max(1).indices, num_classes=logits.shape[1]) * dlogit_maxes
-dh = dlogits @ W2.T
-dW2 = h.T @ dlogits
-db2 = dlogits.sum(0)
-dhpreact = (1.0 - h**2) * dh
-dbngain = (bnraw * dhpreact).sum(0, keepdim=True)
-dbnraw = bngain * dhpreact
-dbnbias = dhpreact.sum(0, keepdim=True)
-dbndiff = bnvar_inv * dbnraw
-dbnvar_inv = (bndiff * dbnraw).sum(0, keepdim=True)
-dbnvar = (-0.5 * (bnvar + 1e-5) ** -1.5) * dbnvar_inv
-dbndiff2 = (1.0 / (n - 1)) * torch.ones_like(bndiff2) * dbnvar
-dbndiff += (2 * bndiff) * dbndiff2
-dhprebn = dbndiff.clone()
-dbnmeani = (-dbndiff).sum(0)
-dhprebn += 1.0 / n * (torch.ones_like(hprebn) * dbnmeani)
-dembcat = dhprebn @ W1.T
-dW1 = embcat.T @ dhprebn
-db1 = dhprebn.sum(0)
-demb = dembcat.view(emb.shape)
-dC = torch.zeros_like(C)
-for k in range(Xb.shape[0]):
-    for j in range(Xb.shape[1]):
-        ix = Xb[k, j]
-        dC[ix] += demb[k, j]
+"""
+    + backward_lines()
+    + """
 
 cmp('logprobs', dlogprobs, logprobs)
 cmp('probs', dprobs, probs)
@@ -141,6 +108,7 @@ cmp('W1', dW1, W1)
 cmp('b1', db1, b1)
 cmp('emb', demb, emb)
 cmp('C', dC, C)"""
+)
 
 EXERCISE2_FORWARD = """loss_fast = F.cross_entropy(logits, Yb)
 print(loss_fast.item(), 'diff:', (loss_fast - loss).item())"""
