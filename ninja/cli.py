@@ -15,7 +15,6 @@ import typer
 from rich.console import Console
 
 from ninja import __version__
-from ninja.data import DataError
 
 app = typer.Typer(
     name="ninja",
@@ -26,6 +25,9 @@ app = typer.Typer(
 )
 console = Console()
 errors = Console(stderr=True)
+
+
+WORKSPACE_HELP = "Folder with your exercises/ \\[default: .]"
 
 
 class Format(str, Enum):
@@ -40,7 +42,7 @@ class Device(str, Enum):
 
 
 def fail_usage(message: str) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
@@ -53,10 +55,21 @@ def exercise_named(name: str):
         raise fail_usage(str(e)) from None
 
 
-def learner_file(exercise, file: Optional[Path]) -> Path:
-    path = file if file is not None else Path("exercises") / f"{exercise.name}.py"
+def complete_exercise(incomplete: str) -> list[str]:
+    from ninja.exercises import EXERCISES
+
+    return [name for name in EXERCISES if name.startswith(incomplete)]
+
+
+def learner_file(exercise, file: Optional[Path], workspace: Optional[Path] = None) -> Path:
+    from ninja.workspace import WorkspaceError, exercise_file
+
+    try:
+        path = file if file is not None else exercise_file(exercise.name, workspace)
+    except WorkspaceError as e:
+        raise fail_usage(str(e)) from None
     if not path.is_file():
-        hint = "" if file is not None else f" (looked for exercises/{exercise.name}.py here; pass --file PATH)"
+        hint = "" if file is not None else " (pass --file PATH or --workspace DIR, or create it with `ninja init`)"
         raise fail_usage(f"cannot read {path}{hint}")
     return path
 
@@ -73,14 +86,21 @@ def settings_from(seed: Optional[int], batch_size: int, data: Optional[Path]):
 
 @app.command()
 def check(
-    exercise: str = typer.Argument(..., help="exercise1, exercise2, ... (see `ninja list`)"),
-    file: Optional[Path] = typer.Option(None, "--file", "-f", help="Your file [default: exercises/EXERCISE.py]"),
-    seed: Optional[int] = typer.Option(None, help="Seed for the parameters and the batch [default: the notebook's]"),
+    exercise: str = typer.Argument(
+        ..., help="exercise1, exercise2, ... (see `ninja list`)", autocompletion=complete_exercise
+    ),
+    file: Optional[Path] = typer.Option(
+        None, "--file", "-f", help="The learner's file (.py or .ipynb) \\[default: exercises/EXERCISE.py]"
+    ),
+    seed: Optional[int] = typer.Option(None, help="Seed for the parameters and the batch \\[default: the notebook's]"),
     batch_size: int = typer.Option(32, "--batch-size", "-n", help="Batch size n"),
     data: Optional[Path] = typer.Option(
-        None, help="Names file, one per line [default: the packaged corpus]; classifiers: a CIFAR-10 batch folder"
+        None, help="Names file, one per line \\[default: the packaged corpus]; classifiers: a CIFAR-10 batch folder"
     ),
     format: Format = typer.Option(Format.table, "--format", help="table, json, or github (Actions annotations)"),
+    workspace: Optional[Path] = typer.Option(
+        None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help=WORKSPACE_HELP
+    ),
     steps: Optional[str] = typer.Option(
         None, help="exercise4: training steps, N or 'full' (200,000); 20,000 when not given"
     ),
@@ -91,10 +111,12 @@ def check(
 ):
     """Check your gradients against PyTorch autograd.
 
-    Example: [bold]ninja check exercise1[/] (or with [bold]--file my_backprop.py[/])
+    Example: [bold]ninja check exercise1[/] (or [bold]--file my_backprop.py[/], or a notebook: [bold]--file my.ipynb[/])
     """
+    from ninja.data import DataError  # here: --help and completion need no torch
+
     ex = exercise_named(exercise)
-    path = learner_file(ex, file)
+    path = learner_file(ex, file, workspace)
     if getattr(ex, "track", None) == "cs231n":  # there --data is a CIFAR-10 folder
         ex = cs231n_options(ex, only, numeric, data)
         settings = replace(settings_from(seed, batch_size, None), data=data)
@@ -104,7 +126,7 @@ def check(
         settings = settings_from(seed, batch_size, data)
     wanted = training_request(ex, steps, device, plot)
     try:
-        report = ex.check(path, settings)
+        report = check_notebook(ex, path, settings) if path.suffix == ".ipynb" else ex.check(path, settings)
     except DataError as e:
         raise fail_usage(str(e)) from None
     if format is Format.json:
@@ -157,8 +179,12 @@ def train_after(exercise, path: Path, settings, wanted, passed: bool) -> int:
 
 
 @app.command("list")
-def list_exercises():
-    """Every exercise with your progress in ./exercises/.
+def list_exercises(
+    workspace: Optional[Path] = typer.Option(
+        None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help=WORKSPACE_HELP
+    ),
+):
+    """Every exercise with your progress in ./exercises/ (or under --workspace).
 
     Example: [bold]ninja list[/]
     """
@@ -168,12 +194,14 @@ def list_exercises():
     from ninja.results import MISSING, PASS
 
     grid = Table("exercise", "title", "your progress")
+    passed = 0
     for ex in EXERCISES.values():
-        path = Path("exercises") / f"{ex.name}.py"
+        path = learner_path(ex, workspace)
         if not path.is_file():
             state = "[dim]no file[/]"
         else:
             report = ex.check(path)
+            passed += report.passed
             if report.passed:
                 state = "[green]passed[/]"
             elif all(v.status == MISSING for v in report.variables):
@@ -182,6 +210,7 @@ def list_exercises():
                 state = f"{sum(v.status == PASS for v in report.variables)} of {len(report.variables)}"
         grid.add_row(ex.name, ex.title, state)
     console.print(grid)
+    console.print(progress_line(workspace, passed, len(EXERCISES)), soft_wrap=True)
 
 
 def show_version(value: bool):
@@ -198,6 +227,11 @@ def options(
 
 
 def main(argv: Optional[list[str]] = None) -> None:
+    import sys
+
+    from ninja.buildninja import hand_over
+
+    hand_over(sys.argv[1:] if argv is None else argv, command_names)
     app(args=argv, prog_name="ninja")
 
 
@@ -231,13 +265,13 @@ def grade(
         False, help="Read $NINJA_GRADESCOPE_ROOT/submission, write $NINJA_GRADESCOPE_ROOT/results/results.json "
         "(the root is /autograder unless that variable says otherwise)"
     ),
-    format: Optional[GradeFormat] = typer.Option(None, "--format", help="[default: table, or gradescope]"),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the results here [default: standard output]"),
-    jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", "-j", help="Submissions graded at once [default: cores]"),
+    format: Optional[GradeFormat] = typer.Option(None, "--format", help="\\[default: table, or gradescope]"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the results here \\[default: standard output]"),
+    jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", "-j", help="Submissions graded at once \\[default: cores]"),
     timeout: float = typer.Option(30.0, help="Wall-clock seconds per submission"),
     memory: int = typer.Option(1024, help="Memory limit per submission, in MB"),
-    seed: Optional[int] = typer.Option(None, help="Grading seed, to reproduce a run [default: a secret random one]"),
-    batch_sizes: Optional[str] = typer.Option(None, "--batch-sizes", help="e.g. 32,45 [default: 32 and one by seed]"),
+    seed: Optional[int] = typer.Option(None, help="Grading seed, to reproduce a run \\[default: a secret random one]"),
+    batch_sizes: Optional[str] = typer.Option(None, "--batch-sizes", help="e.g. 32,45 \\[default: 32 and one by seed]"),
     config: Optional[Path] = typer.Option(None, help="TOML file with points per variable: [exercise1.points] dC = 2"),
     fail_under: Optional[float] = typer.Option(None, "--fail-under", help="Exit 1 if a submission scores < SCORE %"),
 ):
@@ -307,17 +341,21 @@ def grade(
 
 @app.command()
 def hint(
-    exercise: str = typer.Argument(..., help="exercise1, exercise2, ... (see `ninja list`)"),
-    var: Optional[str] = typer.Argument(None, help="The variable, e.g. probs or dprobs [default: your first mistake]"),
-    level: int = typer.Option(1, "--level", "-l", min=1, max=3, help="1 shapes, 2 the derivative in words, 3 the rule"),
-    file: Optional[Path] = typer.Option(  # noqa: B008 (typer's way)
-        None, "--file", "-f", help="Your file, when no VAR [default: exercises/EXERCISE.py]"
+    exercise: str = typer.Argument(
+        ..., help="exercise1, exercise2, ... (see `ninja list`)", autocompletion=complete_exercise
     ),
+    var: Optional[str] = typer.Argument(None, help="e.g. probs or dprobs \\[default: your first mistake]"),
+    level: int = typer.Option(1, "--level", "-l", min=1, max=3, help="1 shapes, 2 the derivative in words, 3 the rule"),
+    file: Optional[Path] = typer.Option(
+        None, "--file", "-f", help="Your file, when no VAR \\[default: exercises/EXERCISE.py]"
+    ),
+    workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help=WORKSPACE_HELP),
 ):
     """A hint for one gradient, or for the first line of your file that is wrong.
 
     Example: [bold]ninja hint exercise1[/], [bold]ninja hint exercise1 dprobs --level 2[/]
     """
+    from ninja.data import DataError
     from ninja.hint import UnknownVariable, hint_text, next_to_fix, variable_named
 
     ex = exercise_named(exercise)
@@ -329,7 +367,7 @@ def hint(
         print(hint_text(ex, name, level))
         return
     try:
-        report = ex.check(learner_file(ex, file))
+        report = ex.check(learner_file(ex, file, workspace))
     except DataError as e:
         raise fail_usage(str(e)) from None
     name, why = next_to_fix(report)
@@ -351,3 +389,164 @@ def cs231n_options(ex, only: Optional[str], numeric: bool, data: Optional[Path])
     except UnknownFunction as e:
         raise fail_usage(str(e)) from None
     return ex.numeric() if numeric else ex
+
+
+# ---- the learner's day: workspace, watch, notebooks (issue 7) ----
+
+app.info.epilog = (
+    "Example: [bold]ninja init backprop[/], then [bold]cd backprop && ninja watch exercise1[/]. "
+    "Also installed as [bold]backprop-ninja[/], for machines where the ninja build system owns the name `ninja`."
+)
+
+
+def command_names() -> set[str]:
+    return {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands}
+
+
+def learner_path(exercise, workspace: Optional[Path]) -> Path:
+    from ninja.workspace import WorkspaceError, exercise_file
+
+    try:
+        return exercise_file(exercise.name, workspace)
+    except WorkspaceError as e:
+        raise fail_usage(str(e)) from None
+
+
+def progress_line(workspace: Optional[Path], passed: int, total: int) -> str:
+    from ninja.workspace import exercises_folder
+
+    folder = exercises_folder(workspace)
+    if not folder.is_dir():
+        return f"No {folder}/ here: [bold]ninja init[/] creates it with every exercise (or pass --workspace DIR)."
+    return f"{passed} of {total} exercises pass. Your files: {folder}/. [bold]ninja watch[/] picks up where you are."
+
+
+def check_notebook(exercise, path: Path, settings):
+    from ninja import notebook
+    from ninja.exercises import EXERCISES
+
+    every_gradient = {name for ex in EXERCISES.values() for name in ex.checked}
+    try:
+        return notebook.check(exercise, path, settings, every_gradient)
+    except notebook.NotebookError as e:
+        raise fail_usage(str(e)) from None
+
+
+@app.command()
+def init(
+    folder: Path = typer.Argument(Path("."), help="Where to create the workspace"),
+):
+    """Create a workspace: every exercise's template in DIR/exercises/, and a short README.
+
+    Files already there are kept, never overwritten.
+
+    Example: [bold]ninja init backprop[/], then [bold]cd backprop && ninja check exercise1[/]
+    """
+    from ninja import workspace
+    from ninja.exercises import EXERCISES
+
+    try:
+        result = workspace.init(folder, EXERCISES.values())
+    except workspace.WorkspaceError as e:
+        raise fail_usage(str(e)) from None
+    for path in result.created:
+        console.print(f"created {path}", highlight=False, soft_wrap=True)
+    for path in result.kept:
+        console.print(f"kept    {path} (already there)", highlight=False, soft_wrap=True)
+    first = next(iter(EXERCISES))
+    cd = "" if folder.resolve() == Path.cwd().resolve() else f"cd {folder} && "
+    console.print(
+        f"\nNext: [bold]{cd}ninja check {first}[/] to see where you stand, "
+        f"or [bold]{cd}ninja watch {first}[/] to recheck on every save.",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def reset(
+    exercise: str = typer.Argument(
+        ..., help="exercise1, exercise2, ... (see `ninja list`)", autocompletion=complete_exercise
+    ),
+    workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help=WORKSPACE_HELP),
+):
+    """Start an exercise over from its template. Your file is kept as a backup (.bak).
+
+    Example: [bold]ninja reset exercise1[/]
+    """
+    from ninja.workspace import WorkspaceError
+    from ninja.workspace import reset as reset_exercise
+
+    ex = exercise_named(exercise)
+    try:
+        backup = reset_exercise(ex, workspace)
+    except WorkspaceError as e:
+        raise fail_usage(str(e)) from None
+    target = learner_path(ex, workspace)
+    kept = f"; your file is now {backup}" if backup else ""
+    console.print(f"restored {target} from the template{kept}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def solution(
+    exercise: str = typer.Argument(
+        ..., help="exercise1, exercise2, ... (see `ninja list`)", autocompletion=complete_exercise
+    ),
+    force: bool = typer.Option(False, "--force", help="Show it even though your exercise does not pass yet"),
+    workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help=WORKSPACE_HELP),
+):
+    """The reference solution, once your exercise passes (--force shows it anyway).
+
+    Example: [bold]ninja solution exercise1[/]
+    """
+    from rich.syntax import Syntax
+
+    ex = exercise_named(exercise)
+    if not force:
+        report = ex.check(learner_file(ex, None, workspace))
+        if not report.passed:
+            errors.print(
+                f"{ex.name} does not pass yet ({report.correct}/{len(report.variables)} correct): "
+                f"its solution is shown once it does. [bold]ninja check {ex.name}[/] shows what is left; "
+                "--force shows it anyway.",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1)
+    source = ex.solution.read_text(encoding="utf-8")
+    if console.is_terminal:
+        console.print(Syntax(source, "python", theme="ansi_dark"))
+    else:
+        print(source, end="")
+
+
+@app.command()
+def watch(
+    exercise: Optional[str] = typer.Argument(
+        None, help="exercise1, ... \\[default: the first one that does not pass]", autocompletion=complete_exercise
+    ),
+    poll: bool = typer.Option(False, "--poll", help="Poll for changes: for folders whose file events never arrive"),
+    workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help=WORKSPACE_HELP),
+):
+    """Recheck your file every time you save it. Keys: h hint, n next exercise (once it passes), q quit.
+
+    Example: [bold]ninja watch exercise1[/] (add [bold]--poll[/] on WSL's /mnt/c or a network drive if saves go unseen)
+    """
+    from ninja import watch as watching
+    from ninja.exercises import EXERCISES
+    from ninja.makemore import Settings
+
+    ex = exercise_named(exercise) if exercise else first_unfinished(EXERCISES.values(), workspace)
+    path = learner_file(ex, None, workspace)
+    session = watching.Session(list(EXERCISES.values()), ex, path, Settings())
+    watching.run(session, console, poll=poll)
+
+
+def first_unfinished(exercises, workspace: Optional[Path]):
+    """The first exercise whose file is there and does not pass yet (else the first one)."""
+    exercises = list(exercises)
+    for ex in exercises:
+        path = learner_path(ex, workspace)
+        if path.is_file() and not ex.check(path).passed:
+            return ex
+    return exercises[0]

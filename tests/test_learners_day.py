@@ -1,0 +1,112 @@
+"""init, reset, solution, list, --workspace, help, version, colour and completion: through the
+`ninja` command, as a person types it."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pexpect
+
+from ninja.exercises import EXERCISES
+
+ROOT = Path(__file__).resolve().parent.parent
+NINJA = str(Path(sys.executable).parent / "ninja")
+COMMANDS = ("check", "list", "init", "reset", "solution", "watch")
+
+
+def ninja(*args, cwd, **env):
+    environment = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "NINJA_WORKSPACE")} | env
+    return subprocess.run([NINJA, *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=environment)
+
+
+def test_init_creates_a_workspace_and_keeps_what_is_there(tmp_path):
+    done = ninja("init", "ws", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    for name in ("exercise1", "exercise2", "exercise3"):
+        assert (tmp_path / "ws" / "exercises" / f"{name}.py").read_text() == (
+            ROOT / "exercises" / f"{name}.py"
+        ).read_text()
+    assert "ninja check exercise1" in (tmp_path / "ws" / "README.md").read_text()
+    assert "Next: cd ws && ninja check exercise1" in done.stdout
+
+    mine = tmp_path / "ws" / "exercises" / "exercise1.py"
+    mine.write_text("# my work\n")
+    again = ninja("init", "ws", cwd=tmp_path)
+    assert again.returncode == 0
+    assert f"kept    {Path('ws/exercises/exercise1.py')} (already there)" in again.stdout
+    assert mine.read_text() == "# my work\n"
+
+    (tmp_path / "afile").write_text("")
+    clash = ninja("init", "afile", cwd=tmp_path)
+    assert clash.returncode == 2 and "afile exists and is not a folder" in clash.stderr
+
+
+def test_workspace_reset_solution_and_list(tmp_path):
+    ws = tmp_path / "ws"
+    ninja("init", str(ws), cwd=tmp_path)
+    missing = ninja("check", "exercise2", "--workspace", str(tmp_path / "nowhere"), cwd=tmp_path)
+    assert missing.returncode == 2 and "is not a folder" in missing.stderr
+
+    # the solution waits until the exercise passes, unless forced
+    locked = ninja("solution", "exercise2", cwd=ws)
+    assert locked.returncode == 1 and "exercise2 does not pass yet (0/1 correct)" in locked.stderr
+    assert "dlogits" not in locked.stdout
+    forced = ninja("solution", "exercise2", "--force", cwd=ws)
+    assert forced.stdout == (ROOT / "solutions" / "exercise2.py").read_text()
+
+    shutil.copy(ROOT / "solutions" / "exercise2.py", ws / "exercises")
+    assert "dlogits = F.softmax(logits, 1)" in ninja("solution", "exercise2", cwd=ws).stdout
+
+    listed = ninja("list", cwd=tmp_path, NINJA_WORKSPACE=str(ws))  # finds the exercises from anywhere
+    assert listed.returncode == 0
+    rows = {line.split()[1]: line for line in listed.stdout.splitlines() if line.startswith("│ exercise")}
+    assert "passed" in rows["exercise2"] and "not started" in rows["exercise1"]
+    assert f"1 of {len(EXERCISES)} exercises pass" in listed.stdout
+
+    # reset keeps the learner's file as a backup, next to older backups
+    (ws / "exercises" / "exercise2.py.bak").write_text("# an older backup\n")
+    done = ninja("reset", "exercise2", "--workspace", str(ws), cwd=tmp_path)
+    assert done.returncode == 0 and "exercise2.py.bak2" in done.stdout
+    assert (ws / "exercises" / "exercise2.py").read_text() == (ROOT / "exercises" / "exercise2.py").read_text()
+    assert (ws / "exercises" / "exercise2.py.bak2").read_text() == (ROOT / "solutions" / "exercise2.py").read_text()
+
+
+def test_unknown_exercises_list_the_known_ones_without_a_traceback(tmp_path):
+    for command in ("reset", "watch"):
+        done = ninja(command, "exercize1", cwd=tmp_path)
+        assert done.returncode == 2
+        known = ", ".join(EXERCISES)
+        assert f"no exercise named 'exercize1'. Did you mean exercise1? Known: {known}." in done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_every_command_has_help_with_an_example_and_there_is_a_version(tmp_path):
+    for command in COMMANDS:
+        done = ninja(command, "--help", cwd=tmp_path)
+        assert done.returncode == 0 and "Example: ninja " in done.stdout, command
+    assert "Example: ninja init" in ninja("--help", cwd=tmp_path).stdout
+    assert ninja("--version", cwd=tmp_path, PATH="/nonexistent").stdout == "backprop-ninja 0.1.0\n"
+
+
+def test_plain_when_piped_colour_in_a_terminal_unless_no_color(tmp_path):
+    shutil.copytree(ROOT / "solutions", tmp_path / "exercises")
+    assert "\x1b[" not in ninja("list", cwd=tmp_path).stdout
+
+    def in_terminal(**env):
+        environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | env | {"TERM": "xterm-256color"}
+        child = pexpect.spawn(NINJA, ["list"], cwd=str(tmp_path), env=environment, encoding="utf-8", timeout=120)
+        child.expect(pexpect.EOF)
+        return child.before
+
+    assert "\x1b[32mpassed" in in_terminal()
+    plain = in_terminal(NO_COLOR="1")
+    assert "passed" in plain and "\x1b[32m" not in plain
+
+
+def test_shell_completion_offers_exercises(tmp_path):
+    script = ninja("--show-completion", "bash", cwd=tmp_path)
+    assert script.returncode == 0 and "_NINJA_COMPLETE=complete_bash" in script.stdout
+    done = ninja(cwd=tmp_path, _NINJA_COMPLETE="complete_bash", COMP_WORDS="ninja reset ex", COMP_CWORD="2")
+    assert done.stdout.split() == [name for name in EXERCISES if name.startswith("ex")]

@@ -1,0 +1,93 @@
+"""`ninja watch` in a real pseudo-terminal: edit the file, see the new result, ask for a hint,
+go on to the next exercise, quit."""
+
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pexpect
+
+from ninja.watch import polling_reason
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_watch(workspace: Path, *args):
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "ninja", "watch", *args],
+        cwd=str(workspace),
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(60, 200),
+        env={"PATH": "/usr/bin:/bin", "TERM": "xterm", "PYTHONPATH": str(ROOT)},
+    )
+    return child
+
+
+def save(path: Path, text: str):
+    """Save the way editors do: write a new file, then rename it over the old one."""
+    fresh = path.with_name(path.name + ".tmp~")
+    fresh.write_text(text)
+    fresh.replace(path)
+
+
+def test_watch_rechecks_on_save_hints_offers_the_next_exercise_and_quits(tmp_path):
+    exercises = tmp_path / "exercises"
+    exercises.mkdir()
+    template = (ROOT / "exercises" / "exercise2.py").read_text()
+    (exercises / "exercise2.py").write_text(template)
+    child = start_watch(tmp_path, "exercise2")
+    child.expect_exact("check #1")
+    child.expect_exact("h hint · q quit")
+
+    child.send("h")
+    child.expect_exact("hint for dlogits")
+
+    solution = (ROOT / "solutions" / "exercise2.py").read_text()
+    save(exercises / "exercise2.py", solution.replace("dlogits /= n", "dlogits /= 2 * n"))
+    child.expect_exact("0/1 correct")
+    child.expect_exact("check #2")
+
+    save(exercises / "exercise2.py", solution)
+    child.expect_exact("exercise2 passes")
+    child.expect_exact("Press n to go on to exercise3")
+    child.expect_exact("check #3")
+    assert not (exercises / "exercise3.py").exists()  # offered, never started by itself
+
+    child.send("n")
+    child.expect_exact("check #4")
+    child.expect_exact("exercise3")
+    assert (exercises / "exercise3.py").read_text() == (ROOT / "exercises" / "exercise3.py").read_text()
+
+    child.send("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_watch_polls_with_poll(tmp_path):
+    exercises = tmp_path / "exercises"
+    exercises.mkdir()
+    shutil.copy(ROOT / "exercises" / "exercise2.py", exercises)
+    child = start_watch(tmp_path, "exercise2", "--poll")
+    child.expect_exact("check #1")
+    child.expect_exact("polling: asked for with --poll")
+    time.sleep(0.5)  # a person does not save within a poll interval of starting
+    (exercises / "exercise2.py").write_text((ROOT / "solutions" / "exercise2.py").read_text())
+    child.expect_exact("exercise2 passes")
+    child.sendcontrol("c")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert "Traceback" not in (child.before or "")
+
+
+def test_network_file_systems_are_polled(tmp_path):
+    mounts = tmp_path / "mounts"
+    mounts.write_text("/dev/sda1 / ext4 rw 0 0\nC:\\134 /mnt/c 9p rw 0 0\nserver:/home /net/home nfs4 rw 0 0\n")
+    assert polling_reason(Path("/mnt/c/Users/me/exercises"), str(mounts)).endswith(
+        "on a 9p file system, which sends no file events"
+    )
+    assert "nfs4" in polling_reason(Path("/net/home/me"), str(mounts))
+    assert polling_reason(Path("/home/me/exercises"), str(mounts)) is None
