@@ -66,29 +66,31 @@ class Learner:
         except BaseException as e:  # noqa: BLE001 (the learner's error is a result)
             return None, runner.error_from_exception(e, self.run.path, self.source)
 
-    def loops(self, name: str) -> list[tuple[str, int]]:
-        """Python loops (for, while, comprehensions) in the function or method `name` and in the
-        functions of the same file it calls: ast, not timing, so a busy machine cannot fool it."""
-        try:
-            tree = ast.parse(self.source)
-        except SyntaxError:
-            return []
-        defs = {n.name: n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-        found, todo, seen = [], [name], set()
-        while todo:
-            current = todo.pop()
-            if current in seen or current not in defs:
-                continue
-            seen.add(current)
-            for node in ast.walk(defs[current]):
-                if isinstance(node, (ast.For, ast.While, ast.AsyncFor)):
-                    found.append((type(node).__name__.lower().replace("async", ""), node.lineno))
-                elif isinstance(node, ast.comprehension):
-                    found.append(("comprehension", node.iter.lineno))
-                elif isinstance(node, ast.Call):
-                    callee = node.func
-                    todo.append(callee.id if isinstance(callee, ast.Name) else getattr(callee, "attr", ""))
-        return sorted(found, key=lambda loop: loop[1])
+
+def loops_in(source: str, name: str) -> list[tuple[str, int]]:
+    """Python loops (for, while, comprehensions) in the function or method `name` and in the
+    functions of the same file it calls: ast, not timing, so a busy machine cannot fool it. Read
+    from the source by the judge, so a graded submission cannot hide its loops."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    defs = {n.name: n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    found, todo, seen = [], [name], set()
+    while todo:
+        current = todo.pop()
+        if current in seen or current not in defs:
+            continue
+        seen.add(current)
+        for node in ast.walk(defs[current]):
+            if isinstance(node, (ast.For, ast.While, ast.AsyncFor)):
+                found.append((type(node).__name__.lower().replace("async", ""), node.lineno))
+            elif isinstance(node, ast.comprehension):
+                found.append(("comprehension", node.iter.lineno))
+            elif isinstance(node, ast.Call):
+                callee = node.func
+                todo.append(callee.id if isinstance(callee, ast.Name) else getattr(callee, "attr", ""))
+    return sorted(found, key=lambda loop: loop[1])
 
 
 def frozen(inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -516,6 +518,7 @@ class FunctionsExercise:
             "error": collected.error_data(learner.run.error),
             "output": (learner.run.output + learner.output.getvalue())[: runner.MAX_OUTPUT],
             "units": units,
+            "source": learner.source,  # for loops_in; grading puts its own copy here
         }
 
     def collect_unit(self, unit: Unit, learner: Learner, seed: int, cifar) -> dict:
@@ -529,8 +532,7 @@ class FunctionsExercise:
         speed = None
         if self.measure_speed and unit.naive and timed is not None:
             speed = time_against_naive(unit, learner, timed)
-        loops = learner.loops(unit.names[0]) if unit.naive else []
-        return {"present": present, "cases": cases, "loops": loops, "speed": speed}
+        return {"present": present, "cases": cases, "speed": speed}
 
     def cifar(self, settings: Settings):
         return load_cifar(settings.data) if self.takes_data and settings.data is not None else None
@@ -542,7 +544,7 @@ class FunctionsExercise:
         error = collected.error_of(data["error"])
         variables, notes = [], []
         for unit in self.units:
-            variables += self.judge_unit(unit, data["units"][unit.forward], settings.seed, cifar, error)
+            variables += self.judge_unit(unit, data["units"][unit.forward], settings.seed, cifar, error, data["source"])
         absent = [u.names[0] for u in self.units if not data["units"][u.forward]["present"]]
         if error is None and absent and len(absent) < len(self.units):
             notes.append(f"your file does not define {', '.join(absent)}: check what it has with --only NAME")
@@ -553,7 +555,7 @@ class FunctionsExercise:
         report.path = data["path"]
         return report
 
-    def judge_unit(self, unit: Unit, got: dict, seed: int, cifar, error: LearnerError | None) -> list[VarResult]:
+    def judge_unit(self, unit: Unit, got: dict, seed: int, cifar, error: LearnerError | None, source: str):
         results: dict[str, list[VarResult]] = {c: [] for c in unit.checked}
         if not got["present"]:
             status = ERROR if error else MISSING
@@ -568,7 +570,7 @@ class FunctionsExercise:
                     results[name].append(judge(name, trial, case.label, self.rtol, self.atol, unit.overflow))
         merged = [worst(results[c]) if results[c] else VarResult(c, MISSING, ()) for c in unit.checked]
         if unit.naive:
-            vectorized_verdict(unit, got["loops"], got["speed"], merged)
+            vectorized_verdict(unit, loops_in(source, unit.names[0]), got["speed"], merged)
         return merged
 
 

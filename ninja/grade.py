@@ -323,8 +323,9 @@ def why_no_result(outcome: Outcome, limits: Limits) -> tuple[str, str]:
     return ERROR, f"the submission ended its own process (exit code {outcome.exit_code}) before it could be graded"
 
 
-def result_of(outcome: Outcome, exercise: Exercise, plan: Plan, cache: dict) -> SubmissionResult:
-    """The child's plain data judged here, in the parent, against references kept in `cache`."""
+def result_of(outcome: Outcome, exercise: Exercise, plan: Plan, cache: dict, source: str) -> SubmissionResult:
+    """The child's plain data judged here, in the parent, against references kept in `cache`;
+    `source` is the submission's file as the parent read it before the child ran."""
     submission = outcome.job["submission"]
     if not outcome.timed_out and not outcome.truncated and outcome.exit_code == 0 and outcome.data:
         settings = grading_settings(exercise, plan)
@@ -332,6 +333,9 @@ def result_of(outcome: Outcome, exercise: Exercise, plan: Plan, cache: dict) -> 
             runs = collected.decode(outcome.data)
             if not isinstance(runs, list) or len(runs) != len(settings):
                 raise collected.BadData("not one result per grading setting")
+            for run in runs:  # what the judge reads from the source, it reads from the parent's copy
+                if "source" in run:
+                    run["source"] = source
             reports = [exercise.judge(run, s, cache) for run, (_, s) in zip(runs, settings, strict=True)]
         except Exception as e:  # noqa: BLE001 (whatever a child sent, the batch goes on)
             message = f"malformed result from the submission's process ({type(e).__name__}: {e})"[:500]
@@ -383,6 +387,7 @@ def grade(
     warm_up({exercise.name: exercise for _, exercise, _ in work if exercise is not None}.values())
     given = {exercise.name: given_names(exercise) for _, exercise, _ in work if exercise is not None}
     results: dict[int, SubmissionResult] = {}
+    sources: dict[int, str] = {}  # never sent to a child
     jobs_to_run = []
     for i, (submission, exercise, path) in enumerate(work):
         if exercise is None:
@@ -396,6 +401,7 @@ def grade(
             results[i] = failed(exercise, plan, submission, ERROR, f"no {exercise.name}.py in the submission", 0.0)
             on_result(results[i])
         else:
+            sources[i] = path.read_text(encoding="utf-8", errors="replace")
             jobs_to_run.append(
                 {"id": i, "submission": submission, "exercise": exercise.name, "path": str(path.resolve()),
                  "settings": [[s.seed, s.batch_size] for _, s in grading_settings(exercise, plan)],
@@ -405,6 +411,6 @@ def grade(
         cache: dict = {}  # references, filled after the fork server exists, so no child inherits them
         for outcome in server.run(jobs_to_run, max(1, jobs)):
             i = outcome.job["id"]
-            results[i] = result_of(outcome, work[i][1], plan, cache)
+            results[i] = result_of(outcome, work[i][1], plan, cache, sources[i])
             on_result(results[i])
     return [results[i] for i in range(len(work))]

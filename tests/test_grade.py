@@ -227,6 +227,15 @@ MIXED = {  # folder -> (exercise, file text, checked names a wrong line costs)
         "layers", find("layers").solution.read_text().replace("dx = dout * (x > 0)", "dx = dout"), ["relu_backward.dx"]
     ),
     "classifiers_right": ("classifiers", find("classifiers").solution.read_text(), []),
+    # a loop in the vectorized function, hidden from a collector that reads the source in the child
+    "classifiers_hides_loops": (
+        "classifiers",
+        find("classifiers").solution.read_text()
+        + "\n\ndef svm_loss_vectorized(W, X, y, reg):\n    return svm_loss_naive(W, X, y, reg)\n\n\n"
+        "import ninja.functions as _f\n_init = _f.Learner.__init__\n"
+        "_f.Learner.__init__ = lambda self, run, source, *a: _init(self, run, '', *a)\n",
+        ["svm_loss_vectorized.loss", "svm_loss_vectorized.dW"],
+    ),
 }
 
 
