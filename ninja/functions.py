@@ -211,6 +211,7 @@ class Unit:
     owner: str | None = None  # the learner's class that holds `forward` (a method, or the class itself)
     call: Callable[[Any, str, Inputs], Any] | None = None  # how to call it: (owner class, name, inputs)
     output: str = "out"  # kind "value": the name of what it returns
+    reads_out: bool = False  # `trusted` reads the learner's out (dropout's mask): judged per learner
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -274,48 +275,74 @@ class Unit:
             "dout_changed": not np.array_equal(dout_np, dout),
         }
 
-    def trials(self, called: dict, case: Case, numeric: bool) -> list[Trial]:
-        """What the learner returned on `case` (collect_case) beside the trusted values."""
+    def expected(self, case: Case, out) -> dict:
+        """The trusted side of one case, the same for every learner (unless `reads_out`): by checked
+        name, the trusted values and what each named mistake produces; the dout fed to backwards."""
         before = frozen(case.inputs)
-        out, second = learner_value(called["out"]), learner_value(called["second"])
-        moved = called["moved"]
         t = tensors(before, self.wrt)
         result = self.trusted(t, out)
         if self.kind in ("loss", "value"):
-            return [self.loss_trial(t, result, before, out, second, moved, numeric)]
-        dout = torch.from_numpy(dout_for(case, tuple(result.shape)))
+            values = [result.detach()]
+            if self.kind == "loss":
+                values += torch.autograd.grad(result, [t[w] for w in self.wrt])
+            names = list(self.checked)
+            mistakes = self.mistakes_for(before, out, None, names)
+            return {"values": dict(zip(names, values, strict=True)), "mistakes": mistakes}
         out_name = f"{self.forward}.out"
-        trial = Trial({out_name: out}, {out_name: result.detach()})
+        dout = torch.from_numpy(dout_for(case, tuple(result.shape)))
+        expected = {
+            "values": {out_name: result.detach()},
+            "mistakes": self.mistakes_for(before, out, None, [out_name]),
+            "state": self.state(before) if self.state else {},
+            "dout": dout,
+            "backward": {},
+        }
+        if case.backward:
+            grads = torch.autograd.grad(result, [t[w] for w in self.wrt], dout)
+            for name in self.backward:
+                names = [f"{name}.d{w}" for w in self.wrt]
+                expected["backward"][name] = {
+                    "values": dict(zip(names, grads, strict=False)),
+                    "mistakes": self.mistakes_for(before, out, dout.numpy(), names),
+                }
+        return expected
+
+    def trials(self, called: dict, case: Case, numeric: bool, expected: dict) -> list[Trial]:
+        """What the learner returned on `case` (collect_case) beside the trusted values (expected)."""
+        before = frozen(case.inputs)
+        out, second = learner_value(called["out"]), learner_value(called["second"])
+        moved = called["moved"]
+        t = tensors(before, self.wrt) if numeric else None
+        if self.kind in ("loss", "value"):
+            return [self.loss_trial(t, expected, before, out, second, moved, numeric)]
+        out_name = f"{self.forward}.out"
+        trial = Trial({out_name: out}, dict(expected["values"]))
+        trial.mistakes.update(expected["mistakes"])
         if self.property_check and out is not None:
             found = self.property_check(before, out)
             if found:
                 trial.diagnosis[out_name] = found
         if self.state:
             state = learner_value(called["state"])
-            for k, v in self.state(before).items():  # nothing to judge while the forward returns None
+            for k, v in expected["state"].items():  # nothing to judge while the forward returns None
                 trial.got[f"{self.forward}.{k}"] = None if out is None else state.get(k)
                 trial.expected[f"{self.forward}.{k}"] = v
-        self.add_mistakes(trial, before, out, None, [out_name])
         if moved:
             trial.diagnosis[out_name] = in_place_message(self.forward, moved)
         trials = [trial]
-        if not case.backward:
-            return trials
-        grads = torch.autograd.grad(result, [t[w] for w in self.wrt], dout)
-        for name in self.backward:
-            trials.append(self.backward_trial(called["backward"][name], name, dout, grads, before, out, t, numeric))
+        for name, trusted in expected["backward"].items():
+            called_back = called["backward"][name]
+            trials.append(self.backward_trial(called_back, name, expected["dout"], trusted, out, t, numeric))
         return trials
 
-    def loss_trial(self, t, result, before, out, second, moved, numeric) -> Trial:
+    def loss_trial(self, t, expected, before, out, second, moved, numeric) -> Trial:
         """A function that returns (loss, gradient) (or gradients by name), or one value."""
         names = self.checked
-        got, expected = [out], [result.detach()]
+        got = [out]
         if self.kind == "loss":
-            grads = torch.autograd.grad(result, [t[w] for w in self.wrt])
             got += [second.get(w) for w in self.wrt] if isinstance(second, dict) else [second]
-            expected += grads
-        trial = Trial(dict(zip(names, got, strict=False)), dict(zip(names, expected, strict=True)))
-        self.add_mistakes(trial, before, out, None, names)
+        trial = Trial(dict(zip(names, got, strict=False)), dict(expected["values"]))
+        trial.mistakes.update(expected["mistakes"])
         if numeric and self.kind == "loss":
             for name, w in zip(names[1:], self.wrt, strict=True):
                 trial.numeric[name] = self.numeric(t, out, w, torch.tensor(1.0, dtype=torch.float64))
@@ -323,9 +350,9 @@ class Unit:
             trial.diagnosis.update(dict.fromkeys(names, in_place_message(self.forward, moved)))
         return trial
 
-    def backward_trial(self, called: dict, name, dout, grads, before, out, t, numeric) -> Trial:
+    def backward_trial(self, called: dict, name, dout, trusted: dict, out, t, numeric) -> Trial:
         names = [f"{name}.d{w}" for w in self.wrt]
-        expected = dict(zip(names, grads, strict=False))
+        expected = dict(trusted["values"])
         if called["absent"]:
             return Trial(dict.fromkeys(names), expected)
         error = collected.error_of(called["error"])
@@ -343,7 +370,7 @@ class Unit:
                     names, f"{name} should return {len(names)} values ({', '.join('d' + w for w in self.wrt)})"
                 )
             )
-        self.add_mistakes(trial, before, out, dout.numpy(), names)
+        trial.mistakes.update(trusted["mistakes"])
         if called["dout_changed"]:
             trial.diagnosis.update(dict.fromkeys(names, in_place_message(name, ["dout"])))
         if numeric:
@@ -351,11 +378,13 @@ class Unit:
                 trial.numeric[n] = self.numeric(t, out, w, dout)
         return trial
 
-    def add_mistakes(self, trial: Trial, before: Inputs, out, dout, names) -> None:
+    def mistakes_for(self, before: Inputs, out, dout, names) -> dict[str, dict[str, Any]]:
+        """message -> what that mistake produces, by checked name."""
+        found = {}
         for mistake in self.mistakes:
             if mistake.produces is not None:
                 produced = mistake.produces(before, dout)
-                trial.mistakes[mistake.message] = {
+                found[mistake.message] = {
                     n: produced[n.rpartition(".")[2]] for n in names if n.rpartition(".")[2] in produced
                 }
                 continue
@@ -363,12 +392,13 @@ class Unit:
             result = self.trusted(t, out, **mistake.options)
             if self.kind == "loss":
                 grads = torch.autograd.grad(result, [t[w] for w in self.wrt])
-                trial.mistakes[mistake.message] = dict(zip(names, [result.detach(), *grads], strict=True))
+                found[mistake.message] = dict(zip(names, [result.detach(), *grads], strict=True))
             elif dout is None:
-                trial.mistakes[mistake.message] = {names[0]: result.detach()}
+                found[mistake.message] = {names[0]: result.detach()}
             else:
                 grads = torch.autograd.grad(result, [t[w] for w in self.wrt], torch.as_tensor(dout))
-                trial.mistakes[mistake.message] = dict(zip(names, grads, strict=False))
+                found[mistake.message] = dict(zip(names, grads, strict=False))
+        return found
 
     def numeric(self, t: dict, out, name: str, dout: torch.Tensor) -> torch.Tensor:
         return central_differences(lambda t2: self.trusted(t2, out).detach(), t, name, dout)
@@ -544,7 +574,8 @@ class FunctionsExercise:
         error = collected.error_of(data["error"])
         variables, notes = [], []
         for unit in self.units:
-            variables += self.judge_unit(unit, data["units"][unit.forward], settings.seed, cifar, error, data["source"])
+            got = data["units"][unit.forward]
+            variables += self.judge_unit(unit, got, settings, cifar, error, data["source"], cache)
         absent = [u.names[0] for u in self.units if not data["units"][u.forward]["present"]]
         if error is None and absent and len(absent) < len(self.units):
             notes.append(f"your file does not define {', '.join(absent)}: check what it has with --only NAME")
@@ -555,17 +586,23 @@ class FunctionsExercise:
         report.path = data["path"]
         return report
 
-    def judge_unit(self, unit: Unit, got: dict, seed: int, cifar, error: LearnerError | None, source: str):
+    def judge_unit(self, unit: Unit, got: dict, settings: Settings, cifar, error, source: str, cache) -> list:
         results: dict[str, list[VarResult]] = {c: [] for c in unit.checked}
         if not got["present"]:
             status = ERROR if error else MISSING
             return [VarResult(c, status, ()) for c in unit.checked]
-        for i, (case, called) in enumerate(zip(unit.cases(seed, cifar), got["cases"], strict=False)):
+        for i, (case, called) in enumerate(zip(unit.cases(settings.seed, cifar), got["cases"], strict=False)):
             raised = collected.error_of(called["error"])
             if raised:
                 message = f"{case.label}: {raised.where}: {raised.kind}: {raised.message}"
                 return [VarResult(c, ERROR, (), note=message) for c in unit.checked]
-            for trial in unit.trials(called, case, self.numeric_check and i == 0):
+            out = learner_value(called["out"])
+            if unit.reads_out:  # the trusted forward depends on this learner's out: nothing to share
+                expected = unit.expected(case, out)
+            else:
+                key = ("trusted", self.name, unit.forward, case.label, settings.seed, settings.data)
+                expected = cached(cache, key, lambda: unit.expected(case, out))  # noqa: B023 (called at once)
+            for trial in unit.trials(called, case, self.numeric_check and i == 0, expected):
                 for name in trial.expected:
                     results[name].append(judge(name, trial, case.label, self.rtol, self.atol, unit.overflow))
         merged = [worst(results[c]) if results[c] else VarResult(c, MISSING, ()) for c in unit.checked]
