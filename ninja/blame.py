@@ -105,14 +105,16 @@ def blame(
     raised: str | None = None,
     namespace: Mapping[str, Any] | None = None,
     forward_ok: bool = True,
+    alias: Mapping[str, str] | None = None,
 ) -> None:
     """Fill root_cause, inherited_from, diagnosis and line of every VarResult. `outputs` and
     `leaves` come from the cut forward; `raised` is the checked name whose line raised `error`.
-    Nothing is blamed when the learner's forward is not the trusted one (`forward_ok` False)."""
+    Nothing is blamed when the learner's forward is not the trusted one (`forward_ok` False).
+    `alias` (see shared_storage) when the answers are copies that no longer share storage."""
     results = {v.name: v for v in variables}
     used_by = consumers(outputs, leaves)
     changes = changes or {}
-    alias = shared_storage(answers, changes)
+    alias = shared_storage(answers, changes) if alias is None else alias  # given: found where the tensors live
     for v in variables:
         v.line = changes[v.name][-1] if changes.get(v.name) else None
         if v.status == PASS and v.name in alias:  # harmless now, but the next += will bite

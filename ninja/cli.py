@@ -333,6 +333,8 @@ def grade(
     terminal = console if text is None or out is not None else errors
     terminal.print(render_grade.summary(results))
     sizes = ", ".join(map(str, plan.batch_sizes))
+    if any(r.exercise in ("layers", "classifiers") for r in results):
+        sizes += f" (CS231n: input sets at seeds {seed}..{seed + len(plan.batch_sizes) - 1})"
     terminal.print(f"{len(results)} graded in {elapsed:.1f} s, seed {seed}, batch sizes {sizes}", highlight=False)
     if fail_under is not None and any(r.score < fail_under / 100 * r.max_score for r in results):
         terminal.print(f"[bold red]a submission scores under {fail_under:g}%[/]")

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
-from ninja import blame, engine, makemore, runner
+import torch
+
+from ninja import blame, collected, engine, makemore, runner
 from ninja.makemore import Settings
 from ninja.results import Report
 
@@ -51,30 +53,52 @@ class Exercise:
         return bundled("solutions") / f"{self.name}.py"
 
     def check(self, path: Path, settings: Settings = Settings()) -> Report:
+        return self.judge(self.collect(path, settings), settings)
+
+    def for_grading(self) -> Exercise:
+        return self
+
+    def collect(self, path: Path, settings: Settings = Settings()) -> dict:
+        """Run the learner's file (in this process; `ninja grade` runs this in a sandboxed child) and
+        keep, as plain data, what judge and blame need from it."""
         with makemore.use(settings):
             run = runner.run_file(path)
-        trusted, grads = self.reference(settings, self.checked)
         answers = {name: run.value(f"d{name}") for name in self.checked}
-        learner_forward = {name: run.namespace.get(name) for name in self.forward_names}
+        changes = blame.change_lines(run.changed_at, self.checked)
+        error_line = run.error.line if run.error else None
+        return {
+            "path": str(path),
+            "error": collected.error_data(run.error),
+            "output": run.output,
+            "answers": {name: collected.plain(value) for name, value in answers.items()},
+            "forward": {name: collected.plain(run.namespace.get(name)) for name in self.forward_names},
+            "changes": changes,
+            "raised": blame.raised_in(run.changed_at, self.checked, error_line),
+            "shared": blame.shared_storage(answers, changes),  # storage is only visible here
+            # shapes for "this line raised ...; shapes: ...", only when a line raised
+            "shapes": {k: list(v.shape) for k, v in run.namespace.items() if run.error and torch.is_tensor(v)},
+        }
+
+    def judge(self, data: dict, settings: Settings = Settings(), cache: dict | None = None) -> Report:
+        """Pure: the collected data against the trusted references (kept in `cache` when given)."""
+        key = (self.name, settings)
+        trusted, grads = cached(cache, ("reference", *key), lambda: self.reference(settings, self.checked))
+        answers = {name: collected.value_of(data["answers"][name]) for name in self.checked}
+        error = collected.error_of(data["error"])
         report = engine.check(
             self.name,
             answers,
             grads,
-            learner_forward=learner_forward,
+            learner_forward={name: collected.value_of(data["forward"][name]) for name in self.forward_names},
             trusted_forward=trusted,
             forward_names=self.forward_names,
-            error=run.error,
+            error=error,
             rtol=self.rtol,
             atol=self.atol,
         )
-        report.output = run.output
-        report.path = str(path)
-        self.blame(report, run, answers, grads, settings)
-        return report
-
-    def blame(self, report: Report, run: runner.LearnerRun, answers: dict, grads: dict, settings: Settings) -> None:
-        outputs, leaves = self.pieces(settings, self.checked)
-        error_line = run.error.line if run.error else None
+        report.output = data["output"]
+        report.path = data["path"]
+        outputs, leaves = cached(cache, ("pieces", *key), lambda: self.pieces(settings, self.checked))
         blame.blame(
             report.variables,
             answers,
@@ -82,9 +106,20 @@ class Exercise:
             outputs,
             leaves,
             n=settings.batch_size,
-            changes=blame.change_lines(run.changed_at, self.checked),
-            error=run.error,
-            raised=blame.raised_in(run.changed_at, self.checked, error_line),
-            namespace=run.namespace,
+            changes=data["changes"],
+            error=error,
+            raised=data["raised"],
+            namespace={k: torch.empty(shape, device="meta") for k, shape in data["shapes"].items()},
             forward_ok=report.forward_ok,
+            alias=data["shared"],
         )
+        return report
+
+
+def cached(cache: dict | None, key, make: Callable):
+    """make(), kept in `cache` under `key` when there is a cache (grading: once per settings)."""
+    if cache is None:
+        return make()
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]

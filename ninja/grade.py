@@ -1,34 +1,30 @@
 """`ninja grade`: grade a class's submissions, each in its own sandboxed process.
 
 Flow: find (submission, exercise) pairs -> start the fork server (torch already imported, nothing
-secret computed yet) -> each child runs the learner's file at every grading batch size with
-autograd disabled and sends back its gradients as plain arrays (a JSON header and raw bytes) ->
-the parent computes the references itself, calls engine.check, and scores. A variable earns its
-points only if it passes at every batch size, with the trusted forward intact.
+secret computed yet) -> each child runs `exercise.collect` at every grading setting with autograd
+disabled and sends back plain data (ninja/collected.py: a JSON header and raw bytes) -> the parent
+runs `exercise.judge` (the same code as `ninja check`: references, engine, blame) and scores. A
+variable earns its points only if it passes at every setting, with the trusted forward intact.
 """
 
 from __future__ import annotations
 
 import ast
-import json
-import math
 import os
 import secrets
 import signal
-import struct
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
-from ninja import engine, makemore, runner
+from ninja import collected, makemore, runner
 from ninja.exercise import Exercise
 from ninja.makemore import Settings
-from ninja.results import PASS, LearnerError, Report, VarResult
+from ninja.results import PASS, Report, VarResult
 from ninja.sandbox import ForkServer, Limits, Outcome, network_isolation, send_all
 
 GRADED, ERROR, TIMEOUT = "graded", "error", "timeout"
@@ -205,206 +201,77 @@ def given_from(table: dict[str, torch.Tensor]) -> Callable[[str], torch.Tensor]:
     return given
 
 
-def encode_value(value: Any, blobs: list[bytes], offset: list[int]) -> dict:
-    if value is engine.UNREACHED:
-        return {"kind": "unreached"}
-    if value is None:
-        return {"kind": "none"}
-    try:
-        array = value.detach().cpu().numpy() if torch.is_tensor(value) else np.asarray(value)
-    except Exception:  # noqa: BLE001 (whatever the learner assigned)
-        array = None
-    if array is None or array.dtype.name not in DTYPES:
-        return {"kind": "other", "type": type(value).__name__[:60]}
-    data = np.ascontiguousarray(array).tobytes()
-    spec = {"kind": "array", "dtype": array.dtype.name, "shape": list(array.shape), "offset": offset[0]}
-    blobs.append(data)
-    offset[0] += len(data)
-    return spec
-
-
-def encode_runs(exercise: Exercise, runs: list[tuple[int, runner.LearnerRun]]) -> bytes:
-    """A JSON header (length-prefixed) and the raw bytes of every array: plain data, no pickle."""
-    blobs: list[bytes] = []
-    offset = [0]
-    header = []
-    for batch_size, run in runs:
-        error = run.error
-        header.append(
-            {
-                "batch_size": batch_size,
-                "error": None if error is None else [error.kind, error.message, error.path, error.line, error.source],
-                "output": run.output[: runner.MAX_OUTPUT],
-                "answers": {name: encode_value(run.value(f"d{name}"), blobs, offset) for name in exercise.checked},
-                "forward": {
-                    name: encode_value(run.namespace.get(name), blobs, offset) for name in exercise.forward_names
-                },
-            }
-        )
-    text = json.dumps(header).encode()
-    return struct.pack("<Q", len(text)) + text + b"".join(blobs)
-
-
 def grade_in_child(job: dict, fd: int) -> None:
-    """Runs in the forked child, confined: the learner's file at every batch size, then send."""
+    """Runs in the forked child, confined: collect at every grading setting, then send plain data."""
     from ninja.exercises import find
 
-    exercise = find(job["exercise"])
-    os.chdir(Path(job["path"]).parent)  # files it writes land beside it, not where the grader runs
+    exercise = find(job["exercise"]).for_grading()
+    path = Path(job["path"])
+    os.chdir(path.parent)  # files it writes land beside it, not where the grader runs
     network_isolation()  # where the OS refuses, probe_network() has told the instructor already
-    settings = [Settings(job["seed"], n) for n in job["batch_sizes"]]
+    settings = [Settings(seed, n) for seed, n in job["settings"]]
     tables = [givens(job["given"], s) for s in settings]
     disable_autograd()
     runs = []
     for s, table in zip(settings, tables, strict=True):
         makemore.given = given_from(table)
-        with makemore.use(s):
-            runs.append((s.batch_size, runner.run_file(Path(job["path"]))))
-    send_all(fd, encode_runs(exercise, runs))
+        runs.append(exercise.collect(path, s))
+    send_all(fd, collected.encode(runs))
 
 
 # ---- in the parent -------------------------------------------------------------------------
 
 
-class BadResult(ValueError):
-    """What the child sent is not what grade_in_child writes."""
+def grading_settings(exercise: Exercise, plan: Plan) -> list[tuple[str, Settings]]:
+    """(label, settings) to grade at. makemore: the secret seed at every batch size. CS231n, where
+    shapes come with the cases and batch size means nothing: as many input sets, seeds seed, seed+1, ..."""
+    if exercise.track == "makemore":
+        return [(f"batch size {n}", Settings(plan.seed, n)) for n in plan.batch_sizes]
+    return [(f"input set {k + 1}", Settings(plan.seed + k)) for k in range(len(plan.batch_sizes))]
 
 
-class Other:
-    """Stands for a non-array value the learner assigned; the engine reports its type name."""
+def test_name(exercise: Exercise, name: str) -> str:
+    """What graders call a checked name: d<variable> (makemore), function.output (CS231n)."""
+    return f"d{name}" if exercise.track == "makemore" else name
 
 
-def decode_value(spec: Any, blob: bytes) -> Any:
-    if not isinstance(spec, dict):
-        raise BadResult("value spec")
-    kind = spec.get("kind")
-    if kind == "none":
-        return None
-    if kind == "unreached":
-        return engine.UNREACHED
-    if kind == "other":
-        name = str(spec.get("type", "object"))
-        return type(name if name.isidentifier() else "object", (Other,), {})()
-    if kind != "array" or spec.get("dtype") not in DTYPES:
-        raise BadResult("value kind")
-    shape, offset = spec.get("shape"), spec.get("offset")
-    if (
-        not isinstance(shape, list)
-        or not all(isinstance(d, int) and d >= 0 for d in shape)
-        or not isinstance(offset, int)
-    ):
-        raise BadResult("value shape")
-    dtype = DTYPES[spec["dtype"]]
-    count = math.prod(shape)
-    if offset < 0 or offset + count * dtype.itemsize > len(blob):
-        raise BadResult("value size")
-    array = np.frombuffer(blob, dtype=dtype, count=count, offset=offset).reshape(shape)
-    return torch.from_numpy(array.copy())
-
-
-def decode(data: bytes, exercise: Exercise) -> list[dict]:
-    """The child's runs as plain Python: batch_size, error, output, answers, forward."""
-    if len(data) < 8:
-        raise BadResult("no header")
-    (length,) = struct.unpack("<Q", data[:8])
-    try:
-        header = json.loads(data[8 : 8 + length])
-    except (ValueError, UnicodeDecodeError):
-        raise BadResult("header is not JSON") from None
-    blob = data[8 + length :]
-    if not isinstance(header, list):
-        raise BadResult("header")
-    runs = []
-    for run in header:
-        try:
-            error = run["error"]
-            if error is not None:
-                kind, message, path, line, source = error
-                error = LearnerError(
-                    str(kind)[:100],
-                    str(message)[:2000],
-                    str(path),
-                    line if isinstance(line, int) else None,
-                    None if source is None else str(source)[:500],
-                )
-            runs.append(
-                {
-                    "batch_size": int(run["batch_size"]),
-                    "error": error,
-                    "output": str(run["output"])[: runner.MAX_OUTPUT],
-                    "answers": {name: decode_value(run["answers"][name], blob) for name in exercise.checked},
-                    "forward": {name: decode_value(run["forward"][name], blob) for name in exercise.forward_names},
-                }
-            )
-        except (KeyError, TypeError, ValueError) as e:
-            raise BadResult(str(e)) from None
-    return runs
-
-
-class References:
-    """The trusted forward and autograd's gradients, once per (exercise, seed, batch size)."""
-
-    def __init__(self):
-        self.cache: dict[tuple[str, Settings], tuple[dict, dict]] = {}
-
-    def get(self, exercise: Exercise, settings: Settings) -> tuple[dict, dict]:
-        key = (exercise.name, settings)
-        if key not in self.cache:
-            self.cache[key] = exercise.reference(settings, exercise.checked)
-        return self.cache[key]
-
-
-def check_run(exercise: Exercise, run: dict, plan: Plan, references: References) -> Report:
-    trusted, grads = references.get(exercise, Settings(plan.seed, run["batch_size"]))
-    report = engine.check(
-        exercise.name,
-        run["answers"],
-        grads,
-        learner_forward=run["forward"],
-        trusted_forward=trusted,
-        forward_names=exercise.forward_names,
-        error=run["error"],
-        rtol=exercise.rtol,
-        atol=exercise.atol,
-    )
-    report.output = run["output"]
-    return report
-
-
-def feedback(v: VarResult, at: str) -> str:
+def feedback(v: VarResult, name: str, at: str) -> str:
     """What a student reads about one variable: status, the engine's note, blame and diagnosis."""
-    parts = [f"d{v.name}: {v.status}{at}"]
+    parts = [f"{name}: {v.status}{at}"]
     if v.maxdiff is not None and v.status != PASS:
         parts.append(f"maxdiff {v.maxdiff:.2e}")
-    for extra in (v.note, getattr(v, "diagnosis", None)):
-        if extra:
-            parts.append(str(extra))
-    inherited = getattr(v, "inherited_from", None)
-    if inherited:
-        parts.append(f"wrong because d{inherited} is wrong (this line may be right)")
+    if v.note:
+        parts.append(v.note)
+    if v.root_cause:
+        parts.append(f"root cause{f' at line {v.line}' if v.line else ''}: {v.diagnosis}")
+    elif v.diagnosis:
+        parts.append(v.diagnosis)
+    if v.inherited_from:
+        parts.append(f"inherits from d{v.inherited_from}, which is wrong: fix that first (this line may be right)")
     return "; ".join(parts)
 
 
 def score_reports(
-    exercise: Exercise, reports: list[Report], batch_sizes: list[int], plan: Plan, submission: str, seconds: float
+    exercise: Exercise, reports: list[Report], labels: list[str], plan: Plan, submission: str, seconds: float
 ) -> SubmissionResult:
-    """A variable earns its points only if it passes at every batch size with the forward intact."""
+    """A variable earns its points only if it passes at every setting with the forward intact."""
     tests = []
     hard_coded = []
+    what, guess = ("batch size", "n or a value") if exercise.track == "makemore" else ("input set", "a value")
     for i, name in enumerate(exercise.checked):
         results = [r.variables[i] for r in reports]
         passing = [v.status == PASS for v in results]
         passed = all(passing) and all(r.forward_ok for r in reports)
         worst = next((k for k, ok in enumerate(passing) if not ok), 0)
-        at = f" at batch size {batch_sizes[worst]}" if not passed and len(reports) > 1 else ""
-        text = feedback(results[worst], at)
+        at = f" at {labels[worst]}" if not passed and len(reports) > 1 else ""
+        text = feedback(results[worst], test_name(exercise, name), at)
         if any(passing) and not all(passing):
-            hard_coded.append(f"d{name}")
-            text += "; right at one batch size but not another: is n or a value hard-coded?"
+            hard_coded.append(test_name(exercise, name))
+            text += f"; right at one {what} but not another: is {guess} hard-coded?"
         if all(passing) and not passed:
             text += "; not counted: the forward pass was changed"
         points = points_of(plan, exercise, name)
-        tests.append(TestResult(f"d{name}", points if passed else 0.0, points, passed, text))
+        tests.append(TestResult(test_name(exercise, name), points if passed else 0.0, points, passed, text))
     score = sum(t.score for t in tests)
     first = reports[0]
     lines = [f"{sum(t.passed for t in tests)}/{len(tests)} gradients correct"]
@@ -414,10 +281,10 @@ def score_reports(
     lines += sorted({note for r in reports for note in r.notes})
     if hard_coded:
         more = f" and {len(hard_coded) - 3} more" if len(hard_coded) > 3 else ""
-        lines.append(f"{', '.join(hard_coded[:3])}{more}: right at one batch size only: is n or a value hard-coded?")
+        lines.append(f"{', '.join(hard_coded[:3])}{more}: right at one {what} only: is {guess} hard-coded?")
     return SubmissionResult(
         submission, exercise.name, score, sum(t.max_score for t in tests), ERROR if error else GRADED,
-        "\n".join(lines), tests, seconds, first.output,
+        "\n".join(lines), tests, seconds, first.output[: runner.MAX_OUTPUT],
     )  # fmt: skip
 
 
@@ -425,7 +292,10 @@ def failed(
     exercise: Exercise, plan: Plan, submission: str, status: str, message: str, seconds: float
 ) -> SubmissionResult:
     """Nothing to grade: every variable gets 0 with the reason."""
-    tests = [TestResult(f"d{name}", 0.0, points_of(plan, exercise, name), False, message) for name in exercise.checked]
+    tests = [
+        TestResult(test_name(exercise, name), 0.0, points_of(plan, exercise, name), False, message)
+        for name in exercise.checked
+    ]
     return SubmissionResult(
         submission, exercise.name, 0.0, sum(t.max_score for t in tests), status, message, tests, seconds
     )
@@ -453,24 +323,30 @@ def why_no_result(outcome: Outcome, limits: Limits) -> tuple[str, str]:
     return ERROR, f"the submission ended its own process (exit code {outcome.exit_code}) before it could be graded"
 
 
-def result_of(outcome: Outcome, exercise: Exercise, plan: Plan, references: References) -> SubmissionResult:
+def result_of(outcome: Outcome, exercise: Exercise, plan: Plan, cache: dict, source: str) -> SubmissionResult:
+    """The child's plain data judged here, in the parent, against references kept in `cache`;
+    `source` is the submission's file as the parent read it before the child ran."""
     submission = outcome.job["submission"]
     if not outcome.timed_out and not outcome.truncated and outcome.exit_code == 0 and outcome.data:
+        settings = grading_settings(exercise, plan)
         try:
-            runs = decode(outcome.data, exercise)
-        except BadResult as e:
-            return failed(
-                exercise, plan, submission, ERROR, f"malformed result from the submission's process ({e})", outcome.wall
-            )
-        batch_sizes = [run["batch_size"] for run in runs]
-        if batch_sizes == list(plan.batch_sizes):
-            reports = [check_run(exercise, run, plan, references) for run in runs]
-            result = score_reports(exercise, reports, batch_sizes, plan, submission, outcome.wall)
-            if result.status == ERROR and any(
-                r.error and ("allocate" in r.error.message or r.error.kind == "MemoryError") for r in reports
-            ):
-                result.message += f"\n(the memory limit is {plan.limits.memory_mb} MB)"
-            return result
+            runs = collected.decode(outcome.data)
+            if not isinstance(runs, list) or len(runs) != len(settings):
+                raise collected.BadData("not one result per grading setting")
+            for run in runs:  # what the judge reads from the source, it reads from the parent's copy
+                if "source" in run:
+                    run["source"] = source
+            reports = [exercise.judge(run, s, cache) for run, (_, s) in zip(runs, settings, strict=True)]
+        except Exception as e:  # noqa: BLE001 (whatever a child sent, the batch goes on)
+            message = f"malformed result from the submission's process ({type(e).__name__}: {e})"[:500]
+            return failed(exercise, plan, submission, ERROR, message, outcome.wall)
+        labels = [label for label, _ in settings]
+        result = score_reports(exercise, reports, labels, plan, submission, outcome.wall)
+        if result.status == ERROR and any(
+            r.error and ("allocate" in r.error.message or r.error.kind == "MemoryError") for r in reports
+        ):
+            result.message += f"\n(the memory limit is {plan.limits.memory_mb} MB)"
+        return result
     status, message = why_no_result(outcome, plan.limits)
     return failed(exercise, plan, submission, status, message, outcome.wall)
 
@@ -491,10 +367,10 @@ def probe_network() -> str | None:
 
 
 def warm_up(exercises: Iterable[Exercise]) -> None:
-    """Run each bundled solution once at the notebook's seed (nothing secret), so the children,
+    """Collect each bundled solution once at the notebook's seed (nothing secret), so the children,
     forked afterwards, find torch's kernels and caches warm instead of each paying to warm them."""
     for exercise in exercises:
-        runner.run_file(exercise.solution)
+        exercise.for_grading().collect(exercise.solution, Settings())
 
 
 def grade(
@@ -511,6 +387,7 @@ def grade(
     warm_up({exercise.name: exercise for _, exercise, _ in work if exercise is not None}.values())
     given = {exercise.name: given_names(exercise) for _, exercise, _ in work if exercise is not None}
     results: dict[int, SubmissionResult] = {}
+    sources: dict[int, str] = {}  # never sent to a child
     jobs_to_run = []
     for i, (submission, exercise, path) in enumerate(work):
         if exercise is None:
@@ -524,14 +401,16 @@ def grade(
             results[i] = failed(exercise, plan, submission, ERROR, f"no {exercise.name}.py in the submission", 0.0)
             on_result(results[i])
         else:
+            sources[i] = path.read_text(encoding="utf-8", errors="replace")
             jobs_to_run.append(
                 {"id": i, "submission": submission, "exercise": exercise.name, "path": str(path.resolve()),
-                 "seed": plan.seed, "batch_sizes": list(plan.batch_sizes), "given": given[exercise.name]}
+                 "settings": [[s.seed, s.batch_size] for _, s in grading_settings(exercise, plan)],
+                 "given": given[exercise.name]}
             )  # fmt: skip
     with ForkServer(grade_in_child, plan.limits) as server:
-        references = References()  # computed after the fork server exists, so no child inherits them
+        cache: dict = {}  # references, filled after the fork server exists, so no child inherits them
         for outcome in server.run(jobs_to_run, max(1, jobs)):
             i = outcome.job["id"]
-            results[i] = result_of(outcome, work[i][1], plan, references)
+            results[i] = result_of(outcome, work[i][1], plan, cache, sources[i])
             on_result(results[i])
     return [results[i] for i in range(len(work))]

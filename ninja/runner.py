@@ -4,6 +4,7 @@ stopped if it did not run to the end. A file that fails is a result, never a cra
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import sys
 import traceback
@@ -105,19 +106,26 @@ def error_from_exception(exc: BaseException, path: Path, source: str) -> Learner
     return LearnerError(type(exc).__name__, message, str(path), line, source_line(source, line))
 
 
+@functools.lru_cache(maxsize=8)
+def compiled(path: str, source: str) -> tuple[Any, dict[str, int], dict[str, list[tuple[int, int]]]]:
+    """The file's code and where it assigns what: parsed once when a file runs at several settings
+    (grading runs it at two batch sizes). Raises SyntaxError."""
+    tree = ast.parse(source, filename=path)
+    return compile(tree, path, "exec"), assignment_lines(tree), change_spans(tree)
+
+
 def run_file(path: Path) -> LearnerRun:
     """Execute the learner's file as a module named __ninja__ (so its `if __name__ == "__main__"`
     block does not run), with its folder importable, capturing what it prints."""
     path = Path(path)
     source = path.read_text(encoding="utf-8")
     try:
-        tree = ast.parse(source, filename=str(path))
-        code = compile(tree, str(path), "exec")
+        code, assigned_at, changed_at = compiled(str(path), source)
     except SyntaxError as e:
         error = LearnerError(type(e).__name__, e.msg, str(path), e.lineno, source_line(source, e.lineno))
         return LearnerRun(path, {}, error)
     namespace: dict[str, Any] = {"__name__": "__ninja__", "__file__": str(path), "__builtins__": __builtins__}
-    run = LearnerRun(path, namespace, assigned_at=assignment_lines(tree), changed_at=change_spans(tree))
+    run = LearnerRun(path, namespace, assigned_at=dict(assigned_at), changed_at=dict(changed_at))
     output = CappedOutput()
     sys.path.insert(0, str(path.parent))
     try:

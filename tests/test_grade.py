@@ -208,3 +208,76 @@ def test_usage_errors_exit_2_without_a_traceback(tmp_path):
         done = CliRunner().invoke(app, args)
         assert done.exit_code == 2, (args, done.output)
         assert "Traceback" not in done.output, args
+
+
+# ---- every exercise kind in one batch --------------------------------------------------------
+
+MIXED = {  # folder -> (exercise, file text, checked names a wrong line costs)
+    "ex1_right": ("exercise1", SOLUTION, []),
+    "ex1_db2_doubled": ("exercise1", SOLUTION.replace("db2 = dlogits.sum(0)", "db2 = 2 * dlogits.sum(0)"), ["b2"]),
+    "ex2_right": ("exercise2", find("exercise2").solution.read_text(), []),
+    "ex3_right": ("exercise3", find("exercise3").solution.read_text(), []),
+    "ex4_right": ("exercise4", find("exercise4").solution.read_text(), []),
+    "ex4_db2_halved": (
+        "exercise4", find("exercise4").solution.read_text().replace("db2 = dlogits.sum(0)", "db2 = dlogits.sum(0) / 2"),
+        ["b2"],
+    ),
+    "layers_right": ("layers", find("layers").solution.read_text(), []),
+    "layers_relu_identity": (
+        "layers", find("layers").solution.read_text().replace("dx = dout * (x > 0)", "dx = dout"), ["relu_backward.dx"]
+    ),
+    "classifiers_right": ("classifiers", find("classifiers").solution.read_text(), []),
+    # a loop in the vectorized function, hidden from a collector that reads the source in the child
+    "classifiers_hides_loops": (
+        "classifiers",
+        find("classifiers").solution.read_text()
+        + "\n\ndef svm_loss_vectorized(W, X, y, reg):\n    return svm_loss_naive(W, X, y, reg)\n\n\n"
+        "import ninja.functions as _f\n_init = _f.Learner.__init__\n"
+        "_f.Learner.__init__ = lambda self, run, source, *a: _init(self, run, '', *a)\n",
+        ["svm_loss_vectorized.loss", "svm_loss_vectorized.dW"],
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mixed")
+    for folder, (exercise, text, _) in MIXED.items():
+        (root / folder).mkdir()
+        (root / folder / f"{exercise}.py").write_text(text)
+    work = grading.find_work([root / folder for folder in MIXED], None)
+    plan = grading.Plan(99, (32, 21), Limits(timeout=60, cpu_seconds=60, memory_mb=1024))
+    return {Path(r.submission).name: r for r in grading.grade(work, plan, jobs=2)}
+
+
+@pytest.mark.parametrize("folder", list(MIXED))
+def test_every_exercise_kind_is_graded_and_loses_exactly_the_wrong_points(mixed, folder):
+    exercise, _, wrong = MIXED[folder]
+    r = mixed[folder]
+    names = [f"d{n}" if find(exercise).track == "makemore" else n for n in find(exercise).checked]
+    assert r.exercise == exercise and r.status == "graded", r.message
+    assert r.max_score == len(names) and r.score == len(names) - len(wrong), r.message
+    failing = [t.name for t in r.tests if not t.passed]
+    assert failing == [f"d{n}" if find(exercise).track == "makemore" else n for n in wrong]
+
+
+def test_grading_feedback_carries_local_blame(mixed):
+    (test,) = [t for t in mixed["ex1_db2_doubled"].tests if not t.passed]
+    line = SOLUTION.splitlines().index("db2 = dlogits.sum(0)") + 1
+    assert f"root cause at line {line}: " in test.output and "2 times" in test.output
+
+
+def test_the_wire_format_round_trips_plain_data_and_refuses_garbage():
+    import numpy as np
+
+    from ninja import collected
+    from ninja.engine import UNREACHED
+
+    data = [{"a": np.arange(6.0).reshape(2, 3), "b": UNREACHED, "c": collected.Opaque("str"), "d": [1, "x", None]}]
+    back = collected.decode(collected.encode(data))
+    assert np.array_equal(back[0]["a"], data[0]["a"]) and back[0]["b"] is UNREACHED
+    assert back[0]["c"] == collected.Opaque("str") and back[0]["d"] == [1, "x", None]
+    for garbage in (b"", b"\x05\x00\x00\x00\x00\x00\x00\x00nope!", collected.encode({"$": "array", "dtype": "float64",
+                                                                                    "shape": [99], "offset": 0})):
+        with pytest.raises(collected.BadData):
+            collected.decode(garbage)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from ninja import engine, makemore, runner
+from ninja import collected, engine, makemore, runner
 from ninja.engine import UNREACHED
-from ninja.exercise import Exercise
+from ninja.exercise import Exercise, cached
 from ninja.makemore import PARAMETER_NAMES, Settings
 from ninja.results import FAIL, PASS, LearnerError, Report, VarResult
 
@@ -110,29 +110,52 @@ class TrainingExercise(Exercise):
         fn = run.namespace.get(FUNCTION)
         return run, fn if callable(fn) else None
 
-    def check(self, path: Path, settings: Settings = DEFAULT_SETTINGS) -> Report:
+    def collect(self, path: Path, settings: Settings = DEFAULT_SETTINGS) -> dict:
+        """Call the learner's forward_backward on every check batch: its losses, gradients and
+        error as plain data (references are the judge's)."""
         path = Path(path)
         run, fn = self.learner_function(path, settings)
         with makemore.use(settings):
             params = makemore.parameters(self.n_hidden)
             batches = check_batches(settings, self.batches)
         output = io.StringIO()
-        reports = []
+        calls = []
         for Xb, Yb in batches:
-            trusted_loss, grads = reference(params, Xb, Yb)
             if run.error is not None or fn is None:
                 loss, answers, error = None, dict.fromkeys(PARAMETER_NAMES, UNREACHED if run.error else None), run.error
             else:
                 with redirect_stdout(output), redirect_stderr(output):
                     loss, answers, error = call(fn, params, Xb, Yb, path, run.assigned_at.get(FUNCTION))
-            reports.append(self.compare(answers, grads, loss, trusted_loss, error))
+            calls.append({"loss": collected.plain(loss), "answers": {k: collected.plain(v) for k, v in answers.items()},
+                          "error": collected.error_data(error)})  # fmt: skip
             if error is not None or fn is None:
                 break  # the same error on every batch
+        return {
+            "path": str(path),
+            "calls": calls,
+            "defines": run.error is not None or fn is not None,
+            "output": (run.output + output.getvalue())[: runner.MAX_OUTPUT],
+        }
+
+    def judge(self, data: dict, settings: Settings = DEFAULT_SETTINGS, cache: dict | None = None) -> Report:
+        references = cached(cache, ("reference", self.name, settings), lambda: self.references(settings))
+        reports = []
+        for (trusted_loss, grads), called in zip(references, data["calls"], strict=False):
+            answers = {k: collected.value_of(called["answers"][k]) for k in PARAMETER_NAMES}
+            loss, error = collected.value_of(called["loss"]), collected.error_of(called["error"])
+            reports.append(self.compare(answers, grads, loss, trusted_loss, error))
         report = merge(reports)
-        if run.error is None and fn is None:
-            report.notes.append(f"{path} defines no function {SIGNATURE}: restore the template's def line")
-        report.output = (run.output + output.getvalue())[: runner.MAX_OUTPUT]
+        if not data["defines"]:
+            report.notes.append(f"{data['path']} defines no function {SIGNATURE}: restore the template's def line")
+        report.output = data["output"]
         return report
+
+    def references(self, settings: Settings) -> list[tuple[torch.Tensor, dict[str, torch.Tensor]]]:
+        """The trusted loss and gradients on every check batch."""
+        with makemore.use(settings):
+            params = makemore.parameters(self.n_hidden)
+            batches = check_batches(settings, self.batches)
+        return [reference(params, Xb, Yb) for Xb, Yb in batches]
 
     def compare(self, answers, grads, loss, trusted_loss, error) -> Report:
         if loss is not None and not (torch.is_tensor(loss) and loss.numel() == 1 and math.isfinite(loss.item())):

@@ -285,7 +285,7 @@ UNITS = (
     ),
     Unit(
         "dropout_forward", "layer", ("x",), dropout_cases, dropout, backward=("dropout_backward",),
-        property_check=dropout_property,
+        property_check=dropout_property, reads_out=True,
         mistakes=(Mistake(TEST_TIMES_P, produces=dropout_test_times_p),),
     ),
     Unit("conv_forward_naive", "layer", ("x", "w", "b"), conv_cases, conv, backward=("conv_backward_naive",)),
