@@ -7,6 +7,7 @@ import ast
 import functools
 import io
 import sys
+import tokenize
 import traceback
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from ninja.engine import UNREACHED
 from ninja.results import LearnerError
 
 MAX_OUTPUT = 20_000  # characters of the file's own printing that we keep
+PACKAGE = Path(__file__).resolve().parent  # ninja itself: never forgotten
 
 
 class CappedOutput(io.StringIO):
@@ -114,20 +116,65 @@ def compiled(path: str, source: str) -> tuple[Any, dict[str, int], dict[str, lis
     return compile(tree, path, "exec"), assignment_lines(tree), change_spans(tree)
 
 
+def read_source(path: Path) -> str:
+    """The file's text, decoded as Python decodes source (UTF-8 unless a coding line says
+    otherwise). Raises SyntaxError, as Python would, when it cannot be decoded."""
+    data = path.read_bytes()
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as e:
+        raise SyntaxError(f"{path} is not text Python can read ({e}); save it as UTF-8") from None
+
+
+def package_of(folder: Path) -> tuple[Path, str | None]:
+    """Where imports start and the file's package: a file in a package folder (with __init__.py,
+    like CS231n's cs231n/classifiers/fc_net.py) may import relatively (`from ..layers import *`)."""
+    parts = []
+    while (folder / "__init__.py").is_file():
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    return folder, ".".join(parts) or None
+
+
+def forget_modules_from(folder: Path, before: set[str]) -> None:
+    """Drop the modules the run imported from the learner's folder, so the next run (ninja watch)
+    sees their new code; ninja's own modules and anything imported earlier stay."""
+    for name in set(sys.modules) - before:
+        file = getattr(sys.modules[name], "__file__", None)
+        if file and Path(file).resolve().is_relative_to(folder) and not Path(file).resolve().is_relative_to(PACKAGE):
+            del sys.modules[name]
+
+
+def quiet_cmp(*args: Any, **kwargs: Any) -> None:
+    """The notebook's cmp(s, dt, t), pasted with the answers: ninja's report says it all."""
+
+
 def run_file(path: Path) -> LearnerRun:
     """Execute the learner's file as a module named __ninja__ (so its `if __name__ == "__main__"`
     block does not run), with its folder importable, capturing what it prints."""
     path = Path(path)
-    source = path.read_text(encoding="utf-8")
+    source = ""
     try:
+        source = read_source(path)
         code, assigned_at, changed_at = compiled(str(path), source)
-    except SyntaxError as e:
-        error = LearnerError(type(e).__name__, e.msg, str(path), e.lineno, source_line(source, e.lineno))
-        return LearnerRun(path, {}, error)
-    namespace: dict[str, Any] = {"__name__": "__ninja__", "__file__": str(path), "__builtins__": __builtins__}
+    except (SyntaxError, ValueError) as e:  # ValueError: null bytes, on some Pythons
+        line = getattr(e, "lineno", None)
+        message = getattr(e, "msg", None) or str(e)
+        return LearnerRun(path, {}, LearnerError("SyntaxError", message, str(path), line, source_line(source, line)))
+    root, package = package_of(path.parent.resolve())
+    namespace: dict[str, Any] = {
+        "__name__": "__ninja__",
+        "__file__": str(path),
+        "__package__": package,
+        "__builtins__": __builtins__,
+        "cmp": quiet_cmp,
+    }
     run = LearnerRun(path, namespace, assigned_at=dict(assigned_at), changed_at=dict(changed_at))
     output = CappedOutput()
-    sys.path.insert(0, str(path.parent))
+    importable = [str(path.parent)] + ([str(root)] if package else [])
+    sys.path[:0] = importable
+    before = set(sys.modules)
     try:
         with redirect_stdout(output), redirect_stderr(output):
             exec(code, namespace)
@@ -136,6 +183,8 @@ def run_file(path: Path) -> LearnerRun:
     except BaseException as e:  # noqa: BLE001 (the learner's error, SystemExit included, is a result)
         run.error = error_from_exception(e, path, source)
     finally:
-        sys.path.remove(str(path.parent))
+        for entry in importable:
+            sys.path.remove(entry)
+        forget_modules_from(root if package else path.parent.resolve(), before)
     run.output = output.getvalue()[:MAX_OUTPUT]
     return run
