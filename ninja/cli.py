@@ -146,7 +146,7 @@ def check(
     else:
         from ninja.render import table
 
-        console.print(table(report))
+        console.print(table(report, console.width))
         if wanted:
             raise typer.Exit(train_after(ex, path, settings, wanted, report.passed))
     raise typer.Exit(0 if report.passed else 1)

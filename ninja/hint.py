@@ -4,7 +4,7 @@ that is wrong. Hints come from each exercise module; they never print the soluti
 from __future__ import annotations
 
 from ninja.exercise import Exercise
-from ninja.results import PASS, Report
+from ninja.results import PASS, Report, shown_name
 
 LEVELS = {1: "the shapes, and the line that uses it", 2: "the local derivative", 3: "the rule"}
 
@@ -13,11 +13,6 @@ class UnknownVariable(LookupError):
     def __init__(self, exercise: Exercise, name: str):
         known = ", ".join(exercise.checked)
         super().__init__(f"{exercise.name} checks no variable named {name!r}. Known: {known}.")
-
-
-def label(track: str, name: str) -> str:
-    """How the learner names it: dprobs in makemore, affine_backward.dx in CS231n."""
-    return name if track == "cs231n" else f"d{name}"
 
 
 def variable_named(exercise: Exercise, name: str) -> str:
@@ -32,8 +27,8 @@ def hint_text(exercise: Exercise, name: str, level: int) -> str:
     """CS231n hints are per function: affine_backward.dx reads affine_backward's."""
     words = exercise.hints.get(name) or exercise.hints.get(name.split(".")[0])
     if words is None:
-        return f"no hint written for {label(exercise.track, name)} yet"
-    return f"hint {level}/3 for {label(exercise.track, name)} ({LEVELS[level]}):\n  {words[level - 1]}"
+        return f"no hint written for {shown_name(exercise.track, name)} yet"
+    return f"hint {level}/3 for {shown_name(exercise.track, name)} ({LEVELS[level]}):\n  {words[level - 1]}"
 
 
 def next_to_fix(report: Report) -> tuple[str | None, str]:
@@ -42,7 +37,7 @@ def next_to_fix(report: Report) -> tuple[str | None, str]:
     where = report.path or "your file"
     for v in report.variables:
         if v.root_cause:
-            wrong = f"{where}:{v.line}: {label(report.track, v.name)} is wrong: {v.diagnosis}"
+            wrong = f"{where}:{v.line}: {shown_name(report.track, v.name)} is wrong: {v.diagnosis}"
             return v.name, wrong if v.line else v.diagnosis or ""
     if report.error:
         e = report.error
@@ -51,5 +46,5 @@ def next_to_fix(report: Report) -> tuple[str | None, str]:
         return None, " ".join(report.notes)
     for v in report.variables:
         if v.status != PASS:
-            return v.name, f"next: {label(report.track, v.name)} ({v.status})"
+            return v.name, f"next: {shown_name(report.track, v.name)} ({v.status})"
     return None, f"everything passes: {report.exercise} is done"

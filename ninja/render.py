@@ -9,7 +9,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ninja.results import ERROR, FAIL, MISSING, PASS, Report, VarResult
+from ninja.results import ERROR, FAIL, MISSING, PASS, Report, VarResult, shown_name
 
 STATUS_STYLE = {PASS: "green", FAIL: "bold red", MISSING: "yellow", ERROR: "magenta"}
 
@@ -30,16 +30,20 @@ def shape(s: tuple[int, ...] | None) -> str:
     return "-" if s is None else str(tuple(s))
 
 
-def variable_row(v: VarResult) -> list:
+def variable_row(v: VarResult, narrow: bool = False) -> list:
     return [
         f"d{v.name}",
         shape(v.shape or v.expected_shape),
-        flag(v.exact),
+        *([] if narrow else [flag(v.exact)]),
         flag(v.approx),
         number(v.maxdiff),
         Text(v.status, style=STATUS_STYLE[v.status]),
-        "; ".join(filter(None, [blame_note(v), v.note])),
+        *([] if narrow else [note_of(v)]),
     ]
+
+
+def note_of(v: VarResult) -> str:
+    return "; ".join(filter(None, [blame_note(v), v.note]))
 
 
 def blame_note(v: VarResult) -> str | None:
@@ -61,29 +65,44 @@ def in_table_order(report: Report) -> list[VarResult]:
     return sorted(report.variables, key=lambda v: not v.root_cause)
 
 
+def verdict(report: Report, v: VarResult) -> tuple[str, str] | None:
+    """('error' or 'warning', the words) for a variable worth a line under the table: a root
+    cause, or a diagnosis on a variable that passes anyway (aliasing); None otherwise."""
+    name = shown_name(report.track, v.name)
+    if v.root_cause or (v.diagnosis and v.status != PASS):
+        return "error", f"{name} is wrong: {v.diagnosis}"
+    if v.diagnosis:
+        return "warning", f"{name} passes, but {v.diagnosis}"
+    return None
+
+
 def blame_lines(report: Report) -> list[Text]:
     """Under the table: each root cause at its line and what it looks like; aliasing that still passes."""
     lines = []
     for v in in_table_order(report):
-        if v.root_cause:
-            lines.append(Text(f"{pointer(report, v)}: d{v.name} is wrong: {v.diagnosis}", style="bold red"))
-        elif v.diagnosis:
-            lines.append(Text(f"{pointer(report, v)}: d{v.name} passes, but {v.diagnosis}", style="yellow"))
+        found = verdict(report, v)
+        if found:
+            level, words = found
+            lines.append(Text(f"{pointer(report, v)}: {words}", style="bold red" if level == "error" else "yellow"))
     return lines
 
 
-def function_row(v: VarResult, numeric: bool) -> list:
+def function_row(v: VarResult, numeric: bool, narrow: bool = False) -> list:
     """CS231n track: results are named function.output, and the notebook's rel_error is shown."""
     return [
         v.name,
-        shape(v.shape or v.expected_shape),
+        *([] if narrow else [shape(v.shape or v.expected_shape)]),
         flag(v.approx),
         number(v.maxdiff),
         number(v.relerr),
         *([number(v.numeric_relerr)] if numeric else []),
         Text(v.status, style=STATUS_STYLE[v.status]),
-        "; ".join(n for n in (v.diagnosis, v.note) if n),
+        *([] if narrow else [cs231n_note(v)]),
     ]
+
+
+def cs231n_note(v: VarResult) -> str:
+    return "; ".join(n for n in (v.diagnosis, v.note) if n)
 
 
 def summary(report: Report) -> Text:
@@ -97,11 +116,14 @@ def summary(report: Report) -> Text:
         line.append(" (" + ", ".join(parts) + ")")
     if not report.forward_ok:
         line.append(": the forward pass was changed", style="bold red")
+    elif report.error:
+        line.append(f": your file stopped at {report.error.where} ({report.error.kind})", style="bold magenta")
     return line
 
 
-def table(report: Report):
-    """The terminal view: what the file printed, where it stopped, the table, notes, the summary."""
+def table(report: Report, width: int = 120):
+    """The terminal view: what the file printed, where it stopped, the table, notes, the summary.
+    Under 100 columns (a pipe is 80) the notes go under the table instead of in a column."""
     parts = []
     if report.output.strip():
         parts.append(Text("your file printed:", style="dim"))
@@ -111,18 +133,26 @@ def table(report: Report):
         parts.append(Text(f"{e.where}: {e.kind}: {e.message}", style="bold magenta"))
         if e.source:
             parts.append(Text(f"    {e.source}", style="magenta"))
-    grid = Table(title=f"{report.exercise}: your gradients against autograd", title_justify="left")
-    columns, row = ("variable", "shape", "exact", "approx", "maxdiff", "status", "note"), variable_row
+    narrow = width < 100
     cs231n = report.track == "cs231n"
     if cs231n:
         numeric = ("numeric",) if any(v.numeric_relerr is not None for v in report.variables) else ()
         columns = ("result", "shape", "approx", "maxdiff", "rel_error", *numeric, "status", "note")
-        row = partial(function_row, numeric=bool(numeric))
+        row, note = partial(function_row, numeric=bool(numeric), narrow=narrow), cs231n_note
+        dropped = ("shape", "note")
+    else:
+        columns = ("variable", "shape", "exact", "approx", "maxdiff", "status", "note")
+        row, note, dropped = partial(variable_row, narrow=narrow), note_of, ("exact", "note")
+    grid = Table(title=f"{report.exercise}: your gradients against autograd", title_justify="left")
     for column in columns:
-        grid.add_column(column, overflow="fold", no_wrap=column in ("variable", "result", "status", "shape" * cs231n))
+        if not (narrow and column in dropped):
+            grid.add_column(column, overflow="fold", no_wrap=column != "note")
     for v in in_table_order(report):
         grid.add_row(*row(v))
     parts.append(grid)
+    if narrow:
+        notes = [(shown_name(report.track, v.name), note(v)) for v in in_table_order(report)]
+        parts += [Text(f"{name}: {words}", style="dim") for name, words in notes if words]
     parts += blame_lines(report)
     parts += [Text(note, style="bold red") for note in report.notes]
     parts.append(summary(report))
@@ -196,11 +226,14 @@ def github(report: Report) -> str:
         lines.append(annotation("error", f"{e.kind}: {e.message}", e.path, e.line, "your file does not run"))
     lines += [annotation("error", note, report.path, title="forward pass changed") for note in report.notes]
     for v in report.variables:
-        if v.root_cause:
-            lines.append(annotation("error", v.diagnosis or "", report.path, v.line, f"d{v.name} is wrong"))
-        elif v.diagnosis:
-            lines.append(annotation("warning", v.diagnosis, report.path, v.line, f"d{v.name} passes, but"))
-    inherited = [f"d{v.name} (from {v.inherited_from})" for v in report.variables if v.inherited_from]
+        found = verdict(report, v)
+        if found:
+            level, words = found
+            title, _, message = words.partition(": ")
+            lines.append(annotation(level, message or words, report.path, v.line, title))
+    inherited = [
+        f"{shown_name(report.track, v.name)} (from {v.inherited_from})" for v in report.variables if v.inherited_from
+    ]
     if inherited:
         lines.append("inherited failures: " + ", ".join(inherited))
     lines.append(summary(report).plain)

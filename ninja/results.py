@@ -62,3 +62,8 @@ class Report:
     @property
     def correct(self) -> int:
         return sum(v.status == PASS for v in self.variables)
+
+
+def shown_name(track: str, name: str) -> str:
+    """What the learner calls a checked result: dprobs in makemore, affine_backward.dx in CS231n."""
+    return name if track == "cs231n" else f"d{name}"

@@ -1,0 +1,56 @@
+"""What people and tools read: the table at 80 columns (a pipe), verdict lines, annotations."""
+
+from rich.console import Console
+
+from ninja.render import github, table
+from ninja.results import Report, VarResult
+
+
+def rendered(report: Report, width: int) -> str:
+    console = Console(width=width, no_color=True, record=True, file=open("/dev/null", "w"))
+    console.print(table(report, width))
+    return console.export_text()
+
+
+def report(track: str = "makemore") -> Report:
+    wrong = VarResult("bndiff2", "fail", (32, 64), (32, 64), False, False, 6.8e-06, 0.5)
+    wrong.root_cause, wrong.diagnosis, wrong.diagnosis_kind, wrong.line = True, "it is 2 times the right value", "factor", 68
+    later = VarResult("bndiff", "fail", (32, 64), (32, 64), False, False, 3e-05, 0.5)
+    later.inherited_from = "bndiff2"
+    fine = VarResult("bnmeani", "pass", (1, 64), (64,), False, True, 1e-18, 1e-16, note="only size-1 dims differ, fine")
+    return Report("exercise1", [fine, later, wrong], path="ex.py", track=track)
+
+
+def test_narrow_tables_fit_80_columns_with_notes_underneath():
+    text = rendered(report(), 80)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "dbndiff: inherits from bndiff2" in text and "dbnmeani: only size-1 dims differ, fine" in text
+    assert "ex.py:68: dbndiff2 is wrong: it is 2 times the right value" in text
+    rows = [line for line in text.splitlines() if line.startswith("│")]
+    assert rows[0].split()[1] == "dbndiff2"  # the root cause leads
+
+
+def test_wide_tables_keep_exact_and_notes_in_columns():
+    text = rendered(report(), 160)
+    assert "exact" in text and "inherits from bndiff2" in text.split("└")[0]
+
+
+def test_a_failing_diagnosed_result_is_an_error_never_a_pass():
+    """A CS231n named mistake (max-pool `=` for `+=`) fails with a diagnosis."""
+    v = VarResult("max_pool_backward_naive.dx", "fail", (2, 3, 4, 4), (2, 3, 4, 4), False, False, 1.0, 1.0)
+    v.diagnosis, v.line = "dx[...] = instead of +=", 40
+    r = Report("layers", [v], path="layers.py", track="cs231n")
+    assert "layers.py:40: max_pool_backward_naive.dx is wrong: dx[...] = instead of +=" in rendered(r, 160)
+    notes = github(r)
+    assert "::error file=layers.py,line=40,title=max_pool_backward_naive.dx is wrong::" in notes
+    assert "passes, but" not in notes and "dmax_pool" not in notes
+
+
+def test_summary_says_why_a_file_that_stopped_fails():
+    from ninja.results import LearnerError
+
+    r = report()
+    for v in r.variables:
+        v.status, v.root_cause, v.inherited_from = "pass", False, None
+    r.error = LearnerError("NameError", "name 'cmp' is not defined", "ex.py", 90)
+    assert "3/3 correct: your file stopped at ex.py:90 (NameError)" in rendered(r, 120)
