@@ -14,7 +14,12 @@ def rendered(report: Report, width: int) -> str:
 
 def report(track: str = "makemore") -> Report:
     wrong = VarResult("bndiff2", "fail", (32, 64), (32, 64), False, False, 6.8e-06, 0.5)
-    wrong.root_cause, wrong.diagnosis, wrong.diagnosis_kind, wrong.line = True, "it is 2 times the right value", "factor", 68
+    wrong.root_cause, wrong.diagnosis, wrong.diagnosis_kind, wrong.line = (
+        True,
+        "it is 2 times the right value",
+        "factor",
+        68,
+    )
     later = VarResult("bndiff", "fail", (32, 64), (32, 64), False, False, 3e-05, 0.5)
     later.inherited_from = "bndiff2"
     fine = VarResult("bnmeani", "pass", (1, 64), (64,), False, True, 1e-18, 1e-16, note="only size-1 dims differ, fine")
