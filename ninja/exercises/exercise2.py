@@ -13,7 +13,8 @@ EXERCISE = Exercise(
             "rows of -log softmax(logits[i])[Yb[i]]",
             "For one row, the derivative of -log softmax at the right class is the softmax itself, minus 1 at "
             "the right class. The loss is a mean over n rows, so divide by n.",
-            "dL/dlogits[i, j] = (softmax(logits[i])_j - [j == Yb[i]]) / n.",
+            "For row i with p = softmax(logits[i]): ∂(−log p_y)/∂logits[i, j] = p_j − [j = y], y = Yb[i]; the "
+            "mean over n rows scales every row by 1/n. Build it for all rows at once.",
         )
     },
     forward_names=FORWARD[: FORWARD.index("logits") + 1] + ("loss",),

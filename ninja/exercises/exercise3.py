@@ -15,8 +15,9 @@ EXERCISE = Exercise(
             "Each hprebn[i, k] reaches every hpreact[:, k] of its column three ways: directly, through the mean "
             "and through the variance. Write the three and add them, per column; bnraw and bnvar_inv from the "
             "forward make it short.",
-            "dL/dhprebn = bngain·bnvar_inv/n · (n·dL/dhpreact - Σ_i dL/dhpreact - n/(n-1) · bnraw · "
-            "Σ_i (dL/dhpreact ⊙ bnraw)), the sums over the batch (dim 0).",
+            "Per column, with g = bngain·dL/dhpreact (the gradient reaching bnraw): dL/dhprebn = bnvar_inv · "
+            "(g − mean over the batch of g − bnraw · Σ_i(g ⊙ bnraw) / (n−1)). The three terms are the direct, "
+            "mean and variance paths; factor out what they share to write it as one line.",
         )
     },
     forward_names=FORWARD[: FORWARD.index("logits") + 1] + ("loss",),
