@@ -79,6 +79,8 @@ def settings_from(seed: Optional[int], batch_size: int, data: Optional[Path]):
 
     if batch_size < 2:
         raise fail_usage("--batch-size must be at least 2 (batchnorm's variance divides by n-1)")
+    if seed is not None and not 0 <= seed < 2**62:
+        raise fail_usage("--seed must be a whole number from 0 to 2**62")
     if data is not None and not data.is_file():
         raise fail_usage(f"cannot read names file {data}")
     return Settings(batch_size=batch_size, data=data) if seed is None else Settings(seed, batch_size, data)
@@ -105,7 +107,7 @@ def check(
         None, help="exercise4: training steps, N or 'full' (200,000); 20,000 when not given"
     ),
     device: Optional[Device] = typer.Option(None, "--device", help="exercise4: train on cpu (the default) or cuda"),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="exercise4: write the training curve to this .png file"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="exercise4: write the training curve to this .png, .svg or .pdf file"),
     only: Optional[str] = typer.Option(None, "--only", help="CS231n: only the functions whose name contains this"),
     numeric: bool = typer.Option(False, "--numeric", help="CS231n: central differences (h=1e-5) beside autograd"),
 ):
@@ -273,7 +275,9 @@ def grade(
     seed: Optional[int] = typer.Option(None, help="Grading seed, to reproduce a run \\[default: a secret random one]"),
     batch_sizes: Optional[str] = typer.Option(None, "--batch-sizes", help="e.g. 32,45 \\[default: 32 and one by seed]"),
     config: Optional[Path] = typer.Option(None, help="TOML file with points per variable: [exercise1.points] dC = 2"),
-    fail_under: Optional[float] = typer.Option(None, "--fail-under", help="Exit 1 if a submission scores < SCORE %"),
+    fail_under: Optional[float] = typer.Option(
+        None, "--fail-under", min=0, max=100, help="Exit 1 if a submission scores under this percentage"
+    ),
 ):
     """Grade a class's submissions, each in its own sandboxed process.
 

@@ -89,3 +89,14 @@ def test_both_console_scripts_and_version():
     for script in (NINJA, NINJA.parent / "backprop-ninja"):
         r = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60, env=alone)
         assert r.returncode == 0 and r.stdout.startswith("backprop-ninja "), script
+
+
+def test_more_usage_errors_say_what_to_do():
+    as_path = run_ninja("check", "exercises/exercise1.py")
+    assert as_path.returncode == 2 and "exercise1 --file exercises/exercise1.py" in as_path.stderr
+    huge_seed = run_ninja("check", "exercise1", "--seed", "99999999999999999999")
+    assert huge_seed.returncode == 2 and "--seed must be" in huge_seed.stderr
+    over = run_ninja("grade", "somewhere", "--fail-under", "150")
+    assert over.returncode == 2 and "--fail-under" in over.stderr
+    for r in (as_path, huge_seed, over):
+        assert "Traceback" not in r.stdout + r.stderr

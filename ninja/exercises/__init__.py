@@ -19,6 +19,9 @@ class UnknownExercise(LookupError):
     def __init__(self, name: str):
         close = difflib.get_close_matches(name, EXERCISES, n=1)
         maybe = f" Did you mean {close[0]}?" if close else ""
+        stem = name.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".py").removesuffix(".ipynb")
+        if stem != name and stem in EXERCISES:  # a path where an exercise name goes
+            maybe = f" To check a file, name its exercise: {stem} --file {name}."
         super().__init__(f"no exercise named {name!r}.{maybe} Known: {', '.join(EXERCISES)}.")
 
 
