@@ -100,7 +100,7 @@ def read_cells(path: Path, gradient_names: set[str]) -> list[Cell]:
     """Every code cell, with the gradients (names in `gradient_names`) it writes."""
     try:
         notebook = nbformat.read(str(path), as_version=4)
-    except (OSError, ValueError, nbformat.reader.NotJSONError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, nbformat.ValidationError) as e:
         raise NotebookError(f"cannot read notebook {path}: {e}") from None
     cells = []
     for number, cell in enumerate(notebook.cells, start=1):
@@ -217,8 +217,13 @@ class Generated:
         return point_at_notebook(report, self.notebook, self.program)
 
 
-def generate(exercise, notebook: Path, every_gradient: set[str]) -> Generated:
-    """The template's forward and the notebook's cells for `exercise`; NotebookError when none."""
+def generate(exercise, notebook: Path, every_gradient: set[str] | None = None) -> Generated:
+    """The template's forward and the notebook's cells for `exercise`; NotebookError when none.
+    `every_gradient`: the checked names of every exercise (a cell writing another's is not ours)."""
+    if every_gradient is None:
+        from ninja.exercises import EXERCISES
+
+        every_gradient = {name for ex in EXERCISES.values() for name in ex.checked}
     gradients = {f"d{name}" for name in every_gradient}
     checked = {f"d{name}" for name in exercise.checked}
     cells = backward_cells(read_cells(notebook, gradients), checked, gradients)
