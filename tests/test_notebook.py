@@ -186,3 +186,15 @@ def test_a_notebook_that_raises_reads_like_the_py_file(tmp_path):
     dW2 = next(v for v in reports[0]["variables"] if v["name"] == "W2")
     assert dW2["root_cause"] and dW2["diagnosis"].startswith("this line raised RuntimeError")
     assert dW2["line"] == raising.splitlines().index("dW2 = h @ dlogits") + 1
+
+
+def test_hint_reads_a_notebook_like_check(tmp_path):
+    path = kn.write(tmp_path / "nb.ipynb", kn.notebook(wrong_bndiff2()))
+    done = ninja("hint", "exercise1", "--file", path.name, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "nb.ipynb (cell 8):" in done.stdout and "dbndiff2 is wrong" in done.stdout
+    assert "hint 1/3 for dbndiff2" in done.stdout
+    (tmp_path / "empty.ipynb").write_text("{}")
+    done = ninja("hint", "exercise1", "--file", "empty.ipynb", cwd=tmp_path)
+    assert done.returncode == 2 and "cannot read notebook empty.ipynb" in done.stderr
+    assert "Traceback" not in done.stderr
