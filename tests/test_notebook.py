@@ -83,17 +83,23 @@ def test_cmp_drop_in_prints_the_notebooks_line_and_says_what_is_wrong(tmp_path):
         kn.FORWARD,
         "from ninja import cmp",
         kn.EXERCISE1,
-        "cmp('h', 2 * h.grad, h)\ncmp('probs', None, probs)",
+        "cmp('h', 2 * h.grad, h)\ncmp('probs', None, probs)\ncmp('W2', -dW2, W2)\ncmp('b2', dlogits, b2)",
+        "cmp('bngain', dbngain * n, bngain)\ncmp('hprebn', dhprebn + torch.randn_like(dhprebn), hprebn)",
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.splitlines() if "| exact:" in line]
-    assert len(lines) == 26 + 2
+    assert len(lines) == 26 + 6
     assert lines[0].startswith("logprobs        | exact: True  | approximate: True  | maxdiff: 0.0")
     assert all("approximate: True" in line for line in lines[:26])
     assert lines[26].startswith("h               | exact: False | approximate: False")
-    assert "wrong: dh differs from autograd" in done.stdout
+    # the mistakes named in check's words (ninja/diagnose.py)
+    assert "wrong: dh: it is 2 times the right value: an extra factor of 2" in done.stdout
     assert "missing: dprobs is None" in done.stdout
+    assert "wrong: dW2: the sign is flipped (it is -1 times the right value)" in done.stdout
+    assert "looks like: db2 is (32, 27) but b2 is (27,): a sum over dim 0 is missing" in done.stdout
+    assert "wrong: dbngain: it is n = 32 times too big" in done.stdout
+    assert "wrong: dhprebn differs from autograd (relative error" in done.stdout
 
 
 def test_cmp_drop_in_fails_a_wrong_shape_that_the_notebooks_cmp_passes(tmp_path):
