@@ -373,7 +373,8 @@ def hint(
         print(hint_text(ex, name, level))
         return
     try:
-        report = ex.check(learner_file(ex, file, workspace))
+        path = learner_file(ex, file, workspace)
+        report = check_notebook(ex, path, settings_from(None, 32, None)) if path.suffix == ".ipynb" else ex.check(path)
     except DataError as e:
         raise fail_usage(str(e)) from None
     name, why = next_to_fix(report)

@@ -14,6 +14,7 @@ import os
 import secrets
 import signal
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +22,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ninja import collected, makemore, runner
+from ninja import collected, makemore, notebook, runner
 from ninja.exercise import Exercise
 from ninja.makemore import Settings
+from ninja.notebook import NotebookError
 from ninja.results import PASS, Report, VarResult
 from ninja.sandbox import ForkServer, Limits, Outcome, network_isolation, send_all
 
@@ -87,14 +89,19 @@ def batch_sizes_for(seed: int) -> tuple[int, int]:
 
 def find_work(paths: Iterable[Path], exercise: Exercise | None) -> list[tuple[str, Exercise | None, Path | None]]:
     """(submission as given, exercise, file or None when missing) for every SUB: a folder holding
-    exercise files under their template names, or one file named after its exercise."""
+    exercise files under their template names (at its top, or in a folder inside it: a zip of a
+    folder), or one file named after its exercise (.py, or a notebook .ipynb)."""
     from ninja.exercises import EXERCISES
 
     work = []
     for path in paths:
         if path.is_dir():
             wanted = [exercise] if exercise else list(EXERCISES.values())
-            found = [(str(path), ex, path / f"{ex.name}.py") for ex in wanted if (path / f"{ex.name}.py").is_file()]
+            found = []
+            for ex in wanted:
+                files = exercise_files(path, f"{ex.name}.py")
+                if files:  # two or more: graded as an error, which says so (why_missing)
+                    found.append((str(path), ex, files[0] if len(files) == 1 else None))
             if not found and exercise:
                 found = [(str(path), exercise, None)]
             if not found:
@@ -110,6 +117,28 @@ def find_work(paths: Iterable[Path], exercise: Exercise | None) -> list[tuple[st
         else:
             raise GradeError(f"cannot read {path}")
     return work
+
+
+def exercise_files(folder: Path, filename: str) -> list[Path]:
+    """`filename` at the top of a submission folder; else every one in the folders under it, less
+    those in hidden folders and in __MACOSX (the Finder's copies in a zip made on a Mac)."""
+    if (folder / filename).is_file():
+        return [folder / filename]
+    found = []
+    for parent, folders, files in os.walk(folder):
+        folders[:] = sorted(f for f in folders if not f.startswith(".") and f != "__MACOSX")
+        if filename in files:
+            found.append(Path(parent) / filename)
+    return found
+
+
+def why_missing(submission: str, exercise: Exercise) -> str:
+    filename = f"{exercise.name}.py"
+    files = exercise_files(Path(submission), filename) if Path(submission).is_dir() else []
+    if len(files) > 1:
+        names = ", ".join(str(f.relative_to(submission)) for f in files)
+        return f"{len(files)} files named {filename} in the submission ({names}): which one to grade? Keep only one"
+    return f"no {filename} in the submission"
 
 
 def read_points(config: Path | None) -> dict[str, dict[str, float]]:
@@ -323,9 +352,13 @@ def why_no_result(outcome: Outcome, limits: Limits) -> tuple[str, str]:
     return ERROR, f"the submission ended its own process (exit code {outcome.exit_code}) before it could be graded"
 
 
-def result_of(outcome: Outcome, exercise: Exercise, plan: Plan, cache: dict, source: str) -> SubmissionResult:
+def result_of(
+    outcome: Outcome, exercise: Exercise, plan: Plan, cache: dict, source: str,
+    point_back: Callable[[Report], Report] = lambda report: report,
+) -> SubmissionResult:  # fmt: skip
     """The child's plain data judged here, in the parent, against references kept in `cache`;
-    `source` is the submission's file as the parent read it before the child ran."""
+    `source` is the submission's file as the parent read it before the child ran; `point_back`
+    puts a report's lines in the terms of what the student handed in (a notebook's cells)."""
     submission = outcome.job["submission"]
     if not outcome.timed_out and not outcome.truncated and outcome.exit_code == 0 and outcome.data:
         settings = grading_settings(exercise, plan)
@@ -336,7 +369,7 @@ def result_of(outcome: Outcome, exercise: Exercise, plan: Plan, cache: dict, sou
             for run in runs:  # what the judge reads from the source, it reads from the parent's copy
                 if "source" in run:
                     run["source"] = source
-            reports = [exercise.judge(run, s, cache) for run, (_, s) in zip(runs, settings, strict=True)]
+            reports = [point_back(exercise.judge(run, s, cache)) for run, (_, s) in zip(runs, settings, strict=True)]
         except Exception as e:  # noqa: BLE001 (whatever a child sent, the batch goes on)
             message = f"malformed result from the submission's process ({type(e).__name__}: {e})"[:500]
             return failed(exercise, plan, submission, ERROR, message, outcome.wall)
@@ -388,6 +421,8 @@ def grade(
     given = {exercise.name: given_names(exercise) for _, exercise, _ in work if exercise is not None}
     results: dict[int, SubmissionResult] = {}
     sources: dict[int, str] = {}  # never sent to a child
+    point_back: dict[int, Callable[[Report], Report]] = {}
+    scratch = tempfile.TemporaryDirectory(prefix="ninja-grade-")  # notebooks' cells as files, for the children
     jobs_to_run = []
     for i, (submission, exercise, path) in enumerate(work):
         if exercise is None:
@@ -398,19 +433,36 @@ def grade(
             results[i] = SubmissionResult(submission, "-", 0.0, 0.0, ERROR, message)
             on_result(results[i])
         elif path is None:
-            results[i] = failed(exercise, plan, submission, ERROR, f"no {exercise.name}.py in the submission", 0.0)
+            results[i] = failed(exercise, plan, submission, ERROR, why_missing(submission, exercise), 0.0)
             on_result(results[i])
         else:
+            try:
+                path, point_back[i] = runnable(exercise, path, Path(scratch.name) / str(i))
+            except NotebookError as e:
+                results[i] = failed(exercise, plan, submission, ERROR, str(e), 0.0)
+                on_result(results[i])
+                continue
             sources[i] = path.read_text(encoding="utf-8", errors="replace")
             jobs_to_run.append(
                 {"id": i, "submission": submission, "exercise": exercise.name, "path": str(path.resolve()),
                  "settings": [[s.seed, s.batch_size] for _, s in grading_settings(exercise, plan)],
                  "given": given[exercise.name]}
             )  # fmt: skip
-    with ForkServer(grade_in_child, plan.limits) as server:
+    with scratch, ForkServer(grade_in_child, plan.limits) as server:
         cache: dict = {}  # references, filled after the fork server exists, so no child inherits them
         for outcome in server.run(jobs_to_run, max(1, jobs)):
             i = outcome.job["id"]
-            results[i] = result_of(outcome, work[i][1], plan, cache, sources[i])
+            results[i] = result_of(outcome, work[i][1], plan, cache, sources[i], point_back[i])
             on_result(results[i])
     return [results[i] for i in range(len(work))]
+
+
+def runnable(exercise: Exercise, path: Path, folder: Path) -> tuple[Path, Callable[[Report], Report]]:
+    """The file a child collects from, and how to point its reports back at what the student
+    handed in: for a notebook, its backward cells after the template's forward, written in
+    `folder`, as `ninja check --file x.ipynb` runs them. NotebookError when it has none."""
+    if path.suffix != ".ipynb":
+        return path, lambda report: report
+    generated = notebook.generate(exercise, path)
+    folder.mkdir(parents=True)
+    return generated.write(folder, exercise.name), generated.point

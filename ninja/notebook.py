@@ -1,6 +1,6 @@
 """Check the backward cells of a Jupyter notebook written like Karpathy's.
 
-Only the cells that assign the exercise's gradients run, after the template's forward pass (the
+Only the cells that write the exercise's gradients run, after the template's forward pass (the
 trusted one: every intermediate, n, Xb, Yb, the parameters, torch and F are in scope). The other
 cells (downloads, training, plots) never run. The notebook's `cmp(...)` calls are silenced: the
 report says the same, with shapes and statuses.
@@ -9,6 +9,7 @@ report says the same, with shapes and statuses.
 from __future__ import annotations
 
 import ast
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,10 @@ from ninja.results import LearnerError, Report
 
 SILENT_CMP = "def cmp(*args, **kwargs):  # the notebook's cmp: the report below says it all\n    pass\n"
 
+# `dX = ...`, `dX[ix] += ...` in a cell that does not parse: still a backward cell, whose
+# SyntaxError the report shows
+WRITE = re.compile(r"^\s*(d\w+)\s*(\[[^\]]*\])?\s*[-+*/@]?=(?!=)", re.MULTILINE)
+
 
 class NotebookError(Exception):
     """The notebook cannot be read, or has no cell for this exercise (exit code 2)."""
@@ -28,7 +33,13 @@ class NotebookError(Exception):
 class Cell:
     number: int  # 1-based, as a person counts the notebook's cells
     source: str
-    assigns: set[str]  # d-variables assigned by a top-level statement
+    binds: set[str]  # gradients the cell assigns afresh: dX = ...
+    updates: set[str]  # gradients it goes on with: dX += ..., dX[ix] = ..., dX.index_add_(...)
+    in_loop: bool = False  # it assigns a gradient afresh inside a loop: the notebook's training loop
+
+    @property
+    def gradients(self) -> set[str]:
+        return self.binds | self.updates
 
 
 def python_source(cell_source: str) -> str:
@@ -38,51 +49,81 @@ def python_source(cell_source: str) -> str:
     return "\n".join("# " + line if line.lstrip().startswith(("%", "!")) else line for line in lines) + "\n"
 
 
-def top_level_assignments(source: str) -> set[str]:
-    """Names bound by top-level assignment statements. A gradient assigned inside a loop or a
-    `with` block (the notebook's training loop) does not count."""
+def outside_functions(node: ast.AST, in_loop: bool = False):
+    """(node, inside a loop?) for every node of the cell that runs when the cell runs: not the
+    bodies of the functions and classes it defines."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        yield child, in_loop
+        yield from outside_functions(child, in_loop or isinstance(child, (ast.For, ast.While)))
+
+
+def base_name(target: ast.AST) -> str | None:
+    """dC for dC, dC[ix], dC.data[0]."""
+    while isinstance(target, (ast.Subscript, ast.Attribute)):
+        target = target.value
+    return target.id if isinstance(target, ast.Name) else None
+
+
+def unpacked(target: ast.AST) -> list[ast.AST]:
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [t for element in target.elts for t in unpacked(element)]
+    return unpacked(target.value) if isinstance(target, ast.Starred) else [target]
+
+
+def gradient_writes(source: str, gradient_names: set[str]) -> tuple[set[str], set[str], bool]:
+    """(binds, updates, whether a gradient is bound inside a loop) of one cell, anywhere in it
+    (in for and with blocks too)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return set()
-    names = set()
-    for statement in tree.body:
-        targets = []
-        if isinstance(statement, ast.Assign):
-            targets = statement.targets
-        elif isinstance(statement, (ast.AugAssign, ast.AnnAssign)):
-            targets = [statement.target]
-        for target in targets:
-            names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    return names
+        return {m.group(1) for m in WRITE.finditer(source)} & gradient_names, set(), False
+    binds, updates, in_loop = set(), set(), False
+    for node, looping in outside_functions(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in (t for each in targets for t in unpacked(each)):
+                if isinstance(target, ast.Name) and target.id in gradient_names:
+                    binds.add(target.id)
+                    in_loop |= looping
+                elif not isinstance(target, ast.Name):
+                    updates.add(base_name(target))
+        elif isinstance(node, ast.AugAssign):
+            updates.add(base_name(node.target))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr.endswith("_"):
+            updates.add(base_name(node.func.value))  # in place: dC.index_add_(0, ix, demb)
+    return binds, updates & gradient_names, in_loop
 
 
 def read_cells(path: Path, gradient_names: set[str]) -> list[Cell]:
-    """Every code cell, with the gradients (d<name> for a name in `gradient_names`) it assigns."""
+    """Every code cell, with the gradients (names in `gradient_names`) it writes."""
     try:
         notebook = nbformat.read(str(path), as_version=4)
-    except (OSError, ValueError, nbformat.reader.NotJSONError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, nbformat.ValidationError) as e:
         raise NotebookError(f"cannot read notebook {path}: {e}") from None
     cells = []
     for number, cell in enumerate(notebook.cells, start=1):
         if cell.cell_type == "code":
             source = python_source(cell.source)
-            assigned = {name for name in top_level_assignments(source) if name in gradient_names}
-            cells.append(Cell(number, source, assigned))
+            cells.append(Cell(number, source, *gradient_writes(source, gradient_names)))
     return cells
 
 
 def backward_cells(cells: list[Cell], checked: set[str], every_gradient: set[str]) -> list[Cell]:
-    """The cells of this exercise: those that assign only this exercise's gradients, in order, less
-    a later cell that merely redoes gradients already assigned (Karpathy's exercise 2 and 3 cells
-    redo dlogits and dhprebn in one go: they belong to those exercises, not to exercise 1)."""
-    chosen, assigned = [], set()
+    """The cells of this exercise, in order: those that write only this exercise's gradients.
+    Not a cell that merely redoes gradients already assigned (Karpathy's exercise 2 and 3 cells
+    redo dlogits and dhprebn in one go: they belong to those exercises, not to exercise 1), nor
+    the training loop; but yes a cell that goes on with a gradient assigned before (the dC loop
+    in its own cell after `dC = torch.zeros_like(C)`)."""
+    chosen, bound = [], set()
     for cell in cells:
-        ours = cell.assigns & checked
-        if not ours or (cell.assigns & every_gradient) - checked or ours <= assigned:
+        ours = cell.gradients & checked
+        redo = cell.binds and cell.binds <= bound
+        if not ours or (cell.gradients & every_gradient) - checked or redo or cell.in_loop:
             continue
         chosen.append(cell)
-        assigned |= ours
+        bound |= cell.binds
     return chosen
 
 
@@ -101,8 +142,28 @@ class Program:
         return None
 
 
-def program(template_source: str, cells: list[Cell]) -> Program:
-    lines = template_source.rstrip("\n").split("\n") + SILENT_CMP.rstrip("\n").split("\n")
+def forward_of(template_source: str, gradient_names: set[str]) -> str:
+    """The template less its `dX = None  # TODO` lines and its __main__ block (blanked, so line
+    numbers stay): a gradient the cells never reach is then unassigned, as in a .py file that
+    raised before it, not None."""
+    lines = template_source.split("\n")
+    for statement in ast.parse(template_source).body:
+        placeholder = (
+            isinstance(statement, ast.Assign)
+            and all(isinstance(t, ast.Name) and t.id in gradient_names for t in statement.targets)
+            and isinstance(statement.value, ast.Constant)
+            and statement.value.value is None
+        )
+        main_block = isinstance(statement, ast.If) and "__main__" in ast.unparse(statement.test)
+        if placeholder or main_block:
+            first, last = statement.lineno - 1, statement.end_lineno
+            lines[first:last] = [""] * (last - first)
+    return "\n".join(lines)
+
+
+def program(template_source: str, cells: list[Cell], gradient_names: set[str]) -> Program:
+    lines = forward_of(template_source, gradient_names).rstrip("\n").split("\n")
+    lines += SILENT_CMP.rstrip("\n").split("\n")
     starts = []
     for cell in cells:
         lines.append(f"# ---- notebook cell {cell.number} ----")
@@ -124,20 +185,57 @@ def in_notebook_terms(error: LearnerError | None, notebook: Path, prog: Program)
     return LearnerError(error.kind, error.message, f"{notebook} (cell {cell.number})", line, text)
 
 
-def check(exercise, notebook: Path, settings, every_gradient: set[str]) -> Report:
-    """Check the notebook's backward cells for `exercise` against autograd."""
+def point_at_notebook(report: Report, notebook: Path, prog: Program) -> Report:
+    """Every path:line of the report in the notebook's terms, `my.ipynb (cell 7):N` as errors say.
+    A report has one path for all its lines: when they are in several cells, the path is the
+    notebook and each diagnosis starts with its cell and line."""
+    report.error = in_notebook_terms(report.error, notebook, prog)
+    places = {v.name: prog.where(v.line) for v in report.variables}
+    cells = {place[0].number for place in places.values() if place}
+    report.path = f"{notebook} (cell {next(iter(cells))})" if len(cells) == 1 else str(notebook)
+    for v in report.variables:
+        place = places[v.name]
+        v.line = place[1] if place and len(cells) == 1 else None
+        if place and len(cells) > 1 and v.diagnosis:
+            v.diagnosis = f"cell {place[0].number}, line {place[1]}: {v.diagnosis}"
+    return report
+
+
+@dataclass
+class Generated:
+    """A notebook's cells for one exercise as a file that `exercise.check` (or a grading child) runs."""
+
+    notebook: Path
+    program: Program
+
+    def write(self, folder: Path, exercise_name: str) -> Path:
+        path = folder / f"{exercise_name}_from_notebook.py"
+        path.write_text(self.program.source, encoding="utf-8")
+        return path
+
+    def point(self, report: Report) -> Report:
+        return point_at_notebook(report, self.notebook, self.program)
+
+
+def generate(exercise, notebook: Path, every_gradient: set[str] | None = None) -> Generated:
+    """The template's forward and the notebook's cells for `exercise`; NotebookError when none.
+    `every_gradient`: the checked names of every exercise (a cell writing another's is not ours)."""
+    if every_gradient is None:
+        from ninja.exercises import EXERCISES
+
+        every_gradient = {name for ex in EXERCISES.values() for name in ex.checked}
     gradients = {f"d{name}" for name in every_gradient}
     checked = {f"d{name}" for name in exercise.checked}
     cells = backward_cells(read_cells(notebook, gradients), checked, gradients)
     if not cells:
         names = ", ".join(sorted(checked)[:4]) + (", ..." if len(checked) > 4 else "")
-        raise NotebookError(
-            f"no cell of {notebook} assigns {exercise.name}'s gradients ({names}) at the top level of the cell"
-        )
-    prog = program(exercise.template.read_text(encoding="utf-8"), cells)
+        raise NotebookError(f"no cell of {notebook} assigns {exercise.name}'s gradients ({names})")
+    return Generated(notebook, program(exercise.template.read_text(encoding="utf-8"), cells, gradients))
+
+
+def check(exercise, notebook: Path, settings, every_gradient: set[str]) -> Report:
+    """Check the notebook's backward cells for `exercise` against autograd."""
+    generated = generate(exercise, notebook, every_gradient)
     with tempfile.TemporaryDirectory(prefix="ninja-notebook-") as folder:
-        generated = Path(folder) / f"{exercise.name}_from_notebook.py"
-        generated.write_text(prog.source, encoding="utf-8")
-        report = exercise.check(generated, settings)
-    report.error = in_notebook_terms(report.error, notebook, prog)
-    return report
+        report = exercise.check(generated.write(Path(folder), exercise.name), settings)
+    return generated.point(report)

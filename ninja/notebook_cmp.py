@@ -1,18 +1,51 @@
 """`from ninja import cmp`: a drop-in for the notebook's `cmp(s, dt, t)`.
 
 Prints the notebook's line (name, exact, approximate, maxdiff) and adds what the three-line original
-misses: a wrong shape that broadcasts fails instead of passing, and a failure says what looks wrong.
+misses: a wrong shape that broadcasts fails instead of passing, and a failure says what looks wrong,
+in the words of `ninja check` (ninja/diagnose.py: a flipped sign, a factor, transposed, a missing sum).
 """
 
 from __future__ import annotations
 
-from ninja.engine import compare
+import sys
+
+import torch
+
+from ninja import diagnose
+from ninja.engine import compare, squeezed
 from ninja.results import PASS
+
+NOTEBOOK_BATCH_SIZE = 32
+# what cmp can tell apart without the forward pass (check also knows the line's own rule)
+NAMED_KINDS = {"nonfinite", "transposed", "factor", "missing_sum", "view", "wrong_dim"}
 
 
 def line(s: str, exact: bool, approx: bool, maxdiff) -> str:
     """The notebook's own output line."""
     return f"{s:15s} | exact: {str(exact):5s} | approximate: {str(approx):5s} | maxdiff: {maxdiff}"
+
+
+def batch_size_of_caller(depth: int = 2) -> int:
+    """The notebook's `n` where cmp is called from (the words for a factor n need it)."""
+    n = sys._getframe(depth).f_globals.get("n")
+    return n if isinstance(n, int) and not isinstance(n, bool) and n >= 2 else NOTEBOOK_BATCH_SIZE
+
+
+def mistake(s: str, dt, grad: torch.Tensor, n: int) -> str | None:
+    """What a wrong `dt` looks like next to autograd's `grad`, as check says it; None when it is
+    no common mistake."""
+    if not torch.is_tensor(dt) or not (dt.is_floating_point() or dt.is_complex()) or dt.numel() == 0:
+        return None
+    g = dt.detach().to(grad.dtype)
+    if squeezed(g.shape) != squeezed(grad.shape):
+        kind, words = diagnose.wrong_shape(s, g, grad, ())
+    else:
+        g = g.reshape(grad.shape)
+        found = (
+            diagnose.nonfinite(s, g, grad) or diagnose.transposed(s, g, grad) or diagnose.constant_factor(s, g, grad, n)
+        )
+        kind, words = found or (None, None)
+    return words if kind in NAMED_KINDS else None
 
 
 def cmp(s: str, dt, t, rtol: float = 1e-5, atol: float = 1e-8) -> None:
@@ -24,11 +57,16 @@ def cmp(s: str, dt, t, rtol: float = 1e-5, atol: float = 1e-8) -> None:
     result = compare(s, dt, t.grad, rtol=rtol, atol=atol)
     print(line(s, bool(result.exact), bool(result.approx), "-" if result.maxdiff is None else result.maxdiff))
     diagnosis = getattr(result, "diagnosis", None) or result.note
+    named = None if result.status == PASS else mistake(s, dt, t.grad, batch_size_of_caller())
     if result.status == PASS:
         if diagnosis:
             print(f"{'':15s}   note: {diagnosis}")
     elif result.shape is not None and result.shape != result.expected_shape:
         print(f"{'':15s}   {diagnosis}, your d{s} is {result.shape}")
+        if named:
+            print(f"{'':15s}   looks like: {named}")
+    elif named:
+        print(f"{'':15s}   wrong: {named if named.startswith(f'd{s} ') else f'd{s}: {named}'}")
     elif diagnosis:
         print(f"{'':15s}   wrong: {diagnosis}")
     elif result.relerr is not None:

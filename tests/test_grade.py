@@ -281,3 +281,43 @@ def test_the_wire_format_round_trips_plain_data_and_refuses_garbage():
                                                                                     "shape": [99], "offset": 0})):
         with pytest.raises(collected.BadData):
             collected.decode(garbage)
+
+
+# ---- notebooks, and a zip of a folder ---------------------------------------------------------
+
+
+def test_notebooks_and_nested_folders_are_graded(tmp_path):
+    sys.path.insert(0, str(Path(__file__).parent))
+    import karpathy_notebook as kn
+
+    wrong = kn.EXERCISE1.replace("dbndiff2 = (1.0 / (n - 1))", "dbndiff2 = (1.0 / n)")
+    raising = kn.EXERCISE1.replace("dW2 = h.T @ dlogits", "dW2 = h @ dlogits")
+    kn.write(tmp_path / "wrong.ipynb", kn.notebook(wrong))
+    kn.write(tmp_path / "raising.ipynb", kn.notebook(raising))
+    no_cells = kn.notebook("print('nothing yet')")
+    no_cells.cells = [c for c in no_cells.cells if "dlogits" not in c.source and "dhprebn" not in c.source]
+    kn.write(tmp_path / "no_cells.ipynb", no_cells)
+    zipped = tmp_path / "zipped"
+    for folder, text in (("sub", SOLUTION), ("__MACOSX/sub", "junk"), (".hidden", "junk")):
+        (zipped / folder).mkdir(parents=True)
+        (zipped / folder / "exercise1.py").write_text(text)
+    twice = tmp_path / "twice"
+    for folder in ("a", "b"):
+        (twice / folder).mkdir(parents=True)
+        (twice / folder / "exercise1.py").write_text(SOLUTION)
+    names = ["wrong.ipynb", "raising.ipynb", "no_cells.ipynb", "zipped", "twice"]
+    work = grading.find_work([tmp_path / name for name in names], find("exercise1"))
+    plan = grading.Plan(7, (32, 45), Limits(timeout=30, cpu_seconds=30, memory_mb=1024))
+    r = {Path(result.submission).name: result for result in grading.grade(work, plan, jobs=2)}
+
+    assert (r["wrong.ipynb"].status, r["wrong.ipynb"].score) == ("graded", 19), r["wrong.ipynb"].message
+    line = next(i for i, text in enumerate(wrong.splitlines(), 1) if text.startswith("dbndiff2 ="))
+    dbndiff2 = next(t for t in r["wrong.ipynb"].tests if t.name == "dbndiff2")
+    assert f"root cause at line {line}: it is (n-1)/n times" in dbndiff2.output
+    assert r["raising.ipynb"].status == "error" and r["raising.ipynb"].score == 9
+    line = raising.splitlines().index("dW2 = h @ dlogits") + 1
+    assert f"raising.ipynb (cell 8):{line}: RuntimeError" in r["raising.ipynb"].message
+    assert r["no_cells.ipynb"].message.startswith("no cell of ")
+    assert (r["zipped"].status, r["zipped"].score) == ("graded", 26), r["zipped"].message
+    assert r["twice"].status == "error"
+    assert "2 files named exercise1.py in the submission (a/exercise1.py, b/exercise1.py)" in r["twice"].message

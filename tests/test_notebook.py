@@ -1,12 +1,16 @@
 """Notebooks: `ninja check EX --file my.ipynb` runs only the backward cells, after the trusted
 forward; `from ninja import cmp` is a drop-in for the notebook's cmp."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import karpathy_notebook as kn
+import nbformat
 import pytest
+
+from ninja.notebook import gradient_writes
 
 NINJA = [sys.executable, "-m", "ninja"]
 
@@ -79,17 +83,23 @@ def test_cmp_drop_in_prints_the_notebooks_line_and_says_what_is_wrong(tmp_path):
         kn.FORWARD,
         "from ninja import cmp",
         kn.EXERCISE1,
-        "cmp('h', 2 * h.grad, h)\ncmp('probs', None, probs)",
+        "cmp('h', 2 * h.grad, h)\ncmp('probs', None, probs)\ncmp('W2', -dW2, W2)\ncmp('b2', dlogits, b2)",
+        "cmp('bngain', dbngain * n, bngain)\ncmp('hprebn', dhprebn + torch.randn_like(dhprebn), hprebn)",
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.splitlines() if "| exact:" in line]
-    assert len(lines) == 26 + 2
+    assert len(lines) == 26 + 6
     assert lines[0].startswith("logprobs        | exact: True  | approximate: True  | maxdiff: 0.0")
     assert all("approximate: True" in line for line in lines[:26])
     assert lines[26].startswith("h               | exact: False | approximate: False")
-    assert "wrong: dh differs from autograd" in done.stdout
+    # the mistakes named in check's words (ninja/diagnose.py)
+    assert "wrong: dh: it is 2 times the right value: an extra factor of 2" in done.stdout
     assert "missing: dprobs is None" in done.stdout
+    assert "wrong: dW2: the sign is flipped (it is -1 times the right value)" in done.stdout
+    assert "looks like: db2 is (32, 27) but b2 is (27,): a sum over dim 0 is missing" in done.stdout
+    assert "wrong: dbngain: it is n = 32 times too big" in done.stdout
+    assert "wrong: dhprebn differs from autograd (relative error" in done.stdout
 
 
 def test_cmp_drop_in_fails_a_wrong_shape_that_the_notebooks_cmp_passes(tmp_path):
@@ -107,3 +117,90 @@ def test_from_ninja_import_cmp_stays_light():
     code = "import sys\nfrom ninja import cmp\nprint(sorted(m for m in ('typer', 'rich', 'click') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parent)
     assert done.stdout.strip() == "[]"
+
+
+def wrong_bndiff2(exercise1=kn.EXERCISE1):
+    wrong = exercise1.replace("dbndiff2 = (1.0 / (n - 1))", "dbndiff2 = (1.0 / n)")
+    assert wrong != exercise1
+    return wrong
+
+
+def test_root_causes_point_at_the_notebook_cell_not_a_temp_file(tmp_path):
+    wrong = wrong_bndiff2()
+    path = kn.write(tmp_path / "nb.ipynb", kn.notebook(wrong))
+    line = next(i for i, text in enumerate(wrong.splitlines(), 1) if text.startswith("dbndiff2 ="))
+    table = ninja("check", "exercise1", "--file", path.name, cwd=tmp_path).stdout.replace("\n", "")
+    github = ninja("check", "exercise1", "--file", path.name, "--format", "github", cwd=tmp_path).stdout
+    assert f"nb.ipynb (cell 8):{line}: dbndiff2 is wrong: it is (n-1)/n times" in table
+    assert f"::error file=nb.ipynb (cell 8),line={line},title=dbndiff2 is wrong::" in github
+    assert "ninja-notebook" not in table + github
+
+
+def split_at_the_dC_loop(exercise1: str) -> tuple[str, str]:
+    """`dC = torch.zeros_like(C)` ends one cell, the loop that fills it is the next."""
+    cut = exercise1.index("for k in range(Xb.shape[0]):")
+    return exercise1[:cut], exercise1[cut:]
+
+
+def test_a_cell_that_goes_on_with_a_gradient_is_taken(tmp_path):
+    first, loop = split_at_the_dC_loop(kn.EXERCISE1)
+    nb = kn.notebook(first, extra_cells=[])
+    nb.cells.insert(8, nbformat.v4.new_code_cell(loop))
+    path = kn.write(tmp_path / "nb.ipynb", nb)
+    done = ninja("check", "exercise1", "--file", path.name, "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert '"correct": 26' in done.stdout
+
+
+def test_root_causes_in_several_cells_say_their_cell(tmp_path):
+    first, loop = split_at_the_dC_loop(wrong_bndiff2())
+    nb = kn.notebook(first)
+    nb.cells.insert(8, nbformat.v4.new_code_cell(loop))
+    path = kn.write(tmp_path / "nb.ipynb", nb)
+    line = next(i for i, text in enumerate(first.splitlines(), 1) if text.startswith("dbndiff2 ="))
+    done = ninja("check", "exercise1", "--file", path.name, cwd=tmp_path)
+    assert f"nb.ipynb: dbndiff2 is wrong: cell 8, line {line}: it is (n-1)/n" in done.stdout.replace("\n", "")
+
+
+def test_which_cells_write_which_gradients():
+    names = {"dC", "demb", "dlogits", "dh"}
+    loop = "for k in range(3):\n  for j in range(2):\n    ix = Xb[k,j]\n    dC[ix] += demb[k,j]\n"
+    assert gradient_writes(loop, names) == (set(), {"dC"}, False)
+    assert gradient_writes("with torch.no_grad():\n  dC = 0 * C\n  dC.index_add_(0, ix, demb)\n", names) == (
+        {"dC"}, {"dC"}, False
+    )  # fmt: skip
+    assert gradient_writes("for i in range(9):\n  dlogits = 1\n  dlogits[0] -= 1\n", names)[2] is True
+    assert gradient_writes("def f():\n  dh = 1\n", names) == (set(), set(), False)
+    assert gradient_writes("dh, (demb, dC) = 1, (2, 3)\n", names)[0] == {"dh", "demb", "dC"}
+    assert gradient_writes("dh = h @ (W2.T\n", names)[0] == {"dh"}  # a SyntaxError still counts
+
+
+def test_a_notebook_that_raises_reads_like_the_py_file(tmp_path):
+    raising = kn.EXERCISE1.replace("dW2 = h.T @ dlogits", "dW2 = h @ dlogits")
+    kn.write(tmp_path / "nb.ipynb", kn.notebook(raising))
+    py = (kn.ROOT / "solutions" / "exercise1.py").read_text().replace("dW2 = h.T @ dlogits", "dW2 = h @ dlogits")
+    (tmp_path / "answer.py").write_text(py)
+    reports = [
+        json.loads(ninja("check", "exercise1", "--file", name, "--format", "json", cwd=tmp_path).stdout)
+        for name in ("nb.ipynb", "answer.py")
+    ]
+    keys = ("status", "root_cause", "inherited_from", "diagnosis_kind", "diagnosis")
+    rows = [[tuple(v.get(k) for k in keys) for v in r["variables"]] for r in reports]
+    assert rows[0] == rows[1]
+    statuses = [row[0] for row in rows[0]]
+    assert statuses.count("error") == 17 and "missing" not in statuses
+    dW2 = next(v for v in reports[0]["variables"] if v["name"] == "W2")
+    assert dW2["root_cause"] and dW2["diagnosis"].startswith("this line raised RuntimeError")
+    assert dW2["line"] == raising.splitlines().index("dW2 = h @ dlogits") + 1
+
+
+def test_hint_reads_a_notebook_like_check(tmp_path):
+    path = kn.write(tmp_path / "nb.ipynb", kn.notebook(wrong_bndiff2()))
+    done = ninja("hint", "exercise1", "--file", path.name, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "nb.ipynb (cell 8):" in done.stdout and "dbndiff2 is wrong" in done.stdout
+    assert "hint 1/3 for dbndiff2" in done.stdout
+    (tmp_path / "empty.ipynb").write_text("{}")
+    done = ninja("hint", "exercise1", "--file", "empty.ipynb", cwd=tmp_path)
+    assert done.returncode == 2 and "cannot read notebook empty.ipynb" in done.stderr
+    assert "Traceback" not in done.stderr
