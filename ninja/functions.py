@@ -31,6 +31,7 @@ from ninja.results import ERROR, FAIL, MISSING, PASS, LearnerError, Report, VarR
 
 H = 1e-5  # CS231n's step for central differences
 Inputs = dict[str, Any]
+Diagnosis = tuple[str, str]  # (kind, words), as blame's: ("accumulation", "dx[...] = instead of +=: ...")
 
 
 class UnknownFunction(LookupError):
@@ -93,6 +94,123 @@ def loops_in(source: str, name: str) -> list[tuple[str, int]]:
     return sorted(found, key=lambda loop: loop[1])
 
 
+FUNCTION_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def offending_line(source: str, result: str, kind: str) -> int | None:
+    """The line of the learner's file to look at for a named mistake in `result` (function.output):
+    the statement that makes it when ast finds one (`dx[...] = dout[...]`, `np.sqrt(var) + eps`),
+    else the line where the function is defined."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    function = function_def(tree, result.partition(".")[0])
+    if function is None:
+        return None
+    looks_like = OFFENDING.get(kind)
+    if looks_like is not None:
+        aliases = argument_aliases(function)
+        for stmt in simple_statements(function):
+            if looks_like(stmt, result, aliases):
+                return stmt.lineno
+    return function.lineno
+
+
+def function_def(tree: ast.AST, name: str) -> ast.AST | None:
+    """The def of `name`, a method too; a class checked as a whole (TwoLayerNet) by its loss method."""
+    for node in ast.walk(tree):
+        if isinstance(node, FUNCTION_DEFS) and node.name == name:
+            return node
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            return next((n for n in node.body if isinstance(n, FUNCTION_DEFS) and n.name == "loss"), node)
+    return None
+
+
+def simple_statements(function: ast.AST) -> list[ast.stmt]:
+    """Statements without a body of their own (not for, if, with, def), in line order."""
+    found = [n for n in ast.walk(function) if isinstance(n, ast.stmt) and not hasattr(n, "body")]
+    return sorted(found, key=lambda n: n.lineno)
+
+
+def names_in(node: ast.AST) -> set[str]:
+    """Every name and attribute read in `node` (`self.reg` gives self and reg)."""
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | {
+        n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)
+    }
+
+
+def calls(node: ast.AST, function: str) -> bool:
+    """Whether `node` calls `function` (np.sqrt, math.sqrt and sqrt alike)."""
+    return any(isinstance(n, ast.Call) and function in names_in(n.func) for n in ast.walk(node))
+
+
+def argument_aliases(function: ast.AST) -> set[str]:
+    """The arguments of `function` and the names bound to one as it is (`dx = dout`)."""
+    if not isinstance(function, FUNCTION_DEFS):
+        return set()
+    aliases = {a.arg for a in function.args.args if a.arg != "self"}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id in aliases:
+            aliases |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return aliases
+
+
+def assigned_into(stmt: ast.stmt) -> list[ast.expr]:
+    """What `stmt` writes to: the targets of =, +=, ... (`x[x < 0] = 0` writes into x[x < 0])."""
+    if isinstance(stmt, ast.Assign):
+        return stmt.targets
+    return [stmt.target] if isinstance(stmt, (ast.AugAssign, ast.AnnAssign)) else []
+
+
+def root_name(node: ast.expr) -> str | None:
+    while isinstance(node, (ast.Subscript, ast.Attribute)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def writes_into_argument(stmt, result, aliases) -> bool:
+    """`x[x < 0] = 0`, `dx[x <= 0] = 0` after `dx = dout`, `x += 1`, np.maximum(x, 0, out=x)."""
+    for target in assigned_into(stmt):
+        if root_name(target) in aliases and (isinstance(target, ast.Subscript) or isinstance(stmt, ast.AugAssign)):
+            return True
+    keywords = [k for n in ast.walk(stmt) if isinstance(n, ast.Call) for k in n.keywords if k.arg == "out"]
+    return any(isinstance(k.value, ast.Name) and k.value.id in aliases for k in keywords)
+
+
+def assigns_into_array(stmt, result, aliases) -> bool:
+    """`dx[...] = dout[...]` (max-pool's backward, which must add)."""
+    subscript = isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Subscript) for t in stmt.targets)
+    return subscript and "dout" in names_in(stmt.value)
+
+
+def eps_outside_sqrt(stmt, result, aliases) -> bool:
+    """`np.sqrt(var) + eps`."""
+    return any(
+        isinstance(n, ast.BinOp) and isinstance(n.op, ast.Add) and any(
+            calls(a, "sqrt") and any("eps" in name for name in names_in(b))
+            for a, b in ((n.left, n.right), (n.right, n.left))
+        )
+        for n in ast.walk(stmt)
+    )  # fmt: skip
+
+
+def regularizes(stmt, result, aliases) -> bool:
+    """The loss's `reg * np.sum(W * W)`, or a gradient's `2 * reg * W` (the one without a sum)."""
+    return "reg" in names_in(stmt) and calls(stmt, "sum") == result.endswith(".loss")
+
+
+OFFENDING: dict[str, Callable[[ast.stmt, str, set[str]], bool]] = {
+    "accumulation": assigns_into_array,
+    "in_place": writes_into_argument,
+    "eps": eps_outside_sqrt,
+    "keep_drop": lambda stmt, result, aliases: calls(stmt, "rand"),  # where the mask is drawn
+    "dropout_rate": lambda stmt, result, aliases: calls(stmt, "rand"),
+    "overflow": lambda stmt, result, aliases: calls(stmt, "exp"),
+    "reg": regularizes,
+}  # a kind not here (missing_n: the division that is missing) points at the def
+
+
 def frozen(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(dict(inputs))
 
@@ -104,9 +222,9 @@ def changed_in_place(before: Mapping[str, Any], after: Mapping[str, Any]) -> lis
     ]
 
 
-def in_place_message(function: str, names: Sequence[str]) -> str:
+def in_place(function: str, names: Sequence[str]) -> Diagnosis:
     listed = ", ".join(names)
-    return (
+    return "in_place", (
         f"{function} modifies its argument {listed} in place: the caller's array changes under it "
         f"(a cache or a later layer sees the wrong values). Work on a copy or build a new array "
         f"(e.g. np.maximum, x * mask) instead of assigning into {names[0]}"
@@ -150,8 +268,10 @@ class Case:
 @dataclass(frozen=True)
 class Mistake:
     """A named mistake: what the trusted forward computes with `options` (reg_factor=0.5,
-    mean=False, ...), or what `produces(inputs, dout)` returns."""
+    mean=False, ...), or what `produces(inputs, dout)` returns. `kind` is its one-word name
+    (VarResult.diagnosis_kind), which also tells `offending_line` what statement to look for."""
 
+    kind: str
     message: str
     options: Mapping[str, Any] = field(default_factory=dict)
     produces: Callable[[Inputs, Any], dict[str, Any]] | None = None
@@ -163,8 +283,8 @@ class Trial:
 
     got: dict[str, Any]
     expected: dict[str, torch.Tensor]
-    mistakes: dict[str, dict[str, Any]] = field(default_factory=dict)  # message -> outputs
-    diagnosis: dict[str, str] = field(default_factory=dict)  # checked name -> found directly
+    mistakes: dict[Diagnosis, dict[str, Any]] = field(default_factory=dict)  # (kind, message) -> outputs
+    diagnosis: dict[str, Diagnosis] = field(default_factory=dict)  # checked name -> found directly
     numeric: dict[str, torch.Tensor] = field(default_factory=dict)
     note: dict[str, str] = field(default_factory=dict)
 
@@ -203,7 +323,7 @@ class Unit:
     trusted: Callable[..., torch.Tensor]
     backward: tuple[str, ...] = ()
     mistakes: tuple[Mistake, ...] = ()
-    property_check: Callable[[Inputs, Any], str | None] | None = None  # forward fails with this message
+    property_check: Callable[[Inputs, Any], Diagnosis | None] | None = None  # forward fails with this
     state: Callable[[Inputs], dict[str, torch.Tensor]] | None = None  # expected dict arguments after the call
     naive: str | None = None  # a vectorized function: no loops, timed against this one
     max_loops: int = 0  # for a vectorized function
@@ -328,7 +448,7 @@ class Unit:
                 trial.got[f"{self.forward}.{k}"] = None if out is None else state.get(k)
                 trial.expected[f"{self.forward}.{k}"] = v
         if moved:
-            trial.diagnosis[out_name] = in_place_message(self.forward, moved)
+            trial.diagnosis[out_name] = in_place(self.forward, moved)
         trials = [trial]
         for name, trusted in expected["backward"].items():
             called_back = called["backward"][name]
@@ -347,7 +467,7 @@ class Unit:
             for name, w in zip(names[1:], self.wrt, strict=True):
                 trial.numeric[name] = self.numeric(t, out, w, torch.tensor(1.0, dtype=torch.float64))
         if moved:
-            trial.diagnosis.update(dict.fromkeys(names, in_place_message(self.forward, moved)))
+            trial.diagnosis.update(dict.fromkeys(names, in_place(self.forward, moved)))
         return trial
 
     def backward_trial(self, called: dict, name, dout, trusted: dict, out, t, numeric) -> Trial:
@@ -372,32 +492,31 @@ class Unit:
             )
         trial.mistakes.update(trusted["mistakes"])
         if called["dout_changed"]:
-            trial.diagnosis.update(dict.fromkeys(names, in_place_message(name, ["dout"])))
+            trial.diagnosis.update(dict.fromkeys(names, in_place(name, ["dout"])))
         if numeric:
             for n, w in zip(names, self.wrt, strict=False):
                 trial.numeric[n] = self.numeric(t, out, w, dout)
         return trial
 
-    def mistakes_for(self, before: Inputs, out, dout, names) -> dict[str, dict[str, Any]]:
-        """message -> what that mistake produces, by checked name."""
+    def mistakes_for(self, before: Inputs, out, dout, names) -> dict[Diagnosis, dict[str, Any]]:
+        """(kind, message) -> what that mistake produces, by checked name."""
         found = {}
         for mistake in self.mistakes:
+            named = (mistake.kind, mistake.message)
             if mistake.produces is not None:
                 produced = mistake.produces(before, dout)
-                found[mistake.message] = {
-                    n: produced[n.rpartition(".")[2]] for n in names if n.rpartition(".")[2] in produced
-                }
+                found[named] = {n: produced[n.rpartition(".")[2]] for n in names if n.rpartition(".")[2] in produced}
                 continue
             t = tensors(before, self.wrt)
             result = self.trusted(t, out, **mistake.options)
             if self.kind == "loss":
                 grads = torch.autograd.grad(result, [t[w] for w in self.wrt])
-                found[mistake.message] = dict(zip(names, [result.detach(), *grads], strict=True))
+                found[named] = dict(zip(names, [result.detach(), *grads], strict=True))
             elif dout is None:
-                found[mistake.message] = {names[0]: result.detach()}
+                found[named] = {names[0]: result.detach()}
             else:
                 grads = torch.autograd.grad(result, [t[w] for w in self.wrt], torch.as_tensor(dout))
-                found[mistake.message] = dict(zip(names, grads, strict=False))
+                found[named] = dict(zip(names, grads, strict=False))
         return found
 
     def numeric(self, t: dict, out, name: str, dout: torch.Tensor) -> torch.Tensor:
@@ -440,11 +559,15 @@ def inputs_dict(inputs: Inputs) -> dict:
 def judge(name: str, trial: Trial, label: str, rtol: float, atol: float, overflow: str | None = None) -> VarResult:
     got, expected = trial.got.get(name), trial.expected[name]
     result = engine.compare(name, got, expected, rtol, atol)
-    result.diagnosis = trial.diagnosis.get(name)
-    if result.diagnosis and result.status == PASS:
+    found = trial.diagnosis.get(name)
+    # a mistake found directly (an argument modified in place, dropout's keep and drop swapped on a
+    # large case) fails even where these values pass: the caller's array or the next call is wrong
+    if found and result.status == PASS:
         result.status = FAIL
-    if result.status == FAIL and not result.diagnosis:
-        result.diagnosis = diagnose(name, got, expected, trial, rtol, atol, overflow)
+    if result.status == FAIL and not found:
+        found = diagnose(name, got, expected, trial, rtol, atol, overflow)
+    if found:
+        result.diagnosis_kind, result.diagnosis = found
     if name in trial.numeric:
         result.numeric_relerr = rel_error(got, trial.numeric[name])
     notes = [trial.note.get(name), result.note]
@@ -454,12 +577,12 @@ def judge(name: str, trial: Trial, label: str, rtol: float, atol: float, overflo
     return result
 
 
-def diagnose(name, got, expected, trial: Trial, rtol, atol, overflow: str | None) -> str | None:
-    for message, produced in trial.mistakes.items():
+def diagnose(name, got, expected, trial: Trial, rtol, atol, overflow: str | None) -> Diagnosis | None:
+    for named, produced in trial.mistakes.items():
         if name in produced and engine.compare(name, got, torch.as_tensor(produced[name]), rtol, atol).status == PASS:
-            return message
+            return named
     if any(not_finite(g) for g in trial.got.values()) and torch.isfinite(expected).all():
-        return (
+        return "overflow", (
             overflow
             or "NaN or inf where the answer is finite: an overflow (exp of large scores?) or a division by zero"
         )
@@ -608,6 +731,10 @@ class FunctionsExercise:
         merged = [worst(results[c]) if results[c] else VarResult(c, MISSING, ()) for c in unit.checked]
         if unit.naive:
             vectorized_verdict(unit, loops_in(source, unit.names[0]), got["speed"], merged)
+        for r in merged:
+            if r.status == FAIL and r.diagnosis_kind:  # a named mistake: the root cause, at its line
+                r.root_cause = True
+                r.line = r.line or offending_line(source, r.name, r.diagnosis_kind)
         return merged
 
 
@@ -624,9 +751,12 @@ def vectorized_verdict(unit, loops: list, speed: str | None, results: list[VarRe
     if len(loops) > unit.max_loops:
         where = ", ".join(f"`{kind}` at line {line}" for kind, line in loops)
         allowed = "no loop" if unit.max_loops == 0 else f"at most {unit.max_loops} loop"
+        # it fails even with the right values: being vectorized is what this function is asked for
         for r in results:
             r.status = FAIL if r.status == PASS else r.status
-            r.diagnosis = r.diagnosis or f"{unit.names[0]} still loops in Python ({where}); it should have {allowed}"
+            if not r.diagnosis:
+                r.diagnosis_kind, r.line = "loops", loops[0][1]
+                r.diagnosis = f"{unit.names[0]} still loops in Python ({where}); it should have {allowed}"
     if speed and all(r.status == PASS for r in results):
         results[0].note = "; ".join(n for n in (results[0].note, speed) if n)
 

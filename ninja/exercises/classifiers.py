@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ninja.exercises.layers import MISSING_N, OVERFLOW, multiclass_svm, rng_for
+from ninja.exercises.layers import MISSING_N_MISTAKE, OVERFLOW, multiclass_svm, rng_for
 from ninja.functions import Case, FunctionsExercise, Mistake, Unit
 
 # ---------------------------------------------------------------- linear classifiers
@@ -60,7 +60,7 @@ def reg_message(uses: str, yours: str) -> str:
 
 
 LINEAR_REG = reg_message("reg * np.sum(W * W), so dW gets 2 * reg * W", "0.5 * reg * np.sum(W * W) (dW gets reg * W)")
-LINEAR_MISTAKES = (Mistake(LINEAR_REG, {"reg_factor": 0.5}), Mistake(MISSING_N, {"mean": False}))
+LINEAR_MISTAKES = (Mistake("reg", LINEAR_REG, {"reg_factor": 0.5}), MISSING_N_MISTAKE)
 
 
 def linear_units():
@@ -194,7 +194,7 @@ UNITS = (
     *linear_units(),
     Unit(
         "TwoLayerNet", "loss", ("W1", "b1", "W2", "b2"), two_layer_cases, two_layer_net, owner="TwoLayerNet",
-        call=call_two_layer_net, mistakes=(Mistake(NET_REG, {"reg_factor": 1.0}), Mistake(MISSING_N, {"mean": False})),
+        call=call_two_layer_net, mistakes=(Mistake("reg", NET_REG, {"reg_factor": 1.0}), MISSING_N_MISTAKE),
     ),
     *knn_units(),
 )  # fmt: skip
