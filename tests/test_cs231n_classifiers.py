@@ -25,6 +25,13 @@ def check(tmp_path, source, only=None, data=None):
     return {v.name: v for v in ex.check(path, Settings(data=data)).variables}
 
 
+def points_at(tmp_path, v, kind, text):
+    """A named mistake is a root cause of its kind, at the line of the learner's file holding `text`."""
+    assert v.status == FAIL and v.root_cause and v.diagnosis_kind == kind, (v.status, v.root_cause, v.diagnosis_kind)
+    line = (tmp_path / "classifiers.py").read_text().splitlines()[v.line - 1]
+    assert text in line, (v.line, line)
+
+
 def function_source(name):
     start = SOLUTION.index(f"def {name}")
     end = SOLUTION.find("\n\n", start)
@@ -70,12 +77,16 @@ def test_the_regularization_convention_is_named_both_ways(tmp_path):
         assert results[name].status == FAIL
         assert "this exercise uses reg * np.sum(W * W)" in results[name].diagnosis
         assert "yours matches 0.5 * reg" in results[name].diagnosis
+    points_at(tmp_path, results["svm_loss_vectorized.loss"], "reg", "+ 0.5 * reg * np.sum(W * W)")
+    points_at(tmp_path, results["svm_loss_vectorized.dW"], "reg", "+ reg * W")
     net = SOLUTION.replace("loss += 0.5 * self.reg *", "loss += self.reg *")
     net = net.replace("+ self.reg * W2", "+ 2 * self.reg * W2").replace("+ self.reg * W1", "+ 2 * self.reg * W1")
     results = check(tmp_path, net, only="TwoLayerNet")
     for name in ("TwoLayerNet.loss", "TwoLayerNet.dW1", "TwoLayerNet.dW2"):
         assert results[name].status == FAIL and "uses 0.5 * reg" in results[name].diagnosis
         assert "yours matches reg * sum(W**2)" in results[name].diagnosis
+    points_at(tmp_path, results["TwoLayerNet.loss"], "reg", "loss += self.reg *")  # in TwoLayerNet.loss
+    points_at(tmp_path, results["TwoLayerNet.dW1"], "reg", "+ 2 * self.reg * W")
     assert results["TwoLayerNet.db1"].status == PASS
 
 
@@ -84,12 +95,14 @@ def test_a_loss_without_division_by_n(tmp_path):
     results = check(tmp_path, source, only="softmax_loss_vectorized")
     assert "missing division by N" in results["softmax_loss_vectorized.loss"].diagnosis
     assert "missing division by N" in results["softmax_loss_vectorized.dW"].diagnosis
+    points_at(tmp_path, results["softmax_loss_vectorized.dW"], "missing_n", "def softmax_loss_vectorized(")
 
 
 def test_softmax_without_max_subtraction_is_named(tmp_path):
     source = edited("softmax_loss_naive", ("        scores -= scores.max()\n", ""))
     loss = check(tmp_path, source, only="softmax_loss_naive")["softmax_loss_naive.loss"]
     assert loss.status == FAIL and "overflows" in loss.diagnosis
+    points_at(tmp_path, loss, "overflow", "np.exp(")
 
 
 def test_a_vectorized_function_that_loops_is_told_so_with_the_line(tmp_path):
@@ -100,6 +113,9 @@ def test_a_vectorized_function_that_loops_is_told_so_with_the_line(tmp_path):
     assert results["svm_loss_naive.loss"].status == PASS
     loss = results["svm_loss_vectorized.loss"]
     assert loss.status == FAIL and "still loops in Python" in loss.diagnosis and "`for` at line" in loss.diagnosis
+    # its values are right, but a vectorized function that loops is what the exercise asks to fix
+    assert loss.approx and results["svm_loss_vectorized.dW"].status == FAIL
+    points_at(tmp_path, loss, "loops", "for i in range(")  # the first loop, in svm_loss_naive that it calls
 
 
 def test_no_loop_distances_with_a_comprehension_still_loop_and_one_loop_may_loop_once(tmp_path):
@@ -109,6 +125,7 @@ def test_no_loop_distances_with_a_comprehension_still_loop_and_one_loop_may_loop
     assert results["compute_distances_one_loop.dists"].status == PASS
     no_loops = results["compute_distances_no_loops.dists"]
     assert no_loops.status == FAIL and "comprehension" in no_loops.diagnosis
+    points_at(tmp_path, no_loops, "loops", "for x in X]")
 
 
 def test_predict_labels_breaks_ties_towards_the_smaller_label(tmp_path):
