@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import copy
 import io
+import re
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -52,6 +53,7 @@ class Learner:
     @classmethod
     def load(cls, path: Path) -> Learner:
         run = runner.run_file(path)
+        run.error = with_install_hint(run.error)
         return cls(run, Path(path).read_text(encoding="utf-8"))
 
     def get(self, name: str) -> Any:
@@ -66,6 +68,21 @@ class Learner:
             raise
         except BaseException as e:  # noqa: BLE001 (the learner's error is a result)
             return None, runner.error_from_exception(e, self.run.path, self.source)
+
+
+# modules CS231n's files import that a plain NumPy set-up lacks: module -> what to do
+INSTALL_HINTS = {
+    "past": "pip install future (the package behind CS231n's `from past.builtins import xrange`), "
+    "or delete that import and use range",
+}
+
+
+def with_install_hint(error: LearnerError | None) -> LearnerError | None:
+    """A ModuleNotFoundError for a module in INSTALL_HINTS, told how to get it."""
+    missing = re.fullmatch(r"No module named '([^'.]+)[^']*'", error.message) if error else None
+    if error is None or error.kind != "ModuleNotFoundError" or not missing or missing[1] not in INSTALL_HINTS:
+        return error
+    return replace(error, message=f"{error.message}: {INSTALL_HINTS[missing[1]]}")
 
 
 def loops_in(source: str, name: str) -> list[tuple[str, int]]:

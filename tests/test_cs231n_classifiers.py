@@ -190,3 +190,15 @@ def test_cli_data_must_be_a_cifar_folder_for_classifiers(tmp_path):
     assert done.returncode == 2 and "CIFAR-10 python batch folder" in done.stderr
     done = ninja("check", "classifiers", "--file", file, "--data", str(tmp_path), cwd=tmp_path)
     assert done.returncode == 2 and "data_batch_1" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_missing_past_module_says_which_package_to_install(tmp_path):
+    """CS231n's linear_svm.py and k_nearest_neighbor.py start with `from past.builtins import xrange`."""
+    path = tmp_path / "linear_svm.py"
+    path.write_text("from past.builtins import xrange\n" + SOLUTION)
+    report = CLASSIFIERS.only("svm_loss_naive").check(path, Settings())
+    assert report.error.kind == "ModuleNotFoundError" and report.error.line == 1
+    assert "No module named 'past'" in report.error.message and "pip install future" in report.error.message
+    path.write_text("import cs231n_helpers_nowhere\n" + SOLUTION)  # other modules: the message as Python gives it
+    report = CLASSIFIERS.only("svm_loss_naive").check(path, Settings())
+    assert report.error.message == "No module named 'cs231n_helpers_nowhere'"
