@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from ninja.exercises import find
-from ninja.functions import CifarError, load_cifar
+from ninja.functions import CifarError, load_cifar, with_install_hint
 from ninja.makemore import Settings
-from ninja.results import FAIL, MISSING, PASS
+from ninja.results import FAIL, MISSING, PASS, LearnerError
 
 CLASSIFIERS = find("classifiers")
 SOLUTION = CLASSIFIERS.solution.read_text()
@@ -202,3 +202,5 @@ def test_a_missing_past_module_says_which_package_to_install(tmp_path):
     path.write_text("import cs231n_helpers_nowhere\n" + SOLUTION)  # other modules: the message as Python gives it
     report = CLASSIFIERS.only("svm_loss_naive").check(path, Settings())
     assert report.error.message == "No module named 'cs231n_helpers_nowhere'"
+    dotted = with_install_hint(LearnerError("ModuleNotFoundError", "No module named 'past.builtins'", "f.py", 1))
+    assert "pip install future" in dotted.message
