@@ -8,9 +8,18 @@ import sys
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from ninja.exercises import find
-from ninja.functions import CifarError, load_cifar, with_install_hint
+from ninja.functions import (
+    CifarError,
+    Learner,
+    duration,
+    load_cifar,
+    speed_up,
+    time_against_naive,
+    with_install_hint,
+)
 from ninja.makemore import Settings
 from ninja.results import FAIL, MISSING, PASS, LearnerError
 
@@ -204,3 +213,40 @@ def test_a_missing_past_module_says_which_package_to_install(tmp_path):
     assert report.error.message == "No module named 'cs231n_helpers_nowhere'"
     dotted = with_install_hint(LearnerError("ModuleNotFoundError", "No module named 'past.builtins'", "f.py", 1))
     assert "pip install future" in dotted.message
+
+
+def test_speed_up_notes_read_well():
+    assert [duration(s) for s in (0.0891, 0.0028, 0.00004, 0.2, 0.113, 1.52)] == [
+        "89 ms",
+        "2.8 ms",
+        "0.04 ms",
+        "0.2 s",
+        "0.11 s",
+        "1.5 s",
+    ]
+    naive, fast = "compute_distances_two_loops", "compute_distances_no_loops"
+    assert speed_up(0.0028, 0.113, naive, fast) == "40x faster than two_loops: 2.8 ms vs 0.11 s"
+    assert speed_up(0.002, 0.0145, "svm_loss_naive", "svm_loss_vectorized") == "7.2x faster than naive: 2.0 ms vs 14 ms"
+    assert speed_up(0.09, 0.085, naive, fast).startswith("not faster than two_loops")
+
+
+def test_vectorized_code_is_timed_with_blas_on_one_thread(tmp_path):
+    """On a busy machine BLAS threads wait for each other: a matrix product timed with them can look no
+    faster than two Python loops. The learner's function reports the BLAS threads it ran with."""
+    recorder = (
+        "\n\nimport threadpoolctl\nBLAS_THREADS = []\n_no_loops = KNearestNeighbor.compute_distances_no_loops\n\n\n"
+        "def _recording(self, X):\n"
+        "    blas = [p['num_threads'] for p in threadpoolctl.threadpool_info() if p['user_api'] == 'blas']\n"
+        "    BLAS_THREADS.append(max(blas))\n"
+        "    return _no_loops(self, X)\n\n\n"
+        "KNearestNeighbor.compute_distances_no_loops = _recording\n"
+    )
+    path = tmp_path / "classifiers.py"
+    path.write_text(SOLUTION + recorder)
+    learner = Learner.load(path)
+    unit = next(u for u in CLASSIFIERS.units if u.forward == "compute_distances_no_loops")
+    case = next(c for c in unit.cases(0, None) if c.timed)
+    with threadpool_limits(limits=2, user_api="blas"):  # as on a 2-core machine, whatever this one has
+        note = time_against_naive(unit, learner, case)
+        assert max(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas") == 2
+    assert "faster than two_loops" in note and learner.get("BLAS_THREADS") and set(learner.get("BLAS_THREADS")) == {1}
