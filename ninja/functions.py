@@ -243,10 +243,15 @@ def changed_in_place(before: Mapping[str, Any], after: Mapping[str, Any]) -> lis
 def in_place(function: str, names: Sequence[str]) -> Diagnosis:
     listed = ", ".join(names)
     return "in_place", (
-        f"{function} modifies its argument {listed} in place: the caller's array changes under it "
-        f"(a cache or a later layer sees the wrong values). Work on a copy or build a new array "
-        f"(e.g. np.maximum, x * mask) instead of assigning into {names[0]}"
+        f"{function} modifies its argument {listed} in place (the caller and any cache see it change): "
+        f"build a new array (np.maximum, x * mask) instead of assigning into {names[0]}"
     )
+
+
+def short_where(error: LearnerError) -> str:
+    """layers.py:12, for a note in a table row (the footer and the error line give the full path)."""
+    name = Path(error.path).name
+    return f"{name}:{error.line}" if error.line else name
 
 
 def tensors(inputs: Mapping[str, Any], wrt: Sequence[str]) -> dict[str, Any]:
@@ -498,7 +503,7 @@ class Unit:
             return Trial(
                 {n: engine.UNREACHED for n in names},
                 expected,
-                note=dict.fromkeys(names, f"{error.where}: {error.kind}: {error.message}"),
+                note=dict.fromkeys(names, f"{short_where(error)}: {error.kind}: {error.message}"),
             )
         values = [learner_value(v) for v in called["values"]]
         trial = Trial(dict(zip(names, values + [None] * len(names), strict=False)), expected)
@@ -735,7 +740,7 @@ class FunctionsExercise:
         for i, (case, called) in enumerate(zip(unit.cases(settings.seed, cifar), got["cases"], strict=False)):
             raised = collected.error_of(called["error"])
             if raised:
-                message = f"{case.label}: {raised.where}: {raised.kind}: {raised.message}"
+                message = f"{case.label}: {short_where(raised)}: {raised.kind}: {raised.message}"
                 return [VarResult(c, ERROR, (), note=message) for c in unit.checked]
             out = learner_value(called["out"])
             if unit.reads_out:  # the trusted forward depends on this learner's out: nothing to share
@@ -753,7 +758,18 @@ class FunctionsExercise:
             if r.status == FAIL and r.diagnosis_kind:  # a named mistake: the root cause, at its line
                 r.root_cause = True
                 r.line = r.line or offending_line(source, r.name, r.diagnosis_kind)
+        blame_the_forward(unit, merged)
         return merged
+
+
+def blame_the_forward(unit: Unit, results: list[VarResult]) -> None:
+    """A backward fed the cache of a forward with a named mistake (dropout's swapped mask) fails
+    with it: point at that forward first, as makemore's blame does (the backward may be right)."""
+    forward = [r for r in results if r.root_cause and not r.approx and r.name.startswith(f"{unit.forward}.")]
+    cause = forward[0] if forward else None  # a forward whose values are right (in place) passes nothing on
+    for r in results:
+        if cause is not None and r.status == FAIL and not r.root_cause and r.name.split(".")[0] != unit.forward:
+            r.inherited_from = cause.name
 
 
 def unit_present(unit, learner: Learner) -> bool:
@@ -767,7 +783,8 @@ def vectorized_verdict(unit, loops: list, speed: str | None, results: list[VarRe
     """A vectorized function must not loop in Python (more than `max_loops`); its speed-up over
     the naive one (measured by collect) is shown once it passes."""
     if len(loops) > unit.max_loops:
-        where = ", ".join(f"`{kind}` at line {line}" for kind, line in loops)
+        where = ", ".join(f"`{kind}` at line {line}" for kind, line in loops[:3])
+        where += f" and {len(loops) - 3} more" if len(loops) > 3 else ""
         allowed = "no loop" if unit.max_loops == 0 else f"at most {unit.max_loops} loop"
         # it fails even with the right values: being vectorized is what this function is asked for
         for r in results:
@@ -802,8 +819,8 @@ def duration(seconds: float) -> str:
 
 
 def speed_up(fast: float | None, slow: float | None, naive: str, vectorized: str) -> str | None:
-    """"39x faster than two_loops: 2.8 ms vs 0.11 s", the naive one named without the prefix the
-    two share (compute_distances_), to keep the note short."""
+    """E.g. `39x faster than two_loops: 2.8 ms vs 0.11 s`: the naive one named without the prefix
+    the two share (compute_distances_), to keep the note short."""
     if not fast or not slow:
         return None
     shared = len(os.path.commonprefix([naive, vectorized]))

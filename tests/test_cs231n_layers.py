@@ -122,6 +122,9 @@ def test_dropout_with_keep_and_drop_swapped(tmp_path):
     out = by_name(report)["dropout_forward.out"]
     assert out.status == FAIL and "keep and drop swapped" in out.diagnosis
     points_at(report, out, "keep_drop", "np.random.rand(*x.shape) < 1 - p")
+    # its backward, fed that forward's mask, fails with it: it points at the forward
+    dx = by_name(report)["dropout_backward.dx"]
+    assert dx.status == FAIL and not dx.root_cause and dx.inherited_from == "dropout_forward.out"
 
 
 @pytest.mark.parametrize("function", ["softmax_loss", "svm_loss"])

@@ -35,7 +35,7 @@ def linear_cases(seed, cifar=None, large=False):
     X = np.hstack([X, np.ones((len(X), 1))])  # the bias trick: (N, 3073)
     W = r.standard_normal((3073, 10)) * 1e-3
     cifar_shaped = {"W": W, "X": X, "y": y, "reg": 0.5}
-    cases.append(Case(f"W {W.shape}, X {X.shape} (CIFAR's shape), reg 0.5", cifar_shaped, timed=True))
+    cases.append(Case(f"W {W.shape}, X {X.shape}, reg 0.5", cifar_shaped, timed=True))
     if large:  # every score near 1000, their differences small: exp overflows unless the max is subtracted
         W, X = r.standard_normal((20, 4)), r.standard_normal((6, 20))
         W[-1], X[:, -1] = 1.0, 1000.0
@@ -56,10 +56,10 @@ def linear_softmax(t, out, reg_factor=1.0, mean=True):
 
 
 def reg_message(uses: str, yours: str) -> str:
-    return f"regularization factor: this exercise uses {uses} (CS231n's convention here); yours matches {yours}"
+    return f"regularization: this exercise uses {uses}; yours matches {yours}"
 
 
-LINEAR_REG = reg_message("reg * np.sum(W * W), so dW gets 2 * reg * W", "0.5 * reg * np.sum(W * W) (dW gets reg * W)")
+LINEAR_REG = reg_message("reg * np.sum(W * W) (dW gets 2 * reg * W)", "0.5 * reg * np.sum(W * W)")
 LINEAR_MISTAKES = (Mistake("reg", LINEAR_REG, {"reg_factor": 0.5}), MISSING_N_MISTAKE)
 
 
@@ -118,8 +118,8 @@ def two_layer_net(t, out, reg_factor=0.5, mean=True):
 
 
 NET_REG = reg_message(
-    "0.5 * reg * (sum(W1**2) + sum(W2**2)), so dW gets reg * W (fc_net's TwoLayerNet)",
-    "reg * sum(W**2) (dW gets 2 * reg * W)",
+    "0.5 * reg * (sum(W1**2) + sum(W2**2)) (dW gets reg * W)",
+    "reg * sum(W**2)",
 )
 
 # ---------------------------------------------------------------- k-nearest neighbours

@@ -70,11 +70,11 @@ def svm_loss(t, out, mean=True):
     return multiclass_svm(t["x"], t["y"], mean)
 
 
-MISSING_N = "missing division by N: the loss is the mean over the batch, so the loss and its gradient divide by N"
+MISSING_N = "missing division by N: the loss is a mean over the batch; divide the loss and its gradient by N"
 MISSING_N_MISTAKE = Mistake("missing_n", MISSING_N, {"mean": False})
 OVERFLOW = (
-    "softmax overflows on large scores: np.exp of scores ~1e3 is inf, and inf/inf is NaN. Subtract each row's "
-    "max from the scores before exp (the probabilities do not change)"
+    "softmax overflows on large scores: np.exp(1e3) is inf, inf/inf is NaN; subtract each row's max from the "
+    "scores before np.exp (the probabilities stay the same)"
 )
 
 # ---------------------------------------------------------------- batchnorm, layernorm
@@ -172,8 +172,8 @@ def dropout_property(inputs, out) -> Diagnosis | None:
     scale = float(np.median(out[kept] / x[kept])) if kept.any() else 0.0
     if abs(fraction - (1 - p)) < 0.03 or np.isclose(scale, 1 / (1 - p)):
         return "keep_drop", (
-            f"keep and drop swapped: p = {p} is the probability of keeping a unit (CS231n's convention); "
-            f"yours kept {fraction:.0%} and scaled by {scale:.3g} (expected {p:.0%}, scaled by 1/p = {1 / p:.3g})"
+            f"keep and drop swapped: p = {p} is the probability of keeping a unit; yours kept {fraction:.0%}, "
+            f"scaled by {scale:.3g} (expected {p:.0%}, scaled by 1/p = {1 / p:.3g})"
         )
     if abs(fraction - p) > 0.03:
         return (
@@ -230,10 +230,10 @@ def pool_cases(seed, cifar=None):
     cases = []
     for x_shape, size, stride in shapes:
         param = {"pool_height": size, "pool_width": size, "stride": stride}
-        overlap = ", overlapping windows" if stride < size else ""
+        overlap = " (overlap)" if stride < size else ""
         cases.append(
             Case(
-                f"x {x_shape}, pool {size}x{size} stride {stride}{overlap}",
+                f"x {x_shape}, {size}x{size} pool, stride {stride}{overlap}",
                 {"x": r.standard_normal(x_shape), "pool_param": param},
             )
         )
@@ -282,8 +282,8 @@ UNITS = (
         backward=("batchnorm_backward", "batchnorm_backward_alt"),
         mistakes=(Mistake(
             "eps",
-            "eps outside the square root: normalize by np.sqrt(var + eps), in test mode with running_var too "
-            "(the running variances here are small, so it shows)", {"eps_outside": True},
+            "eps outside the square root: divide by np.sqrt(var + eps), with running_var in test mode too",
+            {"eps_outside": True},
         ),),
         state=batchnorm_state,
     ),
@@ -301,8 +301,8 @@ UNITS = (
         "max_pool_forward_naive", "layer", ("x",), pool_cases, max_pool, backward=("max_pool_backward_naive",),
         mistakes=(Mistake(
             "accumulation",
-            "dx[...] = instead of +=: where pooling windows overlap, one input is the max of several windows "
-            "and collects the gradient of each", produces=pool_with_assignment,
+            "dx[...] = instead of +=: where windows overlap, an input that is the max of several collects "
+            "each window's gradient", produces=pool_with_assignment,
         ),),
     ),
 )  # fmt: skip
