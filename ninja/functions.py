@@ -214,8 +214,16 @@ def eps_outside_sqrt(stmt, result, aliases) -> bool:
 
 
 def regularizes(stmt, result, aliases) -> bool:
-    """The loss's `reg * np.sum(W * W)`, or a gradient's `2 * reg * W` (the one without a sum)."""
-    return "reg" in names_in(stmt) and calls(stmt, "sum") == result.endswith(".loss")
+    """The loss's `reg * np.sum(W * W)`, or dW2's `2 * self.reg * W2`: a product of reg and a sum, or
+    of reg and the parameter itself."""
+    parameter = result.rpartition(".")[2].removeprefix("d")
+    for n in ast.walk(stmt):
+        if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mult):
+            for a, b in ((n.left, n.right), (n.right, n.left)):
+                other = calls(b, "sum") if result.endswith(".loss") else isinstance(b, ast.Name) and b.id == parameter
+                if "reg" in names_in(a) and other:
+                    return True
+    return False
 
 
 OFFENDING: dict[str, Callable[[ast.stmt, str, set[str]], bool]] = {

@@ -95,7 +95,8 @@ def test_the_regularization_convention_is_named_both_ways(tmp_path):
         assert results[name].status == FAIL and "uses 0.5 * reg" in results[name].diagnosis
         assert "yours matches reg * sum(W**2)" in results[name].diagnosis
     points_at(tmp_path, results["TwoLayerNet.loss"], "reg", "loss += self.reg *")  # in TwoLayerNet.loss
-    points_at(tmp_path, results["TwoLayerNet.dW1"], "reg", "+ 2 * self.reg * W")
+    points_at(tmp_path, results["TwoLayerNet.dW2"], "reg", "+ 2 * self.reg * W2")
+    points_at(tmp_path, results["TwoLayerNet.dW1"], "reg", "+ 2 * self.reg * W1")
     assert results["TwoLayerNet.db1"].status == PASS
 
 
