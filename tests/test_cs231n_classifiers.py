@@ -8,11 +8,20 @@ import sys
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from ninja.exercises import find
-from ninja.functions import CifarError, load_cifar
+from ninja.functions import (
+    CifarError,
+    Learner,
+    duration,
+    load_cifar,
+    speed_up,
+    time_against_naive,
+    with_install_hint,
+)
 from ninja.makemore import Settings
-from ninja.results import FAIL, MISSING, PASS
+from ninja.results import FAIL, MISSING, PASS, LearnerError
 
 CLASSIFIERS = find("classifiers")
 SOLUTION = CLASSIFIERS.solution.read_text()
@@ -23,6 +32,13 @@ def check(tmp_path, source, only=None, data=None):
     path.write_text(source)
     ex = CLASSIFIERS.only(only) if only else CLASSIFIERS
     return {v.name: v for v in ex.check(path, Settings(data=data)).variables}
+
+
+def points_at(tmp_path, v, kind, text):
+    """A named mistake is a root cause of its kind, at the line of the learner's file holding `text`."""
+    assert v.status == FAIL and v.root_cause and v.diagnosis_kind == kind, (v.status, v.root_cause, v.diagnosis_kind)
+    line = (tmp_path / "classifiers.py").read_text().splitlines()[v.line - 1]
+    assert text in line, (v.line, line)
 
 
 def function_source(name):
@@ -70,12 +86,17 @@ def test_the_regularization_convention_is_named_both_ways(tmp_path):
         assert results[name].status == FAIL
         assert "this exercise uses reg * np.sum(W * W)" in results[name].diagnosis
         assert "yours matches 0.5 * reg" in results[name].diagnosis
+    points_at(tmp_path, results["svm_loss_vectorized.loss"], "reg", "+ 0.5 * reg * np.sum(W * W)")
+    points_at(tmp_path, results["svm_loss_vectorized.dW"], "reg", "+ reg * W")
     net = SOLUTION.replace("loss += 0.5 * self.reg *", "loss += self.reg *")
     net = net.replace("+ self.reg * W2", "+ 2 * self.reg * W2").replace("+ self.reg * W1", "+ 2 * self.reg * W1")
     results = check(tmp_path, net, only="TwoLayerNet")
     for name in ("TwoLayerNet.loss", "TwoLayerNet.dW1", "TwoLayerNet.dW2"):
         assert results[name].status == FAIL and "uses 0.5 * reg" in results[name].diagnosis
         assert "yours matches reg * sum(W**2)" in results[name].diagnosis
+    points_at(tmp_path, results["TwoLayerNet.loss"], "reg", "loss += self.reg *")  # in TwoLayerNet.loss
+    points_at(tmp_path, results["TwoLayerNet.dW2"], "reg", "+ 2 * self.reg * W2")
+    points_at(tmp_path, results["TwoLayerNet.dW1"], "reg", "+ 2 * self.reg * W1")
     assert results["TwoLayerNet.db1"].status == PASS
 
 
@@ -84,12 +105,14 @@ def test_a_loss_without_division_by_n(tmp_path):
     results = check(tmp_path, source, only="softmax_loss_vectorized")
     assert "missing division by N" in results["softmax_loss_vectorized.loss"].diagnosis
     assert "missing division by N" in results["softmax_loss_vectorized.dW"].diagnosis
+    points_at(tmp_path, results["softmax_loss_vectorized.dW"], "missing_n", "def softmax_loss_vectorized(")
 
 
 def test_softmax_without_max_subtraction_is_named(tmp_path):
     source = edited("softmax_loss_naive", ("        scores -= scores.max()\n", ""))
     loss = check(tmp_path, source, only="softmax_loss_naive")["softmax_loss_naive.loss"]
     assert loss.status == FAIL and "overflows" in loss.diagnosis
+    points_at(tmp_path, loss, "overflow", "np.exp(")
 
 
 def test_a_vectorized_function_that_loops_is_told_so_with_the_line(tmp_path):
@@ -100,6 +123,9 @@ def test_a_vectorized_function_that_loops_is_told_so_with_the_line(tmp_path):
     assert results["svm_loss_naive.loss"].status == PASS
     loss = results["svm_loss_vectorized.loss"]
     assert loss.status == FAIL and "still loops in Python" in loss.diagnosis and "`for` at line" in loss.diagnosis
+    # its values are right, but a vectorized function that loops is what the exercise asks to fix
+    assert loss.approx and results["svm_loss_vectorized.dW"].status == FAIL
+    points_at(tmp_path, loss, "loops", "for i in range(")  # the first loop, in svm_loss_naive that it calls
 
 
 def test_no_loop_distances_with_a_comprehension_still_loop_and_one_loop_may_loop_once(tmp_path):
@@ -109,6 +135,7 @@ def test_no_loop_distances_with_a_comprehension_still_loop_and_one_loop_may_loop
     assert results["compute_distances_one_loop.dists"].status == PASS
     no_loops = results["compute_distances_no_loops.dists"]
     assert no_loops.status == FAIL and "comprehension" in no_loops.diagnosis
+    points_at(tmp_path, no_loops, "loops", "for x in X]")
 
 
 def test_predict_labels_breaks_ties_towards_the_smaller_label(tmp_path):
@@ -173,3 +200,54 @@ def test_cli_data_must_be_a_cifar_folder_for_classifiers(tmp_path):
     assert done.returncode == 2 and "CIFAR-10 python batch folder" in done.stderr
     done = ninja("check", "classifiers", "--file", file, "--data", str(tmp_path), cwd=tmp_path)
     assert done.returncode == 2 and "data_batch_1" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_missing_past_module_says_which_package_to_install(tmp_path):
+    """CS231n's linear_svm.py and k_nearest_neighbor.py start with `from past.builtins import xrange`."""
+    path = tmp_path / "linear_svm.py"
+    path.write_text("from past.builtins import xrange\n" + SOLUTION)
+    report = CLASSIFIERS.only("svm_loss_naive").check(path, Settings())
+    assert report.error.kind == "ModuleNotFoundError" and report.error.line == 1
+    assert "No module named 'past'" in report.error.message and "pip install future" in report.error.message
+    path.write_text("import cs231n_helpers_nowhere\n" + SOLUTION)  # other modules: the message as Python gives it
+    report = CLASSIFIERS.only("svm_loss_naive").check(path, Settings())
+    assert report.error.message == "No module named 'cs231n_helpers_nowhere'"
+    dotted = with_install_hint(LearnerError("ModuleNotFoundError", "No module named 'past.builtins'", "f.py", 1))
+    assert "pip install future" in dotted.message
+
+
+def test_speed_up_notes_read_well():
+    assert [duration(s) for s in (0.0891, 0.0028, 0.00004, 0.2, 0.113, 1.52)] == [
+        "89 ms",
+        "2.8 ms",
+        "0.04 ms",
+        "0.2 s",
+        "0.11 s",
+        "1.5 s",
+    ]
+    naive, fast = "compute_distances_two_loops", "compute_distances_no_loops"
+    assert speed_up(0.0028, 0.113, naive, fast) == "40x faster than two_loops: 2.8 ms vs 0.11 s"
+    assert speed_up(0.002, 0.0145, "svm_loss_naive", "svm_loss_vectorized") == "7.2x faster than naive: 2.0 ms vs 14 ms"
+    assert speed_up(0.09, 0.085, naive, fast).startswith("not faster than two_loops")
+
+
+def test_vectorized_code_is_timed_with_blas_on_one_thread(tmp_path):
+    """On a busy machine BLAS threads wait for each other: a matrix product timed with them can look no
+    faster than two Python loops. The learner's function reports the BLAS threads it ran with."""
+    recorder = (
+        "\n\nimport threadpoolctl\nBLAS_THREADS = []\n_no_loops = KNearestNeighbor.compute_distances_no_loops\n\n\n"
+        "def _recording(self, X):\n"
+        "    blas = [p['num_threads'] for p in threadpoolctl.threadpool_info() if p['user_api'] == 'blas']\n"
+        "    BLAS_THREADS.append(max(blas))\n"
+        "    return _no_loops(self, X)\n\n\n"
+        "KNearestNeighbor.compute_distances_no_loops = _recording\n"
+    )
+    path = tmp_path / "classifiers.py"
+    path.write_text(SOLUTION + recorder)
+    learner = Learner.load(path)
+    unit = next(u for u in CLASSIFIERS.units if u.forward == "compute_distances_no_loops")
+    case = next(c for c in unit.cases(0, None) if c.timed)
+    with threadpool_limits(limits=2, user_api="blas"):  # as on a 2-core machine, whatever this one has
+        note = time_against_naive(unit, learner, case)
+        assert max(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas") == 2
+    assert "faster than two_loops" in note and learner.get("BLAS_THREADS") and set(learner.get("BLAS_THREADS")) == {1}

@@ -1,6 +1,11 @@
 """The CS231n layers exercise: the reference passes, the template is missing, and each named
 mistake is caught and named."""
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from ninja.exercises import find
@@ -26,6 +31,13 @@ def mutated(old, new):
 
 def by_name(report):
     return {v.name: v for v in report.variables}
+
+
+def points_at(report, v, kind, text):
+    """A named mistake is a root cause of its kind, at the line of the learner's file holding `text`."""
+    assert v.status == FAIL and v.root_cause and v.diagnosis_kind == kind, (v.status, v.root_cause, v.diagnosis_kind)
+    line = Path(report.path).read_text().splitlines()[v.line - 1]
+    assert text in line, (v.line, line)
 
 
 def test_every_reference_function_passes():
@@ -77,6 +89,7 @@ def test_a_backward_that_writes_into_dout_is_named(tmp_path):
     report = check(tmp_path, mutated("    dx = dout * (x > 0)\n", "    dx = dout\n    dx[x <= 0] = 0\n"), only="relu")
     dx = by_name(report)["relu_backward.dx"]
     assert dx.status == FAIL and "in place" in dx.diagnosis and "dout" in dx.diagnosis
+    points_at(report, dx, "in_place", "dx[x <= 0] = 0")  # dx is dout under another name
 
 
 def test_a_forward_that_writes_into_x_is_named_even_when_its_values_are_right(tmp_path):
@@ -85,24 +98,33 @@ def test_a_forward_that_writes_into_x_is_named_even_when_its_values_are_right(tm
     )
     out = by_name(report)["relu_forward.out"]
     assert out.status == FAIL and "relu_forward modifies its argument x in place" in out.diagnosis
+    points_at(report, out, "in_place", "x[x < 0] = 0")
 
 
 def test_max_pool_backward_with_assignment_is_caught_by_overlapping_windows(tmp_path):
     report = check(tmp_path, mutated("] += dout[n, c, i, j]", "] = dout[n, c, i, j]"), only="max_pool")
     dx = by_name(report)["max_pool_backward_naive.dx"]
     assert dx.status == FAIL and "+=" in dx.diagnosis and "overlap" in dx.note
+    points_at(report, dx, "accumulation", "] = dout[n, c, i, j]")
 
 
 def test_batchnorm_test_mode_with_eps_outside_the_square_root(tmp_path):
     source = mutated("np.sqrt(running_var + eps)", "(np.sqrt(running_var) + eps)")
-    out = by_name(check(tmp_path, source, only="batchnorm"))["batchnorm_forward.out"]
+    report = check(tmp_path, source, only="batchnorm")
+    out = by_name(report)["batchnorm_forward.out"]
     assert out.status == FAIL and "eps outside the square root" in out.diagnosis and "mode test" in out.note
+    points_at(report, out, "eps", "(np.sqrt(running_var) + eps)")
 
 
 def test_dropout_with_keep_and_drop_swapped(tmp_path):
     source = mutated("(np.random.rand(*x.shape) < p) / p", "(np.random.rand(*x.shape) < 1 - p) / (1 - p)")
-    out = by_name(check(tmp_path, source, only="dropout"))["dropout_forward.out"]
+    report = check(tmp_path, source, only="dropout")
+    out = by_name(report)["dropout_forward.out"]
     assert out.status == FAIL and "keep and drop swapped" in out.diagnosis
+    points_at(report, out, "keep_drop", "np.random.rand(*x.shape) < 1 - p")
+    # its backward, fed that forward's mask, fails with it: it points at the forward
+    dx = by_name(report)["dropout_backward.dx"]
+    assert dx.status == FAIL and not dx.root_cause and dx.inherited_from == "dropout_forward.out"
 
 
 @pytest.mark.parametrize("function", ["softmax_loss", "svm_loss"])
@@ -114,12 +136,14 @@ def test_a_loss_without_division_by_n(tmp_path, function):
     for name in (f"{function}.loss", f"{function}.dx"):
         assert by_name(report)[name].status == FAIL
         assert "missing division by N" in by_name(report)[name].diagnosis
+        points_at(report, by_name(report)[name], "missing_n", f"def {function}(")  # nothing to point at but the def
 
 
 def test_softmax_without_max_subtraction_overflows_on_large_scores(tmp_path):
     report = check(tmp_path, mutated("shifted = x - x.max(axis=1, keepdims=True)", "shifted = x"), only="softmax")
     loss = by_name(report)["softmax_loss.loss"]
     assert loss.status == FAIL and "overflows" in loss.diagnosis and "large scores" in loss.note
+    points_at(report, loss, "overflow", "np.exp(")
 
 
 def test_a_backward_that_raises_is_an_error_with_file_and_line(tmp_path):
@@ -128,3 +152,18 @@ def test_a_backward_that_raises_is_an_error_with_file_and_line(tmp_path):
     )
     db = by_name(report)["affine_backward.db"]
     assert db.status == "error" and "layers.py:" in db.note and "NameError" in db.note
+
+
+def test_a_named_mistake_is_an_error_at_its_line_in_github_annotations(tmp_path):
+    path = tmp_path / "layers.py"
+    path.write_text(mutated("] += dout[n, c, i, j]", "] = dout[n, c, i, j]"))
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "] = dout[n, c, i, j]" in text)
+    run = [sys.executable, "-m", "ninja", "check", "layers", "--file", str(path), "--only", "max_pool"]
+    done = subprocess.run([*run, "--format", "github"], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 1 and f"::error file={path},line={line}," in done.stdout, done.stdout
+    done = subprocess.run([*run, "--format", "json"], capture_output=True, text=True, cwd=tmp_path)
+    dx = next(v for v in json.loads(done.stdout)["variables"] if v["name"] == "max_pool_backward_naive.dx")
+    assert (dx["root_cause"], dx["diagnosis_kind"], dx["line"]) == (True, "accumulation", line)
+    hint = [sys.executable, "-m", "ninja", "hint", "layers", "--file", str(path)]
+    done = subprocess.run(hint, capture_output=True, text=True, cwd=tmp_path)
+    assert f"{path}:{line}: max_pool_backward_naive.dx is wrong: dx[...] = instead of +=" in done.stdout, done.stdout

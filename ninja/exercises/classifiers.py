@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ninja.exercises.layers import MISSING_N, OVERFLOW, multiclass_svm, rng_for
+from ninja.exercises.layers import MISSING_N_MISTAKE, OVERFLOW, multiclass_svm, rng_for
 from ninja.functions import Case, FunctionsExercise, Mistake, Unit
 
 # ---------------------------------------------------------------- linear classifiers
@@ -35,7 +35,7 @@ def linear_cases(seed, cifar=None, large=False):
     X = np.hstack([X, np.ones((len(X), 1))])  # the bias trick: (N, 3073)
     W = r.standard_normal((3073, 10)) * 1e-3
     cifar_shaped = {"W": W, "X": X, "y": y, "reg": 0.5}
-    cases.append(Case(f"W {W.shape}, X {X.shape} (CIFAR's shape), reg 0.5", cifar_shaped, timed=True))
+    cases.append(Case(f"W {W.shape}, X {X.shape}, reg 0.5", cifar_shaped, timed=True))
     if large:  # every score near 1000, their differences small: exp overflows unless the max is subtracted
         W, X = r.standard_normal((20, 4)), r.standard_normal((6, 20))
         W[-1], X[:, -1] = 1.0, 1000.0
@@ -56,11 +56,11 @@ def linear_softmax(t, out, reg_factor=1.0, mean=True):
 
 
 def reg_message(uses: str, yours: str) -> str:
-    return f"regularization factor: this exercise uses {uses} (CS231n's convention here); yours matches {yours}"
+    return f"regularization: this exercise uses {uses}; yours matches {yours}"
 
 
-LINEAR_REG = reg_message("reg * np.sum(W * W), so dW gets 2 * reg * W", "0.5 * reg * np.sum(W * W) (dW gets reg * W)")
-LINEAR_MISTAKES = (Mistake(LINEAR_REG, {"reg_factor": 0.5}), Mistake(MISSING_N, {"mean": False}))
+LINEAR_REG = reg_message("reg * np.sum(W * W) (dW gets 2 * reg * W)", "0.5 * reg * np.sum(W * W)")
+LINEAR_MISTAKES = (Mistake("reg", LINEAR_REG, {"reg_factor": 0.5}), MISSING_N_MISTAKE)
 
 
 def linear_units():
@@ -118,8 +118,8 @@ def two_layer_net(t, out, reg_factor=0.5, mean=True):
 
 
 NET_REG = reg_message(
-    "0.5 * reg * (sum(W1**2) + sum(W2**2)), so dW gets reg * W (fc_net's TwoLayerNet)",
-    "reg * sum(W**2) (dW gets 2 * reg * W)",
+    "0.5 * reg * (sum(W1**2) + sum(W2**2)) (dW gets reg * W)",
+    "reg * sum(W**2)",
 )
 
 # ---------------------------------------------------------------- k-nearest neighbours
@@ -194,7 +194,7 @@ UNITS = (
     *linear_units(),
     Unit(
         "TwoLayerNet", "loss", ("W1", "b1", "W2", "b2"), two_layer_cases, two_layer_net, owner="TwoLayerNet",
-        call=call_two_layer_net, mistakes=(Mistake(NET_REG, {"reg_factor": 1.0}), Mistake(MISSING_N, {"mean": False})),
+        call=call_two_layer_net, mistakes=(Mistake("reg", NET_REG, {"reg_factor": 1.0}), MISSING_N_MISTAKE),
     ),
     *knn_units(),
 )  # fmt: skip

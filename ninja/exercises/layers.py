@@ -7,7 +7,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ninja.functions import Case, FunctionsExercise, Mistake, Unit
+from ninja.functions import Case, Diagnosis, FunctionsExercise, Mistake, Unit
 
 
 def rng_for(seed: int, unit: str) -> np.random.Generator:
@@ -70,10 +70,11 @@ def svm_loss(t, out, mean=True):
     return multiclass_svm(t["x"], t["y"], mean)
 
 
-MISSING_N = "missing division by N: the loss is the mean over the batch, so the loss and its gradient divide by N"
+MISSING_N = "missing division by N: the loss is a mean over the batch; divide the loss and its gradient by N"
+MISSING_N_MISTAKE = Mistake("missing_n", MISSING_N, {"mean": False})
 OVERFLOW = (
-    "softmax overflows on large scores: np.exp of scores ~1e3 is inf, and inf/inf is NaN. Subtract each row's "
-    "max from the scores before exp (the probabilities do not change)"
+    "softmax overflows on large scores: np.exp(1e3) is inf, inf/inf is NaN; subtract each row's max from the "
+    "scores before np.exp (the probabilities stay the same)"
 )
 
 # ---------------------------------------------------------------- batchnorm, layernorm
@@ -159,7 +160,7 @@ def dropout(t, out):
     return x * kept_mask(x, out) / p["p"]  # inverted dropout with the learner's own random mask
 
 
-def dropout_property(inputs, out) -> str | None:
+def dropout_property(inputs, out) -> Diagnosis | None:
     """The mask is random, so the forward is judged by what it keeps and how it scales."""
     x, param = inputs["x"], inputs["dropout_param"]
     p = param["p"]
@@ -170,14 +171,20 @@ def dropout_property(inputs, out) -> str | None:
     fraction = kept.mean()
     scale = float(np.median(out[kept] / x[kept])) if kept.any() else 0.0
     if abs(fraction - (1 - p)) < 0.03 or np.isclose(scale, 1 / (1 - p)):
-        return (
-            f"keep and drop swapped: p = {p} is the probability of keeping a unit (CS231n's convention); "
-            f"yours kept {fraction:.0%} and scaled by {scale:.3g} (expected {p:.0%}, scaled by 1/p = {1 / p:.3g})"
+        return "keep_drop", (
+            f"keep and drop swapped: p = {p} is the probability of keeping a unit; yours kept {fraction:.0%}, "
+            f"scaled by {scale:.3g} (expected {p:.0%}, scaled by 1/p = {1 / p:.3g})"
         )
     if abs(fraction - p) > 0.03:
-        return f"kept {fraction:.0%} of units with p = {p}: mask = (np.random.rand(*x.shape) < p) keeps a fraction p"
+        return (
+            "dropout_rate",
+            f"kept {fraction:.0%} of units with p = {p}: mask = (np.random.rand(*x.shape) < p) keeps a fraction p",
+        )
     if np.isclose(scale, 1.0):
-        return "not inverted dropout: divide the kept units by p at train time, so test time is the identity"
+        return (
+            "not_inverted",
+            "not inverted dropout: divide the kept units by p at train time, so test time is the identity",
+        )
     return None
 
 
@@ -223,10 +230,10 @@ def pool_cases(seed, cifar=None):
     cases = []
     for x_shape, size, stride in shapes:
         param = {"pool_height": size, "pool_width": size, "stride": stride}
-        overlap = ", overlapping windows" if stride < size else ""
+        overlap = " (overlap)" if stride < size else ""
         cases.append(
             Case(
-                f"x {x_shape}, pool {size}x{size} stride {stride}{overlap}",
+                f"x {x_shape}, {size}x{size} pool, stride {stride}{overlap}",
                 {"x": r.standard_normal(x_shape), "pool_param": param},
             )
         )
@@ -263,19 +270,20 @@ UNITS = (
     Unit("affine_forward", "layer", ("x", "w", "b"), affine_cases, affine, backward=("affine_backward",)),
     Unit("relu_forward", "layer", ("x",), relu_cases, relu, backward=("relu_backward",)),
     Unit(
-        "softmax_loss", "loss", ("x",), loss_cases, softmax_loss, mistakes=(Mistake(MISSING_N, {"mean": False}),),
+        "softmax_loss", "loss", ("x",), loss_cases, softmax_loss, mistakes=(MISSING_N_MISTAKE,),
         overflow=OVERFLOW,
     ),
     Unit(
         "svm_loss", "loss", ("x",), lambda seed, cifar=None: loss_cases(seed, cifar, large=False), svm_loss,
-        mistakes=(Mistake(MISSING_N, {"mean": False}),),
+        mistakes=(MISSING_N_MISTAKE,),
     ),
     Unit(
         "batchnorm_forward", "layer", ("x", "gamma", "beta"), batchnorm_cases, batchnorm,
         backward=("batchnorm_backward", "batchnorm_backward_alt"),
         mistakes=(Mistake(
-            "eps outside the square root: normalize by np.sqrt(var + eps), in test mode with running_var too "
-            "(the running variances here are small, so it shows)", {"eps_outside": True},
+            "eps",
+            "eps outside the square root: divide by np.sqrt(var + eps), with running_var in test mode too",
+            {"eps_outside": True},
         ),),
         state=batchnorm_state,
     ),
@@ -286,14 +294,15 @@ UNITS = (
     Unit(
         "dropout_forward", "layer", ("x",), dropout_cases, dropout, backward=("dropout_backward",),
         property_check=dropout_property, reads_out=True,
-        mistakes=(Mistake(TEST_TIMES_P, produces=dropout_test_times_p),),
+        mistakes=(Mistake("test_mode", TEST_TIMES_P, produces=dropout_test_times_p),),
     ),
     Unit("conv_forward_naive", "layer", ("x", "w", "b"), conv_cases, conv, backward=("conv_backward_naive",)),
     Unit(
         "max_pool_forward_naive", "layer", ("x",), pool_cases, max_pool, backward=("max_pool_backward_naive",),
         mistakes=(Mistake(
-            "dx[...] = instead of +=: where pooling windows overlap, one input is the max of several windows "
-            "and collects the gradient of each", produces=pool_with_assignment,
+            "accumulation",
+            "dx[...] = instead of +=: where windows overlap, an input that is the max of several collects "
+            "each window's gradient", produces=pool_with_assignment,
         ),),
     ),
 )  # fmt: skip
