@@ -102,7 +102,8 @@ def function_row(v: VarResult, numeric: bool, narrow: bool = False) -> list:
 
 
 def cs231n_note(v: VarResult) -> str:
-    return "; ".join(n for n in (v.diagnosis, v.note) if n)
+    """The diagnosis of a root cause is spelled out under the table: the row only names its kind."""
+    return "; ".join(n for n in (blame_note(v) or v.diagnosis, v.note) if n)
 
 
 def summary(report: Report) -> Text:
