@@ -113,6 +113,31 @@ def test_curve_averages_windows_and_sparkline_falls():
     assert line == "█▆▃▁"
 
 
+def test_sparkline_has_a_character_per_value_up_to_its_width():
+    for count in range(1, 130):
+        line = train_view.sparkline([float(i % 7) for i in range(count)], width=60)
+        assert len(line) == min(count, 60) and set(line) <= set(train_view.BARS)
+    assert train_view.sparkline([]) == ""
+
+
+def test_tiny_runs_decay_the_learning_rate_only_after_a_step_at_0_1():
+    assert [train.learning_rate(0, n) for n in (1, 2, 3)] == [0.1, 0.1, 0.1]
+    assert train.learning_rate(1, 2) == 0.01 and train.learning_rate(49, 100) == 0.1
+    assert train.learning_rate(50, 100) == 0.01
+    assert train_view.learning_rates(1) == "lr 0.1"
+    assert train_view.learning_rates(2) == "lr 0.1, then 0.01 from step 1"
+
+
+@pytest.mark.parametrize("steps", ["1", "2", "5"])
+def test_every_step_count_trains_and_reports(steps):
+    result = cli("exercise4", "-f", str(SOLUTION), "--steps", steps)
+    assert result.exit_code == 0, result.output
+    count = int(steps)
+    assert f"{count} step{'s' if count > 1 else ''} on cpu" in result.output
+    assert "from step 0" not in result.output
+    assert "20 names sampled" in result.output
+
+
 def test_steps_option_parsing():
     assert train_view.parse_steps("full") == train.FULL_STEPS == 200_000
     assert train_view.parse_steps("1,000") == 1000
