@@ -52,8 +52,24 @@ def check_plot_path(plot: Path) -> None:
     folder = plot.parent if str(plot.parent) else Path(".")
     if not folder.is_dir() or not os.access(folder, os.W_OK):
         raise OptionError(f"--plot {plot}: cannot write in {folder}")
+    if plot.is_dir():
+        raise OptionError(f"--plot {plot}: that is a folder; name a file")
     if importlib.util.find_spec("matplotlib") is None:
         raise OptionError("--plot needs matplotlib: pip install 'backprop-ninja[plot]' (or pip install matplotlib)")
+    try_writing(plot)
+
+
+def try_writing(plot: Path) -> None:
+    """Open the file for writing and remove it again if it was not there: os.access says yes to root
+    even where nothing can be written (/proc), and a failure after a long training run is too late."""
+    existed = plot.exists()
+    try:
+        with plot.open("ab"):  # appends nothing: a picture already there is kept until it is replaced
+            pass
+        if not existed:
+            plot.unlink()
+    except OSError as e:
+        raise OptionError(f"--plot {plot}: cannot write it: {e.strerror or e}") from None
 
 
 def request(steps: str | None, device: str | None, plot: Path | None) -> TrainingRequest:
@@ -128,15 +144,23 @@ def run(exercise, path: Path, settings, wanted: TrainingRequest, console: Consol
         return {"stopped_at_step": e.step, "error": {"kind": error.kind, "message": error.message,
                                                       "file": error.path, "line": error.line}}, 1
     window, curve = train.curve(result.lossi)
-    if wanted.plot:
+    plot, plot_error = wanted.plot, None
+    if plot:
         title = f"exercise 4: {counted(steps)}, train {result.train_loss:.4f}, val {result.val_loss:.4f}"
-        save_plot(curve, window, wanted.plot, title)
+        try:
+            save_plot(curve, window, plot, title)
+        except OSError as e:  # it could be written before training: the disk filled, the folder went, ...
+            plot, plot_error = None, f"--plot {wanted.plot}: cannot write the training curve: {e.strerror or e}"
     if console is not None:
-        show(console, result, curve, window, wanted.plot)
+        show(console, result, curve, window, plot)
+    done = summary(result, curve, window, plot)
+    if plot_error:  # the run's results are above; the picture is what is missing (exit 2, an environment error)
+        errors.print(f"[bold red]error:[/] {plot_error}", highlight=False)
+        return done | {"plot_error": plot_error}, 2
     if not (math.isfinite(result.train_loss) and math.isfinite(result.val_loss)):
         errors.print("[bold red]training diverged:[/] the loss is not a finite number", highlight=False)
-        return summary(result, curve, window, wanted.plot), 1
-    return summary(result, curve, window, wanted.plot), 0
+        return done, 1
+    return done, 0
 
 
 def train_with_progress(console: Console, step_fn, settings, steps: int, every: int, n_hidden: int, device):

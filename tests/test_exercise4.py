@@ -194,6 +194,48 @@ def test_plot_path_is_checked_before_training(tmp_path):
     assert result.exit_code == 2 and ".png" in result.output
 
 
+def test_plot_paths_that_cannot_be_written_are_usage_errors_before_training(tmp_path):
+    folder = tmp_path / "d.png"
+    folder.mkdir()
+    result = cli("exercise4", "-f", str(SOLUTION), "--steps", "5", "--plot", str(folder))
+    assert result.exit_code == 2 and "that is a folder" in result.output and "steps on cpu" not in result.output
+    result = cli("exercise4", "-f", str(SOLUTION), "--steps", "5", "--plot", "/proc/x.png")  # even as root
+    assert result.exit_code == 2 and "--plot /proc/x.png: cannot write it" in result.output
+    assert "steps on cpu" not in result.output and "Traceback" not in result.output
+
+
+def test_plot_check_leaves_no_file_and_keeps_an_old_picture(tmp_path):
+    fresh, old = tmp_path / "fresh.png", tmp_path / "old.png"
+    old.write_bytes(b"an older curve")
+    train_view.request("5", None, fresh)
+    train_view.request("5", None, old)
+    assert not fresh.exists() and old.read_bytes() == b"an older curve"
+
+
+def test_plot_that_fails_after_training_is_a_message_not_a_traceback(tmp_path, monkeypatch):
+    folder = tmp_path / "plots"
+    folder.mkdir()
+    original = train.train
+
+    def train_then_lose_the_folder(*args, **kwargs):
+        result = original(*args, **kwargs)
+        shutil.rmtree(folder)  # gone while training ran
+        return result
+
+    monkeypatch.setattr(train, "train", train_then_lose_the_folder)
+    result = cli("exercise4", "-f", str(SOLUTION), "--steps", "5", "--plot", str(folder / "loss.png"))
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "5 steps on cpu" in result.output and "20 names sampled" in result.output  # the run is not lost
+    assert f"--plot {folder / 'loss.png'}: cannot write the training curve" in result.output
+    assert "training curve written" not in result.output
+    folder.mkdir()
+    as_json = cli("exercise4", "-f", str(SOLUTION), "--steps", "5", "--plot", str(folder / "a.svg"), "--format", "json")
+    assert as_json.exit_code == 2
+    training = json.loads(as_json.stdout)["training"]
+    assert training["plot"] is None and "cannot write the training curve" in training["plot_error"]
+
+
 def test_data_option_trains_on_that_file(tmp_path):
     names = data.read_words()[:400]
     path = names_file(tmp_path, "\n".join(names) + "\n")
