@@ -105,7 +105,7 @@ def check(
         None, help="exercise4: training steps, N or 'full' (200,000); 20,000 when not given"
     ),
     device: Optional[Device] = typer.Option(None, "--device", help="exercise4: train on cpu (the default) or cuda"),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="exercise4: write the training curve to this .png, .svg or .pdf file"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="exercise4: write the loss curve to a .png, .svg or .pdf"),
     only: Optional[str] = typer.Option(None, "--only", help="CS231n: only the functions whose name contains this"),
     numeric: bool = typer.Option(False, "--numeric", help="CS231n: central differences (h=1e-5) beside autograd"),
 ):

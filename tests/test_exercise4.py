@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from ninja import data, runner, train, train_view
 from ninja.cli import app
-from ninja.exercises import find
+from ninja.exercises import exercise4, find
 from ninja.makemore import Settings
 from ninja.results import ERROR, FAIL, MISSING, PASS
 
@@ -91,6 +91,70 @@ def test_changed_forward_is_named(tmp_path):
     report = EXERCISE.check(edited(tmp_path, "(bnvar + 1e-5) ** -0.5", "(bnvar + 1e-3) ** -0.5"))
     assert not report.forward_ok
     assert "loss differs from the reference" in report.notes[0]
+
+
+# diagnosis: the kind of mistake, at the line inside forward_backward
+
+
+def line_of(path: Path, text: str) -> int:
+    return next(k for k, line in enumerate(path.read_text().splitlines(), start=1) if text in line)
+
+
+@pytest.mark.parametrize(
+    "old, new, name, kind, words",
+    [
+        ("dbnbias = dhpreact.sum(0, keepdim=True)", "dbnbias = -dhpreact.sum(0, keepdim=True)", "bnbias", "factor",
+         "the sign is flipped"),
+        ("dW1 = embcat.T @ dhprebn", "dW1 = dhprebn.T @ embcat", "W1", "transposed", "transposed"),
+        ("dC.index_add_(0, Xb.reshape(-1), demb.reshape(-1, C.shape[1]))", "dC[Xb] += demb", "C", "accumulation",
+         "index_add_"),
+        ("db2 = dlogits.sum(0)", "db2 = dlogits.sum(0) / 2", "b2", "factor", "half the right value"),
+    ],
+)  # fmt: skip
+def test_a_wrong_gradient_is_named_at_its_line(tmp_path, old, new, name, kind, words):
+    path = edited(tmp_path, old, new)
+    report = EXERCISE.check(path)
+    wrong = [v for v in report.variables if v.root_cause]
+    assert [v.name for v in wrong] == [name]
+    assert wrong[0].diagnosis_kind == kind and words in wrong[0].diagnosis
+    assert wrong[0].line == line_of(path, new) and report.path == str(path)
+    table = cli("exercise4", "-f", str(path), "--steps", "1")
+    assert f"{path}:{wrong[0].line}: d{name} is wrong: " in table.output
+    assert "training starts once every gradient passes" in table.output
+    github = cli("exercise4", "-f", str(path), "--format", "github")
+    assert f"::error file={path},line={wrong[0].line},title=d{name} is wrong::" in github.output
+    hint = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["hint", "exercise4", "-f", str(path)])
+    assert f"{path}:{wrong[0].line}: d{name} is wrong" in hint.output and f"hint 1/3 for d{name}" in hint.output
+
+
+def test_gradients_failing_alike_point_at_what_they_are_made_from(tmp_path):
+    report = EXERCISE.check(edited(tmp_path, BESSEL_LINE, "bnraw"))
+    wrong = {v.name: v for v in report.variables if v.root_cause}
+    assert set(wrong) == {"C", "W1"}
+    assert "dhprebn, which it is made from" in wrong["W1"].diagnosis
+
+
+def test_gradient_lines_follow_the_names_the_function_returns():
+    source = (
+        "def forward_backward(C, W1, b1, W2, b2, bngain, bnbias, Xb, Yb):\n"
+        "    gW2 = 1\n"
+        "    gC = 0\n"
+        "    for k in range(3):\n"
+        "        gC += k\n"
+        "    dW1 = db1 = db2 = dbngain = dbnbias = 2\n"
+        "    return loss, [gC, dW1, db1, gW2, db2 * 1, dbngain, dbnbias]\n"
+    )
+    lines = exercise4.gradient_lines(source)
+    assert lines == {"C": 5, "W1": 6, "b1": 6, "W2": 2, "b2": 6, "bngain": 6, "bnbias": 6}  # db2 * 1: db2
+    solution = exercise4.gradient_lines(SOLUTION.read_text())
+    assert solution["C"] == line_of(SOLUTION, "dC.index_add_") and solution["W2"] == line_of(SOLUTION, "dW2 =")
+    assert exercise4.gradient_lines("def broken(:") == {} and exercise4.gradient_lines("x = 1") == {}
+
+
+def test_a_right_file_and_a_changed_forward_name_no_root_cause(tmp_path):
+    assert not any(v.root_cause for v in EXERCISE.check(SOLUTION).variables)
+    changed = EXERCISE.check(edited(tmp_path, "(bnvar + 1e-5) ** -0.5", "(bnvar + 1e-3) ** -0.5"))
+    assert not any(v.root_cause for v in changed.variables)
 
 
 # the training loop
