@@ -481,12 +481,10 @@ def reset(
 
     ex = exercise_named(exercise)
     try:
-        backup = reset_exercise(ex, workspace)
+        done = reset_exercise(ex, workspace)
     except WorkspaceError as e:
         raise fail_usage(str(e)) from None
-    target = learner_path(ex, workspace)
-    kept = f"; your file is now {backup}" if backup else ""
-    console.print(f"restored {target} from the template{kept}", highlight=False, soft_wrap=True)
+    console.print(done.message, highlight=False, soft_wrap=True)
 
 
 @app.command()
