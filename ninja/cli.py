@@ -107,7 +107,7 @@ def check(
         None, help="exercise4: training steps, N or 'full' (200,000); 20,000 when not given"
     ),
     device: Optional[Device] = typer.Option(None, "--device", help="exercise4: train on cpu (the default) or cuda"),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="exercise4: the training curve to this .png/.svg/.pdf"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="exercise4: write the loss curve to a .png, .svg or .pdf"),
     only: Optional[str] = typer.Option(None, "--only", help="CS231n: only the functions whose name contains this"),
     numeric: bool = typer.Option(False, "--numeric", help="CS231n: central differences (h=1e-5) beside autograd"),
 ):
@@ -486,12 +486,10 @@ def reset(
 
     ex = exercise_named(exercise)
     try:
-        backup = reset_exercise(ex, workspace)
+        done = reset_exercise(ex, workspace)
     except WorkspaceError as e:
         raise fail_usage(str(e)) from None
-    target = learner_path(ex, workspace)
-    kept = f"; your file is now {backup}" if backup else ""
-    console.print(f"restored {target} from the template{kept}", highlight=False, soft_wrap=True)
+    console.print(done.message, highlight=False, soft_wrap=True)
 
 
 @app.command()

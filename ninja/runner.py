@@ -174,7 +174,8 @@ def run_file(path: Path) -> LearnerRun:
     output = CappedOutput()
     importable = [str(path.parent)] + ([str(root)] if package else [])
     sys.path[:0] = importable
-    before = set(sys.modules)
+    before, writes_bytecode = set(sys.modules), sys.dont_write_bytecode
+    sys.dont_write_bytecode = True  # no __pycache__ in the learner's folder, no stale bytecode on rechecks
     try:
         with redirect_stdout(output), redirect_stderr(output):
             exec(code, namespace)
@@ -183,6 +184,7 @@ def run_file(path: Path) -> LearnerRun:
     except BaseException as e:  # noqa: BLE001 (the learner's error, SystemExit included, is a result)
         run.error = error_from_exception(e, path, source)
     finally:
+        sys.dont_write_bytecode = writes_bytecode
         for entry in importable:
             sys.path.remove(entry)
         forget_modules_from(root if package else path.parent.resolve(), before)

@@ -54,8 +54,13 @@ def pick_device(asked: str) -> tuple[torch.device, str | None]:
     return torch.device(asked), None
 
 
+def decay_step(steps: int) -> int:
+    """The first step at 0.01: half way, as in the notebook, but never the first step of a tiny run."""
+    return max(1, steps // 2)
+
+
 def learning_rate(i: int, steps: int) -> float:
-    return 0.1 if i < steps // 2 else 0.01  # step learning rate decay, at half way as in the notebook
+    return 0.1 if i < decay_step(steps) else 0.01  # step learning rate decay
 
 
 def optimise(step_fn: StepFn, params: list[torch.Tensor], Xtr, Ytr, steps: int, batch_size: int, seed: int,

@@ -52,8 +52,24 @@ def check_plot_path(plot: Path) -> None:
     folder = plot.parent if str(plot.parent) else Path(".")
     if not folder.is_dir() or not os.access(folder, os.W_OK):
         raise OptionError(f"--plot {plot}: cannot write in {folder}")
+    if plot.is_dir():
+        raise OptionError(f"--plot {plot}: that is a folder; name a file")
     if importlib.util.find_spec("matplotlib") is None:
         raise OptionError("--plot needs matplotlib: pip install 'backprop-ninja[plot]' (or pip install matplotlib)")
+    try_writing(plot)
+
+
+def try_writing(plot: Path) -> None:
+    """Open the file for writing and remove it again if it was not there: os.access says yes to root
+    even where nothing can be written (/proc), and a failure after a long training run is too late."""
+    existed = plot.exists()
+    try:
+        with plot.open("ab"):  # appends nothing: a picture already there is kept until it is replaced
+            pass
+        if not existed:
+            plot.unlink()
+    except OSError as e:
+        raise OptionError(f"--plot {plot}: cannot write it: {e.strerror or e}") from None
 
 
 def request(steps: str | None, device: str | None, plot: Path | None) -> TrainingRequest:
@@ -64,10 +80,11 @@ def request(steps: str | None, device: str | None, plot: Path | None) -> Trainin
 
 def sparkline(values: list[float], width: int = 60) -> str:
     """The curve in `width` block characters, each the mean of its share of the values."""
-    if not values:
+    width = min(width, len(values))  # fewer values than characters: one character each, none empty
+    if width == 0:
         return ""
-    chunks = [values[i * len(values) // width : (i + 1) * len(values) // width] for i in range(min(width, len(values)))]
-    means = [sum(c) / len(c) for c in chunks if c]
+    chunks = [values[i * len(values) // width : (i + 1) * len(values) // width] for i in range(width)]
+    means = [sum(c) / len(c) for c in chunks]
     low, high = min(means), max(means)
     span = (high - low) or 1.0
     return "".join(BARS[round((m - low) / span * (len(BARS) - 1))] for m in means)
@@ -127,22 +144,30 @@ def run(exercise, path: Path, settings, wanted: TrainingRequest, console: Consol
         return {"stopped_at_step": e.step, "error": {"kind": error.kind, "message": error.message,
                                                       "file": error.path, "line": error.line}}, 1
     window, curve = train.curve(result.lossi)
-    if wanted.plot:
-        title = f"exercise 4: {steps:,} steps, train {result.train_loss:.4f}, val {result.val_loss:.4f}"
-        save_plot(curve, window, wanted.plot, title)
+    plot, plot_error = wanted.plot, None
+    if plot:
+        title = f"exercise 4: {counted(steps)}, train {result.train_loss:.4f}, val {result.val_loss:.4f}"
+        try:
+            save_plot(curve, window, plot, title)
+        except OSError as e:  # it could be written before training: the disk filled, the folder went, ...
+            plot, plot_error = None, f"--plot {wanted.plot}: cannot write the training curve: {e.strerror or e}"
     if console is not None:
-        show(console, result, curve, window, wanted.plot)
+        show(console, result, curve, window, plot)
+    done = summary(result, curve, window, plot)
+    if plot_error:  # the run's results are above; the picture is what is missing (exit 2, an environment error)
+        errors.print(f"[bold red]error:[/] {plot_error}", highlight=False)
+        return done | {"plot_error": plot_error}, 2
     if not (math.isfinite(result.train_loss) and math.isfinite(result.val_loss)):
         errors.print("[bold red]training diverged:[/] the loss is not a finite number", highlight=False)
-        return summary(result, curve, window, wanted.plot), 1
-    return summary(result, curve, window, wanted.plot), 0
+        return done, 1
+    return done, 0
 
 
 def train_with_progress(console: Console, step_fn, settings, steps: int, every: int, n_hidden: int, device):
     print_every = every * 10  # ten loss lines a run, as the notebook prints every 10,000 of 200,000
     console.print(
-        f"[bold]training with your backward pass:[/] {steps:,} steps of batch {settings.batch_size}, "
-        f"n_hidden {n_hidden}, on {device}; lr 0.1, then 0.01 from step {steps // 2:,}",
+        f"[bold]training with your backward pass:[/] {counted(steps)} of batch {settings.batch_size}, "
+        f"n_hidden {n_hidden}, on {device}; {learning_rates(steps)}",
         highlight=False,
     )
     columns = (TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -158,13 +183,22 @@ def train_with_progress(console: Console, step_fn, settings, steps: int, every: 
         return train.train(step_fn, settings, steps, n_hidden, device, on_progress, every)
 
 
+def counted(steps: int) -> str:
+    return f"{steps:,} step" if steps == 1 else f"{steps:,} steps"
+
+
+def learning_rates(steps: int) -> str:
+    decay = train.decay_step(steps)
+    return f"lr 0.1, then 0.01 from step {decay:,}" if decay < steps else "lr 0.1"
+
+
 def show(console: Console, result: train.Training, curve: list[float], window: int, plot: Path | None) -> None:
     per_step = result.seconds / result.steps * 1e3
-    console.print(f"{result.steps:,} steps on {result.device} in {result.seconds:.1f} s ({per_step:.2f} ms a step)")
+    console.print(f"{counted(result.steps)} on {result.device} in {result.seconds:.1f} s ({per_step:.2f} ms a step)")
     if curve:
         console.print(
             f"loss {10 ** curve[0]:.2f} [cyan]{sparkline(curve)}[/] {10 ** curve[-1]:.2f}  "
-            f"[dim](log10 loss, mean over windows of {window:,} steps)[/]",
+            f"[dim](log10 loss, mean over windows of {counted(window)})[/]",
             highlight=False,
         )
     if plot:

@@ -1,5 +1,5 @@
-"""`ninja watch`: recheck the learner's file on every save, in this process (torch stays imported,
-so a recheck costs a check, not a start-up).
+"""`ninja watch`: recheck the learner's file on every save of it or of any .py file beside it (which
+it may import), in this process (torch stays imported, so a recheck costs a check, not a start-up).
 
 Keys: h shows a hint for the first line that is wrong (again for the next level), n goes on to the
 next exercise once this one passes (never by itself), q quits. File events come from watchfiles;
@@ -163,6 +163,13 @@ def watch_saves(folder: Path, wanted: Callable[[str], bool], events: queue.Queue
         events.put(("saved", sorted(path for _, path in batch)))
 
 
+def is_python_file(path: str) -> bool:
+    """A .py file a learner's exercise may import (exercises/bnhelp.py): saving it rechecks too.
+    Not editors' hidden lock files (.#exercise1.py) nor their temporary copies (exercise1.py.tmp~)."""
+    name = Path(path).name
+    return name.endswith(".py") and not name.startswith(".")
+
+
 def signature(path: Path):
     try:
         info = path.stat()
@@ -171,20 +178,26 @@ def signature(path: Path):
     return info.st_ino, info.st_size, info.st_mtime_ns
 
 
-def poll_saves(current: Callable[[], Path], events: queue.Queue, stop: threading.Event):
-    """The fallback where file events don't arrive: stat the current file every POLL_SECONDS. Our own
-    loop rather than watchfiles' force_polling, whose poller compares whole-second mtimes and so
-    misses a second save within the same second."""
-    path = current()
-    last = signature(path)
+def signatures(folder: Path) -> dict[str, tuple]:
+    """Every Python file in `folder` with its signature."""
+    try:
+        paths = [path for path in folder.iterdir() if is_python_file(str(path))]
+    except OSError:
+        return {}
+    return {str(path): signature(path) for path in paths}
+
+
+def poll_saves(folder: Path, events: queue.Queue, stop: threading.Event):
+    """The fallback where file events don't arrive: stat the folder's Python files every POLL_SECONDS.
+    Our own loop rather than watchfiles' force_polling, whose poller compares whole-second mtimes and
+    so misses a second save within the same second."""
+    last = signatures(folder)
     while not stop.wait(POLL_SECONDS):
-        if current() != path:  # the learner went on to the next exercise
-            path = current()
-            last = signature(path)
-        now = signature(path)
-        if now != last:
-            last = now
-            events.put(("saved", [str(path)]))
+        now = signatures(folder)
+        changed = sorted(path for path in now.keys() | last.keys() if now.get(path) != last.get(path))
+        last = now
+        if changed:
+            events.put(("saved", changed))
 
 
 def run(session: Session, console: Console, poll: bool = False) -> None:
@@ -199,12 +212,12 @@ def run(session: Session, console: Console, poll: bool = False) -> None:
         console.clear()
         console.print(session.screen())
 
+    # every exercise is in the same folder, with the helpers they import: watch all its Python files
     if session.polling:
-        watcher = threading.Thread(target=poll_saves, args=(lambda: session.path, events, stop), daemon=True)
+        watcher = threading.Thread(target=poll_saves, args=(session.path.parent, events, stop), daemon=True)
     else:
-        is_current = lambda path: Path(path).name == session.path.name  # noqa: E731 (reads the current file)
         watcher = threading.Thread(
-            target=watch_saves, args=(session.path.parent, is_current, events, stop), daemon=True
+            target=watch_saves, args=(session.path.parent, is_python_file, events, stop), daemon=True
         )
     watcher.start()  # before the first check, so that the watcher is ready by the time it is on screen
     session.recheck()

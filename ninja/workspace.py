@@ -77,26 +77,56 @@ def _copy_new(source: Path, target: Path, result: InitResult) -> None:
         result.created.append(target)
 
 
+def backups(path: Path) -> list[Path]:
+    """The backups of `path` there are: exercise1.py.bak, then .bak2, .bak3, ..."""
+    found = []
+    while (candidate := path.with_name(path.name + (f".bak{len(found) + 1}" if found else ".bak"))).exists():
+        found.append(candidate)
+    return found
+
+
 def backup_name(path: Path) -> Path:
     """exercise1.py -> exercise1.py.bak, or .bak2, .bak3, ... when older backups exist."""
-    candidate, number = path.with_name(path.name + ".bak"), 1
-    while candidate.exists():
-        number += 1
-        candidate = path.with_name(f"{path.name}.bak{number}")
-    return candidate
+    count = len(backups(path))
+    return path.with_name(f"{path.name}.bak{count + 1}" if count else path.name + ".bak")
 
 
-def reset(exercise, workspace: Path | None = None) -> Path | None:
-    """Put the template of `exercise` back in place; return where the learner's file was moved
-    (None if there was none)."""
+@dataclass
+class ResetResult:
+    target: Path
+    backup: Path | None = None  # where the learner's file is kept; None if there was none to keep
+    new_backup: bool = False  # False: an identical backup was already there, so none was added
+    untouched: bool = False  # the file was the template already: nothing was done
+
+    @property
+    def message(self) -> str:
+        if self.untouched:
+            return f"{self.target} is already the template: nothing to reset"
+        if self.backup is None:
+            return f"restored {self.target} from the template"
+        kept = "is now" if self.new_backup else "was already kept as"
+        return f"restored {self.target} from the template; your file {kept} {self.backup}"
+
+
+def reset(exercise, workspace: Path | None = None) -> ResetResult:
+    """Put the template of `exercise` back in place, keeping the learner's file as a backup: a new
+    one only when no backup holds the same text (resetting again piles up no copies)."""
     target = exercise_file(exercise.name, workspace)
-    backup = None
     try:
+        template = exercise.template.read_bytes()
+        mine = target.read_bytes() if target.is_file() else None
+        if mine == template:
+            return ResetResult(target, untouched=True)
         target.parent.mkdir(parents=True, exist_ok=True)
+        result = ResetResult(target)
         if target.exists():
-            backup = backup_name(target)
-            target.rename(backup)
+            same = [old for old in backups(target) if mine is not None and old.read_bytes() == mine]
+            result.backup, result.new_backup = (same[0], False) if same else (backup_name(target), True)
+            if result.new_backup:
+                target.rename(result.backup)
+            else:
+                target.unlink()
         shutil.copyfile(exercise.template, target)
     except OSError as e:
         raise WorkspaceError(f"cannot reset {target}: {e.strerror or e}") from None
-    return backup
+    return result

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from ninja import data, runner, train, train_view
 from ninja.cli import app
-from ninja.exercises import find
+from ninja.exercises import exercise4, find
 from ninja.makemore import Settings
 from ninja.results import ERROR, FAIL, MISSING, PASS
 
@@ -93,6 +93,70 @@ def test_changed_forward_is_named(tmp_path):
     assert "loss differs from the reference" in report.notes[0]
 
 
+# diagnosis: the kind of mistake, at the line inside forward_backward
+
+
+def line_of(path: Path, text: str) -> int:
+    return next(k for k, line in enumerate(path.read_text().splitlines(), start=1) if text in line)
+
+
+@pytest.mark.parametrize(
+    "old, new, name, kind, words",
+    [
+        ("dbnbias = dhpreact.sum(0, keepdim=True)", "dbnbias = -dhpreact.sum(0, keepdim=True)", "bnbias", "factor",
+         "the sign is flipped"),
+        ("dW1 = embcat.T @ dhprebn", "dW1 = dhprebn.T @ embcat", "W1", "transposed", "transposed"),
+        ("dC.index_add_(0, Xb.reshape(-1), demb.reshape(-1, C.shape[1]))", "dC[Xb] += demb", "C", "accumulation",
+         "index_add_"),
+        ("db2 = dlogits.sum(0)", "db2 = dlogits.sum(0) / 2", "b2", "factor", "half the right value"),
+    ],
+)  # fmt: skip
+def test_a_wrong_gradient_is_named_at_its_line(tmp_path, old, new, name, kind, words):
+    path = edited(tmp_path, old, new)
+    report = EXERCISE.check(path)
+    wrong = [v for v in report.variables if v.root_cause]
+    assert [v.name for v in wrong] == [name]
+    assert wrong[0].diagnosis_kind == kind and words in wrong[0].diagnosis
+    assert wrong[0].line == line_of(path, new) and report.path == str(path)
+    table = cli("exercise4", "-f", str(path), "--steps", "1")
+    assert f"{path}:{wrong[0].line}: d{name} is wrong: " in table.output
+    assert "training starts once every gradient passes" in table.output
+    github = cli("exercise4", "-f", str(path), "--format", "github")
+    assert f"::error file={path},line={wrong[0].line},title=d{name} is wrong::" in github.output
+    hint = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["hint", "exercise4", "-f", str(path)])
+    assert f"{path}:{wrong[0].line}: d{name} is wrong" in hint.output and f"hint 1/3 for d{name}" in hint.output
+
+
+def test_gradients_failing_alike_point_at_what_they_are_made_from(tmp_path):
+    report = EXERCISE.check(edited(tmp_path, BESSEL_LINE, "bnraw"))
+    wrong = {v.name: v for v in report.variables if v.root_cause}
+    assert set(wrong) == {"C", "W1"}
+    assert "dhprebn, which it is made from" in wrong["W1"].diagnosis
+
+
+def test_gradient_lines_follow_the_names_the_function_returns():
+    source = (
+        "def forward_backward(C, W1, b1, W2, b2, bngain, bnbias, Xb, Yb):\n"
+        "    gW2 = 1\n"
+        "    gC = 0\n"
+        "    for k in range(3):\n"
+        "        gC += k\n"
+        "    dW1 = db1 = db2 = dbngain = dbnbias = 2\n"
+        "    return loss, [gC, dW1, db1, gW2, db2 * 1, dbngain, dbnbias]\n"
+    )
+    lines = exercise4.gradient_lines(source)
+    assert lines == {"C": 5, "W1": 6, "b1": 6, "W2": 2, "b2": 6, "bngain": 6, "bnbias": 6}  # db2 * 1: db2
+    solution = exercise4.gradient_lines(SOLUTION.read_text())
+    assert solution["C"] == line_of(SOLUTION, "dC.index_add_") and solution["W2"] == line_of(SOLUTION, "dW2 =")
+    assert exercise4.gradient_lines("def broken(:") == {} and exercise4.gradient_lines("x = 1") == {}
+
+
+def test_a_right_file_and_a_changed_forward_name_no_root_cause(tmp_path):
+    assert not any(v.root_cause for v in EXERCISE.check(SOLUTION).variables)
+    changed = EXERCISE.check(edited(tmp_path, "(bnvar + 1e-5) ** -0.5", "(bnvar + 1e-3) ** -0.5"))
+    assert not any(v.root_cause for v in changed.variables)
+
+
 # the training loop
 
 
@@ -111,6 +175,31 @@ def test_curve_averages_windows_and_sparkline_falls():
     assert window == 10 and len(values) == 100 and values[0] == 4.5
     line = train_view.sparkline([3.0, 2.0, 1.0, 0.0], width=4)
     assert line == "█▆▃▁"
+
+
+def test_sparkline_has_a_character_per_value_up_to_its_width():
+    for count in range(1, 130):
+        line = train_view.sparkline([float(i % 7) for i in range(count)], width=60)
+        assert len(line) == min(count, 60) and set(line) <= set(train_view.BARS)
+    assert train_view.sparkline([]) == ""
+
+
+def test_tiny_runs_decay_the_learning_rate_only_after_a_step_at_0_1():
+    assert [train.learning_rate(0, n) for n in (1, 2, 3)] == [0.1, 0.1, 0.1]
+    assert train.learning_rate(1, 2) == 0.01 and train.learning_rate(49, 100) == 0.1
+    assert train.learning_rate(50, 100) == 0.01
+    assert train_view.learning_rates(1) == "lr 0.1"
+    assert train_view.learning_rates(2) == "lr 0.1, then 0.01 from step 1"
+
+
+@pytest.mark.parametrize("steps", ["1", "2", "5"])
+def test_every_step_count_trains_and_reports(steps):
+    result = cli("exercise4", "-f", str(SOLUTION), "--steps", steps)
+    assert result.exit_code == 0, result.output
+    count = int(steps)
+    assert f"{count} step{'s' if count > 1 else ''} on cpu" in result.output
+    assert "from step 0" not in result.output
+    assert "20 names sampled" in result.output
 
 
 def test_steps_option_parsing():
@@ -167,6 +256,48 @@ def test_plot_path_is_checked_before_training(tmp_path):
     assert result.exit_code == 2 and "cannot write in" in result.output
     result = cli("exercise4", "-f", str(SOLUTION), "--plot", str(tmp_path / "loss.txt"))
     assert result.exit_code == 2 and ".png" in result.output
+
+
+def test_plot_paths_that_cannot_be_written_are_usage_errors_before_training(tmp_path):
+    folder = tmp_path / "d.png"
+    folder.mkdir()
+    result = cli("exercise4", "-f", str(SOLUTION), "--steps", "5", "--plot", str(folder))
+    assert result.exit_code == 2 and "that is a folder" in result.output and "steps on cpu" not in result.output
+    result = cli("exercise4", "-f", str(SOLUTION), "--steps", "5", "--plot", "/proc/x.png")  # even as root
+    assert result.exit_code == 2 and "--plot /proc/x.png: cannot write it" in result.output
+    assert "steps on cpu" not in result.output and "Traceback" not in result.output
+
+
+def test_plot_check_leaves_no_file_and_keeps_an_old_picture(tmp_path):
+    fresh, old = tmp_path / "fresh.png", tmp_path / "old.png"
+    old.write_bytes(b"an older curve")
+    train_view.request("5", None, fresh)
+    train_view.request("5", None, old)
+    assert not fresh.exists() and old.read_bytes() == b"an older curve"
+
+
+def test_plot_that_fails_after_training_is_a_message_not_a_traceback(tmp_path, monkeypatch):
+    folder = tmp_path / "plots"
+    folder.mkdir()
+    original = train.train
+
+    def train_then_lose_the_folder(*args, **kwargs):
+        result = original(*args, **kwargs)
+        shutil.rmtree(folder)  # gone while training ran
+        return result
+
+    monkeypatch.setattr(train, "train", train_then_lose_the_folder)
+    result = cli("exercise4", "-f", str(SOLUTION), "--steps", "5", "--plot", str(folder / "loss.png"))
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "5 steps on cpu" in result.output and "20 names sampled" in result.output  # the run is not lost
+    assert f"--plot {folder / 'loss.png'}: cannot write the training curve" in result.output
+    assert "training curve written" not in result.output
+    folder.mkdir()
+    as_json = cli("exercise4", "-f", str(SOLUTION), "--steps", "5", "--plot", str(folder / "a.svg"), "--format", "json")
+    assert as_json.exit_code == 2
+    training = json.loads(as_json.stdout)["training"]
+    assert training["plot"] is None and "cannot write the training curve" in training["plot_error"]
 
 
 def test_data_option_trains_on_that_file(tmp_path):

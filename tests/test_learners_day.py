@@ -110,3 +110,26 @@ def test_shell_completion_offers_exercises(tmp_path):
     assert script.returncode == 0 and "_NINJA_COMPLETE=complete_bash" in script.stdout
     done = ninja(cwd=tmp_path, _NINJA_COMPLETE="complete_bash", COMP_WORDS="ninja reset ex", COMP_CWORD="2")
     assert done.stdout.split() == [name for name in EXERCISES if name.startswith("ex")]
+
+
+def test_reset_of_the_template_or_of_a_backed_up_file_adds_no_backup(tmp_path):
+    ws = tmp_path / "ws"
+    ninja("init", str(ws), cwd=tmp_path)
+    mine = ws / "exercises" / "exercise1.py"
+    template = mine.read_text()
+
+    untouched = ninja("reset", "exercise1", cwd=ws)
+    assert untouched.returncode == 0 and "is already the template: nothing to reset" in untouched.stdout
+    assert sorted(p.name for p in mine.parent.glob("exercise1.py*")) == ["exercise1.py"]
+
+    mine.write_text(template + "# my work\n")
+    for _ in range(3):  # reset again and again: one backup
+        assert ninja("reset", "exercise1", cwd=ws).returncode == 0
+    assert sorted(p.name for p in mine.parent.glob("exercise1.py*")) == ["exercise1.py", "exercise1.py.bak"]
+
+    mine.write_text(template + "# my work\n")  # the backup, put back and reset unchanged: kept already
+    again = ninja("reset", "exercise1", cwd=ws)
+    assert f"your file was already kept as {Path('exercises/exercise1.py.bak')}" in again.stdout
+    assert sorted(p.name for p in mine.parent.glob("exercise1.py*")) == ["exercise1.py", "exercise1.py.bak"]
+    assert (mine.parent / "exercise1.py.bak").read_text() == template + "# my work\n"
+    assert mine.read_text() == template

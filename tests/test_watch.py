@@ -1,14 +1,17 @@
 """`ninja watch` in a real pseudo-terminal: edit the file, see the new result, ask for a hint,
 go on to the next exercise, quit."""
 
+import queue
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pexpect
+import pytest
 
-from ninja.watch import polling_reason
+from ninja.watch import is_python_file, poll_saves, polling_reason, watch_saves
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,3 +94,50 @@ def test_network_file_systems_are_polled(tmp_path):
     )
     assert "nfs4" in polling_reason(Path("/net/home/me"), str(mounts))
     assert polling_reason(Path("/home/me/exercises"), str(mounts)) is None
+
+
+def test_saving_a_helper_beside_the_exercise_rechecks_it(tmp_path):
+    exercises = tmp_path / "exercises"
+    exercises.mkdir()
+    solution = (ROOT / "solutions" / "exercise2.py").read_text()
+    assert "dlogits /= n\n" in solution
+    (exercises / "exercise2.py").write_text(
+        solution.replace("dlogits /= n\n", "from bnhelp import batch_size\ndlogits /= batch_size(n)\n")
+    )
+    (exercises / "bnhelp.py").write_text("def batch_size(n):\n    return 2 * n\n")
+    child = start_watch(tmp_path, "exercise2")
+    child.expect_exact("0/1 correct")
+    child.expect_exact("check #1")
+    save(exercises / "bnhelp.py", "def batch_size(n):\n    return n\n")
+    child.expect_exact("exercise2 passes")  # the recheck imported the helper afresh
+    child.expect_exact("check #2")
+    child.send("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def wait_for_saves(watcher, tmp_path: Path, *args) -> list:
+    """Start a watcher on tmp_path, then write a note, an editor's temporary copy and a helper module:
+    the saves it reports."""
+    events: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    thread = threading.Thread(target=watcher, args=(tmp_path, *args, events, stop), daemon=True)
+    thread.start()
+    time.sleep(0.5)  # ready
+    (tmp_path / "notes.txt").write_text("not code")
+    (tmp_path / "exercise1.py.tmp~").write_text("half saved")
+    (tmp_path / ".#exercise1.py").write_text("emacs lock")
+    (tmp_path / "bnhelp.py").write_text("x = 1\n")
+    try:
+        kind, paths = events.get(timeout=10)
+    finally:
+        stop.set()
+        thread.join(5)
+    assert kind == "saved"
+    return paths
+
+
+@pytest.mark.parametrize("watcher, args", [(poll_saves, ()), (watch_saves, (is_python_file,))])
+def test_any_python_file_in_the_folder_is_a_save_and_nothing_else_is(tmp_path, watcher, args):
+    assert set(wait_for_saves(watcher, tmp_path, *args)) == {str(tmp_path / "bnhelp.py")}

@@ -7,6 +7,7 @@ compares the seven gradients with autograd on the trusted forward; `ninja check`
 
 from __future__ import annotations
 
+import ast
 import io
 import math
 from contextlib import redirect_stderr, redirect_stdout
@@ -15,8 +16,8 @@ from pathlib import Path
 
 import torch
 
-from ninja import collected, engine, makemore, runner
-from ninja.engine import UNREACHED
+from ninja import collected, diagnose, engine, makemore, runner
+from ninja.engine import UNREACHED, as_tensor
 from ninja.exercise import Exercise, cached
 from ninja.makemore import PARAMETER_NAMES, Settings
 from ninja.results import FAIL, PASS, LearnerError, Report, VarResult
@@ -73,6 +74,60 @@ def call(fn, params, Xb, Yb, path: Path, line: int | None) -> tuple[torch.Tensor
         source = runner.source_line(path.read_text(encoding="utf-8"), line)
         return None, unreached, LearnerError("TypeError", message, str(path), line, source)
     return loss, dict(zip(PARAMETER_NAMES, grads, strict=True)), None
+
+
+# the gradient each parameter's is made from in the solution's chain: where to look when no common
+# slip explains a failure (several parameters failing alike point at the gradient they share)
+MADE_FROM = {"C": "demb", "W1": "dhprebn", "b1": "dhprebn", "W2": "dlogits", "b2": "dlogits",
+             "bngain": "dhpreact", "bnbias": "dhpreact"}  # fmt: skip
+
+
+def diagnosed(v: VarResult, answer, grad: torch.Tensor, Xb: torch.Tensor) -> None:
+    """A failing parameter gradient as a root cause, with the kind of mistake it looks like. All
+    seven are leaves, so the local expectation is the reference gradient itself; C is read as C[Xb],
+    where `dC[Xb] += ...` loses repeated rows."""
+    indices = [Xb] if v.name == "C" else []
+    kind, words = diagnose.diagnose(v.name, as_tensor(answer), grad, {}, n=Xb.shape[0], indices=indices)
+    if kind == "local_rule":  # no common slip: the diagnosis for chained lines says nothing useful here
+        words = (f"d{v.name} is not autograd's, and not by a common slip (sign, factor, transpose, shape): "
+                 f"check this line and {MADE_FROM[v.name]}, which it is made from")  # fmt: skip
+    v.root_cause, v.diagnosis_kind, v.diagnosis = True, kind, words
+
+
+def returned_names(fn: ast.FunctionDef) -> list[str]:
+    """The names of the seven gradients as the function returns them (`return loss, [dC, ...]`, or
+    `grads = [dC, ...]` and `return loss, grads`); d<name> where that cannot be read."""
+    assigned = {}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            assigned[node.targets[0].id] = node.value
+    names = [f"d{name}" for name in PARAMETER_NAMES]
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple) and len(node.value.elts) == 2:
+            grads = node.value.elts[1]
+            grads = assigned.get(grads.id, grads) if isinstance(grads, ast.Name) else grads
+            if isinstance(grads, (ast.List, ast.Tuple)) and len(grads.elts) == len(names):
+                names = [e.id if isinstance(e, ast.Name) else d for e, d in zip(grads.elts, names, strict=True)]
+    return names
+
+
+def gradient_lines(source: str) -> dict[str, int]:
+    """Parameter name -> the line inside forward_backward that last assigns or changes its gradient."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {}
+    fn = next((node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == FUNCTION), None)
+    if fn is None:
+        return {}
+    # simple statements only: a loop's line is the one inside it that changes the gradient
+    statements = [node for node in ast.walk(fn) if isinstance(node, ast.stmt) and not hasattr(node, "body")]
+    lines = {}
+    for name, variable in zip(PARAMETER_NAMES, returned_names(fn), strict=True):
+        changes = [s.lineno for s in statements if variable in runner.changed_names(s)]
+        if changes:
+            lines[name] = max(changes)
+    return lines
 
 
 def worst(results: list[VarResult]) -> VarResult:
@@ -133,6 +188,7 @@ class TrainingExercise(Exercise):
         return {
             "path": str(path),
             "calls": calls,
+            "lines": gradient_lines(path.read_text(encoding="utf-8")),
             "defines": run.error is not None or fn is not None,
             "output": (run.output + output.getvalue())[: runner.MAX_OUTPUT],
         }
@@ -140,27 +196,30 @@ class TrainingExercise(Exercise):
     def judge(self, data: dict, settings: Settings = DEFAULT_SETTINGS, cache: dict | None = None) -> Report:
         references = cached(cache, ("reference", self.name, settings), lambda: self.references(settings))
         reports = []
-        for (trusted_loss, grads), called in zip(references, data["calls"], strict=False):
+        for (trusted_loss, grads, Xb), called in zip(references, data["calls"], strict=False):
             answers = {k: collected.value_of(called["answers"][k]) for k in PARAMETER_NAMES}
             loss, error = collected.value_of(called["loss"]), collected.error_of(called["error"])
-            reports.append(self.compare(answers, grads, loss, trusted_loss, error))
+            reports.append(self.compare(answers, grads, loss, trusted_loss, error, Xb))
         report = merge(reports)
+        report.path = data["path"]
+        for v in report.variables:
+            v.line = data.get("lines", {}).get(v.name)
         if not data["defines"]:
             report.notes.append(f"{data['path']} defines no function {SIGNATURE}: restore the template's def line")
         report.output = data["output"]
         return report
 
-    def references(self, settings: Settings) -> list[tuple[torch.Tensor, dict[str, torch.Tensor]]]:
-        """The trusted loss and gradients on every check batch."""
+    def references(self, settings: Settings) -> list[tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]]:
+        """The trusted loss and gradients on every check batch, and the batch's Xb."""
         with makemore.use(settings):
             params = makemore.parameters(self.n_hidden)
             batches = check_batches(settings, self.batches)
-        return [reference(params, Xb, Yb) for Xb, Yb in batches]
+        return [(*reference(params, Xb, Yb), Xb) for Xb, Yb in batches]
 
-    def compare(self, answers, grads, loss, trusted_loss, error) -> Report:
+    def compare(self, answers, grads, loss, trusted_loss, error, Xb) -> Report:
         if loss is not None and not (torch.is_tensor(loss) and loss.numel() == 1 and math.isfinite(loss.item())):
             loss = float("nan")  # not a loss: reported as a changed forward pass
-        return engine.check(
+        report = engine.check(
             self.name,
             answers,
             grads,
@@ -171,6 +230,10 @@ class TrainingExercise(Exercise):
             rtol=self.rtol,
             atol=self.atol,
         )
+        for v in report.variables:
+            if v.status == FAIL and report.forward_ok:  # a changed forward makes the comparison moot
+                diagnosed(v, answers[v.name], grads[v.name], Xb)
+        return report
 
 
 # The seven parameters' gradients come at the end of a chain: dlogits in one go (exercise 2), then
