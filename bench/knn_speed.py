@@ -24,7 +24,7 @@ def best(f, X, repeats=3):
 
 
 def main():
-    num_train, num_test = (int(a) for a in sys.argv[1:3]) if len(sys.argv) > 2 else (1000, 100)
+    num_train, num_test = (int(a) for a in sys.argv[1:3]) if len(sys.argv) > 2 else (2000, 200)
     rng = np.random.default_rng(0)
     knn = runpy.run_path(str(bundled("solutions") / "classifiers.py"))["KNearestNeighbor"]()
     knn.train(rng.uniform(0, 255, (num_train, 3072)), rng.integers(0, 10, num_train))

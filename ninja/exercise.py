@@ -26,8 +26,22 @@ def bundled(folder: str) -> Path:
     return inside if inside.is_dir() else PACKAGE.parent / folder
 
 
+class BundledFiles:
+    """An exercise's learner template and reference solution, found by its `name`."""
+
+    name: str
+
+    @property
+    def template(self) -> Path:
+        return bundled("exercises") / f"{self.name}.py"
+
+    @property
+    def solution(self) -> Path:
+        return bundled("solutions") / f"{self.name}.py"
+
+
 @dataclass(frozen=True)
-class Exercise:
+class Exercise(BundledFiles):
     """A makemore exercise: module-level forward pass in the learner's file, then one `d<name> = ...`
     per checked variable, compared with autograd on the trusted forward at the same settings."""
 
@@ -43,14 +57,6 @@ class Exercise:
     track = "makemore"  # checked names are variables, shown as d<name>; not a field
     # the trusted forward cut into a leaf at every checked name: (outputs, leaves), for local blame
     pieces: Callable[[Settings, tuple[str, ...]], tuple[dict, dict]] = makemore.cut_forward
-
-    @property
-    def template(self) -> Path:
-        return bundled("exercises") / f"{self.name}.py"
-
-    @property
-    def solution(self) -> Path:
-        return bundled("solutions") / f"{self.name}.py"
 
     def check(self, path: Path, settings: Settings = Settings()) -> Report:
         return self.judge(self.collect(path, settings), settings)

@@ -27,7 +27,7 @@ import torch
 
 from ninja import collected, engine, runner
 from ninja.data import DataError
-from ninja.exercise import bundled, cached
+from ninja.exercise import BundledFiles, cached
 from ninja.makemore import Settings
 from ninja.results import ERROR, FAIL, MISSING, PASS, LearnerError, Report, VarResult
 
@@ -640,7 +640,7 @@ def worst(results: list[VarResult]) -> VarResult:
 
 
 @dataclass(frozen=True)
-class FunctionsExercise:
+class FunctionsExercise(BundledFiles):
     """A CS231n exercise: functions in the learner's file, checked one unit at a time.
     Same surface as makemore's Exercise (.name .title .checked .template .solution .hints .check)."""
 
@@ -662,14 +662,6 @@ class FunctionsExercise:
     @property
     def functions(self) -> tuple[str, ...]:
         return tuple(n for u in self.units for n in u.names)
-
-    @property
-    def template(self) -> Path:
-        return bundled("exercises") / f"{self.name}.py"
-
-    @property
-    def solution(self) -> Path:
-        return bundled("solutions") / f"{self.name}.py"
 
     def only(self, pattern: str) -> FunctionsExercise:
         """The units with a function whose name starts with or contains `pattern`."""

@@ -105,6 +105,8 @@ def error_from_exception(exc: BaseException, path: Path, source: str) -> Learner
     message = str(exc) or type(exc).__name__
     if isinstance(exc, SystemExit):
         message = f"the file called sys.exit({exc.code!r}) before the end"
+    if isinstance(exc, KeyboardInterrupt):  # the learner stopped a file that ran too long: show where
+        message = "stopped with Ctrl-C while your file ran (an endless loop?)"
     return LearnerError(type(exc).__name__, message, str(path), line, source_line(source, line))
 
 
@@ -179,8 +181,6 @@ def run_file(path: Path) -> LearnerRun:
     try:
         with redirect_stdout(output), redirect_stderr(output):
             exec(code, namespace)
-    except KeyboardInterrupt:
-        raise
     except BaseException as e:  # noqa: BLE001 (the learner's error, SystemExit included, is a result)
         run.error = error_from_exception(e, path, source)
     finally:

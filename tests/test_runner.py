@@ -57,3 +57,28 @@ def test_the_notebooks_cmp_lines_can_be_pasted_with_the_answers(tmp_path):
     path = solution_with(tmp_path, "exercise2", "dlogits /= n\n", "dlogits /= n\ncmp('logits', dlogits, logits)\n")
     report = find("exercise2").check(path)
     assert report.passed and report.error is None
+
+
+def test_ctrl_c_in_an_endless_loop_shows_where_it_was(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "exercise2.py"
+    started = tmp_path / "started"
+    path.write_text(f"import time\nopen({str(started)!r}, 'w').close()\nwhile True:\n    time.sleep(0.01)\n")
+    ninja = subprocess.Popen(
+        [sys.executable, "-m", "ninja", "check", "exercise2", "--file", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ | {"COLUMNS": "200", "NO_COLOR": "1"},
+    )
+    deadline = time.time() + 60
+    while not started.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # in the loop
+    ninja.send_signal(signal.SIGINT)
+    out, err = ninja.communicate(timeout=60)
+    assert ninja.returncode == 1 and "Traceback" not in out + err
+    assert f"{path}:4: KeyboardInterrupt: stopped with Ctrl-C" in out or f"{path}:3: KeyboardInterrupt" in out
