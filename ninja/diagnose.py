@@ -119,9 +119,10 @@ def nonfinite(name, g, local) -> Diagnosis | None:
     bad = ~torch.isfinite(g) & torch.isfinite(local)
     if not bad.any():
         return None
-    what = "NaN" if torch.isnan(g[bad]).any() else "inf"
+    nan, inf = int(torch.isnan(g[bad]).sum()), int(torch.isinf(g[bad]).sum())
+    what = " and ".join(f"{count} {kind}" for count, kind in ((nan, "NaN"), (inf, "inf")) if count)
     return "nonfinite", (
-        f"{what} first appears here: {int(bad.sum())} of {g.numel()} elements of d{name}, though the "
+        f"NaN or inf first appears here: {what} of the {g.numel()} elements of d{name}, though the "
         f"gradients it is made from are finite (a division by zero, or log/pow of 0?)"
     )
 

@@ -178,3 +178,12 @@ def test_a_changed_forward_blames_nothing(tmp_path):
     report = find("exercise1").check(path)
     assert not report.forward_ok and not report.passed
     assert not any(v.root_cause or v.inherited_from for v in report.variables)
+
+
+def test_nan_and_inf_are_counted_apart(tmp_path):
+    """1/dlogprobs is inf where dlogprobs is 0, and inf * 0 is NaN: 832 NaN, and no inf to count."""
+    source = find("exercise1").solution.read_text()
+    path = tmp_path / "exercise1.py"
+    path.write_text(source.replace("dprobs = (1.0 / probs) * dlogprobs", "dprobs = (1.0 / dlogprobs) * dlogprobs"))
+    (probs,) = [v for v in find("exercise1").check(path).variables if v.name == "probs"]
+    assert probs.diagnosis_kind == "nonfinite" and f"{32 * 26} NaN of" in probs.diagnosis
