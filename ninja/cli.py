@@ -62,12 +62,8 @@ def complete_exercise(incomplete: str) -> list[str]:
 
 
 def learner_file(exercise, file: Optional[Path], workspace: Optional[Path] = None) -> Path:
-    from ninja.workspace import WorkspaceError, exercise_file
-
-    try:
-        path = file if file is not None else exercise_file(exercise.name, workspace)
-    except WorkspaceError as e:
-        raise fail_usage(str(e)) from None
+    """--file, else the exercise's file in the workspace; it must be there."""
+    path = file if file is not None else learner_path(exercise, workspace)
     if not path.is_file():
         hint = "" if file is not None else " (pass --file PATH or --workspace DIR, or create it with `ninja init`)"
         raise fail_usage(f"cannot read {path}{hint}")
