@@ -308,6 +308,8 @@ def score_reports(
     if error:
         lines.append(f"{error.where}: {error.kind}: {error.message}")
     lines += sorted({note for r in reports for note in r.notes})
+    roots = {test_name(exercise, v.name): v for r in reports for v in r.variables if v.root_cause}
+    lines += [f"first wrong line: {name}" + (f" (line {v.line})" if v.line else "") for name, v in roots.items()][:3]
     if hard_coded:
         more = f" and {len(hard_coded) - 3} more" if len(hard_coded) > 3 else ""
         lines.append(f"{', '.join(hard_coded[:3])}{more}: right at one {what} only: is {guess} hard-coded?")

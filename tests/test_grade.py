@@ -265,6 +265,7 @@ def test_grading_feedback_carries_local_blame(mixed):
     (test,) = [t for t in mixed["ex1_db2_doubled"].tests if not t.passed]
     line = SOLUTION.splitlines().index("db2 = dlogits.sum(0)") + 1
     assert f"root cause at line {line}: " in test.output and "2 times" in test.output
+    assert f"first wrong line: db2 (line {line})" in mixed["ex1_db2_doubled"].message
 
 
 def test_the_wire_format_round_trips_plain_data_and_refuses_garbage():
