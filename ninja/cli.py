@@ -124,7 +124,7 @@ def check(
         settings = settings_from(seed, batch_size, data)
     wanted = training_request(ex, steps, device, plot)
     try:
-        report = check_notebook(ex, path, settings) if path.suffix == ".ipynb" else ex.check(path, settings)
+        report = check_file(ex, path, settings)
     except DataError as e:
         raise fail_usage(str(e)) from None
     if format is Format.json:
@@ -370,7 +370,7 @@ def hint(
         return
     try:
         path = learner_file(ex, file, workspace)
-        report = check_notebook(ex, path, settings_from(None, 32, None)) if path.suffix == ".ipynb" else ex.check(path)
+        report = check_file(ex, path, settings_from(None, 32, None))
     except DataError as e:
         raise fail_usage(str(e)) from None
     name, why = next_to_fix(report)
@@ -424,13 +424,13 @@ def progress_line(workspace: Optional[Path], passed: int, total: int) -> str:
     return f"{passed} of {total} exercises pass. Your files: {folder}/. [bold]ninja watch[/] picks up where you are."
 
 
-def check_notebook(exercise, path: Path, settings):
+def check_file(exercise, path: Path, settings):
+    """ninja.exercises.check_file, with an unreadable notebook as a usage error."""
     from ninja import notebook
-    from ninja.exercises import EXERCISES
+    from ninja.exercises import check_file
 
-    every_gradient = {name for ex in EXERCISES.values() for name in ex.checked}
     try:
-        return notebook.check(exercise, path, settings, every_gradient)
+        return check_file(exercise, path, settings)
     except notebook.NotebookError as e:
         raise fail_usage(str(e)) from None
 
@@ -528,6 +528,9 @@ def watch(
     ),
     poll: bool = typer.Option(False, "--poll", help="Poll for changes: for folders whose file events never arrive"),
     workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help=WORKSPACE_HELP),
+    file: Optional[Path] = typer.Option(
+        None, "--file", "-f", help="Watch this file (.py or .ipynb) \\[default: exercises/EXERCISE.py]"
+    ),
 ):
     """Recheck your file every time you save it. Keys: h hint, n next exercise (once it passes), q quit.
 
@@ -537,8 +540,11 @@ def watch(
     from ninja.exercises import EXERCISES
     from ninja.makemore import Settings
 
+    if file is not None and exercise is None:
+        raise fail_usage("with --file, name the exercise too: ninja watch exercise1 --file my.ipynb")
     ex = exercise_named(exercise) if exercise else first_unfinished(EXERCISES.values(), workspace)
-    path = learner_file(ex, None, workspace)
+    path = learner_file(ex, file, workspace)
+    check_file(ex, path, Settings())  # a notebook that cannot be read is a usage error, before the screen clears
     session = watching.Session(list(EXERCISES.values()), ex, path, Settings())
     watching.run(session, console, poll=poll)
 

@@ -23,7 +23,7 @@ from rich.console import Console, Group
 from rich.text import Text
 
 from ninja.render import table
-from ninja.results import PASS, Report
+from ninja.results import PASS, LearnerError, Report
 
 # file systems whose changes inotify does not see (WSL 2 mounts Windows drives as 9p, WSL 1 as drvfs)
 NETWORK_FILESYSTEMS = {
@@ -93,7 +93,14 @@ class Session:
     hint_level: int = 0
 
     def recheck(self) -> None:
-        self.report = self.exercise.check(self.path, self.settings)
+        from ninja import notebook
+        from ninja.exercises import check_file
+
+        try:
+            self.report = check_file(self.exercise, self.path, self.settings)
+        except notebook.NotebookError as e:  # half-written while saving, say: show it, go on watching
+            error = LearnerError("NotebookError", str(e), str(self.path), None)
+            self.report = Report(self.exercise.name, [], error=error, path=str(self.path))
         self.checks += 1
 
     @property
@@ -164,10 +171,10 @@ def watch_saves(folder: Path, wanted: Callable[[str], bool], events: queue.Queue
 
 
 def is_python_file(path: str) -> bool:
-    """A .py file a learner's exercise may import (exercises/bnhelp.py): saving it rechecks too.
-    Not editors' hidden lock files (.#exercise1.py) nor their temporary copies (exercise1.py.tmp~)."""
+    """A .py file a learner's exercise may import (exercises/bnhelp.py), or a notebook: saving it
+    rechecks. Not editors' hidden lock files (.#exercise1.py) nor temporary copies (exercise1.py.tmp~)."""
     name = Path(path).name
-    return name.endswith(".py") and not name.startswith(".")
+    return name.endswith((".py", ".ipynb")) and not name.startswith(".")
 
 
 def signature(path: Path):
@@ -250,7 +257,9 @@ def handle(session: Session, kind: str, value) -> bool:
         return True
     nxt = session.next_exercise
     if value in ("n", "N") and session.report.passed and nxt is not None:
-        session.exercise, session.path = nxt, session.path.with_name(f"{nxt.name}.py")
+        # a notebook holds every exercise's cells; .py exercises have a file each
+        path = session.path if session.path.suffix == ".ipynb" else session.path.with_name(f"{nxt.name}.py")
+        session.exercise, session.path = nxt, path
         session.hint_level = 0
         if not session.path.is_file():  # the learner has not started it yet: give them the template
             shutil.copyfile(nxt.template, session.path)

@@ -141,3 +141,32 @@ def wait_for_saves(watcher, tmp_path: Path, *args) -> list:
 @pytest.mark.parametrize("watcher, args", [(poll_saves, ()), (watch_saves, (is_python_file,))])
 def test_any_python_file_in_the_folder_is_a_save_and_nothing_else_is(tmp_path, watcher, args):
     assert set(wait_for_saves(watcher, tmp_path, *args)) == {str(tmp_path / "bnhelp.py")}
+
+
+def test_watch_a_notebook_with_file_and_go_on_within_it(tmp_path):
+    """--file my.ipynb: a save of the notebook rechecks; n goes on to exercise2 in the same notebook."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import karpathy_notebook as kn
+
+    wrong = kn.backward_lines().replace("dhpreact = (1.0 - h**2) * dh", "dhpreact = (1.0 - h) * dh")
+    path = kn.write(tmp_path / "backprop.ipynb", kn.notebook(wrong))
+    child = start_watch(tmp_path, "exercise1", "--file", str(path))
+    child.expect_exact("dhpreact is wrong")
+    child.expect_exact("check #1")
+    kn.write(tmp_path / "saved.ipynb")
+    (tmp_path / "saved.ipynb").replace(path)  # saved as editors do
+    child.expect_exact("exercise1 passes")
+    child.expect_exact("check #2")
+    child.send("n")
+    child.expect_exact("exercise2 passes")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backprop.ipynb"]  # no exercise2.py made
+    child.send("q")
+    child.expect(pexpect.EOF)
+
+
+def test_watch_file_needs_the_exercise_named(tmp_path):
+    child = start_watch(tmp_path, "--file", "x.ipynb")
+    child.expect_exact("name the exercise too")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 2

@@ -4,6 +4,7 @@ solutions/, and its name in the tuple below."""
 from __future__ import annotations
 
 import difflib
+from pathlib import Path
 
 from ninja.exercise import Exercise
 from ninja.exercises import classifiers, exercise1, exercise2, exercise3, exercise4, layers
@@ -30,3 +31,14 @@ def find(name: str) -> Exercise:
         return EXERCISES[name]
     except KeyError:
         raise UnknownExercise(name) from None
+
+
+def check_file(exercise: Exercise, path: Path, settings):
+    """A learner's .py file, or the backward cells of their notebook (.ipynb): the Report.
+    Raises notebook.NotebookError for a notebook that cannot be read."""
+    if Path(path).suffix == ".ipynb":
+        from ninja import notebook
+
+        every_gradient = {name for ex in EXERCISES.values() for name in ex.checked}
+        return notebook.check(exercise, Path(path), settings, every_gradient)
+    return exercise.check(path, settings)
