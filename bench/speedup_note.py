@@ -11,8 +11,8 @@ import sys
 
 from threadpoolctl import threadpool_limits
 
-from ninja import functions
-from ninja.exercises import find
+from ninja.cs231n import functions
+from ninja.registry import find
 
 
 def main():

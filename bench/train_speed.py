@@ -1,6 +1,6 @@
 """Time per training step of exercise 4: the solution's manual backward against loss.backward().
 
-Same network, same batches, same process, same loop (ninja.train.optimise, one CPU thread as
+Same network, same batches, same process, same loop (ninja.makemore.train.optimise, one CPU thread as
 `ninja check exercise4` trains), blocks of steps alternated between the two so that a busy machine
 slows both alike. Prints the median time a step of each and the ratio manual / autograd.
 
@@ -17,8 +17,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ninja import makemore, runner, train
-from ninja.exercises.exercise4 import EXERCISE
+from ninja import makemore, runner
+from ninja.makemore import train
+from ninja.makemore.exercise4 import EXERCISE
 
 SOLUTION = Path(__file__).resolve().parent.parent / "solutions" / "exercise4.py"
 

@@ -47,7 +47,7 @@ def fail_usage(message: str) -> typer.Exit:
 
 
 def exercise_named(name: str):
-    from ninja.exercises import UnknownExercise, find
+    from ninja.registry import UnknownExercise, find
 
     try:
         return find(name)
@@ -56,7 +56,7 @@ def exercise_named(name: str):
 
 
 def complete_exercise(incomplete: str) -> list[str]:
-    from ninja.exercises import EXERCISES
+    from ninja.registry import EXERCISES
 
     return [name for name in EXERCISES if name.startswith(incomplete)]
 
@@ -71,7 +71,7 @@ def learner_file(exercise, file: Optional[Path], workspace: Optional[Path] = Non
 
 
 def settings_from(seed: Optional[int], batch_size: int, data: Optional[Path]):
-    from ninja.makemore import Settings
+    from ninja.settings import Settings
 
     if batch_size < 2:
         raise fail_usage("--batch-size must be at least 2 (batchnorm's variance divides by n-1)")
@@ -111,7 +111,7 @@ def check(
 
     Example: [bold]ninja check exercise1[/] (or [bold]--file my_backprop.py[/], or a notebook: [bold]--file my.ipynb[/])
     """
-    from ninja.data import DataError  # here: --help and completion need no torch
+    from ninja.settings import DataError  # here: --help and completion need no torch
 
     ex = exercise_named(exercise)
     path = learner_file(ex, file, workspace)
@@ -132,7 +132,7 @@ def check(
 
         result, code = to_dict(report), 0 if report.passed else 1
         if wanted and report.passed:
-            from ninja import train_view
+            from ninja.makemore import train_view
 
             result["training"], code = train_view.run(ex, path, settings, wanted, None, errors)
         print(json.dumps(result, indent=2))
@@ -152,8 +152,8 @@ def check(
 
 def training_request(exercise, steps: Optional[str], device: Optional[Device], plot: Optional[Path]):
     """--steps, --device and --plot for an exercise that trains (exercise4); None for the others."""
-    from ninja.exercises.exercise4 import TrainingExercise
-    from ninja.train_view import OptionError, request
+    from ninja.makemore.exercise4 import TrainingExercise
+    from ninja.makemore.train_view import OptionError, request
 
     if not isinstance(exercise, TrainingExercise):
         given = [name for name, value in (("--steps", steps), ("--device", device), ("--plot", plot)) if value]
@@ -171,7 +171,7 @@ def train_after(exercise, path: Path, settings, wanted, passed: bool) -> int:
     if not passed:
         console.print("[dim]training starts once every gradient passes.[/]")
         return 1
-    from ninja import train_view
+    from ninja.makemore import train_view
 
     return train_view.run(exercise, path, settings, wanted, console, errors)[1]
 
@@ -188,7 +188,7 @@ def list_exercises(
     """
     from rich.table import Table
 
-    from ninja.exercises import EXERCISES
+    from ninja.registry import EXERCISES
     from ninja.results import MISSING, PASS
 
     grid = Table("exercise", "title", "your progress")
@@ -242,7 +242,7 @@ class GradeFormat(str, Enum):
 
 
 def batch_sizes_from(text: Optional[str], seed: int) -> tuple[int, ...]:
-    from ninja.grade import batch_sizes_for
+    from ninja.grade.batch import batch_sizes_for
 
     if text is None:
         return batch_sizes_for(seed)
@@ -284,9 +284,9 @@ def grade(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ninja import grade as grading
-    from ninja import render_grade
-    from ninja.sandbox import Limits
+    from ninja.grade import batch as grading
+    from ninja.grade import formats
+    from ninja.grade.sandbox import Limits
 
     root = Path(os.environ.get("NINJA_GRADESCOPE_ROOT", "/autograder"))
     if gradescope:
@@ -316,10 +316,10 @@ def grade(
         results = grading.grade(work, plan, jobs, lambda r: progress.update(task, advance=1, refresh=True))
     elapsed = time.monotonic() - started
     writers = {
-        GradeFormat.gradescope: lambda: render_grade.gradescope(results, elapsed),
-        GradeFormat.junit: lambda: render_grade.junit(results),
-        GradeFormat.json: lambda: render_grade.as_json(results),
-        GradeFormat.csv: lambda: render_grade.as_csv(results),
+        GradeFormat.gradescope: lambda: formats.gradescope(results, elapsed),
+        GradeFormat.junit: lambda: formats.junit(results),
+        GradeFormat.json: lambda: formats.as_json(results),
+        GradeFormat.csv: lambda: formats.as_csv(results),
     }
     text = writers[format]() if format in writers else None
     if out is not None and text is not None:
@@ -331,7 +331,7 @@ def grade(
     elif text is not None:
         print(text)
     terminal = console if text is None or out is not None else errors
-    terminal.print(render_grade.summary(results))
+    terminal.print(formats.summary(results))
     sizes = ", ".join(map(str, plan.batch_sizes))
     if any(r.exercise in ("layers", "classifiers") for r in results):
         sizes += f" (CS231n: input sets at seeds {seed}..{seed + len(plan.batch_sizes) - 1})"
@@ -357,8 +357,8 @@ def hint(
 
     Example: [bold]ninja hint exercise1[/], [bold]ninja hint exercise1 dprobs --level 2[/]
     """
-    from ninja.data import DataError
     from ninja.hint import UnknownVariable, hint_text, next_to_fix, variable_named
+    from ninja.settings import DataError
 
     ex = exercise_named(exercise)
     if var is not None:
@@ -381,7 +381,7 @@ def hint(
 
 def cs231n_options(ex, only: Optional[str], numeric: bool, data: Optional[Path]):
     """The exercise narrowed by --only and switched by --numeric; --data checked as a folder."""
-    from ninja.functions import UnknownFunction
+    from ninja.cs231n.functions import UnknownFunction
 
     if data is not None and not ex.takes_data:
         raise fail_usage(f"{ex.name} takes no --data (it is a CIFAR-10 folder for classifiers)")
@@ -425,9 +425,9 @@ def progress_line(workspace: Optional[Path], passed: int, total: int) -> str:
 
 
 def check_file(exercise, path: Path, settings):
-    """ninja.exercises.check_file, with an unreadable notebook as a usage error."""
+    """ninja.registry.check_file, with an unreadable notebook as a usage error."""
     from ninja import notebook
-    from ninja.exercises import check_file
+    from ninja.registry import check_file
 
     try:
         return check_file(exercise, path, settings)
@@ -446,7 +446,7 @@ def init(
     Example: [bold]ninja init backprop[/], then [bold]cd backprop && ninja check exercise1[/]
     """
     from ninja import workspace
-    from ninja.exercises import EXERCISES
+    from ninja.registry import EXERCISES
 
     try:
         result = workspace.init(folder, EXERCISES.values())
@@ -537,8 +537,8 @@ def watch(
     Example: [bold]ninja watch exercise1[/] (add [bold]--poll[/] on WSL's /mnt/c or a network drive if saves go unseen)
     """
     from ninja import watch as watching
-    from ninja.exercises import EXERCISES
-    from ninja.makemore import Settings
+    from ninja.registry import EXERCISES
+    from ninja.settings import Settings
 
     if file is not None and exercise is None:
         raise fail_usage("with --file, name the exercise too: ninja watch exercise1 --file my.ipynb")

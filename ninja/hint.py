@@ -3,7 +3,7 @@ that is wrong. Hints come from each exercise module; they never print the soluti
 
 from __future__ import annotations
 
-from ninja.exercise import Exercise
+from ninja.registry import Exercise
 from ninja.results import PASS, Report, shown_name
 
 LEVELS = {1: "the shapes, and the line that uses it", 2: "the local derivative", 3: "the rule"}

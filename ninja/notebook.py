@@ -221,7 +221,7 @@ def generate(exercise, notebook: Path, every_gradient: set[str] | None = None) -
     """The template's forward and the notebook's cells for `exercise`; NotebookError when none.
     `every_gradient`: the checked names of every exercise (a cell writing another's is not ours)."""
     if every_gradient is None:
-        from ninja.exercises import EXERCISES
+        from ninja.registry import EXERCISES
 
         every_gradient = {name for ex in EXERCISES.values() for name in ex.checked}
     gradients = {f"d{name}" for name in every_gradient}

@@ -11,8 +11,8 @@ import sys
 
 import torch
 
-from ninja import diagnose
 from ninja.engine import compare, squeezed
+from ninja.makemore import diagnose
 from ninja.results import PASS
 
 NOTEBOOK_BATCH_SIZE = 32

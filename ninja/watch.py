@@ -94,7 +94,7 @@ class Session:
 
     def recheck(self) -> None:
         from ninja import notebook
-        from ninja.exercises import check_file
+        from ninja.registry import check_file
 
         try:
             self.report = check_file(self.exercise, self.path, self.settings)

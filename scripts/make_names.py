@@ -1,4 +1,4 @@
-"""Regenerate ninja/data/names.txt, the corpus `ninja` uses when no --data file is given.
+"""Regenerate ninja/makemore/data/names.txt, the corpus `ninja` uses when no --data file is given.
 
 The names are the US Census Bureau's 1990 lists of first names (public domain), as shipped by the
 PyPI package `names` (MIT; files dist.female.first and dist.male.first). They are lowercased, kept
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import names
 
-OUT = Path(__file__).resolve().parent.parent / "ninja" / "data" / "names.txt"
+OUT = Path(__file__).resolve().parent.parent / "ninja" / "makemore" / "data" / "names.txt"
 
 
 def census_first_names() -> list[str]:

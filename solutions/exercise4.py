@@ -14,8 +14,8 @@ Everything runs under torch.no_grad(): loss.backward() is not there to help.
 import torch
 import torch.nn.functional as F
 
-from ninja.data import BLOCK_SIZE as block_size
-from ninja.data import itos
+from ninja.makemore.data import BLOCK_SIZE as block_size
+from ninja.makemore.data import itos
 from ninja.makemore import dataset, parameters
 
 # init: the checker picks the seed, so these are the numbers its reference uses too

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ninja.exercises import find
+from ninja.registry import find
 from ninja.results import ERROR, FAIL, PASS
 
 # (exercise, the solution's text, what the learner wrote instead, root cause, diagnosis kind)
@@ -120,7 +120,8 @@ def test_a_passing_file_has_no_blame_and_points_at_each_line():
 
 
 def test_consumers_come_from_the_forward_itself():
-    from ninja import blame, makemore
+    from ninja import makemore
+    from ninja.makemore import blame
 
     ex1 = find("exercise1")
     outputs, leaves = makemore.cut_forward(makemore.Settings(), ex1.checked)

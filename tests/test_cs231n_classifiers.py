@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from ninja.exercises import find
-from ninja.functions import (
+from ninja.cs231n.functions import (
     CifarError,
     Learner,
     duration,
@@ -20,8 +19,9 @@ from ninja.functions import (
     time_against_naive,
     with_install_hint,
 )
-from ninja.makemore import Settings
+from ninja.registry import find
 from ninja.results import FAIL, MISSING, PASS, LearnerError
+from ninja.settings import Settings
 
 CLASSIFIERS = find("classifiers")
 SOLUTION = CLASSIFIERS.solution.read_text()

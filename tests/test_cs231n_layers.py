@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ninja.exercises import find
-from ninja.functions import UnknownFunction
-from ninja.makemore import Settings
+from ninja.cs231n.functions import UnknownFunction
+from ninja.registry import find
 from ninja.results import FAIL, MISSING, PASS
+from ninja.settings import Settings
 
 LAYERS = find("layers")
 SOLUTION = LAYERS.solution.read_text()

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from ninja import data, makemore
-from ninja.makemore import Settings
+from ninja import makemore
+from ninja.makemore import data
+from ninja.settings import Settings
 
 SHARED_NAMES = Path(__file__).resolve().parents[2] / "shared" / "data" / "names.txt"
 

@@ -10,11 +10,12 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from ninja import data, runner, train, train_view
+from ninja import runner
 from ninja.cli import app
-from ninja.exercises import exercise4, find
-from ninja.makemore import Settings
+from ninja.makemore import data, train, train_view
+from ninja.registry import exercise4, find
 from ninja.results import ERROR, FAIL, MISSING, PASS
+from ninja.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "solutions" / "exercise4.py"

@@ -4,8 +4,8 @@ mistakes fail at the variable where they are made."""
 import pytest
 from conftest import ROOT
 
-from ninja.exercises import EXERCISES, UnknownExercise, find
-from ninja.makemore import Settings
+from ninja.registry import EXERCISES, UnknownExercise, find
+from ninja.settings import Settings
 
 MAKEMORE = ["exercise1", "exercise2", "exercise3"]
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from ninja import grade as grading
-from ninja import render_grade
-from ninja.exercises import find
-from ninja.sandbox import Limits
+from ninja.grade import batch as grading
+from ninja.grade import formats
+from ninja.grade.sandbox import Limits
+from ninja.registry import find
 
 SOLUTION = find("exercise1").solution.read_text()
 TEMPLATE = find("exercise1").template.read_text()
@@ -125,7 +125,7 @@ def test_a_folder_without_exercise_files_is_an_error_not_a_crash(graded):
 
 def test_junit_has_one_testcase_per_variable(graded):
     results = list(graded[0].values())
-    tree = ET.fromstring(render_grade.junit(results))
+    tree = ET.fromstring(formats.junit(results))
     suites = tree.findall("testsuite")
     assert len(suites) == len(results)
     correct = next(s for s in suites if s.get("name").endswith("correct exercise1"))
@@ -137,7 +137,7 @@ def test_junit_has_one_testcase_per_variable(graded):
 
 def test_gradescope_results_follow_the_spec(graded):
     r = graded[0]["hard_coded_n"]
-    document = json.loads(render_grade.gradescope([r], 1.5))
+    document = json.loads(formats.gradescope([r], 1.5))
     assert document["score"] == r.score and document["execution_time"] == 1.5
     assert len(document["tests"]) == 26
     for test in document["tests"]:
@@ -147,7 +147,7 @@ def test_gradescope_results_follow_the_spec(graded):
 
 
 def test_json_is_a_list_with_the_fields_tools_read(graded):
-    document = json.loads(render_grade.as_json(list(graded[0].values())))
+    document = json.loads(formats.as_json(list(graded[0].values())))
     assert isinstance(document, list) and len(document) == len(CLASS) + 1
     for entry in document:
         assert set(entry) >= {"submission", "exercise", "score", "max_score", "status", "message", "tests"}
@@ -155,7 +155,7 @@ def test_json_is_a_list_with_the_fields_tools_read(graded):
 
 
 def test_csv_has_one_row_per_submission(graded):
-    rows = list(csv.DictReader(io.StringIO(render_grade.as_csv(list(graded[0].values())))))
+    rows = list(csv.DictReader(io.StringIO(formats.as_csv(list(graded[0].values())))))
     assert len(rows) == len(CLASS) + 1
     assert {row["status"] for row in rows} == {"graded", "error", "timeout"}
     assert next(row for row in rows if row["submission"].endswith("correct"))["score"] == "26"
@@ -232,7 +232,7 @@ MIXED = {  # folder -> (exercise, file text, checked names a wrong line costs)
         "classifiers",
         find("classifiers").solution.read_text()
         + "\n\ndef svm_loss_vectorized(W, X, y, reg):\n    return svm_loss_naive(W, X, y, reg)\n\n\n"
-        "import ninja.functions as _f\n_init = _f.Learner.__init__\n"
+        "import ninja.cs231n.functions as _f\n_init = _f.Learner.__init__\n"
         "_f.Learner.__init__ = lambda self, run, source, *a: _init(self, run, '', *a)\n",
         ["svm_loss_vectorized.loss", "svm_loss_vectorized.dW"],
     ),

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ninja.cli import app
-from ninja.exercises import EXERCISES, find
+from ninja.registry import EXERCISES, find
 
 
 def normalized(text: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pexpect
 
-from ninja.exercises import EXERCISES
+from ninja.registry import EXERCISES
 
 ROOT = Path(__file__).resolve().parent.parent
 NINJA = str(Path(sys.executable).parent / "ninja")

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from ninja import makemore
-from ninja.exercises import find
 from ninja.makemore import PARAMETER_NAMES, Settings
+from ninja.registry import find
 
 SETTINGS = Settings(seed=7, batch_size=16)
 

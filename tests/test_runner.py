@@ -6,7 +6,7 @@ import time
 
 from conftest import run_ninja, solution_with
 
-from ninja.exercises import find
+from ninja.registry import find
 from ninja.runner import run_file
 
 

@@ -1,7 +1,7 @@
 """Exercise 2: backprop through cross_entropy in one go."""
 
-from ninja.exercise import Exercise
-from ninja.exercises.exercise1 import FORWARD
+from ninja.makemore.exercise import Exercise
+from ninja.makemore.exercise1 import FORWARD
 
 EXERCISE = Exercise(
     name="exercise2",

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ninja.functions import Case, Diagnosis, FunctionsExercise, Mistake, Unit
+from ninja.cs231n.functions import Case, Diagnosis, FunctionsExercise, Mistake, Unit
 
 
 def rng_for(seed: int, unit: str) -> np.random.Generator:

@@ -1,7 +1,7 @@
 """Exercise 3: backprop through batchnorm in one go."""
 
-from ninja.exercise import Exercise
-from ninja.exercises.exercise1 import FORWARD
+from ninja.makemore.exercise import Exercise
+from ninja.makemore.exercise1 import FORWARD
 
 EXERCISE = Exercise(
     name="exercise3",

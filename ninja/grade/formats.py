@@ -12,7 +12,7 @@ from dataclasses import asdict
 from rich.table import Table
 from rich.text import Text
 
-from ninja.grade import GRADED, TIMEOUT, SubmissionResult
+from ninja.grade.batch import GRADED, TIMEOUT, SubmissionResult
 
 STATUS_STYLE = {GRADED: "green", TIMEOUT: "yellow"}
 

@@ -1,18 +1,23 @@
-"""Every exercise, by name. Adding one: a module here, a template in exercises/, a solution in
-solutions/, and its name in the tuple below."""
+"""Every exercise, by name: the one place where the core meets the tracks. Adding an exercise: its
+module in its track (ninja/makemore/, ninja/cs231n/), a template in exercises/, a solution in
+solutions/, and its name below."""
 
 from __future__ import annotations
 
 import difflib
 from pathlib import Path
+from typing import Union
 
-from ninja.exercise import Exercise
-from ninja.exercises import classifiers, exercise1, exercise2, exercise3, exercise4, layers
+from ninja.cs231n import classifiers, layers
+from ninja.cs231n.functions import FunctionsExercise
+from ninja.makemore import exercise1, exercise2, exercise3, exercise4
+from ninja.makemore.exercise import Exercise as MakemoreExercise
+
+Exercise = Union[MakemoreExercise, FunctionsExercise]  # what the core may hold: any track's exercise
 
 EXERCISES: dict[str, Exercise] = {
     e.name: e for e in (exercise1.EXERCISE, exercise2.EXERCISE, exercise3.EXERCISE, exercise4.EXERCISE)
 }
-# the CS231n track: ninja.functions.FunctionsExercise
 EXERCISES |= {e.name: e for e in (layers.EXERCISE, classifiers.EXERCISE)}
 
 

@@ -11,16 +11,14 @@ from pathlib import Path
 
 import torch
 
+from ninja.settings import DataError
+
 BLOCK_SIZE = 3  # context length: how many characters we take to predict the next one
 CHARS = "abcdefghijklmnopqrstuvwxyz"
 VOCAB_SIZE = len(CHARS) + 1
 stoi = {s: i + 1 for i, s in enumerate(CHARS)} | {".": 0}
 itos = {i: s for s, i in stoi.items()}
 PACKAGED_NAMES = Path(__file__).parent / "data" / "names.txt"
-
-
-class DataError(ValueError):
-    """The names file cannot be used; the message says why and where."""
 
 
 def read_words(path: Path | None = None) -> list[str]:

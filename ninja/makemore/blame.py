@@ -6,7 +6,7 @@ forward itself: walk each piece's autograd graph back to the leaves it reads. Th
 expectation of dX is the sum, over the pieces that read X, of that piece's vector-Jacobian product
 with the learner's *own* gradient of the piece's output (the root, the loss, gets 1). If dX matches
 it, X's line is right and the failure is inherited; if not, X's line is a root cause, and
-ninja.diagnose says what kind of mistake it looks like.
+ninja.makemore.diagnose says what kind of mistake it looks like.
 
 When an upstream gradient cannot be used, we decide so that the learner gets the most useful answer:
 - missing (still None) or never reached: use the reference gradient there, and say the verdict
@@ -24,8 +24,8 @@ from typing import Any
 
 import torch
 
-from ninja import diagnose
 from ninja.engine import UNREACHED, as_tensor, squeezed
+from ninja.makemore import diagnose
 from ninja.results import ERROR, MISSING, PASS, LearnerError, VarResult
 
 

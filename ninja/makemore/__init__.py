@@ -9,27 +9,16 @@ reference sees exactly the same numbers.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import torch
 
-from ninja import data
+from ninja.makemore import data
+from ninja.settings import Settings
 
 N_EMBD = 10  # the dimensionality of the character embedding vectors
 N_HIDDEN = 64  # the number of neurons in the hidden layer of the MLP
 PARAMETER_NAMES = ("C", "W1", "b1", "W2", "b2", "bngain", "bnbias")
-
-
-@dataclass(frozen=True)
-class Settings:
-    seed: int = 2147483647  # the notebook's generator seed
-    batch_size: int = 32
-    data: Path | None = None  # one name per line; None: the packaged corpus
-    # float64 by default: in float32, rounding noise amplified by batchnorm at small batch sizes
-    # reaches 1e-3 of a gradient's scale, and a correct answer would fail allclose's defaults
-    dtype: torch.dtype = torch.float64
 
 
 _settings = Settings()

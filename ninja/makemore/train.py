@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 import torch
 import torch.nn.functional as F
 
-from ninja import data, makemore
+from ninja import makemore
+from ninja.makemore import data
 
 FULL_STEPS = 200_000  # the notebook's max_steps
 DEFAULT_STEPS = 20_000  # a tenth of the notebook's: about 10 s at 0.5 ms a step on 2 busy CPU cores

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ninja.exercises.layers import MISSING_N_MISTAKE, OVERFLOW, multiclass_svm, rng_for
-from ninja.functions import Case, FunctionsExercise, Mistake, Unit
+from ninja.cs231n.functions import Case, FunctionsExercise, Mistake, Unit
+from ninja.cs231n.layers import MISSING_N_MISTAKE, OVERFLOW, multiclass_svm, rng_for
 
 # ---------------------------------------------------------------- linear classifiers
 

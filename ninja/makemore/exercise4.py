@@ -16,10 +16,10 @@ from pathlib import Path
 
 import torch
 
-from ninja import collected, diagnose, engine, makemore, runner
+from ninja import collected, engine, makemore, runner
 from ninja.engine import UNREACHED, as_tensor
-from ninja.exercise import Exercise, cached
-from ninja.makemore import PARAMETER_NAMES, Settings
+from ninja.makemore import PARAMETER_NAMES, Settings, diagnose
+from ninja.makemore.exercise import Exercise, cached
 from ninja.results import FAIL, PASS, LearnerError, Report, VarResult
 
 FUNCTION = "forward_backward"

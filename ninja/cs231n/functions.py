@@ -26,10 +26,9 @@ import numpy as np
 import torch
 
 from ninja import collected, engine, runner
-from ninja.data import DataError
 from ninja.exercise import BundledFiles, cached
-from ninja.makemore import Settings
 from ninja.results import ERROR, FAIL, MISSING, PASS, LearnerError, Report, VarResult
+from ninja.settings import DataError, Settings
 
 H = 1e-5  # CS231n's step for central differences
 Inputs = dict[str, Any]

@@ -23,11 +23,11 @@ import numpy as np
 import torch
 
 from ninja import collected, makemore, notebook, runner
-from ninja.exercise import Exercise
-from ninja.makemore import Settings
+from ninja.grade.sandbox import ForkServer, Limits, Outcome, network_isolation, send_all
 from ninja.notebook import NotebookError
+from ninja.registry import Exercise
 from ninja.results import PASS, Report, VarResult
-from ninja.sandbox import ForkServer, Limits, Outcome, network_isolation, send_all
+from ninja.settings import Settings
 
 GRADED, ERROR, TIMEOUT = "graded", "error", "timeout"
 AUTOGRAD_MESSAGE = "autograd is not available while grading: write the gradient by hand"
@@ -91,7 +91,7 @@ def find_work(paths: Iterable[Path], exercise: Exercise | None) -> list[tuple[st
     """(submission as given, exercise, file or None when missing) for every SUB: a folder holding
     exercise files under their template names (at its top, or in a folder inside it: a zip of a
     folder), or one file named after its exercise (.py, or a notebook .ipynb)."""
-    from ninja.exercises import EXERCISES
+    from ninja.registry import EXERCISES
 
     work = []
     for path in paths:
@@ -149,7 +149,7 @@ def read_points(config: Path | None) -> dict[str, dict[str, float]]:
         import tomllib
     else:
         import tomli as tomllib
-    from ninja.exercises import EXERCISES
+    from ninja.registry import EXERCISES
 
     try:
         table = tomllib.loads(config.read_text(encoding="utf-8"))
@@ -232,7 +232,7 @@ def given_from(table: dict[str, torch.Tensor]) -> Callable[[str], torch.Tensor]:
 
 def grade_in_child(job: dict, fd: int) -> None:
     """Runs in the forked child, confined: collect at every grading setting, then send plain data."""
-    from ninja.exercises import find
+    from ninja.registry import find
 
     exercise = find(job["exercise"]).for_grading()
     path = Path(job["path"])
@@ -415,7 +415,7 @@ def grade(
     on_result: Callable[[SubmissionResult], None] = lambda r: None,
 ) -> list[SubmissionResult]:
     """Grade every (submission, exercise, file) and return the results in the order given."""
-    from ninja import data
+    from ninja.makemore import data
 
     torch.set_num_threads(1)  # parallel over processes, not threads; and forking a thread pool is unsafe
     data.splits(None)  # warm: every child inherits the dataset
@@ -428,7 +428,7 @@ def grade(
     jobs_to_run = []
     for i, (submission, exercise, path) in enumerate(work):
         if exercise is None:
-            from ninja.exercises import EXERCISES
+            from ninja.registry import EXERCISES
 
             names = ", ".join(f"{name}.py" for name in EXERCISES)
             message = f"no exercise file in {submission} (looked for {names})"

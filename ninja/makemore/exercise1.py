@@ -1,6 +1,6 @@
 """Exercise 1: backprop through the whole thing manually, one line of the forward pass at a time."""
 
-from ninja.exercise import Exercise
+from ninja.makemore.exercise import Exercise
 
 FORWARD = (
     "emb", "embcat", "hprebn", "bnmeani", "bndiff", "bndiff2", "bnvar", "bnvar_inv", "bnraw", "hpreact",

@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
 
-from ninja import runner, train
+from ninja import runner
+from ninja.makemore import train
 
 PLOT_FORMATS = (".png", ".svg", ".pdf")
 BARS = "▁▂▃▄▅▆▇█"
