@@ -13,6 +13,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ninja import __version__
 
@@ -41,18 +42,47 @@ class Device(str, Enum):
     cuda = "cuda"
 
 
+PROG = "ninja"  # the name this program was called by (main sets it): backprop-ninja where ninja is the build system
+
+
+def program_name(argv0: str) -> str:
+    """`ninja`, `backprop-ninja`, or `python -m ninja`: what the learner typed, for usage lines and hints."""
+    name = Path(argv0).name
+    if name in ("__main__.py", "__main__"):
+        return "python -m ninja"
+    return name.removesuffix(".exe") if name.removesuffix(".exe") in ("ninja", "backprop-ninja") else "ninja"
+
+
 def fail_usage(message: str) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
 def exercise_named(name: str):
-    from ninja.registry import UnknownExercise, find
+    from ninja.registry import EXERCISES, UnknownExercise, find
 
     try:
         return find(name)
     except UnknownExercise as e:
+        stem = Path(name.replace("\\", "/")).name.removesuffix(".py").removesuffix(".ipynb")
+        if stem != name and stem in EXERCISES:  # a path where an exercise name goes
+            raise fail_usage(f"no exercise named {name!r}. {file_advice(stem, Path(name))}") from None
         raise fail_usage(str(e)) from None
+
+
+def file_advice(exercise: str, path: Path) -> str:
+    """What to type for a file given where the exercise's name goes: only what would work."""
+    if path.is_file():
+        return f"To check a file, name its exercise: {PROG} check {exercise} --file {quoted(path)}"
+    if learner_path(exercise_named(exercise), None).is_file():
+        return f"Your {exercise} file is found without naming it: {PROG} check {exercise}"
+    return f"There is no file {path}; the exercise's name is {exercise}: {PROG} check {exercise} --file PATH"
+
+
+def quoted(path) -> str:
+    import shlex
+
+    return shlex.quote(str(path))
 
 
 def complete_exercise(incomplete: str) -> list[str]:
@@ -62,12 +92,25 @@ def complete_exercise(incomplete: str) -> list[str]:
 
 
 def learner_file(exercise, file: Optional[Path], workspace: Optional[Path] = None) -> Path:
-    """--file, else the exercise's file in the workspace; it must be there."""
+    """--file, else the exercise's file in the workspace; it must be there, and be readable."""
     path = file if file is not None else learner_path(exercise, workspace)
-    if not path.is_file():
-        hint = "" if file is not None else " (pass --file PATH or --workspace DIR, or create it with `ninja init`)"
-        raise fail_usage(f"cannot read {path}{hint}")
+    if path.is_dir():
+        raise fail_usage(f"{path} is a folder: give a file, like {path / (exercise.name + '.py')}")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as e:
+        raise fail_usage(f"cannot read {path}: {e.strerror or e}{'' if file else missing_advice(exercise, path)}") from None
     return path
+
+
+def missing_advice(exercise, path: Path) -> str:
+    """After 'cannot read exercises/exercise1.py': how to get it, never a nested exercises/exercises/."""
+    from ninja.workspace import find_root
+
+    if find_root() is not None:  # a workspace without this file: put its template back there
+        return f" (put its template there with `{PROG} reset {exercise.name}`, or pass --file PATH)"
+    return f" (create a workspace here with `{PROG} init`, or pass --file PATH or --workspace DIR)"
 
 
 def settings_from(seed: Optional[int], batch_size: int, data: Optional[Path]):
@@ -106,6 +149,9 @@ def check(
     plot: Optional[Path] = typer.Option(None, "--plot", help="exercise4: write the loss curve to a .png, .svg or .pdf"),
     only: Optional[str] = typer.Option(None, "--only", help="CS231n: only the functions whose name contains this"),
     numeric: bool = typer.Option(False, "--numeric", help="CS231n: central differences (h=1e-5) beside autograd"),
+    timeout: Optional[float] = typer.Option(
+        None, "--timeout", metavar="SECONDS", help="Stop your file if it runs longer, and say at which line"
+    ),
 ):
     """Check your gradients against PyTorch autograd.
 
@@ -124,13 +170,13 @@ def check(
         settings = settings_from(seed, batch_size, data)
     wanted = training_request(ex, steps, device, plot)
     try:
-        report = check_file(ex, path, settings)
+        report = watched_check(ex, path, settings, timeout)
     except DataError as e:
         raise fail_usage(str(e)) from None
     if format is Format.json:
         from ninja.render import to_dict
 
-        result, code = to_dict(report), 0 if report.passed else 1
+        result, code = to_dict(report), exit_code(report)
         if wanted and report.passed:
             from ninja.makemore import train_view
 
@@ -145,21 +191,50 @@ def check(
         from ninja.render import table
 
         console.print(table(report, console.width))
-        if wanted:
+        if wanted and not interrupted(report):
             raise typer.Exit(train_after(ex, path, settings, wanted, report.passed))
-    raise typer.Exit(0 if report.passed else 1)
+    raise typer.Exit(exit_code(report))
+
+
+def exit_code(report) -> int:
+    """0 all pass, 1 something does not, 130 (as shells count Ctrl-C) when the learner stopped it."""
+    return 130 if interrupted(report) else 0 if report.passed else 1
+
+
+def interrupted(report) -> bool:
+    return report.error is not None and report.error.kind == "KeyboardInterrupt"
+
+
+def watched_check(exercise, path: Path, settings, timeout: Optional[float] = None):
+    """check_file, saying on stderr that it runs when it takes a while, and stopped after `timeout`
+    seconds. A file stopped where its run is no result (inside a CS231n function) exits 1 here."""
+    from ninja.runner import TimedOut, error_from_exception
+    from ninja.watchdog import Watchdog
+
+    if timeout is not None and timeout <= 0:
+        raise fail_usage("--timeout takes a number of seconds above 0")
+    try:
+        with Watchdog(path, timeout):
+            return check_file(exercise, path, settings)
+    except TimedOut as e:
+        error = error_from_exception(e, path, path.read_text(encoding="utf-8", errors="replace"))
+        errors.print(f"{error.where}: {error.message}", style="bold magenta", highlight=False, markup=False)
+        if error.source:
+            errors.print(f"    {error.source}", style="magenta", highlight=False, markup=False)
+        raise typer.Exit(1) from None
 
 
 def training_request(exercise, steps: Optional[str], device: Optional[Device], plot: Optional[Path]):
     """--steps, --device and --plot for an exercise that trains (exercise4); None for the others."""
     from ninja.makemore.exercise4 import TrainingExercise
-    from ninja.makemore.train_view import OptionError, request
 
     if not isinstance(exercise, TrainingExercise):
         given = [name for name, value in (("--steps", steps), ("--device", device), ("--plot", plot)) if value]
         if given:
             raise fail_usage(f"{', '.join(given)}: only exercise4 trains a model; {exercise.name} checks gradients")
         return None
+    from ninja.makemore.train_view import OptionError, request  # here: the others need none of it
+
     try:
         return request(steps, device.value if device else None, plot)
     except OptionError as e:
@@ -190,6 +265,7 @@ def list_exercises(
 
     from ninja.registry import EXERCISES
     from ninja.results import MISSING, PASS
+    from ninja.settings import Settings
 
     grid = Table("exercise", "title", "your progress")
     passed = 0
@@ -198,7 +274,7 @@ def list_exercises(
         if not path.is_file():
             state = "[dim]no file[/]"
         else:
-            report = ex.check(path)
+            report = watched_check(ex, path, Settings())
             passed += report.passed
             if report.passed:
                 state = "[green]passed[/]"
@@ -229,8 +305,11 @@ def main(argv: Optional[list[str]] = None) -> None:
 
     from ninja.buildninja import hand_over
 
+    global PROG
     hand_over(sys.argv[1:] if argv is None else argv, command_names)
-    app(args=argv, prog_name="ninja")
+    PROG = program_name(sys.argv[0] if sys.argv else "ninja")
+    app.info.epilog = epilog()
+    app(args=argv, prog_name=PROG)
 
 
 class GradeFormat(str, Enum):
@@ -270,7 +349,7 @@ def grade(
     memory: int = typer.Option(1024, help="Memory limit per submission, in MB"),
     seed: Optional[int] = typer.Option(None, help="Grading seed, to reproduce a run \\[default: a secret random one]"),
     batch_sizes: Optional[str] = typer.Option(None, "--batch-sizes", help="e.g. 32,45 \\[default: 32 and one by seed]"),
-    config: Optional[Path] = typer.Option(None, help="TOML file with points per variable: [exercise1.points] dC = 2"),
+    config: Optional[Path] = typer.Option(None, help="TOML file with points per variable: \\[exercise1.points] dC = 2"),
     fail_under: Optional[float] = typer.Option(
         None, "--fail-under", min=0, max=100, help="Exit 1 if a submission scores under this percentage"
     ),
@@ -352,6 +431,9 @@ def hint(
         None, "--file", "-f", help="Your file, when no VAR \\[default: exercises/EXERCISE.py]"
     ),
     workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help=WORKSPACE_HELP),
+    timeout: Optional[float] = typer.Option(
+        None, "--timeout", metavar="SECONDS", help="Stop your file if it runs longer, and say at which line"
+    ),
 ):
     """A hint for one gradient, or for the first line of your file that is wrong.
 
@@ -370,13 +452,15 @@ def hint(
         return
     try:
         path = learner_file(ex, file, workspace)
-        report = check_file(ex, path, settings_from(None, 32, None))
+        report = watched_check(ex, path, settings_from(None, 32, None), timeout)
     except DataError as e:
         raise fail_usage(str(e)) from None
     name, why = next_to_fix(report)
     print(why)
     if name is not None:
         print(hint_text(ex, name, level))
+    if interrupted(report):
+        raise typer.Exit(130)
 
 
 def cs231n_options(ex, only: Optional[str], numeric: bool, data: Optional[Path]):
@@ -396,10 +480,15 @@ def cs231n_options(ex, only: Optional[str], numeric: bool, data: Optional[Path])
 
 # ---- the learner's day: workspace, watch, notebooks (issue 7) ----
 
-app.info.epilog = (
-    "Example: [bold]ninja init backprop[/], then [bold]cd backprop && ninja watch exercise1[/]. "
-    "Also installed as [bold]backprop-ninja[/], for machines where the ninja build system owns the name `ninja`."
-)
+def epilog() -> str:
+    return (
+        f"Example: [bold]{PROG} init backprop[/], then [bold]cd backprop && {PROG} watch exercise1[/]. "
+        "Installed as [bold]ninja[/] and as [bold]backprop-ninja[/], for machines where the ninja build system "
+        "owns the name `ninja`."
+    )
+
+
+app.info.epilog = epilog()
 
 
 def command_names() -> set[str]:
@@ -420,14 +509,20 @@ def progress_line(workspace: Optional[Path], passed: int, total: int) -> str:
 
     folder = exercises_folder(workspace)
     if not folder.is_dir():
-        return f"No {folder}/ here: [bold]ninja init[/] creates it with every exercise (or pass --workspace DIR)."
-    return f"{passed} of {total} exercises pass. Your files: {folder}/. [bold]ninja watch[/] picks up where you are."
+        return f"No {escape(str(folder))}/ here: [bold]{PROG} init[/] creates it with every exercise (or pass --workspace DIR)."
+    where = f"{passed} of {total} exercises pass. Your files: {escape(str(folder))}/."
+    if passed == total:
+        return f"{where} [bold green]Every exercise passes: well done.[/] [bold]{PROG} solution EXERCISE[/] shows ours."
+    return f"{where} [bold]{PROG} watch[/] picks up where you are."
 
 
 def check_file(exercise, path: Path, settings):
     """ninja.registry.check_file, with an unreadable notebook as a usage error."""
-    from ninja import notebook
     from ninja.registry import check_file
+
+    if path.suffix != ".ipynb":  # nbformat is slow to import: only for notebooks
+        return check_file(exercise, path, settings)
+    from ninja import notebook
 
     try:
         return check_file(exercise, path, settings)
@@ -453,14 +548,14 @@ def init(
     except workspace.WorkspaceError as e:
         raise fail_usage(str(e)) from None
     for path in result.created:
-        console.print(f"created {path}", highlight=False, soft_wrap=True)
+        console.print(f"created {path}", highlight=False, soft_wrap=True, markup=False)
     for path in result.kept:
-        console.print(f"kept    {path} (already there)", highlight=False, soft_wrap=True)
+        console.print(f"kept    {path} (already there)", highlight=False, soft_wrap=True, markup=False)
     first = next(iter(EXERCISES))
-    cd = "" if folder.resolve() == Path.cwd().resolve() else f"cd {folder} && "
+    cd = "" if folder.resolve() == Path.cwd().resolve() else f"cd {escape(quoted(folder))} && "
     console.print(
-        f"\nNext: [bold]{cd}ninja check {first}[/] to see where you stand, "
-        f"or [bold]{cd}ninja watch {first}[/] to recheck on every save.",
+        f"\nNext: [bold]{cd}{PROG} check {first}[/] to see where you stand, "
+        f"or [bold]{cd}{PROG} watch {first}[/] to recheck on every save.",
         highlight=False,
         soft_wrap=True,
     )
@@ -485,7 +580,7 @@ def reset(
         done = reset_exercise(ex, workspace)
     except WorkspaceError as e:
         raise fail_usage(str(e)) from None
-    console.print(done.message, highlight=False, soft_wrap=True)
+    console.print(done.message, highlight=False, soft_wrap=True, markup=False)
 
 
 @app.command()
@@ -502,13 +597,15 @@ def solution(
     """
     from rich.syntax import Syntax
 
+    from ninja.settings import Settings
+
     ex = exercise_named(exercise)
     if not force:
-        report = ex.check(learner_file(ex, None, workspace))
+        report = watched_check(ex, learner_file(ex, None, workspace), Settings())
         if not report.passed:
             errors.print(
                 f"{ex.name} does not pass yet ({report.correct}/{len(report.variables)} correct): "
-                f"its solution is shown once it does. [bold]ninja check {ex.name}[/] shows what is left; "
+                f"its solution is shown once it does. [bold]{PROG} check {ex.name}[/] shows what is left; "
                 "--force shows it anyway.",
                 highlight=False,
                 soft_wrap=True,
@@ -536,24 +633,30 @@ def watch(
 
     Example: [bold]ninja watch exercise1[/] (add [bold]--poll[/] on WSL's /mnt/c or a network drive if saves go unseen)
     """
+    from ninja import forked, notebook
     from ninja import watch as watching
     from ninja.registry import EXERCISES
     from ninja.settings import Settings
 
     if file is not None and exercise is None:
-        raise fail_usage("with --file, name the exercise too: ninja watch exercise1 --file my.ipynb")
+        raise fail_usage(f"with --file, name the exercise too: {PROG} watch exercise1 --file my.ipynb")
     ex = exercise_named(exercise) if exercise else first_unfinished(EXERCISES.values(), workspace)
     path = learner_file(ex, file, workspace)
-    check_file(ex, path, Settings())  # a notebook that cannot be read is a usage error, before the screen clears
+    try:  # a notebook that cannot be read is a usage error, before the screen clears
+        forked.plan(ex, path).close()
+    except notebook.NotebookError as e:
+        raise fail_usage(str(e)) from None
     session = watching.Session(list(EXERCISES.values()), ex, path, Settings())
     watching.run(session, console, poll=poll)
 
 
 def first_unfinished(exercises, workspace: Optional[Path]):
     """The first exercise whose file is there and does not pass yet (else the first one)."""
+    from ninja.settings import Settings
+
     exercises = list(exercises)
     for ex in exercises:
         path = learner_path(ex, workspace)
-        if path.is_file() and not ex.check(path).passed:
+        if path.is_file() and not watched_check(ex, path, Settings()).passed:
             return ex
     return exercises[0]

@@ -31,6 +31,11 @@ class CappedOutput(io.StringIO):
         return len(text)
 
 
+class TimedOut(KeyboardInterrupt):
+    """Raised into the learner's code when `--timeout` runs out (ninja/watchdog.py); a
+    KeyboardInterrupt, so that whatever stops for Ctrl-C stops for it too."""
+
+
 @dataclass
 class LearnerRun:
     path: Path
@@ -105,7 +110,7 @@ def error_from_exception(exc: BaseException, path: Path, source: str) -> Learner
     message = str(exc) or type(exc).__name__
     if isinstance(exc, SystemExit):
         message = f"the file called sys.exit({exc.code!r}) before the end"
-    if isinstance(exc, KeyboardInterrupt):  # the learner stopped a file that ran too long: show where
+    if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, TimedOut):  # stopped by the learner: show where
         message = "stopped with Ctrl-C while your file ran (an endless loop?)"
     return LearnerError(type(exc).__name__, message, str(path), line, source_line(source, line))
 

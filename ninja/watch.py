@@ -1,5 +1,8 @@
 """`ninja watch`: recheck the learner's file on every save of it or of any .py file beside it (which
-it may import), in this process (torch stays imported, so a recheck costs a check, not a start-up).
+it may import). Each check runs in a child forked from this process (torch stays imported, so a
+recheck costs a check, not a start-up), where it can be stopped: a file that runs on and on says
+so after a second, a save restarts its check, q quits at once. A file that goes away (git stash,
+a checkout) is waited for.
 
 Keys: h shows a hint for the first line that is wrong (again for the next level), n goes on to the
 next exercise once this one passes (never by itself), q quits. File events come from watchfiles;
@@ -13,6 +16,7 @@ import queue
 import shutil
 import sys
 import threading
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,8 +26,9 @@ import watchfiles
 from rich.console import Console, Group
 from rich.text import Text
 
+from ninja import forked
 from ninja.render import table
-from ninja.results import PASS, LearnerError, Report
+from ninja.results import PASS, Report
 
 # file systems whose changes inotify does not see (WSL 2 mounts Windows drives as 9p, WSL 1 as drvfs)
 NETWORK_FILESYSTEMS = {
@@ -79,9 +84,13 @@ def hint_text(exercise, variable, level: int) -> Text:
     return Text(f"{title} ({level}/{len(hints)}): {hints[level - 1]}{more}", style="cyan")
 
 
+RUNNING_SHOWN_AT = (1, 3, 10, 30)  # seconds into a check at which the screen says it is still running
+
+
 @dataclass
 class Session:
-    """What the screen shows: the exercise, its file, the last report, the hint level."""
+    """What the screen shows: the exercise, its file, the last report, the hint level, and the check
+    under way, if one is (in a forked child: see ninja/forked.py)."""
 
     exercises: list  # every exercise, in order
     exercise: object
@@ -91,35 +100,111 @@ class Session:
     report: Report | None = None
     checks: int = 0
     hint_level: int = 0
+    width: int = 120  # the terminal's columns: under 100 the table drops columns, as check's does
+    child: forked.Child | None = None
+    plan: forked.Plan | None = None
+    missing: bool = False  # the file is not there (git stash, a checkout): waiting for it
+    message: str = ""  # a line about the last key pressed, until the next check
+    running_shown: float = 0.0  # how far into the check the screen last said it is running
 
-    def recheck(self) -> None:
+    def start_check(self, done: Callable[[forked.Child, bytes, int], None]) -> None:
+        """Stop the check under way, if any, and start one of the file as it is now; `done` gets
+        its result, from another thread. A file that is not there is waited for."""
         from ninja import notebook
-        from ninja.registry import check_file
 
+        self.stop_check()
+        self.message, self.running_shown = "", 0.0
+        self.missing = not self.path.is_file()
+        if self.missing:
+            return
         try:
-            self.report = check_file(self.exercise, self.path, self.settings)
+            self.plan = forked.plan(self.exercise, self.path)
         except notebook.NotebookError as e:  # half-written while saving, say: show it, go on watching
-            error = LearnerError("NotebookError", str(e), str(self.path), None)
-            self.report = Report(self.exercise.name, [], error=error, path=str(self.path))
+            self.show(forked.failed(self.exercise, forked.Plan(self.path), str(e), kind="NotebookError"))
+            return
+        except OSError:  # gone again between the look and the read
+            self.missing = True
+            return
+        child = self.child = forked.start(self.exercise, self.plan.path, self.settings)
+        threading.Thread(target=lambda: done(child, *forked.wait(child)), daemon=True).start()
+
+    def stop_check(self) -> None:
+        if self.child is not None:
+            self.child.stop()
+            self.child = None
+        if self.plan is not None:
+            self.plan.close()
+            self.plan = None
+
+    def finished(self, child: forked.Child, data: bytes, status: int) -> bool:
+        """The result of a check: shown if it is the one under way (a stopped one's is dropped)."""
+        if child is not self.child:
+            return False
+        report = forked.report_of(self.exercise, self.plan, self.settings, data, status)
+        self.child = None
+        self.plan.close()
+        self.plan = None
+        self.show(report)
+        return True
+
+    def show(self, report: Report) -> None:
+        self.report = report
         self.checks += 1
+
+    def running_for(self) -> float:
+        return time.monotonic() - self.child.started if self.child is not None else 0.0
+
+    def still_running_news(self) -> bool:
+        """True when the check under way has just passed one of RUNNING_SHOWN_AT (or another 30 s)."""
+        elapsed = self.running_for()
+        due = [t for t in RUNNING_SHOWN_AT if t <= elapsed] or [0]
+        due_at = max(due[-1], 30 * int(elapsed // 30))
+        if self.child is None or due_at <= self.running_shown:
+            return False
+        self.running_shown = due_at
+        return True
 
     @property
     def next_exercise(self):
         index = [e.name for e in self.exercises].index(self.exercise.name)
         return self.exercises[index + 1] if index + 1 < len(self.exercises) else None
 
+    @property
+    def passed(self) -> bool:
+        return self.report is not None and self.report.passed and not self.missing
+
     def screen(self) -> Group:
-        parts = [table(self.report)]
-        if self.hint_level and (variable := root_cause(self.report)) is not None:
-            parts.append(hint_text(self.exercise, variable, self.hint_level))
+        parts = []
+        if self.missing:
+            parts.append(
+                Text(
+                    f"{self.path} is not there (moved, or put away by git stash or a checkout?): "
+                    "waiting for it to come back.",
+                    style="bold yellow",
+                )
+            )
+        elif self.report is not None:
+            parts.append(table(self.report, self.width))
+            if self.hint_level and (variable := root_cause(self.report)) is not None:
+                parts.append(hint_text(self.exercise, variable, self.hint_level))
         nxt = self.next_exercise
-        if self.report.passed:
+        if self.passed and self.child is None:
             if nxt is None:
                 parts.append(Text("Every exercise done. Well done, backprop ninja.", style="bold green"))
             else:
                 parts.append(Text(f"Press n to go on to {nxt.name}: {nxt.title}.", style="bold green"))
+        if self.child is not None and self.running_shown:
+            parts.append(
+                Text(
+                    f"running your file {self.path} ... {self.running_for():.0f} s "
+                    "(q to stop; a save restarts the check)",
+                    style="bold yellow",
+                )
+            )
+        if self.message:
+            parts.append(Text(self.message, style="cyan"))
         how = f"polling: {self.polling}" if self.polling else "watching for saves"
-        keys = "n next · q quit" if self.report.passed and nxt else "h hint · q quit"
+        keys = "n next · q quit" if self.passed and nxt else "h hint · q quit"
         parts.append(Text(f"check #{self.checks} · {self.path} · {how} · {keys}", style="dim"))
         return Group(*parts)
 
@@ -157,17 +242,28 @@ def keyboard(events: queue.Queue):
 
 def watch_saves(folder: Path, wanted: Callable[[str], bool], events: queue.Queue, stop: threading.Event):
     """Put ("saved", paths) into `events` whenever a wanted file in `folder` changes. Editors that save
-    by writing a new file and renaming it are seen too: we watch the folder, not the file."""
-    changes = watchfiles.watch(
-        folder,
-        watch_filter=lambda change, path: wanted(path),
-        stop_event=stop,
-        step=20,
-        recursive=False,
-        raise_interrupt=False,
-    )
-    for batch in changes:
-        events.put(("saved", sorted(path for _, path in batch)))
+    by writing a new file and renaming it are seen too: we watch the folder, not the file. A folder
+    that goes away (git checkout) is watched again once it is back."""
+    while not stop.is_set():
+        if not folder.is_dir():
+            stop.wait(0.1)
+            continue
+        try:
+            for batch in watchfiles.watch(
+                folder,
+                watch_filter=lambda change, path: wanted(path) or path == str(folder),
+                stop_event=stop,
+                step=20,
+                recursive=False,
+                raise_interrupt=False,
+            ):
+                events.put(("saved", sorted(path for _, path in batch)))
+                if not folder.is_dir():
+                    break  # its events end with it: watch the new one when it comes
+        except (OSError, RuntimeError):  # gone between the look and the watch
+            stop.wait(0.1)
+        if not stop.is_set():
+            events.put(("saved", []))  # what changed while nobody watched
 
 
 def is_python_file(path: str) -> bool:
@@ -208,7 +304,8 @@ def poll_saves(folder: Path, events: queue.Queue, stop: threading.Event):
 
 
 def run(session: Session, console: Console, poll: bool = False) -> None:
-    """The watch loop; returns when the learner presses q or Ctrl-C."""
+    """The watch loop; returns when the learner presses q. Ctrl-C raises KeyboardInterrupt, after the
+    check under way is stopped."""
     reason = polling_reason(session.path.parent)
     if poll or reason:
         session.polling = reason or "asked for with --poll"
@@ -216,6 +313,7 @@ def run(session: Session, console: Console, poll: bool = False) -> None:
     stop = threading.Event()
 
     def show():
+        session.width = console.width
         console.clear()
         console.print(session.screen())
 
@@ -226,43 +324,83 @@ def run(session: Session, console: Console, poll: bool = False) -> None:
         watcher = threading.Thread(
             target=watch_saves, args=(session.path.parent, is_python_file, events, stop), daemon=True
         )
+    warm_up(session)
     watcher.start()  # before the first check, so that the watcher is ready by the time it is on screen
-    session.recheck()
-    show()
+
+    def done(child, data, status):
+        events.put(("checked", (child, data, status)))
+
+    session.start_check(done)
+    if session.report is not None or session.missing:
+        show()
     try:
         with keyboard(events):
             while True:
                 try:
-                    kind, value = events.get(timeout=0.5)
+                    kind, value = events.get(timeout=0.2)
                 except queue.Empty:
-                    continue
+                    kind, value = "tick", None
                 if kind == "key" and value in ("q", "Q", "\x04"):
                     break
-                if handle(session, kind, value):
+                if handle(session, kind, value, done):
                     show()
-    except KeyboardInterrupt:
-        pass
     finally:
+        session.stop_check()
         stop.set()
 
 
-def handle(session: Session, kind: str, value) -> bool:
+def warm_up(session: Session) -> None:
+    """One check of the bundled solution here, before any fork: every child then finds the data
+    loaded and torch's kernels warm, and a save's result comes sooner. One thread for torch: forked
+    children and a thread pool do not mix (grading does the same)."""
+    import torch
+
+    torch.set_num_threads(1)
+    if getattr(session.exercise, "track", None) == "makemore":
+        session.exercise.collect(session.exercise.solution, session.settings)
+
+
+def handle(session: Session, kind: str, value, done) -> bool:
     """Act on one event; True when the screen must be redrawn."""
+    if kind == "checked":
+        return session.finished(*value)
     if kind == "saved":
         session.hint_level = 0
-        session.recheck()
-        return True
-    if value in ("h", "H") and not session.report.passed:
+        session.start_check(done)
+        return session.missing or session.child is None
+    if kind == "tick":
+        if session.missing and session.path.is_file():  # back (its folder's events may have gone with it)
+            session.start_check(done)
+            return session.child is None
+        return session.still_running_news()
+    if value in ("h", "H") and session.report is not None and not session.report.passed:
         session.hint_level += 1
         return True
     nxt = session.next_exercise
-    if value in ("n", "N") and session.report.passed and nxt is not None:
+    if value in ("n", "N"):
+        if not session.passed or nxt is None:
+            session.message = why_not_next(session, nxt)
+            return True
         # a notebook holds every exercise's cells; .py exercises have a file each
         path = session.path if session.path.suffix == ".ipynb" else session.path.with_name(f"{nxt.name}.py")
         session.exercise, session.path = nxt, path
         session.hint_level = 0
         if not session.path.is_file():  # the learner has not started it yet: give them the template
-            shutil.copyfile(nxt.template, session.path)
-        session.recheck()
+            try:
+                shutil.copyfile(nxt.template, session.path)
+            except OSError as e:
+                session.message = f"cannot create {session.path}: {e.strerror or e}"
+                return True
+        session.start_check(done)
         return True
     return False
+
+
+def why_not_next(session: Session, nxt) -> str:
+    if nxt is None:
+        return f"{session.exercise.name} is the last exercise."
+    if session.child is not None:
+        return f"n goes on to {nxt.name} once {session.exercise.name} passes: its check is still running."
+    report = session.report
+    so_far = f" ({report.correct} of {len(report.variables)} correct now)" if report and report.variables else ""
+    return f"n goes on to {nxt.name} once {session.exercise.name} passes{so_far}; h shows a hint."

@@ -4,6 +4,7 @@ as a backup), and `exercise_file` says where a learner's file for an exercise is
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,12 +30,39 @@ class WorkspaceError(Exception):
     """Something about the workspace's folders that the learner must fix (exit code 2)."""
 
 
+MARKER = "ninja.toml"  # a workspace may say so with this file, as a folder with exercises/ in it does
+
+
+def find_root(start: Path | None = None) -> Path | None:
+    """The workspace the current folder is in: the nearest folder, from here upwards, that holds
+    exercises/ or a ninja.toml (as git looks for .git). None when there is none."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "exercises").is_dir() or (folder / MARKER).is_file():
+            return folder
+    return None
+
+
+def shown(path: Path) -> Path:
+    """`path` as the learner would type it from here: relative when it is under the current folder
+    or near it (../exercises/exercise1.py), else as it is."""
+    try:
+        relative = Path(os.path.relpath(path))
+    except ValueError:  # another drive, on Windows
+        return path
+    return relative if relative.parts[:2] != ("..", "..") else path
+
+
 def exercises_folder(workspace: Path | None) -> Path:
-    return (workspace or Path(".")) / "exercises"
+    """<--workspace>/exercises when given, else that of the workspace found from here, else ./exercises."""
+    if workspace is not None:
+        return workspace / "exercises"
+    found = find_root()
+    return shown(found / "exercises") if found is not None else Path("exercises")
 
 
 def exercise_file(name: str, workspace: Path | None = None) -> Path:
-    """Where the learner's file for exercise `name` lives: <workspace or .>/exercises/<name>.py."""
+    """Where the learner's file for exercise `name` lives: <workspace>/exercises/<name>.py."""
     if workspace is not None and not workspace.is_dir():
         raise WorkspaceError(f"workspace {workspace} is not a folder (create one with `ninja init {workspace}`)")
     return exercises_folder(workspace) / f"{name}.py"
