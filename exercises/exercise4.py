@@ -58,14 +58,24 @@ def forward_backward(C, W1, b1, W2, b2, bngain, bnbias, Xb, Yb):
 
 
 if __name__ == "__main__":  # the notebook's training loop, with your backward pass (about 10 minutes)
+    import sys
+
     parameters = [C, W1, b1, W2, b2, bngain, bnbias]
     print(sum(p.nelement() for p in parameters))  # number of parameters in total
     g = torch.Generator().manual_seed(2147483647)
-    max_steps = 200000  # `ninja check exercise4 --steps N` trains for fewer, with a progress bar
+    # `python exercises/exercise4.py 20000` trains for fewer; `ninja check exercise4 --steps N` too, with a progress bar
+    max_steps = int(sys.argv[1]) if len(sys.argv) > 1 else 200000
     batch_size = 32
     lossi = []
 
     with torch.no_grad():
+        _, grads = forward_backward(*parameters, Xtr[:batch_size], Ytr[:batch_size])
+        names = ["dC", "dW1", "db1", "dW2", "db2", "dbngain", "dbnbias"]
+        missing = [name for name, grad in zip(names, grads) if grad is None]
+        if missing:  # the template: nothing to train with yet
+            sys.exit(f"forward_backward returns None for {', '.join(missing)}: write your backward pass first "
+                     "(`ninja check exercise4` compares it with autograd)")
+        print(f"training for {max_steps:,} steps")
         # kick off optimization
         for i in range(max_steps):
             # minibatch construct

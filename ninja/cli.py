@@ -100,7 +100,8 @@ def learner_file(exercise, file: Optional[Path], workspace: Optional[Path] = Non
         with open(path, "rb"):
             pass
     except OSError as e:
-        raise fail_usage(f"cannot read {path}: {e.strerror or e}{'' if file else missing_advice(exercise, path)}") from None
+        advice = "" if file else missing_advice(exercise, path)
+        raise fail_usage(f"cannot read {path}: {e.strerror or e}{advice}") from None
     return path
 
 
@@ -139,9 +140,7 @@ def check(
         None, help="Names file, one per line \\[default: the packaged corpus]; classifiers: a CIFAR-10 batch folder"
     ),
     format: Format = typer.Option(Format.table, "--format", help="table, json, or github (Actions annotations)"),
-    workspace: Optional[Path] = typer.Option(
-        None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help=WORKSPACE_HELP
-    ),
+    workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help=WORKSPACE_HELP),
     steps: Optional[str] = typer.Option(
         None, help="exercise4: training steps, N or 'full' (200,000); 20,000 when not given"
     ),
@@ -253,9 +252,7 @@ def train_after(exercise, path: Path, settings, wanted, passed: bool) -> int:
 
 @app.command("list")
 def list_exercises(
-    workspace: Optional[Path] = typer.Option(
-        None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help=WORKSPACE_HELP
-    ),
+    workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help=WORKSPACE_HELP),
 ):
     """Every exercise with your progress in ./exercises/ (or under --workspace).
 
@@ -339,8 +336,9 @@ def grade(
     submissions: Optional[list[Path]] = typer.Argument(None, help="Folders holding exercise files, or single files"),
     exercise: Optional[str] = typer.Option(None, "--exercise", "-e", help="Grade this exercise only"),
     gradescope: bool = typer.Option(
-        False, help="Read $NINJA_GRADESCOPE_ROOT/submission, write $NINJA_GRADESCOPE_ROOT/results/results.json "
-        "(the root is /autograder unless that variable says otherwise)"
+        False,
+        help="Read $NINJA_GRADESCOPE_ROOT/submission, write $NINJA_GRADESCOPE_ROOT/results/results.json "
+        "(the root is /autograder unless that variable says otherwise)",
     ),
     format: Optional[GradeFormat] = typer.Option(None, "--format", help="\\[default: table, or gradescope]"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the results here \\[default: standard output]"),
@@ -480,6 +478,7 @@ def cs231n_options(ex, only: Optional[str], numeric: bool, data: Optional[Path])
 
 # ---- the learner's day: workspace, watch, notebooks (issue 7) ----
 
+
 def epilog() -> str:
     return (
         f"Example: [bold]{PROG} init backprop[/], then [bold]cd backprop && {PROG} watch exercise1[/]. "
@@ -509,7 +508,8 @@ def progress_line(workspace: Optional[Path], passed: int, total: int) -> str:
 
     folder = exercises_folder(workspace)
     if not folder.is_dir():
-        return f"No {escape(str(folder))}/ here: [bold]{PROG} init[/] creates it with every exercise (or pass --workspace DIR)."
+        here = f"No {escape(str(folder))}/ here"
+        return f"{here}: [bold]{PROG} init[/] creates it with every exercise (or pass --workspace DIR)."
     where = f"{passed} of {total} exercises pass. Your files: {escape(str(folder))}/."
     if passed == total:
         return f"{where} [bold green]Every exercise passes: well done.[/] [bold]{PROG} solution EXERCISE[/] shows ours."

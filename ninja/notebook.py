@@ -100,13 +100,21 @@ def read_cells(path: Path, gradient_names: set[str]) -> list[Cell]:
     """Every code cell, with the gradients (names in `gradient_names`) it writes."""
     try:
         notebook = nbformat.read(str(path), as_version=4)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, nbformat.ValidationError) as e:
+        numbered = enumerate(notebook.cells, start=1)
+        code = [(number, cell.source) for number, cell in numbered if cell.cell_type == "code"]
+        if not all(isinstance(source, str) for _, source in code):
+            raise TypeError("a cell's source is not text")
+    except (OSError, ValueError, nbformat.ValidationError) as e:
         raise NotebookError(f"cannot read notebook {path}: {e}") from None
+    except (KeyError, TypeError, AttributeError) as e:  # JSON, not laid out as a notebook ("'int' object is not ...")
+        raise NotebookError(
+            f"cannot read notebook {path}: its JSON is not laid out as a Jupyter notebook ({type(e).__name__}: {e}); "
+            "open it in Jupyter and save it again"
+        ) from None
     cells = []
-    for number, cell in enumerate(notebook.cells, start=1):
-        if cell.cell_type == "code":
-            source = python_source(cell.source)
-            cells.append(Cell(number, source, *gradient_writes(source, gradient_names)))
+    for number, source in code:
+        source = python_source(source)
+        cells.append(Cell(number, source, *gradient_writes(source, gradient_names)))
     return cells
 
 

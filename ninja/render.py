@@ -30,27 +30,28 @@ def shape(s: tuple[int, ...] | None) -> str:
     return "-" if s is None else str(tuple(s))
 
 
-def variable_row(v: VarResult, narrow: bool = False) -> list:
+def variable_row(v: VarResult, narrow: bool = False, tiny: bool = False) -> list:
     return [
         f"d{v.name}",
         shape(v.shape or v.expected_shape),
         *([] if narrow else [flag(v.exact)]),
-        flag(v.approx),
+        *([] if tiny else [flag(v.approx)]),
         number(v.maxdiff),
         Text(v.status, style=STATUS_STYLE[v.status]),
-        *([] if narrow else [note_of(v)]),
+        *([] if narrow else [Text(note_of(v))]),
     ]
 
 
-def note_of(v: VarResult) -> str:
-    return "; ".join(filter(None, [blame_note(v), v.note]))
+def note_of(v: VarResult, track: str = "makemore") -> str:
+    return "; ".join(filter(None, [blame_note(v, track), v.note]))
 
 
-def blame_note(v: VarResult) -> str | None:
+def blame_note(v: VarResult, track: str = "makemore") -> str | None:
     if v.root_cause:
-        return f"root cause: {v.diagnosis_kind}, see below"
+        kind = f": {v.diagnosis_kind.replace('_', ' ')}" if v.diagnosis_kind else ""
+        return f"root cause{kind}, see below"
     if v.inherited_from:
-        return f"inherits from {v.inherited_from}"
+        return f"inherits from {shown_name(track, v.inherited_from)}"
     return None
 
 
@@ -87,23 +88,23 @@ def blame_lines(report: Report) -> list[Text]:
     return lines
 
 
-def function_row(v: VarResult, numeric: bool, narrow: bool = False) -> list:
+def function_row(v: VarResult, numeric: bool, narrow: bool = False, tiny: bool = False) -> list:
     """CS231n track: results are named function.output, and the notebook's rel_error is shown."""
     return [
         v.name,
         *([] if narrow else [shape(v.shape or v.expected_shape)]),
-        flag(v.approx),
+        *([] if tiny else [flag(v.approx)]),
         number(v.maxdiff),
         number(v.relerr),
         *([number(v.numeric_relerr)] if numeric else []),
         Text(v.status, style=STATUS_STYLE[v.status]),
-        *([] if narrow else [cs231n_note(v)]),
+        *([] if narrow else [Text(cs231n_note(v))]),
     ]
 
 
-def cs231n_note(v: VarResult) -> str:
+def cs231n_note(v: VarResult, track: str = "cs231n") -> str:
     """The diagnosis of a root cause is spelled out under the table: the row only names its kind."""
-    return "; ".join(n for n in (blame_note(v) or v.diagnosis, v.note) if n)
+    return "; ".join(n for n in (blame_note(v, track) or v.diagnosis, v.note) if n)
 
 
 def summary(report: Report) -> Text:
@@ -124,7 +125,9 @@ def summary(report: Report) -> Text:
 
 def table(report: Report, width: int = 120):
     """The terminal view: what the file printed, where it stopped, the table, notes, the summary.
-    Under 100 columns (a pipe is 80) the notes go under the table instead of in a column."""
+    Under 100 columns (a pipe is 80) the notes go under the table instead of in a column. A file
+    that does not parse (or ran to no result at all) is its message alone: a table of `error` rows
+    would push it off the screen."""
     parts = []
     if report.output.strip():
         parts.append(Text("your file printed:", style="dim"))
@@ -134,25 +137,36 @@ def table(report: Report, width: int = 120):
         parts.append(Text(f"{e.where}: {e.kind}: {e.message}", style="bold magenta"))
         if e.source:
             parts.append(Text(f"    {e.source}", style="magenta"))
+        if e.kind == "SyntaxError" or not report.variables:
+            fix = "fix that line, then check again" if e.kind == "SyntaxError" else "nothing was checked"
+            parts.append(Text(f"{report.exercise}: {fix}.", style="bold"))
+            return Group(*parts)
     narrow = width < 100
     cs231n = report.track == "cs231n"
     if cs231n:
         numeric = ("numeric",) if any(v.numeric_relerr is not None for v in report.variables) else ()
         columns = ("result", "shape", "approx", "maxdiff", "rel_error", *numeric, "status", "note")
-        row, note = partial(function_row, numeric=bool(numeric), narrow=narrow), cs231n_note
+        row, note = partial(function_row, numeric=bool(numeric), narrow=narrow, tiny=width < 64), cs231n_note
         dropped = ("shape", "note")
     else:
         columns = ("variable", "shape", "exact", "approx", "maxdiff", "status", "note")
-        row, note, dropped = partial(variable_row, narrow=narrow), note_of, ("exact", "note")
+        row, note, dropped = partial(variable_row, narrow=narrow, tiny=width < 64), note_of, ("exact", "note")
+    if width < 64:  # 60 columns: approx goes too (status says it), so the rest fits uncut
+        dropped += ("approx",)
     grid = Table(title=f"{report.exercise}: your gradients against autograd", title_justify="left")
     for column in columns:
         if not (narrow and column in dropped):
-            grid.add_column(column, overflow="fold", no_wrap=column != "note")
+            # a header is never cut ("statu"): the column is at least as wide as its name
+            grid.add_column(column, overflow="fold", no_wrap=column not in ("note", "result"), min_width=len(column))
     for v in in_table_order(report):
         grid.add_row(*row(v))
     parts.append(grid)
-    if narrow:
-        notes = [(shown_name(report.track, v.name), note(v)) for v in in_table_order(report)]
+    if narrow:  # a root cause's own line follows under the table: its note would say it twice
+        notes = [
+            (shown_name(report.track, v.name), note(v, report.track))
+            for v in in_table_order(report)
+            if not (v.root_cause and not v.note)
+        ]
         parts += [Text(f"{name}: {words}", style="dim") for name, words in notes if words]
     parts += blame_lines(report)
     parts += [Text(note, style="bold red") for note in report.notes]
@@ -233,7 +247,9 @@ def github(report: Report) -> str:
             title, _, message = words.partition(": ")
             lines.append(annotation(level, message or words, report.path, v.line, title))
     inherited = [
-        f"{shown_name(report.track, v.name)} (from {v.inherited_from})" for v in report.variables if v.inherited_from
+        f"{shown_name(report.track, v.name)} (from {shown_name(report.track, v.inherited_from)})"
+        for v in report.variables
+        if v.inherited_from
     ]
     if inherited:
         lines.append("inherited failures: " + ", ".join(inherited))

@@ -45,11 +45,16 @@ class LearnerRun:
     assigned_at: dict[str, int] = field(default_factory=dict)  # name -> first line that assigns it
     # name -> (first, last) line of every module-level statement that assigns or changes it in place
     changed_at: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    stopped_at: int | None = None  # the module-level line that was running when the file stopped
 
     def value(self, name: str) -> Any:
         """What `name` holds after the run: None if undefined or still None, UNREACHED if the file
-        raised before the line that assigns it."""
+        raised before the line that assigns it, or before a later line that changes it (stopped by
+        --timeout or Ctrl-C before `dlogits /= n`, dlogits is no answer)."""
         value = self.namespace.get(name)
+        if value is not None and self.stopped_at is not None:
+            if any(last >= self.stopped_at for _, last in self.changed_at.get(name, ())):
+                return UNREACHED
         if value is not None or self.error is None:
             return value
         line = self.assigned_at.get(name)
@@ -113,6 +118,14 @@ def error_from_exception(exc: BaseException, path: Path, source: str) -> Learner
     if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, TimedOut):  # stopped by the learner: show where
         message = "stopped with Ctrl-C while your file ran (an endless loop?)"
     return LearnerError(type(exc).__name__, message, str(path), line, source_line(source, line))
+
+
+def module_line(exc: BaseException, path: Path) -> int | None:
+    """The line of the file's own top level that was running: the first frame in the file."""
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_filename == str(path):
+            return lineno
+    return None
 
 
 @functools.lru_cache(maxsize=8)
@@ -188,6 +201,7 @@ def run_file(path: Path) -> LearnerRun:
             exec(code, namespace)
     except BaseException as e:  # noqa: BLE001 (the learner's error, SystemExit included, is a result)
         run.error = error_from_exception(e, path, source)
+        run.stopped_at = module_line(e, path)
     finally:
         sys.dont_write_bytecode = writes_bytecode
         for entry in importable:

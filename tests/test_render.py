@@ -29,7 +29,7 @@ def report(track: str = "makemore") -> Report:
 def test_narrow_tables_fit_80_columns_with_notes_underneath():
     text = rendered(report(), 80)
     assert max(len(line) for line in text.splitlines()) <= 80
-    assert "dbndiff: inherits from bndiff2" in text and "dbnmeani: only size-1 dims differ, fine" in text
+    assert "dbndiff: inherits from dbndiff2" in text and "dbnmeani: only size-1 dims differ, fine" in text
     assert "ex.py:68: dbndiff2 is wrong: it is 2 times the right value" in text
     rows = [line for line in text.splitlines() if line.startswith("│")]
     assert rows[0].split()[1] == "dbndiff2"  # the root cause leads
@@ -37,7 +37,7 @@ def test_narrow_tables_fit_80_columns_with_notes_underneath():
 
 def test_wide_tables_keep_exact_and_notes_in_columns():
     text = rendered(report(), 160)
-    assert "exact" in text and "inherits from bndiff2" in text.split("└")[0]
+    assert "exact" in text and "inherits from dbndiff2" in text.split("└")[0]
 
 
 def test_a_failing_diagnosed_result_is_an_error_never_a_pass():

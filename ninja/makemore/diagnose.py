@@ -111,7 +111,10 @@ def wrong_shape(name, g, local, squeezed_upstreams) -> Diagnosis:
         return "view", f"{given}: the numbers are right but viewed in the wrong shape: view it as {shape(local)}"
     ones = lambda s: [i for i, d in enumerate(s) if d == 1]  # noqa: E731
     if g.dim() == local.dim() and ones(g.shape) and ones(g.shape) != ones(local.shape):
-        return "wrong_dim", f"{given}: summed over the wrong dim (sum over dim {ones(local.shape)} with keepdim=True)"
+        dims = lambda s: ", ".join(map(str, ones(s)))  # noqa: E731
+        if not ones(local.shape):  # "sum over dim []": there is no dim to sum over
+            return "wrong_dim", f"{given}: summed over dim {dims(g.shape)}, where {name} needs no sum: drop it"
+        return "wrong_dim", f"{given}: summed over the wrong dim (sum over dim {dims(local.shape)} with keepdim=True)"
     return "shape", f"{given}: this line's local rule is wrong"
 
 

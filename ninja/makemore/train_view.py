@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rich.columns import Columns
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
 
@@ -119,13 +120,14 @@ def summary(result: train.Training, curve: list[float], window: int, plot: Path 
     }
 
 
-def run(exercise, path: Path, settings, wanted: TrainingRequest, console: Console | None,
-        errors: Console) -> tuple[dict, int]:
+def run(
+    exercise, path: Path, settings, wanted: TrainingRequest, console: Console | None, errors: Console
+) -> tuple[dict, int]:
     """Train with the learner's forward_backward: (the summary for JSON, the exit code). `console`
     None: no progress or text, for --format json."""
     device, why = train.pick_device(wanted.device)
     if why:
-        errors.print(f"[yellow]note:[/] {why}", highlight=False)
+        errors.print(f"[yellow]note:[/] {escape(why)}", highlight=False)
     _, step_fn = exercise.learner_function(path, settings)
     steps, every = wanted.steps, max(1, wanted.steps // 100)
     try:
@@ -138,12 +140,17 @@ def run(exercise, path: Path, settings, wanted: TrainingRequest, console: Consol
         return {"interrupted": True}, 130
     except train.StepFailed as e:
         error = runner.error_from_exception(e.cause, path, path.read_text(encoding="utf-8"))
-        errors.print(Text(f"training stopped at step {e.step}: {error.where}: {error.kind}: {error.message}",
-                          style="bold magenta"))
+        errors.print(
+            Text(
+                f"training stopped at step {e.step}: {error.where}: {error.kind}: {error.message}", style="bold magenta"
+            )
+        )
         if error.source:
             errors.print(Text(f"    {error.source}", style="magenta"))
-        return {"stopped_at_step": e.step, "error": {"kind": error.kind, "message": error.message,
-                                                      "file": error.path, "line": error.line}}, 1
+        return {
+            "stopped_at_step": e.step,
+            "error": {"kind": error.kind, "message": error.message, "file": error.path, "line": error.line},
+        }, 1
     window, curve = train.curve(result.lossi)
     plot, plot_error = wanted.plot, None
     if plot:
@@ -156,7 +163,7 @@ def run(exercise, path: Path, settings, wanted: TrainingRequest, console: Consol
         show(console, result, curve, window, plot)
     done = summary(result, curve, window, plot)
     if plot_error:  # the run's results are above; the picture is what is missing (exit 2, an environment error)
-        errors.print(f"[bold red]error:[/] {plot_error}", highlight=False)
+        errors.print(f"[bold red]error:[/] {escape(plot_error)}", highlight=False)
         return done | {"plot_error": plot_error}, 2
     if not (math.isfinite(result.train_loss) and math.isfinite(result.val_loss)):
         errors.print("[bold red]training diverged:[/] the loss is not a finite number", highlight=False)
@@ -171,8 +178,14 @@ def train_with_progress(console: Console, step_fn, settings, steps: int, every: 
         f"n_hidden {n_hidden}, on {device}; {learning_rates(steps)}",
         highlight=False,
     )
-    columns = (TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("training", total=steps, loss="-")
 
@@ -199,7 +212,7 @@ def show(console: Console, result: train.Training, curve: list[float], window: i
     if curve:
         console.print(
             f"loss {10 ** curve[0]:.2f} [cyan]{sparkline(curve)}[/] {10 ** curve[-1]:.2f}  "
-            f"[dim](log10 loss, mean over windows of {counted(window)})[/]",
+            f"[dim](the curve: log10 of the loss, mean over windows of {counted(window)}; at its ends: the loss)[/]",
             highlight=False,
         )
     if plot:
