@@ -69,6 +69,18 @@ def other_ninja(path_variable: str | None = None) -> Path | None:
     return None
 
 
+def overwritten() -> str:
+    """A note when PyPI's ninja is installed beside us and our `ninja` command replaced its own."""
+    here = Path(__file__).resolve().parent
+    if not (here / "ninja_syntax.py").is_file():  # a file only PyPI's ninja installs
+        return ""
+    return (
+        f"\nPyPI's ninja package is installed here too ({here}), but backprop-ninja, installed after it, "
+        "replaced its `ninja` command; `pip install --force-reinstall ninja` brings the build system back "
+        "(then use `backprop-ninja` for this checker)."
+    )
+
+
 def hand_over(argv: list[str], commands: Callable[[], set[str]]) -> None:
     """Called first by `ninja`: if the call is for the build system, exec it (never returns) or
     exit 2 with an explanation. Returns when the call is ours."""
@@ -87,7 +99,7 @@ def hand_over(argv: list[str], commands: Callable[[], set[str]]) -> None:
         + (" (there is a build.ninja here)" if (Path.cwd() / "build.ninja").is_file() else "")
         + ", but this `ninja` is backprop-ninja and no other `ninja` is on PATH.\n"
         "Install the build system (`pip install ninja` in another environment, or your system's ninja-build)"
-        " and put it on PATH; backprop-ninja stays available as `backprop-ninja`.",
+        " and put it on PATH; backprop-ninja stays available as `backprop-ninja`." + overwritten(),
         file=sys.stderr,
     )
     raise SystemExit(2)

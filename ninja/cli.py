@@ -15,8 +15,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ninja import __version__
-
 app = typer.Typer(
     name="ninja",
     help="Check hand-written backprop against PyTorch autograd, line by line.",
@@ -286,7 +284,9 @@ def list_exercises(
 
 def show_version(value: bool):
     if value:
-        print(f"backprop-ninja {__version__}")
+        from ninja.clash import version
+
+        print(f"backprop-ninja {version()}")
         raise typer.Exit()
 
 

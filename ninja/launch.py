@@ -15,6 +15,11 @@ def command_names() -> set[str]:
 
 def main() -> None:
     hand_over(sys.argv[1:], command_names)
-    from ninja.cli import main as cli
+    from ninja import clash
 
+    clash.warn()  # PyPI's `ninja` wrote over our files: say so, and go on (nothing here needs them)
+    try:
+        from ninja.cli import main as cli
+    except KeyboardInterrupt:  # Ctrl-C while torch or typer imports
+        raise SystemExit(130) from None
     cli()
