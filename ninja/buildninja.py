@@ -69,9 +69,11 @@ def other_ninja(path_variable: str | None = None) -> Path | None:
     return None
 
 
-def overwritten() -> str:
-    """A note when PyPI's ninja is installed beside us and our `ninja` command replaced its own."""
-    here = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent  # our package's folder
+
+
+def overwritten(here: Path = HERE) -> str:
+    """A note when PyPI's ninja is installed beside us (in `here`) and our `ninja` command replaced its own."""
     if not (here / "ninja_syntax.py").is_file():  # a file only PyPI's ninja installs
         return ""
     return (

@@ -22,8 +22,8 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-console = Console()
-errors = Console(stderr=True)
+console = Console(emoji=False)  # no :smile: codes in messages (and no emoji table to import)
+errors = Console(stderr=True, emoji=False)
 
 
 WORKSPACE_HELP = "Folder with your exercises/ \\[default: .]"

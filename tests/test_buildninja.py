@@ -72,3 +72,13 @@ def test_without_a_build_system_it_says_what_happened(tmp_path):
     # and --version, with nobody else to answer for, is ours
     done = run([OURS / "ninja", "--version"], tmp_path, [OURS])
     assert done.stdout == "backprop-ninja 0.1.0\n"
+
+
+def test_a_build_system_we_overwrote_is_named(tmp_path):
+    """PyPI's ninja installed before backprop-ninja: its files stay beside ours, its command is ours now."""
+    from ninja.buildninja import overwritten
+
+    assert overwritten(tmp_path) == ""
+    (tmp_path / "ninja_syntax.py").write_text("")  # a file only PyPI's ninja installs
+    note = overwritten(tmp_path)
+    assert "replaced its `ninja` command" in note and "pip install --force-reinstall ninja" in note

@@ -133,3 +133,66 @@ def test_reset_of_the_template_or_of_a_backed_up_file_adds_no_backup(tmp_path):
     assert sorted(p.name for p in mine.parent.glob("exercise1.py*")) == ["exercise1.py", "exercise1.py.bak"]
     assert (mine.parent / "exercise1.py.bak").read_text() == template + "# my work\n"
     assert mine.read_text() == template
+
+
+# ---- the name clash with PyPI's `ninja` (the build system), detected -------------------------
+
+PYPI_INIT = '''"""Stands in for PyPI's ninja/__init__.py (the build system's package), as pip writes it over ours."""
+import subprocess, sys
+from ._version import version as __version__
+def ninja():
+    raise SystemExit(subprocess.call(["ninja-build", *sys.argv[1:]]))
+'''
+
+
+def site_with_our_package(tmp_path: Path) -> Path:
+    """A folder on PYTHONPATH holding a copy of our package, as one site-packages holds it."""
+    site = tmp_path / "site"
+    shutil.copytree(ROOT / "ninja", site / "ninja", ignore=shutil.ignore_patterns("__pycache__"))
+    return site
+
+
+def python_in(site: Path, code: str, *args: str) -> subprocess.CompletedProcess:
+    """`code` with `site` as the only place a `ninja` package is found (not this checkout's editable install)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(site), "NO_COLOR": "1"}
+    alone = (
+        "import os, sys; sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') == "
+        f"{str(site)!r} or not os.path.isfile(os.path.join(p or '.', 'ninja', '__init__.py'))]; "
+    )
+    return subprocess.run(
+        [sys.executable, "-c", alone + code, *args], cwd=site, capture_output=True, text=True, timeout=120, env=env
+    )
+
+
+LAUNCH = "import sys; sys.argv[0] = 'backprop-ninja'; from ninja.launch import main; main()"
+
+
+def test_pypis_ninja_over_ours_is_named_and_everything_still_works(tmp_path):
+    site = site_with_our_package(tmp_path)
+    (site / "ninja" / "__init__.py").write_text(PYPI_INIT)  # `pip install ninja` after backprop-ninja
+    (site / "ninja" / "_version.py").write_text("version = '1.13.2'\n")
+    (site / "ninja" / "ninja_syntax.py").write_text("")
+    done = python_in(site, "from ninja import cmp; print(cmp.__name__)")
+    assert done.returncode == 0 and done.stdout == "cmp\n", done.stderr
+    assert "PyPI's ninja package (the ninja build system) was installed over backprop-ninja" in done.stderr
+    assert "pip install --force-reinstall --no-deps backprop-ninja" in done.stderr
+    version = python_in(site, LAUNCH, "--version")
+    assert version.returncode == 0 and version.stdout == "backprop-ninja 0.1.0\n"  # not the build system's 1.13.2
+    assert version.stderr.count("backprop-ninja: note:") == 1
+
+
+def test_after_pip_uninstall_ninja_removed_our_init_it_says_what_to_run(tmp_path):
+    site = site_with_our_package(tmp_path)
+    (site / "ninja" / "__init__.py").unlink()  # `pip uninstall ninja` removes the __init__.py it had written
+    done = python_in(site, "from ninja import cmp; print(cmp.__name__)")
+    assert done.returncode == 0 and done.stdout == "cmp\n", done.stderr
+    assert "ninja/__init__.py is missing" in done.stderr and "pip uninstall ninja" in done.stderr
+    listed = python_in(site, LAUNCH, "list", "--workspace", str(tmp_path))
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+    assert "pip install --force-reinstall --no-deps backprop-ninja" in listed.stderr
+
+
+def test_with_our_init_nothing_is_said(tmp_path):
+    site = site_with_our_package(tmp_path)
+    done = python_in(site, "from ninja import cmp; import ninja.cmp; print(cmp is ninja.cmp)")
+    assert done.stdout == "True\n" and done.stderr == ""

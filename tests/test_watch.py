@@ -170,3 +170,135 @@ def test_watch_file_needs_the_exercise_named(tmp_path):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 2
+
+
+# ---- never dies, never freezes (issue 15) ----------------------------------------------------
+
+ENDLESS = "import os\nopen('started', 'w').write(str(os.getpid()))\nwhile True:\n    pass\n"
+
+
+def workspace_with(tmp_path: Path, text: str) -> Path:
+    exercises = tmp_path / "exercises"
+    exercises.mkdir()
+    path = exercises / "exercise2.py"
+    path.write_text(text)
+    return path
+
+
+def gone(pid: int) -> bool:
+    """The process is no more (or a zombie waiting for init to reap it)."""
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
+def test_a_file_that_vanishes_is_waited_for_and_checked_when_it_is_back(tmp_path):
+    path = workspace_with(tmp_path, (ROOT / "solutions" / "exercise2.py").read_text())
+    child = start_watch(tmp_path, "exercise2")
+    child.expect_exact("exercise2 passes")
+    child.expect_exact("check #1")
+    path.rename(tmp_path / "stashed.py")  # git stash, a checkout
+    child.expect_exact("is not there")
+    child.expect_exact("waiting for it to come back")
+    (tmp_path / "stashed.py").rename(path)
+    child.expect_exact("exercise2 passes")
+    child.expect_exact("check #2")
+    shutil.rmtree(path.parent)  # the whole folder goes (a checkout of a branch without it) and comes back
+    child.expect_exact("waiting for it to come back")
+    path.parent.mkdir()
+    path.write_text((ROOT / "solutions" / "exercise2.py").read_text())
+    child.expect_exact("check #3")
+    child.send("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0 and "Traceback" not in child.before
+
+
+def test_an_endless_file_says_it_runs_and_a_saved_fix_restarts_the_check(tmp_path):
+    path = workspace_with(tmp_path, ENDLESS)
+    child = start_watch(tmp_path, "exercise2")
+    child.expect_exact("running your file exercises/exercise2.py")
+    child.expect_exact("(q to stop; a save restarts the check)")
+    first = int((tmp_path / "started").read_text())
+    child.send("n")  # not before it passes: it says why
+    child.expect_exact("n goes on to exercise3 once exercise2 passes")
+    save(path, (ROOT / "solutions" / "exercise2.py").read_text())
+    child.expect_exact("exercise2 passes")
+    child.expect_exact("check #1")
+    deadline = time.time() + 10
+    while not gone(first) and time.time() < deadline:
+        time.sleep(0.05)
+    assert gone(first)  # the endless check was stopped, not left spinning
+    child.send("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_q_during_a_run_quits_at_once_and_stops_it(tmp_path):
+    workspace_with(tmp_path, ENDLESS)
+    child = start_watch(tmp_path, "exercise2")
+    child.expect_exact("running your file")
+    pid = int((tmp_path / "started").read_text())
+    started = time.monotonic()
+    child.send("q")
+    child.expect(pexpect.EOF)
+    assert time.monotonic() - started < 2
+    child.close()
+    assert child.exitstatus == 0
+    deadline = time.time() + 10
+    while not gone(pid) and time.time() < deadline:
+        time.sleep(0.05)
+    assert gone(pid)
+
+
+def test_ctrl_c_quits_watch_with_130(tmp_path):
+    workspace_with(tmp_path, ENDLESS)
+    child = start_watch(tmp_path, "exercise2")
+    child.expect_exact("running your file")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130 and "Traceback" not in child.before
+
+
+def test_at_80_columns_watch_lays_out_like_check(tmp_path):
+    solution = (ROOT / "solutions" / "exercise1.py").read_text()
+    exercises = tmp_path / "exercises"
+    exercises.mkdir()
+    wrong = solution.replace("dhpreact = (1.0 - h**2) * dh", "dhpreact = (1.0 - h) * dh")
+    (exercises / "exercise1.py").write_text(wrong)
+    child = pexpect.spawn(
+        sys.executable, ["-m", "ninja", "watch", "exercise1"], cwd=str(tmp_path), encoding="utf-8", timeout=60,
+        dimensions=(200, 80), env={"PATH": "/usr/bin:/bin", "TERM": "xterm", "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    child.expect_exact("check #1")
+    screen = child.before
+    child.expect_exact("quit")
+    child.send("q")
+    child.expect(pexpect.EOF)
+    header = next(line for line in screen.splitlines() if "variable" in line)
+    assert "exact" not in header and "note" not in header  # as check at 80 columns
+    assert "dhpreact is wrong" in screen
+    table_rows = [line for line in screen.splitlines() if line.startswith("│")]
+    assert len(table_rows) == 26  # one row each: no note wrapped in a narrow column
+
+
+def test_a_check_that_kills_its_own_process_is_a_result(tmp_path):
+    """forked: a child that ends without a result (os._exit, a signal) is a report that says so."""
+    from ninja import forked
+    from ninja.registry import find
+    from ninja.settings import Settings
+
+    exercise = find("exercise2")
+    for text, words in (
+        ("import os\nos._exit(0)\n", "ended the check's process"),
+        ("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n", "killed by SIGSEGV"),
+    ):
+        path = tmp_path / "exercise2.py"
+        path.write_text(text)
+        plan = forked.plan(exercise, path)
+        child = forked.start(exercise, plan.path, Settings())
+        report = forked.report_of(exercise, plan, Settings(), *forked.wait(child))
+        assert not report.passed and words in report.error.message
