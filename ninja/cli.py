@@ -532,7 +532,9 @@ def check_file(exercise, path: Path, settings):
 
 @app.command()
 def init(
-    folder: Path = typer.Argument(Path("."), help="Where to create the workspace"),
+    folder: Optional[Path] = typer.Argument(
+        None, help="Where to create the workspace \\[default: the workspace you are in, else .]"
+    ),
 ):
     """Create a workspace: every exercise's template in DIR/exercises/, and a short README.
 
@@ -543,6 +545,9 @@ def init(
     from ninja import workspace
     from ninja.registry import EXERCISES
 
+    if folder is None:  # inside a workspace (in its exercises/, say): that one, never a nested one
+        found = workspace.find_root()
+        folder = workspace.shown(found) if found is not None else Path(".")
     try:
         result = workspace.init(folder, EXERCISES.values())
     except workspace.WorkspaceError as e:

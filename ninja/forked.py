@@ -50,6 +50,14 @@ def plan(exercise, path: Path) -> Plan:
     return Plan(generated.write(Path(folder.name), exercise.name), generated.point, folder)
 
 
+CAN_FORK = hasattr(os, "fork")  # not on Windows
+
+
+def in_process(exercise, plan: Plan, settings) -> Report:
+    """Where there is no fork: collect and judge here."""
+    return plan.point_back(exercise.check(plan.path, settings))
+
+
 @dataclass
 class Child:
     """One check running in a forked child; read `fd` to the end for its result."""

@@ -125,6 +125,11 @@ class Session:
         except OSError:  # gone again between the look and the read
             self.missing = True
             return
+        if not forked.CAN_FORK:  # Windows: checked here, so a file that runs on and on freezes the screen
+            self.show(forked.in_process(self.exercise, self.plan, self.settings))
+            self.plan.close()
+            self.plan = None
+            return
         child = self.child = forked.start(self.exercise, self.plan.path, self.settings)
         threading.Thread(target=lambda: done(child, *forked.wait(child)), daemon=True).start()
 

@@ -157,7 +157,10 @@ def test_from_inside_the_workspace_its_files_are_found(tmp_path):
     assert missing.returncode == 2 and "cannot read exercise2.py: No such file or directory" in missing.stderr
     assert "ninja reset exercise2" in missing.stderr and "ninja init" not in missing.stderr
     assert run_ninja("reset", "exercise2", cwd=deeper).returncode == 0
-    assert (deeper / "exercise2.py").is_file() and not (deeper / "exercises").exists()  # nothing nested
+    (deeper / "exercise3.py").unlink()
+    assert run_ninja("init", cwd=deeper).returncode == 0  # fills the workspace it is in
+    assert (deeper / "exercise2.py").is_file() and (deeper / "exercise3.py").is_file()
+    assert not (deeper / "exercises").exists()  # nothing nested
     nowhere = run_ninja("check", "exercise2", cwd=tmp_path)
     assert nowhere.returncode == 2 and "create a workspace here with `ninja init`" in nowhere.stderr
 
