@@ -306,7 +306,19 @@ def main(argv: Optional[list[str]] = None) -> None:
     hand_over(sys.argv[1:] if argv is None else argv, command_names)
     PROG = program_name(sys.argv[0] if sys.argv else "ninja")
     app.info.epilog = epilog()
+    if PROG != "ninja":
+        examples_named(PROG)
     app(args=argv, prog_name=PROG)
+
+
+def examples_named(prog: str) -> None:
+    """Each command's help and examples as `prog ...` (`backprop-ninja check exercise1`)."""
+    import inspect
+    import re
+
+    ours = re.compile(rf"\bninja (?=(?:{'|'.join(command_names())})\b)")
+    for command in app.registered_commands:
+        command.help = ours.sub(f"{prog} ", command.help or inspect.getdoc(command.callback) or "")
 
 
 class GradeFormat(str, Enum):

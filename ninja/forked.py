@@ -129,11 +129,12 @@ def wait(child: Child) -> tuple[bytes, int]:
     return b"".join(chunks), status
 
 
-def report_of(exercise, plan: Plan, settings, data: bytes, status: int) -> Report:
-    """The child's data judged here; a child that sent nothing readable is a report with an error."""
+def report_of(exercise, plan: Plan, settings, data: bytes, status: int, cache: dict | None = None) -> Report:
+    """The child's data judged here (references kept in `cache` from one check to the next); a child
+    that sent nothing readable is a report with an error."""
     if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and data:
         try:
-            return plan.point_back(exercise.judge(collected.decode(data), settings))
+            return plan.point_back(exercise.judge(collected.decode(data), settings, cache))
         except Exception as e:  # noqa: BLE001 (a bug of ours must not end watch: show it)
             return failed(exercise, plan, f"ninja could not judge the result ({type(e).__name__}: {e})")
     if os.WIFSIGNALED(status):

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import watchfiles
@@ -106,6 +106,7 @@ class Session:
     missing: bool = False  # the file is not there (git stash, a checkout): waiting for it
     message: str = ""  # a line about the last key pressed, until the next check
     running_shown: float = 0.0  # how far into the check the screen last said it is running
+    cache: dict = field(default_factory=dict)  # the trusted references, computed once per exercise
 
     def start_check(self, done: Callable[[forked.Child, bytes, int], None]) -> None:
         """Stop the check under way, if any, and start one of the file as it is now; `done` gets
@@ -145,7 +146,7 @@ class Session:
         """The result of a check: shown if it is the one under way (a stopped one's is dropped)."""
         if child is not self.child:
             return False
-        report = forked.report_of(self.exercise, self.plan, self.settings, data, status)
+        report = forked.report_of(self.exercise, self.plan, self.settings, data, status, self.cache)
         self.child = None
         self.plan.close()
         self.plan = None

@@ -193,6 +193,8 @@ def test_the_program_says_the_name_it_was_called_by(tmp_path):
     env = os.environ | {"NO_COLOR": "1"}
     usage = subprocess.run([alias, "check"], capture_output=True, text=True, env=env, timeout=120)
     assert usage.returncode == 2 and "backprop-ninja check" in usage.stderr and "'ninja " not in usage.stderr
+    helped = subprocess.run([alias, "check", "--help"], capture_output=True, text=True, env=env, timeout=120)
+    assert "Example: backprop-ninja check exercise1" in helped.stdout
     script = subprocess.run([alias, "--show-completion", "bash"], capture_output=True, text=True, env=env, timeout=120)
     assert "_BACKPROP_NINJA_COMPLETE=complete_bash" in script.stdout
     made = subprocess.run([alias, "init", "with space"], cwd=tmp_path, capture_output=True, text=True, env=env)

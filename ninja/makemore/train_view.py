@@ -204,7 +204,7 @@ def show(console: Console, result: train.Training, curve: list[float], window: i
             highlight=False,
         )
     if plot:
-        console.print(f"training curve written to {plot}", highlight=False)
+        console.print(f"training curve written to {escape(str(plot))}", highlight=False)
     console.print(
         f"[bold]train {result.train_loss:.4f}  val {result.val_loss:.4f}[/]  "
         "[dim](batchnorm calibrated on the training set; the notebook reaches train 2.07, val 2.11 "
