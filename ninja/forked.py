@@ -10,6 +10,7 @@ standard streams, so that it neither draws on the screen nor reads the keys mean
 
 from __future__ import annotations
 
+import faulthandler
 import gc
 import os
 import signal
@@ -86,6 +87,7 @@ def start(exercise, path: Path, settings) -> Child:
         try:
             os.close(read_end)
             os.setpgid(0, 0)
+            faulthandler.disable()  # a crash is a report of the parent's, not a dump on watch's screen
             quiet()
             send_all(write_end, collected.encode(exercise.collect(path, settings)))
         except BaseException:  # noqa: BLE001 (whatever happens, the child must not go on as the parent)

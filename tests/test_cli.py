@@ -195,8 +195,12 @@ def test_the_program_says_the_name_it_was_called_by(tmp_path):
     assert usage.returncode == 2 and "backprop-ninja check" in usage.stderr and "'ninja " not in usage.stderr
     helped = subprocess.run([alias, "check", "--help"], capture_output=True, text=True, env=env, timeout=120)
     assert "Example: backprop-ninja check exercise1" in helped.stdout
-    script = subprocess.run([alias, "--show-completion", "bash"], capture_output=True, text=True, env=env, timeout=120)
+    # the completion script (what --install-completion writes; asked for directly, as --show-completion
+    # detects the shell from the process tree, which a test run may not have)
+    asked = env | {"_BACKPROP_NINJA_COMPLETE": "source_bash"}
+    script = subprocess.run([alias], capture_output=True, text=True, env=asked, timeout=120, stdin=subprocess.DEVNULL)
     assert "_BACKPROP_NINJA_COMPLETE=complete_bash" in script.stdout
+    assert "complete -o default -F _backprop_ninja_completion backprop-ninja" in script.stdout
     made = subprocess.run([alias, "init", "with space"], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert "cd 'with space' && backprop-ninja check exercise1" in made.stdout
 
