@@ -1,7 +1,7 @@
 """Cold start of `ninja check exercise1` against `python -c "import torch"`, the floor.
 
 Runs the two commands alternately (so machine noise hits both alike) and reports the median of
-each and the ratio of medians. Target: ratio <= 1.3.
+each and the ratio of medians. Target: ratio <= 1.15 (issue 15: torch and little else).
 
     .venv/bin/python bench/check_startup.py [--runs 15]
 """
@@ -37,7 +37,7 @@ def main() -> None:
     medians = {k: statistics.median(v) for k, v in times.items()}
     for k, v in medians.items():
         print(f"{k:>14}: median {v:.3f} s over {runs} runs")
-    print(f"ratio: {medians['check'] / medians['import torch']:.2f} (target <= 1.3)")
+    print(f"ratio: {medians['check'] / medians['import torch']:.2f} (target <= 1.15)")
 
 
 if __name__ == "__main__":

@@ -196,3 +196,15 @@ def test_with_our_init_nothing_is_said(tmp_path):
     site = site_with_our_package(tmp_path)
     done = python_in(site, "from ninja import cmp; import ninja.cmp; print(cmp is ninja.cmp)")
     assert done.stdout == "True\n" and done.stderr == ""
+
+
+def test_the_workspace_is_the_nearest_folder_above_with_exercises_or_a_ninja_toml(tmp_path):
+    from ninja.workspace import find_root
+
+    (tmp_path / "course" / "week1" / "notes").mkdir(parents=True)
+    assert find_root(tmp_path / "course" / "week1" / "notes") is None
+    (tmp_path / "course" / "ninja.toml").write_text("")
+    assert find_root(tmp_path / "course" / "week1" / "notes") == (tmp_path / "course").resolve()
+    (tmp_path / "course" / "week1" / "exercises").mkdir()
+    assert find_root(tmp_path / "course" / "week1" / "notes") == (tmp_path / "course" / "week1").resolve()
+    assert find_root(tmp_path / "course" / "week1" / "exercises") == (tmp_path / "course" / "week1").resolve()
