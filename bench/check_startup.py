@@ -3,7 +3,10 @@
 Runs the two commands alternately (so machine noise hits both alike) and reports the median of
 each and the ratio of medians. Target: ratio <= 1.15 (issue 15: torch and little else).
 
-    .venv/bin/python bench/check_startup.py [--runs 15]
+    .venv/bin/python bench/check_startup.py [--runs 15] [--also OTHER/bin/python]
+
+--also adds a third command, the same check from another environment's `ninja` (another typer,
+say), to the same alternation: its ratio is against the same floor.
 """
 
 import argparse
@@ -14,7 +17,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NINJA = Path(sys.executable).parent / "ninja"
 
 
 def seconds(command: list[str]) -> float:
@@ -26,18 +28,25 @@ def seconds(command: list[str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
-    runs = parser.parse_args().runs
-    check = [str(NINJA), "check", "exercise1", "--file", "solutions/exercise1.py"]
-    floor = [sys.executable, "-c", "import torch"]
-    seconds(check), seconds(floor)  # warm the file cache
-    times = {"check": [], "import torch": []}
-    for _ in range(runs):
-        times["check"].append(seconds(check))
-        times["import torch"].append(seconds(floor))
+    parser.add_argument("--also", type=Path, help="another environment's python: its `ninja check` too")
+    args = parser.parse_args()
+    check = ["check", "exercise1", "--file", "solutions/exercise1.py"]
+    commands = {"check": [str(Path(sys.executable).parent / "ninja"), *check]}
+    if args.also:
+        commands[f"check ({args.also})"] = [str(args.also.parent / "ninja"), *check]
+    commands["import torch"] = [sys.executable, "-c", "import torch"]
+    for command in commands.values():
+        seconds(command)  # warm the file cache
+    times = {name: [] for name in commands}
+    for _ in range(args.runs):
+        for name, command in commands.items():
+            times[name].append(seconds(command))
     medians = {k: statistics.median(v) for k, v in times.items()}
+    width = max(map(len, medians))
     for k, v in medians.items():
-        print(f"{k:>14}: median {v:.3f} s over {runs} runs")
-    print(f"ratio: {medians['check'] / medians['import torch']:.2f} (target <= 1.15)")
+        print(f"{k:>{width}}: median {v:.3f} s over {args.runs} runs")
+    for k in list(medians)[:-1]:
+        print(f"ratio {k}: {medians[k] / medians['import torch']:.2f} (target <= 1.15)")
 
 
 if __name__ == "__main__":
