@@ -123,6 +123,18 @@ def summary(report: Report) -> Text:
     return line
 
 
+NOTE_ROOM = 30  # columns a note needs beside the table; with fewer, the notes go under it
+
+
+def note_room(columns: tuple[str, ...], rows: list[list], width: int) -> int:
+    """The columns left for the note column of a wide table: long CS231n names leave less."""
+    used = 1  # the table's last border
+    for i, column in enumerate(columns[:-1]):
+        cells = [str(r[i].plain if isinstance(r[i], Text) else r[i]) for r in rows]
+        used += max([len(column), *map(len, cells)]) + 3  # the cell, its padding, a border
+    return width - used
+
+
 def table(report: Report, width: int = 120):
     """The terminal view: what the file printed, where it stopped, the table, notes, the summary.
     Under 100 columns (a pipe is 80) the notes go under the table instead of in a column. A file
@@ -141,23 +153,24 @@ def table(report: Report, width: int = 120):
             fix = "fix that line, then check again" if e.kind == "SyntaxError" else "nothing was checked"
             parts.append(Text(f"{report.exercise}: {fix}.", style="bold"))
             return Group(*parts)
-    narrow = width < 100
     cs231n = report.track == "cs231n"
     if cs231n:
         numeric = ("numeric",) if any(v.numeric_relerr is not None for v in report.variables) else ()
         columns = ("result", "shape", "approx", "maxdiff", "rel_error", *numeric, "status", "note")
-        row, note = partial(function_row, numeric=bool(numeric), narrow=narrow, tiny=width < 64), cs231n_note
-        dropped = ("shape", "note")
+        row, note, dropped = partial(function_row, numeric=bool(numeric)), cs231n_note, ("shape", "note")
     else:
         columns = ("variable", "shape", "exact", "approx", "maxdiff", "status", "note")
-        row, note, dropped = partial(variable_row, narrow=narrow, tiny=width < 64), note_of, ("exact", "note")
+        row, note, dropped = variable_row, note_of, ("exact", "note")
+    narrow = width < 100 or note_room(columns, [row(v) for v in report.variables], width) < NOTE_ROOM
+    row = partial(row, narrow=narrow, tiny=width < 64)
     if width < 64:  # 60 columns: approx goes too (status says it), so the rest fits uncut
         dropped += ("approx",)
     grid = Table(title=f"{report.exercise}: your gradients against autograd", title_justify="left")
     for column in columns:
         if not (narrow and column in dropped):
             # a header is never cut ("statu"): the column is at least as wide as its name
-            grid.add_column(column, overflow="fold", no_wrap=column not in ("note", "result"), min_width=len(column))
+            wraps = column == "note" or (column == "result" and width < 64)  # long CS231n names fold at 60
+            grid.add_column(column, overflow="fold", no_wrap=not wraps, min_width=len(column))
     for v in in_table_order(report):
         grid.add_row(*row(v))
     parts.append(grid)

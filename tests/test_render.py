@@ -59,3 +59,16 @@ def test_summary_says_why_a_file_that_stopped_fails():
         v.status, v.root_cause, v.inherited_from = "pass", False, None
     r.error = LearnerError("NameError", "name 'cmp' is not defined", "ex.py", 90)
     assert "3/3 correct: your file stopped at ex.py:90 (NameError)" in rendered(r, 120)
+
+
+def test_notes_go_under_a_table_that_leaves_them_no_room_and_headers_are_never_cut():
+    """CS231n's long names leave a note 8 columns at 100 wide: it goes under the table instead."""
+    v = VarResult("spatial_batchnorm_backward.dgamma", "pass", (3,), (1, 3, 1, 1), True, True, 0.0, 0.0)
+    v.note = "spatial_batchnorm_backward.dgamma is (3,): only size-1 dims differ, fine"
+    r = Report("layers", [v], path="layers.py", track="cs231n")
+    at_100 = rendered(r, 100)
+    assert "note" not in at_100.split("└")[0] and "dgamma: spatial_batchnorm_backward.dgamma is (3,)" in at_100
+    assert "note" in rendered(r, 160).split("└")[0]
+    for width in (60, 80):
+        text = rendered(report(), width)
+        assert "status" in text and max(len(line) for line in text.splitlines()) <= width
