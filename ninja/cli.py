@@ -139,7 +139,9 @@ def check(
         None, help="Names file, one per line \\[default: the packaged corpus]; classifiers: a CIFAR-10 batch folder"
     ),
     format: Format = typer.Option(Format.table, "--format", help="table, json, or github (Actions annotations)"),
-    workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help=WORKSPACE_HELP),
+    workspace: Optional[Path] = typer.Option(
+        None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help=WORKSPACE_HELP
+    ),
     steps: Optional[str] = typer.Option(
         None, help="exercise4: training steps, N or 'full' (200,000); 20,000 when not given"
     ),
@@ -266,7 +268,9 @@ def train_after(exercise, path: Path, settings, wanted, passed: bool) -> int:
 
 @app.command("list")
 def list_exercises(
-    workspace: Optional[Path] = typer.Option(None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help=WORKSPACE_HELP),
+    workspace: Optional[Path] = typer.Option(
+        None, "--workspace", "-w", envvar="NINJA_WORKSPACE", help=WORKSPACE_HELP
+    ),
 ):
     """Every exercise with your progress in ./exercises/ (or under --workspace).
 
@@ -364,9 +368,8 @@ def grade(
     submissions: Optional[list[Path]] = typer.Argument(None, help="Folders holding exercise files, or single files"),
     exercise: Optional[str] = typer.Option(None, "--exercise", "-e", help="Grade this exercise only"),
     gradescope: bool = typer.Option(
-        False,
-        help="Read $NINJA_GRADESCOPE_ROOT/submission, write $NINJA_GRADESCOPE_ROOT/results/results.json "
-        "(the root is /autograder unless that variable says otherwise)",
+        False, help="Read $NINJA_GRADESCOPE_ROOT/submission, write $NINJA_GRADESCOPE_ROOT/results/results.json "
+        "(the root is /autograder unless that variable says otherwise)"
     ),
     format: Optional[GradeFormat] = typer.Option(None, "--format", help="\\[default: table, or gradescope]"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the results here \\[default: standard output]"),
