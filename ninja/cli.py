@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import contextmanager
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
@@ -205,30 +204,17 @@ def interrupted(report) -> bool:
     return report.error is not None and report.error.kind == "KeyboardInterrupt"
 
 
-@contextmanager
-def one_thread():
-    """torch on one thread while a check runs: its tensors are small, and starting torch's thread pool
-    costs more (tens of ms at its first matmul, max and tanh) than it saves. Grading runs on one
-    thread too, so the last bits of a sum agree."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def watched_check(exercise, path: Path, settings, timeout: Optional[float] = None):
     """check_file, saying on stderr that it runs when it takes a while, and stopped after `timeout`
     seconds. A file stopped where its run is no result (inside a CS231n function) exits 1 here."""
     from ninja.runner import TimedOut, error_from_exception
-    from ninja.watchdog import Watchdog
+    from ninja.watchdog import Watchdog, one_thread
 
     if timeout is not None and timeout <= 0:
         raise fail_usage("--timeout takes a number of seconds above 0")
     try:
+        # one thread: a check's tensors are small, and torch's thread pool costs tens of ms to start at
+        # its first matmul, max and tanh; grading runs on one thread too, so the last bits of a sum agree
         with Watchdog(path, timeout), one_thread():
             return check_file(exercise, path, settings)
     except TimedOut as e:

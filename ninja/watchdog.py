@@ -13,11 +13,25 @@ import signal
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from ninja.runner import TimedOut
 
 SHOW_AFTER = 1.0  # seconds before the line appears: a quick check never shows it
+
+
+@contextmanager
+def one_thread():
+    """torch on one thread for the block (small tensors: a thread pool costs more than it saves)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 class Watchdog:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import torch
@@ -16,6 +15,7 @@ import torch.nn.functional as F
 
 from ninja import makemore
 from ninja.makemore import data
+from ninja.watchdog import one_thread
 
 FULL_STEPS = 200_000  # the notebook's max_steps
 DEFAULT_STEPS = 20_000  # a tenth of the notebook's: about 10 s at 0.5 ms a step on 2 busy CPU cores
@@ -125,18 +125,6 @@ def sample(params, bnmean, bnvar, count: int = SAMPLES) -> list[str]:
     return names
 
 
-@contextmanager
-def one_thread():
-    """Batch-32 matmuls are too small to split: on 2 busy cores a step took 1.2 ms with 2 threads
-    and 0.25 ms with one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def train(step_fn: StepFn, settings: makemore.Settings, steps: int, n_hidden: int, device: torch.device,
           on_progress: OnProgress | None = None, every: int = 100) -> Training:
     """The notebook's exercise 4 from its init: optimise, calibrate batchnorm, evaluate, sample.
@@ -146,6 +134,7 @@ def train(step_fn: StepFn, settings: makemore.Settings, steps: int, n_hidden: in
         params = [p.to(device) for p in makemore.parameters(n_hidden)]
         Xtr, Ytr = makemore.dataset("train")
         Xval, Yval = makemore.dataset("val")
+    # batch-32 matmuls are too small to split: on 2 busy cores a step took 1.2 ms with 2 threads, 0.25 ms with one
     with torch.no_grad(), one_thread():
         start = time.perf_counter()
         lossi = optimise(step_fn, params, Xtr, Ytr, steps, settings.batch_size, settings.seed, on_progress, every)
