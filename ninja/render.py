@@ -9,7 +9,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ninja.results import ERROR, FAIL, MISSING, PASS, Report, VarResult, shown_name
+from ninja.results import ERROR, FAIL, MISSING, PASS, Report, VarResult, at, shown_name
 
 STATUS_STYLE = {PASS: "green", FAIL: "bold red", MISSING: "yellow", ERROR: "magenta"}
 
@@ -56,8 +56,7 @@ def blame_note(v: VarResult) -> str | None:
 
 def pointer(report: Report, v: VarResult) -> str:
     """path:line, which editors and terminals open at the line."""
-    where = report.path or "your file"
-    return f"{where}:{v.line}" if v.line else where
+    return at(report.path, v.cell, v.line)
 
 
 def in_table_order(report: Report) -> list[VarResult]:
@@ -186,6 +185,7 @@ def to_dict(report: Report) -> dict:
                 "diagnosis": v.diagnosis,
                 "diagnosis_kind": v.diagnosis_kind,
                 "line": v.line,
+                "cell": v.cell,
                 "numeric_relerr": finite(v.numeric_relerr),
             }
             for v in report.variables
@@ -198,6 +198,7 @@ def to_dict(report: Report) -> dict:
             "message": report.error.message,
             "file": report.error.path,
             "line": report.error.line,
+            "cell": report.error.cell,
             "source": report.error.source,
         },
         "output": report.output,
@@ -231,7 +232,8 @@ def github(report: Report) -> str:
         if found:
             level, words = found
             title, _, message = words.partition(": ")
-            lines.append(annotation(level, message or words, report.path, v.line, title))
+            title = f"{v.cell}, line {v.line}: {title}" if v.cell else title  # a notebook's lines count in cells
+            lines.append(annotation(level, message or words, report.path, None if v.cell else v.line, title))
     inherited = [
         f"{shown_name(report.track, v.name)} (from {v.inherited_from})" for v in report.variables if v.inherited_from
     ]

@@ -40,15 +40,38 @@ class LearnerRun:
     assigned_at: dict[str, int] = field(default_factory=dict)  # name -> first line that assigns it
     # name -> (first, last) line of every module-level statement that assigns or changes it in place
     changed_at: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    # a notebook's cells run one after the other: (first, last) line of each, and every error, in
+    # order (a cell that raises does not stop the next); a plain file is one segment
+    segments: list[tuple[int, int]] = field(default_factory=list)
+    errors: list[LearnerError] = field(default_factory=list)
+    compiled: bool = True  # False: a SyntaxError, nothing ran
+    stopped: int | None = None  # Ctrl-C or sys.exit at this line: no segment after it ran
+
+    def ran(self, line: int) -> bool:
+        """Whether the statement at `line` ran: no error before it in its segment."""
+        if self.stopped is not None and line >= self.stopped:
+            return False
+        for e in self.errors:
+            if e.line is None:
+                return False
+            _, last = self.segment_of(e.line)
+            if e.line <= line <= last:
+                return False
+        return True
+
+    def segment_of(self, line: int) -> tuple[int, int]:
+        return next(((a, b) for a, b in self.segments if a <= line <= b), (line, 1 << 30))
 
     def value(self, name: str) -> Any:
-        """What `name` holds after the run: None if undefined or still None, UNREACHED if the file
-        raised before the line that assigns it."""
+        """What `name` holds after the run: None if undefined or still None (never written is
+        missing), UNREACHED if every line that assigns it comes after an error in its segment."""
         value = self.namespace.get(name)
-        if value is not None or self.error is None:
+        if value is not None or not self.errors:
             return value
-        line = self.assigned_at.get(name)
-        if self.error.line is None or line is None or line >= self.error.line:
+        if not self.compiled:
+            return UNREACHED
+        lines = [first for first, _ in self.changed_at.get(name, ())]
+        if lines and not any(self.ran(line) for line in lines):
             return UNREACHED
         return None
 
@@ -110,12 +133,29 @@ def error_from_exception(exc: BaseException, path: Path, source: str) -> Learner
     return LearnerError(type(exc).__name__, message, str(path), line, source_line(source, line))
 
 
+CELL_MARK = "# ---- notebook cell "  # ninja.notebook's program: each cell runs on its own
+
+
+def segments(tree: ast.Module, source: str) -> list[list[ast.stmt]]:
+    """The module's statements, split where a `# ---- notebook cell N ----` line starts a cell."""
+    starts = [i for i, text in enumerate(source.splitlines(), 1) if text.startswith(CELL_MARK)]
+    groups: list[list[ast.stmt]] = [[] for _ in range(len(starts) + 1)]
+    for statement in tree.body:
+        groups[sum(start < statement.lineno for start in starts)].append(statement)
+    return [group for group in groups if group]
+
+
 @functools.lru_cache(maxsize=8)
-def compiled(path: str, source: str) -> tuple[Any, dict[str, int], dict[str, list[tuple[int, int]]]]:
-    """The file's code and where it assigns what: parsed once when a file runs at several settings
-    (grading runs it at two batch sizes). Raises SyntaxError."""
+def compiled(path: str, source: str):
+    """The file's code (one code object per segment, with its (first, last) line) and where it
+    assigns what: parsed once when a file runs at several settings (grading runs it at two batch
+    sizes). Raises SyntaxError."""
     tree = ast.parse(source, filename=path)
-    return compile(tree, path, "exec"), assignment_lines(tree), change_spans(tree)
+    codes = [
+        (compile(ast.Module(body=group, type_ignores=[]), path, "exec"), (group[0].lineno, group[-1].end_lineno))
+        for group in segments(tree, source)
+    ]
+    return codes, assignment_lines(tree), change_spans(tree)
 
 
 def read_source(path: Path) -> str:
@@ -159,11 +199,12 @@ def run_file(path: Path) -> LearnerRun:
     source = ""
     try:
         source = read_source(path)
-        code, assigned_at, changed_at = compiled(str(path), source)
+        codes, assigned_at, changed_at = compiled(str(path), source)
     except (SyntaxError, ValueError) as e:  # ValueError: null bytes, on some Pythons
         line = getattr(e, "lineno", None)
         message = getattr(e, "msg", None) or str(e)
-        return LearnerRun(path, {}, LearnerError("SyntaxError", message, str(path), line, source_line(source, line)))
+        error = LearnerError("SyntaxError", message, str(path), line, source_line(source, line))
+        return LearnerRun(path, {}, error, errors=[error], compiled=False)
     root, package = package_of(path.parent.resolve())
     namespace: dict[str, Any] = {
         "__name__": "__ninja__",
@@ -172,7 +213,8 @@ def run_file(path: Path) -> LearnerRun:
         "__builtins__": __builtins__,
         "cmp": quiet_cmp,
     }
-    run = LearnerRun(path, namespace, assigned_at=dict(assigned_at), changed_at=dict(changed_at))
+    run = LearnerRun(path, namespace, assigned_at=dict(assigned_at), changed_at=dict(changed_at),
+                     segments=[span for _, span in codes])  # fmt: skip
     output = CappedOutput()
     importable = [str(path.parent)] + ([str(root)] if package else [])
     sys.path[:0] = importable
@@ -180,9 +222,15 @@ def run_file(path: Path) -> LearnerRun:
     sys.dont_write_bytecode = True  # no __pycache__ in the learner's folder, no stale bytecode on rechecks
     try:
         with redirect_stdout(output), redirect_stderr(output):
-            exec(code, namespace)
-    except BaseException as e:  # noqa: BLE001 (the learner's error, SystemExit included, is a result)
-        run.error = error_from_exception(e, path, source)
+            for code, _ in codes:
+                try:
+                    exec(code, namespace)
+                except BaseException as e:  # noqa: BLE001 (the learner's error, SystemExit included, is a result)
+                    run.errors.append(error_from_exception(e, path, source))
+                    if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                        run.stopped = run.errors[-1].line or 0
+                        break  # the learner stopped it, or it asked to stop: no further cell
+        run.error = run.errors[0] if run.errors else None
     finally:
         sys.dont_write_bytecode = writes_bytecode
         for entry in importable:

@@ -317,7 +317,7 @@ def test_notebooks_and_nested_folders_are_graded(tmp_path):
     assert f"root cause at line {line}: it is (n-1)/n times" in dbndiff2.output
     assert r["raising.ipynb"].status == "error" and r["raising.ipynb"].score == 9
     line = raising.splitlines().index("dW2 = h @ dlogits") + 1
-    assert f"raising.ipynb (cell 8):{line}: RuntimeError" in r["raising.ipynb"].message
+    assert f'raising.ipynb, code cell 7 ("# Exercise 1: ..."), line {line}: RuntimeError' in r["raising.ipynb"].message
     assert r["no_cells.ipynb"].message.startswith("no cell of ")
     assert (r["zipped"].status, r["zipped"].score) == ("graded", 26), r["zipped"].message
     assert r["twice"].status == "error"

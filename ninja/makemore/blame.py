@@ -115,14 +115,19 @@ def blame(
     used_by = consumers(outputs, leaves)
     changes = changes or {}
     alias = shared_storage(answers, changes) if alias is None else alias  # given: found where the tensors live
+    order = [v.name for v in variables]  # backward order
     for v in variables:
         v.line = changes[v.name][-1] if changes.get(v.name) else None
+        if v.name == raised and error is not None and error.line:
+            v.line = error.line  # the line that raised, not one after it that never ran
         if v.status == PASS and v.name in alias:  # harmless now, but the next += will bite
             v.diagnosis_kind, v.diagnosis = "aliasing", diagnose.aliasing(v.name, alias[v.name])
         elif v.status in (PASS, MISSING) or not forward_ok:
             continue  # a changed forward makes every comparison moot: its note says what to do
         elif v.status == ERROR and v.name != raised:
-            v.inherited_from = raised  # never reached: the line that raised is to blame
+            # never reached: it inherits only from a gradient before it in backward order
+            if raised in order and order.index(raised) < order.index(v.name):
+                v.inherited_from = raised
         else:
             judge(v, answers, reference, outputs, leaves, used_by.get(v.name, []), results, n=n, root=root,
                   alias=alias.get(v.name), raised=raised, error=error, namespace=namespace or {})  # fmt: skip
