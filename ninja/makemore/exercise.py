@@ -16,7 +16,7 @@ import torch
 
 from ninja import collected, engine, makemore, runner
 from ninja.exercise import BundledFiles, cached
-from ninja.makemore import blame
+from ninja.makemore import blame, mistakes
 from ninja.engine import UNREACHED
 from ninja.results import LearnerError, Report
 from ninja.settings import Settings
@@ -39,6 +39,8 @@ class Exercise(BundledFiles):
     track = "makemore"  # checked names are variables, shown as d<name>; not a field
     # the trusted forward cut into a leaf at every checked name: (outputs, leaves), for local blame
     pieces: Callable[[Settings, tuple[str, ...]], tuple[dict, dict]] = makemore.cut_forward
+    # named wrong formulas per checked name (exercises 2 and 3's classics), see makemore/mistakes.py
+    mistakes: Callable[[Settings, tuple[str, ...]], dict] = mistakes.named_mistakes
 
     def check(self, path: Path, settings: Settings = Settings()) -> Report:
         return self.judge(self.collect(path, settings), settings)
@@ -99,6 +101,7 @@ class Exercise(BundledFiles):
                 "formulas, and autograd on the trusted forward is the reference"
             )
         outputs, leaves = cached(cache, ("pieces", *key), lambda: self.pieces(settings, self.checked))
+        named = cached(cache, ("mistakes", *key), lambda: self.mistakes(settings, self.checked))
         blame.blame(
             report.variables,
             answers,
@@ -112,6 +115,7 @@ class Exercise(BundledFiles):
             namespace={k: torch.empty(shape, device="meta") for k, shape in data["shapes"].items()},
             forward_ok=report.forward_ok,
             alias=data["shared"],
+            mistakes=named,
         )
         return report
 
