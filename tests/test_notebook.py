@@ -218,3 +218,18 @@ def test_hint_reads_a_notebook_like_check(tmp_path):
     done = ninja("hint", "exercise1", "--file", "empty.ipynb", cwd=tmp_path)
     assert done.returncode == 2 and "cannot read notebook empty.ipynb" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_cmp_drop_in_names_aliasing_and_gives_no_second_d(tmp_path):
+    aliased = kn.backward_lines().replace("dhprebn = dbndiff.clone()", "dhprebn = dbndiff")
+    assert aliased != kn.backward_lines()
+    done = run_cells(
+        "import torch\nimport torch.nn.functional as F", kn.SETUP, kn.FORWARD, "from ninja import cmp", aliased,
+        "cmp('bndiff', dbndiff, bndiff)\ncmp('dh', 2 * dh, h)\ncmp('dprobs', None, probs)",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "wrong: dbndiff and dhprebn are the same tensor" in done.stdout
+    assert "wrong: dh: it is 2 times the right value" in done.stdout
+    assert "missing: dprobs is None" in done.stdout
+    assert "ddh" not in done.stdout and "ddprobs" not in done.stdout
