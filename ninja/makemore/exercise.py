@@ -16,7 +16,7 @@ import torch
 
 from ninja import collected, engine, makemore, runner
 from ninja.exercise import BundledFiles, cached
-from ninja.makemore import blame, mistakes
+from ninja.makemore import blame, mistakes, roles
 from ninja.engine import UNREACHED
 from ninja.results import LearnerError, Report
 from ninja.settings import Settings
@@ -35,12 +35,13 @@ class Exercise(BundledFiles):
     atol: float = 1e-8
     # per checked variable: (1 shapes and the consuming line, 2 the local derivative in words, 3 the rule)
     hints: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
-    reference: Callable[[Settings, tuple[str, ...]], tuple[dict, dict]] = makemore.reference_gradients
+    # (settings, names, the learner's own tensors or None) -> (forward values, gradients)
+    reference: Callable[[Settings, tuple[str, ...], dict | None], tuple[dict, dict]] = makemore.reference_gradients
     track = "makemore"  # checked names are variables, shown as d<name>; not a field
     # the trusted forward cut into a leaf at every checked name: (outputs, leaves), for local blame
-    pieces: Callable[[Settings, tuple[str, ...]], tuple[dict, dict]] = makemore.cut_forward
+    pieces: Callable[[Settings, tuple[str, ...], dict | None], tuple[dict, dict]] = makemore.cut_forward
     # named wrong formulas per checked name (exercises 2 and 3's classics), see makemore/mistakes.py
-    mistakes: Callable[[Settings, tuple[str, ...]], dict] = mistakes.named_mistakes
+    mistakes: Callable[[Settings, tuple[str, ...], dict | None], dict] = mistakes.named_mistakes
 
     def check(self, path: Path, settings: Settings = Settings()) -> Report:
         return self.judge(self.collect(path, settings), settings)
@@ -53,9 +54,14 @@ class Exercise(BundledFiles):
         keep, as plain data, what judge and blame need from it."""
         with makemore.use(settings):
             run = runner.run_file(path)
-        answers = {name: run.value(f"d{name}") for name in self.checked}
-        error = blocking_error(run, self.checked, answers)
-        changes = blame.change_lines(lines_that_ran(run), self.checked)
+        found = own_roles(run.namespace, settings, self.forward_names)
+        names = found.names if found else {}
+        grad_of = {name: gradient_name(name, names.get(name, name), run) for name in self.checked}
+        answers = {name: run.value(grad_of[name]) for name in self.checked}
+        spans = {f"d{name}": run.changed_at.get(grad_of[name], []) for name in self.checked}
+        ran = lines_that_ran(run)
+        error = blocking_error(run, self.checked, answers, spans)
+        changes = blame.change_lines({f"d{name}": ran.get(grad_of[name], []) for name in self.checked}, self.checked)
         error_line = error.line if error else None
         return {
             "path": str(path),
@@ -65,24 +71,36 @@ class Exercise(BundledFiles):
             "answers": {name: collected.plain(value) for name, value in answers.items()},
             "near": near_names(run.namespace, self.checked, answers),
             "autograd_line": autograd_line(path),
-            "forward": {name: collected.plain(run.namespace.get(name)) for name in self.forward_names},
+            "forward": {name: collected.plain(run.namespace.get(names.get(name, name))) for name in self.forward_names},
+            # the learner's own parameters and batch (their sizes, seed, dtype), by role, and their names
+            "own": {role: collected.plain(t) for role, t in found.tensors.items()} if found else None,
+            "own_names": names,
+            "grad_names": {name: grad for name, grad in grad_of.items() if grad != f"d{name}"},
             "changes": changes,
-            "raised": blame.raised_in(run.changed_at, self.checked, error_line),
+            "raised": blame.raised_in(spans, self.checked, error_line),
             "shared": blame.shared_storage(answers, changes),  # storage is only visible here
             # shapes for "this line raised ...; shapes: ...", only when a line raised
             "shapes": {k: list(v.shape) for k, v in run.namespace.items() if error and torch.is_tensor(v)},
         }
 
-    def judge(self, data: dict, settings: Settings = Settings(), cache: dict | None = None) -> Report:
-        """Pure: the collected data against the trusted references (kept in `cache` when given)."""
+    def judge(self, data: dict, settings: Settings = Settings(), cache: dict | None = None,
+              own_tensors: bool = True) -> Report:  # fmt: skip
+        """Pure: the collected data against the trusted references (kept in `cache` when given).
+        With the learner's own tensors (and `own_tensors`), the reference is autograd on the
+        trusted forward applied to them, compared at their dtype's precision."""
+        own = {k: collected.value_of(v) for k, v in data["own"].items()} if own_tensors and data.get("own") else None
         key = (self.name, settings)
-        trusted, grads = cached(cache, ("reference", *key), lambda: self.reference(settings, self.checked))
+        refs = (lambda name, make: make()) if own else (lambda name, make: cached(cache, (name, *key), make))
+        trusted, grads = refs("reference", lambda: self.reference(settings, self.checked, own))
         answers = {name: collected.value_of(data["answers"][name]) for name in self.checked}
         taken = take_near_names(answers, data.get("near") or {}, grads)
         error = collected.error_of(data["error"])
+        low = own is not None and own["C"].dtype != torch.float64
+        rounded = self.reference(settings, self.checked, own | {"dtype": own["C"].dtype})[1] if low else None
+        precision = Precision.of(own, grads, rounded)
         report = engine.check(
             self.name,
-            answers,
+            precision.upcast(answers),
             grads,
             learner_forward={name: collected.value_of(data["forward"][name]) for name in self.forward_names},
             trusted_forward=trusted,
@@ -90,9 +108,13 @@ class Exercise(BundledFiles):
             error=error,
             rtol=self.rtol,
             atol=self.atol,
+            tolerances=precision.tolerances,
+            forward_tolerance=precision.forward,
         )
         report.output = data["output"]
         report.path = data["path"]
+        if own:
+            report.notes.append(own_note(own, data.get("own_names") or {}, data.get("grad_names") or {}))
         report.notes += [f"d{name}: taken from {other}, a near name (rename it d{name})" for name, other in taken.items()]
         report.notes += [ran_on(collected.error_of(e)) for e in data.get("other_errors") or ()]
         if data.get("autograd_line"):
@@ -100,15 +122,15 @@ class Exercise(BundledFiles):
                 f"{data['path']}:{data['autograd_line']}: .grad and .backward() give nothing here: ninja checks your "
                 "formulas, and autograd on the trusted forward is the reference"
             )
-        outputs, leaves = cached(cache, ("pieces", *key), lambda: self.pieces(settings, self.checked))
-        named = cached(cache, ("mistakes", *key), lambda: self.mistakes(settings, self.checked))
+        outputs, leaves = refs("pieces", lambda: self.pieces(settings, self.checked, own))
+        named = refs("mistakes", lambda: self.mistakes(settings, self.checked, own))
         blame.blame(
             report.variables,
-            answers,
+            precision.upcast(answers),
             grads,
             outputs,
             leaves,
-            n=settings.batch_size,
+            n=own["Xb"].shape[0] if own else settings.batch_size,
             changes=data["changes"],
             error=error,
             raised=data["raised"],
@@ -120,7 +142,63 @@ class Exercise(BundledFiles):
         return report
 
 
-def blocking_error(run: runner.LearnerRun, checked, answers) -> LearnerError | None:
+@dataclass(frozen=True)
+class Precision:
+    """How closely a learner's gradients can match: float64's defaults, or, on their own float32
+    tensors, float32's rounding without letting a wrong formula through. That rounding is
+    measured, not guessed: autograd on the same tensors in float32 differs from float64 by some
+    amount per gradient (measured: a right float32 answer differs by 0.9 to 1.5 times that), and
+    the tolerance is ten times it. A wrong formula is off by a percent or more of the scale."""
+
+    tolerances: dict | None = None
+    forward: tuple[float, float] = (1e-5, 1e-7)
+    dtype: torch.dtype | None = None
+
+    @staticmethod
+    def of(own: dict | None, grads: Mapping[str, torch.Tensor], rounded: Mapping[str, torch.Tensor] | None) -> Precision:
+        """`rounded`: the reference computed at the learner's dtype."""
+        dtype = own["C"].dtype if own else None
+        if dtype is None or dtype == torch.float64 or rounded is None:
+            return Precision()
+        noise = {k: (rounded[k].to(torch.float64) - g).abs().max().item() if g.numel() else 0.0 for k, g in grads.items()}
+        tolerances = {k: (1e-5, 10 * noise[k] + 1e-12) for k in grads}
+        return Precision(tolerances, (1e-4, 1e-5), dtype)
+
+    def upcast(self, answers: dict) -> dict:
+        """A learner's float32 gradients in float64, so no dtype note talks about it: their tensors are float32."""
+        if self.dtype is None:
+            return answers
+        return {k: v.to(torch.float64) if torch.is_tensor(v) and v.dtype == self.dtype else v for k, v in answers.items()}
+
+
+def own_roles(namespace, settings: Settings, forward_names):
+    """The learner's own parameters and batch (ninja.makemore.roles), unless they are the package's."""
+    found = roles.find_roles(namespace, forward_names)
+    if found is None:
+        return None
+    params, Xb, Yb = makemore.tensors_of(settings)
+    package = params | {"Xb": Xb, "Yb": Yb}
+    return None if roles.is_the_packages(found.tensors, package) else found
+
+
+def gradient_name(role: str, learner_name: str, run: runner.LearnerRun) -> str:
+    """The learner's gradient of `role`: d<their name> (dw1 for their w1), else d<role> (dW1)."""
+    for name in (f"d{learner_name}", f"d{role}"):
+        if name in run.namespace or name in run.changed_at:
+            return name
+    return f"d{role}"
+
+
+def own_note(own: dict, names: Mapping[str, str], grad_names: Mapping[str, str]) -> str:
+    """One line: which tensors of theirs the check ran on, and their names for the gradients."""
+    shown = ", ".join(f"{role} {tuple(own[role].shape)}" + (f" as {names[role]}" if names.get(role, role) != role else "")
+                      for role in (*makemore.PARAMETER_NAMES, "Xb", "Yb") if role in own)  # fmt: skip
+    dtype = str(own["C"].dtype).removeprefix("torch.")
+    renamed = f"; your gradients: {', '.join(f'{g} for d{k}' for k, g in grad_names.items())}" if grad_names else ""
+    return f"checked on your own tensors ({dtype}, batch of {own['Xb'].shape[0]}): {shown}{renamed}"
+
+
+def blocking_error(run: runner.LearnerRun, checked, answers, spans) -> LearnerError | None:
     """The error a report stands on: a plain file's, or (a notebook's cells, which run on after one
     raises) the first that left a gradient unwritten; the others are notes."""
     if len(run.segments) <= 1 or not run.compiled or run.stopped is not None:
@@ -130,7 +208,7 @@ def blocking_error(run: runner.LearnerRun, checked, answers) -> LearnerError | N
         if e.line is None:
             return e
         _, last = run.segment_of(e.line)
-        lines = (first for name in unreached for first, _ in run.changed_at.get(f"d{name}", ()))
+        lines = (first for name in unreached for first, _ in spans.get(f"d{name}", ()))
         if any(e.line <= line <= last for line in lines):
             return e
     return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ninja.makemore import PARAMETER_NAMES, batch, parameters, reference_gradients, use
+from ninja.makemore import reference_gradients, tensors_of
 from ninja.settings import Settings
 
 Mistake = tuple[str, str, torch.Tensor]  # (kind, words, what the mistake computes)
@@ -59,14 +59,12 @@ def batchnorm(dhpreact, bngain, bnraw, bnvar_inv) -> list[Mistake]:
     ]  # fmt: skip
 
 
-def named_mistakes(settings: Settings, names) -> dict[str, list[Mistake]]:
+def named_mistakes(settings: Settings, names, tensors: dict | None = None) -> dict[str, list[Mistake]]:
     """The named mistakes for those of `names` that have some (logits, hprebn)."""
     if not {"logits", "hprebn"} & set(names):
         return {}
-    values, grads = reference_gradients(settings, ["hpreact"])
-    with use(settings):
-        params = dict(zip(PARAMETER_NAMES, parameters(), strict=True))
-        _, Yb = batch()
+    values, grads = reference_gradients(settings, ["hpreact"], tensors)
+    params, _, Yb = tensors_of(settings, tensors)
     found = {
         "logits": cross_entropy(values["logits"], Yb),
         "hprebn": batchnorm(grads["hpreact"], params["bngain"], values["bnraw"], values["bnvar_inv"]),
