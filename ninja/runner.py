@@ -76,10 +76,20 @@ class LearnerRun:
         return None
 
 
-def assignment_lines(tree: ast.Module) -> dict[str, int]:
+def top_statements(tree: ast.Module, as_main: bool = False) -> list[ast.stmt]:
+    """The module's statements; run as __main__, the bodies of its functions too (a script's
+    `def main():` holds the learner's lines)."""
+    if not as_main:
+        return tree.body
+    functions = [f for f in tree.body if isinstance(f, ast.FunctionDef)]
+    rest = [s for s in tree.body if not isinstance(s, ast.FunctionDef)]
+    return sorted(rest + [s for f in functions for s in f.body], key=lambda s: s.lineno)
+
+
+def assignment_lines(tree: ast.Module, as_main: bool = False) -> dict[str, int]:
     """First line of each module-level statement that binds a name (=, +=, for, with, ...)."""
     lines: dict[str, int] = {}
-    for statement in tree.body:
+    for statement in top_statements(tree, as_main):
         for node in ast.walk(statement):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 lines.setdefault(node.id, statement.lineno)
@@ -106,9 +116,9 @@ def base_name(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def change_spans(tree: ast.Module) -> dict[str, list[tuple[int, int]]]:
+def change_spans(tree: ast.Module, as_main: bool = False) -> dict[str, list[tuple[int, int]]]:
     spans: dict[str, list[tuple[int, int]]] = {}
-    for statement in tree.body:
+    for statement in top_statements(tree, as_main):
         for name in changed_names(statement):
             spans.setdefault(name, []).append((statement.lineno, statement.end_lineno or statement.lineno))
     return spans
@@ -146,7 +156,7 @@ def segments(tree: ast.Module, source: str) -> list[list[ast.stmt]]:
 
 
 @functools.lru_cache(maxsize=8)
-def compiled(path: str, source: str):
+def compiled(path: str, source: str, as_main: bool = False):
     """The file's code (one code object per segment, with its (first, last) line) and where it
     assigns what: parsed once when a file runs at several settings (grading runs it at two batch
     sizes). Raises SyntaxError."""
@@ -155,7 +165,7 @@ def compiled(path: str, source: str):
         (compile(ast.Module(body=group, type_ignores=[]), path, "exec"), (group[0].lineno, group[-1].end_lineno))
         for group in segments(tree, source)
     ]
-    return codes, assignment_lines(tree), change_spans(tree)
+    return codes, assignment_lines(tree, as_main), change_spans(tree, as_main)
 
 
 def read_source(path: Path) -> str:
@@ -192,14 +202,41 @@ def quiet_cmp(*args: Any, **kwargs: Any) -> None:
     """The notebook's cmp(s, dt, t), pasted with the answers: ninja's report says it all."""
 
 
-def run_file(path: Path) -> LearnerRun:
+def main_guard(path: Path) -> bool:
+    """The file has an `if __name__ == "__main__":` block and is not one of ninja's templates
+    (whose block runs ninja itself)."""
+    try:
+        tree = ast.parse(read_source(Path(path)))
+    except (SyntaxError, ValueError, OSError):
+        return False
+    uses_ninja = any(isinstance(n, (ast.Import, ast.ImportFrom)) and "ninja" in ast.unparse(n) for n in ast.walk(tree))
+    guard = any(isinstance(s, ast.If) and "__main__" in ast.unparse(s.test) for s in tree.body)
+    return guard and not uses_ninja
+
+
+def locals_keeper(path: Path, kept: dict):
+    """A profile hook that keeps the locals of each function the module's own code calls, as it
+    returns (or raises): a script's main() and what it computed."""
+    filename = str(path)
+
+    def hook(frame, event, arg):
+        back = frame.f_back
+        if event == "return" and frame.f_code.co_filename == filename and back is not None \
+                and back.f_code.co_name == "<module>" and back.f_code.co_filename == filename:  # fmt: skip
+            kept.update(frame.f_locals)
+
+    return hook
+
+
+def run_file(path: Path, as_main: bool = False) -> LearnerRun:
     """Execute the learner's file as a module named __ninja__ (so its `if __name__ == "__main__"`
-    block does not run), with its folder importable, capturing what it prints."""
+    block does not run), with its folder importable, capturing what it prints. `as_main`: as
+    __main__, keeping the locals of the functions its block calls (a script's main())."""
     path = Path(path)
     source = ""
     try:
         source = read_source(path)
-        codes, assigned_at, changed_at = compiled(str(path), source)
+        codes, assigned_at, changed_at = compiled(str(path), source, as_main)
     except (SyntaxError, ValueError) as e:  # ValueError: null bytes, on some Pythons
         line = getattr(e, "lineno", None)
         message = getattr(e, "msg", None) or str(e)
@@ -207,7 +244,7 @@ def run_file(path: Path) -> LearnerRun:
         return LearnerRun(path, {}, error, errors=[error], compiled=False)
     root, package = package_of(path.parent.resolve())
     namespace: dict[str, Any] = {
-        "__name__": "__ninja__",
+        "__name__": "__main__" if as_main else "__ninja__",
         "__file__": str(path),
         "__package__": package,
         "__builtins__": __builtins__,
@@ -221,7 +258,10 @@ def run_file(path: Path) -> LearnerRun:
     before, writes_bytecode = set(sys.modules), sys.dont_write_bytecode
     sys.dont_write_bytecode = True  # no __pycache__ in the learner's folder, no stale bytecode on rechecks
     try:
+        kept: dict[str, Any] = {}
         with redirect_stdout(output), redirect_stderr(output):
+            if as_main:
+                sys.setprofile(locals_keeper(path, kept))
             for code, _ in codes:
                 try:
                     exec(code, namespace)
@@ -230,8 +270,12 @@ def run_file(path: Path) -> LearnerRun:
                     if isinstance(e, (KeyboardInterrupt, SystemExit)):
                         run.stopped = run.errors[-1].line or 0
                         break  # the learner stopped it, or it asked to stop: no further cell
+        if as_main:
+            sys.setprofile(None)
+            namespace.update(kept)  # what main() computed, as it saw it
         run.error = run.errors[0] if run.errors else None
     finally:
+        sys.setprofile(None)
         sys.dont_write_bytecode = writes_bytecode
         for entry in importable:
             sys.path.remove(entry)

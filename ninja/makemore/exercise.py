@@ -54,7 +54,10 @@ class Exercise(BundledFiles):
         keep, as plain data, what judge and blame need from it."""
         with makemore.use(settings):
             run = runner.run_file(path)
-        found = own_roles(run.namespace, settings, self.forward_names)
+            found = own_roles(run.namespace, settings, self.forward_names)
+            if found is None and not any(k in run.namespace for k in self.forward_names) and runner.main_guard(path):
+                run = runner.run_file(path, as_main=True)  # a script with its code under `if __name__ == "__main__":`
+                found = own_roles(run.namespace, settings, self.forward_names)
         names = found.names if found else {}
         grad_of = {name: gradient_name(name, names.get(name, name), run) for name in self.checked}
         answers = {name: run.value(grad_of[name]) for name in self.checked}
