@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 
+from ninja import collected
 from ninja.results import LearnerError, Report
 from ninja.runner import CELL_MARK
 
@@ -215,6 +216,11 @@ class Program:
 
     source: str
     origin: dict[int, tuple[Cell, int]]  # a line of `source` -> (the cell, the line in it)
+    setup: set[int] = field(default_factory=set)  # the numbers of the set-up cells it runs
+
+    def in_setup(self, line: int | None) -> bool:
+        place = self.where(line)
+        return place is not None and place[0].number in self.setup
 
     def where(self, line: int | None) -> tuple[Cell, int] | None:
         """The notebook cell and the line in it for a line of `source`."""
@@ -295,7 +301,14 @@ def cell_lines(cell: Cell, gradient_names: set[str]) -> list[str]:
     return stub + ([" = ".join(writes) + " = None"] if writes else [])
 
 
-def program(template_source: str, cells: list[Cell], gradient_names: set[str], every_cell: list[Cell] = ()) -> Program:
+SILENCE = "def cmp(*args, **kwargs):  # the notebook's cmp, after its set-up: silenced again\n    pass"
+
+
+def program(template_source: str, cells: list[Cell], gradient_names: set[str], every_cell: list[Cell] = (),
+            setup: list[Cell] = (), given: set[str] = frozenset()) -> Program:  # fmt: skip
+    """The template's forward, then the notebook's `setup` cells (its own parameters and batch, if
+    asked; the `given` gradients again on them), then for each gradient cell the constants it needs
+    and the cell itself."""
     forward = forward_of(template_source, gradient_names)
     lines = (forward.rstrip("\n") + "\n" + PRELUDE).rstrip("\n").split("\n")
     known = bound_names(forward + "\n" + PRELUDE) | set(dir(builtins))
@@ -307,12 +320,36 @@ def program(template_source: str, cells: list[Cell], gradient_names: set[str], e
             origin[len(lines) + 1] = (cell, first + k)
             lines.append(text)
 
+    for cell in setup:
+        add(cell, 1, cell_lines(cell, gradient_names), ", set-up")
+        known |= bound_names(cell.source) if cell.syntax_error is None else set()
+    if setup:
+        lines += [f"{CELL_MARK}0, cmp ----", *SILENCE.split("\n")]
+        lines += [f"{name} = __import__('ninja.makemore.roles').makemore.roles.given_in({name[1:]!r}, globals())"
+                  for name in sorted(given)]  # what the template gives, on the notebook's own tensors
     for cell in cells:
         for source, text in constants_for(cell, list(every_cell), known):
             add(source, line_in(source, text), text.split("\n"), ", a constant")
         known |= bound_names(cell.source) if cell.syntax_error is None else set()
         add(cell, 1, cell_lines(cell, gradient_names), "")
-    return Program("\n".join(lines) + "\n", origin)
+    return Program("\n".join(lines) + "\n", origin, {cell.number for cell in setup})
+
+
+def trains(cell: Cell) -> bool:
+    """A loop that calls .backward() or updates .data: a training cell, not set-up."""
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError:
+        return True
+    loops = [n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.While))]
+    return any(".backward(" in ast.unparse(loop) or ".data" in ast.unparse(loop) for loop in loops)
+
+
+def setup_cells(every_cell: list[Cell], chosen: list[Cell]) -> list[Cell]:
+    """The cells before the first gradient cell that write no gradient and do not train: where the
+    notebook makes its own data, parameters, batch and forward pass."""
+    first = chosen[0].number if chosen else 0
+    return [c for c in every_cell if c.number < first and not c.gradients and c.syntax_error is None and not trains(c)]
 
 
 def in_notebook_terms(error: LearnerError | None, notebook: Path, prog: Program) -> LearnerError | None:
@@ -375,18 +412,20 @@ def parts_of(exercise) -> tuple[set[str], list[Part]]:
     """(what this exercise's template gives, the other makemore exercises as Parts)."""
     from ninja.registry import EXERCISES
 
-    def given(ex) -> frozenset[str]:
-        source = forward_of(ex.template.read_text(encoding="utf-8"), set())
-        return frozenset(name for name in bound_names(source) if name.startswith("d") and name[1:] in EXERCISES["exercise1"].checked)
+    gradients = {f"d{name}" for name in EXERCISES["exercise1"].checked}
+
+    def given(ex) -> frozenset[str]:  # the gradients its template assigns for real, not its `dX = None  # TODO`
+        return frozenset(bound_names(forward_of(ex.template.read_text(encoding="utf-8"), gradients)) & gradients)
 
     others = [ex for ex in EXERCISES.values() if ex.track == "makemore" and ex.name != exercise.name and ex.template.is_file()]
     parts = [Part(frozenset(f"d{name}" for name in ex.checked), given(ex)) for ex in others]
     return set(given(exercise)), parts
 
 
-def generate(exercise, notebook: Path, every_gradient: set[str] | None = None) -> Generated:
+def generate(exercise, notebook: Path, every_gradient: set[str] | None = None, setup: bool = False) -> Generated:
     """The template's forward and the notebook's cells for `exercise`; NotebookError when none.
-    `every_gradient`: the checked names of every exercise (a cell writing another's is not ours)."""
+    `every_gradient`: the checked names of every exercise (a cell writing another's is not ours).
+    `setup`: run the notebook's set-up cells too (its own tensors, where they can run here)."""
     if every_gradient is None:
         from ninja.registry import EXERCISES
 
@@ -399,12 +438,46 @@ def generate(exercise, notebook: Path, every_gradient: set[str] | None = None) -
     if not cells:
         names = ", ".join(sorted(checked)[:4]) + (", ..." if len(checked) > 4 else "")
         raise NotebookError(f"no cell of {notebook} assigns {exercise.name}'s gradients ({names})")
-    return Generated(notebook, program(exercise.template.read_text(encoding="utf-8"), cells, gradients, every_cell))
+    first = setup_cells(every_cell, cells) if setup else []
+    template = exercise.template.read_text(encoding="utf-8")
+    return Generated(notebook, program(template, cells, gradients, every_cell, first, given))
+
+
+def run_generated(exercise, generated: Generated, settings) -> dict:
+    with tempfile.TemporaryDirectory(prefix="ninja-notebook-") as folder:
+        return exercise.collect(generated.write(Path(folder), exercise.name), settings)
 
 
 def check(exercise, notebook: Path, settings, every_gradient: set[str]) -> Report:
-    """Check the notebook's backward cells for `exercise` against autograd."""
-    generated = generate(exercise, notebook, every_gradient)
-    with tempfile.TemporaryDirectory(prefix="ninja-notebook-") as folder:
-        report = exercise.check(generated.write(Path(folder), exercise.name), settings)
-    return generated.point(report)
+    """Check the notebook's backward cells for `exercise` against autograd: on the notebook's own
+    parameters and batch where its set-up cells run here, else on the template's forward."""
+    generated = generate(exercise, notebook, every_gradient, setup=getattr(exercise, "learner_tensors", False))
+    data = run_generated(exercise, generated, settings)
+    errors = [collected.error_of(e) for e in [data["error"], *data.get("other_errors", [])] if e]
+    failed = [e for e in errors if generated.program.in_setup(e.line)]
+    note = None
+    if failed and not data.get("own"):  # its set-up does not run here: the template's forward, said so
+        first = in_notebook_terms(failed[0], notebook, generated.program)
+        note = (f"your notebook's set-up does not run here ({first.where}: {first.kind}: {first.message}): checked "
+                "on ninja's parameters and batch, after the template's forward")  # fmt: skip
+        generated = generate(exercise, notebook, every_gradient)
+        data = run_generated(exercise, generated, settings)
+    else:  # the set-up cells are not gradient cells: what went wrong there is no verdict
+        data = without_setup(data, generated.program)
+        if failed and not data.get("own_batch"):  # it did not make its own batch: say why
+            first = in_notebook_terms(failed[0], notebook, generated.program)
+            note = f"your notebook's set-up did not all run here ({first.where}: {first.kind}: {first.message})"
+    report = generated.point(exercise.judge(data, settings))
+    if note:
+        report.notes.insert(0, note)
+    return report
+
+
+def without_setup(data: dict, prog: Program) -> dict:
+    """What the set-up cells did wrong, or their .grad lines, is no part of the verdict."""
+    others = [e for e in data.get("other_errors", []) if not prog.in_setup(collected.error_of(e).line)]
+    error = data["error"]
+    if error and prog.in_setup(collected.error_of(error).line):
+        error = None
+    lines = [line for line in data.get("autograd_lines", []) if prog.where(line) and not prog.in_setup(line)]
+    return data | {"error": error, "other_errors": others, "autograd_lines": lines}

@@ -38,6 +38,7 @@ class Exercise(BundledFiles):
     # (settings, names, the learner's own tensors or None) -> (forward values, gradients)
     reference: Callable[[Settings, tuple[str, ...], dict | None], tuple[dict, dict]] = makemore.reference_gradients
     track = "makemore"  # checked names are variables, shown as d<name>; not a field
+    learner_tensors = True  # checked on the learner's own parameters and batch where they have some
     # the trusted forward cut into a leaf at every checked name: (outputs, leaves), for local blame
     pieces: Callable[[Settings, tuple[str, ...], dict | None], tuple[dict, dict]] = makemore.cut_forward
     # named wrong formulas per checked name (exercises 2 and 3's classics), see makemore/mistakes.py
@@ -73,11 +74,12 @@ class Exercise(BundledFiles):
             "output": run.output,
             "answers": {name: collected.plain(value) for name, value in answers.items()},
             "near": near_names(run.namespace, self.checked, answers),
-            "autograd_line": autograd_line(path),
+            "autograd_lines": autograd_lines(path),
             "forward": {name: collected.plain(run.namespace.get(names.get(name, name))) for name in self.forward_names},
             # the learner's own parameters and batch (their sizes, seed, dtype), by role, and their names
             "own": {role: collected.plain(t) for role, t in found.tensors.items()} if found else None,
             "own_names": names,
+            "own_batch": bool(found) and not same_batch(found.tensors, settings),
             "grad_names": {name: grad for name, grad in grad_of.items() if grad != f"d{name}"},
             "changes": changes,
             "raised": blame.raised_in(spans, self.checked, error_line),
@@ -117,13 +119,14 @@ class Exercise(BundledFiles):
         report.output = data["output"]
         report.path = data["path"]
         if own:
-            report.notes.append(own_note(own, data.get("own_names") or {}, data.get("grad_names") or {}))
+            package_batch = not data.get("own_batch")
+            report.notes.append(own_note(own, data.get("own_names") or {}, data.get("grad_names") or {}, package_batch))
         report.notes += [f"d{name}: taken from {other}, a near name (rename it d{name})" for name, other in taken.items()]
         report.notes += [ran_on(collected.error_of(e)) for e in data.get("other_errors") or ()]
-        if data.get("autograd_line"):
+        if data.get("autograd_lines"):
             report.notes.append(
-                f"{data['path']}:{data['autograd_line']}: .grad and .backward() give nothing here: ninja checks your "
-                "formulas, and autograd on the trusted forward is the reference"
+                f"{data['path']}:{data['autograd_lines'][0]}: .grad or .backward() in your backward: ninja checks "
+                "your formulas, autograd is the reference (a gradient read from .grad is autograd's, not yours)"
             )
         outputs, leaves = refs("pieces", lambda: self.pieces(settings, self.checked, own))
         named = refs("mistakes", lambda: self.mistakes(settings, self.checked, own))
@@ -184,6 +187,12 @@ def own_roles(namespace, settings: Settings, forward_names):
     return None if roles.is_the_packages(found.tensors, package) else found
 
 
+def same_batch(tensors: Mapping[str, torch.Tensor], settings: Settings) -> bool:
+    """The learner's Xb and Yb are the package's at `settings`."""
+    _, Xb, Yb = makemore.tensors_of(settings)
+    return all(tensors[k].shape == t.shape and torch.equal(tensors[k], t) for k, t in (("Xb", Xb), ("Yb", Yb)))
+
+
 def gradient_name(role: str, learner_name: str, run: runner.LearnerRun) -> str:
     """The learner's gradient of `role`: d<their name> (dw1 for their w1), else d<role> (dW1)."""
     for name in (f"d{learner_name}", f"d{role}"):
@@ -192,13 +201,15 @@ def gradient_name(role: str, learner_name: str, run: runner.LearnerRun) -> str:
     return f"d{role}"
 
 
-def own_note(own: dict, names: Mapping[str, str], grad_names: Mapping[str, str]) -> str:
-    """One line: which tensors of theirs the check ran on, and their names for the gradients."""
-    shown = ", ".join(f"{role} {tuple(own[role].shape)}" + (f" as {names[role]}" if names.get(role, role) != role else "")
-                      for role in (*makemore.PARAMETER_NAMES, "Xb", "Yb") if role in own)  # fmt: skip
+def own_note(own: dict, names: Mapping[str, str], grad_names: Mapping[str, str], package_batch: bool = False) -> str:
+    """One line: which tensors of theirs the check ran on, and their names for them."""
     dtype = str(own["C"].dtype).removeprefix("torch.")
-    renamed = f"; your gradients: {', '.join(f'{g} for d{k}' for k, g in grad_names.items())}" if grad_names else ""
-    return f"checked on your own tensors ({dtype}, batch of {own['Xb'].shape[0]}): {shown}{renamed}"
+    sizes = f"batch {own['Xb'].shape[0]}, n_embd {own['C'].shape[1]}, n_hidden {own['W1'].shape[1]}, {dtype}"
+    renamed = [f"{names[k]} for {k}" for k in (*makemore.PARAMETER_NAMES, "Xb", "Yb") if names.get(k, k) != k]
+    renamed += [f"{g} for d{k}" for k, g in grad_names.items()]
+    yours = f"; your names: {', '.join(renamed)}" if renamed else ""
+    what = "your own parameters and ninja's batch" if package_batch else "your own parameters and batch"
+    return f"checked on {what} ({sizes}){yours}"
 
 
 def blocking_error(run: runner.LearnerRun, checked, answers, spans) -> LearnerError | None:
@@ -270,10 +281,10 @@ def take_near_names(answers: dict, near: Mapping, grads: Mapping) -> dict[str, s
 AUTOGRAD = re.compile(r"\.grad\b(?!_)|\.backward\(")
 
 
-def autograd_line(path: Path) -> int | None:
-    """The first line that reads .grad or calls .backward(): autograd is not on in ninja's forward."""
+def autograd_lines(path: Path) -> list[int]:
+    """The lines that read .grad or call .backward(): autograd is not on in ninja's forward."""
     try:
         lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
-        return None
-    return next((i for i, text in enumerate(lines, 1) if AUTOGRAD.search(text.split("#")[0])), None)
+        return []
+    return [i for i, text in enumerate(lines, 1) if AUTOGRAD.search(text.split("#")[0])]
