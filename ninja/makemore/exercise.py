@@ -7,6 +7,7 @@ exercises/<name>.py and the reference solution in solutions/<name>.py.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,20 +44,23 @@ class Exercise(BundledFiles):
     pieces: Callable[[Settings, tuple[str, ...], dict | None], tuple[dict, dict]] = makemore.cut_forward
     # named wrong formulas per checked name (exercises 2 and 3's classics), see makemore/mistakes.py
     mistakes: Callable[[Settings, tuple[str, ...], dict | None], dict] = mistakes.named_mistakes
+    own_tensors: bool = True  # a file's own parameters and batch are the reference's (not when grading)
 
     def check(self, path: Path, settings: Settings = Settings()) -> Report:
         return self.judge(self.collect(path, settings), settings)
 
     def for_grading(self) -> Exercise:
-        return self
+        """Grading keeps its secret seed and two batch sizes: never a submission's own tensors."""
+        return dataclasses.replace(self, own_tensors=False)
 
     def collect(self, path: Path, settings: Settings = Settings()) -> dict:
         """Run the learner's file (in this process; `ninja grade` runs this in a sandboxed child) and
         keep, as plain data, what judge and blame need from it."""
         with makemore.use(settings):
             run = runner.run_file(path)
-            found = own_roles(run.namespace, settings, self.forward_names)
-            if found is None and not any(k in run.namespace for k in self.forward_names) and runner.main_guard(path):
+            found = own_roles(run.namespace, settings, self.forward_names) if self.own_tensors else None
+            bare = not any(k in run.namespace for k in self.forward_names)  # its code is all under a guard?
+            if self.own_tensors and found is None and bare and runner.main_guard(path):
                 run = runner.run_file(path, as_main=True)  # a script with its code under `if __name__ == "__main__":`
                 found = own_roles(run.namespace, settings, self.forward_names)
         names = found.names if found else {}
@@ -88,12 +92,11 @@ class Exercise(BundledFiles):
             "shapes": {k: list(v.shape) for k, v in run.namespace.items() if error and torch.is_tensor(v)},
         }
 
-    def judge(self, data: dict, settings: Settings = Settings(), cache: dict | None = None,
-              own_tensors: bool = True) -> Report:  # fmt: skip
+    def judge(self, data: dict, settings: Settings = Settings(), cache: dict | None = None) -> Report:
         """Pure: the collected data against the trusted references (kept in `cache` when given).
-        With the learner's own tensors (and `own_tensors`), the reference is autograd on the
+        With the learner's own tensors (collected unless grading), the reference is autograd on the
         trusted forward applied to them, compared at their dtype's precision."""
-        own = {k: collected.value_of(v) for k, v in data["own"].items()} if own_tensors and data.get("own") else None
+        own = {k: collected.value_of(v) for k, v in data["own"].items()} if data.get("own") else None
         key = (self.name, settings)
         refs = (lambda name, make: make()) if own else (lambda name, make: cached(cache, (name, *key), make))
         trusted, grads = refs("reference", lambda: self.reference(settings, self.checked, own))
