@@ -115,13 +115,16 @@ def check(
     atol: float = 1e-8,
     tolerances: Mapping[str, tuple[float, float]] | None = None,
     forward_tolerance: tuple[float, float] = (1e-5, 1e-7),
+    every_intermediate: bool = True,
 ) -> Report:
     """Check every gradient in `expected` (in its order) against `answers`, and the learner's
     forward intermediates against the trusted ones. `tolerances`: (rtol, atol) by name, where a
-    gradient's precision is not float64's (a learner's own float32 tensors)."""
+    gradient's precision is not float64's (a learner's own float32 tensors). `every_intermediate`:
+    the learner's forward must compute every name of `forward_names` (the template's does)."""
     tolerances = tolerances or {}
     variables = [compare(name, answers.get(name), grad, *tolerances.get(name, (rtol, atol))) for name, grad in expected.items()]
     notes = []
     if forward_names:
-        notes = forward_changes(learner_forward or {}, trusted_forward or {}, forward_names, error is None, *forward_tolerance)
+        ran_to_end = error is None and every_intermediate  # else an undefined name is no change
+        notes = forward_changes(learner_forward or {}, trusted_forward or {}, forward_names, ran_to_end, *forward_tolerance)
     return Report(exercise, variables, notes=notes, error=error, forward_ok=not notes)

@@ -79,7 +79,7 @@ class Exercise(BundledFiles):
             "answers": {name: collected.plain(value) for name, value in answers.items()},
             "near": near_names(run.namespace, self.checked, answers),
             "autograd_lines": autograd_lines(path),
-            "forward": {name: collected.plain(run.namespace.get(names.get(name, name))) for name in self.forward_names},
+            "forward": {name: collected.plain(value) for name, value in learner_forward(run, found, settings, self.forward_names).items()},
             # the learner's own parameters and batch (their sizes, seed, dtype), by role, and their names
             "own": {role: collected.plain(t) for role, t in found.tensors.items()} if found else None,
             "own_names": names,
@@ -118,6 +118,7 @@ class Exercise(BundledFiles):
             atol=self.atol,
             tolerances=precision.tolerances,
             forward_tolerance=precision.forward,
+            every_intermediate=own is None,  # a learner's own forward may skip some (hprebn.var(...) in one go)
         )
         report.output = data["output"]
         report.path = data["path"]
@@ -188,6 +189,24 @@ def own_roles(namespace, settings: Settings, forward_names):
     params, Xb, Yb = makemore.tensors_of(settings)
     package = params | {"Xb": Xb, "Yb": Yb}
     return None if roles.is_the_packages(found.tensors, package) else found
+
+
+def learner_forward(run: runner.LearnerRun, found, settings: Settings, forward_names) -> dict:
+    """The learner's intermediates by role. With their own tensors, a name their code never
+    computed still holds the template's value (a notebook's cells run after the template's
+    forward): that is not theirs, so it is left out."""
+    if found is None:
+        return {name: run.namespace.get(name) for name in forward_names}
+    package = {}
+    params, Xb, Yb = makemore.tensors_of(settings)
+    with torch.no_grad():
+        makemore.forward(**params, Xb=Xb, Yb=Yb, tap=lambda name, t: package.setdefault(name, t))
+    values = {}
+    for name in forward_names:
+        value = run.namespace.get(found.names.get(name, name))
+        stale = name not in found.names and torch.is_tensor(value) and name in package and roles.same(value, package[name])
+        values[name] = None if stale else value
+    return values
 
 
 def same_batch(tensors: Mapping[str, torch.Tensor], settings: Settings) -> bool:
