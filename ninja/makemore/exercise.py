@@ -303,10 +303,17 @@ def take_near_names(answers: dict, near: Mapping, grads: Mapping) -> dict[str, s
 AUTOGRAD = re.compile(r"\.grad\b(?!_)|\.backward\(")
 
 
+GRADIENT_LINE = re.compile(r"^\s*d\w+\s*(\[[^\]]*\])?\s*[-+*/@]?=(?!=)")
+
+
 def autograd_lines(path: Path) -> list[int]:
-    """The lines that read .grad or call .backward(): autograd is not on in ninja's forward."""
+    """The lines of the backward (from the first `dX = ...` on) that read .grad or call
+    .backward(): there autograd is the reference, not a learner's tool. A script's own cmp and
+    loss.backward() before its backward are its business."""
     try:
         lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return []
-    return [i for i, text in enumerate(lines, 1) if AUTOGRAD.search(text.split("#")[0])]
+    code = [text.split("#")[0] for text in lines]
+    first = next((i for i, text in enumerate(code, 1) if GRADIENT_LINE.match(text)), len(code) + 1)
+    return [i for i, text in enumerate(code, 1) if i >= first and AUTOGRAD.search(text)]

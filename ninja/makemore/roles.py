@@ -39,11 +39,12 @@ def same(a: torch.Tensor, b: torch.Tensor) -> bool:
     return bool(torch.allclose(a, b, rtol=1e-4, atol=1e-5 * scale))
 
 
-def match(value: torch.Tensor, tensors: Mapping[str, torch.Tensor], prefer: str) -> str | None:
-    """The learner's tensor that equals `value`: the one named `prefer` first."""
-    if prefer in tensors and same(tensors[prefer], value):
+def match(value: torch.Tensor, tensors: Mapping[str, torch.Tensor], prefer: str, besides=()) -> str | None:
+    """The learner's tensor that equals `value`: the one named `prefer` first; never one of
+    `besides` (the input of the step: std * bnraw + mean is hprebn again)."""
+    if prefer in tensors and prefer not in besides and same(tensors[prefer], value):
         return prefer
-    return next((k for k, t in tensors.items() if t.is_floating_point() and same(t, value)), None)
+    return next((k for k, t in tensors.items() if k not in besides and t.is_floating_point() and same(t, value)), None)
 
 
 def find_lookup(floats, ints):
@@ -80,14 +81,14 @@ def find_linear(x: torch.Tensor, floats, prefer: tuple[str, str, str]):
     return None
 
 
-def find_batchnorm(hprebn: torch.Tensor, floats):
+def find_batchnorm(hprebn: torch.Tensor, floats, besides=()):
     """(bngain, bnbias) whose batchnorm of hprebn the learner's file holds, else by name."""
     n = hprebn.shape[0]
     raw = (hprebn - hprebn.mean(0, keepdim=True)) * (hprebn.var(0, keepdim=True, unbiased=n > 1) + 1e-5) ** -0.5
     rows = [k for k, t in floats.items() if t.numel() == hprebn.shape[1] and t.dim() <= 2 and t.shape[-1] == t.numel()]
     for g in sorted(rows, key=lambda k: k != "bngain"):
         for b in sorted(rows, key=lambda k: k != "bnbias"):
-            if g != b and match(floats[g].double() * raw + floats[b].double(), floats, "hpreact"):
+            if g != b and match(floats[g].double() * raw + floats[b].double(), floats, "hpreact", besides):
                 return g, b
     # the learner's batchnorm differs from ours: their forward check will say so; name them by name
     gain = [k for k in rows if "gain" in k.lower() or "gamma" in k.lower()]
@@ -119,7 +120,7 @@ def find_roles(namespace: Mapping[str, Any], forward_names) -> Roles | None:
     if first is None:
         return None
     w1, b1, hprebn = first
-    norm = find_batchnorm(tensors[hprebn].double(), floats)
+    norm = find_batchnorm(tensors[hprebn].double(), floats, besides={hprebn, emb})
     if norm is None:
         return None
     hidden = find_hidden(tensors[hprebn].double(), floats, *norm)
