@@ -130,21 +130,9 @@ def test_a_changed_forward_on_own_tensors_is_said(tmp_path):
 
 
 NOTEBOOK_SETUP = """words = open('names.txt', 'r').read().splitlines()
-chars = sorted(list(set(''.join(words))))
-stoi = {s:i+1 for i,s in enumerate(chars)}
-stoi['.'] = 0
-vocab_size = len(stoi)
+from ninja.makemore.data import build_dataset  # the notebook's own, as makemore builds it
+vocab_size = 27
 block_size = 3
-def build_dataset(words):
-  X, Y = [], []
-  for w in words:
-    context = [0] * block_size
-    for ch in w + '.':
-      ix = stoi[ch]
-      X.append(context)
-      Y.append(ix)
-      context = context[1:] + [ix]
-  return torch.tensor(X), torch.tensor(Y)
 import random
 random.seed(42)
 random.shuffle(words)
