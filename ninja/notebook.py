@@ -123,14 +123,14 @@ def written(node: ast.AST, gradient_names: set[str]) -> tuple[set[str], set[str]
 
 
 def loads(node: ast.AST) -> set[str]:
+    """The names a statement reads; `dX += ...` and `dX[i] = ...` read dX too."""
     names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    if isinstance(node, ast.AugAssign) or (isinstance(node, ast.Assign) and not all(isinstance(t, ast.Name) for t in node.targets)):
-        names |= {base_name(t) for t in getattr(node, "targets", [getattr(node, "target", None)]) if t is not None}
-    return names - {None}
+    targets = [node.target] if isinstance(node, ast.AugAssign) else getattr(node, "targets", [])
+    return (names | {base_name(t) for t in targets if isinstance(node, ast.AugAssign) or not isinstance(t, ast.Name)}) - {None}
 
 
-def cell_writes(source: str, gradient_names: set[str]):
-    """(binds, updates, in_loop, steps): see Cell."""
+def cell_writes(source: str, gradient_names: set[str]) -> tuple[set[str], set[str], bool, list]:
+    """(binds, updates, in_loop, steps) of one cell: see Cell."""
     try:
         tree = ast.parse(source)
     except SyntaxError:

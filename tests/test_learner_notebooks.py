@@ -198,3 +198,13 @@ def test_json_gives_every_known_line_and_its_cell(tmp_path):
     rows = {v["name"]: v for v in report["variables"]}
     assert rows["bndiff2"]["cell"].startswith("code cell 6 (") and rows["bndiff2"]["line"] is not None
     assert rows["logprobs"]["cell"].startswith("code cell 5 (") and rows["logprobs"]["line"] == 2  # its last line
+
+
+@pytest.mark.parametrize("broken_first", [True, False])
+def test_exercise_2s_last_attempt_decides(tmp_path, broken_first):
+    wrong = kn.EXERCISE2.replace("dlogits /= n", "dlogits /= -n")
+    assert wrong != kn.EXERCISE2
+    cells = (kn.EXERCISE1, wrong, kn.EXERCISE2) if broken_first else (kn.EXERCISE1, kn.EXERCISE2, wrong)
+    report = check(write(tmp_path, *cells), "exercise2")
+    assert report.passed is broken_first
+    assert check(write(tmp_path, *cells, name="again.ipynb"), "exercise1").passed  # exercise 1 keeps its own
