@@ -261,7 +261,8 @@ def free_names(cell: Cell) -> list[str]:
     except SyntaxError:
         return []
     read = [n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
-    return [name for name in dict.fromkeys(read) if name not in bound_names(cell.source)]
+    bound = bound_names(cell.source)
+    return [name for name in dict.fromkeys(read) if name not in bound]
 
 
 def constants_for(cell: Cell, cells: list[Cell], known: set[str]) -> list[tuple[Cell, str]]:
@@ -288,10 +289,34 @@ def line_in(cell: Cell, text: str) -> int:
     return next((i for i in range(len(lines), 0, -1) if lines[i - 1].startswith(first)), 1)
 
 
-def cell_lines(cell: Cell, gradient_names: set[str]) -> list[str]:
+class NoPlots:
+    """matplotlib for a set-up cell: plotting is no part of a check, and importing it takes seconds."""
+
+    def __getattr__(self, name):
+        return self
+
+    def __call__(self, *args, **kwargs):
+        return self
+
+
+PLOTTING = re.compile(r"^(\s*)(import matplotlib\S*|from matplotlib\S* import \w+)( as (\w+))?\s*(#.*)?$")
+
+
+def without_plots(line: str) -> str:
+    """`import matplotlib.pyplot as plt` -> `plt = NoPlots()`, on the same line."""
+    found = PLOTTING.match(line)
+    if not found:
+        return line
+    name = found.group(4) or found.group(2).split()[-1].split(".")[0]
+    return f"{found.group(1)}{name} = __import__('ninja.notebook').notebook.NoPlots()"
+
+
+def cell_lines(cell: Cell, gradient_names: set[str], setup: bool = False) -> list[str]:
     """The cell's lines to run; a cell that does not parse raises its SyntaxError at its line, and
-    the gradients it would write stay unreached."""
+    the gradients it would write stay unreached. A set-up cell plots nothing."""
     lines = cell.source.rstrip("\n").split("\n")
+    if setup:
+        lines = [without_plots(line) for line in lines]
     e = cell.syntax_error
     if e is None:
         return lines
@@ -321,7 +346,7 @@ def program(template_source: str, cells: list[Cell], gradient_names: set[str], e
             lines.append(text)
 
     for cell in setup:
-        add(cell, 1, cell_lines(cell, gradient_names), ", set-up")
+        add(cell, 1, cell_lines(cell, gradient_names, setup=True), ", set-up")
         known |= bound_names(cell.source) if cell.syntax_error is None else set()
     if setup:
         lines += [f"{CELL_MARK}0, cmp ----", *SILENCE.split("\n")]
