@@ -174,6 +174,8 @@ def test_a_raising_cell_blames_the_line_that_ran_and_nothing_inherits_backwards(
     assert got["bnvar_inv"].root_cause and got["bnvar_inv"].diagnosis_kind == "exception"
     assert got["bnvar_inv"].line == broken.splitlines().index("dbnvar_inv = (bndiff @ dbnraw).sum(0, keepdim=True)") + 1
     assert all(got[name].status == "pass" for name in CHECKED[: CHECKED.index("hpreact")])
+    raised_at = (got["bnvar_inv"].cell, got["bnvar_inv"].line)
+    assert all((v.cell, v.line) == raised_at for v in report.variables if v.status == "error")  # the cell that raised
     for v in report.variables:
         assert v.inherited_from in (None, "bnvar_inv")
         assert v.inherited_from is None or CHECKED.index(v.name) > CHECKED.index("bnvar_inv")

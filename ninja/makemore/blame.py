@@ -120,7 +120,7 @@ def blame(
     order = [v.name for v in variables]  # backward order
     for v in variables:
         v.line = changes[v.name][-1] if changes.get(v.name) else None
-        if v.name == raised and error is not None and error.line:
+        if (v.name == raised or v.status == ERROR) and error is not None and error.line:
             v.line = error.line  # the line that raised, not one after it that never ran
         if v.status == PASS and v.name in alias:  # harmless now, but the next += will bite
             v.diagnosis_kind, v.diagnosis = "aliasing", diagnose.aliasing(v.name, alias[v.name])
