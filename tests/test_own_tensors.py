@@ -188,3 +188,14 @@ def test_a_notebooks_own_setup_is_the_reference_where_it_runs(tmp_path, monkeypa
         assert report.notes[0].startswith("your notebook's set-up did not all run here (")
         assert "FileNotFoundError" in report.notes[0] and "names.txt" in report.notes[0]
         assert report.notes[1].startswith("checked on your own parameters and ninja's batch (batch 32, n_embd 10, n_hidden 200")
+
+
+def test_a_template_file_keeps_the_packages_tensors(tmp_path):
+    # a learner who scales W1 in ninja's template has changed the forward, not brought their own tensors
+    solution = (kn.ROOT / "solutions" / "exercise1.py").read_text()
+    edited = solution.replace("n = Xb.shape[0]", "n = Xb.shape[0]\nW1 = W1 * 2", 1)
+    assert edited != solution
+    path = tmp_path / "exercise1.py"
+    path.write_text(edited)
+    report = check_file(find("exercise1"), path, Settings())
+    assert not report.forward_ok and not any(note.startswith("checked on your own") for note in report.notes)

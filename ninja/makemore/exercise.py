@@ -58,9 +58,10 @@ class Exercise(BundledFiles):
         keep, as plain data, what judge and blame need from it."""
         with makemore.use(settings):
             run = runner.run_file(path)
-            found = own_roles(run.namespace, settings, self.forward_names) if self.own_tensors else None
+            own = self.own_tensors and not uses_package_tensors(path)
+            found = own_roles(run.namespace, settings, self.forward_names) if own else None
             bare = not any(k in run.namespace for k in self.forward_names)  # its code is all under a guard?
-            if self.own_tensors and found is None and bare and runner.main_guard(path):
+            if own and found is None and bare and runner.main_guard(path):
                 run = runner.run_file(path, as_main=True)  # a script with its code under `if __name__ == "__main__":`
                 found = own_roles(run.namespace, settings, self.forward_names)
         names = found.names if found else {}
@@ -180,6 +181,20 @@ class Precision:
         if self.dtype is None:
             return answers
         return {k: v.to(torch.float64) if torch.is_tensor(v) and v.dtype == self.dtype else v for k, v in answers.items()}
+
+
+PACKAGE_TENSORS = re.compile(r"^\s*from ninja\.makemore import [^\n]*\b(parameters|batch)\b", re.MULTILINE)
+
+
+def uses_package_tensors(path: Path) -> bool:
+    """A .py made from ninja's template (`from ninja.makemore import batch, parameters`): its
+    tensors are the package's, whatever its lines do to them (an edited forward is a changed
+    forward). A notebook's cells say for themselves (the program ninja made imports them too)."""
+    try:
+        source = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return runner.CELL_MARK not in source and bool(PACKAGE_TENSORS.search(source))
 
 
 def own_roles(namespace, settings: Settings, forward_names):
