@@ -226,7 +226,9 @@ def github(report: Report) -> str:
     if report.error and not any(v.root_cause and v.diagnosis_kind == "exception" for v in report.variables):
         e = report.error
         lines.append(annotation("error", f"{e.kind}: {e.message}", e.path, e.line, "your file does not run"))
-    lines += [annotation("error", note, report.path, title="forward pass changed") for note in report.notes]
+    for note in report.notes:  # a changed forward fails the check; the other notes say how it was read
+        changed = note.startswith("forward pass changed")
+        lines.append(annotation("error" if changed else "notice", note, report.path, title="forward pass changed" if changed else "note"))
     for v in report.variables:
         found = verdict(report, v)
         if found:

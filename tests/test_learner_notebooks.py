@@ -210,3 +210,12 @@ def test_exercise_2s_last_attempt_decides(tmp_path, broken_first):
     report = check(write(tmp_path, *cells), "exercise2")
     assert report.passed is broken_first
     assert check(write(tmp_path, *cells, name="again.ipynb"), "exercise1").passed  # exercise 1 keeps its own
+
+
+def test_github_format_says_notes_as_notices_not_as_a_changed_forward(tmp_path):
+    from ninja.render import github
+
+    renamed = kn.EXERCISE1.replace("dlogit_maxes", "dlogits_maxes")
+    text = github(check(write(tmp_path, renamed)))
+    assert "::notice file=" in text and "title=note::dlogit_maxes: taken from dlogits_maxes" in text
+    assert "forward pass changed" not in text
