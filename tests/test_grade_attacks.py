@@ -61,7 +61,8 @@ ATTACKS = {
         "texts.append(str(dict(os.environ)))\nraise RuntimeError(' '.join(texts))"
     ) + "\nimport os\nraise RuntimeError(str(dict(os.environ)) + open('/proc/self/cmdline').read())\n",
     "unix_socket": tried("import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect({sock!r})") + TEMPLATE,
-    "bundled_solution": "from ninja.exercise import bundled\nexec(open(bundled('solutions') / 'exercise1.py').read())\n",
+    "bundled_solution": "from ninja.exercise import bundled\n"
+    "exec(open(bundled('solutions') / 'exercise1.py').read())\n",
     "solution_path": "exec(open({solution!r}).read())\n",
     "reference": TEMPLATE.split("# backward pass")[0]
     + "from ninja import makemore\nfrom ninja.settings import Settings\n"
@@ -209,7 +210,7 @@ def test_the_audit_flags_every_attack_on_autograd(attacked):
 
 def test_the_audit_passes_every_template_solution_and_fixture():
     files = [ex.template for ex in EXERCISES.values()] + [ex.solution for ex in EXERCISES.values()]
-    files += sorted(Path(__file__).parent.glob("*notebook*.py"))
+    files.append(Path(__file__).parent / "karpathy_notebook.py")
     for path in files:
         assert audit.audit(path.read_text()) == [], path
     for name, text in AUDIT_ONLY.items():
