@@ -3,12 +3,13 @@
     python bench/grade_speed.py [--submissions 200] [--jobs 2] [--sample 12]
 
 Makes a realistic class of exercise1 submissions in a temporary folder (mostly correct, wrong
-lines, exceptions, syntax errors, untouched templates, a few endless loops), times
-`ninja grade DIR/* --jobs N --timeout 2` once (every sandbox layer this machine has on), and
-times `ninja check exercise1 --file F` as a subprocess on a sample of the same submissions
-(endless loops included, cut at the same 2 s), scaled to the whole class. Targets: grade <= 15 s
-wall, >= 25x faster than the baseline. Then forks 100 children from a process that imported torch, bare and with every layer applied
-(namespaces, descriptors, limits, uid, Landlock, seccomp), and prints the sandbox's cost per child.
+lines, exceptions, syntax errors, untouched templates, a few endless loops), times `ninja grade
+DIR/* --jobs N --timeout 2` once (every sandbox layer this machine has on), and times `ninja check
+exercise1 --file F` as a subprocess on a sample of the same submissions (endless loops included,
+cut at the same 2 s), scaled to the whole class. Targets: grade <= 15 s wall, >= 25x faster than
+the baseline. Then forks 100 children from a process that imported torch, bare and with every
+layer applied (namespaces, descriptors, limits, uid, Landlock, seccomp), and prints the sandbox's
+cost per child.
 """
 
 from __future__ import annotations
