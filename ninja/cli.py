@@ -329,9 +329,9 @@ def grade(
     columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
 
     def say_isolation(layers: list[str], missing: dict[str, str]) -> None:
-        errors.print(f"isolation: {', '.join(layers)}", highlight=False, markup=False)
+        errors.print(f"isolation: {', '.join(layers)}", highlight=False, markup=False, soft_wrap=True)
         for layer, why in missing.items():
-            errors.print(f"isolation: no {layer}: {why}", highlight=False, markup=False)
+            errors.print(f"isolation: no {layer}: {why}", highlight=False, markup=False, soft_wrap=True)
         if missing and isolation == IsolationMode.strict:
             raise grading.GradeError(f"--isolation strict: missing {', '.join(missing)}; not grading")
 

@@ -237,8 +237,8 @@ def quiet_stdio() -> None:
         os.dup2(devnull, fd)
     os.close(devnull)
     # fresh Python streams: the inherited ones may hold locks taken by threads that did not survive fork
-    sys.stdin = open(os.devnull)  # noqa: SIM115
-    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115 (on /dev/null: no descriptor beyond 0-3)
+    sys.stdout = sys.stderr = open(1, "w", closefd=False)  # noqa: SIM115
 
 
 def no_new_privs() -> None:

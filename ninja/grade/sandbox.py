@@ -268,7 +268,7 @@ class ForkServer:
                     if running_job is None:  # the server is gone before it took the job
                         free.append(job["slot"])
                         pending.append(job)
-                        yield from self.lost(running, selector, free, "")
+                        yield from self.lost(running, selector, free, "", pending)
                         selector.register(self.sock, selectors.EVENT_READ)
                         continue
                     running[running_job.fd] = running_job
@@ -284,7 +284,7 @@ class ForkServer:
                 now = time.monotonic()
                 dead |= any(r.server_late(now) for r in running.values())
                 if dead:
-                    yield from self.lost(running, selector, free, "the grading worker stopped or died")
+                    yield from self.lost(running, selector, free, "the grading worker stopped or died", pending)
                     selector.register(self.sock, selectors.EVENT_READ)
                     continue
                 for fd, job in list(running.items()):
@@ -318,9 +318,15 @@ class ForkServer:
         free.append(job.job["slot"])
         return job.outcome(now)
 
-    def lost(self, running: dict, selector, free: list, why: str) -> Iterator[Outcome]:
-        """The fork server died or stopped: kill what it ran, report those jobs, start a new one."""
+    def lost(self, running: dict, selector, free: list, why: str, pending: list) -> Iterator[Outcome]:
+        """The fork server died or stopped: kill what it ran and report those jobs; the jobs it
+        never started go back in the queue; a new fork server takes over."""
         selector.unregister(self.sock)
+        for fd, job in list(running.items()):
+            if job.pid is None:
+                self.done(fd, running, selector, free, time.monotonic())
+                job.job.pop("slot", None)
+                pending.append(job.job)
         for job in running.values():
             kill_group(job.pid)
             job.lost, job.ended = why or "the grading worker died", True
