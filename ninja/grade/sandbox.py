@@ -84,7 +84,7 @@ def worker_main(sock: socket.socket) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
         for module in EARLY_IMPORTS:
             importlib.import_module(module)
-        from ninja.grade.confine import Namespaces, Policy
+        from ninja.grade.confine import Namespaces, Policy, network_probe
 
         raw = sock.recv(1 << 20)
         if not raw:  # the parent stopped before it configured us (a usage error)
@@ -95,8 +95,10 @@ def worker_main(sock: socket.socket) -> None:
         prepare_module, _, prepare_name = config["prepare"].rpartition(":")
         getattr(importlib.import_module(prepare_module), prepare_name)(config["prepare_args"])
         policy = Policy.build(config["hidden"])
-        namespaces = Namespaces(policy.missing, policy.as_root) if sys.platform.startswith("linux") else None
+        namespaces = Namespaces(policy.missing) if sys.platform.startswith("linux") else None
         policy.namespaces = bool(namespaces and namespaces.available)
+        if not policy.namespaces and sys.platform.startswith("linux"):
+            policy.own_net = network_probe(policy.missing)
         sock.send(json.dumps({"ready": policy.layers(), "missing": policy.missing}).encode())
         serve(sock, work, Limits(**config["limits"]), policy, namespaces if policy.namespaces else None)
     except BaseException as e:  # noqa: BLE001 (the parent reports it)
