@@ -348,7 +348,8 @@ def warm_up(exercises: Iterable[Exercise]) -> None:
     everything judging imports is imported before the first child runs (a child cannot plant a
     module that the parent would import later), and torch's kernels are warm."""
     for exercise in exercises:
-        exercise.check(exercise.solution, Settings())
+        graded = exercise.for_grading()
+        graded.judge(graded.collect(exercise.solution, Settings()), Settings())
 
 
 def hidden_folders(work: list[tuple[str, Exercise | None, Path | None]]) -> list[str]:
