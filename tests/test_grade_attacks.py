@@ -313,7 +313,7 @@ def test_a_dead_or_stopped_fork_server_is_replaced_and_its_jobs_reported(tmp_pat
     from ninja.grade import batch as grading
     from ninja.grade import sandbox
 
-    monkeypatch.setattr(sandbox, "SERVER_SECONDS", 2.0)
+    monkeypatch.setattr(sandbox, "SERVER_SECONDS", 3.0)
     pids = []
     original = sandbox.ForkServer.wait_ready
 
