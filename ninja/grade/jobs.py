@@ -97,7 +97,10 @@ def notebook_program(exercise, data: bytes, original: Path) -> tuple[str, Callab
     with tempfile.TemporaryDirectory(prefix="ninja-notebook-") as private:
         copy = Path(private) / "submission.ipynb"
         copy.write_bytes(data)
-        generated = replace(notebook.generate(exercise, copy), notebook=original)  # reports name the student's
+        try:
+            generated = replace(notebook.generate(exercise, copy), notebook=original)  # reports name the student's
+        except NotebookError as e:
+            raise NotebookError(str(e).replace(str(copy), str(original))) from None
     return generated.program.source, generated.point
 
 
