@@ -22,6 +22,7 @@ from ninja.grade import audit, confine
 from ninja.registry import EXERCISES, find
 
 SOLUTION = find("exercise1").solution.read_text()
+PACKAGE = Path(audit.__file__).resolve().parent.parent  # the ninja package graded with
 TEMPLATE = find("exercise1").template.read_text()
 WRONG = SOLUTION.replace("db2 = dlogits.sum(0)", "db2 = dlogits.sum(1)")
 SECRET = "s3cr3t-token-for-the-test"
@@ -72,6 +73,8 @@ ATTACKS = {
         "        os.write(os.open(f'/proc/{p}/fd/3', os.O_WRONLY), b'x')\n    except OSError:\n        pass"
     ) + TEMPLATE,
     "classmates": tried("open({root!r} + '/honest/exercise1.py', 'w').write('dC = 0')") + TEMPLATE,
+    "repository": tried("open({solution!r}, 'a').write('# planted')")
+    + tried("open({package!r} + '/engine.py', 'a').write('\\ncompare = None\\n')") + TEMPLATE,
     "plant_module": tried(
         "import sysconfig\nfolder = sysconfig.get_paths()['purelib']\n"
         "open(folder + '/gmpy2.py', 'w').write('import os; os._exit(3)')"
@@ -112,7 +115,7 @@ def digest(folder: Path, skip: set[str]) -> dict[str, str]:
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.relative_to(folder).parts[0] not in skip
+        if p.is_file() and not set(p.relative_to(folder).parts) & skip
     }
 
 
@@ -133,7 +136,8 @@ def attacked(tmp_path_factory):
     listener.bind(sock_path)
     listener.listen(8)
     listener.setblocking(False)
-    fill = {"root": str(root), "out": str(out), "sock": sock_path, "solution": str(find("exercise1").solution)}
+    fill = {"root": str(root), "out": str(out), "sock": sock_path, "solution": str(find("exercise1").solution),
+            "package": str(PACKAGE)}
     names = []
     honest = {"honest": SOLUTION, "wrong": WRONG, "dynamo": "import torch._dynamo\n" + SOLUTION}
     for name, text in {**honest, **ATTACKS, **AUDIT_ONLY}.items():
@@ -144,6 +148,7 @@ def attacked(tmp_path_factory):
         (root / name / "exercise1.py").write_text(body.replace("EXERCISE_NAMES", repr(find("exercise1").checked)))
         names.append(name)
     before = digest(root, set(ATTACKS) | set(AUDIT_ONLY))
+    ours = {**digest(PACKAGE, {"__pycache__"}), **digest(find("exercise1").solution.parent, set())}
     env = os.environ | {"NINJA_TEST_SECRET": SECRET}
     common = ["grade", "--seed", "5", "--jobs", "2", "--timeout", "20", "--memory", "768"]
     done = ninja(*common, "--audit", "warn", "--format", "json", "--out", str(out),
@@ -161,7 +166,8 @@ def attacked(tmp_path_factory):
     return {
         "root": root, "done": done, "written": written, "out": out, "before": before, "connected": connected,
         "results": {Path(r["submission"]).name: r for r in json.loads(written)}, "alone": alone, "audited": audited,
-        "after": digest(root, set(ATTACKS) | set(AUDIT_ONLY) | {"grades.json"}),
+        "after": digest(root, set(ATTACKS) | set(AUDIT_ONLY) | {"grades.json"}), "ours": ours,
+        "ours_after": {**digest(PACKAGE, {"__pycache__"}), **digest(find("exercise1").solution.parent, set())},
     }  # fmt: skip
 
 
@@ -198,6 +204,7 @@ def test_no_attack_scores(attacked):
 def test_nothing_outside_the_attackers_folders_changed(attacked):
     assert attacked["after"] == {k: v for k, v in attacked["before"].items() if k != "grades.json"}
     assert attacked["out"].read_text() == attacked["written"]  # no daemon rewrote it after ninja exited
+    assert attacked["ours_after"] == attacked["ours"]  # ninja's package and solutions untouched
     purelib = Path(__import__("sysconfig").get_paths()["purelib"])
     assert not (purelib / "gmpy2.py").exists()
     assert not attacked["connected"]
