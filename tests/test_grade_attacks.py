@@ -319,6 +319,16 @@ def test_the_audit_passes_every_template_solution_and_fixture():
         assert audit.audit(text), name
 
 
+def test_a_file_handed_in_alone_sees_none_of_the_files_beside_it(tmp_path):
+    (tmp_path / "bob.py").write_text(SOLUTION)
+    looks = "import os\nraise RuntimeError('beside me: ' + ','.join(sorted(os.listdir('.'))))\n"
+    (tmp_path / "alice.py").write_text(looks)
+    done = ninja("grade", "-e", "exercise1", "--format", "json", str(tmp_path / "alice.py"), str(tmp_path / "bob.py"))
+    results = {Path(r["submission"]).name: r for r in json.loads(done.stdout)}
+    assert "beside me: alice.py" in results["alice.py"]["message"] and "bob" not in results["alice.py"]["message"]
+    assert results["bob.py"]["score"] == 26
+
+
 def test_links_fifos_and_deep_notebooks_fail_alone(tmp_path):
     (tmp_path / "honest").mkdir()
     (tmp_path / "honest" / "exercise1.py").write_text(SOLUTION)

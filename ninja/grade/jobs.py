@@ -66,7 +66,9 @@ def prepare(i: int, exercise, path: Path, submission: str, scratch: Scratch, giv
             relative = Path(f"{exercise.name}.py")
         else:
             source, point_back = data.decode("utf-8", errors="replace"), (lambda report: report)
-            siblings = reading.sibling_sources(root, path)
+            # a folder's other .py files come along (CS231n files import their siblings); a file
+            # handed in alone comes alone: the files beside it may be classmates'
+            siblings = reading.sibling_sources(root, path) if Path(submission).is_dir() else {}
             relative = path.relative_to(root) if reading.inside(path, root) else Path(path.name)
         for name, content in siblings.items():
             write(folder / name, content)
