@@ -48,7 +48,7 @@ PRELOAD = ("math", "random", "itertools", "functools", "collections", "re", "str
 class Policy:
     """What confines a child here, decided once in the warm worker."""
 
-    read_only: list[str] = field(default_factory=list)
+    read_only: list[tuple[str, bool]] = field(default_factory=list)  # (path, is a folder)
     missing: dict[str, str] = field(default_factory=dict)  # layer -> why it is missing and what that means
     landlock_abi: int = 0
     as_root: bool = False
@@ -61,7 +61,7 @@ class Policy:
     def build(cls, hidden: list[str]) -> Policy:
         """`hidden`: folders no child may read (the bundled solutions and templates, every submission)."""
         policy = cls(as_root=os.geteuid() == 0)
-        policy.read_only = readable_roots(hidden)
+        policy.read_only = [(path, os.path.isdir(path)) for path in readable_roots(hidden)]
         policy.landlock_abi = landlock_abi(policy.missing)
         policy.seccomp = seccomp_filter(policy.missing)
         if not policy.as_root:
@@ -186,9 +186,9 @@ def restrict_paths(policy: Policy, folder: str) -> None:
     reading = AccessFS.READ_FILE | AccessFS.READ_DIR
     with Ruleset(handled_fs=every, handled_net=net_for_abi(policy.landlock_abi),
                  scoped=scope_for_abi(policy.landlock_abi)) as rules:  # fmt: skip
-        for path in policy.read_only:
+        for path, folder_too in policy.read_only:
             try:
-                rules.allow_path(path, reading if os.path.isdir(path) else AccessFS.READ_FILE)
+                rules.allow_path(path, reading if folder_too else AccessFS.READ_FILE)
             except OSError:
                 continue  # vanished, or unreadable by this uid: not granted
         rules.allow_path("/dev/null", AccessFS.READ_FILE | AccessFS.WRITE_FILE)
