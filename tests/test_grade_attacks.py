@@ -438,3 +438,24 @@ def test_isolation_strict_refuses_a_machine_without_every_layer(monkeypatch, tmp
     strict = CliRunner().invoke(cli.app, ["grade", str(tmp_path / "exercise1.py"), "--isolation", "strict"])
     assert strict.exit_code == 2 and "missing landlock" in strict.output
     assert "no landlock: the kernel has no Landlock" in strict.output
+
+
+def test_a_child_may_read_the_libraries_but_not_bundled_solutions_checkouts_or_submissions(tmp_path, monkeypatch):
+    wheel = tmp_path / "site-packages"  # an installed wheel: solutions under ninja/_bundled
+    for path in ("ninja/registry.py", "ninja/grade/batch.py", "ninja/_bundled/solutions/exercise1.py",
+                 "numpy/__init__.py", "six.py"):  # fmt: skip
+        (wheel / path).parent.mkdir(parents=True, exist_ok=True)
+        (wheel / path).write_text("")
+    checkout = tmp_path / "checkout"  # a source checkout on the path: solutions/ beside ninja/
+    for path in ("ninja/registry.py", "solutions/exercise1.py", "tests/test_x.py"):
+        (checkout / path).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / path).write_text("")
+    course = tmp_path / "course"  # the folder the grader runs in, holding the submissions
+    (course / "alice").mkdir(parents=True)
+    monkeypatch.setattr(sys, "path", [str(wheel), str(checkout), str(course), *sys.path])
+    roots = set(confine.readable_roots([str(course / "alice"), str(course)]))
+    assert {str(wheel / "numpy"), str(wheel / "six.py"), str(wheel / "ninja" / "grade")} <= roots
+    assert {str(checkout / "ninja" / "registry.py")} <= roots
+    forbidden = (wheel / "ninja" / "_bundled", checkout / "solutions", checkout / "tests", checkout, course, wheel)
+    assert not {str(path) for path in forbidden} & roots  # none of them whole
+    assert not any("_bundled" in r or "solutions" in r or str(course) in r for r in roots)
