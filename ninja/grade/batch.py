@@ -25,7 +25,7 @@ from ninja import collected, makemore, runner
 from ninja.grade import audit
 from ninja.grade import jobs as prep
 from ninja.grade.child import AUTOGRAD_MESSAGE  # noqa: F401 (feedback names it)
-from ninja.grade.sandbox import ForkServer, Limits, Outcome
+from ninja.grade.sandbox import ForkServer, Limits, Outcome, worker_path
 from ninja.registry import Exercise
 from ninja.results import PASS, Report, VarResult
 from ninja.settings import Settings
@@ -373,6 +373,9 @@ def grade(
     `on_isolation(layers, missing)` hears what confines the children here, before the first runs;
     `server`: a ForkServer started earlier (its worker imports torch while the caller starts up)."""
     exercises = {exercise.name: exercise for _, exercise, _ in work if exercise is not None}
+    # `python -m ninja` put the working folder first on the path: it may be a submission, whose
+    # planted gmpy2.py the judge's imports would find; what ninja imports lives elsewhere
+    sys.path[:] = worker_path()
     results: dict[int, SubmissionResult] = {}
     prepared: dict[int, prep.Prepared] = {}
     settings_of = {

@@ -176,8 +176,8 @@ class ServerFailed(RuntimeError):
 
 
 def worker_path() -> list[str]:
-    """The parent's import path for the worker, less the folder the grader runs in (`python -m`
-    puts it first: it may hold the submissions), unless ninja is imported from there."""
+    """The import path, less the folder the grader runs in (`python -m` puts it first: it may hold
+    the submissions), unless ninja is imported from there."""
     here = os.path.realpath(os.getcwd())
     package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
     return [p for p in sys.path if p and (os.path.realpath(p) != here or os.path.dirname(package) == here)]
