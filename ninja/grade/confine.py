@@ -27,6 +27,7 @@ CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000,
 NAMESPACE_FLAGS = (CLONE_NEWNS, 0x02000000, 0x04000000, 0x08000000, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
                    0x00000080)  # mount, cgroup, uts, ipc, user, pid, net, time  # fmt: skip
 OURS = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # this ninja package
+LINUX = sys.platform.startswith("linux")
 UID_BASE = 60100  # slot k runs as uid/gid UID_BASE + k (isolate's boxes use 60000 + box)
 RESULT_FD = 3
 DENIED_SYSCALLS = (
@@ -60,13 +61,14 @@ class Policy:
     @classmethod
     def build(cls, hidden: list[str]) -> Policy:
         """`hidden`: folders no child may read (the bundled solutions and templates, every submission)."""
-        policy = cls(as_root=os.geteuid() == 0)
+        policy = cls(as_root=LINUX and os.geteuid() == 0)
         policy.read_only = [(path, os.path.isdir(path)) for path in readable_roots(hidden)]
         policy.landlock_abi = landlock_abi(policy.missing)
         policy.seccomp = seccomp_filter(policy.missing)
         if not policy.as_root:
             policy.missing["uid"] = f"the grader is not root: children run as its own user (uid {os.getuid()})"
-        if not sys.platform.startswith("linux"):
+        if not LINUX:
+            policy.missing["no_new_privs"] = f"{sys.platform} has no no_new_privs: only the rlimits confine a child"
             policy.missing["namespaces"] = f"{sys.platform} has no namespaces: a child's processes may outlive it"
         return policy
 
@@ -79,7 +81,8 @@ class Policy:
             named.append("seccomp")
         if self.as_root:
             named.append(f"uid {UID_BASE}+slot")
-        named.append("no_new_privs")
+        if LINUX:
+            named.append("no_new_privs")
         if self.namespaces:
             named.append("net+pid namespaces")
         elif self.own_net:
@@ -110,7 +113,8 @@ class Policy:
         import tempfile
 
         tempfile.tempdir = folder
-        no_new_privs()
+        if LINUX:
+            no_new_privs()
         if self.landlock_abi:
             restrict_paths(self, folder)
         if self.seccomp is not None:
