@@ -146,7 +146,8 @@ def readable_roots(hidden: list[str]) -> list[str]:
         # backprop-ninja (this copy or another: an editable install's checkout), not PyPI's ninja build tool
         ours = os.path.realpath(package) == OURS or os.path.isfile(os.path.join(package, "registry.py"))
         if ours or any(h.startswith(entry + os.sep) for h in hidden_paths):
-            roots |= entries_except(package, hidden_paths | {os.path.join(package, "_bundled")})
+            bundled = os.path.join(package, "_bundled")  # an installed wheel's solutions: left out
+            roots |= entries_except(package, hidden_paths | {bundled}) if os.path.isdir(bundled) else {package}
             if os.path.basename(entry) in ("site-packages", "dist-packages"):
                 roots |= entries_except(entry, hidden_paths | {package})
         else:
