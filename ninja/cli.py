@@ -241,6 +241,16 @@ class GradeFormat(str, Enum):
     csv = "csv"
 
 
+class IsolationMode(str, Enum):
+    best = "best"
+    strict = "strict"
+
+
+class AuditMode(str, Enum):
+    enforce = "enforce"
+    warn = "warn"
+
+
 def batch_sizes_from(text: Optional[str], seed: int) -> tuple[int, ...]:
     from ninja.grade.batch import batch_sizes_for
 
@@ -274,6 +284,13 @@ def grade(
     fail_under: Optional[float] = typer.Option(
         None, "--fail-under", min=0, max=100, help="Exit 1 if a submission scores under this percentage"
     ),
+    isolation: IsolationMode = typer.Option(
+        IsolationMode.best, "--isolation", help="strict: refuse to grade unless every sandbox layer is there"
+    ),
+    audit: AuditMode = typer.Option(
+        AuditMode.enforce, "--audit", help="enforce: an exercise whose source uses autograd or tricks scores 0; "
+        "warn: only reported, for review"
+    ),
 ):
     """Grade a class's submissions, each in its own sandboxed process.
 
@@ -284,9 +301,12 @@ def grade(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from ninja.grade.sandbox import ForkServer, Limits, ServerFailed
+
+    # the warm worker starts first: it imports torch on the other core while this process does
+    server = ForkServer() if submissions or gradescope else None
     from ninja.grade import batch as grading
     from ninja.grade import formats
-    from ninja.grade.sandbox import Limits
 
     root = Path(os.environ.get("NINJA_GRADESCOPE_ROOT", "/autograder"))
     if gradescope:
@@ -303,17 +323,31 @@ def grade(
     try:
         work = grading.find_work(submissions, ex)
         limits = Limits(timeout, int(timeout) + 1, memory)
-        plan = grading.Plan(seed, batch_sizes_from(batch_sizes, seed), limits, grading.read_points(config))
+        plan = grading.Plan(
+            seed, batch_sizes_from(batch_sizes, seed), limits, grading.read_points(config), audit.value
+        )
     except grading.GradeError as e:
         raise fail_usage(str(e)) from None
-    why_not = grading.probe_network()
-    if why_not:
-        errors.print(f"[yellow]note:[/] submissions keep network access: {why_not}", highlight=False)
     started = time.monotonic()
     columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=errors, transient=True, auto_refresh=False) as progress:  # no thread: we fork
-        task = progress.add_task("grading", total=len(work))
-        results = grading.grade(work, plan, jobs, lambda r: progress.update(task, advance=1, refresh=True))
+
+    def say_isolation(layers: list[str], missing: dict[str, str]) -> None:
+        errors.print(f"isolation: {', '.join(layers)}", highlight=False, markup=False, soft_wrap=True)
+        for layer, why in missing.items():
+            errors.print(f"isolation: no {layer}: {why}", highlight=False, markup=False, soft_wrap=True)
+        if missing and isolation == IsolationMode.strict:
+            raise grading.GradeError(f"--isolation strict: missing {', '.join(missing)}; not grading")
+
+    try:
+        with Progress(*columns, console=errors, transient=True, auto_refresh=False) as progress:  # no thread: we fork
+            task = progress.add_task("grading", total=len(work))
+            update = lambda r: progress.update(task, advance=1, refresh=True)  # noqa: E731
+            results = grading.grade(work, plan, jobs, update, say_isolation, server)
+    except grading.GradeError as e:
+        raise fail_usage(str(e)) from None
+    except ServerFailed as e:
+        errors.print(f"[red]error:[/] the grading worker could not start: {e}", highlight=False)
+        raise typer.Exit(2) from None
     elapsed = time.monotonic() - started
     writers = {
         GradeFormat.gradescope: lambda: formats.gradescope(results, elapsed),
@@ -325,7 +359,7 @@ def grade(
     if out is not None and text is not None:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(text, encoding="utf-8")
+            formats.write_atomically(out, text)  # every child is gone by now: nothing rewrites it after
         except OSError as e:
             raise fail_usage(f"cannot write {out}: {e}") from None
     elif text is not None:
