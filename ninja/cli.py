@@ -285,7 +285,7 @@ def grade(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ninja.grade import batch as grading
-    from ninja.grade import formats
+    from ninja.grade import discover, formats
     from ninja.grade.sandbox import Limits
 
     root = Path(os.environ.get("NINJA_GRADESCOPE_ROOT", "/autograder"))
@@ -301,7 +301,8 @@ def grade(
     ex = exercise_named(exercise) if exercise else None
     seed = grading.secret_seed() if seed is None else seed
     try:
-        work = grading.find_work(submissions, ex)
+        found = discover.discover(submissions, ex)
+        work = [each.as_work() for each in found]
         limits = Limits(timeout, int(timeout) + 1, memory)
         plan = grading.Plan(seed, batch_sizes_from(batch_sizes, seed), limits, grading.read_points(config))
     except grading.GradeError as e:
@@ -314,6 +315,7 @@ def grade(
     with Progress(*columns, console=errors, transient=True, auto_refresh=False) as progress:  # no thread: we fork
         task = progress.add_task("grading", total=len(work))
         results = grading.grade(work, plan, jobs, lambda r: progress.update(task, advance=1, refresh=True))
+    discover.add_notes(results, found)
     elapsed = time.monotonic() - started
     writers = {
         GradeFormat.gradescope: lambda: formats.gradescope(results, elapsed),

@@ -23,6 +23,8 @@ import numpy as np
 import torch
 
 from ninja import collected, makemore, notebook, runner
+from ninja.grade import discover
+from ninja.grade.discover import GradeError  # noqa: F401 (the grading input error, raised here too)
 from ninja.grade.sandbox import ForkServer, Limits, Outcome, network_isolation, send_all
 from ninja.notebook import NotebookError
 from ninja.registry import Exercise
@@ -35,10 +37,6 @@ DTYPES = {
     name: np.dtype(name)
     for name in ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool", "complex64")
 }
-
-
-class GradeError(ValueError):
-    """Bad grading input (paths, config): the message says what to fix."""
 
 
 @dataclass
@@ -88,57 +86,14 @@ def batch_sizes_for(seed: int) -> tuple[int, int]:
 
 
 def find_work(paths: Iterable[Path], exercise: Exercise | None) -> list[tuple[str, Exercise | None, Path | None]]:
-    """(submission as given, exercise, file or None when missing) for every SUB: a folder holding
-    exercise files under their template names (at its top, or in a folder inside it: a zip of a
-    folder), or one file named after its exercise (.py, or a notebook .ipynb)."""
-    from ninja.registry import EXERCISES
-
-    work = []
-    for path in paths:
-        if path.is_dir():
-            wanted = [exercise] if exercise else list(EXERCISES.values())
-            found = []
-            for ex in wanted:
-                files = exercise_files(path, f"{ex.name}.py")
-                if files:  # two or more: graded as an error, which says so (why_missing)
-                    found.append((str(path), ex, files[0] if len(files) == 1 else None))
-            if not found and exercise:
-                found = [(str(path), exercise, None)]
-            if not found:
-                found = [(str(path), None, None)]  # graded as an error: the batch goes on
-            work += found
-        elif path.is_file():
-            ex = exercise or EXERCISES.get(path.stem)
-            if ex is None:
-                raise GradeError(
-                    f"cannot tell which exercise {path} is: name it exercise1.py, ... or pass --exercise EX"
-                )
-            work.append((str(path), ex, path))
-        else:
-            raise GradeError(f"cannot read {path}")
-    return work
-
-
-def exercise_files(folder: Path, filename: str) -> list[Path]:
-    """`filename` at the top of a submission folder; else every one in the folders under it, less
-    those in hidden folders and in __MACOSX (the Finder's copies in a zip made on a Mac)."""
-    if (folder / filename).is_file():
-        return [folder / filename]
-    found = []
-    for parent, folders, files in os.walk(folder):
-        folders[:] = sorted(f for f in folders if not f.startswith(".") and f != "__MACOSX")
-        if filename in files:
-            found.append(Path(parent) / filename)
-    return found
+    """(submission as given, exercise, file or None when missing) for every SUB (ninja/grade/discover.py)."""
+    return [found.as_work() for found in discover.discover(paths, exercise)]
 
 
 def why_missing(submission: str, exercise: Exercise) -> str:
-    filename = f"{exercise.name}.py"
-    files = exercise_files(Path(submission), filename) if Path(submission).is_dir() else []
-    if len(files) > 1:
-        names = ", ".join(str(f.relative_to(submission)) for f in files)
-        return f"{len(files)} files named {filename} in the submission ({names}): which one to grade? Keep only one"
-    return f"no {filename} in the submission"
+    if not Path(submission).is_dir():
+        return f"no {exercise.name}.py in the submission"
+    return next(f.problem for f in discover.in_folder(Path(submission), exercise) if f.exercise is exercise)
 
 
 def read_points(config: Path | None) -> dict[str, dict[str, float]]:
