@@ -239,6 +239,8 @@ class GradeFormat(str, Enum):
     junit = "junit"
     json = "json"
     csv = "csv"
+    gradebook = "gradebook"
+    github = "github"
 
 
 def batch_sizes_from(text: Optional[str], seed: int) -> tuple[int, ...]:
@@ -322,6 +324,7 @@ def grade(
         GradeFormat.junit: lambda: formats.junit(results),
         GradeFormat.json: lambda: formats.as_json(results),
         GradeFormat.csv: lambda: formats.as_csv(results),
+        GradeFormat.gradebook: lambda: formats.gradebook(results),
     }
     text = writers[format]() if format in writers else None
     if out is not None and text is not None:

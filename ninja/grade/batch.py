@@ -28,7 +28,8 @@ from ninja.grade.discover import GradeError  # noqa: F401 (the grading input err
 from ninja.grade.sandbox import ForkServer, Limits, Outcome, network_isolation, send_all
 from ninja.notebook import NotebookError
 from ninja.registry import Exercise
-from ninja.results import PASS, Report, VarResult
+from ninja.results import ERROR as ERROR_STATUS
+from ninja.results import PASS, LearnerError, Report, VarResult
 from ninja.settings import Settings
 
 GRADED, ERROR, TIMEOUT = "graded", "error", "timeout"
@@ -235,6 +236,35 @@ def feedback(v: VarResult, name: str, at: str) -> str:
     return "; ".join(parts)
 
 
+MEMORY_SIGNS = ("DefaultCPUAllocator", "can't allocate memory", "CUDA out of memory", "Cannot allocate memory")
+
+
+def out_of_memory(error: LearnerError) -> bool:
+    return error.kind == "MemoryError" or any(sign in error.message for sign in MEMORY_SIGNS)
+
+
+def what_happened(error: LearnerError, limits: Limits) -> str:
+    """One line that says what went wrong, for every format's first line: a syntax error at line N,
+    the memory limit, autograd refused, or the exception and its line."""
+    at = f" at line {error.line}" if error.line else ""
+    if error.kind in ("SyntaxError", "IndentationError", "TabError"):
+        return f"syntax error{at}: {error.message}"
+    if out_of_memory(error):
+        return f"over the {limits.memory_mb} MB memory limit{at}"
+    if error.kind == AutogradUnavailable.__name__ or AUTOGRAD_MESSAGE in error.message:
+        return f"autograd refused{at}: {AUTOGRAD_MESSAGE}"
+    if error.kind == "KeyboardInterrupt":
+        return f"stopped{at} (KeyboardInterrupt)"
+    return f"{error.kind}{at}: {error.message}"
+
+
+def error_line(error: LearnerError, limits: Limits) -> str:
+    """path:line and what happened there, without torch's raw allocator text."""
+    if out_of_memory(error):
+        return f"{error.where}: {error.kind}: over the {limits.memory_mb} MB memory limit"
+    return f"{error.where}: {error.kind}: {error.message}"
+
+
 def score_reports(
     exercise: Exercise, reports: list[Report], labels: list[str], plan: Plan, submission: str, seconds: float
 ) -> SubmissionResult:
@@ -258,10 +288,15 @@ def score_reports(
         tests.append(TestResult(test_name(exercise, name), points if passed else 0.0, points, passed, text))
     score = sum(t.score for t in tests)
     first = reports[0]
-    lines = [f"{sum(t.passed for t in tests)}/{len(tests)} gradients correct"]
+    correct = f"{sum(t.passed for t in tests)}/{len(tests)} gradients correct"
     error = next((r.error for r in reports if r.error), None)
+    lines = [correct]
     if error:
-        lines.append(f"{error.where}: {error.kind}: {error.message}")
+        happened = what_happened(error, plan.limits)
+        lines = [f"{happened} ({correct})", error_line(error, plan.limits)]
+        for i, t in enumerate(tests):
+            if any(r.variables[i].status == ERROR_STATUS for r in reports):
+                t.output += f"; {happened}"
     lines += sorted({note for r in reports for note in r.notes})
     roots = {test_name(exercise, v.name): v for r in reports for v in r.variables if v.root_cause}
     lines += [f"first wrong line: {name}" + (f" (line {v.line})" if v.line else "") for name, v in roots.items()][:3]
@@ -293,11 +328,11 @@ def why_no_result(outcome: Outcome, limits: Limits) -> tuple[str, str]:
     if outcome.truncated:
         return ERROR, "the submission sent back far too much data and was stopped"
     if outcome.signal == signal.SIGXCPU:
-        return TIMEOUT, f"used more than {limits.cpu_seconds} s of CPU time"
+        return TIMEOUT, f"timed out after {limits.cpu_seconds} s of CPU time (an endless loop, or far too slow)"
     if outcome.signal == signal.SIGKILL:
         return (
             ERROR,
-            f"the submission was killed (SIGKILL), most likely for going over the {limits.memory_mb} MB memory limit",
+            f"killed (SIGKILL): most likely over the {limits.memory_mb} MB memory limit",
         )
     if outcome.signal is not None:
         name = (
@@ -305,8 +340,8 @@ def why_no_result(outcome: Outcome, limits: Limits) -> tuple[str, str]:
             if outcome.signal in signal.Signals._value2member_map_
             else outcome.signal
         )
-        return ERROR, f"the submission crashed the Python process ({name}) before it could be graded"
-    return ERROR, f"the submission ended its own process (exit code {outcome.exit_code}) before it could be graded"
+        return ERROR, f"crashed the Python process ({name}) before it could be graded"
+    return ERROR, f"ended its own process (exit code {outcome.exit_code}) before it could be graded"
 
 
 def result_of(
@@ -331,12 +366,7 @@ def result_of(
             message = f"malformed result from the submission's process ({type(e).__name__}: {e})"[:500]
             return failed(exercise, plan, submission, ERROR, message, outcome.wall)
         labels = [label for label, _ in settings]
-        result = score_reports(exercise, reports, labels, plan, submission, outcome.wall)
-        if result.status == ERROR and any(
-            r.error and ("allocate" in r.error.message or r.error.kind == "MemoryError") for r in reports
-        ):
-            result.message += f"\n(the memory limit is {plan.limits.memory_mb} MB)"
-        return result
+        return score_reports(exercise, reports, labels, plan, submission, outcome.wall)
     status, message = why_no_result(outcome, plan.limits)
     return failed(exercise, plan, submission, status, message, outcome.wall)
 

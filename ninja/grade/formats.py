@@ -8,11 +8,13 @@ import io
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import asdict
+from pathlib import Path
 
 from rich.table import Table
 from rich.text import Text
 
 from ninja.grade.batch import GRADED, TIMEOUT, SubmissionResult
+from ninja.registry import EXERCISES
 
 STATUS_STYLE = {GRADED: "green", TIMEOUT: "yellow"}
 
@@ -62,7 +64,8 @@ def junit(results: list[SubmissionResult]) -> str:
             case = ET.SubElement(suite, "testcase", classname=f"{r.submission}.{r.exercise}", name=t.name)
             if not t.passed:
                 kind = "failure" if r.status == GRADED else "error"
-                ET.SubElement(case, kind, message=t.output.splitlines()[0] if t.output else r.status).text = t.output
+                message = (t.output.splitlines()[0] if t.output else r.status) if r.status == GRADED else headline(r)
+                ET.SubElement(case, kind, message=message).text = t.output
         if r.status != GRADED:
             ET.SubElement(suite, "system-out").text = r.message
     return ET.tostring(suites, encoding="unicode", xml_declaration=True)
@@ -92,8 +95,45 @@ def as_csv(results: list[SubmissionResult]) -> str:
     writer.writerow(["submission", "exercise", "score", "max_score", "status", "message"])
     for r in results:
         writer.writerow(
-            [r.submission, r.exercise, points(r.score), points(r.max_score), r.status, r.message.splitlines()[0]]
+            [r.submission, r.exercise, points(r.score), points(r.max_score), r.status, headline(r)]
         )
+    return out.getvalue()
+
+
+def headline(r: SubmissionResult) -> str:
+    """The first line of a result's message: what happened (syntax error at line N, timed out after
+    N s, over the memory limit, autograd refused, k/n gradients correct)."""
+    return r.message.splitlines()[0] if r.message else r.status
+
+
+def students(results: list[SubmissionResult]) -> dict[str, list[SubmissionResult]]:
+    """Results by student: a submission folder's (or file's) name, its path where two share a name."""
+    names = {Path(r.submission).name or r.submission for r in results}
+    by_path = {r.submission for r in results}
+    short = len(names) == len(by_path)
+    grouped: dict[str, list[SubmissionResult]] = {}
+    for r in results:
+        grouped.setdefault(Path(r.submission).name if short else r.submission, []).append(r)
+    return grouped
+
+
+def gradebook(results: list[SubmissionResult]) -> str:
+    """One row per student: a column per exercise, the total, the maximum, and what happened where
+    something did not grade cleanly. An exercise a student did not hand in scores 0 out of its maximum."""
+    order = [e for e in EXERCISES if any(r.exercise == e for r in results)]
+    maxima = {e: max(r.max_score for r in results if r.exercise == e) for e in order}
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["student", *order, "total", "max_total", "percent", "notes"])
+    for student, mine in students(results).items():
+        by_exercise = {r.exercise: r for r in mine}
+        notes = [f"{r.exercise}: {headline(r)}" for r in mine if r.status != GRADED]
+        notes += [f"{e}: not handed in" for e in order if e not in by_exercise]
+        total = sum(r.score for r in mine)
+        top = sum(maxima.values())
+        percent = round(100 * total / top, 1) if top else 0
+        cells = [points(by_exercise[e].score) if e in by_exercise else 0 for e in order]
+        writer.writerow([student, *cells, points(total), points(top), percent, "; ".join(notes)])
     return out.getvalue()
 
 
