@@ -276,6 +276,9 @@ def grade(
     fail_under: Optional[float] = typer.Option(
         None, "--fail-under", min=0, max=100, help="Exit 1 if a submission scores under this percentage"
     ),
+    report: Optional[Path] = typer.Option(
+        None, "--report", help="Also write the class report here: one HTML page, e.g. report.html"
+    ),
 ):
     """Grade a class's submissions, each in its own sandboxed process.
 
@@ -288,6 +291,7 @@ def grade(
 
     from ninja.grade import batch as grading
     from ninja.grade import discover, formats
+    from ninja.grade import report as class_report
     from ninja.grade.sandbox import Limits
 
     root = Path(os.environ.get("NINJA_GRADESCOPE_ROOT", "/autograder"))
@@ -335,8 +339,17 @@ def grade(
             raise fail_usage(f"cannot write {out}: {e}") from None
     elif text is not None:
         print(text)
+    if report is not None:
+        run = {"seed": seed, "batch sizes": ", ".join(map(str, plan.batch_sizes)), "seconds": round(elapsed, 1)}
+        try:
+            report.parent.mkdir(parents=True, exist_ok=True)
+            report.write_text(class_report.page(results, run), encoding="utf-8")
+        except OSError as e:
+            raise fail_usage(f"cannot write {report}: {e}") from None
     terminal = console if text is None or out is not None else errors
     terminal.print(formats.summary(results))
+    for line in class_report.top_mistakes(results):
+        terminal.print(f"most common: {line}", highlight=False, markup=False, soft_wrap=True)
     sizes = ", ".join(map(str, plan.batch_sizes))
     if any(r.exercise in ("layers", "classifiers") for r in results):
         sizes += f" (CS231n: input sets at seeds {seed}..{seed + len(plan.batch_sizes) - 1})"

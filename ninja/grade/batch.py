@@ -49,6 +49,12 @@ class TestResult:
     max_score: float
     passed: bool
     output: str
+    # for the class report: where it first went wrong, and how (at the worst grading setting)
+    status: str = ""  # pass, fail, missing, error
+    root_cause: bool = False
+    kind: str | None = None  # the diagnosis in one word: factor, missing_sum, ...
+    line: int | None = None
+    code: str | None = None  # the text of that line, comment stripped (an example, without a name)
 
 
 @dataclass
@@ -265,10 +271,21 @@ def error_line(error: LearnerError, limits: Limits) -> str:
     return f"{error.where}: {error.kind}: {error.message}"
 
 
+def quote_lines(report: Report, source: str, into: dict[str, str]) -> Report:
+    """Keep the text of each root cause's line (before the lines are put in notebook terms)."""
+    lines = source.splitlines()
+    for v in report.variables:
+        if v.root_cause and v.line and 0 < v.line <= len(lines):
+            into.setdefault(v.name, lines[v.line - 1].split("#")[0].strip())
+    return report
+
+
 def score_reports(
-    exercise: Exercise, reports: list[Report], labels: list[str], plan: Plan, submission: str, seconds: float
-) -> SubmissionResult:
-    """A variable earns its points only if it passes at every setting with the forward intact."""
+    exercise: Exercise, reports: list[Report], labels: list[str], plan: Plan, submission: str, seconds: float,
+    code: Mapping[str, str] | None = None,
+) -> SubmissionResult:  # fmt: skip
+    """A variable earns its points only if it passes at every setting with the forward intact;
+    `code`: the text of root causes' lines, by variable."""
     tests = []
     hard_coded = []
     what, guess = ("batch size", "n or a value") if exercise.track == "makemore" else ("input set", "a value")
@@ -285,7 +302,12 @@ def score_reports(
         if all(passing) and not passed:
             text += "; not counted: the forward pass was changed"
         points = points_of(plan, exercise, name)
-        tests.append(TestResult(test_name(exercise, name), points if passed else 0.0, points, passed, text))
+        v = results[worst]
+        kind = (v.diagnosis_kind or "local_rule") if v.root_cause else None
+        tests.append(
+            TestResult(test_name(exercise, name), points if passed else 0.0, points, passed, text,
+                       v.status, v.root_cause, kind, v.line, (code or {}).get(name) if v.root_cause else None)
+        )  # fmt: skip
     score = sum(t.score for t in tests)
     first = reports[0]
     correct = f"{sum(t.passed for t in tests)}/{len(tests)} gradients correct"
@@ -314,7 +336,7 @@ def failed(
 ) -> SubmissionResult:
     """Nothing to grade: every variable gets 0 with the reason."""
     tests = [
-        TestResult(test_name(exercise, name), 0.0, points_of(plan, exercise, name), False, message)
+        TestResult(test_name(exercise, name), 0.0, points_of(plan, exercise, name), False, message, ERROR_STATUS)
         for name in exercise.checked
     ]
     return SubmissionResult(
@@ -361,12 +383,16 @@ def result_of(
             for run in runs:  # what the judge reads from the source, it reads from the parent's copy
                 if "source" in run:
                     run["source"] = source
-            reports = [point_back(exercise.judge(run, s, cache)) for run, (_, s) in zip(runs, settings, strict=True)]
+            code: dict[str, str] = {}
+            reports = [
+                point_back(quote_lines(exercise.judge(run, s, cache), source, code))
+                for run, (_, s) in zip(runs, settings, strict=True)
+            ]
         except Exception as e:  # noqa: BLE001 (whatever a child sent, the batch goes on)
             message = f"malformed result from the submission's process ({type(e).__name__}: {e})"[:500]
             return failed(exercise, plan, submission, ERROR, message, outcome.wall)
         labels = [label for label, _ in settings]
-        return score_reports(exercise, reports, labels, plan, submission, outcome.wall)
+        return score_reports(exercise, reports, labels, plan, submission, outcome.wall, code)
     status, message = why_no_result(outcome, plan.limits)
     return failed(exercise, plan, submission, status, message, outcome.wall)
 
