@@ -243,6 +243,11 @@ class GradeFormat(str, Enum):
     github = "github"
 
 
+class Credit(str, Enum):
+    value = "value"
+    local = "local"
+
+
 def batch_sizes_from(text: Optional[str], seed: int) -> tuple[int, ...]:
     from ninja.grade.batch import batch_sizes_for
 
@@ -275,6 +280,10 @@ def grade(
     config: Optional[Path] = typer.Option(None, help="TOML file with points per variable: [exercise1.points] dC = 2"),
     fail_under: Optional[float] = typer.Option(
         None, "--fail-under", min=0, max=100, help="Exit 1 if a submission scores under this percentage"
+    ),
+    credit: Credit = typer.Option(
+        "value", "--credit", help="value: a gradient earns its points when right; local: when its own line is "
+        "right given the student's upstream gradients (one early slip costs one line)",
     ),
     report: Optional[Path] = typer.Option(
         None, "--report", help="Also write the class report here: one HTML page, e.g. report.html"
@@ -310,7 +319,9 @@ def grade(
         found = discover.discover(submissions, ex)
         work = [each.as_work() for each in found]
         limits = Limits(timeout, int(timeout) + 1, memory)
-        plan = grading.Plan(seed, batch_sizes_from(batch_sizes, seed), limits, grading.read_points(config))
+        plan = grading.Plan(
+            seed, batch_sizes_from(batch_sizes, seed), limits, grading.read_points(config), credit.value
+        )
     except grading.GradeError as e:
         raise fail_usage(str(e)) from None
     why_not = grading.probe_network()

@@ -29,7 +29,7 @@ from ninja.grade.sandbox import ForkServer, Limits, Outcome, network_isolation, 
 from ninja.notebook import NotebookError
 from ninja.registry import Exercise
 from ninja.results import ERROR as ERROR_STATUS
-from ninja.results import PASS, LearnerError, Report, VarResult
+from ninja.results import FAIL, PASS, LearnerError, Report, VarResult
 from ninja.settings import Settings
 
 GRADED, ERROR, TIMEOUT = "graded", "error", "timeout"
@@ -78,6 +78,7 @@ class Plan:
     batch_sizes: tuple[int, ...]
     limits: Limits
     points: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # exercise -> variable -> points
+    credit: str = "value"  # or "local": a line right given the student's upstream gradients earns its points
 
 
 def secret_seed() -> int:
@@ -280,6 +281,20 @@ def quote_lines(report: Report, source: str, into: dict[str, str]) -> Report:
     return report
 
 
+VALUE, LOCAL = "value", "local"
+CREDIT_NOTE = {
+    VALUE: "credit by value: a gradient earns its points when it equals autograd's",
+    LOCAL: "credit by line (--credit local): a gradient earns its points when its own line is right "
+    "given your upstream gradients, so one early slip costs one line",
+}
+
+
+def earns(v: VarResult, credit: str) -> bool:
+    """By value: it passes. By line: it passes, or local blame says it only inherits a wrong upstream."""
+    inherits = v.status == FAIL and not v.root_cause and v.inherited_from is not None
+    return v.status == PASS or (credit == LOCAL and inherits)
+
+
 def score_reports(
     exercise: Exercise, reports: list[Report], labels: list[str], plan: Plan, submission: str, seconds: float,
     code: Mapping[str, str] | None = None,
@@ -291,9 +306,9 @@ def score_reports(
     what, guess = ("batch size", "n or a value") if exercise.track == "makemore" else ("input set", "a value")
     for i, name in enumerate(exercise.checked):
         results = [r.variables[i] for r in reports]
-        passing = [v.status == PASS for v in results]
+        passing = [earns(v, plan.credit) for v in results]
         passed = all(passing) and all(r.forward_ok for r in reports)
-        worst = next((k for k, ok in enumerate(passing) if not ok), 0)
+        worst = next((k for k, v in enumerate(results) if v.status != PASS), 0)
         at = f" at {labels[worst]}" if not passed and len(reports) > 1 else ""
         text = feedback(results[worst], test_name(exercise, name), at)
         if any(passing) and not all(passing):
@@ -301,6 +316,8 @@ def score_reports(
             text += f"; right at one {what} but not another: is {guess} hard-coded?"
         if all(passing) and not passed:
             text += "; not counted: the forward pass was changed"
+        elif passed and results[worst].status != PASS:
+            text += "; earns its points by line: right given your own upstream gradients (--credit local)"
         points = points_of(plan, exercise, name)
         v = results[worst]
         kind = (v.diagnosis_kind or "local_rule") if v.root_cause else None
@@ -311,6 +328,9 @@ def score_reports(
     score = sum(t.score for t in tests)
     first = reports[0]
     correct = f"{sum(t.passed for t in tests)}/{len(tests)} gradients correct"
+    if plan.credit == LOCAL:
+        right = sum(t.status == PASS for t in tests)
+        correct = f"{sum(t.passed for t in tests)}/{len(tests)} gradients earn their points ({right} right by value)"
     error = next((r.error for r in reports if r.error), None)
     lines = [correct]
     if error:
@@ -325,6 +345,7 @@ def score_reports(
     if hard_coded:
         more = f" and {len(hard_coded) - 3} more" if len(hard_coded) > 3 else ""
         lines.append(f"{', '.join(hard_coded[:3])}{more}: right at one {what} only: is {guess} hard-coded?")
+    lines.append(CREDIT_NOTE[plan.credit])
     return SubmissionResult(
         submission, exercise.name, score, sum(t.max_score for t in tests), ERROR if error else GRADED,
         "\n".join(lines), tests, seconds, first.output[: runner.MAX_OUTPUT],
