@@ -262,6 +262,21 @@ def batch_sizes_from(text: Optional[str], seed: int) -> tuple[int, ...]:
     return sizes
 
 
+def in_actions(formats, results) -> None:
+    """In GitHub Actions: the per-variable table into the job summary, the score into the step's outputs."""
+    for variable, text in (
+        ("GITHUB_STEP_SUMMARY", lambda: formats.step_summary(results)),
+        ("GITHUB_OUTPUT", lambda: formats.github_outputs(results)),
+    ):
+        path = os.environ.get(variable)
+        if path:
+            try:
+                with open(path, "a", encoding="utf-8") as f:
+                    f.write(text())
+            except OSError as e:
+                errors.print(f"[yellow]note:[/] cannot write ${variable} ({path}): {e}", highlight=False)
+
+
 @app.command()
 def grade(
     submissions: Optional[list[Path]] = typer.Argument(None, help="Folders holding exercise files, or single files"),
@@ -340,6 +355,7 @@ def grade(
         GradeFormat.json: lambda: formats.as_json(results),
         GradeFormat.csv: lambda: formats.as_csv(results),
         GradeFormat.gradebook: lambda: formats.gradebook(results),
+        GradeFormat.github: lambda: formats.github(results),
     }
     text = writers[format]() if format in writers else None
     if out is not None and text is not None:
@@ -350,6 +366,8 @@ def grade(
             raise fail_usage(f"cannot write {out}: {e}") from None
     elif text is not None:
         print(text)
+    if format == GradeFormat.github:
+        in_actions(formats, results)
     if report is not None:
         run = {"seed": seed, "batch sizes": ", ".join(map(str, plan.batch_sizes)), "seconds": round(elapsed, 1)}
         try:

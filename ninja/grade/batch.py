@@ -68,6 +68,8 @@ class SubmissionResult:
     tests: list[TestResult] = field(default_factory=list)
     seconds: float = 0.0
     output: str = ""  # what the learner's file printed (capped)
+    file: str = ""  # the file graded (set by discovery), for annotations at the student's lines
+    line: int | None = None  # where the file raised, if it did
 
 
 @dataclass(frozen=True)
@@ -348,7 +350,7 @@ def score_reports(
     lines.append(CREDIT_NOTE[plan.credit])
     return SubmissionResult(
         submission, exercise.name, score, sum(t.max_score for t in tests), ERROR if error else GRADED,
-        "\n".join(lines), tests, seconds, first.output[: runner.MAX_OUTPUT],
+        "\n".join(lines), tests, seconds, first.output[: runner.MAX_OUTPUT], line=error.line if error else None,
     )  # fmt: skip
 
 

@@ -189,7 +189,9 @@ def discover(paths: Iterable[Path], exercise: Exercise | None) -> list[Found]:
 
 
 def add_notes(results: list, found: list[Found]) -> None:
-    """Each result (in the order found) gains its discovery note, as a line of its message."""
+    """Each result (in the order found) gains the file graded and its discovery note, as a line of
+    its message."""
     for result, each in zip(results, found, strict=True):
+        result.file = str(each.path) if each.path else ""
         if each.note:
             result.message += f"\nnote: {each.note}"

@@ -148,3 +148,86 @@ def summary(results: list[SubmissionResult]) -> Table:
             " · ".join(r.message.splitlines()[:2]),
         )  # fmt: skip
     return grid
+
+
+# ---- GitHub Actions and GitHub Classroom ----------------------------------------------------------
+
+
+def relative(path: str) -> str:
+    """A path as GitHub annotates it: relative to the workspace (the current folder) where it can be."""
+    if not path:
+        return ""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return path
+
+
+def github(results: list[SubmissionResult]) -> str:
+    """Annotations at the student's own lines: an error at each root cause and where the file
+    raised; a line per exercise; and GitHub Classroom's `Points X/Y` as a notice."""
+    from ninja.render import annotation
+
+    lines = []
+    for r in results:
+        file = relative(r.file)
+        if r.status != GRADED:
+            lines.append(annotation("error", r.message, file or None, r.line, f"{r.exercise}: {headline(r)}"[:200]))
+        for t in r.tests:
+            if t.root_cause and not t.passed and r.status == GRADED:
+                lines.append(annotation("error", t.output, file or None, t.line, f"{t.name} is wrong"))
+        lines.append(f"{r.submission} {r.exercise}: {points(r.score)}/{points(r.max_score)}: {headline(r)}")
+    total, top = sum(r.score for r in results), sum(r.max_score for r in results)
+    lines.append(annotation("notice", f"Points {points(total)}/{points(top)}", title="Autograding complete"))
+    return "\n".join(lines)
+
+
+def cell(text: str) -> str:
+    """Text for one cell of a Markdown table."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
+
+
+def step_summary(results: list[SubmissionResult]) -> str:
+    """The job summary ($GITHUB_STEP_SUMMARY): per exercise its score, what happened, and the
+    per-variable table with root causes first."""
+    total, top = sum(r.score for r in results), sum(r.max_score for r in results)
+    parts = [f"## ninja grade: {points(total)}/{points(top)} points\n"]
+    several = len({r.submission for r in results}) > 1
+    for r in results:
+        who = f"{cell(r.submission)} " if several else ""
+        parts.append(f"### {who}{cell(r.exercise)}: {points(r.score)}/{points(r.max_score)}\n")
+        parts.append("\n".join(f"- {cell(line)}" for line in r.message.splitlines()) + "\n")
+        if r.tests:
+            rows = ["| variable | points | status | feedback |", "| --- | --- | --- | --- |"]
+            order = sorted(r.tests, key=lambda t: (t.passed, not t.root_cause))
+            for t in order:
+                mark = "pass" if t.passed else ("root cause" if t.root_cause else t.status or "fail")
+                rows.append(f"| `{cell(t.name)}` | {points(t.score)}/{points(t.max_score)} | {mark} | {cell(t.output)} |")
+            parts.append("\n".join(rows) + "\n")
+    return "\n".join(parts)
+
+
+def classroom(results: list[SubmissionResult]) -> dict:
+    """The result GitHub Classroom's autograding reporter reads (a runner's `result` output, as
+    classroom-resources/autograding-grading-reporter decodes it): status, max_score, and each test's
+    status and score; the reporter adds the scores up into the `Points X/Y` that Classroom records."""
+    tests = [
+        {"name": f"{r.exercise} {t.name}", "status": "pass" if t.passed else ("error" if r.status != GRADED else "fail"),
+         "score": points(t.score), "max_score": points(t.max_score), "message": t.output,
+         "line_no": t.line, "test_code": f"ninja grade {r.exercise}"}
+        for r in results for t in r.tests
+    ]  # fmt: skip
+    if any(r.status != GRADED for r in results):
+        status = "error"
+    else:
+        status = "pass" if all(r.score >= r.max_score for r in results) else "fail"
+    return {"version": 1, "status": status, "max_score": points(sum(r.max_score for r in results)), "tests": tests}
+
+
+def github_outputs(results: list[SubmissionResult]) -> str:
+    """Lines for $GITHUB_OUTPUT: the Classroom result (base64 JSON, as the reporter expects), score, max-score."""
+    import base64
+
+    encoded = base64.b64encode(json.dumps(classroom(results)).encode()).decode()
+    total, top = sum(r.score for r in results), sum(r.max_score for r in results)
+    return f"result={encoded}\nscore={points(total)}\nmax-score={points(top)}\n"
