@@ -243,6 +243,9 @@ class GradeFormat(str, Enum):
     github = "github"
 
 
+CONFIG_FILE = "ninja.toml"
+
+
 class Credit(str, Enum):
     value = "value"
     local = "local"
@@ -287,17 +290,19 @@ def grade(
     ),
     format: Optional[GradeFormat] = typer.Option(None, "--format", help="\\[default: table, or gradescope]"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the results here \\[default: standard output]"),
-    jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", "-j", help="Submissions graded at once \\[default: cores]"),
-    timeout: float = typer.Option(30.0, help="Wall-clock seconds per submission"),
-    memory: int = typer.Option(1024, help="Memory limit per submission, in MB"),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Submissions graded at once \\[default: cores]"),
+    timeout: Optional[float] = typer.Option(None, help="Wall-clock seconds per submission \\[default: 30]"),
+    memory: Optional[int] = typer.Option(None, help="Memory limit per submission, in MB \\[default: 1024]"),
     seed: Optional[int] = typer.Option(None, help="Grading seed, to reproduce a run \\[default: a secret random one]"),
     batch_sizes: Optional[str] = typer.Option(None, "--batch-sizes", help="e.g. 32,45 \\[default: 32 and one by seed]"),
-    config: Optional[Path] = typer.Option(None, help="TOML file with points per variable: [exercise1.points] dC = 2"),
+    config: Optional[Path] = typer.Option(
+        None, help="ninja.toml: the course's exercises, points, limits \\[default: ./ninja.toml if there is one]"
+    ),
     fail_under: Optional[float] = typer.Option(
         None, "--fail-under", min=0, max=100, help="Exit 1 if a submission scores under this percentage"
     ),
-    credit: Credit = typer.Option(
-        "value", "--credit", help="value: a gradient earns its points when right; local: when its own line is "
+    credit: Optional[Credit] = typer.Option(
+        None, "--credit", help="value: a gradient earns its points when right; local: when its own line is "
         "right given the student's upstream gradients (one early slip costs one line)",
     ),
     report: Optional[Path] = typer.Option(
@@ -314,7 +319,7 @@ def grade(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ninja.grade import batch as grading
-    from ninja.grade import discover, formats
+    from ninja.grade import course, discover, formats
     from ninja.grade import report as class_report
     from ninja.grade.sandbox import Limits
 
@@ -326,17 +331,26 @@ def grade(
     format = format or GradeFormat.table
     if not submissions:
         raise fail_usage("name the submissions to grade (folders or files), or pass --gradescope")
+    config = config or (Path(CONFIG_FILE) if Path(CONFIG_FILE).is_file() else None)
+    try:
+        chosen = course.load(config) if config else course.Course()
+    except grading.GradeError as e:
+        raise fail_usage(str(e)) from None
+    jobs = jobs or chosen.jobs or os.cpu_count() or 1
+    timeout = timeout if timeout is not None else chosen.timeout or 30.0
+    memory = memory if memory is not None else chosen.memory or 1024
     if jobs < 1 or timeout <= 0 or memory < 64:
         raise fail_usage("--jobs must be at least 1, --timeout above 0, --memory at least 64 (MB)")
     ex = exercise_named(exercise) if exercise else None
     seed = grading.secret_seed() if seed is None else seed
+    if batch_sizes is None and chosen.batch_sizes:
+        batch_sizes = ",".join(map(str, chosen.batch_sizes))
     try:
-        found = discover.discover(submissions, ex)
+        found = discover.discover(submissions, ex, [exercise_named(e) for e in chosen.exercises])
         work = [each.as_work() for each in found]
         limits = Limits(timeout, int(timeout) + 1, memory)
-        plan = grading.Plan(
-            seed, batch_sizes_from(batch_sizes, seed), limits, grading.read_points(config), credit.value
-        )
+        credit_by = credit.value if credit else chosen.credit or "value"
+        plan = grading.Plan(seed, batch_sizes_from(batch_sizes, seed), limits, grading.read_points(config), credit_by)
     except grading.GradeError as e:
         raise fail_usage(str(e)) from None
     why_not = grading.probe_network()
@@ -386,6 +400,46 @@ def grade(
     if fail_under is not None and any(r.score < fail_under / 100 * r.max_score for r in results):
         terminal.print(f"[bold red]a submission scores under {fail_under:g}%[/]")
         raise typer.Exit(1)
+
+
+class CourseAction(str, Enum):
+    init = "init"
+
+
+@app.command()
+def course(
+    action: CourseAction = typer.Argument(..., help="init: write the course from DIR/ninja.toml"),
+    folder: Path = typer.Argument(..., help="The course's folder: its ninja.toml, student/, autograder/"),
+    exercises: Optional[str] = typer.Option(
+        None, "--exercises", help="For a new ninja.toml: e.g. exercise1,exercise2 \\[default: exercise1-3]"
+    ),
+):
+    """Set a course up in one command, from one ninja.toml (written first when there is none).
+
+    Writes DIR/student/ (templates, a README, a GitHub Actions workflow that grades on push, a
+    backprop-ninja to install that has no solutions) and DIR/autograder/ for Gradescope (setup.sh,
+    run_autograder, the config), zipped as DIR/autograder.zip. Run it again after editing ninja.toml.
+
+    Example: [bold]ninja course init backprop-course --exercises exercise1,exercise2[/]
+    """
+    from ninja.grade import course as courses
+    from ninja.grade.batch import GradeError
+
+    chosen = [e.strip() for e in exercises.split(",") if e.strip()] if exercises else None
+    try:
+        created, new = courses.init(folder, chosen)
+    except GradeError as e:
+        raise fail_usage(str(e)) from None
+    config = folder / courses.CONFIG
+    console.print(f"{'wrote' if new else 'read '} {config}", highlight=False, soft_wrap=True)
+    for path in created[1 if new else 0 :]:
+        console.print(f"wrote {path}", highlight=False, soft_wrap=True)
+    console.print(
+        f"\nNext: edit {config} (points, limits) and run this again; give students {folder / 'student'} "
+        f"(a GitHub Classroom template repository), upload {folder / 'autograder.zip'} to Gradescope.",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()
@@ -550,6 +604,11 @@ def solution(
     from rich.syntax import Syntax
 
     ex = exercise_named(exercise)
+    if not ex.solution.is_file():  # an install built for students (ninja course init) leaves them out
+        raise fail_usage(
+            f"this install of backprop-ninja carries no solutions (a copy built for students): {ex.name}'s "
+            "reference solution comes from your instructor, or from solutions/ in backprop-ninja's source"
+        )
     if not force:
         report = ex.check(learner_file(ex, None, workspace))
         if not report.passed:

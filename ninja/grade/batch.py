@@ -106,22 +106,29 @@ def why_missing(submission: str, exercise: Exercise) -> str:
     return next(f.problem for f in discover.in_folder(Path(submission), exercise) if f.exercise is exercise)
 
 
-def read_points(config: Path | None) -> dict[str, dict[str, float]]:
-    """Points per variable from a TOML file: [exercise1.points] dlogprobs = 2 (default 1 each)."""
-    if config is None:
-        return {}
+def toml_table(config: Path) -> dict:
+    """A TOML file's tables; GradeError naming the file when it cannot be read."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:
         import tomli as tomllib
-    from ninja.registry import EXERCISES
-
     try:
-        table = tomllib.loads(config.read_text(encoding="utf-8"))
+        return tomllib.loads(config.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise GradeError(f"cannot read config {config}: {e}") from None
+
+
+def read_points(config: Path | None) -> dict[str, dict[str, float]]:
+    """Points per variable from a TOML file: [exercise1.points] dlogprobs = 2 (default 1 each)."""
+    if config is None:
+        return {}
+    from ninja.registry import EXERCISES
+
+    table = toml_table(config)
     points: dict[str, dict[str, float]] = {}
     for name, section in table.items():
+        if name == "course":  # ninja.toml's choices (ninja/grade/course.py)
+            continue
         if name not in EXERCISES or not isinstance(section, dict) or set(section) - {"points"}:
             raise GradeError(f"{config}: [{name}] is not an exercise with a points table (e.g. [exercise1.points])")
         for variable, value in section.get("points", {}).items():
@@ -438,8 +445,9 @@ def probe_network() -> str | None:
 def warm_up(exercises: Iterable[Exercise]) -> None:
     """Collect each bundled solution once at the notebook's seed (nothing secret), so the children,
     forked afterwards, find torch's kernels and caches warm instead of each paying to warm them."""
-    for exercise in exercises:
-        exercise.for_grading().collect(exercise.solution, Settings())
+    for exercise in exercises:  # an install built for students has no solutions: the template warms as well
+        warm = exercise.solution if exercise.solution.is_file() else exercise.template
+        exercise.for_grading().collect(warm, Settings())
 
 
 def grade(

@@ -129,17 +129,19 @@ def choose(folder: Path, exercise: Exercise, found: list[tuple[str, Path]], subm
     return Found(submission, exercise, path, note="; ".join(notes))
 
 
-def in_folder(folder: Path, exercise: Exercise | None) -> list[Found]:
+def in_folder(folder: Path, exercise: Exercise | None, course: list[Exercise] | None = None) -> list[Found]:
+    """`exercise`: only that one; `course`: exactly these (one missing is graded 0 with the reason);
+    neither: whichever the folder holds."""
     submission = str(folder)
     files = walk(folder)
-    wanted = [exercise] if exercise else list(EXERCISES.values())
+    required = [exercise] if exercise else course or []
     found = []
-    for ex in wanted:
+    for ex in required or list(EXERCISES.values()):
         options = candidates(folder, ex, files)
         if options:
             found.append(choose(folder, ex, options, submission))
-    if not found and exercise:
-        found = [Found(submission, exercise, None, problem=nothing_found(exercise, files, folder))]
+        elif ex in required:
+            found.append(Found(submission, ex, None, problem=nothing_found(ex, files, folder)))
     if not found:
         names = ", ".join(f"{name}.py" for name in EXERCISES)
         found = [Found(submission, None, None, problem=f"no exercise file in {submission} (looked for {names})")]
@@ -175,12 +177,13 @@ def single_file(path: Path, exercise: Exercise | None) -> list[Found]:
     raise GradeError(f"cannot tell which exercise {path} is: name it exercise1.py, ... or pass --exercise EX")
 
 
-def discover(paths: Iterable[Path], exercise: Exercise | None) -> list[Found]:
-    """Every (submission, exercise) to grade, in the order given."""
+def discover(paths: Iterable[Path], exercise: Exercise | None, course: list[Exercise] | None = None) -> list[Found]:
+    """Every (submission, exercise) to grade, in the order given; `course`: the exercises a folder
+    must hold (ninja.toml's)."""
     found = []
     for path in paths:
         if path.is_dir():
-            found += in_folder(path, exercise)
+            found += in_folder(path, exercise, course)
         elif path.is_file():
             found += single_file(path, exercise)
         else:
