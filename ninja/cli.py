@@ -316,6 +316,7 @@ def grade(
     """
     import time
 
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ninja.grade import batch as grading
@@ -335,7 +336,7 @@ def grade(
     try:
         chosen = course.load(config) if config else course.Course()
     except grading.GradeError as e:
-        raise fail_usage(str(e)) from None
+        raise fail_usage(escape(str(e))) from None
     jobs = jobs or chosen.jobs or os.cpu_count() or 1
     timeout = timeout if timeout is not None else chosen.timeout or 30.0
     memory = memory if memory is not None else chosen.memory or 1024
@@ -352,7 +353,7 @@ def grade(
         credit_by = credit.value if credit else chosen.credit or "value"
         plan = grading.Plan(seed, batch_sizes_from(batch_sizes, seed), limits, grading.read_points(config), credit_by)
     except grading.GradeError as e:
-        raise fail_usage(str(e)) from None
+        raise fail_usage(escape(str(e))) from None
     why_not = grading.probe_network()
     if why_not:
         errors.print(f"[yellow]note:[/] submissions keep network access: {why_not}", highlight=False)
@@ -422,6 +423,8 @@ def course(
 
     Example: [bold]ninja course init backprop-course --exercises exercise1,exercise2[/]
     """
+    from rich.markup import escape
+
     from ninja.grade import course as courses
     from ninja.grade.batch import GradeError
 
@@ -429,7 +432,7 @@ def course(
     try:
         created, new = courses.init(folder, chosen)
     except GradeError as e:
-        raise fail_usage(str(e)) from None
+        raise fail_usage(escape(str(e))) from None
     config = folder / courses.CONFIG
     console.print(f"{'wrote' if new else 'read '} {config}", highlight=False, soft_wrap=True)
     for path in created[1 if new else 0 :]:

@@ -19,7 +19,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-
 from conftest import NINJA, ROOT
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -92,7 +91,9 @@ def test_a_notebook_is_graded_for_every_exercise_whose_cells_it_holds(graded):
     assert ("eve", "exercise4") not in by  # Karpathy's training loop is not exercise 4's file
 
 
-@pytest.mark.parametrize("student, name", [("fay", "Exercise1.py"), ("gus", "hw/exercise1 (1).py"), ("hal", "exercise_1.py")])
+@pytest.mark.parametrize(
+    "student, name", [("fay", "Exercise1.py"), ("gus", "hw/exercise1 (1).py"), ("hal", "exercise_1.py")]
+)
 def test_near_names_are_taken_with_a_note_naming_the_file(graded, student, name):
     r = graded[0][student, "exercise1"]
     assert (r["status"], r["score"]) == ("graded", 26), r["message"]
@@ -126,7 +127,12 @@ def test_the_gradebook_has_one_row_per_student_a_column_per_exercise_and_a_total
     assert [r["student"] for r in rows] == list(CLASS)
     assert list(rows[0]) == ["student", "exercise1", "exercise2", "exercise3", "total", "max_total", "percent", "notes"]
     by = {r["student"]: r for r in rows}
-    assert (by["eve"]["exercise1"], by["eve"]["exercise2"], by["eve"]["total"], by["eve"]["max_total"]) == ("26", "1", "28", "28")
+    assert (by["eve"]["exercise1"], by["eve"]["exercise2"], by["eve"]["total"], by["eve"]["max_total"]) == (
+        "26",
+        "1",
+        "28",
+        "28",
+    )
     assert (by["ada"]["total"], by["ada"]["notes"]) == ("26", "exercise2: not handed in; exercise3: not handed in")
     wrong = graded[0]["bob", "exercise1"]["score"]
     assert by["bob"]["exercise1"] == by["bob"]["total"] == str(wrong) and 0 < wrong < 26
@@ -243,7 +249,9 @@ def test_credit_local_costs_one_line_for_one_slip_and_says_so(klass, graded):
 def test_github_format_annotates_the_lines_writes_the_job_summary_and_classroom_score(klass, graded):
     summary, outputs = klass / "summary.md", klass / "outputs.txt"
     env = {"GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(outputs)}
-    done = ninja("grade", "submissions/bob", "submissions/dee", "--seed", SEED, "--format", "github", cwd=klass, env=env)
+    done = ninja(
+        "grade", "submissions/bob", "submissions/dee", "--seed", SEED, "--format", "github", cwd=klass, env=env
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert f"::error file=submissions/bob/exercise1.py,line={SLIP_LINE},title=dbndiff2 is wrong::" in "\n".join(lines)
@@ -251,7 +259,9 @@ def test_github_format_annotates_the_lines_writes_the_job_summary_and_classroom_
     score = graded[0]["bob", "exercise1"]["score"]
     assert lines[-1] == f"::notice title=Autograding complete::Points {score}/52"
     table = summary.read_text()
-    assert "| `dbndiff2` | 0/1 | root cause | dbndiff2: fail" in table and "### submissions/dee exercise1: 0/26" in table
+    assert (
+        "| `dbndiff2` | 0/1 | root cause | dbndiff2: fail" in table and "### submissions/dee exercise1: 0/26" in table
+    )
     values = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
     result = json.loads(base64.b64decode(values["result"]))
     assert result["max_score"] == 52 and sum(t["score"] for t in result["tests"]) == score == int(values["score"])

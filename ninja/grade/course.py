@@ -60,7 +60,7 @@ def load(config: Path) -> Course:
         raise GradeError(f"{config}: [course] has no setting {', '.join(sorted(unknown))}")
     exercises = table.get("exercises", [])
     if not isinstance(exercises, list) or not all(isinstance(e, str) for e in exercises):
-        raise GradeError(f"{config}: course.exercises must be a list of names, like [\"exercise1\"]")
+        raise GradeError(f'{config}: course.exercises must be a list of names, like ["exercise1"]')
     for name in exercises:
         if name not in EXERCISES:
             raise GradeError(f"{config}: course.exercises names {name!r}; known: {', '.join(EXERCISES)}")
@@ -71,7 +71,7 @@ def load(config: Path) -> Course:
         sizes = tuple(number(config, "batch_sizes", n, int, 1) for n in sizes)
     credit = table.get("credit")
     if credit is not None and credit not in CREDITS:
-        raise GradeError(f"{config}: course.credit is \"value\" or \"local\", not {credit!r}")
+        raise GradeError(f'{config}: course.credit is "value" or "local", not {credit!r}')
     return Course(
         name=str(table.get("name", "backprop")),
         exercises=tuple(exercises),
@@ -127,7 +127,7 @@ def package_without_solutions(dest: Path) -> None:
         f'[project]\nname = "backprop-ninja"\nversion = "{__version__}"\nrequires-python = ">=3.10"\n'
         f"dependencies = [\n{deps},\n]\n\n"
         '[project.scripts]\nninja = "ninja.launch:main"\nbackprop-ninja = "ninja.launch:main"\n\n'
-        '# built for students: the templates only (ninja/_bundled/exercises), never the solutions\n'
+        "# built for students: the templates only (ninja/_bundled/exercises), never the solutions\n"
         '[tool.hatch.build.targets.wheel]\npackages = ["ninja"]\n',
         encoding="utf-8",
     )

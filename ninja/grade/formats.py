@@ -94,9 +94,7 @@ def as_csv(results: list[SubmissionResult]) -> str:
     writer = csv.writer(out)
     writer.writerow(["submission", "exercise", "score", "max_score", "status", "message"])
     for r in results:
-        writer.writerow(
-            [r.submission, r.exercise, points(r.score), points(r.max_score), r.status, headline(r)]
-        )
+        writer.writerow([r.submission, r.exercise, points(r.score), points(r.max_score), r.status, headline(r)])
     return out.getvalue()
 
 
@@ -202,21 +200,31 @@ def step_summary(results: list[SubmissionResult]) -> str:
             order = sorted(r.tests, key=lambda t: (t.passed, not t.root_cause))
             for t in order:
                 mark = "pass" if t.passed else ("root cause" if t.root_cause else t.status or "fail")
-                rows.append(f"| `{cell(t.name)}` | {points(t.score)}/{points(t.max_score)} | {mark} | {cell(t.output)} |")
+                rows.append(
+                    f"| `{cell(t.name)}` | {points(t.score)}/{points(t.max_score)} | {mark} | {cell(t.output)} |"
+                )
             parts.append("\n".join(rows) + "\n")
     return "\n".join(parts)
+
+
+def classroom_test(r: SubmissionResult, t) -> dict:
+    status = "pass" if t.passed else ("error" if r.status != GRADED else "fail")
+    return {
+        "name": f"{r.exercise} {t.name}",
+        "status": status,
+        "score": points(t.score),
+        "max_score": points(t.max_score),
+        "message": t.output,
+        "line_no": t.line,
+        "test_code": f"ninja grade {r.exercise}",
+    }
 
 
 def classroom(results: list[SubmissionResult]) -> dict:
     """The result GitHub Classroom's autograding reporter reads (a runner's `result` output, as
     classroom-resources/autograding-grading-reporter decodes it): status, max_score, and each test's
     status and score; the reporter adds the scores up into the `Points X/Y` that Classroom records."""
-    tests = [
-        {"name": f"{r.exercise} {t.name}", "status": "pass" if t.passed else ("error" if r.status != GRADED else "fail"),
-         "score": points(t.score), "max_score": points(t.max_score), "message": t.output,
-         "line_no": t.line, "test_code": f"ninja grade {r.exercise}"}
-        for r in results for t in r.tests
-    ]  # fmt: skip
+    tests = [classroom_test(r, t) for r in results for t in r.tests]
     if any(r.status != GRADED for r in results):
         status = "error"
     else:
