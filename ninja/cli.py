@@ -251,6 +251,16 @@ class Credit(str, Enum):
     local = "local"
 
 
+class IsolationMode(str, Enum):
+    best = "best"
+    strict = "strict"
+
+
+class AuditMode(str, Enum):
+    enforce = "enforce"
+    warn = "warn"
+
+
 def batch_sizes_from(text: Optional[str], seed: int) -> tuple[int, ...]:
     from ninja.grade.batch import batch_sizes_for
 
@@ -308,6 +318,13 @@ def grade(
     report: Optional[Path] = typer.Option(
         None, "--report", help="Also write the class report here: one HTML page, e.g. report.html"
     ),
+    isolation: IsolationMode = typer.Option(
+        IsolationMode.best, "--isolation", help="strict: refuse to grade unless every sandbox layer is there"
+    ),
+    audit: AuditMode = typer.Option(
+        AuditMode.enforce, "--audit", help="enforce: an exercise whose source uses autograd or tricks scores 0; "
+        "warn: only reported, for review"
+    ),
 ):
     """Grade a class's submissions, each in its own sandboxed process.
 
@@ -322,7 +339,7 @@ def grade(
     from ninja.grade import batch as grading
     from ninja.grade import course, discover, formats
     from ninja.grade import report as class_report
-    from ninja.grade.sandbox import Limits
+    from ninja.grade.sandbox import Limits, ServerFailed
 
     root = Path(os.environ.get("NINJA_GRADESCOPE_ROOT", "/autograder"))
     if gradescope:
@@ -351,17 +368,35 @@ def grade(
         work = [each.as_work() for each in found]
         limits = Limits(timeout, int(timeout) + 1, memory)
         credit_by = credit.value if credit else chosen.credit or "value"
-        plan = grading.Plan(seed, batch_sizes_from(batch_sizes, seed), limits, grading.read_points(config), credit_by)
+        plan = grading.Plan(
+            seed, batch_sizes_from(batch_sizes, seed), limits, grading.read_points(config),
+            credit=credit_by, audit=audit.value,
+        )  # fmt: skip
     except grading.GradeError as e:
         raise fail_usage(escape(str(e))) from None
-    why_not = grading.probe_network()
-    if why_not:
-        errors.print(f"[yellow]note:[/] submissions keep network access: {why_not}", highlight=False)
     started = time.monotonic()
     columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=errors, transient=True, auto_refresh=False) as progress:  # no thread: we fork
-        task = progress.add_task("grading", total=len(work))
-        results = grading.grade(work, plan, jobs, lambda r: progress.update(task, advance=1, refresh=True))
+
+    protection: list[str] = []  # the isolation line, for the class report too
+
+    def say_isolation(layers: list[str], missing: dict[str, str]) -> None:
+        protection.append(", ".join(layers) + "".join(f"; no {layer}" for layer in missing))
+        errors.print(f"isolation: {', '.join(layers)}", highlight=False, markup=False)
+        for layer, why in missing.items():
+            errors.print(f"isolation: no {layer}: {why}", highlight=False, markup=False)
+        if missing and isolation == IsolationMode.strict:
+            raise grading.GradeError(f"--isolation strict: missing {', '.join(missing)}; not grading")
+
+    try:
+        with Progress(*columns, console=errors, transient=True, auto_refresh=False) as progress:  # no thread: we fork
+            task = progress.add_task("grading", total=len(work))
+            update = lambda r: progress.update(task, advance=1, refresh=True)  # noqa: E731
+            results = grading.grade(work, plan, jobs, update, say_isolation)
+    except grading.GradeError as e:
+        raise fail_usage(escape(str(e))) from None
+    except ServerFailed as e:
+        errors.print(f"[red]error:[/] the grading worker could not start: {e}", highlight=False)
+        raise typer.Exit(2) from None
     discover.add_notes(results, found)
     elapsed = time.monotonic() - started
     writers = {
@@ -376,7 +411,7 @@ def grade(
     if out is not None and text is not None:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(text, encoding="utf-8")
+            formats.write_atomically(out, text)  # every child is gone by now: nothing rewrites it after
         except OSError as e:
             raise fail_usage(f"cannot write {out}: {e}") from None
     elif text is not None:
@@ -384,10 +419,11 @@ def grade(
     if format == GradeFormat.github:
         in_actions(formats, results)
     if report is not None:
-        run = {"seed": seed, "batch sizes": ", ".join(map(str, plan.batch_sizes)), "seconds": round(elapsed, 1)}
+        run = {"seed": seed, "batch sizes": ", ".join(map(str, plan.batch_sizes)), "seconds": round(elapsed, 1),
+               "credit": plan.credit, "audit": plan.audit, "isolation": "; ".join(protection) or "no child ran"}
         try:
             report.parent.mkdir(parents=True, exist_ok=True)
-            report.write_text(class_report.page(results, run), encoding="utf-8")
+            formats.write_atomically(report, class_report.page(results, run))
         except OSError as e:
             raise fail_usage(f"cannot write {report}: {e}") from None
     terminal = console if text is None or out is not None else errors

@@ -26,6 +26,7 @@ DTYPES = {
     for name in ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool",
                  "complex64", "complex128")
 }  # fmt: skip
+MAX_HEADER = 2**20  # a header is names, shapes and short messages: a forged 64 MB one is refused unread
 TAG = "$"  # a dict with this key is an encoded value; checked names never start with it
 
 
@@ -123,6 +124,8 @@ def decode(data: bytes) -> Any:
     if len(data) < 8:
         raise BadData("no header")
     (length,) = struct.unpack("<Q", data[:8])
+    if length > MAX_HEADER or 8 + length > len(data):
+        raise BadData("header too long for what was sent")
     try:
         header = json.loads(data[8 : 8 + length])
     except (ValueError, UnicodeDecodeError):

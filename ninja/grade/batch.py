@@ -10,11 +10,9 @@ variable earns its points only if it passes at every setting, with the trusted f
 from __future__ import annotations
 
 import ast
-import os
 import secrets
 import signal
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,18 +20,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ninja import collected, makemore, notebook, runner
+from ninja import collected, makemore, runner
 from ninja.grade import discover
+from ninja.grade import jobs as prep
+from ninja.grade.child import AUTOGRAD_MESSAGE
 from ninja.grade.discover import GradeError  # noqa: F401 (the grading input error, raised here too)
-from ninja.grade.sandbox import ForkServer, Limits, Outcome, network_isolation, send_all
-from ninja.notebook import NotebookError
+from ninja.grade.sandbox import ForkServer, Limits, Outcome
 from ninja.registry import Exercise
 from ninja.results import ERROR as ERROR_STATUS
 from ninja.results import FAIL, PASS, LearnerError, Report, VarResult
 from ninja.settings import Settings
 
 GRADED, ERROR, TIMEOUT = "graded", "error", "timeout"
-AUTOGRAD_MESSAGE = "autograd is not available while grading: write the gradient by hand"
 DTYPES = {
     name: np.dtype(name)
     for name in ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool", "complex64")
@@ -81,6 +79,7 @@ class Plan:
     limits: Limits
     points: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # exercise -> variable -> points
     credit: str = "value"  # or "local": a line right given the student's upstream gradients earns its points
+    audit: str = "enforce"  # enforce: a flagged exercise scores 0 with the reason; warn: reported only
 
 
 def secret_seed() -> int:
@@ -145,35 +144,7 @@ def points_of(plan: Plan, exercise: Exercise, name: str) -> float:
     return plan.points.get(exercise.name, {}).get(name, 1.0)
 
 
-# ---- in the child --------------------------------------------------------------------------
-
-
-class AutogradUnavailable(RuntimeError):
-    pass
-
-
-def refuse(*args, **kwargs):
-    raise AutogradUnavailable(AUTOGRAD_MESSAGE)
-
-
-class _NoEngine:
-    def __getattr__(self, name):
-        return refuse
-
-
-def disable_autograd() -> None:
-    """Close every way the learner's backward could ask autograd for the answer."""
-    torch.autograd.Variable._execution_engine = _NoEngine()  # what backward() and autograd.grad end in
-    torch.Tensor.backward = refuse
-    torch.Tensor.grad = property(refuse, refuse)
-    torch.Tensor.requires_grad_ = refuse
-    torch.autograd.backward = torch.autograd.grad = refuse
-    for module, names in (
-        (torch.func, ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "linearize")),
-        (torch.autograd.functional, ("vjp", "jvp", "jacobian", "hessian", "vhp", "hvp")),
-    ):
-        for name in names:
-            setattr(module, name, refuse)
+# ---- in the parent -------------------------------------------------------------------------
 
 
 def given_names(exercise: Exercise) -> list[str]:
@@ -185,42 +156,6 @@ def given_names(exercise: Exercise) -> list[str]:
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "given" and node.args
         and isinstance(node.args[0], ast.Constant)
     ]  # fmt: skip
-
-
-def givens(names: list[str], settings: Settings) -> dict[str, torch.Tensor]:
-    """Those gradients, computed in the child before autograd is disabled; nothing else of the
-    reference enters the child."""
-    return makemore.reference_gradients(settings, names)[1] if names else {}
-
-
-def given_from(table: dict[str, torch.Tensor]) -> Callable[[str], torch.Tensor]:
-    def given(name: str) -> torch.Tensor:
-        if name not in table:
-            raise KeyError(f"given({name!r}): this exercise gives only {', '.join(table) or 'nothing'}")
-        return table[name].clone()
-
-    return given
-
-
-def grade_in_child(job: dict, fd: int) -> None:
-    """Runs in the forked child, confined: collect at every grading setting, then send plain data."""
-    from ninja.registry import find
-
-    exercise = find(job["exercise"]).for_grading()
-    path = Path(job["path"])
-    os.chdir(path.parent)  # files it writes land beside it, not where the grader runs
-    network_isolation()  # where the OS refuses, probe_network() has told the instructor already
-    settings = [Settings(seed, n) for seed, n in job["settings"]]
-    tables = [givens(job["given"], s) for s in settings]
-    disable_autograd()
-    runs = []
-    for s, table in zip(settings, tables, strict=True):
-        makemore.given = given_from(table)
-        runs.append(exercise.collect(path, s))
-    send_all(fd, collected.encode(runs))
-
-
-# ---- in the parent -------------------------------------------------------------------------
 
 
 def grading_settings(exercise: Exercise, plan: Plan) -> list[tuple[str, Settings]]:
@@ -267,7 +202,7 @@ def what_happened(error: LearnerError, limits: Limits) -> str:
         return f"syntax error{at}: {error.message}"
     if out_of_memory(error):
         return f"over the {limits.memory_mb} MB memory limit{at}"
-    if error.kind == AutogradUnavailable.__name__ or AUTOGRAD_MESSAGE in error.message:
+    if error.kind == "AutogradUnavailable" or AUTOGRAD_MESSAGE in error.message:
         return f"autograd refused{at}: {AUTOGRAD_MESSAGE}"
     if error.kind == "KeyboardInterrupt":
         return f"stopped{at} (KeyboardInterrupt)"
@@ -375,11 +310,13 @@ def failed(
 
 
 def why_no_result(outcome: Outcome, limits: Limits) -> tuple[str, str]:
+    if outcome.lost:
+        return ERROR, f"not graded: {outcome.lost} while this submission ran (it was restarted for the others)"
     if outcome.timed_out:
         return TIMEOUT, f"timed out after {limits.timeout:g} s (an endless loop, or far too slow)"
     if outcome.truncated:
         return ERROR, "the submission sent back far too much data and was stopped"
-    if outcome.signal == signal.SIGXCPU:
+    if outcome.signal in (signal.SIGXCPU, signal.SIGKILL) and outcome.cpu >= limits.cpu_seconds - 0.05:
         return TIMEOUT, f"timed out after {limits.cpu_seconds} s of CPU time (an endless loop, or far too slow)"
     if outcome.signal == signal.SIGKILL:
         return (
@@ -393,61 +330,71 @@ def why_no_result(outcome: Outcome, limits: Limits) -> tuple[str, str]:
             else outcome.signal
         )
         return ERROR, f"crashed the Python process ({name}) before it could be graded"
+    if outcome.exit_code == 70 and not outcome.data:
+        return ERROR, "its process could not be confined, or failed before it could be graded"
     return ERROR, f"ended its own process (exit code {outcome.exit_code}) before it could be graded"
 
 
 def result_of(
-    outcome: Outcome, exercise: Exercise, plan: Plan, cache: dict, source: str,
-    point_back: Callable[[Report], Report] = lambda report: report,
-) -> SubmissionResult:  # fmt: skip
+    outcome: Outcome, exercise: Exercise, plan: Plan, cache: dict, prepared: prep.Prepared
+) -> SubmissionResult:
     """The child's plain data judged here, in the parent, against references kept in `cache`;
-    `source` is the submission's file as the parent read it before the child ran; `point_back`
-    puts a report's lines in the terms of what the student handed in (a notebook's cells)."""
+    `prepared.source` is the submission's file as the parent read it before the child ran;
+    `point_back` puts a report's lines in the terms of what the student handed in (a notebook's
+    cells). Whatever the child sent, a failure stays this submission's (RecursionError too)."""
     submission = outcome.job["submission"]
     if not outcome.timed_out and not outcome.truncated and outcome.exit_code == 0 and outcome.data:
         settings = grading_settings(exercise, plan)
         try:
             runs = collected.decode(outcome.data)
-            if not isinstance(runs, list) or len(runs) != len(settings):
+            if not isinstance(runs, list) or len(runs) != len(settings) or not all(isinstance(r, dict) for r in runs):
                 raise collected.BadData("not one result per grading setting")
             for run in runs:  # what the judge reads from the source, it reads from the parent's copy
                 if "source" in run:
-                    run["source"] = source
+                    run["source"] = prepared.source
+                prep.map_back(run, outcome.job["dir"], prepared.original)
             code: dict[str, str] = {}
             reports = [
-                point_back(quote_lines(exercise.judge(run, s, cache), source, code))
+                prepared.point_back(quote_lines(exercise.judge(run, s, cache), prepared.source, code))
                 for run, (_, s) in zip(runs, settings, strict=True)
             ]
+            labels = [label for label, _ in settings]
+            result = score_reports(exercise, reports, labels, plan, submission, outcome.wall, code)
         except Exception as e:  # noqa: BLE001 (whatever a child sent, the batch goes on)
-            message = f"malformed result from the submission's process ({type(e).__name__}: {e})"[:500]
+            message = f"malformed result from the submission's process ({type(e).__name__}: {str(e)[:300]})"
             return failed(exercise, plan, submission, ERROR, message, outcome.wall)
-        labels = [label for label, _ in settings]
-        return score_reports(exercise, reports, labels, plan, submission, outcome.wall, code)
+        return result
     status, message = why_no_result(outcome, plan.limits)
     return failed(exercise, plan, submission, status, message, outcome.wall)
 
 
-def probe_network() -> str | None:
-    """Whether children can be cut off the network here: None if yes, else why not (forked probe)."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_end)
-        os.write(write_end, (network_isolation() or "").encode()[:500])
-        os._exit(0)
-    os.close(write_end)
-    why = os.read(read_end, 1000).decode()
-    os.close(read_end)
-    os.waitpid(pid, 0)
-    return why or None
+def given_tables(exercises: Iterable[Exercise], plan: Plan) -> dict[str, list[dict[str, np.ndarray]]]:
+    """The gradients an exercise gives (exercise 3's dhpreact) at each grading setting, computed
+    here: a child gets them as arrays in its folder and never runs the reference itself."""
+    tables = {}
+    for exercise in exercises:
+        names = given_names(exercise)
+        tables[exercise.name] = [
+            {k: v.detach().numpy() for k, v in makemore.reference_gradients(s, names)[1].items()} if names else {}
+            for _, s in grading_settings(exercise, plan)
+        ]
+    return tables
 
 
 def warm_up(exercises: Iterable[Exercise]) -> None:
-    """Collect each bundled solution once at the notebook's seed (nothing secret), so the children,
-    forked afterwards, find torch's kernels and caches warm instead of each paying to warm them."""
-    for exercise in exercises:  # an install built for students has no solutions: the template warms as well
-        warm = exercise.solution if exercise.solution.is_file() else exercise.template
-        exercise.for_grading().collect(warm, Settings())
+    """Check each bundled solution once at the notebook's seed (nothing secret) in the parent, so
+    everything judging imports is imported before the first child runs (a child cannot plant a
+    module that the parent would import later), and torch's kernels are warm (the template, in an
+    install built for students)."""
+    for exercise in exercises:
+        exercise.check(exercise.warm_up_file, Settings())
+
+
+def hidden_folders() -> list[str]:
+    """What no child may read: the bundled solutions and templates, wherever they are."""
+    from ninja.exercise import bundled
+
+    return [str(bundled("solutions")), str(bundled("exercises"))]
 
 
 def grade(
@@ -455,58 +402,74 @@ def grade(
     plan: Plan,
     jobs: int,
     on_result: Callable[[SubmissionResult], None] = lambda r: None,
+    on_isolation: Callable[[list[str], dict[str, str]], None] = lambda layers, missing: None,
 ) -> list[SubmissionResult]:
-    """Grade every (submission, exercise, file) and return the results in the order given."""
-    from ninja.makemore import data
-
-    torch.set_num_threads(1)  # parallel over processes, not threads; and forking a thread pool is unsafe
-    data.splits(None)  # warm: every child inherits the dataset
-    warm_up({exercise.name: exercise for _, exercise, _ in work if exercise is not None}.values())
-    given = {exercise.name: given_names(exercise) for _, exercise, _ in work if exercise is not None}
+    """Grade every (submission, exercise, file) and return the results in the order given.
+    `on_isolation(layers, missing)` hears what confines the children here, before the first runs."""
+    exercises = {exercise.name: exercise for _, exercise, _ in work if exercise is not None}
     results: dict[int, SubmissionResult] = {}
-    sources: dict[int, str] = {}  # never sent to a child
-    point_back: dict[int, Callable[[Report], Report]] = {}
-    scratch = tempfile.TemporaryDirectory(prefix="ninja-grade-")  # notebooks' cells as files, for the children
-    jobs_to_run = []
-    for i, (submission, exercise, path) in enumerate(work):
-        if exercise is None:
-            from ninja.registry import EXERCISES
-
-            names = ", ".join(f"{name}.py" for name in EXERCISES)
-            message = f"no exercise file in {submission} (looked for {names})"
-            results[i] = SubmissionResult(submission, "-", 0.0, 0.0, ERROR, message)
-            on_result(results[i])
-        elif path is None:
-            results[i] = failed(exercise, plan, submission, ERROR, why_missing(submission, exercise), 0.0)
-            on_result(results[i])
-        else:
-            try:
-                path, point_back[i] = runnable(exercise, path, Path(scratch.name) / str(i))
-            except NotebookError as e:
-                results[i] = failed(exercise, plan, submission, ERROR, str(e), 0.0)
+    prepared: dict[int, prep.Prepared] = {}
+    settings_of = {
+        name: [[s.seed, s.batch_size] for _, s in grading_settings(ex, plan)] for name, ex in exercises.items()
+    }
+    server = ForkServer("ninja.grade.child:grade_in_child", plan.limits, "ninja.grade.child:prepare", list(exercises),
+                        hidden_folders()) if any(path for _, _, path in work) else None  # fmt: skip
+    scratch = prep.Scratch()
+    try:
+        torch.set_num_threads(1)
+        warm_up(exercises.values())  # while the fresh worker imports torch and warms up too
+        given = given_tables(exercises.values(), plan)
+        for i, (submission, exercise, path) in enumerate(work):
+            early = early_result(i, submission, exercise, path, plan, scratch, given, prepared)
+            if early is not None:
+                results[i] = early
+                on_result(early)
+        if server is not None:
+            server.wait_ready()
+            on_isolation(server.layers, server.missing)
+            to_run = [dict(p.job, settings=settings_of[p.job["exercise"]], given=list(given[p.job["exercise"]][0]))
+                      for i, p in prepared.items() if i not in results]  # fmt: skip
+            cache: dict = {}  # references stay in the parent; no child ever inherits them
+            for outcome in server.run(to_run, max(1, jobs)):
+                i = outcome.job["id"]
+                scratch.remove(i)
+                results[i] = with_findings(result_of(outcome, work[i][1], plan, cache, prepared[i]), prepared[i], plan)
                 on_result(results[i])
-                continue
-            sources[i] = path.read_text(encoding="utf-8", errors="replace")
-            jobs_to_run.append(
-                {"id": i, "submission": submission, "exercise": exercise.name, "path": str(path.resolve()),
-                 "settings": [[s.seed, s.batch_size] for _, s in grading_settings(exercise, plan)],
-                 "given": given[exercise.name]}
-            )  # fmt: skip
-    with scratch, ForkServer(grade_in_child, plan.limits) as server:
-        cache: dict = {}  # references, filled after the fork server exists, so no child inherits them
-        for outcome in server.run(jobs_to_run, max(1, jobs)):
-            i = outcome.job["id"]
-            results[i] = result_of(outcome, work[i][1], plan, cache, sources[i], point_back[i])
-            on_result(results[i])
+    finally:
+        if server is not None:
+            server.close()  # waits for the fork server, which waits for every child
+        scratch.close()
     return [results[i] for i in range(len(work))]
 
 
-def runnable(exercise: Exercise, path: Path, folder: Path) -> tuple[Path, Callable[[Report], Report]]:
-    """The file a child collects from, and how to point its reports back at what the student
-    handed in: for a notebook, its backward cells after the template's forward, written in
-    `folder`, as `ninja check --file x.ipynb` runs them. NotebookError when it has none."""
-    if path.suffix != ".ipynb":
-        return path, lambda report: report
-    generated = notebook.generate(exercise, path)
-    folder.mkdir(parents=True)
-    return generated.write(folder, exercise.name), generated.point
+def early_result(i, submission, exercise, path, plan, scratch, given, prepared) -> SubmissionResult | None:
+    """The result of a submission settled without a child (nothing to grade, unreadable, or
+    flagged by the audit), or None once it is prepared to run."""
+    if exercise is None:
+        from ninja.registry import EXERCISES
+
+        names = ", ".join(f"{name}.py" for name in EXERCISES)
+        message = f"no exercise file in {submission} (looked for {names})"
+        return SubmissionResult(submission, "-", 0.0, 0.0, ERROR, message)
+    if path is None:
+        return failed(exercise, plan, submission, ERROR, why_missing(submission, exercise), 0.0)
+    try:
+        prepared[i] = prep.prepare(i, exercise, path, submission, scratch, given[exercise.name])
+    except prep.NotGradable as e:
+        return failed(exercise, plan, submission, ERROR, str(e), 0.0)
+    if prepared[i].findings and plan.audit == "enforce":
+        scratch.remove(i)
+        return failed(exercise, plan, submission, ERROR, audit_message(prepared[i].findings, "scored 0"), 0.0)
+    return None
+
+
+def audit_message(findings, verdict: str) -> str:
+    shown = "; ".join(map(str, findings[:5])) + (f"; and {len(findings) - 5} more" if len(findings) > 5 else "")
+    return f"audit: {verdict}: the source does what a hand-written backward never needs: {shown}"
+
+
+def with_findings(result: SubmissionResult, prepared: prep.Prepared, plan: Plan) -> SubmissionResult:
+    """--audit warn: the score stands, the findings are reported for review."""
+    if prepared.findings and plan.audit == "warn":
+        result.message += "\n" + audit_message(prepared.findings, "for review")
+    return result

@@ -76,17 +76,17 @@ def walk(folder: Path) -> list[Path]:
     return files
 
 
-def holds_cells(exercise: Exercise, path: Path) -> bool:
-    """Does this notebook have cells that write the exercise's gradients?"""
-    from ninja import notebook
+def holds_cells(exercise: Exercise, path: Path, root: Path) -> bool:
+    """Does this notebook have cells that write the exercise's gradients? Read as the grading
+    parent reads every submission file (no links, regular files, capped); one that cannot be read
+    is no candidate."""
+    from ninja.grade import jobs, reading
 
     if exercise.track != "makemore":
         return False
     try:
-        notebook.generate(exercise, path)
-    except NotebookError:
-        return False
-    except (RecursionError, MemoryError, ValueError):  # a hostile or broken notebook: not a candidate
+        jobs.notebook_program(exercise, reading.read_capped(path, root), path)
+    except (NotebookError, reading.Unreadable, RecursionError, MemoryError, OSError, ValueError):
         return False
     return True
 
@@ -99,7 +99,7 @@ def candidates(folder: Path, exercise: Exercise, files: list[Path]) -> list[tupl
             found.append((EXACT, path))
         elif near_exercise(path.name) == exercise.name:
             found.append((NEAR, path))
-        elif path.suffix.lower() == ".ipynb" and holds_cells(exercise, path):
+        elif path.suffix.lower() == ".ipynb" and holds_cells(exercise, path, folder):
             found.append((NOTEBOOK, path))
     if any(kind == EXACT and path.parent == folder for kind, path in found):  # the top one wins, as ever
         found = [(kind, path) for kind, path in found if not (kind == EXACT and path.parent != folder)]
@@ -170,7 +170,7 @@ def single_file(path: Path, exercise: Exercise | None) -> list[Found]:
     if near:
         return [Found(submission, EXERCISES[near], path, note=f"graded {path.name} as {near}.py (the name is close)")]
     if path.suffix.lower() == ".ipynb":
-        held = [ex for ex in EXERCISES.values() if holds_cells(ex, path)]
+        held = [ex for ex in EXERCISES.values() if holds_cells(ex, path, path.parent)]
         if held:
             return [Found(submission, ex, path) for ex in held]
         raise GradeError(f"no cell of {path} writes an exercise's gradients (dlogprobs, dlogits, dhprebn, ...)")

@@ -6,6 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import re
+import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import asdict
 from pathlib import Path
@@ -17,6 +20,51 @@ from ninja.grade.batch import GRADED, TIMEOUT, SubmissionResult
 from ninja.registry import EXERCISES
 
 STATUS_STYLE = {GRADED: "green", TIMEOUT: "yellow"}
+# C0 and C1 controls but newline and tab (escape codes, bells, \x01), lone surrogates, XML's non-characters
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a cell as a formula
+
+
+def clean(text: str) -> str:
+    """Student text (messages, printed output, file and folder names) with every control
+    character, lone surrogate and XML non-character shown as a visible escape instead."""
+    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else "\ufffd", str(text))
+
+
+def cell(value):
+    """A CSV cell no spreadsheet runs: text that would start a formula gets a leading quote."""
+    if isinstance(value, str):
+        value = clean(value)
+        return "'" + value if value.startswith(FORMULA) else value
+    return value
+
+
+def cleaned(value):
+    """Every string in a JSON-able document cleaned: the file is valid UTF-8 and shows no codes."""
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        return {clean(k): cleaned(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [cleaned(v) for v in value]
+    return value
+
+
+def write_atomically(path, text: str) -> None:
+    """Write to a temporary file beside `path`, then rename: a reader sees the old file or the
+    whole new one, and nothing that ran before can hold the new one open."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, temporary = tempfile.mkstemp(prefix=".ninja-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 def points(x: float) -> float | int:
@@ -47,7 +95,7 @@ def gradescope(results: list[SubmissionResult], execution_time: float) -> str:
         "stdout_visibility": "hidden",
         "tests": tests,
     }
-    return json.dumps(document, indent=2)
+    return json.dumps(cleaned(document), indent=2)
 
 
 def junit(results: list[SubmissionResult]) -> str:
@@ -57,17 +105,18 @@ def junit(results: list[SubmissionResult]) -> str:
         wrong = sum(not t.passed for t in r.tests)
         failures, errors = (wrong, 0) if r.status == GRADED else (0, wrong)
         suite = ET.SubElement(
-            suites, "testsuite", name=f"{r.submission} {r.exercise}", tests=str(len(r.tests)),
+            suites, "testsuite", name=clean(f"{r.submission} {r.exercise}"), tests=str(len(r.tests)),
             failures=str(failures), errors=str(errors), time=f"{r.seconds:.3f}",
         )  # fmt: skip
         for t in r.tests:
-            case = ET.SubElement(suite, "testcase", classname=f"{r.submission}.{r.exercise}", name=t.name)
+            case = ET.SubElement(suite, "testcase", classname=clean(f"{r.submission}.{r.exercise}"), name=clean(t.name))
             if not t.passed:
                 kind = "failure" if r.status == GRADED else "error"
-                message = (t.output.splitlines()[0] if t.output else r.status) if r.status == GRADED else headline(r)
-                ET.SubElement(case, kind, message=message).text = t.output
+                output = clean(t.output)
+                message = (output.splitlines()[0] if output else r.status) if r.status == GRADED else headline(r)
+                ET.SubElement(case, kind, message=message).text = output
         if r.status != GRADED:
-            ET.SubElement(suite, "system-out").text = r.message
+            ET.SubElement(suite, "system-out").text = clean(r.message)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True)
 
 
@@ -86,7 +135,7 @@ def as_json(results: list[SubmissionResult]) -> str:
         }
         for r in results
     ]
-    return json.dumps(document, indent=2)
+    return json.dumps(cleaned(document), indent=2)
 
 
 def as_csv(results: list[SubmissionResult]) -> str:
@@ -94,14 +143,15 @@ def as_csv(results: list[SubmissionResult]) -> str:
     writer = csv.writer(out)
     writer.writerow(["submission", "exercise", "score", "max_score", "status", "message"])
     for r in results:
-        writer.writerow([r.submission, r.exercise, points(r.score), points(r.max_score), r.status, headline(r)])
+        row = (r.submission, r.exercise, points(r.score), points(r.max_score), r.status, headline(r))
+        writer.writerow([cell(v) for v in row])
     return out.getvalue()
 
 
 def headline(r: SubmissionResult) -> str:
     """The first line of a result's message: what happened (syntax error at line N, timed out after
-    N s, over the memory limit, autograd refused, k/n gradients correct)."""
-    return r.message.splitlines()[0] if r.message else r.status
+    N s, over the memory limit, autograd refused, k/n gradients correct), control characters out."""
+    return clean(r.message.splitlines()[0]) if r.message else r.status
 
 
 def students(results: list[SubmissionResult]) -> dict[str, list[SubmissionResult]]:
@@ -131,7 +181,7 @@ def gradebook(results: list[SubmissionResult]) -> str:
         top = sum(maxima.values())
         percent = round(100 * total / top, 1) if top else 0
         cells = [points(by_exercise[e].score) if e in by_exercise else 0 for e in order]
-        writer.writerow([student, *cells, points(total), points(top), percent, "; ".join(notes)])
+        writer.writerow([cell(v) for v in (student, *cells, points(total), points(top), percent, "; ".join(notes))])
     return out.getvalue()
 
 
@@ -141,9 +191,9 @@ def summary(results: list[SubmissionResult]) -> Table:
         style = STATUS_STYLE.get(r.status, "magenta")
         if r.status == GRADED and r.score < r.max_score:
             style = "red"
-        grid.add_row(
-            r.submission, r.exercise, f"{points(r.score)}/{points(r.max_score)}", Text(r.status, style=style),
-            " · ".join(r.message.splitlines()[:2]),
+        grid.add_row(  # Text, never markup: a folder named [red]... or an escape code shows as itself
+            Text(clean(r.submission)), Text(clean(r.exercise)), f"{points(r.score)}/{points(r.max_score)}",
+            Text(r.status, style=style), Text(clean(" · ".join(r.message.splitlines()[:2]))),
         )  # fmt: skip
     return grid
 
@@ -180,9 +230,9 @@ def github(results: list[SubmissionResult]) -> str:
     return "\n".join(lines)
 
 
-def cell(text: str) -> str:
-    """Text for one cell of a Markdown table."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
+def md_cell(text: str) -> str:
+    """Text for one cell of a Markdown table (control characters stripped)."""
+    return clean(text).replace("\\", "\\\\").replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
 
 
 def step_summary(results: list[SubmissionResult]) -> str:
@@ -192,16 +242,16 @@ def step_summary(results: list[SubmissionResult]) -> str:
     parts = [f"## ninja grade: {points(total)}/{points(top)} points\n"]
     several = len({r.submission for r in results}) > 1
     for r in results:
-        who = f"{cell(r.submission)} " if several else ""
-        parts.append(f"### {who}{cell(r.exercise)}: {points(r.score)}/{points(r.max_score)}\n")
-        parts.append("\n".join(f"- {cell(line)}" for line in r.message.splitlines()) + "\n")
+        who = f"{md_cell(r.submission)} " if several else ""
+        parts.append(f"### {who}{md_cell(r.exercise)}: {points(r.score)}/{points(r.max_score)}\n")
+        parts.append("\n".join(f"- {md_cell(line)}" for line in r.message.splitlines()) + "\n")
         if r.tests:
             rows = ["| variable | points | status | feedback |", "| --- | --- | --- | --- |"]
             order = sorted(r.tests, key=lambda t: (t.passed, not t.root_cause))
             for t in order:
                 mark = "pass" if t.passed else ("root cause" if t.root_cause else t.status or "fail")
                 rows.append(
-                    f"| `{cell(t.name)}` | {points(t.score)}/{points(t.max_score)} | {mark} | {cell(t.output)} |"
+                    f"| `{md_cell(t.name)}` | {points(t.score)}/{points(t.max_score)} | {mark} | {md_cell(t.output)} |"
                 )
             parts.append("\n".join(rows) + "\n")
     return "\n".join(parts)

@@ -15,14 +15,11 @@ from dataclasses import dataclass, field
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ninja.grade.batch import ERROR, GRADED, TIMEOUT, SubmissionResult
+from ninja.grade.formats import points
 
 FLAGGED = "flagged"
 BINS = 10  # the score histogram: tenths of the maximum, the full score its own bar
 CHART_W, CHART_H = 440, 160
-
-
-def points(x: float) -> float | int:
-    return int(x) if float(x).is_integer() else round(x, 2)
 
 
 @dataclass
@@ -49,9 +46,12 @@ class VariableRate:
         return self.passed / self.total if self.total else 0.0
 
 
+AUDIT = "audit: "  # how the audit's verdict starts a message line (batch.audit_message)
+
+
 def flagged(r: SubmissionResult) -> bool:
-    """Flagged by the source audit (ninja/grade/audit.py, where it has landed)."""
-    return bool(getattr(r, "flags", None))
+    """Flagged by the source audit (ninja/grade/audit.py): scored 0, or kept for review with --audit warn."""
+    return any(line.startswith(AUDIT) for line in r.message.splitlines())
 
 
 def status_counts(results: list[SubmissionResult]) -> dict[str, int]:

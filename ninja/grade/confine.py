@@ -1,0 +1,282 @@
+"""The layers that confine one graded child before the learner's code runs (Linux).
+
+Built once in the warm worker (`Policy.build`: what this machine allows, the read-only paths, the
+seccomp filter), applied in every child (`Policy.apply`): descriptors closed, limits, its own uid
+and gid per slot when the grader is root, no_new_privs, a Landlock domain (read-only interpreter and
+libraries, nothing of the submissions, solutions or outputs; its own job folder read-write; signals
+and abstract sockets scoped), a seccomp filter. The fork server puts each child in fresh net and
+PID namespaces (`Namespaces`), so the child is its namespace's pid 1 and every process it starts
+dies with it.
+
+Libraries: landlockpy (pure Python over the kernel's documented ABI, best effort per ABI version,
+maintained, no native build) and pyseccomp (ctypes over the system's libseccomp, which compiles
+the filter: no syscall numbers here). Where one is missing, `layers()` says which and what it means.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import resource
+import sys
+import sysconfig
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
+NAMESPACE_FLAGS = (CLONE_NEWNS, 0x02000000, 0x04000000, 0x08000000, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
+                   0x00000080)  # mount, cgroup, uts, ipc, user, pid, net, time  # fmt: skip
+UID_BASE = 60100  # slot k runs as uid/gid UID_BASE + k (isolate's boxes use 60000 + box)
+RESULT_FD = 3
+DENIED_SYSCALLS = (
+    "ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "unshare", "setns", "bpf", "keyctl",
+    "add_key", "request_key", "perf_event_open", "open_by_handle_at", "name_to_handle_at", "kexec_load",
+    "kexec_file_load", "init_module", "finit_module", "delete_module", "pivot_root", "chroot", "swapon", "swapoff",
+    "reboot", "acct", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register", "fanotify_init",
+    "move_mount", "open_tree", "fsopen", "fsmount", "fspick", "mount_setattr", "quotactl", "kcmp", "pidfd_getfd",
+    "socket", "process_madvise", "settimeofday", "clock_settime", "sethostname", "setdomainname", "vhangup",
+)  # fmt: skip
+# a learner's file may import these even where the slot's uid cannot read the standard library
+PRELOAD = ("math", "random", "itertools", "functools", "collections", "re", "string", "time", "json", "copy",
+           "operator", "statistics", "numbers", "dataclasses", "typing", "heapq", "bisect", "fractions", "decimal",
+           "numpy", "numpy.linalg", "numpy.random", "torch", "torch.nn", "torch.nn.functional",
+           "torch.nn.init")  # fmt: skip
+
+
+@dataclass
+class Policy:
+    """What confines a child here, decided once in the warm worker."""
+
+    read_only: list[str] = field(default_factory=list)
+    missing: dict[str, str] = field(default_factory=dict)  # layer -> why it is missing and what that means
+    landlock_abi: int = 0
+    as_root: bool = False
+    namespaces: bool = False
+    processes: int = 64
+    seccomp: object = None  # a pyseccomp.SyscallFilter, loaded in each child
+
+    @classmethod
+    def build(cls, hidden: list[str]) -> Policy:
+        """`hidden`: folders no child may read (the bundled solutions, the repository's tests)."""
+        policy = cls(as_root=os.geteuid() == 0)
+        policy.read_only = readable_roots(hidden)
+        policy.landlock_abi = landlock_abi(policy.missing)
+        policy.seccomp = seccomp_filter(policy.missing)
+        if not policy.as_root:
+            policy.missing["uid"] = f"the grader is not root: children run as its own user (uid {os.getuid()})"
+        if not sys.platform.startswith("linux"):
+            policy.missing["namespaces"] = f"{sys.platform} has no namespaces: a child's processes may outlive it"
+        return policy
+
+    def layers(self) -> list[str]:
+        """Named layers this machine has, for `ninja grade`'s isolation line."""
+        named = []
+        if self.landlock_abi:
+            named.append(f"landlock {self.landlock_abi}")
+        if self.seccomp is not None:
+            named.append("seccomp")
+        if self.as_root:
+            named.append(f"uid {UID_BASE}+slot")
+        named.append("no_new_privs")
+        if self.namespaces:
+            named.append("net+pid namespaces")
+        named.append("fds closed, rlimits")
+        return named
+
+    def apply(self, job: dict, result_fd: int, limits) -> None:
+        """In the freshly forked child, before any learner code; raises if a layer fails."""
+        os.setpgid(0, 0)
+        if result_fd != RESULT_FD:
+            os.dup2(result_fd, RESULT_FD)
+        os.closerange(RESULT_FD + 1, 1 << 16)  # the fork server's socket, anything inherited
+        set_limits(limits, self.processes)
+        quiet_stdio()
+        folder = job["dir"]
+        if self.as_root:
+            uid = UID_BASE + int(job["slot"])
+            hand_over(folder, uid)
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+        os.chdir(folder)
+        os.environ.clear()
+        os.environ.update({"TMPDIR": folder, "HOME": folder, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+        import tempfile
+
+        tempfile.tempdir = folder
+        no_new_privs()
+        if self.landlock_abi:
+            restrict_paths(self, folder)
+        if self.seccomp is not None:
+            self.seccomp.load()
+
+
+def hand_over(folder: str, uid: int) -> None:
+    """The job folder (written by the parent, no links in it) becomes the slot's own."""
+    for parent, folders, files in os.walk(folder):
+        for name in [*folders, *files]:
+            os.chown(os.path.join(parent, name), uid, uid, follow_symlinks=False)
+    os.chown(folder, uid, uid)
+
+
+def readable_roots(hidden: list[str]) -> list[str]:
+    """The interpreter, its standard library, the installed packages and ninja's own code: what a
+    child may read. A folder holding `ninja` gives only the package (its _bundled solutions out)."""
+    hidden_paths = {os.path.realpath(h) for h in hidden}
+    roots: set[str] = set()
+    paths = sysconfig.get_paths()
+    candidates = [*sys.path, *(paths.get(k, "") for k in ("stdlib", "platstdlib", "purelib", "platlib"))]
+    for entry in candidates:
+        entry = os.path.realpath(entry) if entry else ""
+        if not entry or not os.path.isdir(entry):
+            continue
+        package = os.path.join(entry, "ninja")
+        if os.path.isdir(package) or any(h.startswith(entry + os.sep) for h in hidden_paths):
+            roots |= entries_except(package, hidden_paths | {os.path.join(package, "_bundled")})
+            if os.path.basename(entry) in ("site-packages", "dist-packages"):
+                roots |= entries_except(entry, hidden_paths | {package})
+        else:
+            roots.add(entry)
+    for shared in ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib", "/etc/ld.so.cache"):
+        if os.path.exists(shared):
+            roots.add(os.path.realpath(shared))
+    roots.add(os.path.realpath(sys.executable))
+    return sorted(r for r in roots if not any(r == h or r.startswith(h + os.sep) for h in hidden_paths))
+
+
+def entries_except(folder: str, hidden: set[str]) -> set[str]:
+    if not os.path.isdir(folder):
+        return set()
+    return {os.path.join(folder, e) for e in os.listdir(folder) if os.path.join(folder, e) not in hidden}
+
+
+def landlock_abi(missing: dict[str, str]) -> int:
+    try:
+        import landlockpy
+    except ImportError:
+        missing["landlock"] = "landlockpy is not installed: a child can read every file its uid can"
+        return 0
+    try:
+        abi = landlockpy.abi_version()
+    except OSError as e:
+        abi, why = 0, str(e)
+    else:
+        why = "the kernel has no Landlock (Linux 5.13+, enabled at boot)"
+    if not abi:
+        missing["landlock"] = f"{why}: a child can read every file its uid can"
+    elif abi < 6:
+        missing["landlock scopes"] = f"Landlock ABI {abi} < 6: signals and abstract sockets are not scoped"
+    return abi
+
+
+def restrict_paths(policy: Policy, folder: str) -> None:
+    from landlockpy import AccessFS, Ruleset, fs_for_abi, net_for_abi, scope_for_abi
+
+    every = fs_for_abi(policy.landlock_abi)
+    reading = AccessFS.READ_FILE | AccessFS.READ_DIR
+    with Ruleset(handled_fs=every, handled_net=net_for_abi(policy.landlock_abi),
+                 scoped=scope_for_abi(policy.landlock_abi)) as rules:  # fmt: skip
+        for path in policy.read_only:
+            try:
+                rules.allow_path(path, reading if os.path.isdir(path) else AccessFS.READ_FILE)
+            except OSError:
+                continue  # vanished, or unreadable by this uid: not granted
+        rules.allow_path("/dev/null", AccessFS.READ_FILE | AccessFS.WRITE_FILE)
+        rules.allow_path(folder, every & ~AccessFS.EXECUTE)
+        rules.restrict(no_new_privs=True)
+
+
+def seccomp_filter(missing: dict[str, str]):
+    try:
+        import pyseccomp as sc
+
+        rules = sc.SyscallFilter(sc.ALLOW)
+        for name in DENIED_SYSCALLS:
+            try:
+                rules.add_rule(sc.ERRNO(errno.EPERM), name)
+            except OSError:
+                continue  # unknown on this architecture
+        rules.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")  # its flags are out of a filter's reach: libc falls back
+        for flag in NAMESPACE_FLAGS:
+            rules.add_rule(sc.ERRNO(errno.EPERM), "clone", sc.Arg(0, sc.MASKED_EQ, flag, flag))
+        return rules
+    except (ImportError, OSError, AttributeError) as e:  # AttributeError/OSError: no libseccomp.so.2
+        missing["seccomp"] = f"no seccomp filter ({type(e).__name__}: {e}): a child may call ptrace, mount, bpf, socket"
+        return None
+
+
+def set_limits(limits, processes: int) -> None:
+    cpu = max(1, int(limits.cpu_seconds))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    memory = mapped_bytes() + limits.memory_mb * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb * 2**20, limits.file_mb * 2**20))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+    resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+
+
+def mapped_bytes() -> int:
+    """Virtual memory this process has mapped already (torch reserves a lot of it)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * resource.getpagesize()
+    except OSError:
+        return 0
+
+
+def quiet_stdio() -> None:
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):  # C-level writes and os.write(1, ...) floods go nowhere
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    # fresh Python streams: the inherited ones may hold locks taken by threads that did not survive fork
+    sys.stdin = open(os.devnull)  # noqa: SIM115
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+
+
+def no_new_privs() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+        raise OSError(ctypes.get_errno(), "PR_SET_NO_NEW_PRIVS")
+
+
+class Namespaces:
+    """Fresh PID and net namespaces for each child the fork server forks: unshare before the fork
+    makes the child its PID namespace's init (when it ends, the kernel kills whatever it started),
+    setns back after it, so the next child gets namespaces of its own too."""
+
+    def __init__(self, missing: dict[str, str]):
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.own_pid = -1
+        try:
+            self.own_pid = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+            self.enter()
+            self.leave()
+        except OSError as e:
+            if self.own_pid >= 0:
+                os.close(self.own_pid)
+            self.own_pid = -1
+            missing["namespaces"] = (
+                f"no net+pid namespaces ({e.strerror}): a child keeps the network (less seccomp's socket ban) "
+                "and what it starts is killed by process group only"
+            )
+
+    @property
+    def available(self) -> bool:
+        return self.own_pid >= 0
+
+    def enter(self) -> None:
+        if self.libc.unshare(CLONE_NEWPID | CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+
+    def leave(self) -> None:
+        if self.libc.setns(self.own_pid, CLONE_NEWPID) != 0:
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+
+
+def readable_by_slot(path: str) -> bool:
+    """Whether a uid other than the grader's can reach `path` (every folder above it searchable)."""
+    folder = Path(path)
+    return all(os.stat(p).st_mode & 0o001 for p in [folder, *folder.parents] if p.exists())
