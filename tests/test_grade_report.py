@@ -43,6 +43,7 @@ CLASS = {
     "gus": {"hw/exercise1 (1).py": SOLUTION},
     "hal": {"exercise_1.py": SOLUTION},
     "ivy": {"Exercise1.py": SOLUTION, "exercise_1.py": WRONG},
+    "jo": {"exercise1.py": SOLUTION + "\nimport gc\ngc.collect()\n"},  # flagged by the audit
 }
 
 
@@ -191,9 +192,12 @@ def test_the_report_renders_in_chromium_and_its_numbers_equal_the_json(klass, gr
 
     text = dict(re.findall(r'data-status="(\w+)">(\d+)<', dom.stdout))
     assert {a["data-status"] for a in seen.having("data-status")} == {"graded", "error", "timeout", "flagged"}
+    flagged = sum(any(line.startswith("audit: ") for line in r["message"].splitlines()) for r in results)
+    assert flagged == 1 and graded[0]["jo", "exercise1"]["message"].startswith("audit: scored 0")
     assert {k: int(v) for k, v in text.items()} == {
         s: sum(r["status"] == s for r in results) for s in ("graded", "error", "timeout")
-    } | {"flagged": 0}
+    } | {"flagged": flagged}
+    assert "isolation" in html
 
     rows = seen.having("data-row")
     assert [(Path(a["data-submission"]).name, a["data-exercise"], float(a["data-score"])) for a in rows] == [
