@@ -270,3 +270,14 @@ def test_github_format_annotates_the_lines_writes_the_job_summary_and_classroom_
     result = json.loads(base64.b64decode(values["result"]))
     assert result["max_score"] == 52 and sum(t["score"] for t in result["tests"]) == score == int(values["score"])
     assert result["status"] == "error" and {t["status"] for t in result["tests"]} == {"pass", "fail", "error"}
+
+
+def test_gradescope_mode_grades_a_notebook_submission(tmp_path):
+    (tmp_path / "submission").mkdir()
+    kn.write(tmp_path / "submission" / "makemore_part4_backprop.ipynb", kn.notebook())
+    (tmp_path / "results").mkdir()
+    done = ninja("grade", "--gradescope", "--seed", SEED, cwd=tmp_path, env={"NINJA_GRADESCOPE_ROOT": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    results = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert results["score"] == 28 and len(results["tests"]) == 28  # exercises 1, 2 and 3 from one notebook
+    assert "exercise1: 26/26 gradients correct" in results["output"]
