@@ -8,6 +8,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -145,3 +146,17 @@ def test_grade_reads_ninja_toml_and_a_wrong_one_is_a_usage_error(course, tmp_pat
     assert run(NINJA, "course", "init", tmp_path / "sub" / "exercise1.py", cwd=tmp_path).returncode == 2
     done = run(NINJA, "course", "init", course, "--exercises", "exercise3", cwd=tmp_path)
     assert done.returncode == 2 and "already chooses the exercises" in done.stderr
+
+
+def test_a_wheel_for_students_leaves_the_solutions_out(tmp_path):
+    built = {}
+    for name, flag in (("with", ""), ("without", "1")):
+        done = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                   tmp_path / name, ROOT, cwd=tmp_path, env={"NINJA_WITHOUT_SOLUTIONS": flag})  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        (wheel,) = (tmp_path / name).glob("backprop_ninja-*.whl")
+        with zipfile.ZipFile(wheel) as z:
+            built[name] = z.namelist()
+    for name, solutions in (("with", 6), ("without", 0)):
+        assert sum("ninja/_bundled/solutions/" in n for n in built[name]) == solutions, name
+        assert sum("ninja/_bundled/exercises/" in n for n in built[name]) == 6, name
