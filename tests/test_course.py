@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -46,7 +47,7 @@ def course(tmp_path_factory):
 def test_course_init_writes_the_starter_and_the_autograder(course):
     student, autograder = course / "student", course / "autograder"
     assert sorted(p.name for p in (student / "exercises").iterdir()) == ["exercise1.py", "exercise2.py"]
-    for path in ("README.md", "ninja.toml", ".github/workflows/grade.yml", "backprop-ninja/pyproject.toml"):
+    for path in ("README.md", "ninja.toml", ".github/workflows/grade.yml", ".backprop-ninja/pyproject.toml"):
         assert (student / path).is_file(), path
     assert '"dC" = 3' in (student / "ninja.toml").read_text()
     for path in ("setup.sh", "run_autograder", "ninja.toml"):
@@ -56,7 +57,7 @@ def test_course_init_writes_the_starter_and_the_autograder(course):
         names = z.namelist()
         assert {"setup.sh", "run_autograder", "ninja.toml"} <= set(names)
         assert (z.getinfo("run_autograder").external_attr >> 16) & 0o111  # still executable once unzipped
-        assert "/autograder/source/backprop-ninja" in z.read("setup.sh").decode()
+        assert "/autograder/source/.backprop-ninja" in z.read("setup.sh").decode()
 
 
 def test_no_solution_anywhere_in_what_students_or_the_autograder_get(course):
@@ -73,7 +74,7 @@ def test_no_solution_anywhere_in_what_students_or_the_autograder_get(course):
 
 def test_ninja_solution_in_the_students_copy_says_where_solutions_come_from(course):
     student = course / "student"
-    done = run(NINJA, "solution", "exercise1", "--force", cwd=student, env=with_package(student / "backprop-ninja"))
+    done = run(NINJA, "solution", "exercise1", "--force", cwd=student, env=with_package(student / ".backprop-ninja"))
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "carries no solutions" in done.stderr and "from your instructor" in done.stderr
 
@@ -90,7 +91,7 @@ def test_the_starters_workflow_command_grades_on_push(course, tmp_path):
     command = workflow_command(student / ".github" / "workflows" / "grade.yml")
     assert command.startswith("ninja grade exercises --config ninja.toml --format github")
     (student / "exercises" / "exercise1.py").write_text(SOLUTIONS["exercise1.py"])  # the student's work
-    env = with_package(student / "backprop-ninja") | {"GITHUB_OUTPUT": str(tmp_path / "out"),
+    env = with_package(student / ".backprop-ninja") | {"GITHUB_OUTPUT": str(tmp_path / "out"),
                                                       "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}  # fmt: skip
     word, *args = command.split()
     assert word == "ninja"
@@ -118,7 +119,7 @@ def fake_autograder(course: Path, root: Path, files: dict[str, str]) -> Path:
 def test_run_autograder_grades_a_submission_on_a_fake_autograder_tree(course, tmp_path):
     root = fake_autograder(course, tmp_path / "autograder", {"Exercise1.py": SOLUTIONS["exercise1.py"],
                                                               "exercise2.py": "while True:\n    pass\n"})  # fmt: skip
-    env = with_package(root / "source" / "backprop-ninja") | {"NINJA_GRADESCOPE_ROOT": str(root), "NINJA": str(NINJA)}
+    env = with_package(root / "source" / ".backprop-ninja") | {"NINJA_GRADESCOPE_ROOT": str(root), "NINJA": str(NINJA)}
     done = run(root / "source" / "run_autograder", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     results = json.loads((root / "results" / "results.json").read_text())
@@ -160,3 +161,13 @@ def test_a_wheel_for_students_leaves_the_solutions_out(tmp_path):
     for name, solutions in (("with", 6), ("without", 0)):
         assert sum("ninja/_bundled/solutions/" in n for n in built[name]) == solutions, name
         assert sum("ninja/_bundled/exercises/" in n for n in built[name]) == 6, name
+
+
+def test_a_students_repository_cloned_from_the_starter_is_graded_from_its_root(course, tmp_path):
+    repo = tmp_path / "alice-backprop"
+    shutil.copytree(course / "student", repo)
+    (repo / "exercises" / "exercise1.py").write_text(SOLUTIONS["exercise1.py"])
+    done = run(NINJA, "grade", repo, "--config", repo / "ninja.toml", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    scores = {r["exercise"]: (r["score"], r["message"].splitlines()[0]) for r in json.loads(done.stdout)}
+    assert scores == {"exercise1": (28, "26/26 gradients correct"), "exercise2": (0, "0/1 gradients correct")}

@@ -25,7 +25,7 @@ from ninja.registry import EXERCISES
 
 CONFIG = "ninja.toml"
 DEFAULT_EXERCISES = ("exercise1", "exercise2", "exercise3")
-PACKAGE_COPY = "backprop-ninja"  # the solution-free copy, beside the starter's files
+PACKAGE_COPY = ".backprop-ninja"  # the solution-free copy; hidden, so grading a whole repository skips it
 CREDITS = ("value", "local")
 
 

@@ -66,12 +66,24 @@ def near_exercise(filename: str) -> str | None:
     return None
 
 
+SKIPPED = ("__MACOSX", "site-packages")  # a Mac zip's copies; a virtual environment's packages
+
+
+def ours(folder: Path) -> bool:
+    """A copy of backprop-ninja's own package (a course starter's `backprop-ninja/ninja/`): its
+    modules and bundled templates share the exercises' names."""
+    return folder.name == "ninja" and (folder / "registry.py").is_file()
+
+
 def walk(folder: Path) -> list[Path]:
-    """Every file of a submission folder, top first, less hidden files and folders and __MACOSX
-    (the Finder's copies in a zip made on a Mac)."""
+    """Every file of a submission folder, top first, less hidden files and folders, __MACOSX (the
+    Finder's copies in a zip made on a Mac) and the templates inside a copy of backprop-ninja (a
+    course starter's `backprop-ninja/`, a virtual environment)."""
     files = []
     for parent, folders, names in os.walk(folder):
-        folders[:] = sorted(f for f in folders if not f.startswith(".") and f != "__MACOSX")
+        folders[:] = sorted(
+            f for f in folders if not f.startswith(".") and f not in SKIPPED and not ours(Path(parent) / f)
+        )
         files += [Path(parent) / name for name in sorted(names) if not name.startswith(".")]
     return files
 
