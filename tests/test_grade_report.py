@@ -223,6 +223,10 @@ def test_the_report_renders_in_chromium_and_its_numbers_equal_the_json(klass, gr
                 roots[key] = roots.get(key, 0) + 1
     assert {a["data-mistake"]: int(a["data-count"]) for a in seen.having("data-mistake")} == roots
     assert roots["exercise1/dbndiff2/factor"] == 2
+    kinds = {}
+    for key, count in roots.items():
+        kinds[key.rsplit("/", 1)[1]] = kinds.get(key.rsplit("/", 1)[1], 0) + count
+    assert {a["data-kind"]: int(a["data-count"]) for a in seen.having("data-kind")} == kinds
 
     bars = [a for a in seen.having("data-bin")]
     assert sum(int(a["data-count"]) for a in bars[:11]) == sum(r["exercise"] == "exercise1" for r in results)

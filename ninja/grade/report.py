@@ -109,11 +109,15 @@ def mistakes(results: list[SubmissionResult]) -> list[Mistake]:
     return [Mistake(*key, n, *example[key]) for key, n in counts.most_common()]
 
 
-def kinds(found: list[Mistake]) -> list[tuple[str, int]]:
+def kinds(found: list[Mistake]) -> list[tuple[str, int, str]]:
+    """(kind, root causes of that kind, an example line: the most common mistake's) most common first."""
     total: Counter = Counter()
-    for m in found:
+    example: dict[str, str] = {}
+    for m in found:  # most common first, so the first example of a kind is its most common mistake's
         total[m.kind] += m.count
-    return total.most_common()
+        if m.example and m.kind not in example:
+            example[m.kind] = m.example
+    return [(kind, count, example.get(kind, "")) for kind, count in total.most_common()]
 
 
 def exercise_view(name: str, results: list[SubmissionResult]) -> dict:
