@@ -381,9 +381,9 @@ def grade(
 
     def say_isolation(layers: list[str], missing: dict[str, str]) -> None:
         protection.append(", ".join(layers) + "".join(f"; no {layer}" for layer in missing))
-        errors.print(f"isolation: {', '.join(layers)}", highlight=False, markup=False)
+        errors.print(f"isolation: {', '.join(layers)}", highlight=False, markup=False, soft_wrap=True)
         for layer, why in missing.items():
-            errors.print(f"isolation: no {layer}: {why}", highlight=False, markup=False)
+            errors.print(f"isolation: no {layer}: {why}", highlight=False, markup=False, soft_wrap=True)
         if missing and isolation == IsolationMode.strict:
             raise grading.GradeError(f"--isolation strict: missing {', '.join(missing)}; not grading")
 

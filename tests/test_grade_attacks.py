@@ -33,6 +33,28 @@ def tried(code: str) -> str:
     return TRY.format("\n".join("    " + line for line in code.strip().splitlines()))
 
 
+PROBE = """import ctypes, os, resource, socket
+libc = ctypes.CDLL(None)
+try:
+    socket.socket()
+    sock = "open"
+except OSError as e:
+    sock = type(e).__name__
+
+
+def is_open(fd):
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
+
+
+facts = dict(uid=os.getuid(), gid=os.getgid(), pid=os.getpid(), seccomp=libc.prctl(21, 0, 0, 0, 0),
+             nnp=libc.prctl(39, 0, 0, 0, 0), nproc=resource.getrlimit(resource.RLIMIT_NPROC)[0], socket=sock,
+             fds=",".join(str(fd) for fd in range(1024) if is_open(fd)), cwd=os.getcwd())
+raise RuntimeError(" ".join(f"{k}={v}" for k, v in facts.items()) + " end")
+"""
 # name -> source; {root!r}, {out!r}, {sock!r}, {solution!r} are filled in; each is graded with --audit warn (the
 # runtime must stop it) and with the audit on (it must flag it)
 ATTACKS = {
@@ -71,6 +93,7 @@ ATTACKS = {
     "flood_payload": "import os\nos.write(3, (64 * 2**20).to_bytes(8, 'little') + b'x' * (9 * 2**20))\n" + SOLUTION,
     "forged_header": "import os, json\nh = json.dumps([{}] * 2).encode()\n"
     "os.write(3, len(h).to_bytes(8, 'little') + h)\nos._exit(0)\n",
+    "probe": PROBE,
     "markup": "raise RuntimeError('[bold red]FULL MARKS[/] \\x1b[2J\\x1b[31m \\x01 \\x07')\n",
 }
 AUDIT_ONLY = {  # tricks on autograd itself: the audit flags them; the runtime refusal is a second layer
@@ -192,6 +215,43 @@ def test_free_marks_are_refused_at_run_time(attacked):
     assert "malformed result" in r["forged_header"]["message"]
 
 
+def kernel_has_landlock() -> bool:
+    """Asked of the kernel directly (x86-64's landlock_create_ruleset), not through ninja."""
+    import ctypes
+    import platform
+
+    if platform.machine() != "x86_64":
+        pytest.skip("the direct Landlock probe knows x86-64's syscall number only")
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.syscall(444, None, 0, 1) > 0
+
+
+def namespaces_allowed() -> bool:
+    import ctypes
+
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if ctypes.CDLL(None).unshare(0x20000000 | 0x40000000) == 0 else 1)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+
+def test_every_layer_this_machine_allows_is_on_inside_the_child(attacked):
+    message = attacked["results"]["probe"]["message"]
+    line = next(line for line in attacked["done"].stderr.splitlines() if line.startswith("isolation: "))
+    facts = dict(part.split("=", 1) for part in message.split("RuntimeError: ", 1)[1].split(" end")[0].split(" "))
+    assert facts["nnp"] == "1" and facts["seccomp"] == "2" and facts["socket"] == "PermissionError"
+    assert "seccomp" in line
+    if os.geteuid() == 0:
+        assert 60100 <= int(facts["uid"]) < 60102 and facts["uid"] == facts["gid"] and "uid 60100+slot" in line
+    if namespaces_allowed():
+        assert facts["pid"] == "1" and "net+pid namespaces" in line  # its PID namespace's init
+    if kernel_has_landlock():
+        assert "landlock" in line
+    assert facts["fds"] == "0,1,2,3"  # stdin, stdout, stderr on /dev/null, and its result pipe
+    assert int(facts["nproc"]) <= 64
+    assert not Path(facts["cwd"]).exists()  # its private folder is gone
+
+
 def test_student_text_reaches_no_terminal_or_parser_raw(attacked):
     message = attacked["results"]["markup"]["message"]
     assert "\x1b" not in message and "\x01" not in message and "\\x1b[2J" in message
@@ -235,3 +295,93 @@ def test_links_fifos_and_deep_notebooks_fail_alone(tmp_path):
     assert "symbolic link" in results["zero"]["message"]
     assert "not a regular file" in results["fifo"]["message"]
     assert results["deep.ipynb"]["score"] == 0 and results["deep.ipynb"]["status"] == "error"
+
+
+# ---- the parent keeps going: a fork server killed or stopped from outside is replaced ----------
+
+
+@pytest.mark.parametrize("how", [signal_name for signal_name in ("SIGKILL", "SIGSTOP")])
+def test_a_dead_or_stopped_fork_server_is_replaced_and_its_jobs_reported(tmp_path, monkeypatch, how):
+    import signal
+
+    from ninja.grade import batch as grading
+    from ninja.grade import sandbox
+
+    monkeypatch.setattr(sandbox, "SERVER_SECONDS", 2.0)
+    pids = []
+    original = sandbox.ForkServer.wait_ready
+
+    def remember(self):
+        original(self)
+        if self.process.pid not in pids:
+            pids.append(self.process.pid)
+
+    monkeypatch.setattr(sandbox.ForkServer, "wait_ready", remember)
+    names = ["quick", "slow", *[f"after{k}" for k in range(3)]]
+    for name in names:
+        (tmp_path / name).mkdir()
+        slow = "import time\ntime.sleep(6)\n" if name == "slow" else ""
+        (tmp_path / name / "exercise1.py").write_text(slow + SOLUTION)
+    work = grading.find_work([tmp_path / n for n in names], None)
+    plan = grading.Plan(3, (32, 40), grading.Limits(timeout=20, cpu_seconds=20, memory_mb=768))
+
+    def strike(result):
+        if Path(result.submission).name == "quick":  # "slow" is running in the other slot now
+            os.kill(pids[0], getattr(signal, how))
+
+    results = {Path(r.submission).name: r for r in grading.grade(work, plan, jobs=2, on_result=strike)}
+    assert results["quick"].score == 26
+    assert results["slow"].score == 0 and "grading worker" in results["slow"].message
+    assert all(results[f"after{k}"].score == 26 for k in range(3))  # graded by the new fork server
+    assert len(pids) == 2
+    with pytest.raises(ProcessLookupError):
+        os.kill(pids[0], 0)  # the old one is gone, reaped
+
+
+# ---- output hygiene ----------------------------------------------------------------------------
+
+
+def hostile_result():
+    from ninja.grade.batch import ERROR, SubmissionResult, TestResult
+
+    text = "[bold red]FULL[/] \x1b[2J\x01\x07 \ud800 =1+1"
+    tests = [TestResult("dC", 0.0, 1.0, False, text)]
+    return SubmissionResult('=HYPERLINK("http://x","y")', "exercise1", 0.0, 1.0, ERROR, text, tests)
+
+
+def test_csv_junit_json_and_the_table_show_student_text_as_text():
+    import csv
+    import io
+
+    from rich.console import Console
+
+    from ninja.grade import formats
+
+    rows = list(csv.reader(io.StringIO(formats.as_csv([hostile_result()]))))
+    assert rows[1][0].startswith("'=HYPERLINK") and all(not c.startswith(("=", "+", "-", "@")) for c in rows[1])
+    suites = ET.fromstring(formats.junit([hostile_result()]).encode())
+    assert "\\x01" in "".join(suites.itertext())
+    document = formats.as_json([hostile_result()])
+    document.encode("utf-8")  # no lone surrogate
+    assert "\x1b" not in json.loads(document)[0]["message"]
+    console = Console(record=True, width=200, color_system=None)
+    console.print(formats.summary([hostile_result()]))
+    shown = console.export_text()
+    assert "[bold red]FULL[/]" in shown and "\x1b" not in shown
+
+
+def test_isolation_strict_refuses_a_machine_without_every_layer(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from ninja import cli
+    from ninja.grade import batch as grading
+
+    def grade_missing_landlock(work, plan, jobs, on_result, on_isolation):
+        on_isolation(["seccomp"], {"landlock": "the kernel has no Landlock"})
+        return []
+
+    (tmp_path / "exercise1.py").write_text(SOLUTION)
+    monkeypatch.setattr(grading, "grade", grade_missing_landlock)
+    strict = CliRunner().invoke(cli.app, ["grade", str(tmp_path / "exercise1.py"), "--isolation", "strict"])
+    assert strict.exit_code == 2 and "missing landlock" in strict.output
+    assert "no landlock: the kernel has no Landlock" in strict.output

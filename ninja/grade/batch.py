@@ -390,11 +390,13 @@ def warm_up(exercises: Iterable[Exercise]) -> None:
         exercise.check(exercise.warm_up_file, Settings())
 
 
-def hidden_folders() -> list[str]:
-    """What no child may read: the bundled solutions and templates, wherever they are."""
+def hidden_folders(work: list[tuple[str, Exercise | None, Path | None]]) -> list[str]:
+    """What no child may read: the bundled solutions and templates, wherever they are, and every
+    submission (a child gets a copy of its own)."""
     from ninja.exercise import bundled
 
-    return [str(bundled("solutions")), str(bundled("exercises"))]
+    submissions = {str(Path(s) if Path(s).is_dir() else Path(s).parent) for s, _, _ in work}
+    return [str(bundled("solutions")), str(bundled("exercises")), *sorted(submissions)]
 
 
 def grade(
@@ -413,7 +415,7 @@ def grade(
         name: [[s.seed, s.batch_size] for _, s in grading_settings(ex, plan)] for name, ex in exercises.items()
     }
     server = ForkServer("ninja.grade.child:grade_in_child", plan.limits, "ninja.grade.child:prepare", list(exercises),
-                        hidden_folders()) if any(path for _, _, path in work) else None  # fmt: skip
+                        hidden_folders(work)) if any(path for _, _, path in work) else None  # fmt: skip
     scratch = prep.Scratch()
     try:
         torch.set_num_threads(1)

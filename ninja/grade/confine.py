@@ -27,6 +27,7 @@ from pathlib import Path
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
 NAMESPACE_FLAGS = (CLONE_NEWNS, 0x02000000, 0x04000000, 0x08000000, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
                    0x00000080)  # mount, cgroup, uts, ipc, user, pid, net, time  # fmt: skip
+OURS = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # this ninja package
 UID_BASE = 60100  # slot k runs as uid/gid UID_BASE + k (isolate's boxes use 60000 + box)
 RESULT_FD = 3
 DENIED_SYSCALLS = (
@@ -122,7 +123,9 @@ def hand_over(folder: str, uid: int) -> None:
 
 def readable_roots(hidden: list[str]) -> list[str]:
     """The interpreter, its standard library, the installed packages and ninja's own code: what a
-    child may read. A folder holding `ninja` gives only the package (its _bundled solutions out)."""
+    child may read. A folder holding backprop-ninja's `ninja` (a checkout, with solutions/ beside
+    it, or site-packages) gives only the package, less its _bundled solutions, and its siblings
+    only when it is site-packages."""
     hidden_paths = {os.path.realpath(h) for h in hidden}
     roots: set[str] = set()
     paths = sysconfig.get_paths()
@@ -132,7 +135,9 @@ def readable_roots(hidden: list[str]) -> list[str]:
         if not entry or not os.path.isdir(entry):
             continue
         package = os.path.join(entry, "ninja")
-        if os.path.isdir(package) or any(h.startswith(entry + os.sep) for h in hidden_paths):
+        # backprop-ninja (this copy or another: an editable install's checkout), not PyPI's ninja build tool
+        ours = os.path.realpath(package) == OURS or os.path.isfile(os.path.join(package, "registry.py"))
+        if ours or any(h.startswith(entry + os.sep) for h in hidden_paths):
             roots |= entries_except(package, hidden_paths | {os.path.join(package, "_bundled")})
             if os.path.basename(entry) in ("site-packages", "dist-packages"):
                 roots |= entries_except(entry, hidden_paths | {package})
@@ -232,8 +237,8 @@ def quiet_stdio() -> None:
         os.dup2(devnull, fd)
     os.close(devnull)
     # fresh Python streams: the inherited ones may hold locks taken by threads that did not survive fork
-    sys.stdin = open(os.devnull)  # noqa: SIM115
-    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115 (on /dev/null: no descriptor beyond 0-3)
+    sys.stdout = sys.stderr = open(1, "w", closefd=False)  # noqa: SIM115
 
 
 def no_new_privs() -> None:
@@ -242,15 +247,29 @@ def no_new_privs() -> None:
         raise OSError(ctypes.get_errno(), "PR_SET_NO_NEW_PRIVS")
 
 
+def own_user_namespace() -> None:
+    """Not root: become root of a user namespace of our own (uid and gid mapped to ours), which
+    lets the fork server create PID and net namespaces; the children stay our uid outside it."""
+    uid, gid = os.getuid(), os.getgid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWUSER) != 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
+        with open(f"/proc/self/{name}", "w") as f:
+            f.write(text)
+
+
 class Namespaces:
     """Fresh PID and net namespaces for each child the fork server forks: unshare before the fork
     makes the child its PID namespace's init (when it ends, the kernel kills whatever it started),
     setns back after it, so the next child gets namespaces of its own too."""
 
-    def __init__(self, missing: dict[str, str]):
+    def __init__(self, missing: dict[str, str], as_root: bool):
         self.libc = ctypes.CDLL(None, use_errno=True)
         self.own_pid = -1
         try:
+            if not as_root:
+                own_user_namespace()
             self.own_pid = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
             self.enter()
             self.leave()

@@ -88,7 +88,7 @@ def worker_main(sock: socket.socket, config: dict) -> None:
         prepare_module, _, prepare_name = config["prepare"].rpartition(":")
         getattr(importlib.import_module(prepare_module), prepare_name)(config["prepare_args"])
         policy = Policy.build(config["hidden"])
-        namespaces = Namespaces(policy.missing) if sys.platform.startswith("linux") else None
+        namespaces = Namespaces(policy.missing, policy.as_root) if sys.platform.startswith("linux") else None
         policy.namespaces = bool(namespaces and namespaces.available)
         sock.send(json.dumps({"ready": policy.layers(), "missing": policy.missing}).encode())
         serve(sock, work, Limits(**config["limits"]), policy, namespaces if policy.namespaces else None)
@@ -165,6 +165,14 @@ class ServerFailed(RuntimeError):
     """The warm worker could not start (an import failed, or it died while warming up)."""
 
 
+def worker_path() -> list[str]:
+    """The parent's import path for the worker, less the folder the grader runs in (`python -m`
+    puts it first: it may hold the submissions), unless ninja is imported from there."""
+    here = os.path.realpath(os.getcwd())
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    return [p for p in sys.path if p and (os.path.realpath(p) != here or os.path.dirname(package) == here)]
+
+
 class ForkServer:
     """Start early (the worker imports and warms up while the parent does); then `run` jobs.
     `work` and `prepare` are "module:function" names the fresh worker imports."""
@@ -175,7 +183,7 @@ class ForkServer:
             "work": work, "prepare": prepare, "prepare_args": prepare_args, "hidden": list(hidden),
             "limits": {"timeout": limits.timeout, "cpu_seconds": limits.cpu_seconds, "memory_mb": limits.memory_mb,
                        "file_mb": limits.file_mb},
-            "path": [p for p in sys.path if p],
+            "path": worker_path(),
         }  # fmt: skip
         self.layers: list[str] = []
         self.missing: dict[str, str] = {}
@@ -260,7 +268,7 @@ class ForkServer:
                     if running_job is None:  # the server is gone before it took the job
                         free.append(job["slot"])
                         pending.append(job)
-                        yield from self.lost(running, selector, free, "")
+                        yield from self.lost(running, selector, free, "", pending)
                         selector.register(self.sock, selectors.EVENT_READ)
                         continue
                     running[running_job.fd] = running_job
@@ -276,7 +284,7 @@ class ForkServer:
                 now = time.monotonic()
                 dead |= any(r.server_late(now) for r in running.values())
                 if dead:
-                    yield from self.lost(running, selector, free, "the grading worker stopped or died")
+                    yield from self.lost(running, selector, free, "the grading worker stopped or died", pending)
                     selector.register(self.sock, selectors.EVENT_READ)
                     continue
                 for fd, job in list(running.items()):
@@ -310,9 +318,15 @@ class ForkServer:
         free.append(job.job["slot"])
         return job.outcome(now)
 
-    def lost(self, running: dict, selector, free: list, why: str) -> Iterator[Outcome]:
-        """The fork server died or stopped: kill what it ran, report those jobs, start a new one."""
+    def lost(self, running: dict, selector, free: list, why: str, pending: list) -> Iterator[Outcome]:
+        """The fork server died or stopped: kill what it ran and report those jobs; the jobs it
+        never started go back in the queue; a new fork server takes over."""
         selector.unregister(self.sock)
+        for fd, job in list(running.items()):
+            if job.pid is None:
+                self.done(fd, running, selector, free, time.monotonic())
+                job.job.pop("slot", None)
+                pending.append(job.job)
         for job in running.values():
             kill_group(job.pid)
             job.lost, job.ended = why or "the grading worker died", True
