@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
-from ninja.grade.batch import GRADED, TIMEOUT, SubmissionResult
+from ninja.grade.batch import CREDIT_NOTE, GRADED, TIMEOUT, SubmissionResult
 from ninja.registry import EXERCISES
 
 STATUS_STYLE = {GRADED: "green", TIMEOUT: "yellow"}
@@ -185,6 +185,11 @@ def gradebook(results: list[SubmissionResult]) -> str:
     return out.getvalue()
 
 
+def telling(message: str) -> list[str]:
+    """A message's lines less the credit note, which is the same for every submission of a run."""
+    return [line for line in message.splitlines() if line not in CREDIT_NOTE.values()]
+
+
 def summary(results: list[SubmissionResult]) -> Table:
     grid = Table("submission", "exercise", "score", "status", "message", title="ninja grade", title_justify="left")
     for r in results:
@@ -193,7 +198,7 @@ def summary(results: list[SubmissionResult]) -> Table:
             style = "red"
         grid.add_row(  # Text, never markup: a folder named [red]... or an escape code shows as itself
             Text(clean(r.submission)), Text(clean(r.exercise)), f"{points(r.score)}/{points(r.max_score)}",
-            Text(r.status, style=style), Text(clean(" · ".join(r.message.splitlines()[:2]))),
+            Text(r.status, style=style), Text(clean(" · ".join(telling(r.message)[:2]))),
         )  # fmt: skip
     return grid
 
