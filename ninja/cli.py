@@ -328,7 +328,7 @@ def grade(
 ):
     """Grade a class's submissions, each in its own sandboxed process.
 
-    Examples: [bold]ninja grade submissions/*/ --format csv --out grades.csv[/],
+    Examples: [bold]ninja grade submissions/*/ --format gradebook --out grades.csv --report report.html[/],
     [bold]ninja grade --gradescope[/]
     """
     import time

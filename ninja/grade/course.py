@@ -175,7 +175,7 @@ jobs:
         with:
           runners: ninja
 """
-STUDENT_COMMAND = "ninja grade exercises --config ninja.toml --format github"
+STUDENT_COMMAND = "backprop-ninja grade exercises --config ninja.toml --format github"  # never the build system
 
 
 def student_readme(course: Course) -> str:
