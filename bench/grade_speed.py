@@ -69,7 +69,7 @@ import torch
 from ninja.grade.confine import Namespaces, Policy
 from ninja.grade.sandbox import Limits
 policy = Policy.build([])
-namespaces = Namespaces(policy.missing, policy.as_root)
+namespaces = Namespaces(policy.missing)
 policy.namespaces = namespaces.available
 folder = tempfile.mkdtemp()
 os.chmod(folder, 0o777)

@@ -336,10 +336,13 @@ def grade(
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from ninja.grade.sandbox import ForkServer, Limits, ServerFailed
+
+    # the warm worker starts first: it imports torch on the other core while this process does
+    server = ForkServer() if submissions or gradescope else None
     from ninja.grade import batch as grading
     from ninja.grade import course, discover, formats
     from ninja.grade import report as class_report
-    from ninja.grade.sandbox import Limits, ServerFailed
 
     root = Path(os.environ.get("NINJA_GRADESCOPE_ROOT", "/autograder"))
     if gradescope:
@@ -391,7 +394,7 @@ def grade(
         with Progress(*columns, console=errors, transient=True, auto_refresh=False) as progress:  # no thread: we fork
             task = progress.add_task("grading", total=len(work))
             update = lambda r: progress.update(task, advance=1, refresh=True)  # noqa: E731
-            results = grading.grade(work, plan, jobs, update, say_isolation)
+            results = grading.grade(work, plan, jobs, update, say_isolation, server)
     except grading.GradeError as e:
         raise fail_usage(escape(str(e))) from None
     except ServerFailed as e:

@@ -131,6 +131,7 @@ def decode(data: bytes) -> Any:
     except (ValueError, UnicodeDecodeError):
         raise BadData("header is not JSON") from None
     blob = memoryview(data)[8 + length :]
+    used = [0]
 
     def walk(value):
         if isinstance(value, list):
@@ -145,10 +146,15 @@ def decode(data: bytes) -> Any:
         if kind == "opaque":
             return Opaque(str(value.get("type", "object"))[:60])
         if kind == "array":
-            return array_of(value, blob)
+            array = array_of(value, blob)
+            used[0] += array.nbytes
+            return array
         raise BadData(f"unknown value kind {kind!r}")
 
-    return walk(header)
+    decoded = walk(header)
+    if used[0] != len(blob):  # encode writes each array's bytes once, back to back: nothing more
+        raise BadData("bytes beyond the arrays the header names")
+    return decoded
 
 
 def array_of(spec: dict, blob: memoryview) -> np.ndarray:

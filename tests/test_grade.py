@@ -286,6 +286,10 @@ def test_the_wire_format_round_trips_plain_data_and_refuses_garbage():
                                                                                     "shape": [99], "offset": 0})):
         with pytest.raises(collected.BadData):
             collected.decode(garbage)
+    forged = [collected.encode(data) + b"forged", (64 * 2**20).to_bytes(8, "little") + b"[]" * 10]
+    for garbage in forged:  # bytes after the arrays; a 64 MB header: refused, the header never parsed
+        with pytest.raises(collected.BadData):
+            collected.decode(garbage)
 
 
 # ---- notebooks, and a zip of a folder ---------------------------------------------------------

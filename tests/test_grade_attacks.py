@@ -135,7 +135,8 @@ def attacked(tmp_path_factory):
     listener.setblocking(False)
     fill = {"root": str(root), "out": str(out), "sock": sock_path, "solution": str(find("exercise1").solution)}
     names = []
-    for name, text in {"honest": SOLUTION, "wrong": WRONG, **ATTACKS, **AUDIT_ONLY}.items():
+    honest = {"honest": SOLUTION, "wrong": WRONG, "dynamo": "import torch._dynamo\n" + SOLUTION}
+    for name, text in {**honest, **ATTACKS, **AUDIT_ONLY}.items():
         (root / name).mkdir()
         body = text
         for key, value in fill.items():
@@ -173,7 +174,11 @@ def test_the_batch_completes_and_says_what_protects_it(attacked):
         assert f"landlock {policy.landlock_abi}" in line
     assert ("seccomp" in line) == (policy.seccomp is not None)
     assert ("uid 60100+slot" in line) == policy.as_root
-    assert len(attacked["results"]) == 2 + len(ATTACKS) + len(AUDIT_ONLY)
+    assert len(attacked["results"]) == 3 + len(ATTACKS) + len(AUDIT_ONLY)
+
+
+def test_the_runtime_refusal_leaves_torch_dynamo_importable(attacked):
+    assert attacked["results"]["dynamo"]["score"] == 26, attacked["results"]["dynamo"]["message"]
 
 
 def test_honest_and_wrong_get_what_they_get_alone(attacked):
@@ -265,7 +270,8 @@ def test_the_audit_flags_every_attack_on_autograd(attacked):
     for name in AUDIT_ONLY:
         text = "".join(by_name[name].itertext())
         assert "audit: scored 0" in text, name
-    assert by_name["honest"].get("failures") == "0" and by_name["honest"].get("errors") == "0"
+    for name in ("honest", "dynamo"):  # honest code passes the audit
+        assert by_name[name].get("failures") == "0" and by_name[name].get("errors") == "0"
 
 
 def test_the_audit_passes_every_template_solution_and_fixture():
@@ -307,7 +313,7 @@ def test_a_dead_or_stopped_fork_server_is_replaced_and_its_jobs_reported(tmp_pat
     from ninja.grade import batch as grading
     from ninja.grade import sandbox
 
-    monkeypatch.setattr(sandbox, "SERVER_SECONDS", 2.0)
+    monkeypatch.setattr(sandbox, "SERVER_SECONDS", 3.0)
     pids = []
     original = sandbox.ForkServer.wait_ready
 
@@ -376,7 +382,8 @@ def test_isolation_strict_refuses_a_machine_without_every_layer(monkeypatch, tmp
     from ninja import cli
     from ninja.grade import batch as grading
 
-    def grade_missing_landlock(work, plan, jobs, on_result, on_isolation):
+    def grade_missing_landlock(work, plan, jobs, on_result, on_isolation, server):
+        server.close()
         on_isolation(["seccomp"], {"landlock": "the kernel has no Landlock"})
         return []
 

@@ -16,7 +16,7 @@ AUTOGRAD_ATTRIBUTES = {
     "autograd", "backward", "grad_fn", "requires_grad", "requires_grad_", "forward_ad", "_C", "functorch",
     "_execution_engine", "next_functions", "register_hook", "retain_grad", "_ImperativeEngine", "vmap",
 }  # fmt: skip
-AUTOGRAD_MODULES = {"torch.autograd", "torch.func", "functorch", "torch._C", "torch._functorch", "torch._dynamo"}
+AUTOGRAD_MODULES = {"torch.autograd", "torch.func", "functorch", "torch._C", "torch._functorch"}
 DYNAMIC_NAMES = {
     "exec", "eval", "compile", "__import__", "open", "globals", "locals", "vars", "breakpoint", "memoryview",
     "__builtins__", "__loader__", "__spec__",
@@ -67,6 +67,22 @@ def audit(source: str, filename: str = "<submission>") -> list[Finding]:
     return sorted(unique.values(), key=lambda f: (f.line, f.what))
 
 
+def imported_modules(source: str) -> set[str]:
+    """Every module the source imports by name (not relative imports): the warm worker imports
+    those it may before it forks, since a slot's uid may not be able to read the standard library."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
 def machinery(tree: ast.AST) -> list[Finding]:
     """Autograd and dynamic tricks, anywhere in the file."""
     found = []
@@ -109,7 +125,7 @@ def bad_import_from(node: ast.ImportFrom) -> list[Finding]:
         return []
     if bad_module(module):
         return [Finding(line, f"imports {module}")]
-    if module == "torch" and any(a.name in {"autograd", "func", "_C", "_dynamo", "_functorch"} for a in node.names):
+    if module == "torch" and any(a.name in {"autograd", "func", "_C", "_functorch"} for a in node.names):
         return [Finding(line, "imports autograd's machinery from torch")]
     if module == "sys" and any(a.name in FRAME_ATTRIBUTES for a in node.names):
         return [Finding(line, "reaches into the interpreter (from sys import ...)")]

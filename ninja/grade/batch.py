@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ninja import collected, makemore, runner
-from ninja.grade import discover
+from ninja.grade import audit, discover
 from ninja.grade import jobs as prep
 from ninja.grade.child import AUTOGRAD_MESSAGE
 from ninja.grade.discover import GradeError  # noqa: F401 (the grading input error, raised here too)
@@ -387,7 +387,8 @@ def warm_up(exercises: Iterable[Exercise]) -> None:
     module that the parent would import later), and torch's kernels are warm (the template, in an
     install built for students)."""
     for exercise in exercises:
-        exercise.check(exercise.warm_up_file, Settings())
+        graded = exercise.for_grading()
+        graded.judge(graded.collect(exercise.warm_up_file, Settings()), Settings())
 
 
 def hidden_folders(work: list[tuple[str, Exercise | None, Path | None]]) -> list[str]:
@@ -405,21 +406,26 @@ def grade(
     jobs: int,
     on_result: Callable[[SubmissionResult], None] = lambda r: None,
     on_isolation: Callable[[list[str], dict[str, str]], None] = lambda layers, missing: None,
+    server: ForkServer | None = None,
 ) -> list[SubmissionResult]:
     """Grade every (submission, exercise, file) and return the results in the order given.
-    `on_isolation(layers, missing)` hears what confines the children here, before the first runs."""
+    `on_isolation(layers, missing)` hears what confines the children here, before the first runs;
+    `server`: a ForkServer started earlier (its worker imports torch while the caller starts up)."""
     exercises = {exercise.name: exercise for _, exercise, _ in work if exercise is not None}
     results: dict[int, SubmissionResult] = {}
     prepared: dict[int, prep.Prepared] = {}
     settings_of = {
         name: [[s.seed, s.batch_size] for _, s in grading_settings(ex, plan)] for name, ex in exercises.items()
     }
-    server = ForkServer("ninja.grade.child:grade_in_child", plan.limits, "ninja.grade.child:prepare", list(exercises),
-                        hidden_folders(work)) if any(path for _, _, path in work) else None  # fmt: skip
+    if not any(path for _, _, path in work) and server is not None:
+        server.close()
+        server = None
+    elif any(path for _, _, path in work):
+        server = server or ForkServer()  # configured once the submissions are read
     scratch = prep.Scratch()
     try:
         torch.set_num_threads(1)
-        warm_up(exercises.values())  # while the fresh worker imports torch and warms up too
+        warm_up(exercises.values())  # while the fresh worker imports torch
         given = given_tables(exercises.values(), plan)
         for i, (submission, exercise, path) in enumerate(work):
             early = early_result(i, submission, exercise, path, plan, scratch, given, prepared)
@@ -427,6 +433,9 @@ def grade(
                 results[i] = early
                 on_result(early)
         if server is not None:
+            modules = sorted({m for p in prepared.values() for m in audit.imported_modules(p.source)})
+            server.configure("ninja.grade.child:grade_in_child", plan.limits, "ninja.grade.child:prepare",
+                             {"exercises": list(exercises), "modules": modules}, hidden_folders(work))  # fmt: skip
             server.wait_ready()
             on_isolation(server.layers, server.missing)
             to_run = [dict(p.job, settings=settings_of[p.job["exercise"]], given=list(given[p.job["exercise"]][0]))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import importlib
 import linecache
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,7 +44,6 @@ class _NoEngine:
 def disable_autograd() -> None:
     """Close every way the learner's backward could ask autograd for the answer (a second layer:
     the parent's audit flags the source that tries)."""
-    importlib.import_module("torch._dynamo")  # imported while autograd is whole: importing it later works
 
     torch.autograd.Variable._execution_engine = _NoEngine()  # what backward() and autograd.grad end in
     torch.Tensor.backward = refusal("backward")
@@ -73,10 +73,24 @@ def disable_references() -> None:
                 object.__setattr__(exercise, name, refusal(f"{exercise.name}.{name}"))
 
 
-def prepare(exercise_names: list[str]) -> None:
-    """In the fresh warm worker, before any child: import everything a child needs (a slot's uid
-    may not be able to read the standard library), warm torch up on each exercise's bundled
-    solution at the notebook's seed (nothing secret), then forget every source it read."""
+NEVER_PRELOAD = {"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "webbrowser", "pydoc",
+                 "ensurepip", "venv", "lib2to3", "ninja"}  # fmt: skip
+
+
+def preloadable(module: str) -> bool:
+    """The standard library's modules, torch's and NumPy's: what the worker may import for the
+    submissions (a student's name for a module of their own is never imported outside a child)."""
+    top = module.split(".")[0]
+    stdlib = getattr(sys, "stdlib_module_names", frozenset())
+    return (top in stdlib or top in ("torch", "numpy")) and top not in NEVER_PRELOAD and module.replace(
+        ".", "").replace("_", "").isalnum()  # fmt: skip
+
+
+def prepare(args: dict) -> None:
+    """In the fresh warm worker, before any child: import everything a child needs, and the
+    modules the submissions import (a slot's uid may not be able to read the standard library),
+    warm torch up on each exercise's bundled solution at the notebook's seed (nothing secret),
+    then forget every source it read."""
     from ninja import runner
     from ninja.grade.confine import PRELOAD
     from ninja.makemore import data
@@ -86,11 +100,15 @@ def prepare(exercise_names: list[str]) -> None:
     torch.set_num_threads(1)  # parallel over processes, not threads; and forking a thread pool is unsafe
     for module in PRELOAD:
         importlib.import_module(module)
+    for module in filter(preloadable, args["modules"]):
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 (not installed, or fails to import: the child reports it)
+            pass
     data.splits(None)  # every child inherits the dataset
-    for name in exercise_names:
+    for name in args["exercises"]:
         exercise = find(name).for_grading()
         exercise.collect(exercise.warm_up_file, Settings())
-    importlib.import_module("torch._dynamo")
     runner.compiled.cache_clear()  # the solutions' source must not stay in a child's memory
     linecache.clearcache()
     gc.collect()

@@ -22,7 +22,6 @@ import resource
 import sys
 import sysconfig
 from dataclasses import dataclass, field
-from pathlib import Path
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
 NAMESPACE_FLAGS = (CLONE_NEWNS, 0x02000000, 0x04000000, 0x08000000, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
@@ -55,6 +54,7 @@ class Policy:
     as_root: bool = False
     namespaces: bool = False
     processes: int = 64
+    own_net: bool = False  # not root: each child cuts itself off the network (user + net namespace)
     seccomp: object = None  # a pyseccomp.SyscallFilter, loaded in each child
 
     @classmethod
@@ -82,6 +82,8 @@ class Policy:
         named.append("no_new_privs")
         if self.namespaces:
             named.append("net+pid namespaces")
+        elif self.own_net:
+            named.append("net namespace")
         named.append("fds closed, rlimits")
         return named
 
@@ -100,6 +102,8 @@ class Policy:
             os.setgroups([])
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
+        if self.own_net:
+            own_network()
         os.chdir(folder)
         os.environ.clear()
         os.environ.update({"TMPDIR": folder, "HOME": folder, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
@@ -247,29 +251,15 @@ def no_new_privs() -> None:
         raise OSError(ctypes.get_errno(), "PR_SET_NO_NEW_PRIVS")
 
 
-def own_user_namespace() -> None:
-    """Not root: become root of a user namespace of our own (uid and gid mapped to ours), which
-    lets the fork server create PID and net namespaces; the children stay our uid outside it."""
-    uid, gid = os.getuid(), os.getgid()
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(CLONE_NEWUSER) != 0:
-        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
-    for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
-        with open(f"/proc/self/{name}", "w") as f:
-            f.write(text)
-
-
 class Namespaces:
     """Fresh PID and net namespaces for each child the fork server forks: unshare before the fork
     makes the child its PID namespace's init (when it ends, the kernel kills whatever it started),
     setns back after it, so the next child gets namespaces of its own too."""
 
-    def __init__(self, missing: dict[str, str], as_root: bool):
+    def __init__(self, missing: dict[str, str]):
         self.libc = ctypes.CDLL(None, use_errno=True)
         self.own_pid = -1
         try:
-            if not as_root:
-                own_user_namespace()
             self.own_pid = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
             self.enter()
             self.leave()
@@ -277,9 +267,9 @@ class Namespaces:
             if self.own_pid >= 0:
                 os.close(self.own_pid)
             self.own_pid = -1
-            missing["namespaces"] = (
-                f"no net+pid namespaces ({e.strerror}): a child keeps the network (less seccomp's socket ban) "
-                "and what it starts is killed by process group only"
+            missing["pid namespace"] = (
+                f"unshare(CLONE_NEWPID) refused ({e.strerror}; it needs root): what a child starts is killed "
+                "by process group only, and RLIMIT_NPROC is the grader's own"
             )
 
     @property
@@ -295,7 +285,22 @@ class Namespaces:
             raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
 
 
-def readable_by_slot(path: str) -> bool:
-    """Whether a uid other than the grader's can reach `path` (every folder above it searchable)."""
-    folder = Path(path)
-    return all(os.stat(p).st_mode & 0o001 for p in [folder, *folder.parents] if p.exists())
+def own_network() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWUSER | CLONE_NEWNET)")
+
+
+def network_probe(missing: dict[str, str]) -> bool:
+    """Not root: whether a forked child can still give itself a network namespace of its own."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            own_network()
+            os._exit(0)
+        except OSError:
+            os._exit(1)
+    if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0:
+        return True
+    missing["net namespace"] = "no unprivileged user namespaces: a child keeps the network, less seccomp's socket ban"
+    return False

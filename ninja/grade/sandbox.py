@@ -34,14 +34,14 @@ MAX_MESSAGE = 1 << 16
 STARTUP_SECONDS = 300.0  # importing torch and warming up, on a loaded machine
 SERVER_SECONDS = 10.0
 MAX_REPLACEMENTS = 20  # a fork server that does not answer a job in this long is stopped: replaced
-BOOT = (
+BOOT = (  # the import path first (torch and ninja import while the parent starts up), then the job
     "import json, socket, sys\n"
     "sock = socket.socket(fileno=int(sys.argv[1]))\n"
-    "config = json.loads(sock.recv(1 << 20))\n"
-    "sys.path[:] = config['path']\n"
+    "sys.path[:] = json.loads(sock.recv(1 << 20))\n"
     "from ninja.grade.sandbox import worker_main\n"
-    "worker_main(sock, config)\n"
+    "worker_main(sock)\n"
 )
+EARLY_IMPORTS = ("torch", "ninja.grade.child", "ninja.grade.confine", "ninja.registry")
 
 
 @dataclass(frozen=True)
@@ -76,20 +76,29 @@ def send_all(fd: int, data: bytes) -> None:
 # ---- in the warm worker ------------------------------------------------------------------------
 
 
-def worker_main(sock: socket.socket, config: dict) -> None:
-    """The fresh exec's entry point: prepare (import, warm up), build the policy, then serve."""
-    from ninja.grade.confine import Namespaces, Policy
-
+def worker_main(sock: socket.socket) -> None:
+    """The fresh exec's entry point: import, then (once the parent says what to grade) prepare and
+    warm up, build the policy, then serve."""
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+        for module in EARLY_IMPORTS:
+            importlib.import_module(module)
+        from ninja.grade.confine import Namespaces, Policy, network_probe
+
+        raw = sock.recv(1 << 20)
+        if not raw:  # the parent stopped before it configured us (a usage error)
+            os._exit(0)
+        config = json.loads(raw)
         module, _, name = config["work"].rpartition(":")
         work = getattr(importlib.import_module(module), name)
         prepare_module, _, prepare_name = config["prepare"].rpartition(":")
         getattr(importlib.import_module(prepare_module), prepare_name)(config["prepare_args"])
         policy = Policy.build(config["hidden"])
-        namespaces = Namespaces(policy.missing, policy.as_root) if sys.platform.startswith("linux") else None
+        namespaces = Namespaces(policy.missing) if sys.platform.startswith("linux") else None
         policy.namespaces = bool(namespaces and namespaces.available)
+        if not policy.namespaces and sys.platform.startswith("linux"):
+            policy.own_net = network_probe(policy.missing)
         sock.send(json.dumps({"ready": policy.layers(), "missing": policy.missing}).encode())
         serve(sock, work, Limits(**config["limits"]), policy, namespaces if policy.namespaces else None)
     except BaseException as e:  # noqa: BLE001 (the parent reports it)
@@ -177,19 +186,24 @@ class ForkServer:
     """Start early (the worker imports and warms up while the parent does); then `run` jobs.
     `work` and `prepare` are "module:function" names the fresh worker imports."""
 
-    def __init__(self, work: str, limits: Limits, prepare: str, prepare_args, hidden: Iterable[str] = ()):
-        self.limits = limits
-        self.config = {
-            "work": work, "prepare": prepare, "prepare_args": prepare_args, "hidden": list(hidden),
-            "limits": {"timeout": limits.timeout, "cpu_seconds": limits.cpu_seconds, "memory_mb": limits.memory_mb,
-                       "file_mb": limits.file_mb},
-            "path": worker_path(),
-        }  # fmt: skip
+    def __init__(self):
+        """Starts the worker at once: it imports torch while the parent goes on; `configure` next."""
+        self.config: dict = {}
+        self.limits = Limits()
         self.layers: list[str] = []
         self.missing: dict[str, str] = {}
         self.replaced = 0
         self.process: subprocess.Popen | None = None
         self.start()
+
+    def configure(self, work: str, limits: Limits, prepare: str, prepare_args, hidden: Iterable[str] = ()) -> None:
+        self.limits = limits
+        self.config = {
+            "work": work, "prepare": prepare, "prepare_args": prepare_args, "hidden": list(hidden),
+            "limits": {"timeout": limits.timeout, "cpu_seconds": limits.cpu_seconds, "memory_mb": limits.memory_mb,
+                       "file_mb": limits.file_mb},
+        }  # fmt: skip
+        self.sock.send(json.dumps(self.config).encode())
 
     def start(self) -> None:
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -200,7 +214,7 @@ class ForkServer:
             stderr=subprocess.DEVNULL, cwd="/", start_new_session=True,
         )  # fmt: skip
         theirs.close()
-        self.sock.send(json.dumps(self.config).encode())
+        self.sock.send(json.dumps(worker_path()).encode())
         self.ready = False
 
     def wait_ready(self) -> None:
@@ -226,6 +240,9 @@ class ForkServer:
         self.sock.close()
 
     def close(self) -> None:
+        if not self.config:  # never told what to grade: nothing to finish
+            self.kill()
+            return
         if self.process is not None:
             self.sock.close()
             try:
@@ -247,6 +264,7 @@ class ForkServer:
         if self.replaced > MAX_REPLACEMENTS:
             raise ServerFailed(f"the grading worker died {self.replaced} times: stopping")
         self.start()
+        self.sock.send(json.dumps(self.config).encode())
         self.wait_ready()
 
     def run(self, jobs: Iterable[dict], parallel: int) -> Iterator[Outcome]:
