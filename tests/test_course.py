@@ -148,18 +148,26 @@ def test_grade_reads_ninja_toml_and_a_wrong_one_is_a_usage_error(course, tmp_pat
     assert done.returncode == 2 and "already chooses the exercises" in done.stderr
 
 
-def test_a_wheel_for_students_leaves_the_solutions_out(tmp_path):
-    built = {}
-    for name, flag in (("with", ""), ("without", "1")):
-        done = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                   tmp_path / name, ROOT, cwd=tmp_path, env={"NINJA_WITHOUT_SOLUTIONS": flag})  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        (wheel,) = (tmp_path / name).glob("backprop_ninja-*.whl")
-        with zipfile.ZipFile(wheel) as z:
-            built[name] = z.namelist()
-    for name, solutions in (("with", 6), ("without", 0)):
+def wheel_files(source: Path, into: Path, flag: str = "") -> list[str]:
+    """Build a wheel of `source` as pip does, and list what it holds."""
+    done = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", into, source,
+               cwd=into.parent, env={"NINJA_WITHOUT_SOLUTIONS": flag})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (wheel,) = into.glob("backprop_ninja-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        return z.namelist()
+
+
+def test_a_wheel_for_students_leaves_the_solutions_out(course, tmp_path):
+    built = {
+        "with": wheel_files(ROOT, tmp_path / "with"),
+        "without": wheel_files(ROOT, tmp_path / "without", "1"),
+        "course copy": wheel_files(course / "student" / ".backprop-ninja", tmp_path / "copy"),
+    }
+    for name, solutions in (("with", 6), ("without", 0), ("course copy", 0)):
         assert sum("ninja/_bundled/solutions/" in n for n in built[name]) == solutions, name
         assert sum("ninja/_bundled/exercises/" in n for n in built[name]) == 6, name
+    assert all("ninja/grade/templates/report.html.j2" in files for files in built.values())  # the report ships
 
 
 def test_a_students_repository_cloned_from_the_starter_is_graded_from_its_root(course, tmp_path):

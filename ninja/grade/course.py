@@ -12,6 +12,7 @@ memory), batch sizes and how credit is given. From it `ninja course init` writes
 
 from __future__ import annotations
 
+import json
 import shutil
 import stat
 import zipfile
@@ -121,7 +122,7 @@ def package_without_solutions(dest: Path) -> None:
     templates.mkdir(parents=True)
     for exercise in EXERCISES.values():
         shutil.copy(exercise.template, templates / exercise.template.name)
-    deps = ",\n".join(f"    {requirement!r}".replace("'", '"') for requirement in dependencies())
+    deps = ",\n".join(f"    {json.dumps(requirement)}" for requirement in dependencies())  # a TOML string
     (dest / "pyproject.toml").write_text(
         '[build-system]\nrequires = ["hatchling>=1.21"]\nbuild-backend = "hatchling.build"\n\n'
         f'[project]\nname = "backprop-ninja"\nversion = "{__version__}"\nrequires-python = ">=3.10"\n'
