@@ -114,13 +114,16 @@ def test_every_format_says_what_happened_on_its_first_line(klass, graded):
     says = f"syntax error at line {BROKEN_LINE}: invalid syntax"
     assert graded[0]["dee", "exercise1"]["message"].startswith(says)
     assert all(says in t["output"] for t in graded[0]["dee", "exercise1"]["tests"] if not t["passed"])
-    rows = list(csv.DictReader(io.StringIO(grade(klass, "--format", "csv").stdout)))
-    assert next(r for r in rows if r["submission"].endswith("dee"))["message"].startswith(says)
+    flag = "audit: scored 0: the source does what a hand-written backward never needs"
+    assert graded[0]["jo", "exercise1"]["message"].startswith(flag)
+    rows = {Path(r["submission"]).name: r for r in csv.DictReader(io.StringIO(grade(klass, "--format", "csv").stdout))}
+    assert rows["dee"]["message"].startswith(says) and rows["jo"]["message"].startswith(flag)
     suites = ET.fromstring(grade(klass, "--format", "junit").stdout.split("\n", 1)[-1])
-    dee = next(s for s in suites if s.get("name").endswith("dee exercise1"))
-    assert {e.get("message") for e in dee.iter("error")} == {graded[0]["dee", "exercise1"]["message"].splitlines()[0]}
+    for student, first in (("dee", says), ("jo", flag)):
+        suite = next(s for s in suites if s.get("name").endswith(f"{student} exercise1"))
+        assert {e.get("message")[: len(first)] for e in suite.iter("error")} == {first}
     scope = json.loads(grade(klass, "--format", "gradescope").stdout)
-    assert f"exercise1: {says}" in scope["output"]
+    assert f"exercise1: {says}" in scope["output"] and f"exercise1: {flag}" in scope["output"]
 
 
 def test_the_gradebook_has_one_row_per_student_a_column_per_exercise_and_a_total(klass, graded):
