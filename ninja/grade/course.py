@@ -195,9 +195,13 @@ Write your gradients in place of each `None  # TODO`, then check them:
     ninja hint {first}           # the first wrong line, and a hint for it
     ninja watch {first}          # rechecks on every save
 
-Every push is graded by `.github/workflows/grade.yml` (`{STUDENT_COMMAND}`): the run's summary
-shows each variable, and the score goes to GitHub Classroom. Points and limits are in `ninja.toml`.
-The copy of backprop-ninja in `{PACKAGE_COPY}/` carries no solutions.
+Every push is graded by `.github/workflows/grade.yml`, which runs
+
+    {STUDENT_COMMAND}
+
+(the same works here): annotations at your lines, each variable in the run's summary, and the
+score for GitHub Classroom. Points and limits are in `ninja.toml`. The copy of backprop-ninja in
+`{PACKAGE_COPY}/` carries no solutions.
 """
 
 
