@@ -22,6 +22,7 @@ from ninja.grade import audit, confine
 from ninja.registry import EXERCISES, find
 
 SOLUTION = find("exercise1").solution.read_text()
+PACKAGE = Path(audit.__file__).resolve().parent.parent  # the ninja package graded with
 TEMPLATE = find("exercise1").template.read_text()
 WRONG = SOLUTION.replace("db2 = dlogits.sum(0)", "db2 = dlogits.sum(1)")
 SECRET = "s3cr3t-token-for-the-test"
@@ -72,6 +73,8 @@ ATTACKS = {
         "        os.write(os.open(f'/proc/{p}/fd/3', os.O_WRONLY), b'x')\n    except OSError:\n        pass"
     ) + TEMPLATE,
     "classmates": tried("open({root!r} + '/honest/exercise1.py', 'w').write('dC = 0')") + TEMPLATE,
+    "repository": tried("open({solution!r}, 'a').write('# planted')")
+    + tried("open({package!r} + '/engine.py', 'a').write('\\ncompare = None\\n')") + TEMPLATE,
     "plant_module": tried(
         "import sysconfig\nfolder = sysconfig.get_paths()['purelib']\n"
         "open(folder + '/gmpy2.py', 'w').write('import os; os._exit(3)')"
@@ -112,7 +115,7 @@ def digest(folder: Path, skip: set[str]) -> dict[str, str]:
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.relative_to(folder).parts[0] not in skip
+        if p.is_file() and not set(p.relative_to(folder).parts) & skip
     }
 
 
@@ -133,7 +136,8 @@ def attacked(tmp_path_factory):
     listener.bind(sock_path)
     listener.listen(8)
     listener.setblocking(False)
-    fill = {"root": str(root), "out": str(out), "sock": sock_path, "solution": str(find("exercise1").solution)}
+    fill = {"root": str(root), "out": str(out), "sock": sock_path, "solution": str(find("exercise1").solution),
+            "package": str(PACKAGE)}
     names = []
     honest = {"honest": SOLUTION, "wrong": WRONG, "dynamo": "import torch._dynamo\n" + SOLUTION}
     for name, text in {**honest, **ATTACKS, **AUDIT_ONLY}.items():
@@ -144,6 +148,7 @@ def attacked(tmp_path_factory):
         (root / name / "exercise1.py").write_text(body.replace("EXERCISE_NAMES", repr(find("exercise1").checked)))
         names.append(name)
     before = digest(root, set(ATTACKS) | set(AUDIT_ONLY))
+    ours = {**digest(PACKAGE, {"__pycache__"}), **digest(find("exercise1").solution.parent, set())}
     env = os.environ | {"NINJA_TEST_SECRET": SECRET}
     common = ["grade", "--seed", "5", "--jobs", "2", "--timeout", "20", "--memory", "768"]
     done = ninja(*common, "--audit", "warn", "--format", "json", "--out", str(out),
@@ -161,7 +166,8 @@ def attacked(tmp_path_factory):
     return {
         "root": root, "done": done, "written": written, "out": out, "before": before, "connected": connected,
         "results": {Path(r["submission"]).name: r for r in json.loads(written)}, "alone": alone, "audited": audited,
-        "after": digest(root, set(ATTACKS) | set(AUDIT_ONLY) | {"grades.json"}),
+        "after": digest(root, set(ATTACKS) | set(AUDIT_ONLY) | {"grades.json"}), "ours": ours,
+        "ours_after": {**digest(PACKAGE, {"__pycache__"}), **digest(find("exercise1").solution.parent, set())},
     }  # fmt: skip
 
 
@@ -198,6 +204,7 @@ def test_no_attack_scores(attacked):
 def test_nothing_outside_the_attackers_folders_changed(attacked):
     assert attacked["after"] == {k: v for k, v in attacked["before"].items() if k != "grades.json"}
     assert attacked["out"].read_text() == attacked["written"]  # no daemon rewrote it after ninja exited
+    assert attacked["ours_after"] == attacked["ours"]  # ninja's package and solutions untouched
     purelib = Path(__import__("sysconfig").get_paths()["purelib"])
     assert not (purelib / "gmpy2.py").exists()
     assert not attacked["connected"]
@@ -274,13 +281,52 @@ def test_the_audit_flags_every_attack_on_autograd(attacked):
         assert by_name[name].get("failures") == "0" and by_name[name].get("errors") == "0"
 
 
+# honest shapes of code seen in real CS231n solutions (written afresh here): none is flagged
+HONEST_CS231N = {
+    "future imports": "from builtins import range\nfrom builtins import object\nimport numpy as np\n",
+    "group norm by groups": "def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):\n    caches = []\n"
+    "    for i in range(G):\n        out, cache = layernorm_forward(x[i], gamma[i], beta[i], gn_param)\n"
+    "        caches.append(cache)\n    return out, caches\n",
+    "layers in a loop": "def loss(self, X, y=None):\n    out = X\n    for i in range(1, self.num_layers):\n"
+    "        out, self.cache[i] = affine_relu_forward(out, self.params[f'W{i}'], self.params[f'b{i}'])\n"
+    "    return out\n",
+    "naive softmax": "def softmax_loss_naive(W, X, y, reg):\n    loss = 0.0\n    for i in range(X.shape[0]):\n"
+    "        scores = X[i].dot(W)\n        loss2 = np.sum(np.exp(scores))\n        loss += np.log(loss2)\n"
+    "    return loss, None\n",
+    "training loop": "def train(self, X, y, learning_rate=1e-3, num_iters=100):\n    for it in range(num_iters):\n"
+    "        loss, grads = self.loss(X, y)\n        for k in self.params:\n"
+    "            self.params[k] += -learning_rate * grads[k]\n",
+}
+NUMERICAL_CS231N = {
+    "nudged forward": "def affine_backward(dout, cache):\n    x, w, b = cache\n    dx = np.zeros_like(x)\n"
+    "    for i in range(x.size):\n        x.flat[i] += 1e-5\n        up = affine_forward(x, w, b)[0]\n"
+    "        x.flat[i] -= 2e-5\n        down = affine_forward(x, w, b)[0]\n        x.flat[i] += 1e-5\n"
+    "        dx.flat[i] = np.sum((up - down) * dout) / 2e-5\n    return dx, None, None\n",
+    "course helper": "from cs231n.gradient_check import eval_numerical_gradient_array\n"
+    "def relu_backward(dout, cache):\n"
+    "    return eval_numerical_gradient_array(lambda x: relu_forward(x)[0], cache, dout)\n",
+}
+
+
 def test_the_audit_passes_every_template_solution_and_fixture():
     files = [ex.template for ex in EXERCISES.values()] + [ex.solution for ex in EXERCISES.values()]
     files.append(Path(__file__).parent / "karpathy_notebook.py")
     for path in files:
         assert audit.audit(path.read_text()) == [], path
-    for name, text in AUDIT_ONLY.items():
+    for name, text in HONEST_CS231N.items():
+        assert audit.audit(text) == [], name
+    for name, text in {**AUDIT_ONLY, **NUMERICAL_CS231N}.items():
         assert audit.audit(text), name
+
+
+def test_a_file_handed_in_alone_sees_none_of_the_files_beside_it(tmp_path):
+    (tmp_path / "bob.py").write_text(SOLUTION)
+    looks = "import os\nraise RuntimeError('beside me: ' + ','.join(sorted(os.listdir('.'))))\n"
+    (tmp_path / "alice.py").write_text(looks)
+    done = ninja("grade", "-e", "exercise1", "--format", "json", str(tmp_path / "alice.py"), str(tmp_path / "bob.py"))
+    results = {Path(r["submission"]).name: r for r in json.loads(done.stdout)}
+    assert "beside me: alice.py" in results["alice.py"]["message"] and "bob" not in results["alice.py"]["message"]
+    assert results["bob.py"]["score"] == 26
 
 
 def test_links_fifos_and_deep_notebooks_fail_alone(tmp_path):

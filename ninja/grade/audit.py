@@ -22,7 +22,7 @@ DYNAMIC_NAMES = {
     "__builtins__", "__loader__", "__spec__",
 }  # fmt: skip
 DYNAMIC_MODULES = {
-    "gc", "importlib", "ctypes", "inspect", "builtins", "marshal", "pickle", "types", "code", "codeop",
+    "gc", "importlib", "ctypes", "inspect", "marshal", "pickle", "types", "code", "codeop",
     "runpy", "subprocess", "multiprocessing", "threading", "_thread", "socket", "signal", "mmap", "pty",
     "cffi", "dill", "cloudpickle", "linecache", "traceback", "weakref", "sysconfig", "site",
 }  # fmt: skip
@@ -89,7 +89,8 @@ def machinery(tree: ast.AST) -> list[Finding]:
     for node in ast.walk(tree):
         line = getattr(node, "lineno", 1)
         if isinstance(node, ast.Import):
-            found += [Finding(line, f"imports {alias.name}") for alias in node.names if bad_module(alias.name)]
+            found += [Finding(line, f"imports {alias.name}") for alias in node.names
+                      if bad_module(alias.name) or alias.name == "builtins"]  # fmt: skip
             found += [
                 Finding(line, f"imports {alias.name}") for alias in node.names if alias.name.split(".")[0] == "ninja"
                 and alias.name not in NINJA_IMPORTS
@@ -125,6 +126,8 @@ def bad_import_from(node: ast.ImportFrom) -> list[Finding]:
         return []
     if bad_module(module):
         return [Finding(line, f"imports {module}")]
+    if module == "builtins":  # CS231n's starter code: from builtins import range, object
+        return [Finding(line, f"imports builtins.{a.name}") for a in node.names if a.name in DYNAMIC_NAMES | {"*"}]
     if module == "torch" and any(a.name in {"autograd", "func", "_C", "_functorch"} for a in node.names):
         return [Finding(line, "imports autograd's machinery from torch")]
     if module == "sys" and any(a.name in FRAME_ATTRIBUTES for a in node.names):
@@ -161,23 +164,59 @@ FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 
 def finite_differences(tree: ast.Module) -> list[Finding]:
-    """The loss evaluated inside a loop, or by a function the file calls in a loop: what a
-    numerical gradient does. The `if __name__ == "__main__":` block never runs when graded."""
+    """A loop that nudges a value by a small step and evaluates the loss (or a forward, or a
+    function of the file that does) again: what a numerical gradient does. A training loop's
+    update (`p += -lr * grad`) is no nudge; the `if __name__ == "__main__":` block never runs when
+    graded. A call to a numerical-gradient helper (CS231n's eval_numerical_gradient) counts too."""
     body = [s for s in tree.body if not is_main_block(s)]
     functions = {f.name: f for s in body for f in ast.walk(s) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))}
     evaluates = {name for name, f in functions.items() if evaluates_loss(f.body)}
+    steps = step_names(body)
     found = []
     for statement in body:
-        for loop in ast.walk(statement):
-            if not isinstance(loop, LOOPS):
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Call) and "numerical_grad" in call_name(node):
+                found.append(Finding(node.lineno, f"calls {call_name(node)} (finite differences)"))
+            if not isinstance(node, LOOPS):
                 continue
-            inner = loop_body(loop)
-            if evaluates_loss(inner):
-                found.append(Finding(loop.lineno, "evaluates the loss inside a loop (finite differences?)"))
-            called = {c.func.id for n in inner for c in ast.walk(n) if isinstance(c, ast.Call) and
-                      isinstance(c.func, ast.Name)} & evaluates  # fmt: skip
-            found += [Finding(loop.lineno, f"calls {name}, which evaluates the loss, in a loop") for name in called]
+            inner = loop_body(node)
+            if not nudges(inner, steps):
+                continue
+            called = {call_name(c) for n in inner for c in ast.walk(n) if isinstance(c, ast.Call)} & evaluates
+            if evaluates_loss(inner) or called:
+                found.append(Finding(node.lineno, "nudges a value and evaluates the loss again inside a loop "
+                                     "(finite differences)"))  # fmt: skip
     return found
+
+
+def call_name(call: ast.Call) -> str:
+    return call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+
+
+def step_names(body: list[ast.stmt]) -> set[str]:
+    """Names the file binds to a small step (h = 1e-5, eps = 1e-4)."""
+    return {
+        t.id for s in body for n in ast.walk(s) if isinstance(n, ast.Assign) and is_small(n.value)
+        for t in n.targets if isinstance(t, ast.Name)
+    }  # fmt: skip
+
+
+def is_small(node: ast.AST) -> bool:
+    value = node.operand.value if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant) else (
+        node.value if isinstance(node, ast.Constant) else None)  # fmt: skip
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < abs(value) < 0.01
+
+
+def nudges(nodes: list[ast.AST], steps: set[str]) -> bool:
+    """An element or attribute of a value set or moved by a small step: x[i] += 1e-5, x[i] = old + h."""
+    for node in (n for top in nodes for n in ast.walk(top)):
+        targets = [node.target] if isinstance(node, ast.AugAssign) else node.targets if isinstance(
+            node, ast.Assign) else []  # fmt: skip
+        if any(isinstance(t, (ast.Subscript, ast.Attribute)) for t in targets) and any(
+            is_small(v) or (isinstance(v, ast.Name) and v.id in steps) for v in ast.walk(node.value)
+        ):
+            return True
+    return False
 
 
 def loop_body(loop: ast.AST) -> list[ast.AST]:

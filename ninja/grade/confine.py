@@ -59,7 +59,7 @@ class Policy:
 
     @classmethod
     def build(cls, hidden: list[str]) -> Policy:
-        """`hidden`: folders no child may read (the bundled solutions, the repository's tests)."""
+        """`hidden`: folders no child may read (the bundled solutions and templates, every submission)."""
         policy = cls(as_root=os.geteuid() == 0)
         policy.read_only = readable_roots(hidden)
         policy.landlock_abi = landlock_abi(policy.missing)

@@ -66,7 +66,9 @@ def prepare(i: int, exercise, path: Path, submission: str, scratch: Scratch, giv
             relative = Path(f"{exercise.name}.py")
         else:
             source, point_back = data.decode("utf-8", errors="replace"), (lambda report: report)
-            siblings = reading.sibling_sources(root, path)
+            # a folder's other .py files come along (CS231n files import their siblings); a file
+            # handed in alone comes alone: the files beside it may be classmates'
+            siblings = reading.sibling_sources(root, path) if Path(submission).is_dir() else {}
             relative = path.relative_to(root) if reading.inside(path, root) else Path(path.name)
         for name, content in siblings.items():
             write(folder / name, content)
@@ -97,7 +99,10 @@ def notebook_program(exercise, data: bytes, original: Path) -> tuple[str, Callab
     with tempfile.TemporaryDirectory(prefix="ninja-notebook-") as private:
         copy = Path(private) / "submission.ipynb"
         copy.write_bytes(data)
-        generated = replace(notebook.generate(exercise, copy), notebook=original)  # reports name the student's
+        try:
+            generated = replace(notebook.generate(exercise, copy), notebook=original)  # reports name the student's
+        except NotebookError as e:
+            raise NotebookError(str(e).replace(str(copy), str(original))) from None
     return generated.program.source, generated.point
 
 

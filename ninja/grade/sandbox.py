@@ -14,6 +14,7 @@ passed as a file descriptor (SCM_RIGHTS), so a child never sees another job's pi
 
 from __future__ import annotations
 
+import atexit
 import faulthandler
 import gc
 import importlib
@@ -195,6 +196,11 @@ class ForkServer:
         self.replaced = 0
         self.process: subprocess.Popen | None = None
         self.start()
+        atexit.register(self.abandon)  # a usage error after this: the worker must not linger
+
+    def abandon(self) -> None:
+        if self.process is not None and not self.config:
+            self.kill()
 
     def configure(self, work: str, limits: Limits, prepare: str, prepare_args, hidden: Iterable[str] = ()) -> None:
         self.limits = limits
