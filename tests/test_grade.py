@@ -77,7 +77,7 @@ def test_correct_submission_gets_full_marks(graded):
         ("segfault", "error", "SIGSEGV"),
         ("sys_exit", "error", "sys.exit(0)"),
         ("os_exit", "error", "ended its own process (exit code 0)"),
-        ("memory", "error", "memory limit is 512 MB"),
+        ("memory", "error", "over the 512 MB memory limit"),
         ("syntax_error", "error", "SyntaxError"),
     ],
 )

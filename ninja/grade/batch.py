@@ -10,7 +10,6 @@ variable earns its points only if it passes at every setting, with the trusted f
 from __future__ import annotations
 
 import ast
-import os
 import secrets
 import signal
 import sys
@@ -22,12 +21,14 @@ import numpy as np
 import torch
 
 from ninja import collected, makemore, runner
-from ninja.grade import audit
+from ninja.grade import audit, discover
 from ninja.grade import jobs as prep
-from ninja.grade.child import AUTOGRAD_MESSAGE  # noqa: F401 (feedback names it)
+from ninja.grade.child import AUTOGRAD_MESSAGE
+from ninja.grade.discover import GradeError  # noqa: F401 (the grading input error, raised here too)
 from ninja.grade.sandbox import ForkServer, Limits, Outcome, worker_path
 from ninja.registry import Exercise
-from ninja.results import PASS, Report, VarResult
+from ninja.results import ERROR as ERROR_STATUS
+from ninja.results import FAIL, PASS, LearnerError, Report, VarResult
 from ninja.settings import Settings
 
 GRADED, ERROR, TIMEOUT = "graded", "error", "timeout"
@@ -35,10 +36,6 @@ DTYPES = {
     name: np.dtype(name)
     for name in ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool", "complex64")
 }
-
-
-class GradeError(ValueError):
-    """Bad grading input (paths, config): the message says what to fix."""
 
 
 @dataclass
@@ -50,6 +47,12 @@ class TestResult:
     max_score: float
     passed: bool
     output: str
+    # for the class report: where it first went wrong, and how (at the worst grading setting)
+    status: str = ""  # pass, fail, missing, error
+    root_cause: bool = False
+    kind: str | None = None  # the diagnosis in one word: factor, missing_sum, ...
+    line: int | None = None
+    code: str | None = None  # the text of that line, comment stripped (an example, without a name)
 
 
 @dataclass
@@ -63,6 +66,8 @@ class SubmissionResult:
     tests: list[TestResult] = field(default_factory=list)
     seconds: float = 0.0
     output: str = ""  # what the learner's file printed (capped)
+    file: str = ""  # the file graded (set by discovery), for annotations at the student's lines
+    line: int | None = None  # where the file raised, if it did
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ class Plan:
     batch_sizes: tuple[int, ...]
     limits: Limits
     points: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # exercise -> variable -> points
+    credit: str = "value"  # or "local": a line right given the student's upstream gradients earns its points
     audit: str = "enforce"  # enforce: a flagged exercise scores 0 with the reason; warn: reported only
 
 
@@ -89,75 +95,39 @@ def batch_sizes_for(seed: int) -> tuple[int, int]:
 
 
 def find_work(paths: Iterable[Path], exercise: Exercise | None) -> list[tuple[str, Exercise | None, Path | None]]:
-    """(submission as given, exercise, file or None when missing) for every SUB: a folder holding
-    exercise files under their template names (at its top, or in a folder inside it: a zip of a
-    folder), or one file named after its exercise (.py, or a notebook .ipynb)."""
-    from ninja.registry import EXERCISES
-
-    work = []
-    for path in paths:
-        if path.is_dir():
-            wanted = [exercise] if exercise else list(EXERCISES.values())
-            found = []
-            for ex in wanted:
-                files = exercise_files(path, f"{ex.name}.py")
-                if files:  # two or more: graded as an error, which says so (why_missing)
-                    found.append((str(path), ex, files[0] if len(files) == 1 else None))
-            if not found and exercise:
-                found = [(str(path), exercise, None)]
-            if not found:
-                found = [(str(path), None, None)]  # graded as an error: the batch goes on
-            work += found
-        elif path.is_file():
-            ex = exercise or EXERCISES.get(path.stem)
-            if ex is None:
-                raise GradeError(
-                    f"cannot tell which exercise {path} is: name it exercise1.py, ... or pass --exercise EX"
-                )
-            work.append((str(path), ex, path))
-        else:
-            raise GradeError(f"cannot read {path}")
-    return work
-
-
-def exercise_files(folder: Path, filename: str) -> list[Path]:
-    """`filename` at the top of a submission folder; else every one in the folders under it, less
-    those in hidden folders and in __MACOSX (the Finder's copies in a zip made on a Mac)."""
-    if (folder / filename).is_file():
-        return [folder / filename]
-    found = []
-    for parent, folders, files in os.walk(folder):
-        folders[:] = sorted(f for f in folders if not f.startswith(".") and f != "__MACOSX")
-        if filename in files:
-            found.append(Path(parent) / filename)
-    return found
+    """(submission as given, exercise, file or None when missing) for every SUB (ninja/grade/discover.py)."""
+    return [found.as_work() for found in discover.discover(paths, exercise)]
 
 
 def why_missing(submission: str, exercise: Exercise) -> str:
-    filename = f"{exercise.name}.py"
-    files = exercise_files(Path(submission), filename) if Path(submission).is_dir() else []
-    if len(files) > 1:
-        names = ", ".join(str(f.relative_to(submission)) for f in files)
-        return f"{len(files)} files named {filename} in the submission ({names}): which one to grade? Keep only one"
-    return f"no {filename} in the submission"
+    if not Path(submission).is_dir():
+        return f"no {exercise.name}.py in the submission"
+    return next(f.problem for f in discover.in_folder(Path(submission), exercise) if f.exercise is exercise)
+
+
+def toml_table(config: Path) -> dict:
+    """A TOML file's tables; GradeError naming the file when it cannot be read."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    try:
+        return tomllib.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise GradeError(f"cannot read config {config}: {e}") from None
 
 
 def read_points(config: Path | None) -> dict[str, dict[str, float]]:
     """Points per variable from a TOML file: [exercise1.points] dlogprobs = 2 (default 1 each)."""
     if config is None:
         return {}
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:
-        import tomli as tomllib
     from ninja.registry import EXERCISES
 
-    try:
-        table = tomllib.loads(config.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise GradeError(f"cannot read config {config}: {e}") from None
+    table = toml_table(config)
     points: dict[str, dict[str, float]] = {}
     for name, section in table.items():
+        if name == "course":  # ninja.toml's choices (ninja/grade/course.py)
+            continue
         if name not in EXERCISES or not isinstance(section, dict) or set(section) - {"points"}:
             raise GradeError(f"{config}: [{name}] is not an exercise with a points table (e.g. [exercise1.points])")
         for variable, value in section.get("points", {}).items():
@@ -217,18 +187,72 @@ def feedback(v: VarResult, name: str, at: str) -> str:
     return "; ".join(parts)
 
 
+MEMORY_SIGNS = ("DefaultCPUAllocator", "can't allocate memory", "CUDA out of memory", "Cannot allocate memory")
+
+
+def out_of_memory(error: LearnerError) -> bool:
+    return error.kind == "MemoryError" or any(sign in error.message for sign in MEMORY_SIGNS)
+
+
+def what_happened(error: LearnerError, limits: Limits) -> str:
+    """One line that says what went wrong, for every format's first line: a syntax error at line N,
+    the memory limit, autograd refused, or the exception and its line."""
+    at = f" at line {error.line}" if error.line else ""
+    if error.kind in ("SyntaxError", "IndentationError", "TabError"):
+        return f"syntax error{at}: {error.message}"
+    if out_of_memory(error):
+        return f"over the {limits.memory_mb} MB memory limit{at}"
+    if error.kind == "AutogradUnavailable" or AUTOGRAD_MESSAGE in error.message:
+        return f"autograd refused{at}: {AUTOGRAD_MESSAGE}"
+    if error.kind == "KeyboardInterrupt":
+        return f"stopped{at} (KeyboardInterrupt)"
+    return f"{error.kind}{at}: {error.message}"
+
+
+def error_line(error: LearnerError, limits: Limits) -> str:
+    """path:line and what happened there, without torch's raw allocator text."""
+    if out_of_memory(error):
+        return f"{error.where}: {error.kind}: over the {limits.memory_mb} MB memory limit"
+    return f"{error.where}: {error.kind}: {error.message}"
+
+
+def quote_lines(report: Report, source: str, into: dict[str, str]) -> Report:
+    """Keep the text of each root cause's line (before the lines are put in notebook terms)."""
+    lines = source.splitlines()
+    for v in report.variables:
+        if v.root_cause and v.line and 0 < v.line <= len(lines):
+            into.setdefault(v.name, lines[v.line - 1].split("#")[0].strip())
+    return report
+
+
+VALUE, LOCAL = "value", "local"
+CREDIT_NOTE = {
+    VALUE: "credit by value: a gradient earns its points when it equals autograd's",
+    LOCAL: "credit by line (--credit local): a gradient earns its points when its own line is right "
+    "given your upstream gradients, so one early slip costs one line",
+}
+
+
+def earns(v: VarResult, credit: str) -> bool:
+    """By value: it passes. By line: it passes, or local blame says it only inherits a wrong upstream."""
+    inherits = v.status == FAIL and not v.root_cause and v.inherited_from is not None
+    return v.status == PASS or (credit == LOCAL and inherits)
+
+
 def score_reports(
-    exercise: Exercise, reports: list[Report], labels: list[str], plan: Plan, submission: str, seconds: float
-) -> SubmissionResult:
-    """A variable earns its points only if it passes at every setting with the forward intact."""
+    exercise: Exercise, reports: list[Report], labels: list[str], plan: Plan, submission: str, seconds: float,
+    code: Mapping[str, str] | None = None,
+) -> SubmissionResult:  # fmt: skip
+    """A variable earns its points only if it passes at every setting with the forward intact;
+    `code`: the text of root causes' lines, by variable."""
     tests = []
     hard_coded = []
     what, guess = ("batch size", "n or a value") if exercise.track == "makemore" else ("input set", "a value")
     for i, name in enumerate(exercise.checked):
         results = [r.variables[i] for r in reports]
-        passing = [v.status == PASS for v in results]
+        passing = [earns(v, plan.credit) for v in results]
         passed = all(passing) and all(r.forward_ok for r in reports)
-        worst = next((k for k, ok in enumerate(passing) if not ok), 0)
+        worst = next((k for k, v in enumerate(results) if v.status != PASS), 0)
         at = f" at {labels[worst]}" if not passed and len(reports) > 1 else ""
         text = feedback(results[worst], test_name(exercise, name), at)
         if any(passing) and not all(passing):
@@ -236,23 +260,39 @@ def score_reports(
             text += f"; right at one {what} but not another: is {guess} hard-coded?"
         if all(passing) and not passed:
             text += "; not counted: the forward pass was changed"
+        elif passed and results[worst].status != PASS:
+            text += "; earns its points by line: right given your own upstream gradients (--credit local)"
         points = points_of(plan, exercise, name)
-        tests.append(TestResult(test_name(exercise, name), points if passed else 0.0, points, passed, text))
+        v = results[worst]
+        kind = (v.diagnosis_kind or "local_rule") if v.root_cause else None
+        tests.append(
+            TestResult(test_name(exercise, name), points if passed else 0.0, points, passed, text,
+                       v.status, v.root_cause, kind, v.line, (code or {}).get(name) if v.root_cause else None)
+        )  # fmt: skip
     score = sum(t.score for t in tests)
     first = reports[0]
-    lines = [f"{sum(t.passed for t in tests)}/{len(tests)} gradients correct"]
+    correct = f"{sum(t.passed for t in tests)}/{len(tests)} gradients correct"
+    if plan.credit == LOCAL:
+        right = sum(t.status == PASS for t in tests)
+        correct = f"{sum(t.passed for t in tests)}/{len(tests)} gradients earn their points ({right} right by value)"
     error = next((r.error for r in reports if r.error), None)
+    lines = [correct]
     if error:
-        lines.append(f"{error.where}: {error.kind}: {error.message}")
+        happened = what_happened(error, plan.limits)
+        lines = [f"{happened} ({correct})", error_line(error, plan.limits)]
+        for i, t in enumerate(tests):
+            if any(r.variables[i].status == ERROR_STATUS for r in reports):
+                t.output += f"; {happened}"
     lines += sorted({note for r in reports for note in r.notes})
     roots = {test_name(exercise, v.name): v for r in reports for v in r.variables if v.root_cause}
     lines += [f"first wrong line: {name}" + (f" (line {v.line})" if v.line else "") for name, v in roots.items()][:3]
     if hard_coded:
         more = f" and {len(hard_coded) - 3} more" if len(hard_coded) > 3 else ""
         lines.append(f"{', '.join(hard_coded[:3])}{more}: right at one {what} only: is {guess} hard-coded?")
+    lines.append(CREDIT_NOTE[plan.credit])
     return SubmissionResult(
         submission, exercise.name, score, sum(t.max_score for t in tests), ERROR if error else GRADED,
-        "\n".join(lines), tests, seconds, first.output[: runner.MAX_OUTPUT],
+        "\n".join(lines), tests, seconds, first.output[: runner.MAX_OUTPUT], line=error.line if error else None,
     )  # fmt: skip
 
 
@@ -261,7 +301,7 @@ def failed(
 ) -> SubmissionResult:
     """Nothing to grade: every variable gets 0 with the reason."""
     tests = [
-        TestResult(test_name(exercise, name), 0.0, points_of(plan, exercise, name), False, message)
+        TestResult(test_name(exercise, name), 0.0, points_of(plan, exercise, name), False, message, ERROR_STATUS)
         for name in exercise.checked
     ]
     return SubmissionResult(
@@ -277,11 +317,11 @@ def why_no_result(outcome: Outcome, limits: Limits) -> tuple[str, str]:
     if outcome.truncated:
         return ERROR, "the submission sent back far too much data and was stopped"
     if outcome.signal in (signal.SIGXCPU, signal.SIGKILL) and outcome.cpu >= limits.cpu_seconds - 0.05:
-        return TIMEOUT, f"used more than {limits.cpu_seconds} s of CPU time"
+        return TIMEOUT, f"timed out after {limits.cpu_seconds} s of CPU time (an endless loop, or far too slow)"
     if outcome.signal == signal.SIGKILL:
         return (
             ERROR,
-            f"the submission was killed (SIGKILL), most likely for going over the {limits.memory_mb} MB memory limit",
+            f"killed (SIGKILL): most likely over the {limits.memory_mb} MB memory limit",
         )
     if outcome.signal is not None:
         name = (
@@ -289,10 +329,10 @@ def why_no_result(outcome: Outcome, limits: Limits) -> tuple[str, str]:
             if outcome.signal in signal.Signals._value2member_map_
             else outcome.signal
         )
-        return ERROR, f"the submission crashed the Python process ({name}) before it could be graded"
+        return ERROR, f"crashed the Python process ({name}) before it could be graded"
     if outcome.exit_code == 70 and not outcome.data:
-        return ERROR, "the submission's process could not be confined or failed before it could be graded"
-    return ERROR, f"the submission ended its own process (exit code {outcome.exit_code}) before it could be graded"
+        return ERROR, "its process could not be confined, or failed before it could be graded"
+    return ERROR, f"ended its own process (exit code {outcome.exit_code}) before it could be graded"
 
 
 def result_of(
@@ -313,18 +353,16 @@ def result_of(
                 if "source" in run:
                     run["source"] = prepared.source
                 prep.map_back(run, outcome.job["dir"], prepared.original)
+            code: dict[str, str] = {}
             reports = [
-                prepared.point_back(exercise.judge(run, s, cache)) for run, (_, s) in zip(runs, settings, strict=True)
+                prepared.point_back(quote_lines(exercise.judge(run, s, cache), prepared.source, code))
+                for run, (_, s) in zip(runs, settings, strict=True)
             ]
             labels = [label for label, _ in settings]
-            result = score_reports(exercise, reports, labels, plan, submission, outcome.wall)
+            result = score_reports(exercise, reports, labels, plan, submission, outcome.wall, code)
         except Exception as e:  # noqa: BLE001 (whatever a child sent, the batch goes on)
             message = f"malformed result from the submission's process ({type(e).__name__}: {str(e)[:300]})"
             return failed(exercise, plan, submission, ERROR, message, outcome.wall)
-        if result.status == ERROR and any(
-            r.error and ("allocate" in r.error.message or r.error.kind == "MemoryError") for r in reports
-        ):
-            result.message += f"\n(the memory limit is {plan.limits.memory_mb} MB)"
         return result
     status, message = why_no_result(outcome, plan.limits)
     return failed(exercise, plan, submission, status, message, outcome.wall)
@@ -346,10 +384,11 @@ def given_tables(exercises: Iterable[Exercise], plan: Plan) -> dict[str, list[di
 def warm_up(exercises: Iterable[Exercise]) -> None:
     """Check each bundled solution once at the notebook's seed (nothing secret) in the parent, so
     everything judging imports is imported before the first child runs (a child cannot plant a
-    module that the parent would import later), and torch's kernels are warm."""
+    module that the parent would import later), and torch's kernels are warm (the template, in an
+    install built for students)."""
     for exercise in exercises:
         graded = exercise.for_grading()
-        graded.judge(graded.collect(exercise.solution, Settings()), Settings())
+        graded.judge(graded.collect(exercise.warm_up_file, Settings()), Settings())
 
 
 def hidden_folders(work: list[tuple[str, Exercise | None, Path | None]]) -> list[str]:

@@ -108,7 +108,7 @@ def prepare(args: dict) -> None:
     data.splits(None)  # every child inherits the dataset
     for name in args["exercises"]:
         exercise = find(name).for_grading()
-        exercise.collect(exercise.solution, Settings())
+        exercise.collect(exercise.warm_up_file, Settings())
     runner.compiled.cache_clear()  # the solutions' source must not stay in a child's memory
     linecache.clearcache()
     gc.collect()
