@@ -381,7 +381,7 @@ def hint(
 
 def cs231n_options(ex, only: Optional[str], numeric: bool, data: Optional[Path]):
     """The exercise narrowed by --only and switched by --numeric; --data checked as a folder."""
-    from ninja.cs231n.functions import UnknownFunction
+    from ninja.cs231n.exercise import UnknownFunction
 
     if data is not None and not ex.takes_data:
         raise fail_usage(f"{ex.name} takes no --data (it is a CIFAR-10 folder for classifiers)")

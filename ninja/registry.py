@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Union
 
 from ninja.cs231n import classifiers, layers, optim
-from ninja.cs231n.functions import FunctionsExercise
+from ninja.cs231n.exercise import FunctionsExercise
 from ninja.makemore import exercise1, exercise2, exercise3, exercise4
 from ninja.makemore.exercise import Exercise as MakemoreExercise
 

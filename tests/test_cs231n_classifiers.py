@@ -10,15 +10,8 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from ninja.cs231n.functions import (
-    CifarError,
-    Learner,
-    duration,
-    load_cifar,
-    speed_up,
-    time_against_naive,
-    with_install_hint,
-)
+from ninja.cs231n.cifar import CifarError, load_cifar
+from ninja.cs231n.learner import Learner, duration, speed_up, time_against_naive, with_install_hint
 from ninja.registry import find
 from ninja.results import FAIL, MISSING, PASS, LearnerError
 from ninja.settings import Settings

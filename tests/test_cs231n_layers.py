@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ninja.cs231n.functions import UnknownFunction
+from ninja.cs231n.exercise import UnknownFunction
 from ninja.registry import find
 from ninja.results import FAIL, MISSING, PASS
 from ninja.settings import Settings

@@ -10,8 +10,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ninja.cs231n.functions import Case, FunctionsExercise, Mistake, Unit
-from ninja.cs231n.layers import MISSING_N_MISTAKE, OVERFLOW, multiclass_svm, rng_for
+from ninja.cs231n.cases import Case, Unit, rng_for
+from ninja.cs231n.exercise import FunctionsExercise
+from ninja.cs231n.layers import MISSING_N_MISTAKE, OVERFLOW, multiclass_svm
+from ninja.cs231n.mistakes import Mistake
 
 # ---------------------------------------------------------------- linear classifiers
 

@@ -15,8 +15,11 @@ import numpy as np
 import torch
 
 from ninja import collected, engine
-from ninja.cs231n.functions import Case, FunctionsExercise, Learner, Mistake, Trial, Unit, learner_value, unpack
-from ninja.cs231n.layers import rng_for
+from ninja.cs231n.cases import Case, OwnKind, Unit, rng_for
+from ninja.cs231n.exercise import FunctionsExercise
+from ninja.cs231n.judge import Trial
+from ninja.cs231n.learner import Learner, learner_value, unpack
+from ninja.cs231n.mistakes import Mistake
 from ninja.results import PASS
 
 # CS231n's config keys and defaults (every skeleton since 2016), and what each rule keeps between steps
@@ -228,7 +231,7 @@ def first_t(source: str) -> int:
 
 
 @dataclass(frozen=True)
-class UpdateRule(Unit):
+class UpdateRule(Unit, OwnKind):
     """One update rule, called step after step on each case as the Solver calls it."""
 
     @property

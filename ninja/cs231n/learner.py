@@ -1,0 +1,219 @@
+"""Calling the learner's code: load their file, call its functions on every case (each backward
+with its own forward's cache), and keep what they returned as plain data (collect); time a
+vectorized function against the naive one. Nothing here judges."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import time
+from collections.abc import Callable, Mapping
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ninja import collected, runner
+from ninja.cs231n.cases import Case, Inputs, OwnKind, Unit, dout_for, frozen, tensors
+from ninja.results import LearnerError
+
+
+@dataclass
+class Learner:
+    """The learner's file after it ran: its functions, and what calling them printed."""
+
+    run: runner.LearnerRun
+    source: str
+    output: io.StringIO = field(default_factory=io.StringIO)
+
+    @classmethod
+    def load(cls, path: Path) -> Learner:
+        run = runner.run_file(path)
+        run.error = with_install_hint(run.error)
+        return cls(run, Path(path).read_text(encoding="utf-8"))
+
+    def get(self, name: str) -> Any:
+        return self.run.namespace.get(name)
+
+    def call(self, function: Callable, *args, **kwargs) -> tuple[Any, LearnerError | None]:
+        """(what it returned, None) or (None, where it raised)."""
+        try:
+            with redirect_stdout(self.output), redirect_stderr(self.output):
+                return function(*args, **kwargs), None
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:  # noqa: BLE001 (the learner's error is a result)
+            return None, runner.error_from_exception(e, self.run.path, self.source)
+
+
+# modules CS231n's files import that a plain NumPy set-up lacks: module -> what to do
+INSTALL_HINTS = {
+    "past": "pip install future (the package behind CS231n's `from past.builtins import xrange`), "
+    "or delete that import and use range",
+}
+
+
+def with_install_hint(error: LearnerError | None) -> LearnerError | None:
+    """A ModuleNotFoundError for a module in INSTALL_HINTS, told how to get it."""
+    missing = re.fullmatch(r"No module named '([^'.]+)[^']*'", error.message) if error else None
+    if error is None or error.kind != "ModuleNotFoundError" or not missing or missing[1] not in INSTALL_HINTS:
+        return error
+    return replace(error, message=f"{error.message}: {INSTALL_HINTS[missing[1]]}")
+
+
+def changed_in_place(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """The array arguments a call modified (dict arguments such as bn_param may change by design)."""
+    return [
+        k for k, v in before.items() if isinstance(v, np.ndarray) and not np.array_equal(v, after[k], equal_nan=True)
+    ]
+
+
+def invoke(unit: Unit, learner: Learner, name: str, inputs: Inputs) -> tuple[Any, LearnerError | None]:
+    if unit.call is not None:
+        return learner.call(unit.call, learner.get(unit.owner), name, inputs)
+    return learner.call(learner.get(name), *inputs.values())
+
+
+def unit_present(unit, learner: Learner) -> bool:
+    if unit.owner:
+        cls = learner.get(unit.owner)
+        return cls is not None and (unit.forward == unit.owner or hasattr(cls, unit.forward))
+    return learner.get(unit.forward) is not None
+
+
+def collect_unit(unit: Unit, learner: Learner, seed: int, cifar, measure_speed: bool = True) -> dict:
+    """Every case of `unit` called, up to the first that raises; the speed-up when timed."""
+    present = unit_present(unit, learner)
+    cases, timed = [], None
+    for case in unit.cases(seed, cifar) if present else []:
+        cases.append(collect_case(unit, learner, case))
+        if cases[-1]["error"]:
+            break
+        timed = case if case.timed else timed
+    speed = None
+    if measure_speed and unit.naive and timed is not None:
+        speed = time_against_naive(unit, learner, timed)
+    return {"present": present, "cases": cases, "speed": speed}
+
+
+def collect_case(unit: Unit, learner: Learner, case: Case) -> dict:
+    """Call the learner's forward (and each backward, with its own cache) on one case: what
+    they returned, as plain data. The dout fed to a backward is dout_for(case, out's trusted shape)."""
+    if isinstance(unit, OwnKind):
+        return unit.collect_case(learner, case)
+    before = frozen(case.inputs)
+    inputs = frozen(case.inputs)
+    returned, error = invoke(unit, learner, unit.forward, inputs)
+    if error:
+        return {"error": collected.error_data(error)}
+    out, second = unpack(returned) if unit.kind != "value" else (returned, None)
+    called = {
+        "error": None,
+        "out": collected.plain(out),
+        "second": collected.plain(second) if unit.kind == "loss" else None,
+        "moved": changed_in_place(before, inputs),
+        "state": collected.plain(inputs_dict(inputs)) if unit.state else {},
+        "backward": {},
+    }
+    if unit.kind == "layer" and case.backward:
+        with torch.no_grad():  # only the shape: the judge computes the trusted values itself
+            shape = tuple(unit.trusted(tensors(before, ()), learner_value(called["out"])).shape)
+        dout = dout_for(case, shape)
+        for name in unit.backward:
+            called["backward"][name] = collect_backward(unit, learner, name, dout, second)
+    return called
+
+
+def collect_backward(unit: Unit, learner: Learner, name: str, dout: np.ndarray, cache) -> dict:
+    function = learner.get(name)
+    if function is None:
+        return {"absent": True}
+    dout_np = dout.copy()
+    returned, error = learner.call(function, dout_np, cache)
+    if error:
+        return {"absent": False, "error": collected.error_data(error)}
+    values = returned if isinstance(returned, (tuple, list)) and len(unit.wrt) > 1 else (returned,)
+    if isinstance(returned, (tuple, list)) and len(unit.wrt) == 1 and len(returned) == 1:
+        values = returned
+    return {
+        "absent": False,
+        "error": None,
+        "values": [collected.plain(v) for v in values],
+        "dout_changed": not np.array_equal(dout_np, dout),
+    }
+
+
+def learner_value(data: Any) -> Any:
+    """Collected data as the checks here read it: arrays stay NumPy arrays (what CS231n code
+    returns); an Opaque value becomes something whose type name the engine reports."""
+    if isinstance(data, collected.Opaque):
+        return collected.value_of(data)
+    if isinstance(data, dict):
+        return {k: learner_value(v) for k, v in data.items()}
+    return data
+
+
+def unpack(returned: Any) -> tuple[Any, Any]:
+    """(out, cache) or (loss, grad); a single value leaves the second None."""
+    if isinstance(returned, tuple) and len(returned) == 2:
+        return returned
+    return returned, None
+
+
+def inputs_dict(inputs: Inputs) -> dict:
+    """The dict argument (bn_param) as the learner's call left it."""
+    for v in inputs.values():
+        if isinstance(v, dict):
+            return v
+    return {}
+
+
+def best_time(unit: Unit, learner: Learner, name: str, inputs: Inputs) -> float | None:
+    """The fastest of at least 3 calls, and of up to 20 while they take under 0.1 s together: a
+    fast function gets more tries, so one slice of a busy machine does not decide its time."""
+    times: list[float] = []
+    while len(times) < 3 or (len(times) < 20 and sum(times) < 0.1):
+        copied = frozen(inputs)
+        start = time.perf_counter()
+        _, error = invoke(unit, learner, name, copied)
+        if error:
+            return None
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def duration(seconds: float) -> str:
+    """89 ms, 2.8 ms, 0.11 s, 1.5 s: what a person reads at a glance."""
+    if seconds >= 0.1:
+        return f"{seconds:.2g} s"
+    ms = seconds * 1e3
+    return f"{ms:.0f} ms" if ms >= 10 else f"{ms:.1f} ms" if ms >= 0.1 else f"{ms:.2f} ms"
+
+
+def speed_up(fast: float | None, slow: float | None, naive: str, vectorized: str) -> str | None:
+    """E.g. `39x faster than two_loops: 2.8 ms vs 0.11 s`: the naive one named without the prefix
+    the two share (compute_distances_), to keep the note short."""
+    if not fast or not slow:
+        return None
+    shared = len(os.path.commonprefix([naive, vectorized]))
+    short = naive[shared:] if 0 < shared < len(naive) else naive
+    ratio = slow / fast
+    factor = "not faster" if ratio < 1.1 else f"{ratio:.1f}x faster" if ratio < 10 else f"{ratio:.0f}x faster"
+    return f"{factor} than {short}: {duration(fast)} vs {duration(slow)}"
+
+
+def time_against_naive(unit: Unit, learner: Learner, case: Case) -> str | None:
+    """With NumPy's BLAS on one thread: on a busy machine its threads wait for each other and a
+    vectorized matrix product can look no faster than two Python loops (measured: bench/speedup_note.py)."""
+    from threadpoolctl import threadpool_limits  # imported here: only this measurement needs it
+
+    if not unit_present(replace(unit, forward=unit.naive), learner):
+        return None
+    with threadpool_limits(limits=1, user_api="blas"):
+        fast = best_time(unit, learner, unit.forward, case.inputs)
+        slow = best_time(unit, learner, unit.naive, case.inputs)
+    return speed_up(fast, slow, unit.naive, unit.forward)
