@@ -68,6 +68,8 @@ def test_only_picks_functions_by_substring_and_rejects_unknown_names():
         "batchnorm_forward",
         "batchnorm_backward",
         "batchnorm_backward_alt",
+        "spatial_batchnorm_forward",
+        "spatial_batchnorm_backward",
     }
     with pytest.raises(UnknownFunction, match="affine_forward"):
         LAYERS.only("attention")
