@@ -1,0 +1,102 @@
+"""The CS231n networks exercise: FullyConnectedNet and ThreeLayerConvNet in a cs231n/ tree of
+our own (the learner's layers, layer_utils, classifiers/ with relative imports), each year's
+constructor, the reg convention named, a missing staff file named."""
+
+import pytest
+
+from ninja.registry import find
+from ninja.results import ERROR, FAIL, MISSING, PASS
+from ninja.settings import Settings
+
+NETWORKS = find("networks")
+SOLUTION = NETWORKS.solution.read_text()
+LAYERS = find("layers").solution.read_text()
+LAYER_UTILS = '''from .layers import *
+
+
+def affine_relu_forward(x, w, b):
+    a, fc_cache = affine_forward(x, w, b)
+    out, relu_cache = relu_forward(a)
+    return out, (fc_cache, relu_cache)
+
+
+def affine_relu_backward(dout, cache):
+    fc_cache, relu_cache = cache
+    return affine_backward(relu_backward(dout, relu_cache), fc_cache)
+'''
+IMPORTS = "from ..layers import *\nfrom ..layer_utils import *\n"
+
+
+def tree(tmp_path, network_source, utils=LAYER_UTILS):
+    """assignment2/cs231n/ as students have it: layers.py, layer_utils.py, classifiers/fc_net.py."""
+    root = tmp_path / "assignment2" / "cs231n"
+    (root / "classifiers").mkdir(parents=True)
+    (root / "__init__.py").write_text("")
+    (root / "classifiers" / "__init__.py").write_text("")
+    (root / "layers.py").write_text(LAYERS)
+    if utils is not None:
+        (root / "layer_utils.py").write_text(utils)
+    path = root / "classifiers" / "fc_net.py"
+    lines = [IMPORTS if line.startswith("from layers import *") else line for line in network_source.splitlines(True)]
+    path.write_text("".join(lines))
+    return path
+
+
+def check(path, only=None, seed=0):
+    return (NETWORKS.only(only) if only else NETWORKS).check(path, Settings(seed=seed))
+
+
+def by_name(report):
+    return {v.name: v for v in report.variables}
+
+
+@pytest.mark.parametrize("seed", [0, 9])
+def test_the_reference_passes_in_a_cs231n_tree(tmp_path, seed):
+    report = check(tree(tmp_path, SOLUTION), seed=seed)
+    assert [v.name for v in report.variables if v.status != PASS] == []
+    assert "FullyConnectedNet.dgamma3" in by_name(report) and "ThreeLayerConvNet.dW1" in by_name(report)
+
+
+def test_numeric_gradients_confirm_the_reference():
+    report = NETWORKS.numeric().check(NETWORKS.solution, Settings())
+    assert all(v.numeric_relerr < 1e-6 for v in report.variables if v.numeric_relerr is not None)
+    assert sum(v.numeric_relerr is not None for v in report.variables) >= 10
+
+
+def test_the_template_is_missing():
+    assert {v.status for v in NETWORKS.check(NETWORKS.template, Settings()).variables} == {MISSING}
+
+
+def test_reg_without_the_half_is_named(tmp_path):
+    source = SOLUTION.replace("loss += 0.5 * self.reg * np.sum(W * W)\n            grads[f\"W{i}\"] += self.reg * W",
+                              "loss += self.reg * np.sum(W * W)\n            grads[f\"W{i}\"] += 2 * self.reg * W")
+    assert source != SOLUTION
+    report = check(tree(tmp_path, source), "FullyConnected")
+    for name in ("FullyConnectedNet.loss", "FullyConnectedNet.dW1"):
+        v = by_name(report)[name]
+        assert v.status == FAIL and v.diagnosis_kind == "reg" and "0.5 * reg" in v.diagnosis, name
+    assert by_name(report)["FullyConnectedNet.db1"].status == PASS
+
+
+def test_a_missing_layernorm_branch_fails_only_where_it_is_used(tmp_path):
+    source = SOLUTION.replace('                dout, grads[f"gamma{i}"], grads[f"beta{i}"] = layernorm_backward(dout, norm)\n', "                pass\n")
+    report = check(tree(tmp_path, source), "FullyConnected")
+    failed = {v.name for v in report.variables if v.status != PASS}
+    assert "FullyConnectedNet.dgamma1" in failed and "layernorm" in by_name(report)["FullyConnectedNet.dgamma1"].note
+
+
+def test_2017s_constructor_dropout_as_drop_probability_and_use_batchnorm(tmp_path):
+    """2016-2018: FullyConnectedNet(hidden_dims, ..., dropout=0, use_batchnorm=False, ...): no layernorm."""
+    source = SOLUTION.replace("dropout_keep_ratio=1,\n                 normalization=None,", "dropout=0, use_batchnorm=False,")
+    source = source.replace("        self.normalization = normalization\n        self.use_dropout = dropout_keep_ratio != 1\n",
+                            "        self.normalization = 'batchnorm' if use_batchnorm else None\n        self.use_dropout = dropout > 0\n"
+                            "        normalization, dropout_keep_ratio = self.normalization, 1 - dropout\n")
+    assert source.count("use_batchnorm") == 2
+    report = check(tree(tmp_path, source), "FullyConnected")
+    assert report.passed, [(v.name, v.status, v.note) for v in report.variables]
+
+
+def test_a_missing_staff_file_is_named(tmp_path):
+    report = check(tree(tmp_path, SOLUTION, utils=None))
+    assert report.error is not None and "layer_utils" in report.error.message
+    assert {v.status for v in report.variables} == {ERROR}
