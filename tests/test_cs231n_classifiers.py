@@ -11,7 +11,7 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from ninja.cs231n.cifar import CifarError, load_cifar
-from ninja.cs231n.learner import Learner, duration, speed_up, time_against_naive, with_install_hint
+from ninja.cs231n.learner import Learner, duration, speed_up, time_against_naive
 from ninja.registry import find
 from ninja.results import FAIL, MISSING, PASS, LearnerError
 from ninja.settings import Settings
@@ -195,18 +195,19 @@ def test_cli_data_must_be_a_cifar_folder_for_classifiers(tmp_path):
     assert done.returncode == 2 and "data_batch_1" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_a_missing_past_module_says_which_package_to_install(tmp_path):
-    """CS231n's linear_svm.py and k_nearest_neighbor.py start with `from past.builtins import xrange`."""
+def test_past_builtins_loads_with_nothing_installed_and_leaves_nothing_behind(tmp_path):
+    import importlib.util
+
+    assert importlib.util.find_spec("past") is None  # the real one (pip install future) is not here
     path = tmp_path / "linear_svm.py"
-    path.write_text("from past.builtins import xrange\n" + SOLUTION)
+    path.write_text("from past.builtins import xrange\n" + SOLUTION.replace("range(", "xrange("))
     report = CLASSIFIERS.only("svm_loss_naive").check(path, Settings())
-    assert report.error.kind == "ModuleNotFoundError" and report.error.line == 1
-    assert "No module named 'past'" in report.error.message and "pip install future" in report.error.message
-    path.write_text("import cs231n_helpers_nowhere\n" + SOLUTION)  # other modules: the message as Python gives it
+    assert report.error is None and report.passed
+    assert "past" not in sys.modules and "past.builtins" not in sys.modules
+    path.write_text("import cs231n_helpers_nowhere\n" + SOLUTION)  # another module: how to install it, and where
     report = CLASSIFIERS.only("svm_loss_naive").check(path, Settings())
-    assert report.error.message == "No module named 'cs231n_helpers_nowhere'"
-    dotted = with_install_hint(LearnerError("ModuleNotFoundError", "No module named 'past.builtins'", "f.py", 1))
-    assert "pip install future" in dotted.message
+    assert report.error.message.startswith("No module named 'cs231n_helpers_nowhere'")
+    assert f"{sys.executable} -m pip install cs231n_helpers_nowhere" in report.error.message
 
 
 def test_speed_up_notes_read_well():
