@@ -111,7 +111,7 @@ def summary(report: Report) -> Text:
     if report.passed:
         scope = f" ({report.scope})" if report.scope else ""
         return Text(f"{report.correct}/{total} correct: {report.exercise} passes{scope}.", style="bold green")
-    line = Text(f"{report.correct}/{total} correct" + (f" of {report.scope}" if report.scope else ""), style="bold")
+    line = Text(f"{report.correct}/{total} correct", style="bold")
     counts = {s: sum(v.status == s for v in report.variables) for s in (FAIL, MISSING, ERROR)}
     parts = [f"{k} {s}" for s, k in counts.items() if k]
     if parts:
@@ -120,6 +120,8 @@ def summary(report: Report) -> Text:
         line.append(": the forward pass was changed", style="bold red")
     elif report.error:
         line.append(f": your file stopped at {report.error.where} ({report.error.kind})", style="bold magenta")
+    if report.scope:
+        line.append(f"; checked {report.scope}")
     return line
 
 

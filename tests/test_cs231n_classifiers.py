@@ -68,29 +68,53 @@ def test_the_template_reports_every_result_missing():
     assert {v.status for v in report.variables} == {MISSING}
 
 
-def test_the_regularization_convention_is_named_both_ways(tmp_path):
+def test_a_regularization_unlike_the_files_own_skeleton_line_is_named(tmp_path):
     linear = edited(
         "svm_loss_vectorized",
         ("+ reg * np.sum(W * W)", "+ 0.5 * reg * np.sum(W * W)"),
         ("+ 2 * reg * W", "+ reg * W"),
     )
+    assert "loss += reg * np.sum(W * W)" in linear  # the naive one keeps the skeleton's line
     results = check(tmp_path, linear, only="svm_loss_vectorized")
     for name in ("svm_loss_vectorized.loss", "svm_loss_vectorized.dW"):
         assert results[name].status == FAIL
-        assert "this exercise uses reg * np.sum(W * W)" in results[name].diagnosis
-        assert "yours matches 0.5 * reg" in results[name].diagnosis
+        assert "this matches 0.5 * reg * np.sum(W * W)" in results[name].diagnosis
+        assert "but your file says reg * np.sum(W * W)" in results[name].diagnosis
     points_at(tmp_path, results["svm_loss_vectorized.loss"], "reg", "+ 0.5 * reg * np.sum(W * W)")
     points_at(tmp_path, results["svm_loss_vectorized.dW"], "reg", "+ reg * W")
+
+
+def test_the_2016_half_reg_passes_where_the_file_says_so_and_either_agreeing_pair_passes(tmp_path):
+    half = SOLUTION.replace("reg * np.sum(W * W)", "0.5 * reg * np.sum(W * W)").replace("2 * reg * W", "reg * W")
+    assert "loss += 0.5 * reg * np.sum(W * W)" in half
+    results = check(tmp_path, half, only="svm_loss")
+    assert all(r.status == PASS for r in results.values())
+    assert "reg: 0.5 * reg * np.sum(W * W)" in results["svm_loss_naive.loss"].note
+    assert "read from your file" in results["svm_loss_naive.loss"].note
+    unsaid = half.replace("loss += 0.5 * reg * np.sum(W * W)", "loss = loss + 0.5 * reg * np.sum(W ** 2)")
+    results = check(tmp_path, unsaid, only="svm_loss")
+    assert all(r.status == PASS for r in results.values())
+    assert "(seen in your answers)" in results["svm_loss_naive.loss"].note
+    forced = CLASSIFIERS.only("svm_loss_naive").with_conventions(["reg=1"])
+    path = tmp_path / "forced.py"
+    path.write_text(unsaid)
+    loss = {v.name: v for v in forced.check(path, Settings()).variables}["svm_loss_naive.loss"]
+    assert loss.status == FAIL and "but --convention asks for reg * np.sum(W * W)" in loss.diagnosis
+
+
+def test_the_two_layer_net_regularization_either_way_and_a_mismatched_pair(tmp_path):
     net = SOLUTION.replace("loss += 0.5 * self.reg *", "loss += self.reg *")
     net = net.replace("+ self.reg * W2", "+ 2 * self.reg * W2").replace("+ self.reg * W1", "+ 2 * self.reg * W1")
     results = check(tmp_path, net, only="TwoLayerNet")
-    for name in ("TwoLayerNet.loss", "TwoLayerNet.dW1", "TwoLayerNet.dW2"):
-        assert results[name].status == FAIL and "uses 0.5 * reg" in results[name].diagnosis
-        assert "yours matches reg * sum(W**2)" in results[name].diagnosis
-    points_at(tmp_path, results["TwoLayerNet.loss"], "reg", "loss += self.reg *")  # in TwoLayerNet.loss
-    points_at(tmp_path, results["TwoLayerNet.dW2"], "reg", "+ 2 * self.reg * W2")
-    points_at(tmp_path, results["TwoLayerNet.dW1"], "reg", "+ 2 * self.reg * W1")
-    assert results["TwoLayerNet.db1"].status == PASS
+    assert all(r.status == PASS for r in results.values())
+    assert "reg: reg * (sum(W1**2) + sum(W2**2))" in results["TwoLayerNet.loss"].note
+    mismatched = SOLUTION.replace("loss += 0.5 * self.reg *", "loss += self.reg *")
+    results = check(tmp_path, mismatched, only="TwoLayerNet")
+    loss = results["TwoLayerNet.loss"]
+    assert loss.status == FAIL and "this matches reg * (sum(W1**2) + sum(W2**2))" in loss.diagnosis
+    assert "your other results follow 0.5 * reg" in loss.diagnosis
+    points_at(tmp_path, loss, "reg", "loss += self.reg *")  # in TwoLayerNet.loss
+    assert results["TwoLayerNet.dW1"].status == PASS
 
 
 def test_a_loss_without_division_by_n(tmp_path):

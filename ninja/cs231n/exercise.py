@@ -9,7 +9,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ninja import collected, runner
-from ninja.cs231n.cases import Unit
+from ninja.cs231n import conventions
+from ninja.cs231n.cases import Convention, Unit
 from ninja.cs231n.cifar import load_cifar
 from ninja.cs231n.judge import judge_unit
 from ninja.cs231n.learner import Learner, collect_unit
@@ -38,6 +39,7 @@ class FunctionsExercise(BundledFiles):
     measure_speed: bool = True  # time a vectorized function against the naive one
     selected: str | None = None  # --only: the pattern that chose `units`
     all_results: int | None = None  # --only: how many results the whole exercise checks
+    conventions: Mapping[str, str] = field(default_factory=dict)  # --convention: name -> value
     track = "cs231n"
 
     @property
@@ -56,6 +58,13 @@ class FunctionsExercise(BundledFiles):
                 f"--only {pattern!r} matches none of {self.name}'s functions: {', '.join(self.functions)}"
             )
         return replace(self, units=units, selected=pattern, all_results=len(self.checked))
+
+    def known_conventions(self) -> list[Convention]:
+        return [c for u in self.units for c in u.conventions]
+
+    def with_conventions(self, given: list[str] | None) -> FunctionsExercise:
+        """--convention reg=0.5 (raises conventions.UnknownConvention for one the exercise lacks)."""
+        return replace(self, conventions=conventions.parse(given, self.known_conventions()))
 
     def numeric(self) -> FunctionsExercise:
         return replace(self, numeric_check=True)

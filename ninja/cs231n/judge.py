@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ninja import collected, engine
-from ninja.cs231n import cases
+from ninja.cs231n import cases, conventions
 from ninja.cs231n.cases import Case, Unit, frozen, tensors
 from ninja.cs231n.learner import learner_value
 from ninja.cs231n.mistakes import (
@@ -56,7 +56,7 @@ def rel_error(x: Any, y: torch.Tensor) -> float | None:
     return ((got - y).abs() / (got.abs() + y.abs()).clamp(min=1e-8)).max().item()
 
 
-def trials(unit: Unit, called: dict, case: Case, expected: dict) -> list[Trial]:
+def trials(unit: Unit, called: dict, case: Case, expected: dict, options: dict) -> list[Trial]:
     """What the learner returned on `case` (collect_case) beside the trusted values (expected)."""
     before = frozen(case.inputs)
     out, second = learner_value(called["out"]), learner_value(called["second"])
@@ -67,7 +67,7 @@ def trials(unit: Unit, called: dict, case: Case, expected: dict) -> list[Trial]:
     trial = Trial({out_name: out}, dict(expected["values"]))
     trial.mistakes.update(expected["mistakes"])
     if unit.property_check and out is not None:
-        found = unit.property_check(before, out)
+        found = unit.property_check(before, out, **options)
         if found:
             trial.diagnosis[out_name] = found
     if unit.state:
@@ -123,30 +123,31 @@ def backward_trial(unit: Unit, called: dict, name, trusted: dict) -> Trial:
 
 def judge_unit(exercise, unit: Unit, got: dict, settings, cifar, error, source: str, cache) -> list[VarResult]:
     """One result per checked name of `unit` that the learner's files define: the worst case of
-    each (collected data `got`). Every case is judged: one that raises hides nothing of the others."""
+    each (collected data `got`). Every case is judged: one that raises hides nothing of the others.
+    Under each convention value the unit allows (conventions.allowed), the one the answers agree
+    with most is taken and named."""
     if not got["present"]:
         status = ERROR if error else MISSING
         return [VarResult(c, status, ()) for c in unit.checked]
     unit_cases = unit.cases(settings.seed, cifar)
-    judged: dict[str, list[tuple[int, VarResult, Trial | None]]] = {c: [] for c in unit.checked}
-    expected_at: dict[int, dict] = {}
-    for i, (case, called) in enumerate(zip(unit_cases, got["cases"], strict=False)):
-        raised = collected.error_of(called["error"])
-        if raised:
-            for c in unit.checked:
-                judged[c].append((i, raised_result(c, case, raised, source, unit), None))
-            continue
-        expected_at[i] = trusted_side(exercise, unit, case, learner_value(called["out"]), settings, cache)
-        for trial in trials(unit, called, case, expected_at[i]):
-            for name in trial.expected:
-                result = judge(name, trial, case.label, exercise.rtol, exercise.atol, unit.overflow)
-                judged[name].append((i, result, trial))
     kept = [c for c in unit.checked if c.partition(".")[0] not in absent_backwards(got)]
-    chosen = {c: worst(judged[c]) for c in kept if judged[c]}
+
+    def run(values):
+        return judge_cases(exercise, unit, got, unit_cases, values, settings, source, cache, kept)
+
+    allowed, why = conventions.allowed(unit, exercise.conventions, source)
+    runs = {conventions.key(v): run(v) for v in allowed}
+    best = max(allowed, key=lambda v: passes(runs[conventions.key(v)][0]))  # the first (default) on a tie
+    chosen, expected_at = runs[conventions.key(best)]
+    if any(r.status != PASS for _, r, _ in chosen.values()):  # would another value explain a failure?
+        others = {conventions.key(v): run(v)[0] for v in conventions.every(unit) if conventions.key(v) not in runs}
+        others |= {k: judged for k, (judged, _) in runs.items()}
+        conventions.name_mismatches(unit, chosen, best, others, why)
     if exercise.numeric_check:
         for name, (i, result, trial) in chosen.items():
-            numeric_beside(unit, name, result, trial, i, unit_cases, got, expected_at)
+            numeric_beside(unit, name, result, trial, i, unit_cases, got, expected_at, best)
     merged = [chosen[c][1] if c in chosen else VarResult(c, MISSING, ()) for c in kept]
+    conventions.note_seen(unit, best, why, merged)
     if unit.naive:
         vectorized_verdict(unit, loops_in(source, unit.names[0]), got["speed"], merged)
     for r in merged:
@@ -158,11 +159,35 @@ def judge_unit(exercise, unit: Unit, got: dict, settings, cifar, error, source: 
     return merged
 
 
-def trusted_side(exercise, unit: Unit, case: Case, out, settings, cache) -> dict:
+def passes(judged: dict) -> int:
+    return sum(r.status == PASS for _, r, _ in judged.values())
+
+
+def judge_cases(exercise, unit: Unit, got: dict, unit_cases, values, settings, source, cache, kept) -> tuple:
+    """Under one set of convention values: by checked name, (case index, result, trial) of the
+    worst case; and the trusted side of each case that ran."""
+    options = conventions.options(unit, values)
+    judged: dict[str, list[tuple[int, VarResult, Trial | None]]] = {c: [] for c in unit.checked}
+    expected_at: dict[int, dict] = {}
+    for i, (case, called) in enumerate(zip(unit_cases, got["cases"], strict=False)):
+        raised = collected.error_of(called["error"])
+        if raised:
+            for c in unit.checked:
+                judged[c].append((i, raised_result(c, case, raised, source, unit), None))
+            continue
+        expected_at[i] = trusted_side(exercise, unit, case, learner_value(called["out"]), settings, cache, options)
+        for trial in trials(unit, called, case, expected_at[i], options):
+            for name in trial.expected:
+                result = judge(name, trial, case.label, exercise.rtol, exercise.atol, unit.overflow)
+                judged[name].append((i, result, trial))
+    return {c: worst(judged[c]) for c in kept if judged[c]}, expected_at
+
+
+def trusted_side(exercise, unit: Unit, case: Case, out, settings, cache, options) -> dict:
     if unit.reads_out:  # the trusted forward depends on this learner's out: nothing to share
-        return cases.expected(unit, case, out)
-    key = ("trusted", exercise.name, unit.forward, case.label, settings.seed, settings.data)
-    return cached(cache, key, lambda: cases.expected(unit, case, out))
+        return cases.expected(unit, case, out, options)
+    key = ("trusted", exercise.name, unit.forward, case.label, settings.seed, settings.data, tuple(options.items()))
+    return cached(cache, key, lambda: cases.expected(unit, case, out, options))
 
 
 def raised_result(name: str, case: Case, raised: LearnerError, source: str, unit: Unit) -> VarResult:
@@ -178,7 +203,7 @@ def absent_backwards(got: dict) -> set[str]:
     return {name for called in got["cases"] for name, back in called.get("backward", {}).items() if back["absent"]}
 
 
-def numeric_beside(unit: Unit, name: str, result: VarResult, trial, i: int, unit_cases, got, expected_at) -> None:
+def numeric_beside(unit: Unit, name: str, result: VarResult, trial, i, unit_cases, got, expected_at, values) -> None:
     """--numeric: central differences at the case this result comes from (the failing one), or at
     the first case small enough when that one has too many entries to perturb one by one."""
     w = name.rpartition(".d")[2]
@@ -192,7 +217,8 @@ def numeric_beside(unit: Unit, name: str, result: VarResult, trial, i: int, unit
     case, called = unit_cases[j], got["cases"][j]
     dout = expected_at[j].get("dout", torch.tensor(1.0, dtype=torch.float64))
     t = tensors(frozen(case.inputs), unit.wrt)
-    numeric = cases.numeric(unit, t, learner_value(called["out"]), w, dout)
+    options = conventions.options(unit, values)
+    numeric = cases.numeric(unit, t, learner_value(called["out"]), w, dout, options)
     value = trial.got.get(name) if j == i else learner_gradient(unit, name, called, j)
     result.numeric_relerr = rel_error(value, numeric)
     if j != i:

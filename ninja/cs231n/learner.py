@@ -80,6 +80,25 @@ class Learner:
         return loading.explain(runner.error_from_exception(e, deepest.run.path, deepest.source))
 
 
+def files_for(exercise, given: Sequence[Path]) -> list[Path]:
+    """The files to check together: each given file, and in each given folder the .py files that
+    define one of the exercise's functions (a cs231n/ folder also holds solver.py, setup.py, ...,
+    which are not run). Raises OSError (FileNotFoundError) naming what cannot be read."""
+    wanted = {u.owner or u.forward for u in exercise.units} | set(exercise.functions)
+    found: list[Path] = []
+    for path in map(Path, given):
+        if path.is_dir():
+            inside = [p for p in sorted(path.glob("*.py")) if top_level_names(read_text(p)) & wanted]
+            if not inside:
+                raise FileNotFoundError(f"{path}: no .py file there defines any of {exercise.name}'s functions")
+            found += inside
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"cannot read {path}")
+    return list(dict.fromkeys(found))
+
+
 def read_text(path: Path) -> str:
     try:
         return runner.read_source(Path(path))
@@ -159,14 +178,29 @@ def collect_case(unit: Unit, learner: Learner, case: Case) -> dict:
             shape = tuple(unit.trusted(tensors(before, ()), learner_value(called["out"])).shape)
         dout = dout_for(case, shape)
         for name in unit.backward:
-            called["backward"][name] = collect_backward(unit, learner, name, dout, second)
+            called["backward"][name] = collect_backward(
+                unit, learner, name, dout, own_cache(unit, learner, name, case, second)
+            )
     return called
+
+
+def own_cache(unit: Unit, learner: Learner, backward: str, case: Case, cache):
+    """The cache `backward` is fed: that of the forward it was written for when the learner's file
+    has one (batchnorm_backward_alt after their batchnorm_forward_alt), else the unit's forward's.
+    A LearnerError when that forward raises."""
+    paired = unit.paired.get(backward)
+    if paired is None or learner.get(paired) is None:
+        return cache
+    returned, error = learner.call(learner.get(paired), *frozen(case.inputs).values())
+    return error if error else unpack(returned)[1]
 
 
 def collect_backward(unit: Unit, learner: Learner, name: str, dout: np.ndarray, cache) -> dict:
     function = learner.get(name)
     if function is None:
         return {"absent": True}
+    if isinstance(cache, LearnerError):  # its own forward raised
+        return {"absent": False, "error": collected.error_data(cache)}
     dout_np = dout.copy()
     returned, error = learner.call(function, dout_np, cache)
     if error:

@@ -196,14 +196,21 @@ def numpy_change(error: LearnerError) -> str | None:
 
 def install_hint(error: LearnerError) -> str | None:
     """A module the learner's file imports that ninja's environment lacks: how to install it there."""
-    missing = re.fullmatch(r"No module named '([^'.]+)[^']*'", error.message)
+    if error.kind == "ImportError" and "bad magic number" in error.message:
+        return (
+            "a .pyc file of another Python (Python 2's, committed with the assignment) stands where a .py is "
+            "missing: delete the .pyc files (find . -name '*.pyc' -delete)"
+        )
+    missing = re.fullmatch(r"No module named '(([^'.]+)[^']*)'", error.message)
     if error.kind != "ModuleNotFoundError" or not missing:
         return None
-    module = missing[1]
-    if module == PACKAGE:
+    dotted, module = missing[1], missing[2]
+    if dotted == PACKAGE:
         return (
             "the cs231n package is not found: keep the file inside its assignment's cs231n/ folder "
             "(ninja puts the folder above it on the import path)"
         )
+    if module == PACKAGE:
+        return f"{dotted.replace('.', '/')}.py is not in your cs231n folder: it comes with the assignment's files"
     why = INSTALL.get(module, "a module your file imports")
     return f"{why}; install it where ninja runs: {sys.executable} -m pip install {module}"
