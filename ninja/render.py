@@ -56,7 +56,7 @@ def blame_note(v: VarResult) -> str | None:
 
 def pointer(report: Report, v: VarResult) -> str:
     """path:line, which editors and terminals open at the line."""
-    where = report.path or "your file"
+    where = v.path or report.path or "your file"
     return f"{where}:{v.line}" if v.line else where
 
 
@@ -109,7 +109,8 @@ def cs231n_note(v: VarResult) -> str:
 def summary(report: Report) -> Text:
     total = len(report.variables)
     if report.passed:
-        return Text(f"{report.correct}/{total} correct: {report.exercise} passes.", style="bold green")
+        scope = f" ({report.scope})" if report.scope else ""
+        return Text(f"{report.correct}/{total} correct: {report.exercise} passes{scope}.", style="bold green")
     line = Text(f"{report.correct}/{total} correct", style="bold")
     counts = {s: sum(v.status == s for v in report.variables) for s in (FAIL, MISSING, ERROR)}
     parts = [f"{k} {s}" for s, k in counts.items() if k]
@@ -119,6 +120,8 @@ def summary(report: Report) -> Text:
         line.append(": the forward pass was changed", style="bold red")
     elif report.error:
         line.append(f": your file stopped at {report.error.where} ({report.error.kind})", style="bold magenta")
+    if report.scope:
+        line.append(f"; checked {report.scope}")
     return line
 
 
@@ -187,6 +190,7 @@ def to_dict(report: Report) -> dict:
                 "diagnosis_kind": v.diagnosis_kind,
                 "line": v.line,
                 "numeric_relerr": finite(v.numeric_relerr),
+                "file": v.path or report.path,
             }
             for v in report.variables
         ],
@@ -202,6 +206,7 @@ def to_dict(report: Report) -> dict:
         },
         "output": report.output,
         "file": report.path,
+        "scope": report.scope,
     }
 
 
@@ -231,7 +236,7 @@ def github(report: Report) -> str:
         if found:
             level, words = found
             title, _, message = words.partition(": ")
-            lines.append(annotation(level, message or words, report.path, v.line, title))
+            lines.append(annotation(level, message or words, v.path or report.path, v.line, title))
     inherited = [
         f"{shown_name(report.track, v.name)} (from {v.inherited_from})" for v in report.variables if v.inherited_from
     ]

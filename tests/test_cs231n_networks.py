@@ -59,7 +59,10 @@ def test_the_reference_passes_in_a_cs231n_tree(tmp_path, seed):
 
 def test_numeric_gradients_confirm_the_reference():
     report = NETWORKS.numeric().check(NETWORKS.solution, Settings())
-    assert all(v.numeric_relerr < 1e-6 for v in report.variables if v.numeric_relerr is not None)
+    # a bias just before batchnorm has a zero gradient (the mean takes it away): there central
+    # differences are rounding noise against noise, as in CS231n's own notebook
+    noisy = {"FullyConnectedNet.db1", "FullyConnectedNet.db2", "FullyConnectedNet.db3"}
+    assert all(v.numeric_relerr < 1e-6 for v in report.variables if v.numeric_relerr is not None and v.name not in noisy)
     assert sum(v.numeric_relerr is not None for v in report.variables) >= 10
 
 
@@ -67,14 +70,19 @@ def test_the_template_is_missing():
     assert {v.status for v in NETWORKS.check(NETWORKS.template, Settings()).variables} == {MISSING}
 
 
-def test_reg_without_the_half_is_named(tmp_path):
+def test_reg_without_the_half(tmp_path):
+    """fc_net.py's skeleton asks for "a factor of 0.5": there reg * sum(W**2) is named; a file
+    that does not say is judged under whichever reg convention its answers follow, named."""
     source = SOLUTION.replace("loss += 0.5 * self.reg * np.sum(W * W)\n            grads[f\"W{i}\"] += self.reg * W",
                               "loss += self.reg * np.sum(W * W)\n            grads[f\"W{i}\"] += 2 * self.reg * W")
     assert source != SOLUTION
     report = check(tree(tmp_path, source), "FullyConnected")
+    assert report.passed and any("reg * (sum(W1**2)" in (v.note or "") for v in report.variables)
+    skeleton = "# NOTE: make sure that your L2 regularization includes a factor of 0.5\n" + source
+    report = check(tree(tmp_path / "skeleton", skeleton), "FullyConnected")
     for name in ("FullyConnectedNet.loss", "FullyConnectedNet.dW1"):
         v = by_name(report)[name]
-        assert v.status == FAIL and v.diagnosis_kind == "reg" and "0.5 * reg" in v.diagnosis, name
+        assert v.status == FAIL and v.diagnosis_kind == "reg" and "0.5 * reg" in v.diagnosis, (name, v.diagnosis)
     assert by_name(report)["FullyConnectedNet.db1"].status == PASS
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,27 @@ class Case:
     inputs: Inputs
     backward: bool = True  # batchnorm's test mode has no backward
     timed: bool = False  # the case on which vectorized code is timed against the naive
+
+
+@dataclass(frozen=True)
+class Convention:
+    """A rule CS231n's skeletons changed over the years, which the trusted forward follows:
+    `values` maps each value (what --convention NAME=VALUE names) to the trusted forward's options
+    and how it reads to a person. `read(source)` finds the value in the learner's file (a
+    docstring, a skeleton line), None where the file does not say; then, when `either`, any value
+    the learner's answers agree on is accepted (and named), else `default` holds."""
+
+    name: str
+    values: Mapping[str, tuple[Mapping[str, Any], str]]
+    default: str
+    read: Callable[[str], str | None] | None = None
+    either: bool = False
+
+    def options(self, value: str) -> Mapping[str, Any]:
+        return self.values[value][0]
+
+    def words(self, value: str) -> str:
+        return self.values[value][1]
 
 
 @dataclass(frozen=True)
@@ -58,6 +79,8 @@ class Unit:
     call: Callable[[Any, str, Inputs], Any] | None = None  # how to call it: (owner class, name, inputs)
     output: str = "out"  # kind "value": the name of what it returns
     reads_out: bool = False  # `trusted` reads the learner's out (dropout's mask): judged per learner
+    conventions: tuple[Convention, ...] = ()  # what `trusted` (and property_check) take as options
+    paired: Mapping[str, str] = field(default_factory=dict)  # backward -> the forward whose cache it takes
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -82,10 +105,10 @@ class OwnKind:
     def collect_case(self, learner, case: Case) -> dict:
         raise NotImplementedError
 
-    def expected(self, case: Case, out) -> dict:
+    def expected(self, case: Case, out, options: Mapping[str, Any]) -> dict:
         raise NotImplementedError
 
-    def trials(self, called: dict, case: Case, numeric: bool, expected: dict) -> list:
+    def trials(self, called: dict, case: Case, expected: dict, options: dict) -> list:
         raise NotImplementedError
 
 def frozen(inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -109,26 +132,28 @@ def dout_for(case: Case, shape: tuple[int, ...]) -> np.ndarray:
     return np.random.default_rng(zlib.crc32(case.label.encode())).standard_normal(shape)
 
 
-def expected(unit: Unit, case: Case, out) -> dict:
+def expected(unit: Unit, case: Case, out, options: Mapping[str, Any] | None = None) -> dict:
     """The trusted side of one case, the same for every learner (unless `reads_out`): by checked
-    name, the trusted values and what each named mistake produces; the dout fed to backwards."""
+    name, the trusted values and what each named mistake produces; the dout fed to backwards.
+    `options` are the conventions' (reg_factor=0.5, keep=False)."""
+    options = dict(options or {})
     if isinstance(unit, OwnKind):
-        return unit.expected(case, out)
+        return unit.expected(case, out, options)
     before = frozen(case.inputs)
     t = tensors(before, unit.wrt)
-    result = unit.trusted(t, out)
+    result = unit.trusted(t, out, **options)
     if unit.kind in ("loss", "value"):
         values = [result.detach()]
         if unit.kind == "loss":
             values += torch.autograd.grad(result, [t[w] for w in unit.wrt])
         names = list(unit.checked)
-        mistakes = mistakes_for(unit, before, out, None, names)
+        mistakes = mistakes_for(unit, before, out, None, names, options)
         return {"values": dict(zip(names, values, strict=True)), "mistakes": mistakes}
     out_name = f"{unit.forward}.out"
     dout = torch.from_numpy(dout_for(case, tuple(result.shape)))
     expected = {
         "values": {out_name: result.detach()},
-        "mistakes": mistakes_for(unit, before, out, None, [out_name]),
+        "mistakes": mistakes_for(unit, before, out, None, [out_name], options),
         "state": unit.state(before) if unit.state else {},
         "dout": dout,
         "backward": {},
@@ -139,12 +164,12 @@ def expected(unit: Unit, case: Case, out) -> dict:
             names = [f"{name}.d{w}" for w in unit.wrt]
             expected["backward"][name] = {
                 "values": dict(zip(names, grads, strict=False)),
-                "mistakes": mistakes_for(unit, before, out, dout.numpy(), names),
+                "mistakes": mistakes_for(unit, before, out, dout.numpy(), names, options),
             }
     return expected
 
 
-def mistakes_for(unit: Unit, before: Inputs, out, dout, names) -> dict[Diagnosis, dict[str, Any]]:
+def mistakes_for(unit: Unit, before: Inputs, out, dout, names, options=None) -> dict[Diagnosis, dict[str, Any]]:
     """(kind, message) -> what that mistake produces, by checked name."""
     found = {}
     for mistake in unit.mistakes:
@@ -154,7 +179,7 @@ def mistakes_for(unit: Unit, before: Inputs, out, dout, names) -> dict[Diagnosis
             found[named] = {n: produced[n.rpartition(".")[2]] for n in names if n.rpartition(".")[2] in produced}
             continue
         t = tensors(before, unit.wrt)
-        result = unit.trusted(t, out, **mistake.options)
+        result = unit.trusted(t, out, **{**(options or {}), **mistake.options})
         if unit.kind == "loss":
             grads = torch.autograd.grad(result, [t[w] for w in unit.wrt])
             found[named] = dict(zip(names, [result.detach(), *grads], strict=True))
@@ -166,8 +191,8 @@ def mistakes_for(unit: Unit, before: Inputs, out, dout, names) -> dict[Diagnosis
     return found
 
 
-def numeric(unit: Unit, t: dict, out, name: str, dout: torch.Tensor) -> torch.Tensor:
-    return central_differences(lambda t2: unit.trusted(t2, out).detach(), t, name, dout)
+def numeric(unit: Unit, t: dict, out, name: str, dout: torch.Tensor, options=None) -> torch.Tensor:
+    return central_differences(lambda t2: unit.trusted(t2, out, **(options or {})).detach(), t, name, dout)
 
 
 def central_differences(f: Callable[[dict], torch.Tensor], t: dict, name: str, dout: torch.Tensor) -> torch.Tensor:

@@ -4,16 +4,17 @@ k-nearest-neighbour distances (two loops, one loop, none) and predict_labels."""
 
 from __future__ import annotations
 
+import inspect
+import re
 from functools import partial
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ninja.cs231n.cases import Case, Unit, rng_for
+from ninja.cs231n.cases import Case, Convention, Unit, rng_for
 from ninja.cs231n.exercise import FunctionsExercise
 from ninja.cs231n.layers import MISSING_N_MISTAKE, OVERFLOW, multiclass_svm
-from ninja.cs231n.mistakes import Mistake
 
 # ---------------------------------------------------------------- linear classifiers
 
@@ -57,12 +58,24 @@ def linear_softmax(t, out, reg_factor=1.0, mean=True):
     return data + reg_factor * t["reg"] * (W * W).sum()
 
 
-def reg_message(uses: str, yours: str) -> str:
-    return f"regularization: this exercise uses {uses}; yours matches {yours}"
+def skeleton_reg(source: str) -> str | None:
+    """The regularization line the learner's linear_svm.py or softmax.py carries, as CS231n's
+    skeleton gives it: `loss += reg * np.sum(W * W)`, or the 2016 one's `0.5 * reg * ...`."""
+    found = set(re.findall(r"loss \+= (0\.5 \* )?reg \* np\.sum\(W \* W\)", source))
+    return ("0.5" if found.pop() else "1") if len(found) == 1 else None
 
 
-LINEAR_REG = reg_message("reg * np.sum(W * W) (dW gets 2 * reg * W)", "0.5 * reg * np.sum(W * W)")
-LINEAR_MISTAKES = (Mistake("reg", LINEAR_REG, {"reg_factor": 0.5}), MISSING_N_MISTAKE)
+LINEAR_REG = Convention(
+    "reg",
+    {
+        "1": ({"reg_factor": 1.0}, "reg * np.sum(W * W) (dW gets 2 * reg * W)"),
+        "0.5": ({"reg_factor": 0.5}, "0.5 * reg * np.sum(W * W) (dW gets reg * W), as CS231n's 2016 skeleton"),
+    },
+    default="1",
+    read=skeleton_reg,
+    either=True,
+)
+LINEAR_MISTAKES = (MISSING_N_MISTAKE,)
 
 
 def linear_units():
@@ -71,10 +84,13 @@ def linear_units():
         cases = partial(linear_cases, large=large)
         overflow = OVERFLOW if family == "softmax" else None
         naive = f"{family}_loss_naive"
-        units.append(Unit(naive, "loss", ("W",), cases, trusted, mistakes=LINEAR_MISTAKES, overflow=overflow))
+        units.append(Unit(
+            naive, "loss", ("W",), cases, trusted, mistakes=LINEAR_MISTAKES, overflow=overflow,
+            conventions=(LINEAR_REG,),
+        ))  # fmt: skip
         units.append(Unit(
             f"{family}_loss_vectorized", "loss", ("W",), cases, trusted, mistakes=LINEAR_MISTAKES, overflow=overflow,
-            naive=naive,
+            naive=naive, conventions=(LINEAR_REG,),
         ))  # fmt: skip
     return tuple(units)
 
@@ -103,13 +119,20 @@ def two_layer_cases(seed, cifar=None):
 
 
 def call_two_layer_net(cls, name, inputs):
-    """Build the learner's net at the case's sizes, put the case's parameters in, ask its loss."""
-    hidden, classes = inputs["W2"].shape
-    dims = {"input_dim": inputs["W1"].shape[0], "hidden_dim": hidden, "num_classes": classes}
-    net = cls(**dims, weight_scale=1e-3, reg=inputs["reg"])
+    """Build the learner's net at the case's sizes, put the case's parameters in, ask its loss:
+    fc_net.py's TwoLayerNet(input_dim, hidden_dim, num_classes, weight_scale, reg) with loss(X, y),
+    or the 2016-2020 neural_net.py's TwoLayerNet(input_size, hidden_size, output_size, std) with
+    loss(X, y, reg) on rows (N, D)."""
+    (d, hidden), classes = inputs["W1"].shape, inputs["W2"].shape[1]
+    if "input_size" in inspect.signature(cls).parameters:
+        net = cls(d, hidden, classes, std=1e-4)
+        give = lambda: net.loss(inputs["X"].reshape(len(inputs["X"]), -1), inputs["y"], reg=inputs["reg"])  # noqa: E731
+    else:
+        net = cls(input_dim=d, hidden_dim=hidden, num_classes=classes, weight_scale=1e-3, reg=inputs["reg"])
+        give = lambda: net.loss(inputs["X"], inputs["y"])  # noqa: E731
     for k in ("W1", "b1", "W2", "b2"):
         net.params[k] = inputs[k].copy()
-    return net.loss(inputs["X"], inputs["y"])
+    return give()
 
 
 def two_layer_net(t, out, reg_factor=0.5, mean=True):
@@ -119,9 +142,21 @@ def two_layer_net(t, out, reg_factor=0.5, mean=True):
     return data + reg_factor * t["reg"] * ((t["W1"] ** 2).sum() + (t["W2"] ** 2).sum())
 
 
-NET_REG = reg_message(
-    "0.5 * reg * (sum(W1**2) + sum(W2**2)) (dW gets reg * W)",
-    "reg * sum(W**2)",
+def net_reg(source: str) -> str | None:
+    """fc_net.py's TwoLayerNet asks for "a factor of 0.5", as 2016's neural_net.py did ("regularization
+    loss by 0.5"); 2017-2020's neural_net.py says nothing (its notebook's numbers use reg * sum(W**2))."""
+    return "0.5" if re.search(r"factor of 0\.5|regularization loss by 0\.5", source) else None
+
+
+NET_REG = Convention(
+    "reg",
+    {
+        "0.5": ({"reg_factor": 0.5}, "0.5 * reg * (sum(W1**2) + sum(W2**2)) (dW gets reg * W)"),
+        "1": ({"reg_factor": 1.0}, "reg * (sum(W1**2) + sum(W2**2)) (dW gets 2 * reg * W)"),
+    },
+    default="0.5",
+    read=net_reg,
+    either=True,
 )
 
 # ---------------------------------------------------------------- k-nearest neighbours
@@ -196,7 +231,7 @@ UNITS = (
     *linear_units(),
     Unit(
         "TwoLayerNet", "loss", ("W1", "b1", "W2", "b2"), two_layer_cases, two_layer_net, owner="TwoLayerNet",
-        call=call_two_layer_net, mistakes=(Mistake("reg", NET_REG, {"reg_factor": 1.0}), MISSING_N_MISTAKE),
+        call=call_two_layer_net, mistakes=(MISSING_N_MISTAKE,), conventions=(NET_REG,),
     ),
     *knn_units(),
 )  # fmt: skip

@@ -8,15 +8,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ninja import collected, engine
-from ninja.cs231n import cases
+from ninja.cs231n import cases, conventions
 from ninja.cs231n.cases import Case, OwnKind, Unit, frozen, tensors
 from ninja.cs231n.learner import learner_value
-from ninja.cs231n.mistakes import Diagnosis, diagnose, in_place, loops_in, offending_line, vectorized_verdict
+from ninja.cs231n.mistakes import (
+    Diagnosis,
+    diagnose,
+    in_place,
+    loops_in,
+    offending_line,
+    still_a_stub,
+    vectorized_verdict,
+)
 from ninja.exercise import cached
 from ninja.results import ERROR, FAIL, MISSING, PASS, LearnerError, VarResult
+
+NUMERIC_ENTRIES = 2000  # --numeric perturbs each entry twice: larger inputs take too long
 
 
 @dataclass(frozen=True)
@@ -27,7 +38,6 @@ class Trial:
     expected: dict[str, torch.Tensor]
     mistakes: dict[Diagnosis, dict[str, Any]] = field(default_factory=dict)  # (kind, message) -> outputs
     diagnosis: dict[str, Diagnosis] = field(default_factory=dict)  # checked name -> found directly
-    numeric: dict[str, torch.Tensor] = field(default_factory=dict)
     note: dict[str, str] = field(default_factory=dict)
 
 
@@ -46,21 +56,20 @@ def rel_error(x: Any, y: torch.Tensor) -> float | None:
     return ((got - y).abs() / (got.abs() + y.abs()).clamp(min=1e-8)).max().item()
 
 
-def trials(unit: Unit, called: dict, case: Case, numeric: bool, expected: dict) -> list[Trial]:
+def trials(unit: Unit, called: dict, case: Case, expected: dict, options: dict) -> list[Trial]:
     """What the learner returned on `case` (collect_case) beside the trusted values (expected)."""
     if isinstance(unit, OwnKind):
-        return unit.trials(called, case, numeric, expected)
+        return unit.trials(called, case, expected, options)
     before = frozen(case.inputs)
     out, second = learner_value(called["out"]), learner_value(called["second"])
     moved = called["moved"]
-    t = tensors(before, unit.wrt) if numeric else None
     if unit.kind in ("loss", "value"):
-        return [loss_trial(unit, t, expected, before, out, second, moved, numeric)]
+        return [loss_trial(unit, expected, out, second, moved)]
     out_name = f"{unit.forward}.out"
     trial = Trial({out_name: out}, dict(expected["values"]))
     trial.mistakes.update(expected["mistakes"])
     if unit.property_check and out is not None:
-        found = unit.property_check(before, out)
+        found = unit.property_check(before, out, **options)
         if found:
             trial.diagnosis[out_name] = found
     if unit.state:
@@ -73,11 +82,11 @@ def trials(unit: Unit, called: dict, case: Case, numeric: bool, expected: dict) 
     trials = [trial]
     for name, trusted in expected["backward"].items():
         called_back = called["backward"][name]
-        trials.append(backward_trial(unit, called_back, name, expected["dout"], trusted, out, t, numeric))
+        trials.append(backward_trial(unit, called_back, name, trusted))
     return trials
 
 
-def loss_trial(unit: Unit, t, expected, before, out, second, moved, numeric) -> Trial:
+def loss_trial(unit: Unit, expected, out, second, moved) -> Trial:
     """A function that returns (loss, gradient) (or gradients by name), or one value."""
     names = unit.checked
     got = [out]
@@ -85,15 +94,12 @@ def loss_trial(unit: Unit, t, expected, before, out, second, moved, numeric) -> 
         got += [second.get(w) for w in unit.wrt] if isinstance(second, dict) else [second]
     trial = Trial(dict(zip(names, got, strict=False)), dict(expected["values"]))
     trial.mistakes.update(expected["mistakes"])
-    if numeric and unit.kind == "loss":
-        for name, w in zip(names[1:], unit.wrt, strict=True):
-            trial.numeric[name] = cases.numeric(unit, t, out, w, torch.tensor(1.0, dtype=torch.float64))
     if moved:
         trial.diagnosis.update(dict.fromkeys(names, in_place(unit.forward, moved)))
     return trial
 
 
-def backward_trial(unit: Unit, called: dict, name, dout, trusted: dict, out, t, numeric) -> Trial:
+def backward_trial(unit: Unit, called: dict, name, trusted: dict) -> Trial:
     names = [f"{name}.d{w}" for w in unit.wrt]
     expected = dict(trusted["values"])
     if called["absent"]:
@@ -114,57 +120,138 @@ def backward_trial(unit: Unit, called: dict, name, dout, trusted: dict, out, t, 
     trial.mistakes.update(trusted["mistakes"])
     if called["dout_changed"]:
         trial.diagnosis.update(dict.fromkeys(names, in_place(name, ["dout"])))
-    if numeric:
-        for n, w in zip(names, unit.wrt, strict=False):
-            trial.numeric[n] = cases.numeric(unit, t, out, w, dout)
     return trial
 
 
 def judge_unit(exercise, unit: Unit, got: dict, settings, cifar, error, source: str, cache) -> list[VarResult]:
-    """One result per checked name of `unit`: the worst case of each (collected data `got`)."""
-    results: dict[str, list[VarResult]] = {c: [] for c in unit.checked}
+    """One result per checked name of `unit` that the learner's files define: the worst case of
+    each (collected data `got`). Every case is judged: one that raises hides nothing of the others.
+    Under each convention value the unit allows (conventions.allowed), the one the answers agree
+    with most is taken and named."""
     if not got["present"]:
         status = ERROR if error else MISSING
         return [VarResult(c, status, ()) for c in unit.checked]
-    for i, (case, called) in enumerate(zip(unit.cases(settings.seed, cifar), got["cases"], strict=False)):
-        raised = collected.error_of(called["error"])
-        if raised:
-            message = f"{case.label}: {short_where(raised)}: {raised.kind}: {raised.message}"
-            return [VarResult(c, ERROR, (), note=message) for c in unit.checked]
-        out = learner_value(called["out"])
-        if unit.reads_out:  # the trusted forward depends on this learner's out: nothing to share
-            expected = cases.expected(unit, case, out)
-        else:
-            key = ("trusted", exercise.name, unit.forward, case.label, settings.seed, settings.data)
-            expected = cached(cache, key, lambda: cases.expected(unit, case, out))  # noqa: B023 (called at once)
-        for trial in trials(unit, called, case, exercise.numeric_check and i == 0, expected):
-            for name in trial.expected:
-                results[name].append(judge(name, trial, case.label, exercise.rtol, exercise.atol, unit.overflow))
-    merged = [worst(results[c]) if results[c] else VarResult(c, MISSING, ()) for c in unit.checked]
+    unit_cases = unit.cases(settings.seed, cifar)
+    kept = [c for c in unit.checked if c.partition(".")[0] not in absent_backwards(got)]
+
+    def run(values):
+        return judge_cases(exercise, unit, got, unit_cases, values, settings, source, cache, kept)
+
+    allowed, why = conventions.allowed(unit, exercise.conventions, source)
+    runs = {conventions.key(v): run(v) for v in allowed}
+    best = max(allowed, key=lambda v: passes(runs[conventions.key(v)][0]))  # the first (default) on a tie
+    chosen, expected_at = runs[conventions.key(best)]
+    if any(r.status != PASS for _, r, _ in chosen.values()):  # would another value explain a failure?
+        others = {conventions.key(v): run(v)[0] for v in conventions.every(unit) if conventions.key(v) not in runs}
+        others |= {k: judged for k, (judged, _) in runs.items()}
+        conventions.name_mismatches(unit, chosen, best, others, why)
+    if exercise.numeric_check:
+        for name, (i, result, trial) in chosen.items():
+            numeric_beside(unit, name, result, trial, i, unit_cases, got, expected_at, best)
+    merged = [chosen[c][1] if c in chosen else VarResult(c, MISSING, ()) for c in kept]
+    conventions.note_seen(unit, best, why, merged)
     if unit.naive:
         vectorized_verdict(unit, loops_in(source, unit.names[0]), got["speed"], merged)
     for r in merged:
         if r.status == FAIL and r.diagnosis_kind:  # a named mistake: the root cause, at its line
             r.root_cause = True
+        if r.diagnosis_kind and (r.root_cause or r.diagnosis_kind == "in_place"):  # in place: a pass, noted
             r.line = r.line or offending_line(source, r.name, r.diagnosis_kind)
     blame_the_forward(unit, merged)
     return merged
+
+
+def passes(judged: dict) -> int:
+    return sum(r.status == PASS for _, r, _ in judged.values())
+
+
+def judge_cases(exercise, unit: Unit, got: dict, unit_cases, values, settings, source, cache, kept) -> tuple:
+    """Under one set of convention values: by checked name, (case index, result, trial) of the
+    worst case; and the trusted side of each case that ran."""
+    options = conventions.options(unit, values)
+    judged: dict[str, list[tuple[int, VarResult, Trial | None]]] = {c: [] for c in unit.checked}
+    expected_at: dict[int, dict] = {}
+    for i, (case, called) in enumerate(zip(unit_cases, got["cases"], strict=False)):
+        raised = collected.error_of(called["error"])
+        if raised:
+            for c in unit.checked:
+                judged[c].append((i, raised_result(c, case, raised, source, unit), None))
+            continue
+        expected_at[i] = trusted_side(exercise, unit, case, learner_value(called["out"]), settings, cache, options)
+        for trial in trials(unit, called, case, expected_at[i], options):
+            for name in trial.expected:
+                result = judge(name, trial, case.label, exercise.rtol, exercise.atol, unit.overflow)
+                judged[name].append((i, result, trial))
+    return {c: worst(judged[c]) for c in kept if judged[c]}, expected_at
+
+
+def trusted_side(exercise, unit: Unit, case: Case, out, settings, cache, options) -> dict:
+    if unit.reads_out:  # the trusted forward depends on this learner's out: nothing to share
+        return cases.expected(unit, case, out, options)
+    key = ("trusted", exercise.name, unit.forward, case.label, settings.seed, settings.data, tuple(options.items()))
+    return cached(cache, key, lambda: cases.expected(unit, case, out, options))
+
+
+def raised_result(name: str, case: Case, raised: LearnerError, source: str, unit: Unit) -> VarResult:
+    """The forward raised on this case: its outputs and its backwards' are errors there, or missing
+    when the function is still the skeleton (`out = None` ... `out.astype(...)`)."""
+    if still_a_stub(source, unit.forward, raised):
+        return VarResult(name, MISSING, (), note=f"{unit.forward} is still the skeleton ({raised.message})")
+    return VarResult(name, ERROR, (), note=f"{case.label}: {short_where(raised)}: {raised.kind}: {raised.message}")
+
+
+def absent_backwards(got: dict) -> set[str]:
+    """Backward functions the learner's files do not define (collect_backward: absent)."""
+    return {name for called in got["cases"] for name, back in called.get("backward", {}).items() if back["absent"]}
+
+
+def numeric_beside(unit: Unit, name: str, result: VarResult, trial, i, unit_cases, got, expected_at, values) -> None:
+    """--numeric: central differences at the case this result comes from (the failing one), or at
+    the first case small enough when that one has too many entries to perturb one by one."""
+    w = name.rpartition(".d")[2]
+    if trial is None or unit.kind == "value" or ".d" not in name or w not in unit.wrt:
+        return
+    order = [i] + [j for j in range(len(unit_cases)) if j != i and j in expected_at]
+    small = [j for j in order if w in unit_cases[j].inputs and np.size(unit_cases[j].inputs[w]) <= NUMERIC_ENTRIES]
+    if not small:
+        return
+    j = small[0]
+    case, called = unit_cases[j], got["cases"][j]
+    dout = expected_at[j].get("dout", torch.tensor(1.0, dtype=torch.float64))
+    t = tensors(frozen(case.inputs), unit.wrt)
+    options = conventions.options(unit, values)
+    numeric = cases.numeric(unit, t, learner_value(called["out"]), w, dout, options)
+    value = trial.got.get(name) if j == i else learner_gradient(unit, name, called, j)
+    result.numeric_relerr = rel_error(value, numeric)
+    if j != i:
+        why = f"numeric at {case.label}: {unit_cases[i].label} has {np.size(unit_cases[i].inputs[w]):,} entries"
+        result.note = "; ".join(n for n in (result.note, why) if n)
+
+
+def learner_gradient(unit: Unit, name: str, called: dict, j: int) -> Any:
+    """The learner's `name` (function.dw) on a case as collected, for the numeric column."""
+    function, _, grad = name.partition(".d")
+    index = unit.wrt.index(grad)
+    if unit.kind == "loss":
+        second = learner_value(called["second"])
+        return second.get(grad) if isinstance(second, dict) else second if index == 0 else None
+    back = called["backward"].get(function, {})
+    values = back.get("values") or []
+    return learner_value(values[index]) if index < len(values) else None
 
 
 def judge(name: str, trial: Trial, label: str, rtol: float, atol: float, overflow: str | None = None) -> VarResult:
     got, expected = trial.got.get(name), trial.expected[name]
     result = engine.compare(name, got, expected, rtol, atol)
     found = trial.diagnosis.get(name)
-    # a mistake found directly (an argument modified in place, dropout's keep and drop swapped on a
-    # large case) fails even where these values pass: the caller's array or the next call is wrong
-    if found and result.status == PASS:
+    # a mistake found directly fails even where these values pass (dropout's keep and drop swapped
+    # on a large case: the next call is wrong); an argument modified in place passes with its note
+    if found and result.status == PASS and found[0] != "in_place":
         result.status = FAIL
     if result.status == FAIL and not found:
         found = diagnose(name, got, expected, trial, rtol, atol, overflow)
     if found:
         result.diagnosis_kind, result.diagnosis = found
-    if name in trial.numeric:
-        result.numeric_relerr = rel_error(got, trial.numeric[name])
     notes = [trial.note.get(name), result.note]
     if result.status != PASS:
         notes.insert(0, label)
@@ -172,14 +259,15 @@ def judge(name: str, trial: Trial, label: str, rtol: float, atol: float, overflo
     return result
 
 
-def worst(results: list[VarResult]) -> VarResult:
-    """The first case that does not pass (one with a named mistake first), else the pass with the
-    largest relative error."""
-    failed = sorted((r for r in results if r.status != PASS), key=lambda r: r.diagnosis is None)  # named first
-    chosen = failed[0] if failed else max(results, key=lambda r: r.relerr or 0.0)
-    numeric = [r.numeric_relerr for r in results if r.numeric_relerr is not None]  # case 0 only
-    if numeric and chosen.numeric_relerr is None:
-        chosen.numeric_relerr = numeric[0]
+def worst(judged: list[tuple[int, VarResult, Any]]) -> tuple[int, VarResult, Any]:
+    """The first case that does not pass (a named mistake first, then a failure before an error),
+    else the pass with the largest relative error; a note counts the other cases that fail too."""
+    failed = [j for j in judged if j[1].status != PASS]
+    failed.sort(key=lambda j: (j[1].diagnosis is None, j[1].status != FAIL))
+    chosen = failed[0] if failed else max(judged, key=lambda j: j[1].relerr or 0.0)
+    if len(failed) > 1:
+        others = f"{len(failed)} of {len(judged)} cases fail"
+        chosen[1].note = "; ".join(n for n in (chosen[1].note, others) if n)
     return chosen
 
 

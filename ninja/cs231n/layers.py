@@ -3,12 +3,14 @@ caches, each backward checked against autograd on a trusted float64 torch forwar
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ninja.cs231n import spatial
-from ninja.cs231n.cases import Case, Unit, rng_for
+from ninja.cs231n.cases import Case, Convention, Unit, rng_for
 from ninja.cs231n.exercise import FunctionsExercise
 from ninja.cs231n.mistakes import Diagnosis, Mistake
 
@@ -151,39 +153,65 @@ def kept_mask(x: torch.Tensor, out) -> torch.Tensor:
     return torch.as_tensor(out != 0, dtype=x.dtype)
 
 
-def dropout(t, out):
+def dropout(t, out, keep=True):
     x, p = t["x"], t["dropout_param"]
     if p["mode"] == "test":
         return x * 1.0
-    return x * kept_mask(x, out) / p["p"]  # inverted dropout with the learner's own random mask
+    kept = p["p"] if keep else 1 - p["p"]
+    return x * kept_mask(x, out) / kept  # inverted dropout with the learner's own random mask
 
 
-def dropout_property(inputs, out) -> Diagnosis | None:
-    """The mask is random, so the forward is judged by what it keeps and how it scales."""
+def dropout_property(inputs, out, keep=True) -> Diagnosis | None:
+    """The mask is random, so the forward is judged by what it keeps and how it scales. `keep`:
+    p is the probability of keeping a unit (2018 on), else of dropping one (2016-2017)."""
     x, param = inputs["x"], inputs["dropout_param"]
     p = param["p"]
+    rate = p if keep else 1 - p  # the fraction to keep
     out = np.asarray(out)
     if param["mode"] != "train" or x.size < 5000 or out.shape != x.shape:
         return None
     kept = out != 0
     fraction = kept.mean()
     scale = float(np.median(out[kept] / x[kept])) if kept.any() else 0.0
-    if abs(fraction - (1 - p)) < 0.03 or np.isclose(scale, 1 / (1 - p)):
+    meaning = "keeping" if keep else "dropping"
+    if abs(fraction - (1 - rate)) < 0.03 or np.isclose(scale, 1 / (1 - rate)):
         return "keep_drop", (
-            f"keep and drop swapped: p = {p} is the probability of keeping a unit; yours kept {fraction:.0%}, "
-            f"scaled by {scale:.3g} (expected {p:.0%}, scaled by 1/p = {1 / p:.3g})"
+            f"keep and drop swapped: p = {p} is the probability of {meaning} a unit; yours kept {fraction:.0%}, "
+            f"scaled by {scale:.3g} (expected {rate:.0%}, scaled by 1/{rate:.3g} = {1 / rate:.3g})"
         )
-    if abs(fraction - p) > 0.03:
+    if abs(fraction - rate) > 0.03:
+        mask = "< p" if keep else ">= p"
         return (
             "dropout_rate",
-            f"kept {fraction:.0%} of units with p = {p}: mask = (np.random.rand(*x.shape) < p) keeps a fraction p",
+            f"kept {fraction:.0%} of units with p = {p} ({meaning}): mask = (np.random.rand(*x.shape) {mask}) "
+            f"keeps a fraction {rate:.3g}",
         )
     if np.isclose(scale, 1.0):
         return (
             "not_inverted",
-            "not inverted dropout: divide the kept units by p at train time, so test time is the identity",
+            "not inverted dropout: divide the kept units by the keep probability at train time, so test time is "
+            "the identity",
         )
     return None
+
+
+def dropout_docstring(source: str) -> str | None:
+    """What the learner's dropout docstring says p is: CS231n's 2016-2017 skeleton says "We drop
+    each neuron output with probability p", later ones "We keep ..."."""
+    said = set(re.findall(r"We (drop|keep) each neuron output with probability p", source))
+    said |= {"keep" for _ in re.findall(r"p is the probability of keeping", source)}
+    return said.pop() if len(said) == 1 else None
+
+
+DROPOUT_P = Convention(
+    "dropout",
+    {
+        "keep": ({"keep": True}, "p as the probability of keeping a unit"),
+        "drop": ({"keep": False}, "p as the probability of dropping a unit (CS231n's 2016-2017 docstring)"),
+    },
+    default="keep",
+    read=dropout_docstring,
+)
 
 
 TEST_TIMES_P = "test mode multiplies by p: with inverted dropout, test mode returns x unchanged"
@@ -201,7 +229,7 @@ def conv_cases(seed, cifar=None):
     r = rng_for(seed, "conv")
     shapes = [
         ((2, 3, 5, 5), (4, 3, 3, 3), 1, 1),
-        ((1, 2, 7, 6), (3, 2, 3, 3), 2, 1),
+        ((1, 2, 7, 5), (3, 2, 3, 3), 2, 1),  # (H + 2 pad - HH) % stride == 0, as CS231n's assert wants
         ((2, 1, 4, 4), (2, 1, 2, 2), 2, 0),
     ]
     cases = []
@@ -283,7 +311,7 @@ UNITS = (
             "eps outside the square root: divide by np.sqrt(var + eps), with running_var in test mode too",
             {"eps_outside": True},
         ),),
-        state=batchnorm_state,
+        state=batchnorm_state, paired={"batchnorm_backward_alt": "batchnorm_forward_alt"},
     ),
     Unit(
         "layernorm_forward", "layer", ("x", "gamma", "beta"), layernorm_cases, layernorm,
@@ -291,7 +319,7 @@ UNITS = (
     ),
     Unit(
         "dropout_forward", "layer", ("x",), dropout_cases, dropout, backward=("dropout_backward",),
-        property_check=dropout_property, reads_out=True,
+        property_check=dropout_property, reads_out=True, conventions=(DROPOUT_P,),
         mistakes=(Mistake("test_mode", TEST_TIMES_P, produces=dropout_test_times_p),),
     ),
     Unit("conv_forward_naive", "layer", ("x", "w", "b"), conv_cases, conv, backward=("conv_backward_naive",)),

@@ -4,11 +4,12 @@ vectorized function against the naive one. Nothing here judges."""
 
 from __future__ import annotations
 
+import ast
 import io
 import os
-import re
 import time
-from collections.abc import Callable, Mapping
+import traceback
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,51 +19,106 @@ import numpy as np
 import torch
 
 from ninja import collected, runner
+from ninja.cs231n import loading
 from ninja.cs231n.cases import Case, Inputs, OwnKind, Unit, dout_for, frozen, tensors
 from ninja.results import LearnerError
 
 
 @dataclass
-class Learner:
-    """The learner's file after it ran: its functions, and what calling them printed."""
+class LearnerFile:
+    """One of the learner's files after it ran, and the names it defines itself (def, class or
+    assignment at its top level: an imported function belongs to the file it comes from)."""
 
     run: runner.LearnerRun
     source: str
+    defines: frozenset[str]
+
+    @classmethod
+    def load(cls, path: Path) -> LearnerFile:
+        run = loading.run(path)
+        source = read_text(path)
+        return cls(run, source, frozenset(top_level_names(source)))
+
+
+@dataclass
+class Learner:
+    """The learner's files after they ran (one, or every file of a folder such as
+    cs231n/classifiers/): their functions, and what calling them printed."""
+
+    files: list[LearnerFile]
     output: io.StringIO = field(default_factory=io.StringIO)
 
     @classmethod
-    def load(cls, path: Path) -> Learner:
-        run = runner.run_file(path)
-        run.error = with_install_hint(run.error)
-        return cls(run, Path(path).read_text(encoding="utf-8"))
+    def load(cls, paths: Path | Sequence[Path]) -> Learner:
+        paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+        return cls([LearnerFile.load(Path(p)) for p in paths])
+
+    def file_of(self, name: str) -> LearnerFile | None:
+        """The file that defines `name`: the first given, when several do."""
+        return next((f for f in self.files if name in f.defines), None)
 
     def get(self, name: str) -> Any:
-        return self.run.namespace.get(name)
+        found = self.file_of(name)
+        return found.run.namespace.get(name) if found else None
 
     def call(self, function: Callable, *args, **kwargs) -> tuple[Any, LearnerError | None]:
-        """(what it returned, None) or (None, where it raised)."""
+        """(what it returned, None) or (None, where it raised, in the file that raised)."""
         try:
             with redirect_stdout(self.output), redirect_stderr(self.output):
                 return function(*args, **kwargs), None
         except KeyboardInterrupt:
             raise
         except BaseException as e:  # noqa: BLE001 (the learner's error is a result)
-            return None, runner.error_from_exception(e, self.run.path, self.source)
+            return None, self.error_from(e)
+
+    def error_from(self, e: BaseException) -> LearnerError:
+        """Where the learner's code raised: the deepest frame in one of their files."""
+        files = {str(f.run.path): f for f in self.files}
+        deepest = self.files[0]
+        for frame, _ in traceback.walk_tb(e.__traceback__):
+            deepest = files.get(frame.f_code.co_filename, deepest)
+        return loading.explain(runner.error_from_exception(e, deepest.run.path, deepest.source))
 
 
-# modules CS231n's files import that a plain NumPy set-up lacks: module -> what to do
-INSTALL_HINTS = {
-    "past": "pip install future (the package behind CS231n's `from past.builtins import xrange`), "
-    "or delete that import and use range",
-}
+def files_for(exercise, given: Sequence[Path]) -> list[Path]:
+    """The files to check together: each given file, and in each given folder the .py files that
+    define one of the exercise's functions (a cs231n/ folder also holds solver.py, setup.py, ...,
+    which are not run). Raises OSError (FileNotFoundError) naming what cannot be read."""
+    wanted = {u.owner or u.forward for u in exercise.units} | set(exercise.functions)
+    found: list[Path] = []
+    for path in map(Path, given):
+        if path.is_dir():
+            inside = [p for p in sorted(path.glob("*.py")) if top_level_names(read_text(p)) & wanted]
+            if not inside:
+                raise FileNotFoundError(f"{path}: no .py file there defines any of {exercise.name}'s functions")
+            found += inside
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"cannot read {path}")
+    return list(dict.fromkeys(found))
 
 
-def with_install_hint(error: LearnerError | None) -> LearnerError | None:
-    """A ModuleNotFoundError for a module in INSTALL_HINTS, told how to get it."""
-    missing = re.fullmatch(r"No module named '([^'.]+)[^']*'", error.message) if error else None
-    if error is None or error.kind != "ModuleNotFoundError" or not missing or missing[1] not in INSTALL_HINTS:
-        return error
-    return replace(error, message=f"{error.message}: {INSTALL_HINTS[missing[1]]}")
+def read_text(path: Path) -> str:
+    try:
+        return runner.read_source(Path(path))
+    except (OSError, SyntaxError):
+        return ""
+
+
+def top_level_names(source: str) -> set[str]:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
 
 
 def changed_in_place(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
@@ -86,18 +142,18 @@ def unit_present(unit, learner: Learner) -> bool:
 
 
 def collect_unit(unit: Unit, learner: Learner, seed: int, cifar, measure_speed: bool = True) -> dict:
-    """Every case of `unit` called, up to the first that raises; the speed-up when timed."""
-    present = unit_present(unit, learner)
+    """Every case of `unit` called (one that raises stops none of the others); the speed-up when
+    timed; `file` is the learner's file that defines it (None: none of them does)."""
+    home = learner.file_of(unit.owner or unit.forward)
+    present = home is not None and unit_present(unit, learner)
     cases, timed = [], None
     for case in unit.cases(seed, cifar) if present else []:
         cases.append(collect_case(unit, learner, case))
-        if cases[-1]["error"]:
-            break
-        timed = case if case.timed else timed
+        timed = case if case.timed and not cases[-1]["error"] else timed
     speed = None
     if measure_speed and unit.naive and timed is not None:
         speed = time_against_naive(unit, learner, timed)
-    return {"present": present, "cases": cases, "speed": speed}
+    return {"present": present, "file": str(home.run.path) if home else None, "cases": cases, "speed": speed}
 
 
 def collect_case(unit: Unit, learner: Learner, case: Case) -> dict:
@@ -124,14 +180,29 @@ def collect_case(unit: Unit, learner: Learner, case: Case) -> dict:
             shape = tuple(unit.trusted(tensors(before, ()), learner_value(called["out"])).shape)
         dout = dout_for(case, shape)
         for name in unit.backward:
-            called["backward"][name] = collect_backward(unit, learner, name, dout, second)
+            called["backward"][name] = collect_backward(
+                unit, learner, name, dout, own_cache(unit, learner, name, case, second)
+            )
     return called
+
+
+def own_cache(unit: Unit, learner: Learner, backward: str, case: Case, cache):
+    """The cache `backward` is fed: that of the forward it was written for when the learner's file
+    has one (batchnorm_backward_alt after their batchnorm_forward_alt), else the unit's forward's.
+    A LearnerError when that forward raises."""
+    paired = unit.paired.get(backward)
+    if paired is None or learner.get(paired) is None:
+        return cache
+    returned, error = learner.call(learner.get(paired), *frozen(case.inputs).values())
+    return error if error else unpack(returned)[1]
 
 
 def collect_backward(unit: Unit, learner: Learner, name: str, dout: np.ndarray, cache) -> dict:
     function = learner.get(name)
     if function is None:
         return {"absent": True}
+    if isinstance(cache, LearnerError):  # its own forward raised
+        return {"absent": False, "error": collected.error_data(cache)}
     dout_np = dout.copy()
     returned, error = learner.call(function, dout_np, cache)
     if error:

@@ -223,3 +223,44 @@ def vectorized_verdict(unit, loops: list, speed: str | None, results: list[VarRe
                 r.diagnosis = f"{unit.names[0]} still loops in Python ({where}); it should have {allowed}"
     if speed and all(r.status == PASS for r in results):
         results[0].note = "; ".join(n for n in (results[0].note, speed) if n)
+
+
+def still_a_stub(source: str, name: str, error) -> bool:
+    """The skeleton's own line raised on what the learner has not written yet: CS231n's
+    `out = None` ... `out = out.astype(x.dtype, copy=False)` gives 'NoneType' object has no
+    attribute 'astype' while `out` is assigned nothing but None in the function."""
+    if error is None or "NoneType" not in error.message or error.line is None:
+        return False
+    try:
+        function = function_def(ast.parse(source), name)
+    except SyntaxError:
+        return False
+    if not isinstance(function, FUNCTION_DEFS):
+        return False
+    at_line = [s for s in simple_statements(function) if s.lineno <= error.line <= (s.end_lineno or s.lineno)]
+    read = {n.id for s in at_line for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return any(only_none(function, variable) for variable in read)
+
+
+def only_none(function: ast.AST, variable: str) -> bool:
+    """Whether `variable` is bound in `function` and every binding is to None (`out = None`,
+    `dx, dw, db = None, None, None`)."""
+    stores = [
+        n for n in ast.walk(function) if isinstance(n, ast.Name) and n.id == variable and isinstance(n.ctx, ast.Store)
+    ]
+    nones = [node for node in ast.walk(function) if isinstance(node, ast.Assign) and assigns_none(node, variable)]
+    return bool(stores) and len(stores) == len(nones)
+
+
+def assigns_none(node: ast.Assign, variable: str) -> bool:
+    def none(value):
+        return isinstance(value, ast.Constant) and value.value is None
+
+    for target in node.targets:
+        if isinstance(target, ast.Name) and target.id == variable:
+            return none(node.value)
+        if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+            for t, v in zip(target.elts, node.value.elts):
+                if isinstance(t, ast.Name) and t.id == variable:
+                    return none(v)
+    return False

@@ -20,13 +20,11 @@ from ninja.cs231n.exercise import FunctionsExercise
 from ninja.cs231n.judge import trials
 from ninja.cs231n.layers import MISSING_N_MISTAKE
 from ninja.cs231n.learner import collect_case
-from ninja.cs231n.mistakes import Mistake
 
 CYTHON = (
     "fast_layers.py needs its Cython extension, built once in cs231n/ with `python setup.py build_ext --inplace` "
     "(the step the ConvolutionalNetworks notebook asks for)"
 )
-CS231N_REG = Mistake("reg", NET_REG, {"reg_factor": 1.0})  # the skeletons ask for 0.5 * reg * sum(W**2)
 
 # ---------------------------------------------------------------- FullyConnectedNet
 
@@ -190,11 +188,11 @@ class Network(Unit, OwnKind):
             called["error"][1] += f": {CYTHON}"
         return called
 
-    def expected(self, case: Case, out) -> dict:
-        return trusted_side.expected(self.for_case(case), case, out)
+    def expected(self, case: Case, out, options) -> dict:
+        return trusted_side.expected(self.for_case(case), case, out, options)
 
-    def trials(self, called, case, numeric, expected):
-        return [] if called.get("skipped") else trials(self.for_case(case), called, case, numeric, expected)
+    def trials(self, called, case, expected, options):
+        return [] if called.get("skipped") else trials(self.for_case(case), called, case, expected, options)
 
 
 def fc_applies(cls, inputs) -> str | None:
@@ -209,11 +207,11 @@ FC_WRT = ("W1", "b1", "W2", "b2", "W3", "b3", "W4", "b4", "gamma1", "beta1", "ga
 UNITS = (
     Network(
         "FullyConnectedNet", "loss", FC_WRT, fc_cases, fully_connected, owner="FullyConnectedNet", call=call_fc_net,
-        mistakes=(CS231N_REG, MISSING_N_MISTAKE), applies=fc_applies,
+        mistakes=(MISSING_N_MISTAKE,), conventions=(NET_REG,), applies=fc_applies,
     ),
     Network(
         "ThreeLayerConvNet", "loss", ("W1", "b1", "W2", "b2", "W3", "b3"), conv_cases, three_layer_conv,
-        owner="ThreeLayerConvNet", call=call_conv_net, mistakes=(CS231N_REG, MISSING_N_MISTAKE),
+        owner="ThreeLayerConvNet", call=call_conv_net, mistakes=(MISSING_N_MISTAKE,), conventions=(NET_REG,),
     ),
 )  # fmt: skip
 

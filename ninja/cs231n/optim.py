@@ -258,9 +258,10 @@ class UpdateRule(Unit, OwnKind):
             if not isinstance(next_w, np.ndarray) or next_w.shape != w.shape:
                 break  # nothing to take the next step from
             w, config = next_w.astype(np.float64), copy.deepcopy(config)
-        return {"error": None, "out": {"t0": first_t(learner.source)} if self.reads_out else None, "steps": steps}
+        source = learner.file_of(self.rule).source if self.reads_out else ""
+        return {"error": None, "out": {"t0": first_t(source)} if self.reads_out else None, "steps": steps}
 
-    def expected(self, case: Case, out) -> dict:
+    def expected(self, case: Case, out, options) -> dict:
         inputs = {**case.inputs, "t0": int(out["t0"]) if out else 0}
         mistakes = {
             (m.kind, m.message.format(key=", ".join(STATE[self.rule]))): mistaken_steps(self.rule, inputs, **m.options)
@@ -268,7 +269,7 @@ class UpdateRule(Unit, OwnKind):
         }
         return {"steps": trusted_steps(self.rule, inputs), "mistakes": mistakes}
 
-    def trials(self, called: dict, case: Case, numeric: bool, expected: dict) -> list[Trial]:
+    def trials(self, called: dict, case: Case, expected: dict, options) -> list[Trial]:
         trials, total = [], len(case.inputs["dws"])
         for k, step in enumerate(called["steps"]):
             want = {f"{self.rule}.{n}": v for n, v in expected["steps"][k].items()}

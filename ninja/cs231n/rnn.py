@@ -266,11 +266,11 @@ class LstmStep(Unit, OwnKind):
     def collect_case(self, learner, case: Case) -> dict:
         return collect_case(self.as_layer(), SplitDout(learner, self.backward[0]), case)
 
-    def expected(self, case: Case, out) -> dict:
-        return trusted_side.expected(self.as_layer(), case, out)
+    def expected(self, case: Case, out, options) -> dict:
+        return trusted_side.expected(self.as_layer(), case, out, options)
 
-    def trials(self, called, case, numeric, expected):
-        return trials(self.as_layer(), called, case, numeric, expected)
+    def trials(self, called, case, expected, options):
+        return trials(self.as_layer(), called, case, expected, options)
 
 
 # ---------------------------------------------------------------- the exercise
