@@ -295,6 +295,7 @@ def grade(
     from ninja.grade import batch as grading
     from ninja.grade import formats
     from ninja.grade.sandbox import Limits
+    from ninja.registry import EXERCISES
 
     root = Path(os.environ.get("NINJA_GRADESCOPE_ROOT", "/autograder"))
     if gradescope:
@@ -341,7 +342,7 @@ def grade(
     terminal = console if text is None or out is not None else errors
     terminal.print(formats.summary(results))
     sizes = ", ".join(map(str, plan.batch_sizes))
-    if any(r.exercise in ("layers", "classifiers") for r in results):
+    if any(getattr(EXERCISES.get(r.exercise), "track", None) == "cs231n" for r in results):
         sizes += f" (CS231n: input sets at seeds {seed}..{seed + len(plan.batch_sizes) - 1})"
     terminal.print(f"{len(results)} graded in {elapsed:.1f} s, seed {seed}, batch sizes {sizes}", highlight=False)
     if fail_under is not None and any(r.score < fail_under / 100 * r.max_score for r in results):

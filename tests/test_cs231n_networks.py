@@ -77,7 +77,7 @@ def test_reg_without_the_half(tmp_path):
                               "loss += self.reg * np.sum(W * W)\n            grads[f\"W{i}\"] += 2 * self.reg * W")
     assert source != SOLUTION
     report = check(tree(tmp_path, source), "FullyConnected")
-    assert report.passed and any("reg * (sum(W1**2)" in (v.note or "") for v in report.variables)
+    assert report.passed and any("reg * the sum of every W**2" in (v.note or "") for v in report.variables)
     skeleton = "# NOTE: make sure that your L2 regularization includes a factor of 0.5\n" + source
     report = check(tree(tmp_path / "skeleton", skeleton), "FullyConnected")
     for name in ("FullyConnectedNet.loss", "FullyConnectedNet.dW1"):
