@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from ninja.cs231n.cases import Case, Convention, Unit, rng_for
 from ninja.cs231n.exercise import FunctionsExercise
 from ninja.cs231n.layers import MISSING_N_MISTAKE, OVERFLOW, multiclass_svm
+from ninja.cs231n.mistakes import Mistake
 
 # ---------------------------------------------------------------- linear classifiers
 
@@ -75,7 +76,12 @@ LINEAR_REG = Convention(
     read=skeleton_reg,
     either=True,
 )
-LINEAR_MISTAKES = (MISSING_N_MISTAKE,)
+MISSING_REG = Mistake(
+    "missing_reg",
+    "no regularization: the loss adds reg * np.sum(W * W) and its gradient 2 * reg * W",
+    {"reg_factor": 0.0},
+)
+LINEAR_MISTAKES = (MISSING_N_MISTAKE, MISSING_REG)
 
 
 def linear_units():
@@ -135,11 +141,12 @@ def call_two_layer_net(cls, name, inputs):
     return give()
 
 
-def two_layer_net(t, out, reg_factor=0.5, mean=True):
+def two_layer_net(t, out, reg_factor=0.5, mean=True, reg_biases=False):
     X = t["X"].reshape(t["X"].shape[0], -1)
     scores = (X @ t["W1"] + t["b1"]).clamp(min=0) @ t["W2"] + t["b2"]
     data = F.cross_entropy(scores, t["y"], reduction="mean" if mean else "sum")
-    return data + reg_factor * t["reg"] * ((t["W1"] ** 2).sum() + (t["W2"] ** 2).sum())
+    biases = ("b1", "b2") if reg_biases else ()
+    return data + reg_factor * t["reg"] * sum((t[k] ** 2).sum() for k in ("W1", "W2", *biases))
 
 
 def net_reg(source: str) -> str | None:
@@ -157,6 +164,16 @@ NET_REG = Convention(
     default="0.5",
     read=net_reg,
     either=True,
+)
+
+NET_MISTAKES = (
+    MISSING_N_MISTAKE,
+    Mistake(
+        "missing_reg", "no regularization: add it to the loss, and its gradient to dW1 and dW2", {"reg_factor": 0.0}
+    ),
+    Mistake(
+        "reg_biases", "the biases are regularized too: L2 regularization is on W1 and W2 only", {"reg_biases": True}
+    ),
 )
 
 # ---------------------------------------------------------------- k-nearest neighbours
@@ -183,9 +200,16 @@ def call_distances(cls, name, inputs):
     return getattr(knn, name)(inputs["X"])
 
 
-def distances(t, out):
+def distances(t, out, squared=False):
     difference = t["X"][:, None, :] - t["X_train"][None, :, :]
-    return (difference**2).sum(-1).sqrt()
+    return (difference**2).sum(-1) if squared else (difference**2).sum(-1).sqrt()
+
+
+SQUARED = Mistake(
+    "squared",
+    "squared distances: dists holds the L2 distance, the square root of the sum of squares",
+    {"squared": True},
+)
 
 
 def vote_cases(seed, cifar=None):
@@ -218,7 +242,7 @@ def knn_units():
         vectorized = {"naive": "compute_distances_two_loops", "max_loops": loops} if loops is not None else {}
         units.append(Unit(
             name, "value", (), knn_cases, distances, owner="KNearestNeighbor", call=call_distances, output="dists",
-            **vectorized,
+            mistakes=(SQUARED,), **vectorized,
         ))  # fmt: skip
     units.append(Unit(
         "predict_labels", "value", (), vote_cases, predicted_labels, owner="KNearestNeighbor", call=call_predict,
@@ -231,7 +255,7 @@ UNITS = (
     *linear_units(),
     Unit(
         "TwoLayerNet", "loss", ("W1", "b1", "W2", "b2"), two_layer_cases, two_layer_net, owner="TwoLayerNet",
-        call=call_two_layer_net, mistakes=(MISSING_N_MISTAKE,), conventions=(NET_REG,),
+        call=call_two_layer_net, mistakes=NET_MISTAKES, conventions=(NET_REG,),
     ),
     *knn_units(),
 )  # fmt: skip

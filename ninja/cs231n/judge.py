@@ -21,6 +21,7 @@ from ninja.cs231n.mistakes import (
     in_place,
     loops_in,
     offending_line,
+    returns_initial,
     still_a_stub,
     vectorized_verdict,
 )
@@ -181,7 +182,7 @@ def judge_cases(exercise, unit: Unit, got: dict, unit_cases, values, settings, s
         for trial in trials(unit, called, case, expected_at[i], options):
             for name in trial.expected:
                 result = judge(name, trial, case.label, exercise.rtol, exercise.atol, unit.overflow)
-                judged[name].append((i, result, trial))
+                judged[name].append((i, still_initial(unit, name, result, source), trial))
     return {c: worst(judged[c]) for c in kept if judged[c]}, expected_at
 
 
@@ -198,6 +199,30 @@ def raised_result(name: str, case: Case, raised: LearnerError, source: str, unit
     if still_a_stub(source, unit.forward, raised):
         return VarResult(name, MISSING, (), note=f"{unit.forward} is still the skeleton ({raised.message})")
     return VarResult(name, ERROR, (), note=f"{case.label}: {short_where(raised)}: {raised.kind}: {raised.message}")
+
+
+def still_initial(unit: Unit, name: str, result: VarResult, source: str) -> VarResult:
+    """A failing result whose variable still holds the skeleton's initial value (`dW = np.zeros(W.shape)`,
+    `dx, dw, db = None, None, None`) is missing, not wrong: nothing has been written yet."""
+    where = output_of(unit, name)
+    variable = returns_initial(source, *where) if where and result.status == FAIL else None
+    if variable is None:
+        return result
+    return VarResult(
+        name, MISSING, result.expected_shape, note=f"still the skeleton: {variable} keeps its initial value"
+    )
+
+
+def output_of(unit: Unit, name: str) -> tuple[str, int] | None:
+    """(the learner's function, the position in what it returns) of a checked name."""
+    function, _, output = name.partition(".")
+    if unit.kind == "value" or output in ("out", "loss"):
+        return function, 0
+    if unit.kind == "loss":
+        return (function, 1) if len(unit.wrt) == 1 else None  # TwoLayerNet's grads is one dict
+    if function != unit.forward and output[1:] in unit.wrt:
+        return function, unit.wrt.index(output[1:])
+    return None
 
 
 def absent_backwards(got: dict) -> set[str]:
@@ -265,7 +290,7 @@ def worst(judged: list[tuple[int, VarResult, Any]]) -> tuple[int, VarResult, Any
     failed = [j for j in judged if j[1].status != PASS]
     failed.sort(key=lambda j: (j[1].diagnosis is None, j[1].status != FAIL))
     chosen = failed[0] if failed else max(judged, key=lambda j: j[1].relerr or 0.0)
-    if len(failed) > 1:
+    if len(failed) > 1 and chosen[1].status != MISSING:
         others = f"{len(failed)} of {len(judged)} cases fail"
         chosen[1].note = "; ".join(n for n in (chosen[1].note, others) if n)
     return chosen

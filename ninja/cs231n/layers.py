@@ -93,7 +93,7 @@ def batchnorm_cases(seed, cifar=None):
     return cases
 
 
-def batchnorm(t, out, eps_outside=False):
+def batchnorm(t, out, eps_outside=False, test_affine=True):
     x, p = t["x"], t["bn_param"]
     eps = p.get("eps", 1e-5)
     if p["mode"] == "train":
@@ -101,6 +101,8 @@ def batchnorm(t, out, eps_outside=False):
     else:
         mean, var = torch.as_tensor(p["running_mean"]), torch.as_tensor(p["running_var"])
     std = var.sqrt() + eps if eps_outside else (var + eps).sqrt()
+    if p["mode"] == "test" and not test_affine:
+        return (x - mean) / std
     return t["gamma"] * (x - mean) / std + t["beta"]
 
 
@@ -130,6 +132,48 @@ def layernorm(t, out):
     eps = t["ln_param"].get("eps", 1e-5)
     xhat = (x - x.mean(1, keepdim=True)) / (x.var(1, unbiased=False, keepdim=True) + eps).sqrt()
     return t["gamma"] * xhat + t["beta"]
+
+
+def layernorm_parts(inputs, dout):
+    """x, x - mean, the standard deviation and dxhat = dout * gamma, per row, for the mistakes below."""
+    x = inputs["x"]
+    centred = x - x.mean(1, keepdims=True)
+    std = np.sqrt(x.var(1, keepdims=True) + inputs["ln_param"].get("eps", 1e-5))
+    return x, centred, std, dout * inputs["gamma"]
+
+
+def layernorm_gamma_outside(inputs, dout):
+    """Batchnorm's one-line dx with gamma taken out of the sums: right for batchnorm (sums over the
+    batch, gamma constant there), wrong for layernorm (sums over the features, where gamma varies)."""
+    if dout is None:
+        return {}
+    x, centred, std, _ = layernorm_parts(inputs, dout)
+    d, xhat = x.shape[1], centred / std
+    inner = d * dout - dout.sum(1, keepdims=True) - xhat * (dout * xhat).sum(1, keepdims=True)
+    return {"dx": inputs["gamma"] / (d * std) * inner}
+
+
+def layernorm_x_for_centred(everywhere: bool):
+    """The staged backward with x where x - mean belongs: in dvar only, or in every term."""
+
+    def produces(inputs, dout):
+        if dout is None:
+            return {}
+        x, centred, std, dxhat = layernorm_parts(inputs, dout)
+        d = x.shape[1]
+        other = x if everywhere else centred
+        dvar = (dxhat * x * -0.5 * std**-3).sum(1, keepdims=True)
+        dmean = (-dxhat / std).sum(1, keepdims=True) + dvar * (-2 * other).mean(1, keepdims=True)
+        return {"dx": dxhat / std + dvar * 2 * other / d + dmean / d}
+
+    return produces
+
+
+LAYERNORM_GAMMA = (
+    "gamma taken out of the sums: layernorm's sums run over the features, where gamma varies; "
+    "sum dxhat = dout * gamma instead (batchnorm could take it out: its sums run over the batch)"
+)
+LAYERNORM_X = "x where x - mean belongs: the variance's gradient (and what follows) uses x - mean, not x"
 
 
 # ---------------------------------------------------------------- dropout
@@ -290,6 +334,27 @@ def pool_with_assignment(inputs, dout):
     return {"dx": dx}
 
 
+def pool_window_assigned(inputs, dout):
+    """max-pool backward writing a whole window, `dx[:, :, window] = dout * mask`: where windows
+    overlap, the later window overwrites the earlier one's gradient with its zeros."""
+    if dout is None:
+        return {}
+    x, p = inputs["x"], inputs["pool_param"]
+    ph, pw, s = p["pool_height"], p["pool_width"], p["stride"]
+    dx = np.zeros_like(x)
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            window = x[:, :, i * s : i * s + ph, j * s : j * s + pw]
+            mask = window == window.max(axis=(2, 3), keepdims=True)
+            dx[:, :, i * s : i * s + ph, j * s : j * s + pw] = dout[:, :, i, j][:, :, None, None] * mask
+    return {"dx": dx}
+
+
+POOL_ASSIGNED = (
+    "dx[...] = instead of +=: where windows overlap, an input that is the max of several collects each window's "
+    "gradient"
+)
+
 # ---------------------------------------------------------------- the exercise
 
 UNITS = (
@@ -310,12 +375,20 @@ UNITS = (
             "eps",
             "eps outside the square root: divide by np.sqrt(var + eps), with running_var in test mode too",
             {"eps_outside": True},
-        ),),
+        ), Mistake(
+            "test_affine", "test mode without gamma and beta: scale and shift as in train mode, gamma * xhat + beta",
+            {"test_affine": False},
+        )),
         state=batchnorm_state, paired={"batchnorm_backward_alt": "batchnorm_forward_alt"},
     ),
     Unit(
         "layernorm_forward", "layer", ("x", "gamma", "beta"), layernorm_cases, layernorm,
         backward=("layernorm_backward",),
+        mistakes=(
+            Mistake("layernorm_gamma", LAYERNORM_GAMMA, produces=layernorm_gamma_outside),
+            Mistake("layernorm_x", LAYERNORM_X + " (in dvar)", produces=layernorm_x_for_centred(False)),
+            Mistake("layernorm_x", LAYERNORM_X + " (in dvar, dmean and dx)", produces=layernorm_x_for_centred(True)),
+        ),
     ),
     Unit(
         "dropout_forward", "layer", ("x",), dropout_cases, dropout, backward=("dropout_backward",),
@@ -325,11 +398,10 @@ UNITS = (
     Unit("conv_forward_naive", "layer", ("x", "w", "b"), conv_cases, conv, backward=("conv_backward_naive",)),
     Unit(
         "max_pool_forward_naive", "layer", ("x",), pool_cases, max_pool, backward=("max_pool_backward_naive",),
-        mistakes=(Mistake(
-            "accumulation",
-            "dx[...] = instead of +=: where windows overlap, an input that is the max of several collects "
-            "each window's gradient", produces=pool_with_assignment,
-        ),),
+        mistakes=(
+            Mistake("accumulation", POOL_ASSIGNED + " (at each max)", produces=pool_with_assignment),
+            Mistake("accumulation", POOL_ASSIGNED + " (a whole window at a time)", produces=pool_window_assigned),
+        ),
     ),
 )  # fmt: skip
 

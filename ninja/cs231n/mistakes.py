@@ -44,6 +44,12 @@ def diagnose(name, got, expected, trial, rtol, atol, overflow: str | None) -> Di
     for named, produced in trial.mistakes.items():
         if name in produced and engine.compare(name, got, torch.as_tensor(produced[name]), rtol, atol).status == PASS:
             return named
+    given = engine.as_tensor(got)
+    if given is not None and given.numel() == 0 and expected.numel() > 0:
+        return "empty", (
+            f"an empty array (shape {tuple(given.shape)}): a slice that ends at -pad, x[:, :, pad:-pad], is empty "
+            "when pad is 0 (-0 is 0); end it at pad + H"
+        )
     if any(not_finite(g) for g in trial.got.values()) and torch.isfinite(expected).all():
         return "overflow", (
             overflow
@@ -239,28 +245,69 @@ def still_a_stub(source: str, name: str, error) -> bool:
         return False
     at_line = [s for s in simple_statements(function) if s.lineno <= error.line <= (s.end_lineno or s.lineno)]
     read = {n.id for s in at_line for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    return any(only_none(function, variable) for variable in read)
+    return any(only_initial(function, variable, error.line) for variable in read)
 
 
-def only_none(function: ast.AST, variable: str) -> bool:
-    """Whether `variable` is bound in `function` and every binding is to None (`out = None`,
-    `dx, dw, db = None, None, None`)."""
-    stores = [
-        n for n in ast.walk(function) if isinstance(n, ast.Name) and n.id == variable and isinstance(n.ctx, ast.Store)
-    ]
-    nones = [node for node in ast.walk(function) if isinstance(node, ast.Assign) and assigns_none(node, variable)]
-    return bool(stores) and len(stores) == len(nones)
+INITIAL_CALLS = {"zeros", "zeros_like", "empty", "empty_like"}
 
 
-def assigns_none(node: ast.Assign, variable: str) -> bool:
-    def none(value):
-        return isinstance(value, ast.Constant) and value.value is None
+def only_initial(function: ast.AST, variable: str, skip_line: int | None = None) -> bool:
+    """Whether `variable` is bound in `function` and only ever to an initial value (None, 0,
+    np.zeros(...)), never assigned into or added to; the statement at `skip_line` (the skeleton's
+    own `out = out.astype(...)` that raised) does not count."""
+    statements = [n for n in ast.walk(function) if isinstance(n, ast.stmt) and n.lineno != skip_line]
+    binding = [n for n in statements if any(root_name(t) == variable for t in bound_by(n))]
+    return bool(binding) and all(isinstance(n, ast.Assign) and assigns_initial(n, variable) for n in binding)
+
+
+def bound_by(node: ast.stmt) -> list[ast.expr]:
+    """What a statement binds or writes into: assignment targets (unpacked), a for's target, a with's names."""
+    targets = assigned_into(node)
+    if isinstance(node, (ast.For, ast.AsyncFor)):
+        targets = [node.target]
+    if isinstance(node, (ast.With, ast.AsyncWith)):
+        targets = [item.optional_vars for item in node.items if item.optional_vars is not None]
+    flat = []
+    for target in targets:
+        flat += target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]
+    return flat
+
+
+def returns_initial(source: str, name: str, index: int) -> str | None:
+    """The variable the function `name` returns at position `index` (`return loss, dW`: 1 is dW)
+    when it still holds only the skeleton's initial value (None, 0.0, np.zeros(...)): the learner
+    has not written it yet. None when it is computed (or the source does not say)."""
+    try:
+        function = function_def(ast.parse(source), name)
+    except SyntaxError:
+        return None
+    if not isinstance(function, FUNCTION_DEFS):
+        return None
+    returns = [n.value for n in ast.walk(function) if isinstance(n, ast.Return) and n.value is not None]
+    if len(returns) != 1:
+        return None
+    values = returns[0].elts if isinstance(returns[0], ast.Tuple) else [returns[0]]
+    if index >= len(values) or not isinstance(values[index], ast.Name):
+        return None
+    variable = values[index].id
+    return variable if only_initial(function, variable) else None
+
+
+def assigns_initial(node: ast.Assign, variable: str) -> bool:
+    """`variable = None`, `= 0.0`, `= np.zeros(...)`, or its place in `a, b = None, None`."""
+
+    def initial(value):
+        if isinstance(value, ast.Constant):
+            return value.value is None or value.value == 0
+        if isinstance(value, ast.Call):
+            return (getattr(value.func, "attr", None) or getattr(value.func, "id", None)) in INITIAL_CALLS
+        return isinstance(value, ast.Dict) and not value.keys
 
     for target in node.targets:
         if isinstance(target, ast.Name) and target.id == variable:
-            return none(node.value)
+            return initial(node.value)
         if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
             for t, v in zip(target.elts, node.value.elts):
                 if isinstance(t, ast.Name) and t.id == variable:
-                    return none(v)
+                    return initial(v)
     return False
