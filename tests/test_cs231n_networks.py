@@ -108,3 +108,16 @@ def test_a_missing_staff_file_is_named(tmp_path):
     report = check(tree(tmp_path, SOLUTION, utils=None))
     assert report.error is not None and "layer_utils" in report.error.message
     assert {v.status for v in report.variables} == {ERROR}
+
+
+def test_dropout_is_judged_with_the_learners_own_masks(tmp_path):
+    """Another year's mask (rand >= 1 - p keeps as many units, other ones) is dropout's business:
+    the net is right with it; a backward that skips dropout_backward is not."""
+    path = tree(tmp_path, SOLUTION)
+    layers = path.parent.parent / "layers.py"
+    layers.write_text(LAYERS.replace("mask = (np.random.rand(*x.shape) < p) / p", "mask = (np.random.rand(*x.shape) >= 1 - p) / p"))
+    assert check(path, "FullyConnected").passed
+    path.write_text(path.read_text().replace("                dout = dropout_backward(dout, drop)\n", "                pass\n"))
+    report = check(path, "FullyConnected")
+    assert by_name(report)["FullyConnectedNet.dW1"].status == FAIL and "dropout keep" in by_name(report)["FullyConnectedNet.dW1"].note
+    assert by_name(report)["FullyConnectedNet.dW3"].status == PASS

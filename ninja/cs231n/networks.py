@@ -13,13 +13,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ninja import collected
+
 from ninja.cs231n import cases as trusted_side
 from ninja.cs231n.cases import Case, Convention, OwnKind, Unit, rng_for
 from ninja.cs231n.classifiers import net_reg
 from ninja.cs231n.exercise import FunctionsExercise
 from ninja.cs231n.judge import trials
 from ninja.cs231n.layers import MISSING_N_MISTAKE
-from ninja.cs231n.learner import collect_case
+from ninja.cs231n.learner import collect_case, learner_value
 
 NET_REG = Convention(
     "reg",
@@ -90,7 +92,8 @@ def fully_connected(t, out, reg_factor=0.5, mean=True):
             h = F.layer_norm(h, h.shape[1:], t[f"gamma{i}"], t[f"beta{i}"], eps=1e-5)
         h = h.clamp(min=0)
         if c["keep"] < 1:
-            h = h * torch.from_numpy(dropout_mask(tuple(h.shape), c["keep"], c["seed"])) / c["keep"]
+            kept = c["masks"][i - 1] if "masks" in c else dropout_mask(tuple(h.shape), c["keep"], c["seed"])
+            h = h * torch.as_tensor(kept, dtype=h.dtype) / c["keep"]
     scores = h @ t[f"W{layers}"] + t[f"b{layers}"]
     data = F.cross_entropy(scores, t["y"], reduction="mean" if mean else "sum")
     return data + reg_factor * c["reg"] * sum((t[f"W{i}"] ** 2).sum() for i in range(1, layers + 1))
@@ -116,6 +119,20 @@ def fc_arguments(cls, c: dict, inputs) -> dict | str:
     elif "use_batchnorm" in accepts:
         kwargs["use_batchnorm"] = c["normalization"] == "batchnorm"
     return {k: v for k, v in kwargs.items() if k in accepts}
+
+
+def learner_masks(cls, inputs) -> list[np.ndarray] | None:
+    """Where the learner's own dropout_forward (the one its fc_net.py imports) keeps units, called
+    as the net calls it (with the net's dropout_param, seeded) at each hidden layer's shape: masks
+    differ by year (rand < p, rand >= p) and dropout itself is checked in `layers`."""
+    c = inputs["config"]
+    dropout = getattr(getattr(cls, "loss", None), "__globals__", {}).get("dropout_forward")
+    arguments = fc_arguments(cls, c, inputs)
+    if c["keep"] >= 1 or dropout is None or isinstance(arguments, str):
+        return None
+    param = dict(getattr(cls(c["hidden_dims"], **arguments), "dropout_param", {}), mode="train")
+    n = inputs["X"].shape[0]
+    return [(np.asarray(dropout(np.ones((n, width)), dict(param))[0]) != 0).astype(np.float64) for width in c["hidden_dims"]]
 
 
 def call_fc_net(cls, name, inputs):
@@ -184,6 +201,7 @@ class Network(Unit, OwnKind):
     why a case does not fit the learner's constructor (another year's arguments), else None."""
 
     applies: object = None
+    probe: object = None  # (learner's class, inputs) -> what the trusted side takes from the learner's helpers
 
     def for_case(self, case: Case) -> Unit:
         plain = Unit(**{f.name: getattr(self, f.name) for f in fields(Unit)})
@@ -196,13 +214,22 @@ class Network(Unit, OwnKind):
         called = collect_case(self.for_case(case), learner, case)
         if called["error"] and "_cython" in called["error"][1]:  # message: fast_layers' Cython, never built
             called["error"][1] += f": {CYTHON}"
+        if self.probe and not called["error"]:
+            masks, error = learner.call(self.probe, learner.get(self.owner), case.inputs)
+            called["masks"] = None if error or masks is None else [collected.plain(m) for m in masks]
         return called
 
     def expected(self, case: Case, out, options) -> dict:
         return trusted_side.expected(self.for_case(case), case, out, options)
 
     def trials(self, called, case, expected, options):
-        return [] if called.get("skipped") else trials(self.for_case(case), called, case, expected, options)
+        if called.get("skipped"):
+            return []
+        if called.get("masks"):  # judged with the learner's own dropout masks
+            config = {**case.inputs["config"], "masks": [learner_value(m) for m in called["masks"]]}
+            case = replace(case, inputs={**case.inputs, "config": config})
+            expected = trusted_side.expected(self.for_case(case), case, learner_value(called["out"]), options)
+        return trials(self.for_case(case), called, case, expected, options)
 
 
 def fc_applies(cls, inputs) -> str | None:
@@ -218,6 +245,7 @@ UNITS = (
     Network(
         "FullyConnectedNet", "loss", FC_WRT, fc_cases, fully_connected, owner="FullyConnectedNet", call=call_fc_net,
         mistakes=(MISSING_N_MISTAKE,), conventions=(NET_REG,), applies=fc_applies,
+        probe=learner_masks,
     ),
     Network(
         "ThreeLayerConvNet", "loss", ("W1", "b1", "W2", "b2", "W3", "b3"), conv_cases, three_layer_conv,
