@@ -181,3 +181,18 @@ def test_graded_in_a_child_and_judged_in_the_parent(tmp_path):
     results = {Path(r.submission).name: r for r in grading.grade(work, plan, jobs=1)}
     assert results["right"].status == "graded" and results["right"].score == len(OPTIM.checked)
     assert [t.name for t in results["uncorrected"].tests if not t.passed] == ["adam.next_w"]
+
+
+def test_adams_efficient_form_is_another_convention_named(tmp_path):
+    """Kingma and Ba's step-size form (TensorFlow's) differs from CS231n's only where epsilon
+    matters: accepted, and said."""
+    source = mutated(
+        '    next_w = w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])\n',
+        '    step = config["learning_rate"] * np.sqrt(1 - beta2**t) / (1 - beta1**t)\n'
+        '    next_w = w - step * m / (np.sqrt(v) + config["epsilon"])\n',
+    )
+    report = check(tmp_path, source, "adam")
+    assert report.passed and "efficient form" in by_name(report)["adam.next_w"].note
+    report = OPTIM.only("adam").with_conventions(["adam_epsilon=corrected"]).check(tmp_path / "optim.py", Settings())
+    v = by_name(report)["adam.next_w"]
+    assert v.status == FAIL and "efficient form" in v.diagnosis

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ninja import collected, engine
-from ninja.cs231n.cases import Case, OwnKind, Unit, rng_for
+from ninja.cs231n.cases import Case, Convention, OwnKind, Unit, rng_for
 from ninja.cs231n.exercise import FunctionsExercise
 from ninja.cs231n.judge import Trial
 from ninja.cs231n.learner import Learner, learner_value, unpack
@@ -158,7 +158,9 @@ def rmsprop_step(w, dw, s, h, eps_inside=False):
     return w - h["learning_rate"] * dw / root(cache, h["epsilon"], eps_inside), {"cache": cache}
 
 
-def adam_step(w, dw, s, h, eps_inside=False, uncorrected="", t_after=False, corrected_stored=False, t_kept=False):
+def adam_step(
+    w, dw, s, h, eps_inside=False, uncorrected="", t_after=False, corrected_stored=False, t_kept=False, eps_hat=False
+):
     b1, b2 = h["beta1"], h["beta2"]
     t = s["t"] + 1
     used = s["t"] if t_after else t  # t_after: the bias correction with the old t (0 at the first step: 0/0)
@@ -166,6 +168,9 @@ def adam_step(w, dw, s, h, eps_inside=False, uncorrected="", t_after=False, corr
     mt = m if "m" in uncorrected else m / (1 - b1**used)
     vt = v if "v" in uncorrected else v / (1 - b2**used)
     next_w = w - h["learning_rate"] * mt / root(vt, h["epsilon"], eps_inside)
+    if eps_hat:  # the paper's efficient form: the corrections folded into the step size
+        step = h["learning_rate"] * (1 - b2**used).sqrt() / (1 - b1**used)
+        next_w = w - step * m / root(v, h["epsilon"], eps_inside)
     if corrected_stored:
         m, v = mt, vt
     return next_w, {"m": m, "v": v, "t": s["t"] if t_kept else t}
@@ -221,6 +226,17 @@ ADAM_OVERFLOW = (
 )
 
 
+ADAM_EPSILON = Convention(
+    "adam_epsilon",
+    {
+        "corrected": ({}, "epsilon added to the root of the bias-corrected v (CS231n's, torch.optim.Adam's)"),
+        "hat": ({"eps_hat": True}, "the paper's efficient form, learning_rate * sqrt(1 - beta2**t) / (1 - beta1**t) "
+                "times m / (sqrt(v) + epsilon), as TensorFlow's Adam (it differs where epsilon is not negligible)"),
+    },
+    default="corrected",
+    either=True,
+)  # fmt: skip
+
 # ---------------------------------------------------------------- the unit: several steps of one rule
 
 
@@ -267,7 +283,8 @@ class UpdateRule(Unit, OwnKind):
             (m.kind, m.message.format(key=", ".join(STATE[self.rule]))): mistaken_steps(self.rule, inputs, **m.options)
             for m in self.mistakes
         }
-        return {"steps": trusted_steps(self.rule, inputs), "mistakes": mistakes}
+        steps = mistaken_steps(self.rule, inputs, **options) if options else trusted_steps(self.rule, inputs)
+        return {"steps": steps, "mistakes": mistakes}
 
     def trials(self, called: dict, case: Case, expected: dict, options) -> list[Trial]:
         trials, total = [], len(case.inputs["dws"])
@@ -302,7 +319,8 @@ class UpdateRule(Unit, OwnKind):
 
 UNITS = tuple(
     UpdateRule(rule, "steps", (), update_cases(rule), lambda t, out: None, mistakes=MISTAKES[rule],
-               overflow=ADAM_OVERFLOW if rule == "adam" else None, reads_out=rule == "adam")
+               overflow=ADAM_OVERFLOW if rule == "adam" else None, reads_out=rule == "adam",
+               conventions=(ADAM_EPSILON,) if rule == "adam" else ())
     for rule in DEFAULTS
 )  # fmt: skip
 
