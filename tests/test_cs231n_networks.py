@@ -121,3 +121,14 @@ def test_dropout_is_judged_with_the_learners_own_masks(tmp_path):
     report = check(path, "FullyConnected")
     assert by_name(report)["FullyConnectedNet.dW1"].status == FAIL and "dropout keep" in by_name(report)["FullyConnectedNet.dW1"].note
     assert by_name(report)["FullyConnectedNet.dW3"].status == PASS
+
+
+def test_the_last_layer_left_out_of_the_regularization(tmp_path):
+    """Seen in two public repositories: the reg loop runs over the hidden layers only."""
+    source = SOLUTION.replace("        for i in range(1, L + 1):\n            W = p[f\"W{i}\"]", "        for i in range(1, L):\n            W = p[f\"W{i}\"]")
+    assert source != SOLUTION
+    report = check(tree(tmp_path, source), "FullyConnected")
+    for name in ("FullyConnectedNet.loss", "FullyConnectedNet.dW3"):
+        v = by_name(report)[name]
+        assert v.status == FAIL and "last layer's W is not regularized" in v.diagnosis, (name, v.diagnosis)
+    assert by_name(report)["FullyConnectedNet.dW1"].status == PASS

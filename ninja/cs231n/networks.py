@@ -22,6 +22,7 @@ from ninja.cs231n.exercise import FunctionsExercise
 from ninja.cs231n.judge import trials
 from ninja.cs231n.layers import MISSING_N_MISTAKE
 from ninja.cs231n.learner import collect_case, learner_value
+from ninja.cs231n.mistakes import Mistake
 
 NET_REG = Convention(
     "reg",
@@ -32,6 +33,12 @@ NET_REG = Convention(
     default="0.5",
     read=net_reg,  # fc_net.py's and cnn.py's skeletons ask for "a factor of 0.5" in most years
     either=True,
+)
+LAST_UNREGULARIZED = Mistake(
+    "reg",
+    "the last layer's W is not regularized: the loop over the hidden layers leaves out W_L; add "
+    "0.5 * reg * np.sum(W_L**2) to the loss and reg * W_L to its gradient too",
+    {"last_unregularized": True},
 )
 CYTHON = (
     "fast_layers.py needs its Cython extension, built once in cs231n/ with `python setup.py build_ext --inplace` "
@@ -78,7 +85,7 @@ def dropout_mask(shape, keep: float, seed: int) -> np.ndarray:
     return (np.random.RandomState(seed).rand(*shape) < keep).astype(np.float64)
 
 
-def fully_connected(t, out, reg_factor=0.5, mean=True):
+def fully_connected(t, out, reg_factor=0.5, mean=True, last_unregularized=False):
     """{affine - [batchnorm or layernorm] - relu - [dropout]} x (L - 1) - affine - softmax, plus
     reg_factor * reg * the sum of the squared weights."""
     c = t["config"]
@@ -96,7 +103,8 @@ def fully_connected(t, out, reg_factor=0.5, mean=True):
             h = h * torch.as_tensor(kept, dtype=h.dtype) / c["keep"]
     scores = h @ t[f"W{layers}"] + t[f"b{layers}"]
     data = F.cross_entropy(scores, t["y"], reduction="mean" if mean else "sum")
-    return data + reg_factor * c["reg"] * sum((t[f"W{i}"] ** 2).sum() for i in range(1, layers + 1))
+    regularized = range(1, layers if last_unregularized else layers + 1)
+    return data + reg_factor * c["reg"] * sum((t[f"W{i}"] ** 2).sum() for i in regularized)
 
 
 def fc_arguments(cls, c: dict, inputs) -> dict | str:
@@ -244,7 +252,7 @@ FC_WRT = ("W1", "b1", "W2", "b2", "W3", "b3", "W4", "b4", "gamma1", "beta1", "ga
 UNITS = (
     Network(
         "FullyConnectedNet", "loss", FC_WRT, fc_cases, fully_connected, owner="FullyConnectedNet", call=call_fc_net,
-        mistakes=(MISSING_N_MISTAKE,), conventions=(NET_REG,), applies=fc_applies,
+        mistakes=(MISSING_N_MISTAKE, LAST_UNREGULARIZED), conventions=(NET_REG,), applies=fc_applies,
         probe=learner_masks,
     ),
     Network(
