@@ -79,3 +79,17 @@ def test_a_backward_fed_its_own_cache_from_batchnorm_alt(tmp_path):
     """spatial_batchnorm_backward may call batchnorm_backward_alt on the same cache."""
     source = mutated("dx, dgamma, dbeta = batchnorm_backward(rows, cache)", "dx, dgamma, dbeta = batchnorm_backward_alt(rows, cache)")
     assert check(tmp_path, source, "spatial_batchnorm").passed
+
+
+def test_statistics_per_position_over_n_alone(tmp_path):
+    """Seen in a public repository: a loop over channels of (N, H*W) arrays, each normalized over N."""
+    source = mutated(
+        "    rows = x.transpose(0, 2, 3, 1).reshape(-1, C)  # channels last: one column per channel\n"
+        "    out, cache = batchnorm_forward(rows, gamma, beta, bn_param)\n"
+        "    out = out.reshape(N, H, W, C).transpose(0, 3, 1, 2)\n",
+        "    mean, var = x.mean(axis=0), x.var(axis=0)\n"
+        "    out = gamma[:, None, None] * (x - mean) / np.sqrt(var + bn_param.get('eps', 1e-5)) + beta[:, None, None]\n"
+        "    cache = None\n",
+    )
+    out = by_name(check(tmp_path, source, "spatial_batchnorm"))["spatial_batchnorm_forward.out"]
+    assert out.status == FAIL and "statistics per position" in out.diagnosis

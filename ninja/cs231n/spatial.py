@@ -4,6 +4,7 @@ the `layers` exercise; the trusted forwards are torch's own F.batch_norm and F.g
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -19,10 +20,13 @@ def spatial_batchnorm_cases(seed, cifar=None):
     for shape, mode in [((2, 3, 4, 5), "train"), ((3, 4, 2, 3), "train"), ((2, 3, 3, 4), "test")]:
         c = shape[1]
         x = 4 * r.standard_normal(shape) + 10
-        bn_param = {"mode": mode, "eps": 1e-5, "momentum": 0.9, "running_mean": r.standard_normal(c)}
-        bn_param["running_var"] = r.uniform(1e-4, 1e-3, c) if mode == "test" else r.uniform(0.5, 2, c)
+        bn_param = {"mode": mode, "eps": 1e-5, "momentum": 0.9}
+        if cases:  # the first as the notebook's, with no running averages yet; then given ones
+            bn_param["running_mean"] = r.standard_normal(c)
+            bn_param["running_var"] = r.uniform(1e-4, 1e-3, c) if mode == "test" else r.uniform(0.5, 2, c)
         inputs = {"x": x, "gamma": r.standard_normal(c), "beta": r.standard_normal(c), "bn_param": bn_param}
-        cases.append(Case(f"x {shape}, mode {mode}", inputs, backward=mode == "train"))
+        given = "" if cases else ", no running averages yet"
+        cases.append(Case(f"x {shape}, mode {mode}{given}", inputs, backward=mode == "train"))
     return cases
 
 
@@ -39,13 +43,18 @@ def normalized_columns(rows, gamma, beta, p, eps_outside=False):
 
 def spatial_batchnorm(t, out, reshape=None, eps_outside=False):
     """reshape=None: torch's F.batch_norm. "in": x.reshape(-1, C) with no transpose first;
-    "back": the right (N*H*W, C) rows, but reshaped back to (N, C, H, W) with no transpose."""
+    "back": the right (N*H*W, C) rows, but reshaped back to (N, C, H, W) with no transpose;
+    "per_position": batchnorm over N alone at every (c, h, w) (a loop over channels of (N, H*W))."""
     x, p, gamma, beta = t["x"], t["bn_param"], t["gamma"], t["beta"]
     n, c, h, w = x.shape
     if reshape is None and not eps_outside:
         training = p["mode"] == "train"
         mean, var = (None, None) if training else (torch.as_tensor(p["running_mean"]), torch.as_tensor(p["running_var"]))
         return F.batch_norm(x, mean, var, gamma, beta, training=training, eps=p.get("eps", 1e-5))
+    if reshape == "per_position":  # statistics over N alone, at every (c, h, w)
+        mean, var = x.mean(0), x.var(0, unbiased=False)
+        std = var.sqrt() + p.get("eps", 1e-5) if eps_outside else (var + p.get("eps", 1e-5)).sqrt()
+        return gamma[:, None, None] * (x - mean) / std + beta[:, None, None]
     rows = x.reshape(-1, c) if reshape == "in" else x.permute(0, 2, 3, 1).reshape(-1, c)
     y = normalized_columns(rows, gamma, beta, p, eps_outside)
     if reshape in ("in", "back"):
@@ -56,8 +65,9 @@ def spatial_batchnorm(t, out, reshape=None, eps_outside=False):
 def spatial_batchnorm_state(inputs):
     """Running averages per channel, over N, H and W (biased variance, as np.var)."""
     x, p = inputs["x"], inputs["bn_param"]
-    m = p.get("momentum", 0.9)
-    mean, var = torch.tensor(p["running_mean"]), torch.tensor(p["running_var"])
+    m, c = p.get("momentum", 0.9), x.shape[1]
+    mean = torch.tensor(p.get("running_mean", np.zeros(c)))
+    var = torch.tensor(p.get("running_var", np.zeros(c)))
     if p["mode"] == "train":
         xt = torch.tensor(x)
         mean = m * mean + (1 - m) * xt.mean((0, 2, 3))
@@ -72,6 +82,10 @@ RESHAPE_IN = (
 RESHAPE_BACK = (
     "reshaped back in the wrong order: the (N*H*W, C) rows are (N, H, W, C) once reshaped; transpose them "
     "back to (N, C, H, W) (.transpose(0, 3, 1, 2)) instead of reshaping straight to x.shape"
+)
+PER_POSITION = (
+    "statistics per position: each (c, h, w) normalized over N alone; spatial batchnorm's mean and variance are "
+    "per channel, over N, H and W together (N*H*W rows of C columns)"
 )
 EPS = "eps outside the square root: divide by np.sqrt(var + eps)"
 
@@ -120,6 +134,7 @@ UNITS = (
         mistakes=(
             Mistake("reshape", RESHAPE_IN, {"reshape": "in"}),
             Mistake("reshape", RESHAPE_BACK, {"reshape": "back"}),
+            Mistake("reshape", PER_POSITION, {"reshape": "per_position"}),
             Mistake("eps", EPS + ", with running_var in test mode too", {"eps_outside": True}),
         ),
     ),
