@@ -196,3 +196,17 @@ def test_adams_efficient_form_is_another_convention_named(tmp_path):
     report = OPTIM.only("adam").with_conventions(["adam_epsilon=corrected"]).check(tmp_path / "optim.py", Settings())
     v = by_name(report)["adam.next_w"]
     assert v.status == FAIL and "efficient form" in v.diagnosis
+
+
+@pytest.mark.parametrize("name", ["optim", "rnn", "networks", "captioning", "layers"])
+def test_hints_have_three_levels_and_never_print_a_solution_line(name):
+    exercise = find(name)
+    lines = {line.strip() for line in exercise.solution.read_text().splitlines() if len(line.strip()) > 24}
+    lines -= {line.strip() for line in exercise.template.read_text().splitlines()}  # given code is no answer
+    assert set(exercise.functions) <= set(exercise.hints)
+    for function, levels in exercise.hints.items():
+        if name == "layers" and not function.startswith("spatial_"):
+            continue  # the layers exercise's other hints are not this issue's
+        assert len(levels) == 3 and all(levels), function
+        leaked = [line for line in lines for text in levels if line in text]
+        assert not leaked, (function, leaked)

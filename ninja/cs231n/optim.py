@@ -328,30 +328,31 @@ HINTS = {
     "sgd": (
         "w and dw have the same shape; config holds learning_rate (default 1e-2); return (next_w, config).",
         "Step against the gradient, scaled by the learning rate.",
-        "next_w = w - learning_rate * dw.",
+        "Subtract the learning rate times the gradient from w (a new array, or w changed in place: both are allowed).",
     ),
     "sgd_momentum": (
         "config: learning_rate (1e-2), momentum (0.9), velocity (zeros like w); return (next_w, config) with the "
         "new velocity in config['velocity'].",
         "The velocity is a decaying sum of past steps: it keeps a fraction `momentum` of itself and adds this "
         "step's move against the gradient; w moves by the velocity.",
-        "v = momentum * v - learning_rate * dw; next_w = w + v; config['velocity'] = v.",
+        "The new velocity is momentum times the old one minus the learning rate times dw; add it to w; store the "
+        "new velocity (not its negative) in config for the next call.",
     ),
     "rmsprop": (
         "config: learning_rate (1e-2), decay_rate (0.99), epsilon (1e-8), cache (zeros like w); store the new "
         "cache in config['cache'].",
         "cache is a moving average of dw squared; each element's step is divided by the root of its own cache.",
-        "cache = decay_rate * cache + (1 - decay_rate) * dw**2; next_w = w - learning_rate * dw / "
-        "(np.sqrt(cache) + epsilon).",
+        "Mix the old cache (weight decay_rate) with dw squared (weight 1 - decay_rate); step by the learning rate "
+        "times dw divided by the cache's square root plus epsilon (epsilon outside the root); store the cache.",
     ),
     "adam": (
         "config: learning_rate (1e-3), beta1 (0.9), beta2 (0.999), epsilon (1e-8), m, v (zeros like w), t (0); "
         "store the new m, v and t in config.",
         "m and v are moving averages of dw and dw squared; both start at zero, so early on they are divided by "
         "1 - beta**t (the bias correction), with t counted from 1 at the first step.",
-        "t += 1 first; m = beta1 * m + (1 - beta1) * dw; v = beta2 * v + (1 - beta2) * dw**2; "
-        "mt = m / (1 - beta1**t); vt = v / (1 - beta2**t); next_w = w - learning_rate * mt / (np.sqrt(vt) + "
-        "epsilon); store m, v, t (not mt, vt).",
+        "Advance t first; update m with dw and v with dw squared (weights beta and 1 - beta); divide copies of them "
+        "by 1 - beta1 to the t and 1 - beta2 to the t; step by the learning rate times the corrected m over the "
+        "root of the corrected v plus epsilon; store the uncorrected m and v and the new t.",
     ),
 }
 

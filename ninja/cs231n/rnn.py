@@ -316,15 +316,15 @@ HINTS = {
     "rnn_step_forward": (
         "x (N, D), prev_h (N, H), Wx (D, H), Wh (H, H), b (H,); next_h (N, H).",
         "One step of the recurrence: a tanh of an affine function of the input and of the previous hidden state.",
-        "next_h = np.tanh(x @ Wx + prev_h @ Wh + b); cache what the backward needs (next_h itself is the cheapest "
-        "way to get tanh's derivative).",
+        "Two matrix products (input by Wx, previous state by Wh) plus the bias, through np.tanh; cache the inputs, "
+        "the weights and next_h itself (the cheapest way to tanh's derivative).",
     ),
     "rnn_step_backward": (
         "dnext_h (N, H) -> dx (N, D), dprev_h (N, H), dWx (D, H), dWh (H, H), db (H,).",
         "Through the tanh first (its derivative from its output), then the affine function sends the result to each "
         "of its inputs.",
-        "da = dnext_h * (1 - next_h**2); dx = da @ Wx.T; dprev_h = da @ Wh.T; dWx = x.T @ da; dWh = prev_h.T @ da; "
-        "db = da.sum(axis=0).",
+        "Multiply dnext_h by one minus next_h squared; that gradient of the pre-activation goes to x and prev_h "
+        "through the transposed weights, to the weights through the transposed inputs, and to b summed over N.",
     ),
     "rnn_forward": (
         "x (N, T, D), h0 (N, H); h (N, T, H): the hidden state after every step.",
@@ -343,23 +343,24 @@ HINTS = {
     "word_embedding_forward": (
         "x (N, T) integers below V, W (V, D); out (N, T, D).",
         "Each word index picks its row of W.",
-        "out = W[x] (integer array indexing); cache x and W's shape.",
+        "Index W with the integer array x (one line, no loop); cache x and W's shape.",
     ),
     "word_embedding_backward": (
         "dout (N, T, D) -> dW (V, D) only (x is integers: no gradient).",
         "Row v of dW collects the dout of every position where word v appears, however many.",
-        "dW = np.zeros(W's shape); np.add.at(dW, x, dout) (dW[x] += dout would count a repeated word once).",
+        "Start from zeros shaped like W and add every position's dout into its word's row with np.add.at (a "
+        "fancy-index += counts a repeated word once).",
     ),
     "temporal_affine_forward": (
         "x (N, T, D), w (D, M), b (M,); out (N, T, M).",
         "The same affine layer applied at every time step.",
-        "out = x.reshape(N * T, D) @ w + b, reshaped to (N, T, M).",
+        "Reshape x to N*T rows, one matrix product with w plus b, reshape back to (N, T, M).",
     ),
     "temporal_affine_backward": (
         "dout (N, T, M) -> dx (N, T, D), dw (D, M), db (M,).",
         "An affine backward on the N*T rows at once.",
-        "dx = (dout.reshape(N*T, M) @ w.T).reshape(N, T, D); dw = x.reshape(N*T, D).T @ dout.reshape(N*T, M); "
-        "db = dout.sum(axis=(0, 1)).",
+        "Flatten dout and x to N*T rows; dx is dout times w transposed (reshaped back), dw the flattened x "
+        "transposed times dout, db dout summed over N and T.",
     ),
     "temporal_softmax_loss": (
         "x (N, T, V) scores, y (N, T) labels, mask (N, T) booleans; loss a float, dx (N, T, V).",
@@ -371,8 +372,8 @@ HINTS = {
         "x (N, D), prev_h and prev_c (N, H), Wx (D, 4H), Wh (H, 4H), b (4H,); next_h, next_c (N, H), cache.",
         "a = x Wx + prev_h Wh + b is four H-wide slices, in the order i, f, o, g: three sigmoid gates and the tanh "
         "candidate; the cell forgets, then adds.",
-        "i, f, o = sigmoid of a's first three slices, g = np.tanh(4th); next_c = f * prev_c + i * g; "
-        "next_h = o * np.tanh(next_c).",
+        "i, f, o: the sigmoid of a's first three slices; g: np.tanh of the fourth; the next cell keeps f of the "
+        "previous one and adds i times g; next_h is o times np.tanh of the next cell.",
     ),
     "lstm_step_backward": (
         "dnext_h, dnext_c (N, H) -> dx, dprev_h, dprev_c, dWx, dWh, db.",

@@ -164,8 +164,8 @@ HINTS = {
         "x (N, C, H, W), gamma and beta (1, C, 1, 1), G divides C; gn_param holds eps; out (N, C, H, W).",
         "Layer normalization within each group of C // G contiguous channels of each image; then the per-channel "
         "scale and shift.",
-        "xg = x.reshape(N, G, C // G, H, W); mean and biased variance over axes (2, 3, 4) with keepdims; "
-        "xhat = (xg - mean) / np.sqrt(var + eps) reshaped to x.shape; out = gamma * xhat + beta.",
+        "Reshape x to (N, G, C // G, H, W); mean and biased variance over the last three axes (keepdims); "
+        "normalize with the root of var + eps, reshape back to x's shape, then scale by gamma and shift by beta.",
     ),
     "spatial_groupnorm_backward": (
         "dout (N, C, H, W); dx like x, dgamma and dbeta (1, C, 1, 1).",
