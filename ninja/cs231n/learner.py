@@ -90,7 +90,7 @@ def files_for(exercise, given: Sequence[Path]) -> list[Path]:
         if path.is_dir():
             inside = [p for p in sorted(path.glob("*.py")) if top_level_names(read_text(p)) & wanted]
             if not inside:
-                raise FileNotFoundError(f"{path}: no .py file there defines any of {exercise.name}'s functions")
+                raise FileNotFoundError(f"{path}: no .py file there defines any of the {exercise.name} functions")
             found += inside
         elif path.is_file():
             found.append(path)

@@ -81,15 +81,35 @@ def loops_in(source: str, name: str) -> list[tuple[str, int]]:
         for node in ast.walk(defs[current]):
             if isinstance(node, (ast.For, ast.While, ast.AsyncFor)):
                 found.append((type(node).__name__.lower().replace("async", ""), node.lineno))
-            elif isinstance(node, ast.comprehension):
-                found.append(("comprehension", node.iter.lineno))
+            elif isinstance(node, COMPREHENSIONS) and not builds_indices(node):
+                found += [("comprehension", g.iter.lineno) for g in node.generators]
             elif isinstance(node, ast.Call):
-                callee = node.func
-                todo.append(callee.id if isinstance(callee, ast.Name) else getattr(callee, "attr", ""))
+                todo.append(callee(node))
     return sorted(found, key=lambda loop: loop[1])
 
 
 FUNCTION_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+INDEX_SOURCES = {"range", "arange", "enumerate", "zip", "len"}
+
+
+def builds_indices(node: ast.AST) -> bool:
+    """`[i for i in range(N)]`, `[(i, y[i]) for i in range(N)]`: a comprehension that only builds
+    index arrays (no call, no method in what it makes; it iterates over range, arange, enumerate or
+    zip of names) does no per-element computation, so it is no loop of the vectorized kind."""
+    made = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+    if any(isinstance(n, (ast.Call, ast.Attribute)) for part in made for n in ast.walk(part)):
+        return False
+    for generator in node.generators:
+        source = generator.iter
+        calls = [n for n in ast.walk(source) if isinstance(n, ast.Call)]
+        if not isinstance(source, ast.Name) and not (calls and all(callee(c) in INDEX_SOURCES for c in calls)):
+            return False
+    return True
+
+
+def callee(call: ast.Call) -> str:
+    return call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", "")
 
 
 def offending_line(source: str, result: str, kind: str) -> int | None:
