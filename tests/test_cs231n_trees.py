@@ -90,7 +90,7 @@ DROP_DOCSTRING = '''def dropout_forward(x, dropout_param):
     return out, cache
 '''
 
-LAYER_UTILS = '''from .layers import *
+LAYER_UTILS = """from .layers import *
 
 
 def affine_relu_forward(x, w, b):
@@ -102,7 +102,7 @@ def affine_relu_forward(x, w, b):
 def affine_relu_backward(dout, cache):
     fc_cache, relu_cache = cache
     return affine_backward(relu_backward(dout, relu_cache), fc_cache)
-'''
+"""
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -241,7 +241,7 @@ def tree_2019(root: Path) -> Path:
     )
 
 
-NUMPY1_POOL = '''def max_pool_backward_naive(dout, cache):
+NUMPY1_POOL = """def max_pool_backward_naive(dout, cache):
     x, pool_param = cache
     ph, pw, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
     dx = np.zeros_like(x)
@@ -254,9 +254,9 @@ NUMPY1_POOL = '''def max_pool_backward_naive(dout, cache):
                     row, col = np.where(window == np.max(window))
                     dx[n, c, i * s + int(row), j * s + int(col)] += dout[n, c, i, j]
     return dx
-'''
+"""
 
-OWN_ALT = '''def batchnorm_forward_alt(x, gamma, beta, bn_param):
+OWN_ALT = """def batchnorm_forward_alt(x, gamma, beta, bn_param):
     out, (xhat, gamma, std) = batchnorm_forward(x, gamma, beta, bn_param)
     return out, {"xhat": xhat, "gamma": gamma, "std": std}
 
@@ -268,7 +268,7 @@ def batchnorm_backward_alt(dout, cache):
     dgamma = (dout * xhat).sum(axis=0)
     dx = gamma / (N * std) * (N * dout - dbeta - xhat * dgamma)
     return dx, dgamma, dbeta
-'''
+"""
 
 
 def test_2019_numpy2_refusal_is_named_and_backward_alt_gets_its_own_forwards_cache(tmp_path):
@@ -347,7 +347,7 @@ def tree_2025(root: Path) -> Path:
             f"{base}/classifiers/k_nearest_neighbor.py": PAST + KNN,
             f"{base}/classifiers/softmax.py": PAST + SOFTMAX,
             f"{base}/classifiers/fc_net.py": "import numpy as np\n\nfrom ..layers import *\n\n\n" + FC_NET,
-            f"{base}/classifiers/linear_classifier.py": "from .softmax import *\n\n\nclass LinearClassifier:\n    pass\n",
+            f"{base}/classifiers/linear_classifier.py": "from .softmax import *\n\n\nclass LinearClassifier:\n    W = None\n",
             f"{base}/layers.py": SOLUTION_L,
             f"{base}/solver.py": "raise SystemExit('a file ninja must not run')\n",
         },
@@ -392,7 +392,7 @@ def layers_with(tmp_path, old, new, name="layers.py"):
 
 
 def test_skeleton_stubs_are_missing_not_errors(tmp_path):
-    stub = textwrap.dedent('''
+    stub = textwrap.dedent("""
         def dropout_forward(x, dropout_param):
             p, mode = dropout_param["p"], dropout_param["mode"]
             mask = None
@@ -411,13 +411,15 @@ def test_skeleton_stubs_are_missing_not_errors(tmp_path):
             x, w, b, conv_param = cache
             dx, dw = np.zeros_like(x), np.zeros_like(w)
             return dx, dw, db
-        ''')
+        """)
     source = SOLUTION_L.replace(piece(SOLUTION_L, "dropout_forward"), "")
     source = source.replace(piece(SOLUTION_L, "conv_backward_naive"), "") + stub
     path = tmp_path / "layers.py"
     path.write_text(source)
     results = by_name(LAYERS.check(path, Settings()))
-    assert results["dropout_forward.out"].status == MISSING and "still the skeleton" in results["dropout_forward.out"].note
+    assert (
+        results["dropout_forward.out"].status == MISSING and "still the skeleton" in results["dropout_forward.out"].note
+    )
     assert results["dropout_backward.dx"].status == MISSING
     assert results["conv_backward_naive.dx"].status == MISSING  # np.zeros_like, never written
     assert "dx keeps its initial value" in results["conv_backward_naive.dx"].note
@@ -454,8 +456,10 @@ NAMED = {
     ),
     "gamma taken out of the sums": (
         "layers",
-        "dx = (D * dxhat - dxhat.sum(axis=1, keepdims=True) - xhat * (dxhat * xhat).sum(axis=1, keepdims=True)) / (D * std)",
-        "dx = gamma / (D * std) * (D * dout - dout.sum(axis=1, keepdims=True) - xhat * (dout * xhat).sum(axis=1, keepdims=True))",
+        "dx = (D * dxhat - dxhat.sum(axis=1, keepdims=True) - xhat * (dxhat * xhat).sum(axis=1, keepdims=True)) "
+        "/ (D * std)",
+        "dx = gamma / (D * std) * (D * dout - dout.sum(axis=1, keepdims=True) "
+        "- xhat * (dout * xhat).sum(axis=1, keepdims=True))",
         "layernorm_backward.dx",
         "layernorm_gamma",
     ),
@@ -479,7 +483,7 @@ NAMED = {
 @pytest.mark.parametrize("words", list(NAMED))
 def test_real_mistakes_get_their_named_cause(tmp_path, words):
     exercise, old, new, name, kind = NAMED[words]
-    solution = (SOLUTION_L if exercise == "layers" else SOLUTION_C)
+    solution = SOLUTION_L if exercise == "layers" else SOLUTION_C
     assert solution.count(old) == 1, old
     path = tmp_path / f"{exercise}.py"
     path.write_text(solution.replace(old, new))
