@@ -69,26 +69,17 @@ class TwoLayerNet(object):
         return loss, grads
 '''
 
-DROP_DOCSTRING = '''def dropout_forward(x, dropout_param):
-    """
-    Inputs:
-    - x: Input data, of any shape
-    - dropout_param: A dictionary with the following keys:
-      - p: Dropout parameter. We drop each neuron output with probability p.
-    """
-    p, mode = dropout_param["p"], dropout_param["mode"]
-    if "seed" in dropout_param:
-        np.random.seed(dropout_param["seed"])
-    mask = None
-    if mode == "train":
-        mask = (np.random.rand(*x.shape) >= p) / (1 - p)
-        out = x * mask
-    elif mode == "test":
-        out = x
-    cache = (dropout_param, mask)
-    out = out.astype(x.dtype, copy=False)
-    return out, cache
-'''
+DROP_DOCSTRING = (
+    piece(SOLUTION_L, "dropout_forward")
+    .replace("(np.random.rand(*x.shape) < p) / p", "(np.random.rand(*x.shape) >= p) / (1 - p)")
+    .replace(
+        "dropout_param):\n",
+        'dropout_param):\n    """- p: Dropout parameter. We drop each neuron output with probability p."""\n',
+        1,
+    )
+)
+assert "We drop each neuron" in DROP_DOCSTRING and ">= p) / (1 - p)" in DROP_DOCSTRING
+
 
 LAYER_UTILS = """from .layers import *
 

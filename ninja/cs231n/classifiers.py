@@ -66,15 +66,18 @@ def skeleton_reg(source: str) -> str | None:
     return ("0.5" if found.pop() else "1") if len(found) == 1 else None
 
 
-LINEAR_REG = Convention(
-    "reg",
-    {
-        "1": ({"reg_factor": 1.0}, "reg * np.sum(W * W) (dW gets 2 * reg * W)"),
-        "0.5": ({"reg_factor": 0.5}, "0.5 * reg * np.sum(W * W) (dW gets reg * W), as CS231n's 2016 skeleton"),
-    },
-    default="1",
-    read=skeleton_reg,
-    either=True,
+def reg_convention(default: str, read, one: str, half: str) -> Convention:
+    """The regularization factor: reg * sum(W**2) ("1") or 0.5 * reg * sum(W**2) ("0.5"), as the
+    trusted forward's reg_factor; either is accepted where the file does not say."""
+    values = {"1": ({"reg_factor": 1.0}, one), "0.5": ({"reg_factor": 0.5}, half)}
+    return Convention("reg", values, default=default, read=read, either=True)
+
+
+LINEAR_REG = reg_convention(
+    "1",
+    skeleton_reg,
+    "reg * np.sum(W * W) (dW gets 2 * reg * W)",
+    "0.5 * reg * np.sum(W * W) (dW gets reg * W), as CS231n's 2016 skeleton",
 )
 MISSING_REG = Mistake(
     "missing_reg",
@@ -155,15 +158,11 @@ def net_reg(source: str) -> str | None:
     return "0.5" if re.search(r"factor of 0\.5|regularization loss by 0\.5", source) else None
 
 
-NET_REG = Convention(
-    "reg",
-    {
-        "0.5": ({"reg_factor": 0.5}, "0.5 * reg * (sum(W1**2) + sum(W2**2)) (dW gets reg * W)"),
-        "1": ({"reg_factor": 1.0}, "reg * (sum(W1**2) + sum(W2**2)) (dW gets 2 * reg * W)"),
-    },
-    default="0.5",
-    read=net_reg,
-    either=True,
+NET_REG = reg_convention(
+    "0.5",
+    net_reg,
+    "reg * (sum(W1**2) + sum(W2**2)) (dW gets 2 * reg * W)",
+    "0.5 * reg * (sum(W1**2) + sum(W2**2)) (dW gets reg * W)",
 )
 
 NET_MISTAKES = (

@@ -142,6 +142,15 @@ def function_def(tree: ast.AST, name: str) -> ast.AST | None:
     return None
 
 
+def parsed_function(source: str, name: str) -> ast.AST | None:
+    """The def of the function or method `name` in `source` (None: not there, or not Python)."""
+    try:
+        function = function_def(ast.parse(source), name)
+    except SyntaxError:
+        return None
+    return function if isinstance(function, FUNCTION_DEFS) else None
+
+
 def simple_statements(function: ast.AST) -> list[ast.stmt]:
     """Statements without a body of their own (not for, if, with, def), in line order."""
     found = [n for n in ast.walk(function) if isinstance(n, ast.stmt) and not hasattr(n, "body")]
@@ -257,11 +266,8 @@ def still_a_stub(source: str, name: str, error) -> bool:
     attribute 'astype' while `out` is assigned nothing but None in the function."""
     if error is None or "NoneType" not in error.message or error.line is None:
         return False
-    try:
-        function = function_def(ast.parse(source), name)
-    except SyntaxError:
-        return False
-    if not isinstance(function, FUNCTION_DEFS):
+    function = parsed_function(source, name)
+    if function is None:
         return False
     at_line = [s for s in simple_statements(function) if s.lineno <= error.line <= (s.end_lineno or s.lineno)]
     read = {n.id for s in at_line for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
@@ -297,11 +303,8 @@ def returns_initial(source: str, name: str, index: int) -> str | None:
     """The variable the function `name` returns at position `index` (`return loss, dW`: 1 is dW)
     when it still holds only the skeleton's initial value (None, 0.0, np.zeros(...)): the learner
     has not written it yet. None when it is computed (or the source does not say)."""
-    try:
-        function = function_def(ast.parse(source), name)
-    except SyntaxError:
-        return None
-    if not isinstance(function, FUNCTION_DEFS):
+    function = parsed_function(source, name)
+    if function is None:
         return None
     returns = [n.value for n in ast.walk(function) if isinstance(n, ast.Return) and n.value is not None]
     if len(returns) != 1:
