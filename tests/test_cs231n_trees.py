@@ -461,6 +461,13 @@ NAMED = {
         "compute_distances_two_loops.dists",
         "squared",
     ),
+    "added inside the loop over examples": (
+        "classifiers",
+        "    dW += 2 * reg * W\n    return loss, dW",
+        "    for i in range(num_train):\n        dW += 2 * reg * W\n    return loss, dW",
+        "svm_loss_naive.dW",
+        "reg_in_loop",
+    ),
     "no regularization": (
         "classifiers",
         "loss = margins.sum() / num_train + reg * np.sum(W * W)",
@@ -482,7 +489,7 @@ def test_real_mistakes_get_their_named_cause(tmp_path, words):
     result = by_name(ex.check(path, Settings()))[name]
     assert result.status == FAIL and result.diagnosis_kind == kind and words in result.diagnosis, result
     line = path.read_text().splitlines()[result.line - 1]  # the function's def when no statement is singled out
-    assert new.strip() in line or line.lstrip().startswith(f"def {name.split('.')[0]}("), line
+    assert line.strip() in new or line.lstrip().startswith(f"def {name.split('.')[0]}("), line
 
 
 def test_comprehensions_that_only_build_indices_are_not_loops(tmp_path):

@@ -240,6 +240,7 @@ OFFENDING: dict[str, Callable[[ast.stmt, str, set[str]], bool]] = {
     "dropout_rate": lambda stmt, result, aliases: calls(stmt, "rand"),
     "overflow": lambda stmt, result, aliases: calls(stmt, "exp"),
     "reg": regularizes,
+    "reg_in_loop": regularizes,
 }  # a kind not here (missing_n: the division that is missing) points at the def
 
 
@@ -306,10 +307,10 @@ def returns_initial(source: str, name: str, index: int) -> str | None:
     function = parsed_function(source, name)
     if function is None:
         return None
-    returns = [n.value for n in ast.walk(function) if isinstance(n, ast.Return) and n.value is not None]
-    if len(returns) != 1:
+    returns = [n for n in function.body if isinstance(n, ast.Return) and n.value is not None]  # the last line's
+    if not returns:
         return None
-    values = returns[0].elts if isinstance(returns[0], ast.Tuple) else [returns[0]]
+    values = returns[-1].value.elts if isinstance(returns[-1].value, ast.Tuple) else [returns[-1].value]
     if index >= len(values) or not isinstance(values[index], ast.Name):
         return None
     variable = values[index].id
