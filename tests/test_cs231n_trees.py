@@ -501,3 +501,16 @@ def test_comprehensions_that_only_build_indices_are_not_loops(tmp_path):
     results = by_name(CLASSIFIERS.only("svm_loss_vectorized").check(path, Settings()))
     assert results["svm_loss_vectorized.loss"].status == PASS, results["svm_loss_vectorized.loss"]
     assert summary(CLASSIFIERS.only("svm_loss_vectorized").check(path, Settings())).plain.startswith("2/2 correct")
+
+
+def test_a_python2_backup_copy_in_a_folder_is_a_note_but_a_python2_only_copy_is_the_error(tmp_path):
+    python2 = "import numpy as np\n\n\n" + SVM + "\n\ndef report():\n    print 'done'\n"
+    folder = tmp_path / "assignment1/cs231n/classifiers"
+    write(tmp_path, {"assignment1/cs231n/classifiers/linear_svm.py": PAST + SVM})
+    write(tmp_path, {"assignment1/cs231n/classifiers/linear_svm_old.py": python2})
+    result = ninja("classifiers", "--file", str(folder))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "linear_svm_old.py does not run (SyntaxError at line" in result.stdout.replace("\n", " ")
+    (folder / "linear_svm.py").unlink()
+    result = ninja("classifiers", "--file", str(folder))
+    assert result.returncode == 1 and "this is Python 2 code (line" in result.stdout.replace("\n", " ")
