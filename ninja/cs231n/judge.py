@@ -268,6 +268,8 @@ def learner_gradient(unit: Unit, name: str, called: dict, j: int) -> Any:
 def judge(name: str, trial: Trial, label: str, rtol: float, atol: float, overflow: str | None = None) -> VarResult:
     got, expected = trial.got.get(name), trial.expected[name]
     result = engine.compare(name, got, expected, rtol, atol)
+    if result.note and result.note.startswith("wrong shape") and result.shape is not None:  # say whose is which
+        result.note = f"wrong shape: yours is {result.shape}, {name} is {tuple(result.expected_shape)}"
     found = trial.diagnosis.get(name)
     # a mistake found directly fails even where these values pass (dropout's keep and drop swapped
     # on a large case: the next call is wrong); an argument modified in place passes with its note
