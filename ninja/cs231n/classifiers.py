@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ninja.cs231n.cases import Case, Convention, Unit, rng_for
+from ninja.cs231n.cases import Case, Convention, Unit, rng_for, tensors
 from ninja.cs231n.exercise import FunctionsExercise
 from ninja.cs231n.layers import MISSING_N_MISTAKE, OVERFLOW, multiclass_svm
 from ninja.cs231n.mistakes import Mistake
@@ -66,21 +66,38 @@ def skeleton_reg(source: str) -> str | None:
     return ("0.5" if found.pop() else "1") if len(found) == 1 else None
 
 
-LINEAR_REG = Convention(
-    "reg",
-    {
-        "1": ({"reg_factor": 1.0}, "reg * np.sum(W * W) (dW gets 2 * reg * W)"),
-        "0.5": ({"reg_factor": 0.5}, "0.5 * reg * np.sum(W * W) (dW gets reg * W), as CS231n's 2016 skeleton"),
-    },
-    default="1",
-    read=skeleton_reg,
-    either=True,
+def reg_convention(default: str, read, one: str, half: str) -> Convention:
+    """The regularization factor: reg * sum(W**2) ("1") or 0.5 * reg * sum(W**2) ("0.5"), as the
+    trusted forward's reg_factor; either is accepted where the file does not say."""
+    values = {"1": ({"reg_factor": 1.0}, one), "0.5": ({"reg_factor": 0.5}, half)}
+    return Convention("reg", values, default=default, read=read, either=True)
+
+
+LINEAR_REG = reg_convention(
+    "1",
+    skeleton_reg,
+    "reg * np.sum(W * W) (dW gets 2 * reg * W)",
+    "0.5 * reg * np.sum(W * W) (dW gets reg * W), as CS231n's 2016 skeleton",
 )
 MISSING_REG = Mistake(
     "missing_reg",
     "no regularization: the loss adds reg * np.sum(W * W) and its gradient 2 * reg * W",
     {"reg_factor": 0.0},
 )
+
+
+def reg_gradient_in_loop(trusted):
+    """The naive loop adding dW += 2 * reg * W once per example: N times the regularization's gradient."""
+
+    def produces(inputs, dout):
+        t = tensors(inputs, ("W",))
+        (right,) = torch.autograd.grad(trusted(t, None), [t["W"]])
+        return {"dW": right.numpy() + (len(inputs["X"]) - 1) * 2 * inputs["reg"] * inputs["W"]}
+
+    return produces
+
+
+REG_IN_LOOP = "the regularization's gradient is added inside the loop over examples, N times: add it once"
 LINEAR_MISTAKES = (MISSING_N_MISTAKE, MISSING_REG)
 
 
@@ -90,8 +107,9 @@ def linear_units():
         cases = partial(linear_cases, large=large)
         overflow = OVERFLOW if family == "softmax" else None
         naive = f"{family}_loss_naive"
+        in_loop = Mistake("reg_in_loop", REG_IN_LOOP, produces=reg_gradient_in_loop(trusted))
         units.append(Unit(
-            naive, "loss", ("W",), cases, trusted, mistakes=LINEAR_MISTAKES, overflow=overflow,
+            naive, "loss", ("W",), cases, trusted, mistakes=(*LINEAR_MISTAKES, in_loop), overflow=overflow,
             conventions=(LINEAR_REG,),
         ))  # fmt: skip
         units.append(Unit(
@@ -114,7 +132,7 @@ def two_layer_cases(seed, cifar=None):
         d = int(np.prod(x_shape))
         X = cifar_rows(r, n, cifar)[0].reshape(n, *x_shape) if x_shape == (3, 32, 32) else r.standard_normal((n, d))
         params = {
-            "W1": r.standard_normal((d, hidden)) * (1e-2 if d > 100 else 0.5),
+            "W1": r.standard_normal((d, hidden)) * (1e-3 if d > 100 else 0.5),  # 1e-3: CS231n's weight_scale
             "b1": r.standard_normal(hidden) * 0.1,
             "W2": r.standard_normal((hidden, classes)) * 0.5,
             "b2": r.standard_normal(classes) * 0.1,
@@ -155,15 +173,11 @@ def net_reg(source: str) -> str | None:
     return "0.5" if re.search(r"factor of 0\.5|regularization loss by 0\.5", source) else None
 
 
-NET_REG = Convention(
-    "reg",
-    {
-        "0.5": ({"reg_factor": 0.5}, "0.5 * reg * (sum(W1**2) + sum(W2**2)) (dW gets reg * W)"),
-        "1": ({"reg_factor": 1.0}, "reg * (sum(W1**2) + sum(W2**2)) (dW gets 2 * reg * W)"),
-    },
-    default="0.5",
-    read=net_reg,
-    either=True,
+NET_REG = reg_convention(
+    "0.5",
+    net_reg,
+    "reg * (sum(W1**2) + sum(W2**2)) (dW gets 2 * reg * W)",
+    "0.5 * reg * (sum(W1**2) + sum(W2**2)) (dW gets reg * W)",
 )
 
 NET_MISTAKES = (

@@ -13,7 +13,7 @@ from ninja.cs231n import conventions
 from ninja.cs231n.cases import Convention, Unit
 from ninja.cs231n.cifar import load_cifar
 from ninja.cs231n.judge import judge_unit
-from ninja.cs231n.learner import Learner, collect_unit
+from ninja.cs231n.learner import Learner, collect_unit, defines_any
 from ninja.exercise import BundledFiles, cached
 from ninja.results import Report
 from ninja.settings import Settings
@@ -86,7 +86,7 @@ class FunctionsExercise(BundledFiles):
         units = {
             unit.forward: collect_unit(unit, learner, settings.seed, cifar, self.measure_speed) for unit in self.units
         }
-        errors = [f.run.error for f in learner.files if f.run.error]
+        errors, aside = self.file_errors(learner)
         sources = {str(f.run.path): f.source for f in learner.files}
         return {
             "path": str(learner.files[0].run.path),
@@ -95,7 +95,32 @@ class FunctionsExercise(BundledFiles):
             "units": units,
             # for loops_in: one file's text, or {path: text} for several; grading puts its own copy here
             "source": next(iter(sources.values())) if len(sources) == 1 else sources,
+            "twice": self.defined_twice(learner),
+            "aside": aside,
         }
+
+    def file_errors(self, learner: Learner) -> tuple[list, list[str]]:
+        """The files that do not run: errors of the result (a file some checked function would come
+        from), and notes for a file whose functions all come from another one (a backup copy)."""
+        wanted = set(self.functions) | {u.owner for u in self.units if u.owner}
+        errors, aside = [], []
+        for f in learner.files:
+            if f.run.error is None:
+                continue
+            provides = [n for n in wanted if defines_any(f.source, {n})]
+            if len(learner.files) == 1 or any(learner.file_of(n) in (None, f) for n in provides):
+                errors.append(f.run.error)
+            else:
+                e = f.run.error
+                where = f"{Path(e.path).name} does not run ({e.kind} at line {e.line})"
+                aside.append(f"{where}; what it defines is checked from another file")
+        return errors, aside
+
+    def defined_twice(self, learner: Learner) -> dict[str, list[str]]:
+        """The exercise's functions that more than one of the learner's files defines (the first is checked)."""
+        names = dict.fromkeys(n for u in self.units for n in (u.owner or u.forward, *u.backward))
+        found = {n: [Path(f.run.path).name for f in learner.files if n in f.defines] for n in names}
+        return {n: files for n, files in found.items() if len(files) > 1}
 
     def cifar(self, settings: Settings):
         return load_cifar(settings.data) if self.takes_data and settings.data is not None else None
@@ -124,6 +149,9 @@ class FunctionsExercise(BundledFiles):
             notes.append(f"not in {'these files' if several else 'this file'}: {', '.join(elsewhere)}")
         elif not defined and error is None:
             notes.append(f"your file defines none of the {self.name} functions ({', '.join(self.functions[:4])}, ...)")
+        notes += data.get("aside", [])
+        for name, files in data.get("twice", {}).items():
+            notes.append(f"{name} is in {' and '.join(files)}: the one in {files[0]} is checked")
         if cifar is not None:
             notes.append(f"the CIFAR-shaped cases use images from {settings.data}")
         report = Report(self.name, variables, notes=notes, error=error, track=self.track)

@@ -182,7 +182,7 @@ def judge_cases(exercise, unit: Unit, got: dict, unit_cases, values, settings, s
         for trial in trials(unit, called, case, expected_at[i], options):
             for name in trial.expected:
                 result = judge(name, trial, case.label, exercise.rtol, exercise.atol, unit.overflow)
-                judged[name].append((i, still_initial(unit, name, result, source), trial))
+                judged[name].append((i, still_initial(unit, name, result, trial.got.get(name), source), trial))
     return {c: worst(judged[c]) for c in kept if judged[c]}, expected_at
 
 
@@ -201,11 +201,13 @@ def raised_result(name: str, case: Case, raised: LearnerError, source: str, unit
     return VarResult(name, ERROR, (), note=f"{case.label}: {short_where(raised)}: {raised.kind}: {raised.message}")
 
 
-def still_initial(unit: Unit, name: str, result: VarResult, source: str) -> VarResult:
-    """A failing result whose variable still holds the skeleton's initial value (`dW = np.zeros(W.shape)`,
-    `dx, dw, db = None, None, None`) is missing, not wrong: nothing has been written yet."""
+def still_initial(unit: Unit, name: str, result: VarResult, got, source: str) -> VarResult:
+    """A failing result that is all zeros and whose variable still holds only the skeleton's initial
+    value (`dW = np.zeros(W.shape)`, `loss, grads = 0, {}`) is missing, not wrong: nothing is written yet."""
     where = output_of(unit, name)
-    variable = returns_initial(source, *where) if where and result.status == FAIL else None
+    value = engine.as_tensor(got)
+    zeros = value is not None and value.numel() > 0 and not bool(value.bool().any())
+    variable = returns_initial(source, *where) if where and zeros and result.status == FAIL else None
     if variable is None:
         return result
     return VarResult(
@@ -268,6 +270,8 @@ def learner_gradient(unit: Unit, name: str, called: dict, j: int) -> Any:
 def judge(name: str, trial: Trial, label: str, rtol: float, atol: float, overflow: str | None = None) -> VarResult:
     got, expected = trial.got.get(name), trial.expected[name]
     result = engine.compare(name, got, expected, rtol, atol)
+    if result.note and result.note.startswith("wrong shape") and result.shape is not None:  # say whose is which
+        result.note = f"wrong shape: yours is {result.shape}, {name} is {tuple(result.expected_shape)}"
     found = trial.diagnosis.get(name)
     # a mistake found directly fails even where these values pass (dropout's keep and drop swapped
     # on a large case: the next call is wrong); an argument modified in place passes with its note

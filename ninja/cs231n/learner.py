@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import io
 import os
+import re
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -88,15 +89,24 @@ def files_for(exercise, given: Sequence[Path]) -> list[Path]:
     found: list[Path] = []
     for path in map(Path, given):
         if path.is_dir():
-            inside = [p for p in sorted(path.glob("*.py")) if top_level_names(read_text(p)) & wanted]
+            inside = [p for p in sorted(path.glob("*.py")) if defines_any(read_text(p), wanted)]
             if not inside:
-                raise FileNotFoundError(f"{path}: no .py file there defines any of {exercise.name}'s functions")
+                raise FileNotFoundError(f"{path}: no .py file there defines any of the {exercise.name} functions")
             found += inside
         elif path.is_file():
             found.append(path)
         else:
             raise FileNotFoundError(f"cannot read {path}")
     return list(dict.fromkeys(found))
+
+
+def defines_any(source: str, names: set[str]) -> bool:
+    """Whether `source` defines one of `names`; for a file Python cannot parse (Python 2), whether
+    its text has such a def or class line, so that its error is shown rather than the file skipped."""
+    found = top_level_names(source)
+    if found or not source:
+        return bool(found & names)
+    return any(re.search(rf"^(def|class) {re.escape(name)}\b", source, re.M) for name in names)
 
 
 def read_text(path: Path) -> str:

@@ -110,6 +110,13 @@ PYTHON2_NAMES = {
     "iterkeys": "keys",
     "has_key": "the `in` operator",
 }
+# what a size computed with Python 3's `/` (a float) makes NumPy and Python say
+FLOAT_FOR_INT = (
+    "'float' object cannot be interpreted as an integer",
+    "Cannot cast array data from dtype('float64') to dtype('int64')",
+    "arrays used as indices must be of integer (or boolean) type",
+    "slice indices must be integers",
+)
 # NumPy names that are gone: name -> (the NumPy version that removed it, what to write instead)
 NUMPY_REMOVED = {
     "float": ("1.24", "float or np.float64"),
@@ -167,9 +174,9 @@ def python2(error: LearnerError, path: Path | str | None) -> str | None:
         return f"{found} is Python 2 ({where}); Python 3 has {PYTHON2_NAMES[found]}"
     if error.kind == "ModuleNotFoundError" and error.message == "No module named 'cPickle'":
         return f"cPickle is Python 2 ({where}); Python 3 has pickle"
-    if error.kind == "TypeError" and "'float' object cannot be interpreted as an integer" in error.message:
+    if any(sign in error.message for sign in FLOAT_FOR_INT):
         return (
-            f"a float where a size or range is needed ({where}): in Python 2 `/` of two ints floored, in "
+            f"a float where a size, range or index is needed ({where}): in Python 2 `/` of two ints floored, in "
             "Python 3 it gives a float; use `//` for the output size"
         )
     return None

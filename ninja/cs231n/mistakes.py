@@ -81,15 +81,35 @@ def loops_in(source: str, name: str) -> list[tuple[str, int]]:
         for node in ast.walk(defs[current]):
             if isinstance(node, (ast.For, ast.While, ast.AsyncFor)):
                 found.append((type(node).__name__.lower().replace("async", ""), node.lineno))
-            elif isinstance(node, ast.comprehension):
-                found.append(("comprehension", node.iter.lineno))
+            elif isinstance(node, COMPREHENSIONS) and not builds_indices(node):
+                found += [("comprehension", g.iter.lineno) for g in node.generators]
             elif isinstance(node, ast.Call):
-                callee = node.func
-                todo.append(callee.id if isinstance(callee, ast.Name) else getattr(callee, "attr", ""))
+                todo.append(callee(node))
     return sorted(found, key=lambda loop: loop[1])
 
 
 FUNCTION_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+INDEX_SOURCES = {"range", "arange", "enumerate", "zip", "len"}
+
+
+def builds_indices(node: ast.AST) -> bool:
+    """`[i for i in range(N)]`, `[(i, y[i]) for i in range(N)]`: a comprehension that only builds
+    index arrays (no call, no method in what it makes; it iterates over range, arange, enumerate or
+    zip of names) does no per-element computation, so it is no loop of the vectorized kind."""
+    made = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+    if any(isinstance(n, (ast.Call, ast.Attribute)) for part in made for n in ast.walk(part)):
+        return False
+    for generator in node.generators:
+        source = generator.iter
+        calls = [n for n in ast.walk(source) if isinstance(n, ast.Call)]
+        if not isinstance(source, ast.Name) and not (calls and all(callee(c) in INDEX_SOURCES for c in calls)):
+            return False
+    return True
+
+
+def callee(call: ast.Call) -> str:
+    return call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", "")
 
 
 def offending_line(source: str, result: str, kind: str) -> int | None:
@@ -120,6 +140,15 @@ def function_def(tree: ast.AST, name: str) -> ast.AST | None:
         if isinstance(node, ast.ClassDef) and node.name == name:
             return next((n for n in node.body if isinstance(n, FUNCTION_DEFS) and n.name == "loss"), node)
     return None
+
+
+def parsed_function(source: str, name: str) -> ast.AST | None:
+    """The def of the function or method `name` in `source` (None: not there, or not Python)."""
+    try:
+        function = function_def(ast.parse(source), name)
+    except SyntaxError:
+        return None
+    return function if isinstance(function, FUNCTION_DEFS) else None
 
 
 def simple_statements(function: ast.AST) -> list[ast.stmt]:
@@ -211,6 +240,7 @@ OFFENDING: dict[str, Callable[[ast.stmt, str, set[str]], bool]] = {
     "dropout_rate": lambda stmt, result, aliases: calls(stmt, "rand"),
     "overflow": lambda stmt, result, aliases: calls(stmt, "exp"),
     "reg": regularizes,
+    "reg_in_loop": regularizes,
 }  # a kind not here (missing_n: the division that is missing) points at the def
 
 
@@ -237,11 +267,8 @@ def still_a_stub(source: str, name: str, error) -> bool:
     attribute 'astype' while `out` is assigned nothing but None in the function."""
     if error is None or "NoneType" not in error.message or error.line is None:
         return False
-    try:
-        function = function_def(ast.parse(source), name)
-    except SyntaxError:
-        return False
-    if not isinstance(function, FUNCTION_DEFS):
+    function = parsed_function(source, name)
+    if function is None:
         return False
     at_line = [s for s in simple_statements(function) if s.lineno <= error.line <= (s.end_lineno or s.lineno)]
     read = {n.id for s in at_line for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
@@ -277,16 +304,13 @@ def returns_initial(source: str, name: str, index: int) -> str | None:
     """The variable the function `name` returns at position `index` (`return loss, dW`: 1 is dW)
     when it still holds only the skeleton's initial value (None, 0.0, np.zeros(...)): the learner
     has not written it yet. None when it is computed (or the source does not say)."""
-    try:
-        function = function_def(ast.parse(source), name)
-    except SyntaxError:
+    function = parsed_function(source, name)
+    if function is None:
         return None
-    if not isinstance(function, FUNCTION_DEFS):
+    returns = [n for n in function.body if isinstance(n, ast.Return) and n.value is not None]  # the last line's
+    if not returns:
         return None
-    returns = [n.value for n in ast.walk(function) if isinstance(n, ast.Return) and n.value is not None]
-    if len(returns) != 1:
-        return None
-    values = returns[0].elts if isinstance(returns[0], ast.Tuple) else [returns[0]]
+    values = returns[-1].value.elts if isinstance(returns[-1].value, ast.Tuple) else [returns[-1].value]
     if index >= len(values) or not isinstance(values[index], ast.Name):
         return None
     variable = values[index].id
