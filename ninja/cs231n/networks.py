@@ -16,23 +16,19 @@ import torch.nn.functional as F
 from ninja import collected
 
 from ninja.cs231n import cases as trusted_side
-from ninja.cs231n.cases import Case, Convention, OwnKind, Unit, rng_for
-from ninja.cs231n.classifiers import net_reg
+from ninja.cs231n.cases import Case, OwnKind, Unit, rng_for
+from ninja.cs231n.classifiers import net_reg, reg_convention
 from ninja.cs231n.exercise import FunctionsExercise
 from ninja.cs231n.judge import trials
 from ninja.cs231n.layers import MISSING_N_MISTAKE
 from ninja.cs231n.learner import collect_case, learner_value
 from ninja.cs231n.mistakes import Mistake
 
-NET_REG = Convention(
-    "reg",
-    {
-        "0.5": ({"reg_factor": 0.5}, "0.5 * reg * the sum of every W**2 (dW gets reg * W)"),
-        "1": ({"reg_factor": 1.0}, "reg * the sum of every W**2 (dW gets 2 * reg * W)"),
-    },
-    default="0.5",
-    read=net_reg,  # fc_net.py's and cnn.py's skeletons ask for "a factor of 0.5" in most years
-    either=True,
+NET_REG = reg_convention(
+    "0.5",
+    net_reg,  # fc_net.py's and cnn.py's skeletons ask for "a factor of 0.5" in most years
+    "reg * the sum of every W**2 (dW gets 2 * reg * W)",
+    "0.5 * reg * the sum of every W**2 (dW gets reg * W)",
 )
 LAST_UNREGULARIZED = Mistake(
     "reg",
