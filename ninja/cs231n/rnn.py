@@ -18,7 +18,7 @@ from ninja.cs231n.cases import Case, OwnKind, Unit, rng_for
 from ninja.cs231n.exercise import FunctionsExercise
 from ninja.cs231n.judge import trials
 from ninja.cs231n.learner import Learner, collect_case
-from ninja.cs231n.mistakes import Mistake
+from ninja.cs231n.mistakes import Mistake, in_place
 from ninja.cs231n import cases as trusted_side
 
 
@@ -245,12 +245,21 @@ class SplitDout:
 
     def __init__(self, learner: Learner, backward: str):
         self.learner, self.backward = learner, backward
+        self.changed: list[str] = []  # which of dnext_h, dnext_c the last call wrote into
 
     def get(self, name: str):
         function = self.learner.get(name)
         if name != self.backward or function is None:
             return function
-        return lambda dout, cache: function(dout[0], dout[1], cache)
+
+        def split(dout, cache):
+            before = dout.copy()
+            try:
+                return function(dout[0], dout[1], cache)
+            finally:
+                self.changed = [n for n, a, b in zip(("dnext_h", "dnext_c"), before, dout) if not np.array_equal(a, b)]
+
+        return split
 
     def call(self, *args, **kwargs):
         return self.learner.call(*args, **kwargs)
@@ -264,13 +273,23 @@ class LstmStep(Unit, OwnKind):
         return Unit(**{f.name: getattr(self, f.name) for f in fields(Unit)})
 
     def collect_case(self, learner, case: Case) -> dict:
-        return collect_case(self.as_layer(), SplitDout(learner, self.backward[0]), case)
+        split = SplitDout(learner, self.backward[0])
+        called = collect_case(self.as_layer(), split, case)
+        if called.get("backward"):
+            called["backward"][self.backward[0]]["written"] = split.changed
+        return called
 
     def expected(self, case: Case, out, options) -> dict:
         return trusted_side.expected(self.as_layer(), case, out, options)
 
     def trials(self, called, case, expected, options):
-        return trials(self.as_layer(), called, case, expected, options)
+        found = trials(self.as_layer(), called, case, expected, options)
+        written = called.get("backward", {}).get(self.backward[0], {}).get("written")
+        for trial in found if written else ():  # name the upstream gradient it wrote into, not "dout"
+            for name, (kind, _) in trial.diagnosis.items():
+                if kind == "in_place" and name.startswith(f"{self.backward[0]}."):
+                    trial.diagnosis[name] = in_place(self.backward[0], written)
+        return found
 
 
 # ---------------------------------------------------------------- the exercise
