@@ -91,6 +91,7 @@ def test_a_missing_layernorm_branch_fails_only_where_it_is_used(tmp_path):
     report = check(tree(tmp_path, source), "FullyConnected")
     failed = {v.name for v in report.variables if v.status != PASS}
     assert "FullyConnectedNet.dgamma1" in failed and "layernorm" in by_name(report)["FullyConnectedNet.dgamma1"].note
+    assert "ninja check layers --only layernorm" in by_name(report)["FullyConnectedNet.dW1"].note
 
 
 def test_2017s_constructor_dropout_as_drop_probability_and_use_batchnorm(tmp_path):

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ninja import collected
+from ninja import collected, engine
 
 from ninja.cs231n import cases as trusted_side
 from ninja.cs231n.cases import Case, OwnKind, Unit, rng_for
@@ -23,6 +23,7 @@ from ninja.cs231n.judge import trials
 from ninja.cs231n.layers import MISSING_N_MISTAKE
 from ninja.cs231n.learner import collect_case, learner_value
 from ninja.cs231n.mistakes import Mistake
+from ninja.results import PASS
 
 NET_REG = reg_convention(
     "0.5",
@@ -233,7 +234,21 @@ class Network(Unit, OwnKind):
             config = {**case.inputs["config"], "masks": [learner_value(m) for m in called["masks"]]}
             case = replace(case, inputs={**case.inputs, "config": config})
             expected = trusted_side.expected(self.for_case(case), case, learner_value(called["out"]), options)
-        return trials(self.for_case(case), called, case, expected, options)
+        found = trials(self.for_case(case), called, case, expected, options)
+        layers = helpers_of(case.inputs["config"])
+        for trial in found if layers else ():
+            for name, want in trial.expected.items():
+                got = trial.got.get(name)
+                if got is not None and engine.compare(name, got, want).status != PASS and name not in trial.note:
+                    trial.note[name] = f"this case runs your {layers}: `ninja check layers --only {layers}` checks it"
+        return found
+
+
+def helpers_of(config: dict) -> str | None:
+    """The learner's layers beyond affine and relu that a case runs (its failure may be theirs)."""
+    if config.get("normalization"):
+        return config["normalization"]
+    return "dropout" if config.get("keep", 1) < 1 else None
 
 
 def fc_applies(cls, inputs) -> str | None:
