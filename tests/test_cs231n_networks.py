@@ -133,3 +133,21 @@ def test_the_last_layer_left_out_of_the_regularization(tmp_path):
         v = by_name(report)[name]
         assert v.status == FAIL and "last layer's W is not regularized" in v.diagnosis, (name, v.diagnosis)
     assert by_name(report)["FullyConnectedNet.dW1"].status == PASS
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        ("flat = num_filters * (H // 2) * (W // 2)", "flat = num_filters * (W // 2) ** 2", "W2 is (8, 5), not (12, 5)"),
+        ('self.params[f"b{i}"] = np.zeros(dims[i])', 'self.params[f"b{i}"] = np.ones(dims[i])', "b1 is not zeros"),
+        ('self.params[f"W{i}"] = weight_scale * np.random.randn', 'self.params[f"W{i}"] = np.random.randn', "not weight_scale"),
+    ],
+)  # fmt: skip
+def test_the_learners_own_init_is_checked(tmp_path, old, new, words):
+    """The loss is judged with the case's parameters; the class's own __init__ is judged apart
+    (a square-image assumption, seen in a public repository, shows at a 6x4 image)."""
+    assert SOLUTION.count(old) == 1, old
+    report = check(tree(tmp_path, SOLUTION.replace(old, new)))
+    failed = [v for v in report.variables if v.status != PASS]
+    assert len(failed) == 1 and failed[0].name.endswith(".loss") and failed[0].diagnosis_kind == "init"
+    assert words in failed[0].diagnosis, failed[0].diagnosis

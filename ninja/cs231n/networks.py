@@ -110,7 +110,7 @@ def fc_arguments(cls, c: dict, inputs) -> dict | str:
     probability with use_batchnorm (2016-2018). A string says why the case does not apply."""
     accepts = inspect.signature(cls.__init__).parameters
     kwargs = {"input_dim": int(np.prod(inputs["X"].shape[1:])), "num_classes": c["num_classes"], "reg": c["reg"],
-              "weight_scale": 5e-2, "dtype": np.float64, "seed": c["seed"]}  # fmt: skip
+              "weight_scale": FC_SCALE, "dtype": np.float64, "seed": c["seed"]}  # fmt: skip
     if "dropout_keep_ratio" in accepts:
         kwargs["dropout_keep_ratio"] = c["keep"]
     elif "normalization" in accepts:
@@ -140,10 +140,12 @@ def learner_masks(cls, inputs) -> list[np.ndarray] | None:
     return [(np.asarray(dropout(np.ones((n, width)), dict(param))[0]) != 0).astype(np.float64) for width in c["hidden_dims"]]
 
 
+def build_fc_net(cls, inputs):
+    return cls(inputs["config"]["hidden_dims"], **fc_arguments(cls, inputs["config"], inputs))
+
+
 def call_fc_net(cls, name, inputs):
-    arguments = fc_arguments(cls, inputs["config"], inputs)
-    net = cls(inputs["config"]["hidden_dims"], **arguments)
-    return loss_with(net, inputs)
+    return loss_with(build_fc_net(cls, inputs), inputs)
 
 
 def loss_with(net, inputs):
@@ -189,11 +191,47 @@ def three_layer_conv(t, out, reg_factor=0.5, mean=True):
     return data + reg_factor * c["reg"] * sum((t[w] ** 2).sum() for w in ("W1", "W2", "W3"))
 
 
-def call_conv_net(cls, name, inputs):
+def build_conv_net(cls, inputs):
     c = inputs["config"]
     keywords = {k: c[k] for k in ("num_filters", "filter_size", "hidden_dim", "num_classes", "reg")}
-    net = cls(input_dim=inputs["X"].shape[1:], weight_scale=1e-3, dtype=np.float64, **keywords)
-    return loss_with(net, inputs)
+    return cls(input_dim=inputs["X"].shape[1:], weight_scale=CONV_SCALE, dtype=np.float64, **keywords)
+
+
+def call_conv_net(cls, name, inputs):
+    return loss_with(build_conv_net(cls, inputs), inputs)
+
+
+# ---------------------------------------------------------------- the learner's own initialization
+
+FC_SCALE, CONV_SCALE = 5e-2, 1e-3  # the weight_scale each net is built with
+
+
+def init_problems(own: dict, inputs, scale: float) -> list[str]:
+    """What the learner's __init__ made (`own`: its params) against what the case's parameters say
+    it should: the keys, the shapes, float64 (the dtype asked for), zero biases and betas, unit
+    gammas, weights drawn with std weight_scale (loosely: a few hundred draws)."""
+    want = {k: inputs[k] for k in fc_params(inputs)}
+    problems = [f"no {k}" for k in want if k not in own] + [f"an extra {k}" for k in own if k not in want]
+    for k, expected in want.items():
+        got = own.get(k)
+        if not isinstance(got, np.ndarray):
+            continue
+        if got.shape != expected.shape:
+            problems.append(f"{k} is {got.shape}, not {expected.shape}")
+        elif got.dtype != np.float64:
+            problems.append(f"{k} is {got.dtype}, not the dtype asked for (float64)")
+        elif k[0] == "b" and np.any(got != 0):
+            problems.append(f"{k} is not zeros")
+        elif k.startswith("gamma") and np.any(got != 1):
+            problems.append(f"{k} is not ones")
+        elif k[0] == "W" and got.size >= 50 and not 0.6 < got.std() / scale < 1.6:
+            problems.append(f"{k} has std {got.std():.2g}, not weight_scale {scale:g}")
+    return problems
+
+
+def own_params(build):
+    """The learner's params right after __init__, at this case's sizes (plain arrays)."""
+    return lambda cls, inputs: dict(build(cls, inputs).params)
 
 
 # ---------------------------------------------------------------- one unit per network, its names per case
@@ -207,6 +245,8 @@ class Network(Unit, OwnKind):
 
     applies: object = None
     probe: object = None  # (learner's class, inputs) -> what the trusted side takes from the learner's helpers
+    own_params: object = None  # (learner's class, inputs) -> its params as its __init__ makes them
+    weight_scale: float = 0.0
 
     def for_case(self, case: Case) -> Unit:
         plain = Unit(**{f.name: getattr(self, f.name) for f in fields(Unit)})
@@ -222,6 +262,9 @@ class Network(Unit, OwnKind):
         if self.probe and not called["error"]:
             masks, error = learner.call(self.probe, learner.get(self.owner), case.inputs)
             called["masks"] = None if error or masks is None else [collected.plain(m) for m in masks]
+        if self.own_params and not called["error"]:
+            own, error = learner.call(self.own_params, learner.get(self.owner), case.inputs)
+            called["own"] = None if error or not isinstance(own, dict) else collected.plain(own)
         return called
 
     def expected(self, case: Case, out, options) -> dict:
@@ -235,6 +278,11 @@ class Network(Unit, OwnKind):
             case = replace(case, inputs={**case.inputs, "config": config})
             expected = trusted_side.expected(self.for_case(case), case, learner_value(called["out"]), options)
         found = trials(self.for_case(case), called, case, expected, options)
+        own = learner_value(called.get("own"))
+        problems = init_problems(own, case.inputs, self.weight_scale) if isinstance(own, dict) else []
+        if problems and found:  # the loss is right with the case's parameters; the class is not
+            listed = "; ".join(problems[:3]) + (f" and {len(problems) - 3} more" if len(problems) > 3 else "")
+            found[0].diagnosis[f"{self.forward}.loss"] = ("init", f"your __init__ at these sizes: {listed}")
         layers = helpers_of(case.inputs["config"])
         for trial in found if layers else ():
             for name, want in trial.expected.items():
@@ -264,11 +312,12 @@ UNITS = (
     Network(
         "FullyConnectedNet", "loss", FC_WRT, fc_cases, fully_connected, owner="FullyConnectedNet", call=call_fc_net,
         mistakes=(MISSING_N_MISTAKE, LAST_UNREGULARIZED), conventions=(NET_REG,), applies=fc_applies,
-        probe=learner_masks,
+        probe=learner_masks, own_params=own_params(build_fc_net), weight_scale=FC_SCALE,
     ),
     Network(
         "ThreeLayerConvNet", "loss", ("W1", "b1", "W2", "b2", "W3", "b3"), conv_cases, three_layer_conv,
         owner="ThreeLayerConvNet", call=call_conv_net, mistakes=(MISSING_N_MISTAKE,), conventions=(NET_REG,),
+        own_params=own_params(build_conv_net), weight_scale=CONV_SCALE,
     ),
 )  # fmt: skip
 
