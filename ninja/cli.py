@@ -400,6 +400,7 @@ def cs231n_options(ex, only: Optional[str], numeric: bool, data: Optional[Path],
         ex = ex.with_conventions(convention).only(only) if only is not None else ex.with_conventions(convention)
     except (UnknownFunction, UnknownConvention) as e:
         raise fail_usage(str(e)) from None
+    ex = ex.what_is_there()  # a file is judged on the functions it defines
     return ex.numeric() if numeric else ex
 
 

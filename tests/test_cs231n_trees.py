@@ -19,7 +19,8 @@ from ninja.render import summary
 from ninja.results import ERROR, FAIL, MISSING, PASS, LearnerError
 from ninja.settings import Settings
 
-CLASSIFIERS, LAYERS = find("classifiers"), find("layers")
+# as `ninja check` judges: on what the files define
+CLASSIFIERS, LAYERS = find("classifiers").what_is_there(), find("layers").what_is_there()
 SOLUTION_C, SOLUTION_L = CLASSIFIERS.solution.read_text(), LAYERS.solution.read_text()
 
 
