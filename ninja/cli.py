@@ -111,7 +111,7 @@ def check(
     only: Optional[str] = typer.Option(None, "--only", help="CS231n: only the functions whose name contains this"),
     numeric: bool = typer.Option(False, "--numeric", help="CS231n: central differences (h=1e-5) beside autograd"),
     convention: Optional[list[str]] = typer.Option(
-        None, "--convention", help="CS231n: reg=1|0.5, dropout=keep|drop \\[default: read from your file]"
+        None, "--convention", help="CS231n: reg=1|0.5, net_reg=0.5|1, dropout=keep|drop \\[default: read from your file]"
     ),
 ):
     """Check your gradients against PyTorch autograd.

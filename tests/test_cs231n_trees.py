@@ -197,7 +197,7 @@ def test_2017_folder_with_past_builtins_and_the_old_two_layer_net_passes(tmp_pat
     result = ninja("classifiers", "--file", str(root / "assignment1/cs231n/classifiers"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "17/17 correct: classifiers passes." in result.stdout
-    assert "reg: reg * (sum(W1**2) + sum(W2**2))" in result.stdout  # the old net's factor, seen and named
+    assert "net_reg: reg * (sum(W1**2) + sum(W2**2))" in result.stdout  # the old net's factor, seen and named
     assert "past" not in sys.modules
 
 
