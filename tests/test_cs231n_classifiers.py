@@ -107,7 +107,7 @@ def test_the_two_layer_net_regularization_either_way_and_a_mismatched_pair(tmp_p
     net = net.replace("+ self.reg * W2", "+ 2 * self.reg * W2").replace("+ self.reg * W1", "+ 2 * self.reg * W1")
     results = check(tmp_path, net, only="TwoLayerNet")
     assert all(r.status == PASS for r in results.values())
-    assert "reg: reg * (sum(W1**2) + sum(W2**2))" in results["TwoLayerNet.loss"].note
+    assert "net_reg: reg * (sum(W1**2) + sum(W2**2))" in results["TwoLayerNet.loss"].note
     mismatched = SOLUTION.replace("loss += 0.5 * self.reg *", "loss += self.reg *")
     results = check(tmp_path, mismatched, only="TwoLayerNet")
     loss = results["TwoLayerNet.loss"]

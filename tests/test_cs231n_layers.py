@@ -20,10 +20,11 @@ LAYERS = find("layers")
 SOLUTION = LAYERS.solution.read_text()
 
 
-def check(tmp_path, source, only=None, numeric=False):
+def check(tmp_path, source, only=None, numeric=False, defined_only=False):
     path = tmp_path / "layers.py"
     path.write_text(source)
     ex = LAYERS.only(only) if only else LAYERS
+    ex = ex.what_is_there() if defined_only else ex
     return ex.numeric().check(path, Settings()) if numeric else ex.check(path, Settings())
 
 
@@ -88,7 +89,7 @@ def test_a_file_with_some_functions_is_judged_on_those_and_names_the_rest(tmp_pa
     relu_only = (
         "import numpy as np\n" + SOLUTION[SOLUTION.index("def relu_forward") : SOLUTION.index("def softmax_loss")]
     )
-    report = check(tmp_path, relu_only)
+    report = check(tmp_path, relu_only, defined_only=True)
     assert [v.name for v in report.variables] == ["relu_forward.out", "relu_backward.dx"]
     assert report.passed  # the verdict is about what the file has
     assert any(n.startswith("not in this file: affine_forward, affine_backward, softmax_loss") for n in report.notes)
@@ -97,8 +98,20 @@ def test_a_file_with_some_functions_is_judged_on_those_and_names_the_rest(tmp_pa
     assert f"2/2 correct: layers passes (what this file defines: 2 of {total} results)." in summary(report).plain
 
 
+def test_grading_judges_every_result_in_order_and_what_is_not_there_is_missing(tmp_path):
+    relu_only = (
+        "import numpy as np\n" + SOLUTION[SOLUTION.index("def relu_forward") : SOLUTION.index("def softmax_loss")]
+    )
+    report = check(tmp_path, relu_only)  # as ninja grade judges: its scores count every result, in order
+    assert [v.name for v in report.variables] == list(LAYERS.checked)
+    results = by_name(report)
+    assert results["relu_backward.dx"].status == PASS and results["affine_backward.dx"].status == MISSING
+    assert not report.passed and report.scope is None
+    assert any("does not define affine_forward" in n for n in report.notes)
+
+
 def test_a_file_with_none_of_the_functions_is_all_missing(tmp_path):
-    report = check(tmp_path, "import numpy as np\n\ndef helper():\n    return 1\n")
+    report = check(tmp_path, "import numpy as np\n\ndef helper():\n    return 1\n", defined_only=True)
     assert {v.status for v in report.variables} == {MISSING} and len(report.variables) == len(LAYERS.checked)
     assert any("defines none of the layers functions" in n for n in report.notes)
 

@@ -82,7 +82,7 @@ def test_reg_without_the_half(tmp_path):
     report = check(tree(tmp_path / "skeleton", skeleton), "FullyConnected")
     for name in ("FullyConnectedNet.loss", "FullyConnectedNet.dW1"):
         v = by_name(report)[name]
-        assert v.status == FAIL and v.diagnosis_kind == "reg" and "0.5 * reg" in v.diagnosis, (name, v.diagnosis)
+        assert v.status == FAIL and v.diagnosis_kind == "net_reg" and "0.5 * reg" in v.diagnosis, (name, v.diagnosis)
     assert by_name(report)["FullyConnectedNet.db1"].status == PASS
 
 

@@ -66,14 +66,15 @@ def skeleton_reg(source: str) -> str | None:
     return ("0.5" if found.pop() else "1") if len(found) == 1 else None
 
 
-def reg_convention(default: str, read, one: str, half: str) -> Convention:
+def reg_convention(name: str, default: str, read, one: str, half: str) -> Convention:
     """The regularization factor: reg * sum(W**2) ("1") or 0.5 * reg * sum(W**2) ("0.5"), as the
     trusted forward's reg_factor; either is accepted where the file does not say."""
     values = {"1": ({"reg_factor": 1.0}, one), "0.5": ({"reg_factor": 0.5}, half)}
-    return Convention("reg", values, default=default, read=read, either=True)
+    return Convention(name, values, default=default, read=read, either=True)
 
 
 LINEAR_REG = reg_convention(
+    "reg",
     "1",
     skeleton_reg,
     "reg * np.sum(W * W) (dW gets 2 * reg * W)",
@@ -173,7 +174,8 @@ def net_reg(source: str) -> str | None:
     return "0.5" if re.search(r"factor of 0\.5|regularization loss by 0\.5", source) else None
 
 
-NET_REG = reg_convention(
+NET_REG = reg_convention(  # its own name: fc_net's 0.5 sits beside the linear classifiers' 1 since 2017
+    "net_reg",
     "0.5",
     net_reg,
     "reg * (sum(W1**2) + sum(W2**2)) (dW gets 2 * reg * W)",

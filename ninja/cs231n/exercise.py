@@ -40,6 +40,9 @@ class FunctionsExercise(BundledFiles):
     selected: str | None = None  # --only: the pattern that chose `units`
     all_results: int | None = None  # --only: how many results the whole exercise checks
     conventions: Mapping[str, str] = field(default_factory=dict)  # --convention: name -> value
+    # `ninja check`: judge what the learner's files define, and name the rest; otherwise (grading,
+    # whose scores count every result in order) a function not there is missing
+    defined_only: bool = False
     track = "cs231n"
 
     @property
@@ -68,6 +71,10 @@ class FunctionsExercise(BundledFiles):
 
     def numeric(self) -> FunctionsExercise:
         return replace(self, numeric_check=True)
+
+    def what_is_there(self) -> FunctionsExercise:
+        """Judged on the functions the learner's files define; the verdict is about those."""
+        return replace(self, defined_only=True)
 
     def for_grading(self) -> FunctionsExercise:
         """No speed-up timing when grading: it costs, and a busy grader makes it noise."""
@@ -134,7 +141,7 @@ class FunctionsExercise(BundledFiles):
         error = collected.error_of(data["error"])
         several = isinstance(data["source"], dict)
         defined = [u for u in self.units if data["units"][u.forward].get("file") or data["units"][u.forward]["present"]]
-        judged = defined or self.units  # a file that defines none of them: every result missing
+        judged = defined if self.defined_only and defined else self.units  # none there: every result missing
         variables, notes = [], []
         for unit in judged:
             got = data["units"][unit.forward]
@@ -145,8 +152,11 @@ class FunctionsExercise(BundledFiles):
             variables += results
         checked = {v.name for v in variables}
         elsewhere = [n for u in self.units for n in u.names if not any(c.startswith(f"{n}.") for c in checked)]
-        if defined and elsewhere:
+        absent = [u.names[0] for u in self.units if u not in defined]
+        if defined and elsewhere and self.defined_only:
             notes.append(f"not in {'these files' if several else 'this file'}: {', '.join(elsewhere)}")
+        elif defined and absent and error is None:
+            notes.append(f"your file does not define {', '.join(absent)}: check what it has with --only NAME")
         elif not defined and error is None:
             notes.append(f"your file defines none of the {self.name} functions ({', '.join(self.functions[:4])}, ...)")
         notes += data.get("aside", [])
@@ -157,7 +167,7 @@ class FunctionsExercise(BundledFiles):
         report = Report(self.name, variables, notes=notes, error=error, track=self.track)
         report.output = data["output"]
         report.path = data["path"]
-        report.scope = self.scope(len(variables), bool(defined and elsewhere), several)
+        report.scope = self.scope(len(variables), bool(defined and elsewhere and self.defined_only), several)
         return report
 
     def scope(self, judged: int, partial: bool, several: bool) -> str | None:

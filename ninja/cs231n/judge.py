@@ -133,7 +133,8 @@ def judge_unit(exercise, unit: Unit, got: dict, settings, cifar, error, source: 
         status = ERROR if error else MISSING
         return [VarResult(c, status, ()) for c in unit.checked]
     unit_cases = unit.cases(settings.seed, cifar)
-    kept = [c for c in unit.checked if c.partition(".")[0] not in absent_backwards(got)]
+    absent = absent_backwards(got) if exercise.defined_only else set()  # else: missing, as grading counts them
+    kept = [c for c in unit.checked if c.partition(".")[0] not in absent]
 
     def run(values):
         return judge_cases(exercise, unit, got, unit_cases, values, settings, source, cache, kept)

@@ -38,7 +38,7 @@ class LearnerFile:
     def load(cls, path: Path) -> LearnerFile:
         run = loading.run(path)
         source = read_text(path)
-        return cls(run, source, frozenset(top_level_names(source)))
+        return cls(run, source, frozenset(defined_names(source)))
 
 
 @dataclass
@@ -101,12 +101,16 @@ def files_for(exercise, given: Sequence[Path]) -> list[Path]:
 
 
 def defines_any(source: str, names: set[str]) -> bool:
-    """Whether `source` defines one of `names`; for a file Python cannot parse (Python 2), whether
-    its text has such a def or class line, so that its error is shown rather than the file skipped."""
-    found = top_level_names(source)
-    if found or not source:
-        return bool(found & names)
-    return any(re.search(rf"^(def|class) {re.escape(name)}\b", source, re.M) for name in names)
+    return bool(defined_names(source) & names)
+
+
+def defined_names(source: str) -> set[str]:
+    """What `source` defines at its top level; for a file Python cannot parse (Python 2), the names
+    of its def and class lines, so that its error is shown for them rather than the file skipped."""
+    try:
+        return top_level_names(source)
+    except (SyntaxError, ValueError):
+        return set(re.findall(r"^(?:def|class)\s+(\w+)", source, re.M))
 
 
 def read_text(path: Path) -> str:
@@ -117,10 +121,8 @@ def read_text(path: Path) -> str:
 
 
 def top_level_names(source: str) -> set[str]:
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return set()
+    """Raises SyntaxError (ValueError: null bytes) for a file Python cannot parse."""
+    tree = ast.parse(source)
     names = set()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):

@@ -26,6 +26,7 @@ from ninja.cs231n.mistakes import Mistake
 from ninja.results import PASS
 
 NET_REG = reg_convention(
+    "net_reg",
     "0.5",
     net_reg,  # fc_net.py's and cnn.py's skeletons ask for "a factor of 0.5" in most years
     "reg * the sum of every W**2 (dW gets 2 * reg * W)",
