@@ -151,3 +151,19 @@ def test_the_learners_own_init_is_checked(tmp_path, old, new, words):
     failed = [v for v in report.variables if v.status != PASS]
     assert len(failed) == 1 and failed[0].name.endswith(".loss") and failed[0].diagnosis_kind == "init"
     assert words in failed[0].diagnosis, failed[0].diagnosis
+
+
+def test_fc_net_and_cnn_in_their_own_files_checked_together(tmp_path):
+    """As students have them: classifiers/fc_net.py and classifiers/cnn.py, one --file each."""
+    from typer.testing import CliRunner
+
+    from ninja.cli import app
+
+    fc_net = tree(tmp_path, SOLUTION[: SOLUTION.index("class ThreeLayerConvNet")])
+    cnn = fc_net.parent / "cnn.py"
+    cnn.write_text(fc_net.read_text()[: fc_net.read_text().index("class FullyConnectedNet")]
+                   + SOLUTION[SOLUTION.index("class ThreeLayerConvNet") :])  # fmt: skip
+    done = CliRunner().invoke(app, ["check", "networks", "--file", str(fc_net), "--file", str(cnn)])
+    assert done.exit_code == 0 and "22/22 correct: networks passes" in done.output, done.output
+    alone = CliRunner().invoke(app, ["check", "networks", "--file", str(cnn)])
+    assert alone.exit_code == 0 and "not in this file: FullyConnectedNet" in alone.output, alone.output
