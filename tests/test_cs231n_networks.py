@@ -2,6 +2,9 @@
 our own (the learner's layers, layer_utils, classifiers/ with relative imports), each year's
 constructor, the reg convention named, a missing staff file named."""
 
+import sys
+from pathlib import Path
+
 import pytest
 
 from ninja.registry import find
@@ -11,19 +14,8 @@ from ninja.settings import Settings
 NETWORKS = find("networks")
 SOLUTION = NETWORKS.solution.read_text()
 LAYERS = find("layers").solution.read_text()
-LAYER_UTILS = '''from .layers import *
-
-
-def affine_relu_forward(x, w, b):
-    a, fc_cache = affine_forward(x, w, b)
-    out, relu_cache = relu_forward(a)
-    return out, (fc_cache, relu_cache)
-
-
-def affine_relu_backward(dout, cache):
-    fc_cache, relu_cache = cache
-    return affine_backward(relu_backward(dout, relu_cache), fc_cache)
-'''
+sys.path.insert(0, str(Path(__file__).parent))
+from test_cs231n_trees import LAYER_UTILS  # noqa: E402 (the same layer_utils.py as the year-by-year trees)
 IMPORTS = "from ..layers import *\nfrom ..layer_utils import *\n"
 
 
