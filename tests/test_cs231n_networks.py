@@ -159,3 +159,16 @@ def test_fc_net_and_cnn_in_their_own_files_checked_together(tmp_path):
     assert done.exit_code == 0 and "22/22 correct: networks passes" in done.output, done.output
     alone = CliRunner().invoke(app, ["check", "networks", "--file", str(cnn)])
     assert alone.exit_code == 0 and "not in this file: FullyConnectedNet" in alone.output, alone.output
+
+
+def test_graded_with_the_layers_beside_it(tmp_path):
+    from ninja.grade import batch as grading
+    from ninja.grade.sandbox import Limits
+
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "networks.py").write_text(SOLUTION)
+    (tmp_path / "alice" / "layers.py").write_text(LAYERS)
+    work = grading.find_work([tmp_path / "alice"], NETWORKS)
+    plan = grading.Plan(7, (32, 21), Limits(timeout=120, cpu_seconds=120, memory_mb=1024))
+    (result,) = grading.grade(work, plan, jobs=1)
+    assert result.status == "graded" and result.score == result.max_score == len(NETWORKS.checked), result.message
