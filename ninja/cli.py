@@ -111,7 +111,7 @@ def check(
     only: Optional[str] = typer.Option(None, "--only", help="CS231n: only the functions whose name contains this"),
     numeric: bool = typer.Option(False, "--numeric", help="CS231n: central differences (h=1e-5) beside autograd"),
     convention: Optional[list[str]] = typer.Option(
-        None, "--convention", help="CS231n: reg=1|0.5, net_reg=0.5|1, dropout=keep|drop \\[default: read from your file]"
+        None, "--convention", help="CS231n: reg=1|0.5, net_reg=0.5|1, dropout=keep|drop \\[default: your file's]"
     ),
 ):
     """Check your gradients against PyTorch autograd.
@@ -398,7 +398,8 @@ def cs231n_options(ex, only: Optional[str], numeric: bool, data: Optional[Path],
     if data is not None and not data.is_dir():
         raise fail_usage(f"--data {data}: for {ex.name} give the CIFAR-10 python batch folder (cifar-10-batches-py)")
     try:
-        ex = ex.with_conventions(convention).only(only) if only is not None else ex.with_conventions(convention)
+        ex = ex.with_conventions(convention)
+        ex = ex.only(only) if only is not None else ex
     except (UnknownFunction, UnknownConvention) as e:
         raise fail_usage(str(e)) from None
     ex = ex.what_is_there()  # a file is judged on the functions it defines

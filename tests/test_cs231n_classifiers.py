@@ -13,7 +13,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from ninja.cs231n.cifar import CifarError, load_cifar
 from ninja.cs231n.learner import Learner, duration, speed_up, time_against_naive
 from ninja.registry import find
-from ninja.results import FAIL, MISSING, PASS, LearnerError
+from ninja.results import FAIL, MISSING, PASS
 from ninja.settings import Settings
 
 CLASSIFIERS = find("classifiers")
@@ -113,7 +113,7 @@ def test_the_two_layer_net_regularization_either_way_and_a_mismatched_pair(tmp_p
     loss = results["TwoLayerNet.loss"]
     assert loss.status == FAIL and "this matches reg * (sum(W1**2) + sum(W2**2))" in loss.diagnosis
     assert "your other results follow 0.5 * reg" in loss.diagnosis
-    points_at(tmp_path, loss, "reg", "loss += self.reg *")  # in TwoLayerNet.loss
+    points_at(tmp_path, loss, "net_reg", "loss += self.reg *")  # in TwoLayerNet.loss
     assert results["TwoLayerNet.dW1"].status == PASS
 
 

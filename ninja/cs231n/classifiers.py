@@ -251,6 +251,31 @@ def predicted_labels(t, out):
     return votes.argmax(1).double()  # argmax takes the first, i.e. the smaller label, on a tie
 
 
+def tie_to_nearest(first_to_reach: bool):
+    """k-NN votes with ties broken by the neighbours' order (collections.Counter.most_common, or a
+    running count that keeps the first label to reach the top) instead of towards the smaller label."""
+
+    def produces(inputs, dout):
+        predictions = []
+        for row in inputs["dists"]:
+            labels = inputs["y_train"][np.argsort(row, kind="stable")[: inputs["k"]]]
+            counts: dict[int, int] = {}
+            best, top = labels[0], 0
+            for label in labels:
+                counts[label] = counts.get(label, 0) + 1
+                if counts[label] > top:
+                    best, top = label, counts[label]
+            if not first_to_reach:
+                best = next(label for label in counts if counts[label] == top)  # first seen among the tied
+            predictions.append(best)
+        return {"y_pred": np.array(predictions, dtype=np.float64)}
+
+    return produces
+
+
+TIES = "a tie between labels goes to the nearer neighbour's; CS231n breaks it towards the smaller label"
+
+
 def knn_units():
     units = []
     allowed = {"compute_distances_two_loops": None, "compute_distances_one_loop": 1, "compute_distances_no_loops": 0}
@@ -262,7 +287,10 @@ def knn_units():
         ))  # fmt: skip
     units.append(Unit(
         "predict_labels", "value", (), vote_cases, predicted_labels, owner="KNearestNeighbor", call=call_predict,
-        output="y_pred",
+        output="y_pred", mistakes=(
+            Mistake("ties", TIES + " (the first seen)", produces=tie_to_nearest(False)),
+            Mistake("ties", TIES + " (the first to reach the most votes)", produces=tie_to_nearest(True)),
+        ),
     ))  # fmt: skip
     return tuple(units)
 

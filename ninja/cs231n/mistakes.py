@@ -241,6 +241,7 @@ OFFENDING: dict[str, Callable[[ast.stmt, str, set[str]], bool]] = {
     "overflow": lambda stmt, result, aliases: calls(stmt, "exp"),
     "reg": regularizes,
     "reg_in_loop": regularizes,
+    "net_reg": regularizes,
 }  # a kind not here (missing_n: the division that is missing) points at the def
 
 
