@@ -426,7 +426,7 @@ def test_one_case_that_raises_hides_nothing_and_a_pad0_bug_is_named_with_its_cas
     results = by_name(LAYERS.only("conv").check(path, Settings()))
     dx, dw = results["conv_backward_naive.dx"], results["conv_backward_naive.dw"]
     assert dx.status == FAIL and dx.diagnosis_kind == "empty" and "pad 0" in dx.note  # not hidden by the error
-    assert "when pad is 0" in dx.diagnosis
+    assert "when pad is 0" in dx.diagnosis and "pad:-pad" in path.read_text().splitlines()[dx.line - 1]
     assert "wrong shape: yours is (2, 1, 0, 0), conv_backward_naive.dx is (2, 1, 4, 4)" in dx.note
     assert dw.status == ERROR and "AssertionError" in dw.note  # raised on another case, shown as such
 
