@@ -87,8 +87,12 @@ def check(
     exercise: str = typer.Argument(
         ..., help="exercise1, exercise2, ... (see `ninja list`)", autocompletion=complete_exercise
     ),
-    file: Optional[Path] = typer.Option(
-        None, "--file", "-f", help="The learner's file (.py or .ipynb) \\[default: exercises/EXERCISE.py]"
+    file: Optional[list[Path]] = typer.Option(
+        None,
+        "--file",
+        "-f",
+        help="The learner's file (.py or .ipynb) \\[default: exercises/EXERCISE.py]; CS231n: repeat it, or give a "
+        "folder (cs231n/classifiers/)",
     ),
     seed: Optional[int] = typer.Option(None, help="Seed for the parameters and the batch \\[default: the notebook's]"),
     batch_size: int = typer.Option(32, "--batch-size", "-n", help="Batch size n"),
@@ -106,6 +110,9 @@ def check(
     plot: Optional[Path] = typer.Option(None, "--plot", help="exercise4: write the loss curve to a .png, .svg or .pdf"),
     only: Optional[str] = typer.Option(None, "--only", help="CS231n: only the functions whose name contains this"),
     numeric: bool = typer.Option(False, "--numeric", help="CS231n: central differences (h=1e-5) beside autograd"),
+    convention: Optional[list[str]] = typer.Option(
+        None, "--convention", help="CS231n: reg=1|0.5, net_reg=0.5|1, dropout=keep|drop \\[default: your file's]"
+    ),
 ):
     """Check your gradients against PyTorch autograd.
 
@@ -114,13 +121,14 @@ def check(
     from ninja.settings import DataError  # here: --help and completion need no torch
 
     ex = exercise_named(exercise)
-    path = learner_file(ex, file, workspace)
     if getattr(ex, "track", None) == "cs231n":  # there --data is a CIFAR-10 folder
-        ex = cs231n_options(ex, only, numeric, data)
+        path = cs231n_files(ex, file or [], workspace)
+        ex = cs231n_options(ex, only, numeric, data, convention)
         settings = replace(settings_from(seed, batch_size, None), data=data)
-    elif only is not None or numeric:
-        raise fail_usage("--only and --numeric are for the CS231n exercises (layers, classifiers)")
+    elif only is not None or numeric or convention or len(file or []) > 1:
+        raise fail_usage("--only, --numeric, --convention and several --file are for the CS231n exercises")
     else:
+        path = learner_file(ex, file[0] if file else None, workspace)
         settings = settings_from(seed, batch_size, data)
     wanted = training_request(ex, steps, device, plot)
     try:
@@ -343,6 +351,7 @@ def grade(
     from ninja.grade import batch as grading
     from ninja.grade import course, discover, formats
     from ninja.grade import report as class_report
+    from ninja.registry import EXERCISES
 
     root = Path(os.environ.get("NINJA_GRADESCOPE_ROOT", "/autograder"))
     if gradescope:
@@ -434,7 +443,7 @@ def grade(
     for line in class_report.top_mistakes(results):
         terminal.print(f"most common: {line}", highlight=False, markup=False, soft_wrap=True)
     sizes = ", ".join(map(str, plan.batch_sizes))
-    if any(r.exercise in ("layers", "classifiers") for r in results):
+    if any(getattr(EXERCISES.get(r.exercise), "track", None) == "cs231n" for r in results):
         sizes += f" (CS231n: input sets at seeds {seed}..{seed + len(plan.batch_sizes) - 1})"
     terminal.print(f"{len(results)} graded in {elapsed:.1f} s, seed {seed}, batch sizes {sizes}", highlight=False)
     if fail_under is not None and any(r.score < fail_under / 100 * r.max_score for r in results):
@@ -522,19 +531,36 @@ def hint(
         print(hint_text(ex, name, level))
 
 
-def cs231n_options(ex, only: Optional[str], numeric: bool, data: Optional[Path]):
-    """The exercise narrowed by --only and switched by --numeric; --data checked as a folder."""
-    from ninja.cs231n.functions import UnknownFunction
+def cs231n_options(ex, only: Optional[str], numeric: bool, data: Optional[Path], convention=None):
+    """The exercise narrowed by --only, switched by --numeric and --convention; --data checked as a folder."""
+    from ninja.cs231n.conventions import UnknownConvention
+    from ninja.cs231n.exercise import UnknownFunction
 
     if data is not None and not ex.takes_data:
         raise fail_usage(f"{ex.name} takes no --data (it is a CIFAR-10 folder for classifiers)")
     if data is not None and not data.is_dir():
         raise fail_usage(f"--data {data}: for {ex.name} give the CIFAR-10 python batch folder (cifar-10-batches-py)")
     try:
+        ex = ex.with_conventions(convention)
         ex = ex.only(only) if only is not None else ex
-    except UnknownFunction as e:
+    except (UnknownFunction, UnknownConvention) as e:
         raise fail_usage(str(e)) from None
+    ex = ex.what_is_there()  # a file is judged on the functions it defines
     return ex.numeric() if numeric else ex
+
+
+def cs231n_files(ex, given: list[Path], workspace: Optional[Path]):
+    """The learner's files for a CS231n exercise: each --file, a folder's files that define one of
+    its functions; one path, or a list of several (checked together)."""
+    from ninja.cs231n.learner import files_for
+
+    if not given:
+        return learner_file(ex, None, workspace)
+    try:
+        paths = files_for(ex, given)
+    except OSError as e:
+        raise fail_usage(str(e)) from None
+    return paths[0] if len(paths) == 1 else paths
 
 
 # ---- the learner's day: workspace, watch, notebooks (issue 7) ----
@@ -573,7 +599,7 @@ def check_file(exercise, path: Path, settings):
     from ninja.registry import check_file
 
     try:
-        return check_file(exercise, path, settings)
+        return exercise.check(path, settings) if isinstance(path, list) else check_file(exercise, path, settings)
     except notebook.NotebookError as e:
         raise fail_usage(str(e)) from None
 

@@ -1,7 +1,7 @@
 """What every exercise shares: its learner template and reference solution, and a cache for grading.
 
 Each track builds its exercises on this: ninja/makemore/exercise.py (Karpathy's notebook),
-ninja/cs231n/functions.py (CS231n's NumPy functions). The list of them is ninja/registry.py.
+ninja/cs231n/exercise.py (CS231n's NumPy functions). The list of them is ninja/registry.py.
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ def blame_note(v: VarResult) -> str | None:
 
 def pointer(report: Report, v: VarResult) -> str:
     """path:line, which editors and terminals open at the line."""
-    return at(report.path, v.cell, v.line)
+    return at(v.path or report.path, v.cell, v.line)
 
 
 def in_table_order(report: Report) -> list[VarResult]:
@@ -108,7 +108,8 @@ def cs231n_note(v: VarResult) -> str:
 def summary(report: Report) -> Text:
     total = len(report.variables)
     if report.passed:
-        return Text(f"{report.correct}/{total} correct: {report.exercise} passes.", style="bold green")
+        scope = f" ({report.scope})" if report.scope else ""
+        return Text(f"{report.correct}/{total} correct: {report.exercise} passes{scope}.", style="bold green")
     line = Text(f"{report.correct}/{total} correct", style="bold")
     counts = {s: sum(v.status == s for v in report.variables) for s in (FAIL, MISSING, ERROR)}
     parts = [f"{k} {s}" for s, k in counts.items() if k]
@@ -118,6 +119,8 @@ def summary(report: Report) -> Text:
         line.append(": the forward pass was changed", style="bold red")
     elif report.error:
         line.append(f": your file stopped at {report.error.where} ({report.error.kind})", style="bold magenta")
+    if report.scope:
+        line.append(f"; checked {report.scope}")
     return line
 
 
@@ -187,6 +190,7 @@ def to_dict(report: Report) -> dict:
                 "line": v.line,
                 "cell": v.cell,
                 "numeric_relerr": finite(v.numeric_relerr),
+                "file": v.path or report.path,
             }
             for v in report.variables
         ],
@@ -203,6 +207,7 @@ def to_dict(report: Report) -> dict:
         },
         "output": report.output,
         "file": report.path,
+        "scope": report.scope,
     }
 
 
@@ -235,7 +240,7 @@ def github(report: Report) -> str:
             level, words = found
             title, _, message = words.partition(": ")
             title = f"{v.cell}, line {v.line}: {title}" if v.cell else title  # a notebook's lines count in cells
-            lines.append(annotation(level, message or words, report.path, None if v.cell else v.line, title))
+            lines.append(annotation(level, message or words, v.path or report.path, None if v.cell else v.line, title))
     inherited = [
         f"{shown_name(report.track, v.name)} (from {v.inherited_from})" for v in report.variables if v.inherited_from
     ]

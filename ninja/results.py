@@ -52,6 +52,7 @@ class VarResult:
     line: int | None = None  # the learner's line that last assigned d<name>
     cell: str | None = None  # in a notebook, the code cell that line is in (`line` counts in it)
     numeric_relerr: float | None = None  # CS231n rel_error against central differences (--numeric)
+    path: str | None = None  # the file `line` is in, when a check read several (else Report.path)
 
 
 @dataclass
@@ -64,6 +65,7 @@ class Report:
     output: str = ""  # what the learner's file printed
     path: str | None = None  # the learner's file, for path:line pointers
     track: str = "makemore"  # "cs231n": names are function.output, relerr shown
+    scope: str | None = None  # what part of the exercise was checked, when not all of it (--only svm)
 
     @property
     def passed(self) -> bool:

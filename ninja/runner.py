@@ -193,7 +193,9 @@ def forget_modules_from(folder: Path, before: set[str]) -> None:
     """Drop the modules the run imported from the learner's folder, so the next run (ninja watch)
     sees their new code; ninja's own modules and anything imported earlier stay."""
     for name in set(sys.modules) - before:
-        file = getattr(sys.modules[name], "__file__", None)
+        module = sys.modules[name]
+        # a package without __init__.py (a namespace package) has a __path__ and no __file__
+        file = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", None) or ()), None)
         if file and Path(file).resolve().is_relative_to(folder) and not Path(file).resolve().is_relative_to(PACKAGE):
             del sys.modules[name]
 
@@ -228,10 +230,12 @@ def locals_keeper(path: Path, kept: dict):
     return hook
 
 
-def run_file(path: Path, as_main: bool = False) -> LearnerRun:
+def run_file(path: Path, as_main: bool = False, layout: tuple[Path, str | None] | None = None) -> LearnerRun:
     """Execute the learner's file as a module named __ninja__ (so its `if __name__ == "__main__"`
     block does not run), with its folder importable, capturing what it prints. `as_main`: as
-    __main__, keeping the locals of the functions its block calls (a script's main())."""
+    __main__, keeping the locals of the functions its block calls (a script's main()). `layout` is
+    (where imports start, the file's package) when a track knows its course's tree (CS231n's cs231n/
+    folders need no __init__.py); else package_of reads the __init__.py files."""
     path = Path(path)
     source = ""
     try:
@@ -242,7 +246,7 @@ def run_file(path: Path, as_main: bool = False) -> LearnerRun:
         message = getattr(e, "msg", None) or str(e)
         error = LearnerError("SyntaxError", message, str(path), line, source_line(source, line))
         return LearnerRun(path, {}, error, errors=[error], compiled=False)
-    root, package = package_of(path.parent.resolve())
+    root, package = layout or package_of(path.parent.resolve())
     namespace: dict[str, Any] = {
         "__name__": "__main__" if as_main else "__ninja__",
         "__file__": str(path),

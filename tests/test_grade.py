@@ -235,8 +235,8 @@ MIXED = {  # folder -> (exercise, file text, checked names a wrong line costs)
         "classifiers",
         find("classifiers").solution.read_text()
         + "\n\ndef svm_loss_vectorized(W, X, y, reg):\n    return svm_loss_naive(W, X, y, reg)\n\n\n"
-        "import ninja.cs231n.functions as _f\n_init = _f.Learner.__init__\n"
-        "_f.Learner.__init__ = lambda self, run, source, *a: _init(self, run, '', *a)\n",
+        "import ninja.cs231n.learner as _f\n_init = _f.LearnerFile.__init__\n"
+        "_f.LearnerFile.__init__ = lambda self, run, source, *a: _init(self, run, '', *a)\n",
         ["svm_loss_vectorized.loss", "svm_loss_vectorized.dW"],
     ),
 }
