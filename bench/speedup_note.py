@@ -11,23 +11,23 @@ import sys
 
 from threadpoolctl import threadpool_limits
 
-from ninja.cs231n import functions
+from ninja.cs231n.learner import Learner, best_time, speed_up, time_against_naive
 from ninja.registry import find
 
 
 def main():
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     exercise = find("classifiers")
-    learner = functions.Learner.load(exercise.solution)
+    learner = Learner.load(exercise.solution)
     units = [u for u in exercise.units if u.naive]
     for _ in range(rounds):
         for unit in units:
             case = next(c for c in unit.cases(0, None) if c.timed)
-            pinned = functions.time_against_naive(unit, learner, case)
+            pinned = time_against_naive(unit, learner, case)
             with threadpool_limits(limits=None):  # every thread BLAS has
-                free = functions.speed_up(
-                    functions.best_time(unit, learner, unit.forward, case.inputs),
-                    functions.best_time(unit, learner, unit.naive, case.inputs),
+                free = speed_up(
+                    best_time(unit, learner, unit.forward, case.inputs),
+                    best_time(unit, learner, unit.naive, case.inputs),
                     unit.naive,
                     unit.forward,
                 )

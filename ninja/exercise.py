@@ -1,7 +1,7 @@
 """What every exercise shares: its learner template and reference solution, and a cache for grading.
 
 Each track builds its exercises on this: ninja/makemore/exercise.py (Karpathy's notebook),
-ninja/cs231n/functions.py (CS231n's NumPy functions). The list of them is ninja/registry.py.
+ninja/cs231n/exercise.py (CS231n's NumPy functions). The list of them is ninja/registry.py.
 """
 
 from __future__ import annotations
@@ -31,6 +31,12 @@ class BundledFiles:
     @property
     def solution(self) -> Path:
         return bundled("solutions") / f"{self.name}.py"
+
+    @property
+    def warm_up_file(self) -> Path:
+        """What grading warms torch up on: the solution, or the template in an install built for
+        students (`ninja course init`), which carries no solutions."""
+        return self.solution if self.solution.is_file() else self.template
 
 
 def cached(cache: dict | None, key, make: Callable):

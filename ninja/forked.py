@@ -10,53 +10,76 @@ standard streams, so that it neither draws on the screen nor reads the keys mean
 
 from __future__ import annotations
 
+import dataclasses
 import faulthandler
 import gc
+import json
 import os
 import signal
 import sys
-import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ninja import collected
-from ninja.results import LearnerError, Report
+from ninja.results import LearnerError, Report, VarResult
 
 
 @dataclass
 class Plan:
-    """What a child runs for one check: the file to collect from (a notebook's cells written out as
-    a file), and how to put the report back in the terms of what the learner wrote."""
+    """What a child runs for one check of `path`. A .py file: `collect` there, `judge` here (the
+    trusted references stay here, kept from one check to the next). A notebook: the child runs the
+    whole of `ninja check`'s notebook check (its set-up cells, its fallback to the template's
+    forward) and sends the report itself, as plain data."""
 
     path: Path
-    point_back: Callable[[Report], Report] = lambda report: report
-    folder: tempfile.TemporaryDirectory | None = None  # where a notebook's cells were written
-
-    def close(self) -> None:
-        if self.folder is not None:
-            self.folder.cleanup()
+    whole: bool = False
 
 
 def plan(exercise, path: Path) -> Plan:
     """The check of `path`, prepared here. Raises notebook.NotebookError for a notebook that cannot
-    be read, and OSError for a file that is not there."""
+    be read (before any child runs), and OSError for a file that is not there."""
     if path.suffix != ".ipynb":
         return Plan(path)
     from ninja import notebook
 
-    generated = notebook.generate(exercise, path)
-    folder = tempfile.TemporaryDirectory(prefix="ninja-watch-")
-    return Plan(generated.write(Path(folder.name), exercise.name), generated.point, folder)
+    notebook.generate(exercise, path)  # its cells can be read and some are this exercise's
+    return Plan(path, whole=True)
 
 
 CAN_FORK = hasattr(os, "fork")  # not on Windows
 
 
 def in_process(exercise, plan: Plan, settings) -> Report:
-    """Where there is no fork: collect and judge here."""
-    return plan.point_back(exercise.check(plan.path, settings))
+    """Where there is no fork: the check, here."""
+    from ninja.registry import check_file
+
+    return check_file(exercise, plan.path, settings)
+
+
+def child_data(exercise, plan: Plan, settings) -> bytes:
+    """What the child sends: the collected data, or for a notebook the whole report."""
+    if not plan.whole:
+        return collected.encode(exercise.collect(plan.path, settings))
+    from ninja import notebook
+
+    try:
+        report = in_process(exercise, plan, settings)
+    except notebook.NotebookError as e:  # changed since the parent looked
+        report = failed(exercise, plan, str(e), kind="NotebookError")
+    return json.dumps(dataclasses.asdict(report)).encode()
+
+
+def report_from(data: bytes) -> Report:
+    """A report a child sent as plain data (dataclasses.asdict, as JSON), rebuilt."""
+    fields = json.loads(data)
+    shaped = lambda shape: None if shape is None else tuple(shape)  # noqa: E731
+    fields["variables"] = [
+        VarResult(**(v | {"shape": shaped(v["shape"]), "expected_shape": tuple(v["expected_shape"])}))
+        for v in fields["variables"]
+    ]
+    fields["error"] = LearnerError(**fields["error"]) if fields["error"] else None
+    return Report(**fields)
 
 
 @dataclass
@@ -75,8 +98,8 @@ class Child:
             pass
 
 
-def start(exercise, path: Path, settings) -> Child:
-    """Fork a child that collects the learner's file at `settings` and writes the plain data to a pipe."""
+def start(exercise, plan: Plan, settings) -> Child:
+    """Fork a child that checks the learner's file at `settings` and writes plain data to a pipe."""
     read_end, write_end = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -89,7 +112,7 @@ def start(exercise, path: Path, settings) -> Child:
             os.setpgid(0, 0)
             faulthandler.disable()  # a crash is a report of the parent's, not a dump on watch's screen
             quiet()
-            send_all(write_end, collected.encode(exercise.collect(path, settings)))
+            send_all(write_end, child_data(exercise, plan, settings))
         except BaseException:  # noqa: BLE001 (whatever happens, the child must not go on as the parent)
             code = 70
         finally:
@@ -136,7 +159,7 @@ def report_of(exercise, plan: Plan, settings, data: bytes, status: int, cache: d
     that sent nothing readable is a report with an error."""
     if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and data:
         try:
-            return plan.point_back(exercise.judge(collected.decode(data), settings, cache))
+            return report_from(data) if plan.whole else exercise.judge(collected.decode(data), settings, cache)
         except Exception as e:  # noqa: BLE001 (a bug of ours must not end watch: show it)
             return failed(exercise, plan, f"ninja could not judge the result ({type(e).__name__}: {e})")
     if os.WIFSIGNALED(status):
@@ -147,4 +170,4 @@ def report_of(exercise, plan: Plan, settings, data: bytes, status: int, cache: d
 
 def failed(exercise, plan: Plan, message: str, kind: str = "Crash") -> Report:
     error = LearnerError(kind, message, str(plan.path), None)
-    return plan.point_back(Report(exercise.name, [], error=error, path=str(plan.path)))
+    return Report(exercise.name, [], error=error, path=str(plan.path))

@@ -9,7 +9,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ninja.results import ERROR, FAIL, MISSING, PASS, Report, VarResult, shown_name
+from ninja.results import ERROR, FAIL, MISSING, PASS, Report, VarResult, at, shown_name
 
 STATUS_STYLE = {PASS: "green", FAIL: "bold red", MISSING: "yellow", ERROR: "magenta"}
 
@@ -57,8 +57,7 @@ def blame_note(v: VarResult, track: str = "makemore") -> str | None:
 
 def pointer(report: Report, v: VarResult) -> str:
     """path:line, which editors and terminals open at the line."""
-    where = report.path or "your file"
-    return f"{where}:{v.line}" if v.line else where
+    return at(v.path or report.path, v.cell, v.line)
 
 
 def in_table_order(report: Report) -> list[VarResult]:
@@ -110,7 +109,8 @@ def cs231n_note(v: VarResult, track: str = "cs231n") -> str:
 def summary(report: Report) -> Text:
     total = len(report.variables)
     if report.passed:
-        return Text(f"{report.correct}/{total} correct: {report.exercise} passes.", style="bold green")
+        scope = f" ({report.scope})" if report.scope else ""
+        return Text(f"{report.correct}/{total} correct: {report.exercise} passes{scope}.", style="bold green")
     line = Text(f"{report.correct}/{total} correct", style="bold")
     counts = {s: sum(v.status == s for v in report.variables) for s in (FAIL, MISSING, ERROR)}
     parts = [f"{k} {s}" for s, k in counts.items() if k]
@@ -120,6 +120,8 @@ def summary(report: Report) -> Text:
         line.append(": the forward pass was changed", style="bold red")
     elif report.error:
         line.append(f": your file stopped at {report.error.where} ({report.error.kind})", style="bold magenta")
+    if report.scope:
+        line.append(f"; checked {report.scope}")
     return line
 
 
@@ -213,7 +215,9 @@ def to_dict(report: Report) -> dict:
                 "diagnosis": v.diagnosis,
                 "diagnosis_kind": v.diagnosis_kind,
                 "line": v.line,
+                "cell": v.cell,
                 "numeric_relerr": finite(v.numeric_relerr),
+                "file": v.path or report.path,
             }
             for v in report.variables
         ],
@@ -225,10 +229,12 @@ def to_dict(report: Report) -> dict:
             "message": report.error.message,
             "file": report.error.path,
             "line": report.error.line,
+            "cell": report.error.cell,
             "source": report.error.source,
         },
         "output": report.output,
         "file": report.path,
+        "scope": report.scope,
     }
 
 
@@ -252,13 +258,16 @@ def github(report: Report) -> str:
     if report.error and not any(v.root_cause and v.diagnosis_kind == "exception" for v in report.variables):
         e = report.error
         lines.append(annotation("error", f"{e.kind}: {e.message}", e.path, e.line, "your file does not run"))
-    lines += [annotation("error", note, report.path, title="forward pass changed") for note in report.notes]
+    for note in report.notes:  # a changed forward fails the check; the other notes say how it was read
+        changed = note.startswith("forward pass changed")
+        lines.append(annotation("error" if changed else "notice", note, report.path, title="forward pass changed" if changed else "note"))
     for v in report.variables:
         found = verdict(report, v)
         if found:
             level, words = found
             title, _, message = words.partition(": ")
-            lines.append(annotation(level, message or words, report.path, v.line, title))
+            title = f"{v.cell}, line {v.line}: {title}" if v.cell else title  # a notebook's lines count in cells
+            lines.append(annotation(level, message or words, v.path or report.path, None if v.cell else v.line, title))
     inherited = [
         f"{shown_name(report.track, v.name)} (from {shown_name(report.track, v.inherited_from)})"
         for v in report.variables

@@ -128,19 +128,14 @@ class Session:
             return
         if not forked.CAN_FORK:  # Windows: checked here, so a file that runs on and on freezes the screen
             self.show(forked.in_process(self.exercise, self.plan, self.settings))
-            self.plan.close()
-            self.plan = None
             return
-        child = self.child = forked.start(self.exercise, self.plan.path, self.settings)
+        child = self.child = forked.start(self.exercise, self.plan, self.settings)
         threading.Thread(target=lambda: done(child, *forked.wait(child)), daemon=True).start()
 
     def stop_check(self) -> None:
         if self.child is not None:
             self.child.stop()
             self.child = None
-        if self.plan is not None:
-            self.plan.close()
-            self.plan = None
 
     def finished(self, child: forked.Child, data: bytes, status: int) -> bool:
         """The result of a check: shown if it is the one under way (a stopped one's is dropped)."""
@@ -148,8 +143,6 @@ class Session:
             return False
         report = forked.report_of(self.exercise, self.plan, self.settings, data, status, self.cache)
         self.child = None
-        self.plan.close()
-        self.plan = None
         self.show(report)
         return True
 

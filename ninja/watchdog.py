@@ -38,8 +38,9 @@ class Watchdog:
     """`with Watchdog(path, timeout):` around the check of `path`. `fired` tells afterwards whether
     the timeout stopped it."""
 
-    def __init__(self, path: Path, timeout: float | None = None, stream=None):
-        self.path, self.timeout = Path(path), timeout
+    def __init__(self, path, timeout: float | None = None, stream=None):
+        paths = path if isinstance(path, list) else [path]  # CS231n checks several files together
+        self.paths, self.timeout = [Path(p) for p in paths], timeout
         self.stream = stream if stream is not None else sys.__stderr__
         self.showing = self.fired = False
         self.done = threading.Event()
@@ -85,18 +86,18 @@ class Watchdog:
         return max(wake, 0.01)
 
     def status(self, elapsed: float) -> str:
-        line = self.current_line()
-        at = f" at line {line}" if line else ""
+        where = self.current_line()
+        at = f"{where[0]} at line {where[1]}" if where else " and ".join(map(str, self.paths))
         limit = f" of {self.timeout:g}" if self.timeout is not None else ""
-        return f"running {self.path}{at} ... {elapsed:.0f}{limit} s (Ctrl-C stops it)"
+        return f"running {at} ... {elapsed:.0f}{limit} s (Ctrl-C stops it)"
 
-    def current_line(self) -> int | None:
-        """The line of the learner's file the main thread is on, if it is in that file."""
+    def current_line(self) -> tuple[Path, int] | None:
+        """The learner's file and line the main thread is on, if it is in one of their files."""
         frame = sys._current_frames().get(self.main)
-        target = str(self.path)
+        targets = {str(p): p for p in self.paths}
         while frame is not None:
-            if frame.f_code.co_filename == target:
-                return frame.f_lineno
+            if frame.f_code.co_filename in targets:
+                return targets[frame.f_code.co_filename], frame.f_lineno
             frame = frame.f_back
         return None
 

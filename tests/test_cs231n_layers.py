@@ -1,15 +1,18 @@
 """The CS231n layers exercise: the reference passes, the template is missing, and each named
 mistake is caught and named."""
 
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
-from ninja.cs231n.functions import UnknownFunction
+from ninja.cs231n.exercise import UnknownFunction
 from ninja.registry import find
+from ninja.render import summary, table
 from ninja.results import FAIL, MISSING, PASS
 from ninja.settings import Settings
 
@@ -17,16 +20,23 @@ LAYERS = find("layers")
 SOLUTION = LAYERS.solution.read_text()
 
 
-def check(tmp_path, source, only=None, numeric=False):
+def check(tmp_path, source, only=None, numeric=False, defined_only=False):
     path = tmp_path / "layers.py"
     path.write_text(source)
     ex = LAYERS.only(only) if only else LAYERS
+    ex = ex.what_is_there() if defined_only else ex
     return ex.numeric().check(path, Settings()) if numeric else ex.check(path, Settings())
 
 
 def mutated(old, new):
     assert SOLUTION.count(old) == 1, old
     return SOLUTION.replace(old, new)
+
+
+def table_text(report):
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(table(report, width=200))
+    return console.export_text()
 
 
 def by_name(report):
@@ -68,37 +78,60 @@ def test_only_picks_functions_by_substring_and_rejects_unknown_names():
         "batchnorm_forward",
         "batchnorm_backward",
         "batchnorm_backward_alt",
+        "spatial_batchnorm_forward",
+        "spatial_batchnorm_backward",
     }
     with pytest.raises(UnknownFunction, match="affine_forward"):
         LAYERS.only("attention")
 
 
-def test_a_file_with_some_functions_checks_those_and_lists_the_rest(tmp_path):
+def test_a_file_with_some_functions_is_judged_on_those_and_names_the_rest(tmp_path):
     relu_only = (
         "import numpy as np\n" + SOLUTION[SOLUTION.index("def relu_forward") : SOLUTION.index("def softmax_loss")]
     )
-    report = check(tmp_path, relu_only)
+    report = check(tmp_path, relu_only, defined_only=True)
+    assert [v.name for v in report.variables] == ["relu_forward.out", "relu_backward.dx"]
+    assert report.passed  # the verdict is about what the file has
+    assert any(n.startswith("not in this file: affine_forward, affine_backward, softmax_loss") for n in report.notes)
+    total = len(LAYERS.checked)
+    assert report.scope == f"what this file defines: 2 of {total} results"
+    assert f"2/2 correct: layers passes (what this file defines: 2 of {total} results)." in summary(report).plain
+
+
+def test_grading_judges_every_result_in_order_and_what_is_not_there_is_missing(tmp_path):
+    relu_only = (
+        "import numpy as np\n" + SOLUTION[SOLUTION.index("def relu_forward") : SOLUTION.index("def softmax_loss")]
+    )
+    report = check(tmp_path, relu_only)  # as ninja grade judges: its scores count every result, in order
+    assert [v.name for v in report.variables] == list(LAYERS.checked)
     results = by_name(report)
-    assert results["relu_backward.dx"].status == PASS
-    assert results["affine_backward.dx"].status == MISSING
-    assert any("does not define affine_forward" in n and "--only" in n for n in report.notes)
-    assert check(tmp_path, relu_only, only="relu").passed
+    assert results["relu_backward.dx"].status == PASS and results["affine_backward.dx"].status == MISSING
+    assert not report.passed and report.scope is None
+    assert any("does not define affine_forward" in n for n in report.notes)
 
 
-def test_a_backward_that_writes_into_dout_is_named(tmp_path):
+def test_a_file_with_none_of_the_functions_is_all_missing(tmp_path):
+    report = check(tmp_path, "import numpy as np\n\ndef helper():\n    return 1\n", defined_only=True)
+    assert {v.status for v in report.variables} == {MISSING} and len(report.variables) == len(LAYERS.checked)
+    assert any("defines none of the layers functions" in n for n in report.notes)
+
+
+def test_a_backward_that_writes_into_dout_passes_with_a_note_at_its_line(tmp_path):
     report = check(tmp_path, mutated("    dx = dout * (x > 0)\n", "    dx = dout\n    dx[x <= 0] = 0\n"), only="relu")
     dx = by_name(report)["relu_backward.dx"]
-    assert dx.status == FAIL and "in place" in dx.diagnosis and "dout" in dx.diagnosis
-    points_at(report, dx, "in_place", "dx[x <= 0] = 0")  # dx is dout under another name
+    assert dx.status == PASS and "in place" in dx.diagnosis and "dout" in dx.diagnosis
+    line = Path(report.path).read_text().splitlines()[dx.line - 1]
+    assert "dx[x <= 0] = 0" in line  # dx is dout under another name
+    assert f"{report.path}:{dx.line}: relu_backward.dx passes, but relu_backward modifies" in table_text(report)
 
 
-def test_a_forward_that_writes_into_x_is_named_even_when_its_values_are_right(tmp_path):
+def test_a_forward_that_writes_into_x_passes_with_a_note_when_its_values_are_right(tmp_path):
     report = check(
         tmp_path, mutated("    out = np.maximum(0, x)\n", "    x[x < 0] = 0\n    out = x.copy()\n"), only="relu"
     )
     out = by_name(report)["relu_forward.out"]
-    assert out.status == FAIL and "relu_forward modifies its argument x in place" in out.diagnosis
-    points_at(report, out, "in_place", "x[x < 0] = 0")
+    assert out.status == PASS and "relu_forward modifies its argument x in place" in out.diagnosis
+    assert "x[x < 0] = 0" in Path(report.path).read_text().splitlines()[out.line - 1]
 
 
 def test_max_pool_backward_with_assignment_is_caught_by_overlapping_windows(tmp_path):

@@ -299,6 +299,6 @@ def test_a_check_that_kills_its_own_process_is_a_result(tmp_path):
         path = tmp_path / "exercise2.py"
         path.write_text(text)
         plan = forked.plan(exercise, path)
-        child = forked.start(exercise, plan.path, Settings())
+        child = forked.start(exercise, plan, Settings())
         report = forked.report_of(exercise, plan, Settings(), *forked.wait(child))
         assert not report.passed and words in report.error.message

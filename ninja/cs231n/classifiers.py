@@ -4,14 +4,18 @@ k-nearest-neighbour distances (two loops, one loop, none) and predict_labels."""
 
 from __future__ import annotations
 
+import inspect
+import re
 from functools import partial
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ninja.cs231n.functions import Case, FunctionsExercise, Mistake, Unit
-from ninja.cs231n.layers import MISSING_N_MISTAKE, OVERFLOW, multiclass_svm, rng_for
+from ninja.cs231n.cases import Case, Convention, Unit, rng_for, tensors
+from ninja.cs231n.exercise import FunctionsExercise
+from ninja.cs231n.layers import MISSING_N_MISTAKE, OVERFLOW, multiclass_svm
+from ninja.cs231n.mistakes import Mistake
 
 # ---------------------------------------------------------------- linear classifiers
 
@@ -55,12 +59,47 @@ def linear_softmax(t, out, reg_factor=1.0, mean=True):
     return data + reg_factor * t["reg"] * (W * W).sum()
 
 
-def reg_message(uses: str, yours: str) -> str:
-    return f"regularization: this exercise uses {uses}; yours matches {yours}"
+def skeleton_reg(source: str) -> str | None:
+    """The regularization line the learner's linear_svm.py or softmax.py carries, as CS231n's
+    skeleton gives it: `loss += reg * np.sum(W * W)`, or the 2016 one's `0.5 * reg * ...`."""
+    found = set(re.findall(r"loss \+= (0\.5 \* )?reg \* np\.sum\(W \* W\)", source))
+    return ("0.5" if found.pop() else "1") if len(found) == 1 else None
 
 
-LINEAR_REG = reg_message("reg * np.sum(W * W) (dW gets 2 * reg * W)", "0.5 * reg * np.sum(W * W)")
-LINEAR_MISTAKES = (Mistake("reg", LINEAR_REG, {"reg_factor": 0.5}), MISSING_N_MISTAKE)
+def reg_convention(name: str, default: str, read, one: str, half: str) -> Convention:
+    """The regularization factor: reg * sum(W**2) ("1") or 0.5 * reg * sum(W**2) ("0.5"), as the
+    trusted forward's reg_factor; either is accepted where the file does not say."""
+    values = {"1": ({"reg_factor": 1.0}, one), "0.5": ({"reg_factor": 0.5}, half)}
+    return Convention(name, values, default=default, read=read, either=True)
+
+
+LINEAR_REG = reg_convention(
+    "reg",
+    "1",
+    skeleton_reg,
+    "reg * np.sum(W * W) (dW gets 2 * reg * W)",
+    "0.5 * reg * np.sum(W * W) (dW gets reg * W), as CS231n's 2016 skeleton",
+)
+MISSING_REG = Mistake(
+    "missing_reg",
+    "no regularization: the loss adds reg * np.sum(W * W) and its gradient 2 * reg * W",
+    {"reg_factor": 0.0},
+)
+
+
+def reg_gradient_in_loop(trusted):
+    """The naive loop adding dW += 2 * reg * W once per example: N times the regularization's gradient."""
+
+    def produces(inputs, dout):
+        t = tensors(inputs, ("W",))
+        (right,) = torch.autograd.grad(trusted(t, None), [t["W"]])
+        return {"dW": right.numpy() + (len(inputs["X"]) - 1) * 2 * inputs["reg"] * inputs["W"]}
+
+    return produces
+
+
+REG_IN_LOOP = "the regularization's gradient is added inside the loop over examples, N times: add it once"
+LINEAR_MISTAKES = (MISSING_N_MISTAKE, MISSING_REG)
 
 
 def linear_units():
@@ -69,10 +108,14 @@ def linear_units():
         cases = partial(linear_cases, large=large)
         overflow = OVERFLOW if family == "softmax" else None
         naive = f"{family}_loss_naive"
-        units.append(Unit(naive, "loss", ("W",), cases, trusted, mistakes=LINEAR_MISTAKES, overflow=overflow))
+        in_loop = Mistake("reg_in_loop", REG_IN_LOOP, produces=reg_gradient_in_loop(trusted))
+        units.append(Unit(
+            naive, "loss", ("W",), cases, trusted, mistakes=(*LINEAR_MISTAKES, in_loop), overflow=overflow,
+            conventions=(LINEAR_REG,),
+        ))  # fmt: skip
         units.append(Unit(
             f"{family}_loss_vectorized", "loss", ("W",), cases, trusted, mistakes=LINEAR_MISTAKES, overflow=overflow,
-            naive=naive,
+            naive=naive, conventions=(LINEAR_REG,),
         ))  # fmt: skip
     return tuple(units)
 
@@ -90,7 +133,7 @@ def two_layer_cases(seed, cifar=None):
         d = int(np.prod(x_shape))
         X = cifar_rows(r, n, cifar)[0].reshape(n, *x_shape) if x_shape == (3, 32, 32) else r.standard_normal((n, d))
         params = {
-            "W1": r.standard_normal((d, hidden)) * (1e-2 if d > 100 else 0.5),
+            "W1": r.standard_normal((d, hidden)) * (1e-3 if d > 100 else 0.5),  # 1e-3: CS231n's weight_scale
             "b1": r.standard_normal(hidden) * 0.1,
             "W2": r.standard_normal((hidden, classes)) * 0.5,
             "b2": r.standard_normal(classes) * 0.1,
@@ -101,25 +144,52 @@ def two_layer_cases(seed, cifar=None):
 
 
 def call_two_layer_net(cls, name, inputs):
-    """Build the learner's net at the case's sizes, put the case's parameters in, ask its loss."""
-    hidden, classes = inputs["W2"].shape
-    dims = {"input_dim": inputs["W1"].shape[0], "hidden_dim": hidden, "num_classes": classes}
-    net = cls(**dims, weight_scale=1e-3, reg=inputs["reg"])
+    """Build the learner's net at the case's sizes, put the case's parameters in, ask its loss:
+    fc_net.py's TwoLayerNet(input_dim, hidden_dim, num_classes, weight_scale, reg) with loss(X, y),
+    or the 2016-2020 neural_net.py's TwoLayerNet(input_size, hidden_size, output_size, std) with
+    loss(X, y, reg) on rows (N, D)."""
+    (d, hidden), classes = inputs["W1"].shape, inputs["W2"].shape[1]
+    if "input_size" in inspect.signature(cls).parameters:
+        net = cls(d, hidden, classes, std=1e-4)
+        give = lambda: net.loss(inputs["X"].reshape(len(inputs["X"]), -1), inputs["y"], reg=inputs["reg"])  # noqa: E731
+    else:
+        net = cls(input_dim=d, hidden_dim=hidden, num_classes=classes, weight_scale=1e-3, reg=inputs["reg"])
+        give = lambda: net.loss(inputs["X"], inputs["y"])  # noqa: E731
     for k in ("W1", "b1", "W2", "b2"):
         net.params[k] = inputs[k].copy()
-    return net.loss(inputs["X"], inputs["y"])
+    return give()
 
 
-def two_layer_net(t, out, reg_factor=0.5, mean=True):
+def two_layer_net(t, out, reg_factor=0.5, mean=True, reg_biases=False):
     X = t["X"].reshape(t["X"].shape[0], -1)
     scores = (X @ t["W1"] + t["b1"]).clamp(min=0) @ t["W2"] + t["b2"]
     data = F.cross_entropy(scores, t["y"], reduction="mean" if mean else "sum")
-    return data + reg_factor * t["reg"] * ((t["W1"] ** 2).sum() + (t["W2"] ** 2).sum())
+    biases = ("b1", "b2") if reg_biases else ()
+    return data + reg_factor * t["reg"] * sum((t[k] ** 2).sum() for k in ("W1", "W2", *biases))
 
 
-NET_REG = reg_message(
+def net_reg(source: str) -> str | None:
+    """fc_net.py's TwoLayerNet asks for "a factor of 0.5", as 2016's neural_net.py did ("regularization
+    loss by 0.5"); 2017-2020's neural_net.py says nothing (its notebook's numbers use reg * sum(W**2))."""
+    return "0.5" if re.search(r"factor of 0\.5|regularization loss by 0\.5", source) else None
+
+
+NET_REG = reg_convention(  # its own name: fc_net's 0.5 sits beside the linear classifiers' 1 since 2017
+    "net_reg",
+    "0.5",
+    net_reg,
+    "reg * (sum(W1**2) + sum(W2**2)) (dW gets 2 * reg * W)",
     "0.5 * reg * (sum(W1**2) + sum(W2**2)) (dW gets reg * W)",
-    "reg * sum(W**2)",
+)
+
+NET_MISTAKES = (
+    MISSING_N_MISTAKE,
+    Mistake(
+        "missing_reg", "no regularization: add it to the loss, and its gradient to dW1 and dW2", {"reg_factor": 0.0}
+    ),
+    Mistake(
+        "reg_biases", "the biases are regularized too: L2 regularization is on W1 and W2 only", {"reg_biases": True}
+    ),
 )
 
 # ---------------------------------------------------------------- k-nearest neighbours
@@ -146,9 +216,16 @@ def call_distances(cls, name, inputs):
     return getattr(knn, name)(inputs["X"])
 
 
-def distances(t, out):
+def distances(t, out, squared=False):
     difference = t["X"][:, None, :] - t["X_train"][None, :, :]
-    return (difference**2).sum(-1).sqrt()
+    return (difference**2).sum(-1) if squared else (difference**2).sum(-1).sqrt()
+
+
+SQUARED = Mistake(
+    "squared",
+    "squared distances: dists holds the L2 distance, the square root of the sum of squares",
+    {"squared": True},
+)
 
 
 def vote_cases(seed, cifar=None):
@@ -174,6 +251,31 @@ def predicted_labels(t, out):
     return votes.argmax(1).double()  # argmax takes the first, i.e. the smaller label, on a tie
 
 
+def tie_to_nearest(first_to_reach: bool):
+    """k-NN votes with ties broken by the neighbours' order (collections.Counter.most_common, or a
+    running count that keeps the first label to reach the top) instead of towards the smaller label."""
+
+    def produces(inputs, dout):
+        predictions = []
+        for row in inputs["dists"]:
+            labels = inputs["y_train"][np.argsort(row, kind="stable")[: inputs["k"]]]
+            counts: dict[int, int] = {}
+            best, top = labels[0], 0
+            for label in labels:
+                counts[label] = counts.get(label, 0) + 1
+                if counts[label] > top:
+                    best, top = label, counts[label]
+            if not first_to_reach:
+                best = next(label for label in counts if counts[label] == top)  # first seen among the tied
+            predictions.append(best)
+        return {"y_pred": np.array(predictions, dtype=np.float64)}
+
+    return produces
+
+
+TIES = "a tie between labels goes to the nearer neighbour's; CS231n breaks it towards the smaller label"
+
+
 def knn_units():
     units = []
     allowed = {"compute_distances_two_loops": None, "compute_distances_one_loop": 1, "compute_distances_no_loops": 0}
@@ -181,11 +283,14 @@ def knn_units():
         vectorized = {"naive": "compute_distances_two_loops", "max_loops": loops} if loops is not None else {}
         units.append(Unit(
             name, "value", (), knn_cases, distances, owner="KNearestNeighbor", call=call_distances, output="dists",
-            **vectorized,
+            mistakes=(SQUARED,), **vectorized,
         ))  # fmt: skip
     units.append(Unit(
         "predict_labels", "value", (), vote_cases, predicted_labels, owner="KNearestNeighbor", call=call_predict,
-        output="y_pred",
+        output="y_pred", mistakes=(
+            Mistake("ties", TIES + " (the first seen)", produces=tie_to_nearest(False)),
+            Mistake("ties", TIES + " (the first to reach the most votes)", produces=tie_to_nearest(True)),
+        ),
     ))  # fmt: skip
     return tuple(units)
 
@@ -194,7 +299,7 @@ UNITS = (
     *linear_units(),
     Unit(
         "TwoLayerNet", "loss", ("W1", "b1", "W2", "b2"), two_layer_cases, two_layer_net, owner="TwoLayerNet",
-        call=call_two_layer_net, mistakes=(Mistake("reg", NET_REG, {"reg_factor": 1.0}), MISSING_N_MISTAKE),
+        call=call_two_layer_net, mistakes=NET_MISTAKES, conventions=(NET_REG,),
     ),
     *knn_units(),
 )  # fmt: skip

@@ -3,16 +3,16 @@ caches, each backward checked against autograd on a trusted float64 torch forwar
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ninja.cs231n.functions import Case, Diagnosis, FunctionsExercise, Mistake, Unit
-
-
-def rng_for(seed: int, unit: str) -> np.random.Generator:
-    return np.random.default_rng([seed, sum(map(ord, unit))])
-
+from ninja.cs231n import spatial
+from ninja.cs231n.cases import Case, Convention, Unit, rng_for
+from ninja.cs231n.exercise import FunctionsExercise
+from ninja.cs231n.mistakes import Diagnosis, Mistake
 
 # ---------------------------------------------------------------- affine, relu
 
@@ -93,7 +93,7 @@ def batchnorm_cases(seed, cifar=None):
     return cases
 
 
-def batchnorm(t, out, eps_outside=False):
+def batchnorm(t, out, eps_outside=False, test_affine=True):
     x, p = t["x"], t["bn_param"]
     eps = p.get("eps", 1e-5)
     if p["mode"] == "train":
@@ -101,6 +101,8 @@ def batchnorm(t, out, eps_outside=False):
     else:
         mean, var = torch.as_tensor(p["running_mean"]), torch.as_tensor(p["running_var"])
     std = var.sqrt() + eps if eps_outside else (var + eps).sqrt()
+    if p["mode"] == "test" and not test_affine:
+        return (x - mean) / std
     return t["gamma"] * (x - mean) / std + t["beta"]
 
 
@@ -132,6 +134,48 @@ def layernorm(t, out):
     return t["gamma"] * xhat + t["beta"]
 
 
+def layernorm_parts(inputs, dout):
+    """x, x - mean, the standard deviation and dxhat = dout * gamma, per row, for the mistakes below."""
+    x = inputs["x"]
+    centred = x - x.mean(1, keepdims=True)
+    std = np.sqrt(x.var(1, keepdims=True) + inputs["ln_param"].get("eps", 1e-5))
+    return x, centred, std, dout * inputs["gamma"]
+
+
+def layernorm_gamma_outside(inputs, dout):
+    """Batchnorm's one-line dx with gamma taken out of the sums: right for batchnorm (sums over the
+    batch, gamma constant there), wrong for layernorm (sums over the features, where gamma varies)."""
+    if dout is None:
+        return {}
+    x, centred, std, _ = layernorm_parts(inputs, dout)
+    d, xhat = x.shape[1], centred / std
+    inner = d * dout - dout.sum(1, keepdims=True) - xhat * (dout * xhat).sum(1, keepdims=True)
+    return {"dx": inputs["gamma"] / (d * std) * inner}
+
+
+def layernorm_x_for_centred(everywhere: bool):
+    """The staged backward with x where x - mean belongs: in dvar only, or in every term."""
+
+    def produces(inputs, dout):
+        if dout is None:
+            return {}
+        x, centred, std, dxhat = layernorm_parts(inputs, dout)
+        d = x.shape[1]
+        other = x if everywhere else centred
+        dvar = (dxhat * x * -0.5 * std**-3).sum(1, keepdims=True)
+        dmean = (-dxhat / std).sum(1, keepdims=True) + dvar * (-2 * other).mean(1, keepdims=True)
+        return {"dx": dxhat / std + dvar * 2 * other / d + dmean / d}
+
+    return produces
+
+
+LAYERNORM_GAMMA = (
+    "gamma taken out of the sums: layernorm's sums run over the features, where gamma varies; "
+    "sum dxhat = dout * gamma instead (batchnorm could take it out: its sums run over the batch)"
+)
+LAYERNORM_X = "x where x - mean belongs: the variance's gradient (and what follows) uses x - mean, not x"
+
+
 # ---------------------------------------------------------------- dropout
 
 
@@ -153,39 +197,65 @@ def kept_mask(x: torch.Tensor, out) -> torch.Tensor:
     return torch.as_tensor(out != 0, dtype=x.dtype)
 
 
-def dropout(t, out):
+def dropout(t, out, keep=True):
     x, p = t["x"], t["dropout_param"]
     if p["mode"] == "test":
         return x * 1.0
-    return x * kept_mask(x, out) / p["p"]  # inverted dropout with the learner's own random mask
+    kept = p["p"] if keep else 1 - p["p"]
+    return x * kept_mask(x, out) / kept  # inverted dropout with the learner's own random mask
 
 
-def dropout_property(inputs, out) -> Diagnosis | None:
-    """The mask is random, so the forward is judged by what it keeps and how it scales."""
+def dropout_property(inputs, out, keep=True) -> Diagnosis | None:
+    """The mask is random, so the forward is judged by what it keeps and how it scales. `keep`:
+    p is the probability of keeping a unit (2018 on), else of dropping one (2016-2017)."""
     x, param = inputs["x"], inputs["dropout_param"]
     p = param["p"]
+    rate = p if keep else 1 - p  # the fraction to keep
     out = np.asarray(out)
     if param["mode"] != "train" or x.size < 5000 or out.shape != x.shape:
         return None
     kept = out != 0
     fraction = kept.mean()
     scale = float(np.median(out[kept] / x[kept])) if kept.any() else 0.0
-    if abs(fraction - (1 - p)) < 0.03 or np.isclose(scale, 1 / (1 - p)):
+    meaning = "keeping" if keep else "dropping"
+    if abs(fraction - (1 - rate)) < 0.03 or np.isclose(scale, 1 / (1 - rate)):
         return "keep_drop", (
-            f"keep and drop swapped: p = {p} is the probability of keeping a unit; yours kept {fraction:.0%}, "
-            f"scaled by {scale:.3g} (expected {p:.0%}, scaled by 1/p = {1 / p:.3g})"
+            f"keep and drop swapped: p = {p} is the probability of {meaning} a unit; yours kept {fraction:.0%}, "
+            f"scaled by {scale:.3g} (expected {rate:.0%}, scaled by 1/{rate:.3g} = {1 / rate:.3g})"
         )
-    if abs(fraction - p) > 0.03:
+    if abs(fraction - rate) > 0.03:
+        mask = "< p" if keep else ">= p"
         return (
             "dropout_rate",
-            f"kept {fraction:.0%} of units with p = {p}: mask = (np.random.rand(*x.shape) < p) keeps a fraction p",
+            f"kept {fraction:.0%} of units with p = {p} ({meaning}): mask = (np.random.rand(*x.shape) {mask}) "
+            f"keeps a fraction {rate:.3g}",
         )
     if np.isclose(scale, 1.0):
         return (
             "not_inverted",
-            "not inverted dropout: divide the kept units by p at train time, so test time is the identity",
+            "not inverted dropout: divide the kept units by the keep probability at train time, so test time is "
+            "the identity",
         )
     return None
+
+
+def dropout_docstring(source: str) -> str | None:
+    """What the learner's dropout docstring says p is: CS231n's 2016-2017 skeleton says "We drop
+    each neuron output with probability p", later ones "We keep ..."."""
+    said = set(re.findall(r"We (drop|keep) each neuron output with probability p", source))
+    said |= {"keep" for _ in re.findall(r"p is the probability of keeping", source)}
+    return said.pop() if len(said) == 1 else None
+
+
+DROPOUT_P = Convention(
+    "dropout",
+    {
+        "keep": ({"keep": True}, "p as the probability of keeping a unit"),
+        "drop": ({"keep": False}, "p as the probability of dropping a unit (CS231n's 2016-2017 docstring)"),
+    },
+    default="keep",
+    read=dropout_docstring,
+)
 
 
 TEST_TIMES_P = "test mode multiplies by p: with inverted dropout, test mode returns x unchanged"
@@ -203,7 +273,7 @@ def conv_cases(seed, cifar=None):
     r = rng_for(seed, "conv")
     shapes = [
         ((2, 3, 5, 5), (4, 3, 3, 3), 1, 1),
-        ((1, 2, 7, 6), (3, 2, 3, 3), 2, 1),
+        ((1, 2, 7, 5), (3, 2, 3, 3), 2, 1),  # (H + 2 pad - HH) % stride == 0, as CS231n's assert wants
         ((2, 1, 4, 4), (2, 1, 2, 2), 2, 0),
     ]
     cases = []
@@ -264,6 +334,27 @@ def pool_with_assignment(inputs, dout):
     return {"dx": dx}
 
 
+def pool_window_assigned(inputs, dout):
+    """max-pool backward writing a whole window, `dx[:, :, window] = dout * mask`: where windows
+    overlap, the later window overwrites the earlier one's gradient with its zeros."""
+    if dout is None:
+        return {}
+    x, p = inputs["x"], inputs["pool_param"]
+    ph, pw, s = p["pool_height"], p["pool_width"], p["stride"]
+    dx = np.zeros_like(x)
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            window = x[:, :, i * s : i * s + ph, j * s : j * s + pw]
+            mask = window == window.max(axis=(2, 3), keepdims=True)
+            dx[:, :, i * s : i * s + ph, j * s : j * s + pw] = dout[:, :, i, j][:, :, None, None] * mask
+    return {"dx": dx}
+
+
+POOL_ASSIGNED = (
+    "dx[...] = instead of +=: where windows overlap, an input that is the max of several collects each window's "
+    "gradient"
+)
+
 # ---------------------------------------------------------------- the exercise
 
 UNITS = (
@@ -284,26 +375,33 @@ UNITS = (
             "eps",
             "eps outside the square root: divide by np.sqrt(var + eps), with running_var in test mode too",
             {"eps_outside": True},
-        ),),
-        state=batchnorm_state,
+        ), Mistake(
+            "test_affine", "test mode without gamma and beta: scale and shift as in train mode, gamma * xhat + beta",
+            {"test_affine": False},
+        )),
+        state=batchnorm_state, paired={"batchnorm_backward_alt": "batchnorm_forward_alt"},
     ),
     Unit(
         "layernorm_forward", "layer", ("x", "gamma", "beta"), layernorm_cases, layernorm,
         backward=("layernorm_backward",),
+        mistakes=(
+            Mistake("layernorm_gamma", LAYERNORM_GAMMA, produces=layernorm_gamma_outside),
+            Mistake("layernorm_x", LAYERNORM_X + " (in dvar)", produces=layernorm_x_for_centred(False)),
+            Mistake("layernorm_x", LAYERNORM_X + " (in dvar, dmean and dx)", produces=layernorm_x_for_centred(True)),
+        ),
     ),
     Unit(
         "dropout_forward", "layer", ("x",), dropout_cases, dropout, backward=("dropout_backward",),
-        property_check=dropout_property, reads_out=True,
+        property_check=dropout_property, reads_out=True, conventions=(DROPOUT_P,),
         mistakes=(Mistake("test_mode", TEST_TIMES_P, produces=dropout_test_times_p),),
     ),
     Unit("conv_forward_naive", "layer", ("x", "w", "b"), conv_cases, conv, backward=("conv_backward_naive",)),
     Unit(
         "max_pool_forward_naive", "layer", ("x",), pool_cases, max_pool, backward=("max_pool_backward_naive",),
-        mistakes=(Mistake(
-            "accumulation",
-            "dx[...] = instead of +=: where windows overlap, an input that is the max of several collects "
-            "each window's gradient", produces=pool_with_assignment,
-        ),),
+        mistakes=(
+            Mistake("accumulation", POOL_ASSIGNED + " (at each max)", produces=pool_with_assignment),
+            Mistake("accumulation", POOL_ASSIGNED + " (a whole window at a time)", produces=pool_window_assigned),
+        ),
     ),
 )  # fmt: skip
 
@@ -409,6 +507,6 @@ HINTS = {
 EXERCISE = FunctionsExercise(
     name="layers",
     title="CS231n layers: affine, relu, losses, batchnorm, layernorm, dropout, conv, max-pool",
-    units=UNITS,
-    hints=HINTS,
+    units=UNITS + spatial.UNITS,  # spatial batchnorm and groupnorm: ninja/cs231n/spatial.py
+    hints=HINTS | spatial.HINTS,
 )
