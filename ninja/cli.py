@@ -446,7 +446,6 @@ def grade(
     """
     import time
 
-    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ninja.grade.sandbox import ForkServer, Limits, ServerFailed
@@ -470,7 +469,7 @@ def grade(
     try:
         chosen = course.load(config) if config else course.Course()
     except grading.GradeError as e:
-        raise fail_usage(escape(str(e))) from None
+        raise fail_usage(str(e)) from None
     jobs = jobs or chosen.jobs or os.cpu_count() or 1
     timeout = timeout if timeout is not None else chosen.timeout or 30.0
     memory = memory if memory is not None else chosen.memory or 1024
@@ -490,7 +489,7 @@ def grade(
             credit=credit_by, audit=audit.value,
         )  # fmt: skip
     except grading.GradeError as e:
-        raise fail_usage(escape(str(e))) from None
+        raise fail_usage(str(e)) from None
     started = time.monotonic()
     columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
 
@@ -510,7 +509,7 @@ def grade(
             update = lambda r: progress.update(task, advance=1, refresh=True)  # noqa: E731
             results = grading.grade(work, plan, jobs, update, say_isolation, server)
     except grading.GradeError as e:
-        raise fail_usage(escape(str(e))) from None
+        raise fail_usage(str(e)) from None
     except ServerFailed as e:
         errors.print(f"[red]error:[/] the grading worker could not start: {e}", highlight=False)
         raise typer.Exit(2) from None
@@ -576,8 +575,6 @@ def course(
 
     Example: [bold]ninja course init backprop-course --exercises exercise1,exercise2[/]
     """
-    from rich.markup import escape
-
     from ninja.grade import course as courses
     from ninja.grade.batch import GradeError
 
@@ -585,7 +582,7 @@ def course(
     try:
         created, new = courses.init(folder, chosen)
     except GradeError as e:
-        raise fail_usage(escape(str(e))) from None
+        raise fail_usage(str(e)) from None
     config = folder / courses.CONFIG
     console.print(f"{'wrote' if new else 'read '} {config}", highlight=False, soft_wrap=True)
     for path in created[1 if new else 0 :]:
