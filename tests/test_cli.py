@@ -176,7 +176,7 @@ def test_messages_keep_their_brackets_and_say_why(tmp_path):
     graded = run_ninja("grade", str(tmp_path), "--config", str(points))
     assert graded.returncode == 2
     assert "[foo] is not an exercise with a points table (e.g. [exercise1.points])" in graded.stderr
-    assert "[exercise1.points]" in run_ninja("grade", "--help").stdout
+    assert "[default: the workspace you are in, else .]" in run_ninja("init", "--help").stdout
 
 
 def test_a_file_where_the_exercise_goes_gets_advice_that_works(tmp_path):
