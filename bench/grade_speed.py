@@ -3,10 +3,13 @@
     python bench/grade_speed.py [--submissions 200] [--jobs 2] [--sample 12]
 
 Makes a realistic class of exercise1 submissions in a temporary folder (mostly correct, wrong
-lines, exceptions, syntax errors, untouched templates, a few endless loops), times
-`ninja grade DIR/* --jobs N --timeout 2` once, and times `ninja check exercise1 --file F` as a
-subprocess on a sample of the same submissions (endless loops included, cut at the same 2 s),
-scaled to the whole class. Targets: grade <= 15 s wall, >= 25x faster than the baseline.
+lines, exceptions, syntax errors, untouched templates, a few endless loops), times `ninja grade
+DIR/* --jobs N --timeout 2` once (every sandbox layer this machine has on), and times `ninja check
+exercise1 --file F` as a subprocess on a sample of the same submissions (endless loops included,
+cut at the same 2 s), scaled to the whole class. Targets: grade <= 15 s wall, >= 25x faster than
+the baseline. Then forks 200 children from a process that imported torch, bare and with every
+layer applied (namespaces, descriptors, limits, uid, Landlock, seccomp) in alternated rounds of
+10, and prints the sandbox's cost per child (the median round's difference).
 """
 
 from __future__ import annotations
@@ -60,6 +63,48 @@ def make_class(folder: Path, count: int) -> list[Path]:
     return paths
 
 
+COST = """
+import os, sys, tempfile, time
+import torch
+from ninja.grade.confine import Namespaces, Policy
+from ninja.grade.sandbox import Limits
+policy = Policy.build([])
+namespaces = Namespaces(policy.missing)
+policy.namespaces = namespaces.available
+folder = tempfile.mkdtemp()
+os.chmod(folder, 0o777)
+def children(count, confined):
+    start = time.perf_counter()
+    for _ in range(count):
+        if confined and policy.namespaces:
+            namespaces.enter()
+        pid = os.fork()
+        if pid == 0:
+            if confined:
+                read_end, write_end = os.pipe()
+                policy.apply({"dir": folder, "slot": 0}, write_end, Limits())
+            os._exit(0)
+        if confined and policy.namespaces:
+            namespaces.leave()
+        os.waitpid(pid, 0)
+    return (time.perf_counter() - start) / count
+children(5, True)
+rounds = [(children(10, False), children(10, True)) for _ in range(int(sys.argv[1]) // 10)]  # alternated
+bare = sorted(b for b, _ in rounds)[len(rounds) // 2]
+confined = sorted(c for _, c in rounds)[len(rounds) // 2]
+extra = sorted(c - b for b, c in rounds)[len(rounds) // 2]
+print(f"{bare * 1000:.2f} {confined * 1000:.2f} {extra * 1000:.2f} {', '.join(policy.layers())}")
+"""
+
+
+def sandbox_cost(count: int = 200) -> tuple[float, float, float, str]:
+    """ms per child forked from a process that imported torch, in alternated rounds of 10, medians:
+    bare, with every layer applied, and the difference within a round."""
+    done = subprocess.run([sys.executable, "-c", COST, str(count)], capture_output=True, text=True, check=True)
+    bare, confined, extra, layers = done.stdout.split(" ", 3)
+    return float(bare), float(confined), float(extra), layers.strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--submissions", type=int, default=200)
@@ -94,6 +139,9 @@ def main() -> None:
         f"ninja check each (est): {baseline:6.1f} s wall   ({per_check:.2f} s x {len(paths)}, from {len(sample)} timed)"
     )
     print(f"speed-up:               {baseline / grade_wall:6.1f}x        (target >= 25x)")
+    bare, confined, extra, layers = sandbox_cost()
+    print(f"isolation:              {layers}")
+    print(f"sandbox cost per child: {extra:6.2f} ms      (median round: fork {bare:.2f}, all layers {confined:.2f})")
 
 
 if __name__ == "__main__":

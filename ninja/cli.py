@@ -247,6 +247,26 @@ class GradeFormat(str, Enum):
     junit = "junit"
     json = "json"
     csv = "csv"
+    gradebook = "gradebook"
+    github = "github"
+
+
+CONFIG_FILE = "ninja.toml"
+
+
+class Credit(str, Enum):
+    value = "value"
+    local = "local"
+
+
+class IsolationMode(str, Enum):
+    best = "best"
+    strict = "strict"
+
+
+class AuditMode(str, Enum):
+    enforce = "enforce"
+    warn = "warn"
 
 
 def batch_sizes_from(text: Optional[str], seed: int) -> tuple[int, ...]:
@@ -263,6 +283,21 @@ def batch_sizes_from(text: Optional[str], seed: int) -> tuple[int, ...]:
     return sizes
 
 
+def in_actions(formats, results) -> None:
+    """In GitHub Actions: the per-variable table into the job summary, the score into the step's outputs."""
+    for variable, text in (
+        ("GITHUB_STEP_SUMMARY", lambda: formats.step_summary(results)),
+        ("GITHUB_OUTPUT", lambda: formats.github_outputs(results)),
+    ):
+        path = os.environ.get(variable)
+        if path:
+            try:
+                with open(path, "a", encoding="utf-8") as f:
+                    f.write(text())
+            except OSError as e:
+                errors.print(f"[yellow]note:[/] cannot write ${variable} ({path}): {e}", highlight=False)
+
+
 @app.command()
 def grade(
     submissions: Optional[list[Path]] = typer.Argument(None, help="Folders holding exercise files, or single files"),
@@ -273,28 +308,49 @@ def grade(
     ),
     format: Optional[GradeFormat] = typer.Option(None, "--format", help="\\[default: table, or gradescope]"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the results here \\[default: standard output]"),
-    jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", "-j", help="Submissions graded at once \\[default: cores]"),
-    timeout: float = typer.Option(30.0, help="Wall-clock seconds per submission"),
-    memory: int = typer.Option(1024, help="Memory limit per submission, in MB"),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Submissions graded at once \\[default: cores]"),
+    timeout: Optional[float] = typer.Option(None, help="Wall-clock seconds per submission \\[default: 30]"),
+    memory: Optional[int] = typer.Option(None, help="Memory limit per submission, in MB \\[default: 1024]"),
     seed: Optional[int] = typer.Option(None, help="Grading seed, to reproduce a run \\[default: a secret random one]"),
     batch_sizes: Optional[str] = typer.Option(None, "--batch-sizes", help="e.g. 32,45 \\[default: 32 and one by seed]"),
-    config: Optional[Path] = typer.Option(None, help="TOML file with points per variable: [exercise1.points] dC = 2"),
+    config: Optional[Path] = typer.Option(
+        None, help="ninja.toml: the course's exercises, points, limits \\[default: ./ninja.toml if there is one]"
+    ),
     fail_under: Optional[float] = typer.Option(
         None, "--fail-under", min=0, max=100, help="Exit 1 if a submission scores under this percentage"
+    ),
+    credit: Optional[Credit] = typer.Option(
+        None, "--credit", help="value: a gradient earns its points when right; local: when its own line is "
+        "right given the student's upstream gradients (one early slip costs one line)",
+    ),
+    report: Optional[Path] = typer.Option(
+        None, "--report", help="Also write the class report here: one HTML page, e.g. report.html"
+    ),
+    isolation: IsolationMode = typer.Option(
+        IsolationMode.best, "--isolation", help="strict: refuse to grade unless every sandbox layer is there"
+    ),
+    audit: AuditMode = typer.Option(
+        AuditMode.enforce, "--audit", help="enforce: an exercise whose source uses autograd or tricks scores 0; "
+        "warn: only reported, for review"
     ),
 ):
     """Grade a class's submissions, each in its own sandboxed process.
 
-    Examples: [bold]ninja grade submissions/*/ --format csv --out grades.csv[/],
+    Examples: [bold]ninja grade submissions/*/ --format gradebook --out grades.csv --report report.html[/],
     [bold]ninja grade --gradescope[/]
     """
     import time
 
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from ninja.grade.sandbox import ForkServer, Limits, ServerFailed
+
+    # the warm worker starts first: it imports torch on the other core while this process does
+    server = ForkServer() if submissions or gradescope else None
     from ninja.grade import batch as grading
-    from ninja.grade import formats
-    from ninja.grade.sandbox import Limits
+    from ninja.grade import course, discover, formats
+    from ninja.grade import report as class_report
 
     root = Path(os.environ.get("NINJA_GRADESCOPE_ROOT", "/autograder"))
     if gradescope:
@@ -304,42 +360,87 @@ def grade(
     format = format or GradeFormat.table
     if not submissions:
         raise fail_usage("name the submissions to grade (folders or files), or pass --gradescope")
+    config = config or (Path(CONFIG_FILE) if Path(CONFIG_FILE).is_file() else None)
+    try:
+        chosen = course.load(config) if config else course.Course()
+    except grading.GradeError as e:
+        raise fail_usage(escape(str(e))) from None
+    jobs = jobs or chosen.jobs or os.cpu_count() or 1
+    timeout = timeout if timeout is not None else chosen.timeout or 30.0
+    memory = memory if memory is not None else chosen.memory or 1024
     if jobs < 1 or timeout <= 0 or memory < 64:
         raise fail_usage("--jobs must be at least 1, --timeout above 0, --memory at least 64 (MB)")
     ex = exercise_named(exercise) if exercise else None
     seed = grading.secret_seed() if seed is None else seed
+    if batch_sizes is None and chosen.batch_sizes:
+        batch_sizes = ",".join(map(str, chosen.batch_sizes))
     try:
-        work = grading.find_work(submissions, ex)
+        found = discover.discover(submissions, ex, [exercise_named(e) for e in chosen.exercises])
+        work = [each.as_work() for each in found]
         limits = Limits(timeout, int(timeout) + 1, memory)
-        plan = grading.Plan(seed, batch_sizes_from(batch_sizes, seed), limits, grading.read_points(config))
+        credit_by = credit.value if credit else chosen.credit or "value"
+        plan = grading.Plan(
+            seed, batch_sizes_from(batch_sizes, seed), limits, grading.read_points(config),
+            credit=credit_by, audit=audit.value,
+        )  # fmt: skip
     except grading.GradeError as e:
-        raise fail_usage(str(e)) from None
-    why_not = grading.probe_network()
-    if why_not:
-        errors.print(f"[yellow]note:[/] submissions keep network access: {why_not}", highlight=False)
+        raise fail_usage(escape(str(e))) from None
     started = time.monotonic()
     columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=errors, transient=True, auto_refresh=False) as progress:  # no thread: we fork
-        task = progress.add_task("grading", total=len(work))
-        results = grading.grade(work, plan, jobs, lambda r: progress.update(task, advance=1, refresh=True))
+
+    protection: list[str] = []  # the isolation line, for the class report too
+
+    def say_isolation(layers: list[str], missing: dict[str, str]) -> None:
+        protection.append(", ".join(layers) + "".join(f"; no {layer}" for layer in missing))
+        errors.print(f"isolation: {', '.join(layers)}", highlight=False, markup=False, soft_wrap=True)
+        for layer, why in missing.items():
+            errors.print(f"isolation: no {layer}: {why}", highlight=False, markup=False, soft_wrap=True)
+        if missing and isolation == IsolationMode.strict:
+            raise grading.GradeError(f"--isolation strict: missing {', '.join(missing)}; not grading")
+
+    try:
+        with Progress(*columns, console=errors, transient=True, auto_refresh=False) as progress:  # no thread: we fork
+            task = progress.add_task("grading", total=len(work))
+            update = lambda r: progress.update(task, advance=1, refresh=True)  # noqa: E731
+            results = grading.grade(work, plan, jobs, update, say_isolation, server)
+    except grading.GradeError as e:
+        raise fail_usage(escape(str(e))) from None
+    except ServerFailed as e:
+        errors.print(f"[red]error:[/] the grading worker could not start: {e}", highlight=False)
+        raise typer.Exit(2) from None
+    discover.add_notes(results, found)
     elapsed = time.monotonic() - started
     writers = {
         GradeFormat.gradescope: lambda: formats.gradescope(results, elapsed),
         GradeFormat.junit: lambda: formats.junit(results),
         GradeFormat.json: lambda: formats.as_json(results),
         GradeFormat.csv: lambda: formats.as_csv(results),
+        GradeFormat.gradebook: lambda: formats.gradebook(results),
+        GradeFormat.github: lambda: formats.github(results),
     }
     text = writers[format]() if format in writers else None
     if out is not None and text is not None:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(text, encoding="utf-8")
+            formats.write_atomically(out, text)  # every child is gone by now: nothing rewrites it after
         except OSError as e:
             raise fail_usage(f"cannot write {out}: {e}") from None
     elif text is not None:
         print(text)
+    if format == GradeFormat.github:
+        in_actions(formats, results)
+    if report is not None:
+        run = {"seed": seed, "batch sizes": ", ".join(map(str, plan.batch_sizes)), "seconds": round(elapsed, 1),
+               "credit": plan.credit, "audit": plan.audit, "isolation": "; ".join(protection) or "no child ran"}
+        try:
+            report.parent.mkdir(parents=True, exist_ok=True)
+            formats.write_atomically(report, class_report.page(results, run))
+        except OSError as e:
+            raise fail_usage(f"cannot write {report}: {e}") from None
     terminal = console if text is None or out is not None else errors
     terminal.print(formats.summary(results))
+    for line in class_report.top_mistakes(results):
+        terminal.print(f"most common: {line}", highlight=False, markup=False, soft_wrap=True)
     sizes = ", ".join(map(str, plan.batch_sizes))
     if any(r.exercise in ("layers", "classifiers") for r in results):
         sizes += f" (CS231n: input sets at seeds {seed}..{seed + len(plan.batch_sizes) - 1})"
@@ -347,6 +448,48 @@ def grade(
     if fail_under is not None and any(r.score < fail_under / 100 * r.max_score for r in results):
         terminal.print(f"[bold red]a submission scores under {fail_under:g}%[/]")
         raise typer.Exit(1)
+
+
+class CourseAction(str, Enum):
+    init = "init"
+
+
+@app.command()
+def course(
+    action: CourseAction = typer.Argument(..., help="init: write the course from DIR/ninja.toml"),
+    folder: Path = typer.Argument(..., help="The course's folder: its ninja.toml, student/, autograder/"),
+    exercises: Optional[str] = typer.Option(
+        None, "--exercises", help="For a new ninja.toml: e.g. exercise1,exercise2 \\[default: exercise1-3]"
+    ),
+):
+    """Set a course up in one command, from one ninja.toml (written first when there is none).
+
+    Writes DIR/student/ (templates, a README, a GitHub Actions workflow that grades on push, a
+    backprop-ninja to install that has no solutions) and DIR/autograder/ for Gradescope (setup.sh,
+    run_autograder, the config), zipped as DIR/autograder.zip. Run it again after editing ninja.toml.
+
+    Example: [bold]ninja course init backprop-course --exercises exercise1,exercise2[/]
+    """
+    from rich.markup import escape
+
+    from ninja.grade import course as courses
+    from ninja.grade.batch import GradeError
+
+    chosen = [e.strip() for e in exercises.split(",") if e.strip()] if exercises else None
+    try:
+        created, new = courses.init(folder, chosen)
+    except GradeError as e:
+        raise fail_usage(escape(str(e))) from None
+    config = folder / courses.CONFIG
+    console.print(f"{'wrote' if new else 'read '} {config}", highlight=False, soft_wrap=True)
+    for path in created[1 if new else 0 :]:
+        console.print(f"wrote {path}", highlight=False, soft_wrap=True)
+    console.print(
+        f"\nNext: edit {config} (points, limits) and run this again; give students {folder / 'student'} "
+        f"(a GitHub Classroom template repository), upload {folder / 'autograder.zip'} to Gradescope.",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()
@@ -528,6 +671,11 @@ def solution(
     from rich.syntax import Syntax
 
     ex = exercise_named(exercise)
+    if not ex.solution.is_file():  # an install built for students (ninja course init) leaves them out
+        raise fail_usage(
+            f"this install of backprop-ninja carries no solutions (a copy built for students): {ex.name}'s "
+            "reference solution comes from your instructor, or from solutions/ in backprop-ninja's source"
+        )
     if not force:
         report = ex.check(learner_file(ex, None, workspace))
         if not report.passed:

@@ -26,6 +26,7 @@ DTYPES = {
     for name in ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool",
                  "complex64", "complex128")
 }  # fmt: skip
+MAX_HEADER = 2**20  # a header is names, shapes and short messages: a forged 64 MB one is refused unread
 TAG = "$"  # a dict with this key is an encoded value; checked names never start with it
 
 
@@ -123,11 +124,14 @@ def decode(data: bytes) -> Any:
     if len(data) < 8:
         raise BadData("no header")
     (length,) = struct.unpack("<Q", data[:8])
+    if length > MAX_HEADER or 8 + length > len(data):
+        raise BadData("header too long for what was sent")
     try:
         header = json.loads(data[8 : 8 + length])
     except (ValueError, UnicodeDecodeError):
         raise BadData("header is not JSON") from None
     blob = memoryview(data)[8 + length :]
+    used = [0]
 
     def walk(value):
         if isinstance(value, list):
@@ -142,10 +146,15 @@ def decode(data: bytes) -> Any:
         if kind == "opaque":
             return Opaque(str(value.get("type", "object"))[:60])
         if kind == "array":
-            return array_of(value, blob)
+            array = array_of(value, blob)
+            used[0] += array.nbytes
+            return array
         raise BadData(f"unknown value kind {kind!r}")
 
-    return walk(header)
+    decoded = walk(header)
+    if used[0] != len(blob):  # encode writes each array's bytes once, back to back: nothing more
+        raise BadData("bytes beyond the arrays the header names")
+    return decoded
 
 
 def array_of(spec: dict, blob: memoryview) -> np.ndarray:

@@ -81,7 +81,8 @@ def compare(name: str, got: Any, expected: torch.Tensor, rtol: float = 1e-5, ato
 
 
 def forward_changes(
-    learner: Mapping[str, Any], trusted: Mapping[str, torch.Tensor], names: Sequence[str], ran_to_end: bool
+    learner: Mapping[str, Any], trusted: Mapping[str, torch.Tensor], names: Sequence[str], ran_to_end: bool,
+    rtol: float = 1e-5, atol: float = 1e-7,
 ) -> list[str]:
     """Where the forward pass in the learner's file stops matching the trusted one: the first
     intermediate that differs, in forward order. An undefined name counts only if the file ran to
@@ -93,7 +94,7 @@ def forward_changes(
                 return [f"forward pass changed: {name} is not defined (restore the template's forward line)"]
             continue
         got, want = as_tensor(value), trusted[name].detach().cpu()
-        if got is None or got.shape != want.shape or not torch.allclose(got.to(want.dtype), want, rtol=1e-5, atol=1e-7):
+        if got is None or got.shape != want.shape or not torch.allclose(got.to(want.dtype), want, rtol=rtol, atol=atol):
             return [
                 f"forward pass changed: {name} differs from the reference. Gradients are checked against "
                 "the trusted forward pass, so restore the template's forward lines"
@@ -112,11 +113,18 @@ def check(
     error: LearnerError | None = None,
     rtol: float = 1e-5,
     atol: float = 1e-8,
+    tolerances: Mapping[str, tuple[float, float]] | None = None,
+    forward_tolerance: tuple[float, float] = (1e-5, 1e-7),
+    every_intermediate: bool = True,
 ) -> Report:
     """Check every gradient in `expected` (in its order) against `answers`, and the learner's
-    forward intermediates against the trusted ones."""
-    variables = [compare(name, answers.get(name), grad, rtol, atol) for name, grad in expected.items()]
+    forward intermediates against the trusted ones. `tolerances`: (rtol, atol) by name, where a
+    gradient's precision is not float64's (a learner's own float32 tensors). `every_intermediate`:
+    the learner's forward must compute every name of `forward_names` (the template's does)."""
+    tolerances = tolerances or {}
+    variables = [compare(name, answers.get(name), grad, *tolerances.get(name, (rtol, atol))) for name, grad in expected.items()]
     notes = []
     if forward_names:
-        notes = forward_changes(learner_forward or {}, trusted_forward or {}, forward_names, error is None)
+        ran_to_end = error is None and every_intermediate  # else an undefined name is no change
+        notes = forward_changes(learner_forward or {}, trusted_forward or {}, forward_names, ran_to_end, *forward_tolerance)
     return Report(exercise, variables, notes=notes, error=error, forward_ok=not notes)

@@ -32,6 +32,12 @@ class BundledFiles:
     def solution(self) -> Path:
         return bundled("solutions") / f"{self.name}.py"
 
+    @property
+    def warm_up_file(self) -> Path:
+        """What grading warms torch up on: the solution, or the template in an install built for
+        students (`ninja course init`), which carries no solutions."""
+        return self.solution if self.solution.is_file() else self.template
+
 
 def cached(cache: dict | None, key, make: Callable):
     """make(), kept in `cache` under `key` when there is a cache (grading: once per settings)."""

@@ -4,7 +4,7 @@ that is wrong. Hints come from each exercise module; they never print the soluti
 from __future__ import annotations
 
 from ninja.registry import Exercise
-from ninja.results import PASS, Report, shown_name
+from ninja.results import PASS, Report, at, shown_name
 
 LEVELS = {1: "the shapes, and the line that uses it", 2: "the local derivative", 3: "the rule"}
 
@@ -34,10 +34,9 @@ def hint_text(exercise: Exercise, name: str, level: int) -> str:
 def next_to_fix(report: Report) -> tuple[str | None, str]:
     """The variable a learner should look at now, and why: the first root cause, else the first
     gradient that is not right yet (in backward order). None when everything passes."""
-    where = report.path or "your file"
     for v in report.variables:
         if v.root_cause:
-            wrong = f"{where}:{v.line}: {shown_name(report.track, v.name)} is wrong: {v.diagnosis}"
+            wrong = f"{at(report.path, v.cell, v.line)}: {shown_name(report.track, v.name)} is wrong: {v.diagnosis}"
             return v.name, wrong if v.line else v.diagnosis or ""
     if report.error:
         e = report.error

@@ -1,29 +1,40 @@
 """Check the backward cells of a Jupyter notebook written like Karpathy's.
 
 Only the cells that write the exercise's gradients run, after the template's forward pass (the
-trusted one: every intermediate, n, Xb, Yb, the parameters, torch and F are in scope). The other
-cells (downloads, training, plots) never run. The notebook's `cmp(...)` calls are silenced: the
-report says the same, with shapes and statuses.
+trusted one: every intermediate, n, Xb, Yb, the parameters, torch and F are in scope), each cell on
+its own: one that raises is a note at that cell, and the cells after it still run, so the
+notebook's final state decides (a later "attempt 2" cell overrides the first). A plain
+`NAME = value` line in another cell (BATCH_SIZE = 32) is taken as it stands before the gradient
+cell. The other cells (downloads, training, plots) never run. The notebook's `cmp(...)` calls are
+silenced: the report says the same, with shapes and statuses.
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
+from ninja import collected
 from ninja.results import LearnerError, Report
+from ninja.runner import CELL_MARK
 
-SILENT_CMP = "def cmp(*args, **kwargs):  # the notebook's cmp: the report below says it all\n    pass\n"
+# after the template's forward: the notebook's cmp silenced, and the notebook's size names
+PRELUDE = """def cmp(*args, **kwargs):  # the notebook's cmp: the report below says it all
+    pass
+vocab_size, block_size, n_embd, n_hidden, batch_size = C.shape[0], Xb.shape[1], C.shape[1], W1.shape[1], n
+"""
+PROVIDED = ("torch, F, n, Xb, Yb, C, W1, b1, W2, b2, bngain, bnbias, every intermediate of the forward, "
+            "vocab_size, block_size, n_embd, n_hidden, batch_size")  # fmt: skip
 
 # `dX = ...`, `dX[ix] += ...` in a cell that does not parse: still a backward cell, whose
 # SyntaxError the report shows
 WRITE = re.compile(r"^\s*(d\w+)\s*(\[[^\]]*\])?\s*[-+*/@]?=(?!=)", re.MULTILINE)
-
 
 class NotebookError(Exception):
     """The notebook cannot be read, or has no cell for this exercise (exit code 2)."""
@@ -31,15 +42,33 @@ class NotebookError(Exception):
 
 @dataclass
 class Cell:
-    number: int  # 1-based, as a person counts the notebook's cells
+    number: int  # 1-based among the notebook's code cells
     source: str
     binds: set[str]  # gradients the cell assigns afresh: dX = ...
     updates: set[str]  # gradients it goes on with: dX += ..., dX[ix] = ..., dX.index_add_(...)
     in_loop: bool = False  # it assigns a gradient afresh inside a loop: the notebook's training loop
+    # per statement that writes a gradient: (the gradients it writes, the names it reads)
+    steps: list[tuple[set[str], set[str]]] = field(default_factory=list)
+    constants: dict[str, str] = field(default_factory=dict)  # NAME -> `NAME = value`, the last in the cell
+    syntax_error: SyntaxError | None = None
 
     @property
     def gradients(self) -> set[str]:
         return self.binds | self.updates
+
+    @property
+    def label(self) -> str:
+        """code cell 7 ("# Exercise 1: ..."): where a person finds it."""
+        first = next((text.strip() for text in self.source.splitlines() if text.strip()), "")
+        if len(first) > 20:
+            first = first[: first.rfind(" ", 0, 17) if " " in first[:17] else 17] + " ..."
+        return f'code cell {self.number} ("{first}")'
+
+    def one_go(self, names: set[str], given: set[str]) -> bool:
+        """The cell computes `names` on its own: every statement that writes one reads no other
+        gradient than those and `given` (Karpathy's exercise 2 and 3 cells)."""
+        mine = [reads for writes, reads in self.steps if writes & names]
+        return bool(mine) and all(not (reads - names - given) for reads in mine)
 
 
 def python_source(cell_source: str) -> str:
@@ -75,25 +104,65 @@ def unpacked(target: ast.AST) -> list[ast.AST]:
 def gradient_writes(source: str, gradient_names: set[str]) -> tuple[set[str], set[str], bool]:
     """(binds, updates, whether a gradient is bound inside a loop) of one cell, anywhere in it
     (in for and with blocks too)."""
+    binds, updates, in_loop, _ = cell_writes(source, gradient_names)
+    return binds, updates, in_loop
+
+
+def written(node: ast.AST, gradient_names: set[str]) -> tuple[set[str], set[str]]:
+    """(bound afresh, changed) gradient names of one statement or call."""
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        flat = [t for each in targets for t in unpacked(each)]
+        binds = {t.id for t in flat if isinstance(t, ast.Name) and t.id in gradient_names}
+        return binds, {base_name(t) for t in flat if not isinstance(t, ast.Name)} & gradient_names
+    if isinstance(node, ast.AugAssign):
+        return set(), {base_name(node.target)} & gradient_names
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr.endswith("_"):
+        return set(), {base_name(node.func.value)} & gradient_names  # in place: dC.index_add_(0, ix, demb)
+    return set(), set()
+
+
+def loads(node: ast.AST) -> set[str]:
+    """The names a statement reads; `dX += ...` and `dX[i] = ...` read dX too."""
+    names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    targets = [node.target] if isinstance(node, ast.AugAssign) else getattr(node, "targets", [])
+    return (names | {base_name(t) for t in targets if isinstance(node, ast.AugAssign) or not isinstance(t, ast.Name)}) - {None}
+
+
+def cell_writes(source: str, gradient_names: set[str]) -> tuple[set[str], set[str], bool, list]:
+    """(binds, updates, in_loop, steps) of one cell: see Cell."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return {m.group(1) for m in WRITE.finditer(source)} & gradient_names, set(), False
-    binds, updates, in_loop = set(), set(), False
+        return {m.group(1) for m in WRITE.finditer(source)} & gradient_names, set(), False, []
+    binds, updates, in_loop, steps = set(), set(), False, []
     for node, looping in outside_functions(tree):
-        if isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in (t for each in targets for t in unpacked(each)):
-                if isinstance(target, ast.Name) and target.id in gradient_names:
-                    binds.add(target.id)
-                    in_loop |= looping
-                elif not isinstance(target, ast.Name):
-                    updates.add(base_name(target))
-        elif isinstance(node, ast.AugAssign):
-            updates.add(base_name(node.target))
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr.endswith("_"):
-            updates.add(base_name(node.func.value))  # in place: dC.index_add_(0, ix, demb)
-    return binds, updates & gradient_names, in_loop
+        fresh, changed = written(node, gradient_names)
+        if fresh or changed:
+            binds |= fresh
+            updates |= changed
+            in_loop |= looping and bool(fresh)
+            steps.append((fresh | changed, loads(node) & gradient_names))
+    return binds, updates, in_loop, steps
+
+
+CONSTANT_NODES = (ast.Constant, ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.Tuple, ast.operator, ast.unaryop)
+
+
+def constants_of(source: str) -> dict[str, str]:
+    """The cell's `NAME = value` lines whose value is numbers (and other such names): BATCH_SIZE = 32,
+    INPUT = BLOCK * EMBD. The last of each name."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {}
+    found = {}
+    for statement in tree.body:
+        if (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                and isinstance(statement.targets[0], ast.Name)
+                and all(isinstance(n, CONSTANT_NODES) for n in ast.walk(statement.value))):  # fmt: skip
+            found[statement.targets[0].id] = ast.get_source_segment(source, statement)
+    return found
 
 
 def read_cells(path: Path, gradient_names: set[str]) -> list[Cell]:
@@ -103,24 +172,38 @@ def read_cells(path: Path, gradient_names: set[str]) -> list[Cell]:
     except (OSError, ValueError, KeyError, TypeError, AttributeError, nbformat.ValidationError) as e:
         raise NotebookError(f"cannot read notebook {path}: {e}") from None
     cells = []
-    for number, cell in enumerate(notebook.cells, start=1):
+    for cell in notebook.cells:
         if cell.cell_type == "code":
             source = python_source(cell.source)
-            cells.append(Cell(number, source, *gradient_writes(source, gradient_names)))
+            binds, updates, in_loop, steps = cell_writes(source, gradient_names)
+            try:
+                ast.parse(source)
+                error = None
+            except SyntaxError as e:
+                error = e
+            cells.append(Cell(len(cells) + 1, source, binds, updates, in_loop, steps, constants_of(source), error))
     return cells
 
 
-def backward_cells(cells: list[Cell], checked: set[str], every_gradient: set[str]) -> list[Cell]:
-    """The cells of this exercise, in order: those that write only this exercise's gradients.
-    Not a cell that merely redoes gradients already assigned (Karpathy's exercise 2 and 3 cells
-    redo dlogits and dhprebn in one go: they belong to those exercises, not to exercise 1), nor
-    the training loop; but yes a cell that goes on with a gradient assigned before (the dC loop
-    in its own cell after `dC = torch.zeros_like(C)`)."""
+@dataclass(frozen=True)
+class Part:
+    """Another exercise's gradients and what its template gives (exercise 3 gives dhpreact)."""
+
+    names: frozenset[str]
+    given: frozenset[str]
+
+
+def backward_cells(cells: list[Cell], checked: set[str], given: set[str], parts: list[Part]) -> list[Cell]:
+    """The cells of this exercise, in notebook order. Exercise 1's: every cell that writes its
+    gradients, not the training loop, nor an exercise 2 or 3 cell that redoes, in one go,
+    gradients already assigned (they belong to those exercises). A part's (exercise 2, 3): every
+    cell that computes its gradients in one go, however the cells are split."""
+    if any(checked < part.names for part in parts):  # this exercise is a part of a bigger one
+        return [cell for cell in cells if not cell.in_loop and cell.gradients & checked and cell.one_go(checked, given)]
     chosen, bound = [], set()
     for cell in cells:
-        ours = cell.gradients & checked
-        redo = cell.binds and cell.binds <= bound
-        if not ours or (cell.gradients & every_gradient) - checked or redo or cell.in_loop:
+        redo = cell.binds <= bound and any(cell.one_go(set(p.names), set(p.given)) for p in parts)
+        if not cell.gradients & checked or cell.in_loop or (cell.binds and redo):
             continue
         chosen.append(cell)
         bound |= cell.binds
@@ -132,14 +215,16 @@ class Program:
     """The template's forward followed by the chosen cells, as one file the runner can run."""
 
     source: str
-    cell_starts: list[tuple[int, Cell]]  # (first line in `source`, cell)
+    origin: dict[int, tuple[Cell, int]]  # a line of `source` -> (the cell, the line in it)
+    setup: set[int] = field(default_factory=set)  # the numbers of the set-up cells it runs
+
+    def in_setup(self, line: int | None) -> bool:
+        place = self.where(line)
+        return place is not None and place[0].number in self.setup
 
     def where(self, line: int | None) -> tuple[Cell, int] | None:
         """The notebook cell and the line in it for a line of `source`."""
-        for start, cell in reversed(self.cell_starts):
-            if line is not None and line >= start:
-                return cell, line - start + 1
-        return None
+        return self.origin.get(line) if line is not None else None
 
 
 def forward_of(template_source: str, gradient_names: set[str]) -> str:
@@ -161,15 +246,135 @@ def forward_of(template_source: str, gradient_names: set[str]) -> str:
     return "\n".join(lines)
 
 
-def program(template_source: str, cells: list[Cell], gradient_names: set[str]) -> Program:
-    lines = forward_of(template_source, gradient_names).rstrip("\n").split("\n")
-    lines += SILENT_CMP.rstrip("\n").split("\n")
-    starts = []
+def bound_names(source: str) -> set[str]:
+    """Every name a piece of code binds anywhere (assignments, imports, loops, defs)."""
+    tree = ast.parse(source)
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    names |= {a.asname or a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+    return names | {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+
+
+def free_names(cell: Cell) -> list[str]:
+    """Names a cell reads and does not bind itself, in order of appearance."""
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError:
+        return []
+    read = [n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+    bound = bound_names(cell.source)
+    return [name for name in dict.fromkeys(read) if name not in bound]
+
+
+def constants_for(cell: Cell, cells: list[Cell], known: set[str]) -> list[tuple[Cell, str]]:
+    """The `NAME = value` lines of the cells before `cell` that it needs (the last one of each name
+    before it, and what those read), in the order to run them."""
+    needed, out = list(free_names(cell)), []
+    while needed:
+        name = needed.pop(0)
+        if name in known:
+            continue
+        known.add(name)
+        source = next((c for c in reversed(cells) if c.number < cell.number and name in c.constants), None)
+        if source is not None:
+            text = source.constants[name]
+            needed += [n.id for n in ast.walk(ast.parse(text).body[0].value) if isinstance(n, ast.Name)]
+            out.insert(0, (source, text))
+    return out
+
+
+def line_in(cell: Cell, text: str) -> int:
+    """The line of `cell` where the statement `text` starts (its last occurrence)."""
+    lines = cell.source.splitlines()
+    first = text.split("\n")[0]
+    return next((i for i in range(len(lines), 0, -1) if lines[i - 1].startswith(first)), 1)
+
+
+class NoPlots:
+    """matplotlib for a set-up cell: plotting is no part of a check, and importing it takes seconds."""
+
+    def __getattr__(self, name):
+        return self
+
+    def __call__(self, *args, **kwargs):
+        return self
+
+
+PLOTTING = re.compile(r"^(\s*)(import matplotlib\S*|from matplotlib\S* import \w+)( as (\w+))?\s*(#.*)?$")
+
+
+def without_plots(line: str) -> str:
+    """`import matplotlib.pyplot as plt` -> `plt = NoPlots()`, on the same line."""
+    found = PLOTTING.match(line)
+    if not found:
+        return line
+    name = found.group(4) or found.group(2).split()[-1].split(".")[0]
+    return f"{found.group(1)}{name} = __import__('ninja.notebook').notebook.NoPlots()"
+
+
+def cell_lines(cell: Cell, gradient_names: set[str], setup: bool = False) -> list[str]:
+    """The cell's lines to run; a cell that does not parse raises its SyntaxError at its line, and
+    the gradients it would write stay unreached. A set-up cell plots nothing."""
+    lines = cell.source.rstrip("\n").split("\n")
+    if setup:
+        lines = [without_plots(line) for line in lines]
+    e = cell.syntax_error
+    if e is None:
+        return lines
+    at = min(max(e.lineno or 1, 1), len(lines))
+    stub = [""] * (at - 1) + [f"raise SyntaxError({e.msg!r})"]
+    writes = sorted({m.group(1) for m in WRITE.finditer(cell.source)} & gradient_names)
+    return stub + ([" = ".join(writes) + " = None"] if writes else [])
+
+
+SILENCE = "def cmp(*args, **kwargs):  # the notebook's cmp, after its set-up: silenced again\n    pass"
+
+
+def program(template_source: str, cells: list[Cell], gradient_names: set[str], every_cell: list[Cell] = (),
+            setup: list[Cell] = (), given: set[str] = frozenset()) -> Program:  # fmt: skip
+    """The template's forward, then the notebook's `setup` cells (its own parameters and batch, if
+    asked; the `given` gradients again on them), then for each gradient cell the constants it needs
+    and the cell itself."""
+    forward = forward_of(template_source, gradient_names)
+    lines = (forward.rstrip("\n") + "\n" + PRELUDE).rstrip("\n").split("\n")
+    known = bound_names(forward + "\n" + PRELUDE) | set(dir(builtins))
+    origin: dict[int, tuple[Cell, int]] = {}
+
+    def add(cell: Cell, first: int, texts: list[str], title: str) -> None:
+        lines.append(f"{CELL_MARK}{cell.number}{title} ----")
+        for k, text in enumerate(texts):
+            origin[len(lines) + 1] = (cell, first + k)
+            lines.append(text)
+
+    for cell in setup:
+        add(cell, 1, cell_lines(cell, gradient_names, setup=True), ", set-up")
+        known |= bound_names(cell.source) if cell.syntax_error is None else set()
+    if setup:
+        lines += [f"{CELL_MARK}0, cmp ----", *SILENCE.split("\n")]
+        lines += [f"{name} = __import__('ninja.makemore.roles').makemore.roles.given_in({name[1:]!r}, globals())"
+                  for name in sorted(given)]  # what the template gives, on the notebook's own tensors
     for cell in cells:
-        lines.append(f"# ---- notebook cell {cell.number} ----")
-        starts.append((len(lines) + 1, cell))
-        lines += cell.source.rstrip("\n").split("\n")
-    return Program("\n".join(lines) + "\n", starts)
+        for source, text in constants_for(cell, list(every_cell), known):
+            add(source, line_in(source, text), text.split("\n"), ", a constant")
+        known |= bound_names(cell.source) if cell.syntax_error is None else set()
+        add(cell, 1, cell_lines(cell, gradient_names), "")
+    return Program("\n".join(lines) + "\n", origin, {cell.number for cell in setup})
+
+
+def trains(cell: Cell) -> bool:
+    """A loop that calls .backward() or updates .data: a training cell, not set-up."""
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError:
+        return True
+    loops = [n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.While))]
+    return any(".backward(" in ast.unparse(loop) or ".data" in ast.unparse(loop) for loop in loops)
+
+
+def setup_cells(every_cell: list[Cell], chosen: list[Cell]) -> list[Cell]:
+    """The cells before the first gradient cell that write no gradient and do not train: where the
+    notebook makes its own data, parameters, batch and forward pass."""
+    first = chosen[0].number if chosen else 0
+    return [c for c in every_cell if c.number < first and not c.gradients and c.syntax_error is None and not trains(c)]
 
 
 def in_notebook_terms(error: LearnerError | None, notebook: Path, prog: Program) -> LearnerError | None:
@@ -182,22 +387,31 @@ def in_notebook_terms(error: LearnerError | None, notebook: Path, prog: Program)
     cell, line = place
     source_lines = cell.source.splitlines()
     text = source_lines[line - 1].strip() if 0 < line <= len(source_lines) else error.source
-    return LearnerError(error.kind, error.message, f"{notebook} (cell {cell.number})", line, text)
+    return LearnerError(error.kind, error.message, str(notebook), line, text, cell.label)
 
 
-def point_at_notebook(report: Report, notebook: Path, prog: Program) -> Report:
-    """Every path:line of the report in the notebook's terms, `my.ipynb (cell 7):N` as errors say.
-    A report has one path for all its lines: when they are in several cells, the path is the
-    notebook and each diagnosis starts with its cell and line."""
+def point_at_notebook(report: Report, notebook: Path, prog: Program, generated_path: str | None) -> Report:
+    """Every line of the report in the notebook's terms: `my.ipynb, code cell 7 ("# Exercise 1:
+    ..."), line 12`, for each variable its own cell."""
     report.error = in_notebook_terms(report.error, notebook, prog)
-    places = {v.name: prog.where(v.line) for v in report.variables}
-    cells = {place[0].number for place in places.values() if place}
-    report.path = f"{notebook} (cell {next(iter(cells))})" if len(cells) == 1 else str(notebook)
+    report.path = str(notebook)
     for v in report.variables:
-        place = places[v.name]
-        v.line = place[1] if place and len(cells) == 1 else None
-        if place and len(cells) > 1 and v.diagnosis:
-            v.diagnosis = f"cell {place[0].number}, line {place[1]}: {v.diagnosis}"
+        place = prog.where(v.line)
+        v.cell, v.line = (place[0].label, place[1]) if place else (None, None)
+
+    def pointer(match: re.Match) -> str:
+        place = prog.where(int(match.group(1)))
+        return f"{notebook}, {place[0].label}, line {place[1]}" if place else str(notebook)
+
+    if generated_path:
+        here = re.compile(re.escape(generated_path) + r":(\d+)")
+        report.notes = [here.sub(pointer, note) for note in report.notes]
+    names_missing = [e for e in [report.error] if e and e.kind == "NameError"]
+    if names_missing or any("NameError" in note for note in report.notes):
+        report.notes.append(
+            f"only the gradient cells run, after ninja's forward; it provides {PROVIDED}, and a plain "
+            "`NAME = value` line in another cell; define anything else in the gradient cell"
+        )
     return report
 
 
@@ -207,35 +421,88 @@ class Generated:
 
     notebook: Path
     program: Program
+    path: str | None = None  # where `write` put it
 
     def write(self, folder: Path, exercise_name: str) -> Path:
         path = folder / f"{exercise_name}_from_notebook.py"
         path.write_text(self.program.source, encoding="utf-8")
+        self.path = str(path)
         return path
 
     def point(self, report: Report) -> Report:
-        return point_at_notebook(report, self.notebook, self.program)
+        return point_at_notebook(report, self.notebook, self.program, self.path)
 
 
-def generate(exercise, notebook: Path, every_gradient: set[str] | None = None) -> Generated:
+def parts_of(exercise) -> tuple[set[str], list[Part]]:
+    """(what this exercise's template gives, the other makemore exercises as Parts)."""
+    from ninja.registry import EXERCISES
+
+    gradients = {f"d{name}" for name in EXERCISES["exercise1"].checked}
+
+    def given(ex) -> frozenset[str]:  # the gradients its template assigns for real, not its `dX = None  # TODO`
+        return frozenset(bound_names(forward_of(ex.template.read_text(encoding="utf-8"), gradients)) & gradients)
+
+    others = [ex for ex in EXERCISES.values() if ex.track == "makemore" and ex.name != exercise.name and ex.template.is_file()]
+    parts = [Part(frozenset(f"d{name}" for name in ex.checked), given(ex)) for ex in others]
+    return set(given(exercise)), parts
+
+
+def generate(exercise, notebook: Path, every_gradient: set[str] | None = None, setup: bool = False) -> Generated:
     """The template's forward and the notebook's cells for `exercise`; NotebookError when none.
-    `every_gradient`: the checked names of every exercise (a cell writing another's is not ours)."""
+    `every_gradient`: the checked names of every exercise (a cell writing another's is not ours).
+    `setup`: run the notebook's set-up cells too (its own tensors, where they can run here)."""
     if every_gradient is None:
         from ninja.registry import EXERCISES
 
         every_gradient = {name for ex in EXERCISES.values() for name in ex.checked}
     gradients = {f"d{name}" for name in every_gradient}
     checked = {f"d{name}" for name in exercise.checked}
-    cells = backward_cells(read_cells(notebook, gradients), checked, gradients)
+    given, parts = parts_of(exercise)
+    every_cell = read_cells(notebook, gradients)
+    cells = backward_cells(every_cell, checked, given, parts)
     if not cells:
         names = ", ".join(sorted(checked)[:4]) + (", ..." if len(checked) > 4 else "")
         raise NotebookError(f"no cell of {notebook} assigns {exercise.name}'s gradients ({names})")
-    return Generated(notebook, program(exercise.template.read_text(encoding="utf-8"), cells, gradients))
+    first = setup_cells(every_cell, cells) if setup else []
+    template = exercise.template.read_text(encoding="utf-8")
+    return Generated(notebook, program(template, cells, gradients, every_cell, first, given))
+
+
+def run_generated(exercise, generated: Generated, settings) -> dict:
+    with tempfile.TemporaryDirectory(prefix="ninja-notebook-") as folder:
+        return exercise.collect(generated.write(Path(folder), exercise.name), settings)
 
 
 def check(exercise, notebook: Path, settings, every_gradient: set[str]) -> Report:
-    """Check the notebook's backward cells for `exercise` against autograd."""
-    generated = generate(exercise, notebook, every_gradient)
-    with tempfile.TemporaryDirectory(prefix="ninja-notebook-") as folder:
-        report = exercise.check(generated.write(Path(folder), exercise.name), settings)
-    return generated.point(report)
+    """Check the notebook's backward cells for `exercise` against autograd: on the notebook's own
+    parameters and batch where its set-up cells run here, else on the template's forward."""
+    generated = generate(exercise, notebook, every_gradient, setup=getattr(exercise, "learner_tensors", False))
+    data = run_generated(exercise, generated, settings)
+    errors = [collected.error_of(e) for e in [data["error"], *data.get("other_errors", [])] if e]
+    failed = [e for e in errors if generated.program.in_setup(e.line)]
+    note = None
+    if failed and not data.get("own"):  # its set-up does not run here: the template's forward, said so
+        first = in_notebook_terms(failed[0], notebook, generated.program)
+        note = (f"your notebook's set-up does not run here ({first.where}: {first.kind}: {first.message}): checked "
+                "on ninja's parameters and batch, after the template's forward")  # fmt: skip
+        generated = generate(exercise, notebook, every_gradient)
+        data = run_generated(exercise, generated, settings)
+    else:  # the set-up cells are not gradient cells: what went wrong there is no verdict
+        data = without_setup(data, generated.program)
+        if failed and not data.get("own_batch"):  # it did not make its own batch: say why
+            first = in_notebook_terms(failed[0], notebook, generated.program)
+            note = f"your notebook's set-up did not all run here ({first.where}: {first.kind}: {first.message})"
+    report = generated.point(exercise.judge(data, settings))
+    if note:
+        report.notes.insert(0, note)
+    return report
+
+
+def without_setup(data: dict, prog: Program) -> dict:
+    """What the set-up cells did wrong, or their .grad lines, is no part of the verdict."""
+    others = [e for e in data.get("other_errors", []) if not prog.in_setup(collected.error_of(e).line)]
+    error = data["error"]
+    if error and prog.in_setup(collected.error_of(error).line):
+        error = None
+    lines = [line for line in data.get("autograd_lines", []) if prog.where(line) and not prog.in_setup(line)]
+    return data | {"error": error, "other_errors": others, "autograd_lines": lines}

@@ -48,28 +48,54 @@ def mistake(s: str, dt, grad: torch.Tensor, n: int) -> str | None:
     return words if kind in NAMED_KINDS else None
 
 
+def gradient_label(s: str) -> str:
+    """cmp('logits', ...) and cmp('dlogits', ...) both talk about dlogits: no second d."""
+    return s if s.startswith("d") else f"d{s}"
+
+
+def storage_key(t: torch.Tensor) -> tuple:
+    return t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), t.stride()
+
+
+def shared_with(dt, label: str, depth: int = 2) -> str | None:
+    """Another gradient name in the caller's globals bound to the very same tensor as `dt`
+    (`dlogits = dnorm_logits`, no .clone()): an in-place change to one changed both."""
+    if not torch.is_tensor(dt) or dt.numel() == 0:
+        return None
+    key = storage_key(dt)
+    names = [name for name, value in sys._getframe(depth).f_globals.items()
+             if name.startswith("d") and torch.is_tensor(value) and value.numel() and storage_key(value) == key]  # fmt: skip
+    others = [name for name in names if name != label]
+    return others[0] if len(names) >= 2 and others else None
+
+
 def cmp(s: str, dt, t, rtol: float = 1e-5, atol: float = 1e-8) -> None:
     """Compare your gradient `dt` with autograd's `t.grad` (call `t.retain_grad()` before
     `loss.backward()`, as the notebook does) and print one line, plus what is wrong when it fails."""
     if getattr(t, "grad", None) is None:
         print(f"{s:15s} | no autograd gradient: call {s}.retain_grad() before loss.backward(), as the notebook does")
         return
-    result = compare(s, dt, t.grad, rtol=rtol, atol=atol)
+    label = gradient_label(s)
+    result = compare(label[1:], dt, t.grad, rtol=rtol, atol=atol)
     print(line(s, bool(result.exact), bool(result.approx), "-" if result.maxdiff is None else result.maxdiff))
     diagnosis = getattr(result, "diagnosis", None) or result.note
-    named = None if result.status == PASS else mistake(s, dt, t.grad, batch_size_of_caller())
+    twin = None if result.status == PASS else shared_with(dt, label)
+    if twin:
+        print(f"{'':15s}   wrong: {diagnose.aliasing(label[1:], twin[1:])}")
+        return
+    named = None if result.status == PASS else mistake(label[1:], dt, t.grad, batch_size_of_caller())
     if result.status == PASS:
         if diagnosis:
             print(f"{'':15s}   note: {diagnosis}")
     elif result.shape is not None and result.shape != result.expected_shape:
-        print(f"{'':15s}   {diagnosis}, your d{s} is {result.shape}")
+        print(f"{'':15s}   {diagnosis}, your {label} is {result.shape}")
         if named:
             print(f"{'':15s}   looks like: {named}")
     elif named:
-        print(f"{'':15s}   wrong: {named if named.startswith(f'd{s} ') else f'd{s}: {named}'}")
+        print(f"{'':15s}   wrong: {named if named.startswith(f'{label} ') else f'{label}: {named}'}")
     elif diagnosis:
         print(f"{'':15s}   wrong: {diagnosis}")
     elif result.relerr is not None:
-        print(f"{'':15s}   wrong: d{s} differs from autograd (relative error {result.relerr:.1e})")
+        print(f"{'':15s}   wrong: {label} differs from autograd (relative error {result.relerr:.1e})")
     else:
-        print(f"{'':15s}   missing: d{s} is None")
+        print(f"{'':15s}   missing: {label} is None")

@@ -9,7 +9,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from ninja.results import ERROR, FAIL, MISSING, PASS, Report, VarResult, shown_name
+from ninja.results import ERROR, FAIL, MISSING, PASS, Report, VarResult, at, shown_name
 
 STATUS_STYLE = {PASS: "green", FAIL: "bold red", MISSING: "yellow", ERROR: "magenta"}
 
@@ -56,8 +56,7 @@ def blame_note(v: VarResult) -> str | None:
 
 def pointer(report: Report, v: VarResult) -> str:
     """path:line, which editors and terminals open at the line."""
-    where = v.path or report.path or "your file"
-    return f"{where}:{v.line}" if v.line else where
+    return at(v.path or report.path, v.cell, v.line)
 
 
 def in_table_order(report: Report) -> list[VarResult]:
@@ -189,6 +188,7 @@ def to_dict(report: Report) -> dict:
                 "diagnosis": v.diagnosis,
                 "diagnosis_kind": v.diagnosis_kind,
                 "line": v.line,
+                "cell": v.cell,
                 "numeric_relerr": finite(v.numeric_relerr),
                 "file": v.path or report.path,
             }
@@ -202,6 +202,7 @@ def to_dict(report: Report) -> dict:
             "message": report.error.message,
             "file": report.error.path,
             "line": report.error.line,
+            "cell": report.error.cell,
             "source": report.error.source,
         },
         "output": report.output,
@@ -230,13 +231,16 @@ def github(report: Report) -> str:
     if report.error and not any(v.root_cause and v.diagnosis_kind == "exception" for v in report.variables):
         e = report.error
         lines.append(annotation("error", f"{e.kind}: {e.message}", e.path, e.line, "your file does not run"))
-    lines += [annotation("error", note, report.path, title="forward pass changed") for note in report.notes]
+    for note in report.notes:  # a changed forward fails the check; the other notes say how it was read
+        changed = note.startswith("forward pass changed")
+        lines.append(annotation("error" if changed else "notice", note, report.path, title="forward pass changed" if changed else "note"))
     for v in report.variables:
         found = verdict(report, v)
         if found:
             level, words = found
             title, _, message = words.partition(": ")
-            lines.append(annotation(level, message or words, v.path or report.path, v.line, title))
+            title = f"{v.cell}, line {v.line}: {title}" if v.cell else title  # a notebook's lines count in cells
+            lines.append(annotation(level, message or words, v.path or report.path, None if v.cell else v.line, title))
     inherited = [
         f"{shown_name(report.track, v.name)} (from {v.inherited_from})" for v in report.variables if v.inherited_from
     ]

@@ -16,10 +16,19 @@ class LearnerError:
     path: str
     line: int | None  # in the learner's file
     source: str | None = None  # the text of that line
+    cell: str | None = None  # in a notebook: 'code cell 7 ("# Exercise 1: ...")', the line counted in it
 
     @property
     def where(self) -> str:
-        return f"{self.path}:{self.line}" if self.line else self.path
+        return at(self.path, self.cell, self.line)
+
+
+def at(path: str | None, cell: str | None, line: int | None) -> str:
+    """path:line, which editors open at the line; in a notebook `my.ipynb, code cell 7 ("..."), line 12`."""
+    where = path or "your file"
+    if cell:
+        return f"{where}, {cell}, line {line}" if line else f"{where}, {cell}"
+    return f"{where}:{line}" if line else where
 
 
 @dataclass
@@ -41,6 +50,7 @@ class VarResult:
     diagnosis: str | None = None  # what kind of mistake it looks like, in words
     diagnosis_kind: str | None = None  # the same as one word: factor, shape, missing_branch, ...
     line: int | None = None  # the learner's line that last assigned d<name>
+    cell: str | None = None  # in a notebook, the code cell that line is in (`line` counts in it)
     numeric_relerr: float | None = None  # CS231n rel_error against central differences (--numeric)
     path: str | None = None  # the file `line` is in, when a check read several (else Report.path)
 

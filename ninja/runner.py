@@ -40,23 +40,56 @@ class LearnerRun:
     assigned_at: dict[str, int] = field(default_factory=dict)  # name -> first line that assigns it
     # name -> (first, last) line of every module-level statement that assigns or changes it in place
     changed_at: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    # a notebook's cells run one after the other: (first, last) line of each, and every error, in
+    # order (a cell that raises does not stop the next); a plain file is one segment
+    segments: list[tuple[int, int]] = field(default_factory=list)
+    errors: list[LearnerError] = field(default_factory=list)
+    compiled: bool = True  # False: a SyntaxError, nothing ran
+    stopped: int | None = None  # Ctrl-C or sys.exit at this line: no segment after it ran
+
+    def ran(self, line: int) -> bool:
+        """Whether the statement at `line` ran: no error before it in its segment."""
+        if self.stopped is not None and line >= self.stopped:
+            return False
+        for e in self.errors:
+            if e.line is None:
+                return False
+            _, last = self.segment_of(e.line)
+            if e.line <= line <= last:
+                return False
+        return True
+
+    def segment_of(self, line: int) -> tuple[int, int]:
+        return next(((a, b) for a, b in self.segments if a <= line <= b), (line, 1 << 30))
 
     def value(self, name: str) -> Any:
-        """What `name` holds after the run: None if undefined or still None, UNREACHED if the file
-        raised before the line that assigns it."""
+        """What `name` holds after the run: None if undefined or still None (never written is
+        missing), UNREACHED if every line that assigns it comes after an error in its segment."""
         value = self.namespace.get(name)
-        if value is not None or self.error is None:
+        if value is not None or not self.errors:
             return value
-        line = self.assigned_at.get(name)
-        if self.error.line is None or line is None or line >= self.error.line:
+        if not self.compiled:
+            return UNREACHED
+        lines = [first for first, _ in self.changed_at.get(name, ())]
+        if lines and not any(self.ran(line) for line in lines):
             return UNREACHED
         return None
 
 
-def assignment_lines(tree: ast.Module) -> dict[str, int]:
+def top_statements(tree: ast.Module, as_main: bool = False) -> list[ast.stmt]:
+    """The module's statements; run as __main__, the bodies of its functions too (a script's
+    `def main():` holds the learner's lines)."""
+    if not as_main:
+        return tree.body
+    functions = [f for f in tree.body if isinstance(f, ast.FunctionDef)]
+    rest = [s for s in tree.body if not isinstance(s, ast.FunctionDef)]
+    return sorted(rest + [s for f in functions for s in f.body], key=lambda s: s.lineno)
+
+
+def assignment_lines(tree: ast.Module, as_main: bool = False) -> dict[str, int]:
     """First line of each module-level statement that binds a name (=, +=, for, with, ...)."""
     lines: dict[str, int] = {}
-    for statement in tree.body:
+    for statement in top_statements(tree, as_main):
         for node in ast.walk(statement):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 lines.setdefault(node.id, statement.lineno)
@@ -83,9 +116,9 @@ def base_name(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def change_spans(tree: ast.Module) -> dict[str, list[tuple[int, int]]]:
+def change_spans(tree: ast.Module, as_main: bool = False) -> dict[str, list[tuple[int, int]]]:
     spans: dict[str, list[tuple[int, int]]] = {}
-    for statement in tree.body:
+    for statement in top_statements(tree, as_main):
         for name in changed_names(statement):
             spans.setdefault(name, []).append((statement.lineno, statement.end_lineno or statement.lineno))
     return spans
@@ -110,12 +143,29 @@ def error_from_exception(exc: BaseException, path: Path, source: str) -> Learner
     return LearnerError(type(exc).__name__, message, str(path), line, source_line(source, line))
 
 
+CELL_MARK = "# ---- notebook cell "  # ninja.notebook's program: each cell runs on its own
+
+
+def segments(tree: ast.Module, source: str) -> list[list[ast.stmt]]:
+    """The module's statements, split where a `# ---- notebook cell N ----` line starts a cell."""
+    starts = [i for i, text in enumerate(source.splitlines(), 1) if text.startswith(CELL_MARK)]
+    groups: list[list[ast.stmt]] = [[] for _ in range(len(starts) + 1)]
+    for statement in tree.body:
+        groups[sum(start < statement.lineno for start in starts)].append(statement)
+    return [group for group in groups if group]
+
+
 @functools.lru_cache(maxsize=8)
-def compiled(path: str, source: str) -> tuple[Any, dict[str, int], dict[str, list[tuple[int, int]]]]:
-    """The file's code and where it assigns what: parsed once when a file runs at several settings
-    (grading runs it at two batch sizes). Raises SyntaxError."""
+def compiled(path: str, source: str, as_main: bool = False):
+    """The file's code (one code object per segment, with its (first, last) line) and where it
+    assigns what: parsed once when a file runs at several settings (grading runs it at two batch
+    sizes). Raises SyntaxError."""
     tree = ast.parse(source, filename=path)
-    return compile(tree, path, "exec"), assignment_lines(tree), change_spans(tree)
+    codes = [
+        (compile(ast.Module(body=group, type_ignores=[]), path, "exec"), (group[0].lineno, group[-1].end_lineno))
+        for group in segments(tree, source)
+    ]
+    return codes, assignment_lines(tree, as_main), change_spans(tree, as_main)
 
 
 def read_source(path: Path) -> str:
@@ -154,40 +204,82 @@ def quiet_cmp(*args: Any, **kwargs: Any) -> None:
     """The notebook's cmp(s, dt, t), pasted with the answers: ninja's report says it all."""
 
 
-def run_file(path: Path, layout: tuple[Path, str | None] | None = None) -> LearnerRun:
+def main_guard(path: Path) -> bool:
+    """The file has an `if __name__ == "__main__":` block and is not one of ninja's templates
+    (whose block runs ninja itself)."""
+    try:
+        tree = ast.parse(read_source(Path(path)))
+    except (SyntaxError, ValueError, OSError):
+        return False
+    uses_ninja = any(isinstance(n, (ast.Import, ast.ImportFrom)) and "ninja" in ast.unparse(n) for n in ast.walk(tree))
+    guard = any(isinstance(s, ast.If) and "__main__" in ast.unparse(s.test) for s in tree.body)
+    return guard and not uses_ninja
+
+
+def locals_keeper(path: Path, kept: dict):
+    """A profile hook that keeps the locals of each function the module's own code calls, as it
+    returns (or raises): a script's main() and what it computed."""
+    filename = str(path)
+
+    def hook(frame, event, arg):
+        back = frame.f_back
+        if event == "return" and frame.f_code.co_filename == filename and back is not None \
+                and back.f_code.co_name == "<module>" and back.f_code.co_filename == filename:  # fmt: skip
+            kept.update(frame.f_locals)
+
+    return hook
+
+
+def run_file(path: Path, as_main: bool = False, layout: tuple[Path, str | None] | None = None) -> LearnerRun:
     """Execute the learner's file as a module named __ninja__ (so its `if __name__ == "__main__"`
-    block does not run), with its folder importable, capturing what it prints. `layout` is (where
-    imports start, the file's package) when a track knows its course's tree (CS231n's cs231n/
-    folders need no __init__.py); else package_of reads the __init__.py files."""
+    block does not run), with its folder importable, capturing what it prints. `as_main`: as
+    __main__, keeping the locals of the functions its block calls (a script's main()). `layout` is
+    (where imports start, the file's package) when a track knows its course's tree (CS231n's
+    cs231n/ folders need no __init__.py); else package_of reads the __init__.py files."""
     path = Path(path)
     source = ""
     try:
         source = read_source(path)
-        code, assigned_at, changed_at = compiled(str(path), source)
+        codes, assigned_at, changed_at = compiled(str(path), source, as_main)
     except (SyntaxError, ValueError) as e:  # ValueError: null bytes, on some Pythons
         line = getattr(e, "lineno", None)
         message = getattr(e, "msg", None) or str(e)
-        return LearnerRun(path, {}, LearnerError("SyntaxError", message, str(path), line, source_line(source, line)))
+        error = LearnerError("SyntaxError", message, str(path), line, source_line(source, line))
+        return LearnerRun(path, {}, error, errors=[error], compiled=False)
     root, package = layout or package_of(path.parent.resolve())
     namespace: dict[str, Any] = {
-        "__name__": "__ninja__",
+        "__name__": "__main__" if as_main else "__ninja__",
         "__file__": str(path),
         "__package__": package,
         "__builtins__": __builtins__,
         "cmp": quiet_cmp,
     }
-    run = LearnerRun(path, namespace, assigned_at=dict(assigned_at), changed_at=dict(changed_at))
+    run = LearnerRun(path, namespace, assigned_at=dict(assigned_at), changed_at=dict(changed_at),
+                     segments=[span for _, span in codes])  # fmt: skip
     output = CappedOutput()
     importable = [str(path.parent)] + ([str(root)] if package else [])
     sys.path[:0] = importable
     before, writes_bytecode = set(sys.modules), sys.dont_write_bytecode
     sys.dont_write_bytecode = True  # no __pycache__ in the learner's folder, no stale bytecode on rechecks
     try:
+        kept: dict[str, Any] = {}
         with redirect_stdout(output), redirect_stderr(output):
-            exec(code, namespace)
-    except BaseException as e:  # noqa: BLE001 (the learner's error, SystemExit included, is a result)
-        run.error = error_from_exception(e, path, source)
+            if as_main:
+                sys.setprofile(locals_keeper(path, kept))
+            for code, _ in codes:
+                try:
+                    exec(code, namespace)
+                except BaseException as e:  # noqa: BLE001 (the learner's error, SystemExit included, is a result)
+                    run.errors.append(error_from_exception(e, path, source))
+                    if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                        run.stopped = run.errors[-1].line or 0
+                        break  # the learner stopped it, or it asked to stop: no further cell
+        if as_main:
+            sys.setprofile(None)
+            namespace.update(kept)  # what main() computed, as it saw it
+        run.error = run.errors[0] if run.errors else None
     finally:
+        sys.setprofile(None)
         sys.dont_write_bytecode = writes_bytecode
         for entry in importable:
             sys.path.remove(entry)

@@ -10,11 +10,9 @@ variable earns its points only if it passes at every setting, with the trusted f
 from __future__ import annotations
 
 import ast
-import os
 import secrets
 import signal
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,23 +20,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ninja import collected, makemore, notebook, runner
-from ninja.grade.sandbox import ForkServer, Limits, Outcome, network_isolation, send_all
-from ninja.notebook import NotebookError
+from ninja import collected, makemore, runner
+from ninja.grade import audit, discover
+from ninja.grade import jobs as prep
+from ninja.grade.child import AUTOGRAD_MESSAGE
+from ninja.grade.discover import GradeError  # noqa: F401 (the grading input error, raised here too)
+from ninja.grade.sandbox import ForkServer, Limits, Outcome, worker_path
 from ninja.registry import Exercise
-from ninja.results import PASS, Report, VarResult
+from ninja.results import ERROR as ERROR_STATUS
+from ninja.results import FAIL, PASS, LearnerError, Report, VarResult
 from ninja.settings import Settings
 
 GRADED, ERROR, TIMEOUT = "graded", "error", "timeout"
-AUTOGRAD_MESSAGE = "autograd is not available while grading: write the gradient by hand"
 DTYPES = {
     name: np.dtype(name)
     for name in ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool", "complex64")
 }
-
-
-class GradeError(ValueError):
-    """Bad grading input (paths, config): the message says what to fix."""
 
 
 @dataclass
@@ -50,6 +47,12 @@ class TestResult:
     max_score: float
     passed: bool
     output: str
+    # for the class report: where it first went wrong, and how (at the worst grading setting)
+    status: str = ""  # pass, fail, missing, error
+    root_cause: bool = False
+    kind: str | None = None  # the diagnosis in one word: factor, missing_sum, ...
+    line: int | None = None
+    code: str | None = None  # the text of that line, comment stripped (an example, without a name)
 
 
 @dataclass
@@ -63,6 +66,8 @@ class SubmissionResult:
     tests: list[TestResult] = field(default_factory=list)
     seconds: float = 0.0
     output: str = ""  # what the learner's file printed (capped)
+    file: str = ""  # the file graded (set by discovery), for annotations at the student's lines
+    line: int | None = None  # where the file raised, if it did
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,8 @@ class Plan:
     batch_sizes: tuple[int, ...]
     limits: Limits
     points: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # exercise -> variable -> points
+    credit: str = "value"  # or "local": a line right given the student's upstream gradients earns its points
+    audit: str = "enforce"  # enforce: a flagged exercise scores 0 with the reason; warn: reported only
 
 
 def secret_seed() -> int:
@@ -88,75 +95,39 @@ def batch_sizes_for(seed: int) -> tuple[int, int]:
 
 
 def find_work(paths: Iterable[Path], exercise: Exercise | None) -> list[tuple[str, Exercise | None, Path | None]]:
-    """(submission as given, exercise, file or None when missing) for every SUB: a folder holding
-    exercise files under their template names (at its top, or in a folder inside it: a zip of a
-    folder), or one file named after its exercise (.py, or a notebook .ipynb)."""
-    from ninja.registry import EXERCISES
-
-    work = []
-    for path in paths:
-        if path.is_dir():
-            wanted = [exercise] if exercise else list(EXERCISES.values())
-            found = []
-            for ex in wanted:
-                files = exercise_files(path, f"{ex.name}.py")
-                if files:  # two or more: graded as an error, which says so (why_missing)
-                    found.append((str(path), ex, files[0] if len(files) == 1 else None))
-            if not found and exercise:
-                found = [(str(path), exercise, None)]
-            if not found:
-                found = [(str(path), None, None)]  # graded as an error: the batch goes on
-            work += found
-        elif path.is_file():
-            ex = exercise or EXERCISES.get(path.stem)
-            if ex is None:
-                raise GradeError(
-                    f"cannot tell which exercise {path} is: name it exercise1.py, ... or pass --exercise EX"
-                )
-            work.append((str(path), ex, path))
-        else:
-            raise GradeError(f"cannot read {path}")
-    return work
-
-
-def exercise_files(folder: Path, filename: str) -> list[Path]:
-    """`filename` at the top of a submission folder; else every one in the folders under it, less
-    those in hidden folders and in __MACOSX (the Finder's copies in a zip made on a Mac)."""
-    if (folder / filename).is_file():
-        return [folder / filename]
-    found = []
-    for parent, folders, files in os.walk(folder):
-        folders[:] = sorted(f for f in folders if not f.startswith(".") and f != "__MACOSX")
-        if filename in files:
-            found.append(Path(parent) / filename)
-    return found
+    """(submission as given, exercise, file or None when missing) for every SUB (ninja/grade/discover.py)."""
+    return [found.as_work() for found in discover.discover(paths, exercise)]
 
 
 def why_missing(submission: str, exercise: Exercise) -> str:
-    filename = f"{exercise.name}.py"
-    files = exercise_files(Path(submission), filename) if Path(submission).is_dir() else []
-    if len(files) > 1:
-        names = ", ".join(str(f.relative_to(submission)) for f in files)
-        return f"{len(files)} files named {filename} in the submission ({names}): which one to grade? Keep only one"
-    return f"no {filename} in the submission"
+    if not Path(submission).is_dir():
+        return f"no {exercise.name}.py in the submission"
+    return next(f.problem for f in discover.in_folder(Path(submission), exercise) if f.exercise is exercise)
+
+
+def toml_table(config: Path) -> dict:
+    """A TOML file's tables; GradeError naming the file when it cannot be read."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    try:
+        return tomllib.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise GradeError(f"cannot read config {config}: {e}") from None
 
 
 def read_points(config: Path | None) -> dict[str, dict[str, float]]:
     """Points per variable from a TOML file: [exercise1.points] dlogprobs = 2 (default 1 each)."""
     if config is None:
         return {}
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:
-        import tomli as tomllib
     from ninja.registry import EXERCISES
 
-    try:
-        table = tomllib.loads(config.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise GradeError(f"cannot read config {config}: {e}") from None
+    table = toml_table(config)
     points: dict[str, dict[str, float]] = {}
     for name, section in table.items():
+        if name == "course":  # ninja.toml's choices (ninja/grade/course.py)
+            continue
         if name not in EXERCISES or not isinstance(section, dict) or set(section) - {"points"}:
             raise GradeError(f"{config}: [{name}] is not an exercise with a points table (e.g. [exercise1.points])")
         for variable, value in section.get("points", {}).items():
@@ -173,35 +144,7 @@ def points_of(plan: Plan, exercise: Exercise, name: str) -> float:
     return plan.points.get(exercise.name, {}).get(name, 1.0)
 
 
-# ---- in the child --------------------------------------------------------------------------
-
-
-class AutogradUnavailable(RuntimeError):
-    pass
-
-
-def refuse(*args, **kwargs):
-    raise AutogradUnavailable(AUTOGRAD_MESSAGE)
-
-
-class _NoEngine:
-    def __getattr__(self, name):
-        return refuse
-
-
-def disable_autograd() -> None:
-    """Close every way the learner's backward could ask autograd for the answer."""
-    torch.autograd.Variable._execution_engine = _NoEngine()  # what backward() and autograd.grad end in
-    torch.Tensor.backward = refuse
-    torch.Tensor.grad = property(refuse, refuse)
-    torch.Tensor.requires_grad_ = refuse
-    torch.autograd.backward = torch.autograd.grad = refuse
-    for module, names in (
-        (torch.func, ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "linearize")),
-        (torch.autograd.functional, ("vjp", "jvp", "jacobian", "hessian", "vhp", "hvp")),
-    ):
-        for name in names:
-            setattr(module, name, refuse)
+# ---- in the parent -------------------------------------------------------------------------
 
 
 def given_names(exercise: Exercise) -> list[str]:
@@ -213,42 +156,6 @@ def given_names(exercise: Exercise) -> list[str]:
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "given" and node.args
         and isinstance(node.args[0], ast.Constant)
     ]  # fmt: skip
-
-
-def givens(names: list[str], settings: Settings) -> dict[str, torch.Tensor]:
-    """Those gradients, computed in the child before autograd is disabled; nothing else of the
-    reference enters the child."""
-    return makemore.reference_gradients(settings, names)[1] if names else {}
-
-
-def given_from(table: dict[str, torch.Tensor]) -> Callable[[str], torch.Tensor]:
-    def given(name: str) -> torch.Tensor:
-        if name not in table:
-            raise KeyError(f"given({name!r}): this exercise gives only {', '.join(table) or 'nothing'}")
-        return table[name].clone()
-
-    return given
-
-
-def grade_in_child(job: dict, fd: int) -> None:
-    """Runs in the forked child, confined: collect at every grading setting, then send plain data."""
-    from ninja.registry import find
-
-    exercise = find(job["exercise"]).for_grading()
-    path = Path(job["path"])
-    os.chdir(path.parent)  # files it writes land beside it, not where the grader runs
-    network_isolation()  # where the OS refuses, probe_network() has told the instructor already
-    settings = [Settings(seed, n) for seed, n in job["settings"]]
-    tables = [givens(job["given"], s) for s in settings]
-    disable_autograd()
-    runs = []
-    for s, table in zip(settings, tables, strict=True):
-        makemore.given = given_from(table)
-        runs.append(exercise.collect(path, s))
-    send_all(fd, collected.encode(runs))
-
-
-# ---- in the parent -------------------------------------------------------------------------
 
 
 def grading_settings(exercise: Exercise, plan: Plan) -> list[tuple[str, Settings]]:
@@ -280,18 +187,72 @@ def feedback(v: VarResult, name: str, at: str) -> str:
     return "; ".join(parts)
 
 
+MEMORY_SIGNS = ("DefaultCPUAllocator", "can't allocate memory", "CUDA out of memory", "Cannot allocate memory")
+
+
+def out_of_memory(error: LearnerError) -> bool:
+    return error.kind == "MemoryError" or any(sign in error.message for sign in MEMORY_SIGNS)
+
+
+def what_happened(error: LearnerError, limits: Limits) -> str:
+    """One line that says what went wrong, for every format's first line: a syntax error at line N,
+    the memory limit, autograd refused, or the exception and its line."""
+    at = f" at line {error.line}" if error.line else ""
+    if error.kind in ("SyntaxError", "IndentationError", "TabError"):
+        return f"syntax error{at}: {error.message}"
+    if out_of_memory(error):
+        return f"over the {limits.memory_mb} MB memory limit{at}"
+    if error.kind == "AutogradUnavailable" or AUTOGRAD_MESSAGE in error.message:
+        return f"autograd refused{at}: {AUTOGRAD_MESSAGE}"
+    if error.kind == "KeyboardInterrupt":
+        return f"stopped{at} (KeyboardInterrupt)"
+    return f"{error.kind}{at}: {error.message}"
+
+
+def error_line(error: LearnerError, limits: Limits) -> str:
+    """path:line and what happened there, without torch's raw allocator text."""
+    if out_of_memory(error):
+        return f"{error.where}: {error.kind}: over the {limits.memory_mb} MB memory limit"
+    return f"{error.where}: {error.kind}: {error.message}"
+
+
+def quote_lines(report: Report, source: str, into: dict[str, str]) -> Report:
+    """Keep the text of each root cause's line (before the lines are put in notebook terms)."""
+    lines = source.splitlines()
+    for v in report.variables:
+        if v.root_cause and v.line and 0 < v.line <= len(lines):
+            into.setdefault(v.name, lines[v.line - 1].split("#")[0].strip())
+    return report
+
+
+VALUE, LOCAL = "value", "local"
+CREDIT_NOTE = {
+    VALUE: "credit by value: a gradient earns its points when it equals autograd's",
+    LOCAL: "credit by line (--credit local): a gradient earns its points when its own line is right "
+    "given your upstream gradients, so one early slip costs one line",
+}
+
+
+def earns(v: VarResult, credit: str) -> bool:
+    """By value: it passes. By line: it passes, or local blame says it only inherits a wrong upstream."""
+    inherits = v.status == FAIL and not v.root_cause and v.inherited_from is not None
+    return v.status == PASS or (credit == LOCAL and inherits)
+
+
 def score_reports(
-    exercise: Exercise, reports: list[Report], labels: list[str], plan: Plan, submission: str, seconds: float
-) -> SubmissionResult:
-    """A variable earns its points only if it passes at every setting with the forward intact."""
+    exercise: Exercise, reports: list[Report], labels: list[str], plan: Plan, submission: str, seconds: float,
+    code: Mapping[str, str] | None = None,
+) -> SubmissionResult:  # fmt: skip
+    """A variable earns its points only if it passes at every setting with the forward intact;
+    `code`: the text of root causes' lines, by variable."""
     tests = []
     hard_coded = []
     what, guess = ("batch size", "n or a value") if exercise.track == "makemore" else ("input set", "a value")
     for i, name in enumerate(exercise.checked):
         results = [r.variables[i] for r in reports]
-        passing = [v.status == PASS for v in results]
+        passing = [earns(v, plan.credit) for v in results]
         passed = all(passing) and all(r.forward_ok for r in reports)
-        worst = next((k for k, ok in enumerate(passing) if not ok), 0)
+        worst = next((k for k, v in enumerate(results) if v.status != PASS), 0)
         at = f" at {labels[worst]}" if not passed and len(reports) > 1 else ""
         text = feedback(results[worst], test_name(exercise, name), at)
         if any(passing) and not all(passing):
@@ -299,23 +260,39 @@ def score_reports(
             text += f"; right at one {what} but not another: is {guess} hard-coded?"
         if all(passing) and not passed:
             text += "; not counted: the forward pass was changed"
+        elif passed and results[worst].status != PASS:
+            text += "; earns its points by line: right given your own upstream gradients (--credit local)"
         points = points_of(plan, exercise, name)
-        tests.append(TestResult(test_name(exercise, name), points if passed else 0.0, points, passed, text))
+        v = results[worst]
+        kind = (v.diagnosis_kind or "local_rule") if v.root_cause else None
+        tests.append(
+            TestResult(test_name(exercise, name), points if passed else 0.0, points, passed, text,
+                       v.status, v.root_cause, kind, v.line, (code or {}).get(name) if v.root_cause else None)
+        )  # fmt: skip
     score = sum(t.score for t in tests)
     first = reports[0]
-    lines = [f"{sum(t.passed for t in tests)}/{len(tests)} gradients correct"]
+    correct = f"{sum(t.passed for t in tests)}/{len(tests)} gradients correct"
+    if plan.credit == LOCAL:
+        right = sum(t.status == PASS for t in tests)
+        correct = f"{sum(t.passed for t in tests)}/{len(tests)} gradients earn their points ({right} right by value)"
     error = next((r.error for r in reports if r.error), None)
+    lines = [correct]
     if error:
-        lines.append(f"{error.where}: {error.kind}: {error.message}")
+        happened = what_happened(error, plan.limits)
+        lines = [f"{happened} ({correct})", error_line(error, plan.limits)]
+        for i, t in enumerate(tests):
+            if any(r.variables[i].status == ERROR_STATUS for r in reports):
+                t.output += f"; {happened}"
     lines += sorted({note for r in reports for note in r.notes})
     roots = {test_name(exercise, v.name): v for r in reports for v in r.variables if v.root_cause}
     lines += [f"first wrong line: {name}" + (f" (line {v.line})" if v.line else "") for name, v in roots.items()][:3]
     if hard_coded:
         more = f" and {len(hard_coded) - 3} more" if len(hard_coded) > 3 else ""
         lines.append(f"{', '.join(hard_coded[:3])}{more}: right at one {what} only: is {guess} hard-coded?")
+    lines.append(CREDIT_NOTE[plan.credit])
     return SubmissionResult(
         submission, exercise.name, score, sum(t.max_score for t in tests), ERROR if error else GRADED,
-        "\n".join(lines), tests, seconds, first.output[: runner.MAX_OUTPUT],
+        "\n".join(lines), tests, seconds, first.output[: runner.MAX_OUTPUT], line=error.line if error else None,
     )  # fmt: skip
 
 
@@ -324,7 +301,7 @@ def failed(
 ) -> SubmissionResult:
     """Nothing to grade: every variable gets 0 with the reason."""
     tests = [
-        TestResult(test_name(exercise, name), 0.0, points_of(plan, exercise, name), False, message)
+        TestResult(test_name(exercise, name), 0.0, points_of(plan, exercise, name), False, message, ERROR_STATUS)
         for name in exercise.checked
     ]
     return SubmissionResult(
@@ -333,16 +310,18 @@ def failed(
 
 
 def why_no_result(outcome: Outcome, limits: Limits) -> tuple[str, str]:
+    if outcome.lost:
+        return ERROR, f"not graded: {outcome.lost} while this submission ran (it was restarted for the others)"
     if outcome.timed_out:
         return TIMEOUT, f"timed out after {limits.timeout:g} s (an endless loop, or far too slow)"
     if outcome.truncated:
         return ERROR, "the submission sent back far too much data and was stopped"
-    if outcome.signal == signal.SIGXCPU:
-        return TIMEOUT, f"used more than {limits.cpu_seconds} s of CPU time"
+    if outcome.signal in (signal.SIGXCPU, signal.SIGKILL) and outcome.cpu >= limits.cpu_seconds - 0.05:
+        return TIMEOUT, f"timed out after {limits.cpu_seconds} s of CPU time (an endless loop, or far too slow)"
     if outcome.signal == signal.SIGKILL:
         return (
             ERROR,
-            f"the submission was killed (SIGKILL), most likely for going over the {limits.memory_mb} MB memory limit",
+            f"killed (SIGKILL): most likely over the {limits.memory_mb} MB memory limit",
         )
     if outcome.signal is not None:
         name = (
@@ -350,62 +329,75 @@ def why_no_result(outcome: Outcome, limits: Limits) -> tuple[str, str]:
             if outcome.signal in signal.Signals._value2member_map_
             else outcome.signal
         )
-        return ERROR, f"the submission crashed the Python process ({name}) before it could be graded"
-    return ERROR, f"the submission ended its own process (exit code {outcome.exit_code}) before it could be graded"
+        return ERROR, f"crashed the Python process ({name}) before it could be graded"
+    if outcome.exit_code == 70 and not outcome.data:
+        return ERROR, "its process could not be confined, or failed before it could be graded"
+    return ERROR, f"ended its own process (exit code {outcome.exit_code}) before it could be graded"
 
 
 def result_of(
-    outcome: Outcome, exercise: Exercise, plan: Plan, cache: dict, source: str,
-    point_back: Callable[[Report], Report] = lambda report: report,
-) -> SubmissionResult:  # fmt: skip
+    outcome: Outcome, exercise: Exercise, plan: Plan, cache: dict, prepared: prep.Prepared
+) -> SubmissionResult:
     """The child's plain data judged here, in the parent, against references kept in `cache`;
-    `source` is the submission's file as the parent read it before the child ran; `point_back`
-    puts a report's lines in the terms of what the student handed in (a notebook's cells)."""
+    `prepared.source` is the submission's file as the parent read it before the child ran;
+    `point_back` puts a report's lines in the terms of what the student handed in (a notebook's
+    cells). Whatever the child sent, a failure stays this submission's (RecursionError too)."""
     submission = outcome.job["submission"]
     if not outcome.timed_out and not outcome.truncated and outcome.exit_code == 0 and outcome.data:
         settings = grading_settings(exercise, plan)
         try:
             runs = collected.decode(outcome.data)
-            if not isinstance(runs, list) or len(runs) != len(settings):
+            if not isinstance(runs, list) or len(runs) != len(settings) or not all(isinstance(r, dict) for r in runs):
                 raise collected.BadData("not one result per grading setting")
             for run in runs:  # what the judge reads from the source, it reads from the parent's copy
                 if "source" in run:
-                    run["source"] = source
-            reports = [point_back(exercise.judge(run, s, cache)) for run, (_, s) in zip(runs, settings, strict=True)]
+                    run["source"] = prepared.source
+                prep.map_back(run, outcome.job["dir"], prepared.original)
+            code: dict[str, str] = {}
+            reports = [
+                prepared.point_back(quote_lines(exercise.judge(run, s, cache), prepared.source, code))
+                for run, (_, s) in zip(runs, settings, strict=True)
+            ]
+            labels = [label for label, _ in settings]
+            result = score_reports(exercise, reports, labels, plan, submission, outcome.wall, code)
         except Exception as e:  # noqa: BLE001 (whatever a child sent, the batch goes on)
-            message = f"malformed result from the submission's process ({type(e).__name__}: {e})"[:500]
+            message = f"malformed result from the submission's process ({type(e).__name__}: {str(e)[:300]})"
             return failed(exercise, plan, submission, ERROR, message, outcome.wall)
-        labels = [label for label, _ in settings]
-        result = score_reports(exercise, reports, labels, plan, submission, outcome.wall)
-        if result.status == ERROR and any(
-            r.error and ("allocate" in r.error.message or r.error.kind == "MemoryError") for r in reports
-        ):
-            result.message += f"\n(the memory limit is {plan.limits.memory_mb} MB)"
         return result
     status, message = why_no_result(outcome, plan.limits)
     return failed(exercise, plan, submission, status, message, outcome.wall)
 
 
-def probe_network() -> str | None:
-    """Whether children can be cut off the network here: None if yes, else why not (forked probe)."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_end)
-        os.write(write_end, (network_isolation() or "").encode()[:500])
-        os._exit(0)
-    os.close(write_end)
-    why = os.read(read_end, 1000).decode()
-    os.close(read_end)
-    os.waitpid(pid, 0)
-    return why or None
+def given_tables(exercises: Iterable[Exercise], plan: Plan) -> dict[str, list[dict[str, np.ndarray]]]:
+    """The gradients an exercise gives (exercise 3's dhpreact) at each grading setting, computed
+    here: a child gets them as arrays in its folder and never runs the reference itself."""
+    tables = {}
+    for exercise in exercises:
+        names = given_names(exercise)
+        tables[exercise.name] = [
+            {k: v.detach().numpy() for k, v in makemore.reference_gradients(s, names)[1].items()} if names else {}
+            for _, s in grading_settings(exercise, plan)
+        ]
+    return tables
 
 
 def warm_up(exercises: Iterable[Exercise]) -> None:
-    """Collect each bundled solution once at the notebook's seed (nothing secret), so the children,
-    forked afterwards, find torch's kernels and caches warm instead of each paying to warm them."""
+    """Check each bundled solution once at the notebook's seed (nothing secret) in the parent, so
+    everything judging imports is imported before the first child runs (a child cannot plant a
+    module that the parent would import later), and torch's kernels are warm (the template, in an
+    install built for students)."""
     for exercise in exercises:
-        exercise.for_grading().collect(exercise.solution, Settings())
+        graded = exercise.for_grading()
+        graded.judge(graded.collect(exercise.warm_up_file, Settings()), Settings())
+
+
+def hidden_folders(work: list[tuple[str, Exercise | None, Path | None]]) -> list[str]:
+    """What no child may read: the bundled solutions and templates, wherever they are, and every
+    submission (a child gets a copy of its own)."""
+    from ninja.exercise import bundled
+
+    submissions = {str(Path(s) if Path(s).is_dir() else Path(s).parent) for s, _, _ in work}
+    return [str(bundled("solutions")), str(bundled("exercises")), *sorted(submissions)]
 
 
 def grade(
@@ -413,58 +405,85 @@ def grade(
     plan: Plan,
     jobs: int,
     on_result: Callable[[SubmissionResult], None] = lambda r: None,
+    on_isolation: Callable[[list[str], dict[str, str]], None] = lambda layers, missing: None,
+    server: ForkServer | None = None,
 ) -> list[SubmissionResult]:
-    """Grade every (submission, exercise, file) and return the results in the order given."""
-    from ninja.makemore import data
-
-    torch.set_num_threads(1)  # parallel over processes, not threads; and forking a thread pool is unsafe
-    data.splits(None)  # warm: every child inherits the dataset
-    warm_up({exercise.name: exercise for _, exercise, _ in work if exercise is not None}.values())
-    given = {exercise.name: given_names(exercise) for _, exercise, _ in work if exercise is not None}
+    """Grade every (submission, exercise, file) and return the results in the order given.
+    `on_isolation(layers, missing)` hears what confines the children here, before the first runs;
+    `server`: a ForkServer started earlier (its worker imports torch while the caller starts up)."""
+    exercises = {exercise.name: exercise for _, exercise, _ in work if exercise is not None}
+    # `python -m ninja` put the working folder first on the path: it may be a submission, whose
+    # planted gmpy2.py the judge's imports would find; what ninja imports lives elsewhere
+    sys.path[:] = worker_path()
     results: dict[int, SubmissionResult] = {}
-    sources: dict[int, str] = {}  # never sent to a child
-    point_back: dict[int, Callable[[Report], Report]] = {}
-    scratch = tempfile.TemporaryDirectory(prefix="ninja-grade-")  # notebooks' cells as files, for the children
-    jobs_to_run = []
-    for i, (submission, exercise, path) in enumerate(work):
-        if exercise is None:
-            from ninja.registry import EXERCISES
-
-            names = ", ".join(f"{name}.py" for name in EXERCISES)
-            message = f"no exercise file in {submission} (looked for {names})"
-            results[i] = SubmissionResult(submission, "-", 0.0, 0.0, ERROR, message)
-            on_result(results[i])
-        elif path is None:
-            results[i] = failed(exercise, plan, submission, ERROR, why_missing(submission, exercise), 0.0)
-            on_result(results[i])
-        else:
-            try:
-                path, point_back[i] = runnable(exercise, path, Path(scratch.name) / str(i))
-            except NotebookError as e:
-                results[i] = failed(exercise, plan, submission, ERROR, str(e), 0.0)
+    prepared: dict[int, prep.Prepared] = {}
+    settings_of = {
+        name: [[s.seed, s.batch_size] for _, s in grading_settings(ex, plan)] for name, ex in exercises.items()
+    }
+    if not any(path for _, _, path in work) and server is not None:
+        server.close()
+        server = None
+    elif any(path for _, _, path in work):
+        server = server or ForkServer()  # configured once the submissions are read
+    scratch = prep.Scratch()
+    try:
+        torch.set_num_threads(1)
+        warm_up(exercises.values())  # while the fresh worker imports torch
+        given = given_tables(exercises.values(), plan)
+        for i, (submission, exercise, path) in enumerate(work):
+            early = early_result(i, submission, exercise, path, plan, scratch, given, prepared)
+            if early is not None:
+                results[i] = early
+                on_result(early)
+        if server is not None:
+            modules = sorted({m for p in prepared.values() for m in audit.imported_modules(p.source)})
+            server.configure("ninja.grade.child:grade_in_child", plan.limits, "ninja.grade.child:prepare",
+                             {"exercises": list(exercises), "modules": modules}, hidden_folders(work))  # fmt: skip
+            server.wait_ready()
+            on_isolation(server.layers, server.missing)
+            to_run = [dict(p.job, settings=settings_of[p.job["exercise"]], given=list(given[p.job["exercise"]][0]))
+                      for i, p in prepared.items() if i not in results]  # fmt: skip
+            cache: dict = {}  # references stay in the parent; no child ever inherits them
+            for outcome in server.run(to_run, max(1, jobs)):
+                i = outcome.job["id"]
+                scratch.remove(i)
+                results[i] = with_findings(result_of(outcome, work[i][1], plan, cache, prepared[i]), prepared[i], plan)
                 on_result(results[i])
-                continue
-            sources[i] = path.read_text(encoding="utf-8", errors="replace")
-            jobs_to_run.append(
-                {"id": i, "submission": submission, "exercise": exercise.name, "path": str(path.resolve()),
-                 "settings": [[s.seed, s.batch_size] for _, s in grading_settings(exercise, plan)],
-                 "given": given[exercise.name]}
-            )  # fmt: skip
-    with scratch, ForkServer(grade_in_child, plan.limits) as server:
-        cache: dict = {}  # references, filled after the fork server exists, so no child inherits them
-        for outcome in server.run(jobs_to_run, max(1, jobs)):
-            i = outcome.job["id"]
-            results[i] = result_of(outcome, work[i][1], plan, cache, sources[i], point_back[i])
-            on_result(results[i])
+    finally:
+        if server is not None:
+            server.close()  # waits for the fork server, which waits for every child
+        scratch.close()
     return [results[i] for i in range(len(work))]
 
 
-def runnable(exercise: Exercise, path: Path, folder: Path) -> tuple[Path, Callable[[Report], Report]]:
-    """The file a child collects from, and how to point its reports back at what the student
-    handed in: for a notebook, its backward cells after the template's forward, written in
-    `folder`, as `ninja check --file x.ipynb` runs them. NotebookError when it has none."""
-    if path.suffix != ".ipynb":
-        return path, lambda report: report
-    generated = notebook.generate(exercise, path)
-    folder.mkdir(parents=True)
-    return generated.write(folder, exercise.name), generated.point
+def early_result(i, submission, exercise, path, plan, scratch, given, prepared) -> SubmissionResult | None:
+    """The result of a submission settled without a child (nothing to grade, unreadable, or
+    flagged by the audit), or None once it is prepared to run."""
+    if exercise is None:
+        from ninja.registry import EXERCISES
+
+        names = ", ".join(f"{name}.py" for name in EXERCISES)
+        message = f"no exercise file in {submission} (looked for {names})"
+        return SubmissionResult(submission, "-", 0.0, 0.0, ERROR, message)
+    if path is None:
+        return failed(exercise, plan, submission, ERROR, why_missing(submission, exercise), 0.0)
+    try:
+        prepared[i] = prep.prepare(i, exercise, path, submission, scratch, given[exercise.name])
+    except prep.NotGradable as e:
+        return failed(exercise, plan, submission, ERROR, str(e), 0.0)
+    if prepared[i].findings and plan.audit == "enforce":
+        scratch.remove(i)
+        return failed(exercise, plan, submission, ERROR, audit_message(prepared[i].findings, "scored 0"), 0.0)
+    return None
+
+
+def audit_message(findings, verdict: str) -> str:
+    shown = "; ".join(map(str, findings[:5])) + (f"; and {len(findings) - 5} more" if len(findings) > 5 else "")
+    return f"audit: {verdict}: the source does what a hand-written backward never needs: {shown}"
+
+
+def with_findings(result: SubmissionResult, prepared: prep.Prepared, plan: Plan) -> SubmissionResult:
+    """--audit warn: the score stands, the findings are reported for review."""
+    if prepared.findings and plan.audit == "warn":
+        result.message += "\n" + audit_message(prepared.findings, "for review")
+    return result

@@ -6,15 +6,65 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import re
+import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import asdict
+from pathlib import Path
 
 from rich.table import Table
 from rich.text import Text
 
-from ninja.grade.batch import GRADED, TIMEOUT, SubmissionResult
+from ninja.grade.batch import CREDIT_NOTE, GRADED, TIMEOUT, SubmissionResult
+from ninja.registry import EXERCISES
 
 STATUS_STYLE = {GRADED: "green", TIMEOUT: "yellow"}
+# C0 and C1 controls but newline and tab (escape codes, bells, \x01), lone surrogates, XML's non-characters
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what makes a spreadsheet read a cell as a formula
+
+
+def clean(text: str) -> str:
+    """Student text (messages, printed output, file and folder names) with every control
+    character, lone surrogate and XML non-character shown as a visible escape instead."""
+    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else "\ufffd", str(text))
+
+
+def cell(value):
+    """A CSV cell no spreadsheet runs: text that would start a formula gets a leading quote."""
+    if isinstance(value, str):
+        value = clean(value)
+        return "'" + value if value.startswith(FORMULA) else value
+    return value
+
+
+def cleaned(value):
+    """Every string in a JSON-able document cleaned: the file is valid UTF-8 and shows no codes."""
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        return {clean(k): cleaned(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [cleaned(v) for v in value]
+    return value
+
+
+def write_atomically(path, text: str) -> None:
+    """Write to a temporary file beside `path`, then rename: a reader sees the old file or the
+    whole new one, and nothing that ran before can hold the new one open."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, temporary = tempfile.mkstemp(prefix=".ninja-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 def points(x: float) -> float | int:
@@ -45,7 +95,7 @@ def gradescope(results: list[SubmissionResult], execution_time: float) -> str:
         "stdout_visibility": "hidden",
         "tests": tests,
     }
-    return json.dumps(document, indent=2)
+    return json.dumps(cleaned(document), indent=2)
 
 
 def junit(results: list[SubmissionResult]) -> str:
@@ -55,16 +105,18 @@ def junit(results: list[SubmissionResult]) -> str:
         wrong = sum(not t.passed for t in r.tests)
         failures, errors = (wrong, 0) if r.status == GRADED else (0, wrong)
         suite = ET.SubElement(
-            suites, "testsuite", name=f"{r.submission} {r.exercise}", tests=str(len(r.tests)),
+            suites, "testsuite", name=clean(f"{r.submission} {r.exercise}"), tests=str(len(r.tests)),
             failures=str(failures), errors=str(errors), time=f"{r.seconds:.3f}",
         )  # fmt: skip
         for t in r.tests:
-            case = ET.SubElement(suite, "testcase", classname=f"{r.submission}.{r.exercise}", name=t.name)
+            case = ET.SubElement(suite, "testcase", classname=clean(f"{r.submission}.{r.exercise}"), name=clean(t.name))
             if not t.passed:
                 kind = "failure" if r.status == GRADED else "error"
-                ET.SubElement(case, kind, message=t.output.splitlines()[0] if t.output else r.status).text = t.output
+                output = clean(t.output)
+                message = (output.splitlines()[0] if output else r.status) if r.status == GRADED else headline(r)
+                ET.SubElement(case, kind, message=message).text = output
         if r.status != GRADED:
-            ET.SubElement(suite, "system-out").text = r.message
+            ET.SubElement(suite, "system-out").text = clean(r.message)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True)
 
 
@@ -83,7 +135,7 @@ def as_json(results: list[SubmissionResult]) -> str:
         }
         for r in results
     ]
-    return json.dumps(document, indent=2)
+    return json.dumps(cleaned(document), indent=2)
 
 
 def as_csv(results: list[SubmissionResult]) -> str:
@@ -91,10 +143,51 @@ def as_csv(results: list[SubmissionResult]) -> str:
     writer = csv.writer(out)
     writer.writerow(["submission", "exercise", "score", "max_score", "status", "message"])
     for r in results:
-        writer.writerow(
-            [r.submission, r.exercise, points(r.score), points(r.max_score), r.status, r.message.splitlines()[0]]
-        )
+        row = (r.submission, r.exercise, points(r.score), points(r.max_score), r.status, headline(r))
+        writer.writerow([cell(v) for v in row])
     return out.getvalue()
+
+
+def headline(r: SubmissionResult) -> str:
+    """The first line of a result's message: what happened (syntax error at line N, timed out after
+    N s, over the memory limit, autograd refused, k/n gradients correct), control characters out."""
+    return clean(r.message.splitlines()[0]) if r.message else r.status
+
+
+def students(results: list[SubmissionResult]) -> dict[str, list[SubmissionResult]]:
+    """Results by student: a submission folder's (or file's) name, its path where two share a name."""
+    names = {Path(r.submission).name or r.submission for r in results}
+    by_path = {r.submission for r in results}
+    short = len(names) == len(by_path)
+    grouped: dict[str, list[SubmissionResult]] = {}
+    for r in results:
+        grouped.setdefault(Path(r.submission).name if short else r.submission, []).append(r)
+    return grouped
+
+
+def gradebook(results: list[SubmissionResult]) -> str:
+    """One row per student: a column per exercise, the total, the maximum, and what happened where
+    something did not grade cleanly. An exercise a student did not hand in scores 0 out of its maximum."""
+    order = [e for e in EXERCISES if any(r.exercise == e for r in results)]
+    maxima = {e: max(r.max_score for r in results if r.exercise == e) for e in order}
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["student", *order, "total", "max_total", "percent", "notes"])
+    for student, mine in students(results).items():
+        by_exercise = {r.exercise: r for r in mine}
+        notes = [f"{r.exercise}: {headline(r)}" for r in mine if r.status != GRADED]
+        notes += [f"{e}: not handed in" for e in order if e not in by_exercise]
+        total = sum(r.score for r in mine)
+        top = sum(maxima.values())
+        percent = round(100 * total / top, 1) if top else 0
+        cells = [points(by_exercise[e].score) if e in by_exercise else 0 for e in order]
+        writer.writerow([cell(v) for v in (student, *cells, points(total), points(top), percent, "; ".join(notes))])
+    return out.getvalue()
+
+
+def telling(message: str) -> list[str]:
+    """A message's lines less the credit note, which is the same for every submission of a run."""
+    return [line for line in message.splitlines() if line not in CREDIT_NOTE.values()]
 
 
 def summary(results: list[SubmissionResult]) -> Table:
@@ -103,8 +196,101 @@ def summary(results: list[SubmissionResult]) -> Table:
         style = STATUS_STYLE.get(r.status, "magenta")
         if r.status == GRADED and r.score < r.max_score:
             style = "red"
-        grid.add_row(
-            r.submission, r.exercise, f"{points(r.score)}/{points(r.max_score)}", Text(r.status, style=style),
-            " · ".join(r.message.splitlines()[:2]),
+        grid.add_row(  # Text, never markup: a folder named [red]... or an escape code shows as itself
+            Text(clean(r.submission)), Text(clean(r.exercise)), f"{points(r.score)}/{points(r.max_score)}",
+            Text(r.status, style=style), Text(clean(" · ".join(telling(r.message)[:2]))),
         )  # fmt: skip
     return grid
+
+
+# ---- GitHub Actions and GitHub Classroom ----------------------------------------------------------
+
+
+def relative(path: str) -> str:
+    """A path as GitHub annotates it: relative to the workspace (the current folder) where it can be."""
+    if not path:
+        return ""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return path
+
+
+def github(results: list[SubmissionResult]) -> str:
+    """Annotations at the student's own lines: an error at each root cause and where the file
+    raised; a line per exercise; and GitHub Classroom's `Points X/Y` as a notice."""
+    from ninja.render import annotation
+
+    lines = []
+    for r in results:
+        file = relative(r.file)
+        if r.status != GRADED:
+            lines.append(annotation("error", r.message, file or None, r.line, f"{r.exercise}: {headline(r)}"[:200]))
+        for t in r.tests:
+            if t.root_cause and not t.passed and r.status == GRADED:
+                lines.append(annotation("error", t.output, file or None, t.line, f"{t.name} is wrong"))
+        lines.append(f"{r.submission} {r.exercise}: {points(r.score)}/{points(r.max_score)}: {headline(r)}")
+    total, top = sum(r.score for r in results), sum(r.max_score for r in results)
+    lines.append(annotation("notice", f"Points {points(total)}/{points(top)}", title="Autograding complete"))
+    return "\n".join(lines)
+
+
+def md_cell(text: str) -> str:
+    """Text for one cell of a Markdown table (control characters stripped)."""
+    return clean(text).replace("\\", "\\\\").replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
+
+
+def step_summary(results: list[SubmissionResult]) -> str:
+    """The job summary ($GITHUB_STEP_SUMMARY): per exercise its score, what happened, and the
+    per-variable table with root causes first."""
+    total, top = sum(r.score for r in results), sum(r.max_score for r in results)
+    parts = [f"## ninja grade: {points(total)}/{points(top)} points\n"]
+    several = len({r.submission for r in results}) > 1
+    for r in results:
+        who = f"{md_cell(r.submission)} " if several else ""
+        parts.append(f"### {who}{md_cell(r.exercise)}: {points(r.score)}/{points(r.max_score)}\n")
+        parts.append("\n".join(f"- {md_cell(line)}" for line in r.message.splitlines()) + "\n")
+        if r.tests:
+            rows = ["| variable | points | status | feedback |", "| --- | --- | --- | --- |"]
+            order = sorted(r.tests, key=lambda t: (t.passed, not t.root_cause))
+            for t in order:
+                mark = "pass" if t.passed else ("root cause" if t.root_cause else t.status or "fail")
+                rows.append(
+                    f"| `{md_cell(t.name)}` | {points(t.score)}/{points(t.max_score)} | {mark} | {md_cell(t.output)} |"
+                )
+            parts.append("\n".join(rows) + "\n")
+    return "\n".join(parts)
+
+
+def classroom_test(r: SubmissionResult, t) -> dict:
+    status = "pass" if t.passed else ("error" if r.status != GRADED else "fail")
+    return {
+        "name": f"{r.exercise} {t.name}",
+        "status": status,
+        "score": points(t.score),
+        "max_score": points(t.max_score),
+        "message": t.output,
+        "line_no": t.line,
+        "test_code": f"ninja grade {r.exercise}",
+    }
+
+
+def classroom(results: list[SubmissionResult]) -> dict:
+    """The result GitHub Classroom's autograding reporter reads (a runner's `result` output, as
+    classroom-resources/autograding-grading-reporter decodes it): status, max_score, and each test's
+    status and score; the reporter adds the scores up into the `Points X/Y` that Classroom records."""
+    tests = [classroom_test(r, t) for r in results for t in r.tests]
+    if any(r.status != GRADED for r in results):
+        status = "error"
+    else:
+        status = "pass" if all(r.score >= r.max_score for r in results) else "fail"
+    return {"version": 1, "status": status, "max_score": points(sum(r.max_score for r in results)), "tests": tests}
+
+
+def github_outputs(results: list[SubmissionResult]) -> str:
+    """Lines for $GITHUB_OUTPUT: the Classroom result (base64 JSON, as the reporter expects), score, max-score."""
+    import base64
+
+    encoded = base64.b64encode(json.dumps(classroom(results)).encode()).decode()
+    total, top = sum(r.score for r in results), sum(r.max_score for r in results)
+    return f"result={encoded}\nscore={points(total)}\nmax-score={points(top)}\n"

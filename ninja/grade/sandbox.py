@@ -1,10 +1,12 @@
-"""Run untrusted work in processes forked from a warm worker, with limits.
+"""Run untrusted work in processes forked from a warm worker, confined, with limits.
 
-The grading process imports torch once, then forks a *fork server* before it computes anything
-secret (references, other submissions' results). The fork server forks one child per job; each
-child gets its own process group, a CPU-time limit, a memory limit on top of what torch already
-mapped, stdout/stderr on /dev/null, and no network where the OS allows. What a child sends back is
-raw bytes on a pipe that only the parent reads; the parent never unpickles them.
+The warm worker is a fresh `python -I` exec with a minimal environment and no grader arguments
+(so neither CI secrets nor the output path are in any child's memory or /proc/self): it imports
+torch, warms up, builds the confinement policy once (ninja/grade/confine.py) and serves as the
+*fork server*: one child per job, each in fresh net and PID namespaces, confined before the
+learner's code runs. What a child sends back is raw bytes on a pipe that only the parent reads;
+the parent never unpickles them, caps them and keeps each job's deadline itself. A fork server that
+dies or stops is replaced; the jobs it was running are reported as errors, the rest go on.
 
 Parent <-> fork server: one datagram per message on a Unix socketpair (JSON), the job's pipe
 passed as a file descriptor (SCM_RIGHTS), so a child never sees another job's pipe.
@@ -12,30 +14,43 @@ passed as a file descriptor (SCM_RIGHTS), so a child never sees another job's pi
 
 from __future__ import annotations
 
-import ctypes
+import atexit
 import faulthandler
 import gc
+import importlib
 import json
 import os
-import resource
 import select
 import selectors
 import signal
 import socket
+import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
-MAX_RESULT_BYTES = 256 * 2**20  # a child sending more than this is cut off
+MAX_RESULT_BYTES = 8 * 2**20  # a child sending more than this is cut off
+MAX_MESSAGE = 1 << 16
+STARTUP_SECONDS = 300.0  # importing torch and warming up, on a loaded machine
+SERVER_SECONDS = 10.0
+MAX_REPLACEMENTS = 20  # a fork server that does not answer a job in this long is stopped: replaced
+BOOT = (  # the import path first (torch and ninja import while the parent starts up), then the job
+    "import json, socket, sys\n"
+    "sock = socket.socket(fileno=int(sys.argv[1]))\n"
+    "sys.path[:] = json.loads(sock.recv(1 << 20))\n"
+    "from ninja.grade.sandbox import worker_main\n"
+    "worker_main(sock)\n"
+)
+EARLY_IMPORTS = ("torch", "ninja.grade.child", "ninja.grade.confine", "ninja.registry")
 
 
 @dataclass(frozen=True)
 class Limits:
-    timeout: float = 30.0  # wall-clock seconds per job
+    timeout: float = 30.0  # wall-clock seconds per job, kept by the parent
     cpu_seconds: int = 30
     memory_mb: int = 1024  # on top of what the warm worker had mapped
+    file_mb: int = 64  # the largest file a child may write (in its own job folder)
 
 
 @dataclass
@@ -47,46 +62,10 @@ class Outcome:
     wall: float
     timed_out: bool = False
     exit_code: int | None = None  # os._exit(code) / normal exit
-    signal: int | None = None  # killed by this signal (SIGABRT, SIGSEGV, SIGXCPU, SIGKILL, ...)
+    signal: int | None = None  # killed by this signal (SIGSEGV, SIGKILL, ...)
     truncated: bool = False  # sent more than MAX_RESULT_BYTES
-
-
-def network_isolation() -> str | None:
-    """Cut this (single-threaded, freshly forked) process off the network: None when done, or why not."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.unshare(CLONE_NEWNET) == 0 or libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
-            return None
-        return f"unshare(CLONE_NEWNET) not permitted here ({os.strerror(ctypes.get_errno())})"
-    except (OSError, AttributeError) as e:
-        return f"unshare is not available on this system ({e})"
-
-
-def mapped_bytes() -> int:
-    """Virtual memory this process has mapped already (torch reserves a lot of it)."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[0]) * resource.getpagesize()
-    except OSError:
-        return 0
-
-
-def confine(limits: Limits) -> None:
-    """In the child, before any learner code: own process group, limits, quiet fds."""
-    os.setpgid(0, 0)
-    faulthandler.disable()  # a crash is the parent's to report, not a traceback on the grader's terminal
-    cpu = max(1, int(limits.cpu_seconds))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    memory = mapped_bytes() + limits.memory_mb * 2**20
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):  # C-level writes and os.write(1, ...) floods go nowhere
-        os.dup2(devnull, fd)
-    os.close(devnull)
-    # fresh Python streams: the inherited ones may hold locks taken by threads that did not survive fork
-    sys.stdin = open(os.devnull)  # noqa: SIM115
-    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+    cpu: float = 0.0  # CPU seconds the child used
+    lost: str | None = None  # the fork server died or stopped while this job ran
 
 
 def send_all(fd: int, data: bytes) -> None:
@@ -95,29 +74,65 @@ def send_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-Work = Callable[[dict, int], None]  # (job, fd to write the result to), runs in the child
+# ---- in the warm worker ------------------------------------------------------------------------
 
 
-def serve(sock: socket.socket, work: Work, limits: Limits) -> None:
+def worker_main(sock: socket.socket) -> None:
+    """The fresh exec's entry point: import, then (once the parent says what to grade) prepare and
+    warm up, build the policy, then serve."""
+    code = 0
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+        for module in EARLY_IMPORTS:
+            importlib.import_module(module)
+        from ninja.grade.confine import Namespaces, Policy, network_probe
+
+        raw = sock.recv(1 << 20)
+        if not raw:  # the parent stopped before it configured us (a usage error)
+            os._exit(0)
+        config = json.loads(raw)
+        module, _, name = config["work"].rpartition(":")
+        work = getattr(importlib.import_module(module), name)
+        prepare_module, _, prepare_name = config["prepare"].rpartition(":")
+        getattr(importlib.import_module(prepare_module), prepare_name)(config["prepare_args"])
+        policy = Policy.build(config["hidden"])
+        namespaces = Namespaces(policy.missing) if sys.platform.startswith("linux") else None
+        policy.namespaces = bool(namespaces and namespaces.available)
+        if not policy.namespaces and sys.platform.startswith("linux"):
+            policy.own_net = network_probe(policy.missing)
+        sock.send(json.dumps({"ready": policy.layers(), "missing": policy.missing}).encode())
+        serve(sock, work, Limits(**config["limits"]), policy, namespaces if policy.namespaces else None)
+    except BaseException as e:  # noqa: BLE001 (the parent reports it)
+        try:
+            sock.send(json.dumps({"failed": f"{type(e).__name__}: {e}"[:2000]}).encode())
+        except OSError:
+            pass
+        code = 70
+    os._exit(code)
+
+
+def serve(sock: socket.socket, work, limits: Limits, policy, namespaces) -> None:
     """The fork server's loop: fork a child per request, report each child's pid and exit status."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     gc.freeze()  # children then do not touch (and copy) every inherited object's page when they collect
     children: set[int] = set()
     sock.setblocking(False)
     while True:
         reap(sock, children)
         try:
-            message, fds, _, _ = socket.recv_fds(sock, 65536, 1)
+            message, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 1)
         except BlockingIOError:
             select.select([sock], [], [], 0.002)  # wakes at once for a job; reaps every 2 ms meanwhile
             continue
         if not message:  # the parent closed its end: finish the running children, then leave
             break
         job = json.loads(message)
+        if namespaces:
+            namespaces.enter()
         pid = os.fork()
         if pid == 0:
-            sock.close()
-            run_child(job, fds[0], work, limits)
+            run_child(job, fds[0], work, limits, policy)
+        if namespaces:
+            namespaces.leave()
         os.close(fds[0])
         children.add(pid)
         sock.send(json.dumps({"started": job["id"], "pid": pid}).encode())
@@ -127,10 +142,10 @@ def serve(sock: socket.socket, work: Work, limits: Limits) -> None:
 
 def reap(sock: socket.socket, children: set[int], block: bool = False) -> None:
     for pid in list(children):
-        done, status = os.waitpid(pid, 0 if block else os.WNOHANG)
+        done, status, usage = os.wait4(pid, 0 if block else os.WNOHANG)
         if done:
             children.discard(pid)
-            ended = {"ended": pid, "exit_code": None, "signal": None}
+            ended = {"ended": pid, "exit_code": None, "signal": None, "cpu": usage.ru_utime + usage.ru_stime}
             if os.WIFSIGNALED(status):
                 ended["signal"] = os.WTERMSIG(status)
             else:
@@ -141,41 +156,107 @@ def reap(sock: socket.socket, children: set[int], block: bool = False) -> None:
                 pass  # the parent is gone
 
 
-def run_child(job: dict, fd: int, work: Work, limits: Limits) -> None:
+def run_child(job: dict, fd: int, work, limits: Limits, policy) -> None:
     code = 0
     try:
-        confine(limits)
-        work(job, fd)
+        faulthandler.disable()  # a crash is the parent's to report, not a traceback on the grader's terminal
+        policy.apply(job, fd, limits)
+        work(job, 3)
     except BaseException:  # noqa: BLE001 (whatever happens, this process must not go back to serving)
         code = 70
     finally:
         os._exit(code)
 
 
-class ForkServer:
-    """Start once (after importing torch, before computing anything secret); then `run` jobs."""
+# ---- in the parent -----------------------------------------------------------------------------
 
-    def __init__(self, work: Work, limits: Limits):
+
+class ServerFailed(RuntimeError):
+    """The warm worker could not start (an import failed, or it died while warming up)."""
+
+
+def worker_path() -> list[str]:
+    """The import path, less the folder the grader runs in (`python -m` puts it first: it may hold
+    the submissions), unless ninja is imported from there."""
+    here = os.path.realpath(os.getcwd())
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    return [p for p in sys.path if p and (os.path.realpath(p) != here or os.path.dirname(package) == here)]
+
+
+class ForkServer:
+    """Start early (the worker imports and warms up while the parent does); then `run` jobs.
+    `work` and `prepare` are "module:function" names the fresh worker imports."""
+
+    def __init__(self):
+        """Starts the worker at once: it imports torch while the parent goes on; `configure` next."""
+        self.config: dict = {}
+        self.limits = Limits()
+        self.layers: list[str] = []
+        self.missing: dict[str, str] = {}
+        self.replaced = 0
+        self.process: subprocess.Popen | None = None
+        self.start()
+        atexit.register(self.abandon)  # a usage error after this: the worker must not linger
+
+    def abandon(self) -> None:
+        if self.process is not None and not self.config:
+            self.kill()
+
+    def configure(self, work: str, limits: Limits, prepare: str, prepare_args, hidden: Iterable[str] = ()) -> None:
         self.limits = limits
+        self.config = {
+            "work": work, "prepare": prepare, "prepare_args": prepare_args, "hidden": list(hidden),
+            "limits": {"timeout": limits.timeout, "cpu_seconds": limits.cpu_seconds, "memory_mb": limits.memory_mb,
+                       "file_mb": limits.file_mb},
+        }  # fmt: skip
+        self.sock.send(json.dumps(self.config).encode())
+
+    def start(self) -> None:
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        self.pid = os.fork()
-        if self.pid == 0:
-            self.sock.close()
-            code = 0
-            try:
-                serve(theirs, work, limits)
-            except BaseException:  # noqa: BLE001
-                code = 70
-            os._exit(code)
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-c", BOOT, str(theirs.fileno())],
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, cwd="/", start_new_session=True,
+        )  # fmt: skip
         theirs.close()
+        self.sock.send(json.dumps(worker_path()).encode())
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        """Block until the worker has warmed up; ServerFailed if it cannot."""
+        if self.ready:
+            return
+        ready, _, _ = select.select([self.sock], [], [], STARTUP_SECONDS)
+        message = self.sock.recv(MAX_MESSAGE) if ready else b""
+        answer = json.loads(message) if message else {"failed": "the grading worker did not start"}
+        if "ready" not in answer:
+            self.kill()
+            raise ServerFailed(answer.get("failed", "the grading worker did not start"))
+        self.layers, self.missing, self.ready = answer["ready"], answer["missing"], True
+
+    def kill(self) -> None:
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self.process.wait()
+            self.process = None
+        self.sock.close()
 
     def close(self) -> None:
-        if self.pid:
+        if not self.config:  # never told what to grade: nothing to finish
+            self.kill()
+            return
+        if self.process is not None:
             self.sock.close()
-            os.waitpid(self.pid, 0)
-            self.pid = 0
+            try:
+                self.process.wait(timeout=self.limits.timeout + SERVER_SECONDS)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            self.process = None
 
     def __enter__(self):
         return self
@@ -183,59 +264,120 @@ class ForkServer:
     def __exit__(self, *exc):
         self.close()
 
+    def replace(self) -> None:
+        self.kill()
+        self.replaced += 1
+        if self.replaced > MAX_REPLACEMENTS:
+            raise ServerFailed(f"the grading worker died {self.replaced} times: stopping")
+        self.start()
+        self.sock.send(json.dumps(self.config).encode())
+        self.wait_ready()
+
     def run(self, jobs: Iterable[dict], parallel: int) -> Iterator[Outcome]:
-        """Run every job (a JSON-able dict with a unique "id"), at most `parallel` at once, and
-        yield each Outcome as it ends: every job gets exactly one."""
+        """Run every job (a JSON-able dict with a unique "id"), at most `parallel` at once, each in
+        its own slot (job["slot"]), and yield each Outcome as it ends: every job gets exactly one."""
+        self.wait_ready()
         pending = list(jobs)
         pending.reverse()
         running: dict[int, _Running] = {}  # by the read end of its pipe
-        by_pid: dict[int, _Running] = {}
         selector = selectors.DefaultSelector()
         selector.register(self.sock, selectors.EVENT_READ)
+        free = list(range(parallel - 1, -1, -1))
         try:
             while pending or running:
-                while pending and len(running) < parallel:
+                while pending and free:
                     job = pending.pop()
-                    read_end, write_end = os.pipe()
-                    socket.send_fds(self.sock, [json.dumps(job).encode()], [write_end])
-                    os.close(write_end)
-                    running[read_end] = _Running(job, time.monotonic() + self.limits.timeout)
-                    selector.register(read_end, selectors.EVENT_READ)
+                    job["slot"] = free.pop()
+                    running_job = self.send(job)
+                    if running_job is None:  # the server is gone before it took the job
+                        free.append(job["slot"])
+                        pending.append(job)
+                        yield from self.lost(running, selector, free, "", pending)
+                        selector.register(self.sock, selectors.EVENT_READ)
+                        continue
+                    running[running_job.fd] = running_job
+                    selector.register(running_job.fd, selectors.EVENT_READ)
                 now = time.monotonic()
-                timeout = max(0.0, min(r.deadline for r in running.values()) - now) if running else None
+                timeout = max(0.0, min(r.next_check(now) for r in running.values()) - now) if running else None
+                dead = False
                 for key, _ in selector.select(timeout):
                     if key.fileobj is self.sock:
-                        self.message(json.loads(self.sock.recv(65536)), running, by_pid)
-                    else:
+                        dead |= not self.message(running)
+                    elif key.fd in running:
                         self.read(key.fd, running[key.fd], selector)
                 now = time.monotonic()
+                dead |= any(r.server_late(now) for r in running.values())
+                if dead:
+                    yield from self.lost(running, selector, free, "the grading worker stopped or died", pending)
+                    selector.register(self.sock, selectors.EVENT_READ)
+                    continue
                 for fd, job in list(running.items()):
-                    if job.pid and not job.timed_out and now >= job.deadline:
+                    if not job.timed_out and now >= job.deadline:
                         job.timed_out = True
                         kill_group(job.pid)
                     if job.finished:
-                        del running[fd]
-                        by_pid.pop(job.pid, None)
-                        if not job.eof:
-                            selector.unregister(fd)
-                        os.close(fd)
-                        yield job.outcome(now)
+                        yield self.done(fd, running, selector, free, now)
         finally:
             for fd, job in running.items():  # interrupted: leave nothing behind
-                if job.pid:
-                    kill_group(job.pid)
+                kill_group(job.pid)
                 os.close(fd)
             selector.close()
 
-    def message(self, message: dict, running: dict, by_pid: dict) -> None:
+    def send(self, job: dict) -> _Running | None:
+        read_end, write_end = os.pipe()
+        try:
+            socket.send_fds(self.sock, [json.dumps(job).encode()], [write_end])
+        except OSError:
+            os.close(read_end)
+            return None
+        finally:
+            os.close(write_end)
+        return _Running(job, read_end, time.monotonic() + self.limits.timeout)
+
+    def done(self, fd: int, running: dict, selector, free: list, now: float) -> Outcome:
+        job = running.pop(fd)
+        if not job.eof:
+            selector.unregister(fd)
+        os.close(fd)
+        free.append(job.job["slot"])
+        return job.outcome(now)
+
+    def lost(self, running: dict, selector, free: list, why: str, pending: list) -> Iterator[Outcome]:
+        """The fork server died or stopped: kill what it ran and report those jobs; the jobs it
+        never started go back in the queue; a new fork server takes over."""
+        selector.unregister(self.sock)
+        for fd, job in list(running.items()):
+            if job.pid is None:
+                self.done(fd, running, selector, free, time.monotonic())
+                job.job.pop("slot", None)
+                pending.append(job.job)
+        for job in running.values():
+            kill_group(job.pid)
+            job.lost, job.ended = why or "the grading worker died", True
+        self.replace()
+        now = time.monotonic()
+        for fd in list(running):
+            yield self.done(fd, running, selector, free, now)
+
+    def message(self, running: dict) -> bool:
+        """One message from the fork server; False when it has gone."""
+        try:
+            raw = self.sock.recv(MAX_MESSAGE)
+        except OSError:
+            return False
+        if not raw:
+            return False
+        message = json.loads(raw)
         if "started" in message:
-            job = next(r for r in running.values() if r.job["id"] == message["started"])
-            job.pid = message["pid"]
-            by_pid[job.pid] = job
-        elif message.get("ended") in by_pid:
-            job = by_pid[message["ended"]]
-            job.ended, job.exit_code, job.signal = True, message["exit_code"], message["signal"]
-            kill_group(job.pid)  # grandchildren it left behind still hold the pipe open
+            job = next((r for r in running.values() if r.job["id"] == message["started"]), None)
+            if job is not None:
+                job.pid = message["pid"]
+        elif "ended" in message:
+            job = next((r for r in running.values() if r.pid == message["ended"]), None)
+            if job is not None:
+                job.ended, job.exit_code, job.signal = True, message["exit_code"], message["signal"]
+                job.cpu = float(message.get("cpu") or 0.0)
+        return True
 
     def read(self, fd: int, job: _Running, selector) -> None:
         chunk = os.read(fd, 1 << 20)
@@ -255,16 +397,35 @@ def kill_group(pid: int | None) -> None:
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        try:
+            os.kill(pid, signal.SIGKILL)  # it may have left its group: it is still its namespace's init
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 class _Running:
-    def __init__(self, job: dict, deadline: float):
-        self.job, self.deadline, self.started = job, deadline, time.monotonic()
+    def __init__(self, job: dict, fd: int, deadline: float):
+        self.job, self.fd, self.deadline = job, fd, deadline
+        self.sent = self.started = time.monotonic()
         self.pid: int | None = None
         self.data = bytearray()
         self.eof = self.ended = self.timed_out = self.truncated = False
         self.exit_code: int | None = None
         self.signal: int | None = None
+        self.cpu = 0.0
+        self.lost: str | None = None
+
+    def next_check(self, now: float) -> float:
+        """When the parent must look at this job again: its deadline, or when the server is late."""
+        if self.pid is None:
+            return min(self.deadline, self.sent + SERVER_SECONDS)
+        return self.deadline if not self.timed_out else self.deadline + SERVER_SECONDS
+
+    def server_late(self, now: float) -> bool:
+        """The fork server never said it started this job, or never reaped it once killed: it is stopped."""
+        if self.pid is None:
+            return now - self.sent > SERVER_SECONDS
+        return self.timed_out and not self.ended and now > self.deadline + SERVER_SECONDS
 
     @property
     def finished(self) -> bool:
@@ -273,5 +434,6 @@ class _Running:
 
     def outcome(self, now: float) -> Outcome:
         return Outcome(
-            self.job, bytes(self.data), now - self.started, self.timed_out, self.exit_code, self.signal, self.truncated
-        )
+            self.job, bytes(self.data), now - self.started, self.timed_out, self.exit_code, self.signal,
+            self.truncated, self.cpu, self.lost,
+        )  # fmt: skip

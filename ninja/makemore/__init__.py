@@ -100,12 +100,24 @@ def forward(C, W1, b1, W2, b2, bngain, bnbias, Xb, Yb, tap: Tap = lambda name, t
     return tap("loss", -logprobs[range(n), Yb].mean())
 
 
-def run_forward(settings: Settings):
-    """The trusted forward at `settings` with autograd on: (values by name, the parameter leaves).
-    Every intermediate keeps its .grad after values["loss"].backward()."""
+def tensors_of(settings: Settings, tensors: dict | None = None) -> tuple[dict, torch.Tensor, torch.Tensor]:
+    """(parameters by name, Xb, Yb): the package's at `settings`, or the learner's own (`tensors`:
+    the parameters, Xb and Yb their file defines, see ninja.makemore.roles), in float64."""
+    if tensors is not None:  # "dtype": at the learner's own precision instead (to measure its rounding)
+        dtype = tensors.get("dtype", torch.float64)
+        params = {k: tensors[k].detach().to(dtype).clone() for k in PARAMETER_NAMES}
+        return params, tensors["Xb"], tensors["Yb"]
     with use(settings):
         params = dict(zip(PARAMETER_NAMES, parameters()))
         Xb, Yb = batch()
+    return params, Xb, Yb
+
+
+def run_forward(settings: Settings, tensors: dict | None = None):
+    """The trusted forward at `settings` (or on the learner's own `tensors`) with autograd on:
+    (values by name, the parameter leaves). Every intermediate keeps its .grad after
+    values["loss"].backward()."""
+    params, Xb, Yb = tensors_of(settings, tensors)
     leaves = {k: p.requires_grad_() for k, p in params.items()}
     values: dict[str, torch.Tensor] = {}
 
@@ -118,10 +130,10 @@ def run_forward(settings: Settings):
     return values, leaves
 
 
-def reference_gradients(settings: Settings, names) -> tuple[dict, dict]:
+def reference_gradients(settings: Settings, names, tensors: dict | None = None) -> tuple[dict, dict]:
     """(forward values, d loss / d name) for every name, from autograd on the trusted forward."""
     with torch.enable_grad():  # even when called from code that runs under no_grad
-        values, leaves = run_forward(settings)
+        values, leaves = run_forward(settings, tensors)
         values["loss"].backward()
     everything = values | leaves
     grads = {name: everything[name].grad.detach().clone() for name in names}
@@ -135,15 +147,13 @@ def given(name: str) -> torch.Tensor:
 
 
 
-def cut_forward(settings: Settings, cut) -> tuple[dict, dict]:
+def cut_forward(settings: Settings, cut, tensors: dict | None = None) -> tuple[dict, dict]:
     """The trusted forward with every name in `cut` made a leaf of its own, for local blame.
     Returns (outputs, leaves): outputs[name] is what the forward computed for a cut intermediate
     from the leaves before it (and outputs["loss"] the root); leaves[name] is the leaf that the
     lines after it read. Parameters in `cut` are leaves; the rest of the forward stays uncut, so
     the steps between two cut names count as one line."""
-    with use(settings):
-        params = dict(zip(PARAMETER_NAMES, parameters(), strict=True))
-        Xb, Yb = batch()
+    params, Xb, Yb = tensors_of(settings, tensors)
     leaves = {k: p.requires_grad_() for k, p in params.items() if k in cut}
     outputs: dict[str, torch.Tensor] = {}
 

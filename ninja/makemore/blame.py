@@ -106,26 +106,34 @@ def blame(
     namespace: Mapping[str, Any] | None = None,
     forward_ok: bool = True,
     alias: Mapping[str, str] | None = None,
+    mistakes: Mapping[str, Sequence[tuple[str, str, torch.Tensor]]] | None = None,
 ) -> None:
     """Fill root_cause, inherited_from, diagnosis and line of every VarResult. `outputs` and
     `leaves` come from the cut forward; `raised` is the checked name whose line raised `error`.
     Nothing is blamed when the learner's forward is not the trusted one (`forward_ok` False).
-    `alias` (see shared_storage) when the answers are copies that no longer share storage."""
+    `alias` (see shared_storage) when the answers are copies that no longer share storage;
+    `mistakes`: named wrong formulas per name (ninja.makemore.mistakes), tried first."""
     results = {v.name: v for v in variables}
     used_by = consumers(outputs, leaves)
     changes = changes or {}
     alias = shared_storage(answers, changes) if alias is None else alias  # given: found where the tensors live
+    order = [v.name for v in variables]  # backward order
     for v in variables:
         v.line = changes[v.name][-1] if changes.get(v.name) else None
+        if (v.name == raised or v.status == ERROR) and error is not None and error.line:
+            v.line = error.line  # the line that raised, not one after it that never ran
         if v.status == PASS and v.name in alias:  # harmless now, but the next += will bite
             v.diagnosis_kind, v.diagnosis = "aliasing", diagnose.aliasing(v.name, alias[v.name])
         elif v.status in (PASS, MISSING) or not forward_ok:
             continue  # a changed forward makes every comparison moot: its note says what to do
         elif v.status == ERROR and v.name != raised:
-            v.inherited_from = raised  # never reached: the line that raised is to blame
+            # never reached: it inherits only from a gradient before it in backward order
+            if raised in order and order.index(raised) < order.index(v.name):
+                v.inherited_from = raised
         else:
             judge(v, answers, reference, outputs, leaves, used_by.get(v.name, []), results, n=n, root=root,
-                  alias=alias.get(v.name), raised=raised, error=error, namespace=namespace or {})  # fmt: skip
+                  alias=alias.get(v.name), raised=raised, error=error, namespace=namespace or {},
+                  mistakes=(mistakes or {}).get(v.name, ()))  # fmt: skip
     for v in variables:
         if v.inherited_from is not None:
             v.inherited_from = origin(v.inherited_from, results)
@@ -160,7 +168,17 @@ def upstream(y: str, answers, reference, outputs, results, root: str) -> tuple[s
     return "ok", g.reshape(outputs[y].shape).to(outputs[y].dtype)
 
 
-def judge(v, answers, reference, outputs, leaves, used_by, results, *, n, root, alias, raised, error, namespace):
+def named(g: torch.Tensor | None, local: torch.Tensor, truth: torch.Tensor, mistakes) -> diagnose.Diagnosis | None:
+    """The named mistake g equals, when what reaches this line is right (its local expectation is
+    the true gradient): the mistakes are computed from the true upstream."""
+    if g is None or g.shape != local.shape or not diagnose.close(local, truth.to(local.dtype)):
+        return None
+    g = g.to(local.dtype)
+    return next(((kind, words) for kind, words, wrong in mistakes if diagnose.close(g, wrong.to(local.dtype))), None)
+
+
+def judge(v, answers, reference, outputs, leaves, used_by, results, *, n, root, alias, raised, error, namespace,
+          mistakes=()):  # fmt: skip
     """A failing variable: inherited, or a root cause with a diagnosis."""
     states = {y: upstream(y, answers, reference, outputs, results, root) for y in used_by}
     unusable = [y for y, (state, _) in states.items() if state == "unusable"]
@@ -190,6 +208,10 @@ def judge(v, answers, reference, outputs, leaves, used_by, results, *, n, root, 
     indices = [i for y in used_by for i in indices_read(outputs[y], leaf)]
     kind, words = diagnose.diagnose(v.name, g, local, contributions, n=n, alias=alias,
                                     squeezed_upstreams=squeezed_upstreams, indices=indices)  # fmt: skip
+    found = named(g.reshape(local.shape) if matches else None, local, reference[v.name], mistakes)
+    if kind == "local_rule" and found:  # no generic mistake fits: one of the exercise's classics?
+        root_cause(v, found)
+        return
     assumed = [f"d{y}" for y, (state, _) in states.items() if state == "assumed"]
     if assumed:
         words += f" (assuming {', '.join(assumed)}, not there yet, were right)"

@@ -7,6 +7,8 @@ exercises/<name>.py and the reference solution in solutions/<name>.py.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
@@ -15,8 +17,9 @@ import torch
 
 from ninja import collected, engine, makemore, runner
 from ninja.exercise import BundledFiles, cached
-from ninja.makemore import blame
-from ninja.results import Report
+from ninja.makemore import blame, mistakes, roles
+from ninja.engine import UNREACHED
+from ninja.results import LearnerError, Report
 from ninja.settings import Settings
 
 
@@ -33,47 +36,80 @@ class Exercise(BundledFiles):
     atol: float = 1e-8
     # per checked variable: (1 shapes and the consuming line, 2 the local derivative in words, 3 the rule)
     hints: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
-    reference: Callable[[Settings, tuple[str, ...]], tuple[dict, dict]] = makemore.reference_gradients
+    # (settings, names, the learner's own tensors or None) -> (forward values, gradients)
+    reference: Callable[[Settings, tuple[str, ...], dict | None], tuple[dict, dict]] = makemore.reference_gradients
     track = "makemore"  # checked names are variables, shown as d<name>; not a field
+    learner_tensors = True  # checked on the learner's own parameters and batch where they have some
     # the trusted forward cut into a leaf at every checked name: (outputs, leaves), for local blame
-    pieces: Callable[[Settings, tuple[str, ...]], tuple[dict, dict]] = makemore.cut_forward
+    pieces: Callable[[Settings, tuple[str, ...], dict | None], tuple[dict, dict]] = makemore.cut_forward
+    # named wrong formulas per checked name (exercises 2 and 3's classics), see makemore/mistakes.py
+    mistakes: Callable[[Settings, tuple[str, ...], dict | None], dict] = mistakes.named_mistakes
+    own_tensors: bool = True  # a file's own parameters and batch are the reference's (not when grading)
 
     def check(self, path: Path, settings: Settings = Settings()) -> Report:
         return self.judge(self.collect(path, settings), settings)
 
     def for_grading(self) -> Exercise:
-        return self
+        """Grading keeps its secret seed and two batch sizes: never a submission's own tensors."""
+        return dataclasses.replace(self, own_tensors=False)
 
     def collect(self, path: Path, settings: Settings = Settings()) -> dict:
         """Run the learner's file (in this process; `ninja grade` runs this in a sandboxed child) and
         keep, as plain data, what judge and blame need from it."""
         with makemore.use(settings):
             run = runner.run_file(path)
-        answers = {name: run.value(f"d{name}") for name in self.checked}
-        changes = blame.change_lines(run.changed_at, self.checked)
-        error_line = run.error.line if run.error else None
+            own = self.own_tensors and not uses_package_tensors(path)
+            found = own_roles(run.namespace, settings, self.forward_names) if own else None
+            bare = not any(k in run.namespace for k in self.forward_names)  # its code is all under a guard?
+            if own and found is None and bare and runner.main_guard(path):
+                run = runner.run_file(path, as_main=True)  # a script with its code under `if __name__ == "__main__":`
+                found = own_roles(run.namespace, settings, self.forward_names)
+        names = found.names if found else {}
+        grad_of = {name: gradient_name(name, names.get(name, name), run) for name in self.checked}
+        answers = {name: run.value(grad_of[name]) for name in self.checked}
+        spans = {f"d{name}": run.changed_at.get(grad_of[name], []) for name in self.checked}
+        ran = lines_that_ran(run)
+        error = blocking_error(run, self.checked, answers, spans)
+        changes = blame.change_lines({f"d{name}": ran.get(grad_of[name], []) for name in self.checked}, self.checked)
+        error_line = error.line if error else None
         return {
             "path": str(path),
-            "error": collected.error_data(run.error),
+            "error": collected.error_data(error),
+            "other_errors": [collected.error_data(e) for e in run.errors if e is not error],
             "output": run.output,
             "answers": {name: collected.plain(value) for name, value in answers.items()},
-            "forward": {name: collected.plain(run.namespace.get(name)) for name in self.forward_names},
+            "near": near_names(run.namespace, self.checked, answers),
+            "autograd_lines": autograd_lines(path),
+            "forward": {name: collected.plain(value) for name, value in learner_forward(run, found, settings, self.forward_names).items()},
+            # the learner's own parameters and batch (their sizes, seed, dtype), by role, and their names
+            "own": {role: collected.plain(t) for role, t in found.tensors.items()} if found else None,
+            "own_names": names,
+            "own_batch": bool(found) and not same_batch(found.tensors, settings),
+            "grad_names": {name: grad for name, grad in grad_of.items() if grad != f"d{name}"},
             "changes": changes,
-            "raised": blame.raised_in(run.changed_at, self.checked, error_line),
+            "raised": blame.raised_in(spans, self.checked, error_line),
             "shared": blame.shared_storage(answers, changes),  # storage is only visible here
             # shapes for "this line raised ...; shapes: ...", only when a line raised
-            "shapes": {k: list(v.shape) for k, v in run.namespace.items() if run.error and torch.is_tensor(v)},
+            "shapes": {k: list(v.shape) for k, v in run.namespace.items() if error and torch.is_tensor(v)},
         }
 
     def judge(self, data: dict, settings: Settings = Settings(), cache: dict | None = None) -> Report:
-        """Pure: the collected data against the trusted references (kept in `cache` when given)."""
+        """Pure: the collected data against the trusted references (kept in `cache` when given).
+        With the learner's own tensors (collected unless grading), the reference is autograd on the
+        trusted forward applied to them, compared at their dtype's precision."""
+        own = {k: collected.value_of(v) for k, v in data["own"].items()} if data.get("own") else None
         key = (self.name, settings)
-        trusted, grads = cached(cache, ("reference", *key), lambda: self.reference(settings, self.checked))
+        refs = (lambda name, make: make()) if own else (lambda name, make: cached(cache, (name, *key), make))
+        trusted, grads = refs("reference", lambda: self.reference(settings, self.checked, own))
         answers = {name: collected.value_of(data["answers"][name]) for name in self.checked}
+        taken = take_near_names(answers, data.get("near") or {}, grads)
         error = collected.error_of(data["error"])
+        low = own is not None and own["C"].dtype != torch.float64
+        rounded = self.reference(settings, self.checked, own | {"dtype": own["C"].dtype})[1] if low else None
+        precision = Precision.of(own, grads, rounded)
         report = engine.check(
             self.name,
-            answers,
+            precision.upcast(answers),
             grads,
             learner_forward={name: collected.value_of(data["forward"][name]) for name in self.forward_names},
             trusted_forward=trusted,
@@ -81,22 +117,219 @@ class Exercise(BundledFiles):
             error=error,
             rtol=self.rtol,
             atol=self.atol,
+            tolerances=precision.tolerances,
+            forward_tolerance=precision.forward,
+            every_intermediate=own is None,  # a learner's own forward may skip some (hprebn.var(...) in one go)
         )
         report.output = data["output"]
         report.path = data["path"]
-        outputs, leaves = cached(cache, ("pieces", *key), lambda: self.pieces(settings, self.checked))
+        if own:
+            package_batch = not data.get("own_batch")
+            report.notes.append(own_note(own, data.get("own_names") or {}, data.get("grad_names") or {}, package_batch))
+        report.notes += [f"d{name}: taken from {other}, a near name (rename it d{name})" for name, other in taken.items()]
+        report.notes += [ran_on(collected.error_of(e)) for e in data.get("other_errors") or ()]
+        if data.get("autograd_lines"):
+            report.notes.append(
+                f"{data['path']}:{data['autograd_lines'][0]}: .grad or .backward() in your backward: ninja checks "
+                "your formulas, autograd is the reference (a gradient read from .grad is autograd's, not yours)"
+            )
+        outputs, leaves = refs("pieces", lambda: self.pieces(settings, self.checked, own))
+        named = refs("mistakes", lambda: self.mistakes(settings, self.checked, own))
         blame.blame(
             report.variables,
-            answers,
+            precision.upcast(answers),
             grads,
             outputs,
             leaves,
-            n=settings.batch_size,
+            n=own["Xb"].shape[0] if own else settings.batch_size,
             changes=data["changes"],
             error=error,
             raised=data["raised"],
             namespace={k: torch.empty(shape, device="meta") for k, shape in data["shapes"].items()},
             forward_ok=report.forward_ok,
             alias=data["shared"],
+            mistakes=named,
         )
         return report
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How closely a learner's gradients can match: float64's defaults, or, on their own float32
+    tensors, float32's rounding without letting a wrong formula through. That rounding is
+    measured, not guessed: autograd on the same tensors in float32 differs from float64 by some
+    amount per gradient (a right float32 answer differs by at most 2.8 times that: python
+    bench/float32_fairness.py), and the tolerance is ten times it. A wrong formula is off by a
+    percent or more of the scale."""
+
+    tolerances: dict | None = None
+    forward: tuple[float, float] = (1e-5, 1e-7)
+    dtype: torch.dtype | None = None
+
+    @staticmethod
+    def of(own: dict | None, grads: Mapping[str, torch.Tensor], rounded: Mapping[str, torch.Tensor] | None) -> Precision:
+        """`rounded`: the reference computed at the learner's dtype."""
+        dtype = own["C"].dtype if own else None
+        if dtype is None or dtype == torch.float64 or rounded is None:
+            return Precision()
+        noise = {k: (rounded[k].to(torch.float64) - g).abs().max().item() if g.numel() else 0.0 for k, g in grads.items()}
+        tolerances = {k: (1e-5, 10 * noise[k] + 1e-12) for k in grads}
+        return Precision(tolerances, (1e-4, 1e-5), dtype)
+
+    def upcast(self, answers: dict) -> dict:
+        """A learner's float32 gradients in float64, so no dtype note talks about it: their tensors are float32."""
+        if self.dtype is None:
+            return answers
+        return {k: v.to(torch.float64) if torch.is_tensor(v) and v.dtype == self.dtype else v for k, v in answers.items()}
+
+
+PACKAGE_TENSORS = re.compile(r"^\s*from ninja\.makemore import [^\n]*\b(parameters|batch)\b", re.MULTILINE)
+
+
+def uses_package_tensors(path: Path) -> bool:
+    """A .py made from ninja's template (`from ninja.makemore import batch, parameters`): its
+    tensors are the package's, whatever its lines do to them (an edited forward is a changed
+    forward). A notebook's cells say for themselves (the program ninja made imports them too)."""
+    try:
+        source = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return runner.CELL_MARK not in source and bool(PACKAGE_TENSORS.search(source))
+
+
+def own_roles(namespace, settings: Settings, forward_names):
+    """The learner's own parameters and batch (ninja.makemore.roles), unless they are the package's."""
+    found = roles.find_roles(namespace, forward_names)
+    if found is None:
+        return None
+    params, Xb, Yb = makemore.tensors_of(settings)
+    package = params | {"Xb": Xb, "Yb": Yb}
+    return None if roles.is_the_packages(found.tensors, package) else found
+
+
+def learner_forward(run: runner.LearnerRun, found, settings: Settings, forward_names) -> dict:
+    """The learner's intermediates by role. With their own tensors, a name their code never
+    computed still holds the template's value (a notebook's cells run after the template's
+    forward): that is not theirs, so it is left out."""
+    if found is None:
+        return {name: run.namespace.get(name) for name in forward_names}
+    package = {}
+    params, Xb, Yb = makemore.tensors_of(settings)
+    with torch.no_grad():
+        makemore.forward(**params, Xb=Xb, Yb=Yb, tap=lambda name, t: package.setdefault(name, t))
+    values = {}
+    for name in forward_names:
+        value = run.namespace.get(found.names.get(name, name))
+        stale = name not in found.names and torch.is_tensor(value) and name in package and roles.same(value, package[name])
+        values[name] = None if stale else value
+    return values
+
+
+def same_batch(tensors: Mapping[str, torch.Tensor], settings: Settings) -> bool:
+    """The learner's Xb and Yb are the package's at `settings`."""
+    _, Xb, Yb = makemore.tensors_of(settings)
+    return all(tensors[k].shape == t.shape and torch.equal(tensors[k], t) for k, t in (("Xb", Xb), ("Yb", Yb)))
+
+
+def gradient_name(role: str, learner_name: str, run: runner.LearnerRun) -> str:
+    """The learner's gradient of `role`: d<their name> (dw1 for their w1), else d<role> (dW1)."""
+    for name in (f"d{learner_name}", f"d{role}"):
+        if name in run.namespace or name in run.changed_at:
+            return name
+    return f"d{role}"
+
+
+def own_note(own: dict, names: Mapping[str, str], grad_names: Mapping[str, str], package_batch: bool = False) -> str:
+    """One line: which tensors of theirs the check ran on, and their names for them."""
+    dtype = str(own["C"].dtype).removeprefix("torch.")
+    sizes = f"batch {own['Xb'].shape[0]}, n_embd {own['C'].shape[1]}, n_hidden {own['W1'].shape[1]}, {dtype}"
+    renamed = [f"{names[k]} for {k}" for k in (*makemore.PARAMETER_NAMES, "Xb", "Yb") if names.get(k, k) != k]
+    renamed += [f"{g} for d{k}" for k, g in grad_names.items()]
+    yours = f"; your names: {', '.join(renamed)}" if renamed else ""
+    what = "your own parameters and ninja's batch" if package_batch else "your own parameters and batch"
+    return f"checked on {what} ({sizes}){yours}"
+
+
+def blocking_error(run: runner.LearnerRun, checked, answers, spans) -> LearnerError | None:
+    """The error a report stands on: a plain file's, or (a notebook's cells, which run on after one
+    raises) the first that left a gradient unwritten; the others are notes."""
+    if len(run.segments) <= 1 or not run.compiled or run.stopped is not None:
+        return run.error
+    unreached = [name for name in checked if answers[name] is UNREACHED]
+    for e in run.errors:
+        if e.line is None:
+            return e
+        _, last = run.segment_of(e.line)
+        lines = (first for name in unreached for first, _ in spans.get(f"d{name}", ()))
+        if any(e.line <= line <= last for line in lines):
+            return e
+    return None
+
+
+def lines_that_ran(run: runner.LearnerRun) -> dict[str, list[tuple[int, int]]]:
+    """changed_at less the statements that never ran (after an error in their cell); the one that
+    raised stays, it is the line to point at."""
+    raised = [e.line for e in run.errors if e.line]
+    return {
+        name: [(a, b) for a, b in spans if run.ran(a) or any(a <= line <= b for line in raised)]
+        for name, spans in run.changed_at.items()
+    }
+
+
+def ran_on(error: LearnerError) -> str:
+    return f"{error.where}: {error.kind}: {error.message} (this cell stopped there; the cells after it ran)"
+
+
+def distance(a: str, b: str) -> int:
+    """Levenshtein distance: edits that turn a into b."""
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (x != y))
+    return row[-1]
+
+
+def near_names(namespace, checked, answers) -> dict[str, list]:
+    """For a gradient that is missing, tensors under a near name (dlogits_maxes for
+    dlogit_maxes: at most 2 edits), as plain data; judge keeps the first of the right shape."""
+    ours = {f"d{name}" for name in checked}
+    near = {}
+    for name in checked:
+        if answers[name] is None:
+            found = [(k, collected.plain(v)) for k, v in namespace.items()
+                     if k.startswith("d") and k not in ours and torch.is_tensor(v) and distance(k, f"d{name}") <= 2]  # fmt: skip
+            if found:
+                near[name] = [list(pair) for pair in found[:3]]
+    return near
+
+
+def take_near_names(answers: dict, near: Mapping, grads: Mapping) -> dict[str, str]:
+    """Put a near name's tensor in place of a missing gradient when its shape is right: name -> the
+    learner's name."""
+    taken = {}
+    for name, candidates in near.items():
+        for other, value in candidates:
+            value = collected.value_of(value)
+            if answers.get(name) is None and torch.is_tensor(value) and tuple(value.shape) == tuple(grads[name].shape):
+                answers[name], taken[name] = value, other
+    return taken
+
+
+AUTOGRAD = re.compile(r"\.grad\b(?!_)|\.backward\(")
+
+
+GRADIENT_LINE = re.compile(r"^\s*d\w+\s*(\[[^\]]*\])?\s*[-+*/@]?=(?!=)")
+
+
+def autograd_lines(path: Path) -> list[int]:
+    """The lines of the backward (from the first `dX = ...` on) that read .grad or call
+    .backward(): there autograd is the reference, not a learner's tool. A script's own cmp and
+    loss.backward() before its backward are its business."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    code = [text.split("#")[0] for text in lines]
+    first = next((i for i, text in enumerate(code, 1) if GRADIENT_LINE.match(text)), len(code) + 1)
+    return [i for i, text in enumerate(code, 1) if i >= first and AUTOGRAD.search(text)]

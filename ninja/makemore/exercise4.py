@@ -155,6 +155,8 @@ class TrainingExercise(Exercise):
     """An exercise whose file defines forward_backward; after the gradients pass, `ninja check`
     trains the notebook's network with it (ninja/train.py)."""
 
+    learner_tensors = False  # its own loop: the notebook's set-up is not for it
+
     n_hidden: int = N_HIDDEN
     batches: int = 3  # the gradients are compared on this many batches
 

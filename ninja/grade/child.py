@@ -1,0 +1,147 @@
+"""What runs in the warm worker (`prepare`) and in each confined child (`grade_in_child`).
+
+The child runs `exercise.collect` at every grading setting with autograd refused and ninja's own
+references unusable, and sends back plain data (ninja/collected.py). Everything it reads is in
+its own job folder, written there by the parent: the submission's files and, for exercise 3, the
+given gradients (.npy, no pickle). Nothing of the references is computed in a child.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import linecache
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+AUTOGRAD_MESSAGE = "autograd is not available while grading: write the gradient by hand"
+
+
+class AutogradUnavailable(RuntimeError):
+    pass
+
+
+def refusal(what: str) -> Callable:
+    """A function of its own for each refused name (torch._dynamo maps each torch function to one
+    rule: one shared function for all of them made `import torch._dynamo` fail)."""
+
+    def refuse(*args, **kwargs):
+        raise AutogradUnavailable(AUTOGRAD_MESSAGE)
+
+    refuse.__name__ = refuse.__qualname__ = f"refused_{what}"
+    return refuse
+
+
+class _NoEngine:
+    def __getattr__(self, name):
+        return refusal(f"engine_{name}")
+
+
+def disable_autograd() -> None:
+    """Close every way the learner's backward could ask autograd for the answer (a second layer:
+    the parent's audit flags the source that tries)."""
+
+    torch.autograd.Variable._execution_engine = _NoEngine()  # what backward() and autograd.grad end in
+    torch.Tensor.backward = refusal("backward")
+    torch.Tensor.grad = property(refusal("grad_get"), refusal("grad_set"))
+    torch.Tensor.requires_grad_ = refusal("requires_grad_")
+    torch.autograd.backward = refusal("autograd_backward")
+    torch.autograd.grad = refusal("autograd_grad")
+    for module, names in (
+        (torch.func, ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "linearize")),
+        (torch.autograd.functional, ("vjp", "jvp", "jacobian", "hessian", "vhp", "hvp")),
+    ):
+        for name in names:
+            setattr(module, name, refusal(f"{module.__name__}.{name}"))
+
+
+def disable_references() -> None:
+    """ninja's trusted gradients are the parent's: in a child they refuse (reference_gradients,
+    the cut forward, every exercise's reference)."""
+    from ninja import makemore
+    from ninja.registry import EXERCISES
+
+    makemore.reference_gradients = refusal("reference_gradients")
+    makemore.cut_forward = refusal("cut_forward")
+    for exercise in EXERCISES.values():
+        for name in ("reference", "pieces"):
+            if hasattr(exercise, name):
+                object.__setattr__(exercise, name, refusal(f"{exercise.name}.{name}"))
+
+
+NEVER_PRELOAD = {"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "webbrowser", "pydoc",
+                 "ensurepip", "venv", "lib2to3", "ninja"}  # fmt: skip
+
+
+def preloadable(module: str) -> bool:
+    """The standard library's modules, torch's and NumPy's: what the worker may import for the
+    submissions (a student's name for a module of their own is never imported outside a child)."""
+    top = module.split(".")[0]
+    stdlib = getattr(sys, "stdlib_module_names", frozenset())
+    return (top in stdlib or top in ("torch", "numpy")) and top not in NEVER_PRELOAD and module.replace(
+        ".", "").replace("_", "").isalnum()  # fmt: skip
+
+
+def prepare(args: dict) -> None:
+    """In the fresh warm worker, before any child: import everything a child needs, and the
+    modules the submissions import (a slot's uid may not be able to read the standard library),
+    warm torch up on each exercise's bundled solution at the notebook's seed (nothing secret),
+    then forget every source it read."""
+    from ninja import runner
+    from ninja.grade.confine import PRELOAD
+    from ninja.makemore import data
+    from ninja.registry import find
+    from ninja.settings import Settings
+
+    torch.set_num_threads(1)  # parallel over processes, not threads; and forking a thread pool is unsafe
+    for module in PRELOAD:
+        importlib.import_module(module)
+    for module in filter(preloadable, args["modules"]):
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 (not installed, or fails to import: the child reports it)
+            pass
+    data.splits(None)  # every child inherits the dataset
+    for name in args["exercises"]:
+        exercise = find(name).for_grading()
+        exercise.collect(exercise.warm_up_file, Settings())
+    runner.compiled.cache_clear()  # the solutions' source must not stay in a child's memory
+    linecache.clearcache()
+    gc.collect()
+
+
+def given_from(table: dict[str, torch.Tensor]) -> Callable[[str], torch.Tensor]:
+    def given(name: str) -> torch.Tensor:
+        if name not in table:
+            raise KeyError(f"given({name!r}): this exercise gives only {', '.join(table) or 'nothing'}")
+        return table[name].clone()
+
+    return given
+
+
+def givens_in(folder: Path, k: int, names: list[str]) -> dict[str, torch.Tensor]:
+    return {name: torch.from_numpy(np.load(folder / f".given-{k}-{name}.npy", allow_pickle=False)) for name in names}
+
+
+def grade_in_child(job: dict, fd: int) -> None:
+    """Runs in the forked child, confined: collect at every grading setting, then send plain data."""
+    from ninja import collected, makemore
+    from ninja.grade.sandbox import send_all
+    from ninja.registry import find
+    from ninja.settings import Settings
+
+    exercise = find(job["exercise"]).for_grading()
+    path = Path(job["path"])
+    settings = [Settings(seed, n) for seed, n in job["settings"]]
+    tables = [givens_in(Path(job["dir"]), k, job["given"]) for k in range(len(settings))]
+    disable_autograd()
+    disable_references()
+    runs = []
+    for s, table in zip(settings, tables, strict=True):
+        makemore.given = given_from(table)
+        runs.append(exercise.collect(path, s))
+    send_all(fd, collected.encode(runs))

@@ -1,0 +1,311 @@
+"""The layers that confine one graded child before the learner's code runs (Linux).
+
+Built once in the warm worker (`Policy.build`: what this machine allows, the read-only paths, the
+seccomp filter), applied in every child (`Policy.apply`): descriptors closed, limits, its own uid
+and gid per slot when the grader is root, no_new_privs, a Landlock domain (read-only interpreter and
+libraries, nothing of the submissions, solutions or outputs; its own job folder read-write; signals
+and abstract sockets scoped), a seccomp filter. The fork server puts each child in fresh net and
+PID namespaces (`Namespaces`), so the child is its namespace's pid 1 and every process it starts
+dies with it.
+
+Libraries: landlockpy (pure Python over the kernel's documented ABI, best effort per ABI version,
+maintained, no native build) and pyseccomp (ctypes over the system's libseccomp, which compiles
+the filter: no syscall numbers here). Where one is missing, `layers()` says which and what it means.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import resource
+import sys
+import sysconfig
+from dataclasses import dataclass, field
+
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
+NAMESPACE_FLAGS = (CLONE_NEWNS, 0x02000000, 0x04000000, 0x08000000, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
+                   0x00000080)  # mount, cgroup, uts, ipc, user, pid, net, time  # fmt: skip
+OURS = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # this ninja package
+LINUX = sys.platform.startswith("linux")
+UID_BASE = 60100  # slot k runs as uid/gid UID_BASE + k (isolate's boxes use 60000 + box)
+RESULT_FD = 3
+DENIED_SYSCALLS = (
+    "ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "unshare", "setns", "bpf", "keyctl",
+    "add_key", "request_key", "perf_event_open", "open_by_handle_at", "name_to_handle_at", "kexec_load",
+    "kexec_file_load", "init_module", "finit_module", "delete_module", "pivot_root", "chroot", "swapon", "swapoff",
+    "reboot", "acct", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register", "fanotify_init",
+    "move_mount", "open_tree", "fsopen", "fsmount", "fspick", "mount_setattr", "quotactl", "kcmp", "pidfd_getfd",
+    "socket", "process_madvise", "settimeofday", "clock_settime", "sethostname", "setdomainname", "vhangup",
+)  # fmt: skip
+# a learner's file may import these even where the slot's uid cannot read the standard library
+PRELOAD = ("math", "random", "itertools", "functools", "collections", "re", "string", "time", "json", "copy",
+           "operator", "statistics", "numbers", "dataclasses", "typing", "heapq", "bisect", "fractions", "decimal",
+           "numpy", "numpy.linalg", "numpy.random", "torch", "torch.nn", "torch.nn.functional",
+           "torch.nn.init")  # fmt: skip
+
+
+@dataclass
+class Policy:
+    """What confines a child here, decided once in the warm worker."""
+
+    read_only: list[tuple[str, bool]] = field(default_factory=list)  # (path, is a folder)
+    missing: dict[str, str] = field(default_factory=dict)  # layer -> why it is missing and what that means
+    landlock_abi: int = 0
+    as_root: bool = False
+    namespaces: bool = False
+    processes: int = 64
+    own_net: bool = False  # not root: each child cuts itself off the network (user + net namespace)
+    seccomp: object = None  # a pyseccomp.SyscallFilter, loaded in each child
+
+    @classmethod
+    def build(cls, hidden: list[str]) -> Policy:
+        """`hidden`: folders no child may read (the bundled solutions and templates, every submission)."""
+        policy = cls(as_root=LINUX and os.geteuid() == 0)
+        policy.read_only = [(path, os.path.isdir(path)) for path in readable_roots(hidden)]
+        policy.landlock_abi = landlock_abi(policy.missing)
+        policy.seccomp = seccomp_filter(policy.missing)
+        if not policy.as_root:
+            policy.missing["uid"] = f"the grader is not root: children run as its own user (uid {os.getuid()})"
+        if not LINUX:
+            policy.missing["no_new_privs"] = f"{sys.platform} has no no_new_privs: only the rlimits confine a child"
+            policy.missing["namespaces"] = f"{sys.platform} has no namespaces: a child's processes may outlive it"
+        return policy
+
+    def layers(self) -> list[str]:
+        """Named layers this machine has, for `ninja grade`'s isolation line."""
+        named = []
+        if self.landlock_abi:
+            named.append(f"landlock {self.landlock_abi}")
+        if self.seccomp is not None:
+            named.append("seccomp")
+        if self.as_root:
+            named.append(f"uid {UID_BASE}+slot")
+        if LINUX:
+            named.append("no_new_privs")
+        if self.namespaces:
+            named.append("net+pid namespaces")
+        elif self.own_net:
+            named.append("net namespace")
+        named.append("fds closed, rlimits")
+        return named
+
+    def apply(self, job: dict, result_fd: int, limits) -> None:
+        """In the freshly forked child, before any learner code; raises if a layer fails."""
+        os.setpgid(0, 0)
+        if result_fd != RESULT_FD:
+            os.dup2(result_fd, RESULT_FD)
+        os.closerange(RESULT_FD + 1, 1 << 16)  # the fork server's socket, anything inherited
+        set_limits(limits, self.processes)
+        quiet_stdio()
+        folder = job["dir"]
+        if self.as_root:
+            uid = UID_BASE + int(job["slot"])
+            hand_over(folder, uid)
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+        if self.own_net:
+            own_network()
+        os.chdir(folder)
+        os.environ.clear()
+        os.environ.update({"TMPDIR": folder, "HOME": folder, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+        import tempfile
+
+        tempfile.tempdir = folder
+        if LINUX:
+            no_new_privs()
+        if self.landlock_abi:
+            restrict_paths(self, folder)
+        if self.seccomp is not None:
+            self.seccomp.load()
+
+
+def hand_over(folder: str, uid: int) -> None:
+    """The job folder (written by the parent, no links in it) becomes the slot's own."""
+    for parent, folders, files in os.walk(folder):
+        for name in [*folders, *files]:
+            os.chown(os.path.join(parent, name), uid, uid, follow_symlinks=False)
+    os.chown(folder, uid, uid)
+
+
+def readable_roots(hidden: list[str]) -> list[str]:
+    """The interpreter, its standard library, the installed packages and ninja's own code: what a
+    child may read. A folder holding backprop-ninja's `ninja` (a checkout, with solutions/ beside
+    it, or site-packages) gives only the package, less its _bundled solutions, and its siblings
+    only when it is site-packages."""
+    hidden_paths = {os.path.realpath(h) for h in hidden}
+    roots: set[str] = set()
+    paths = sysconfig.get_paths()
+    candidates = [*sys.path, *(paths.get(k, "") for k in ("stdlib", "platstdlib", "purelib", "platlib"))]
+    for entry in candidates:
+        entry = os.path.realpath(entry) if entry else ""
+        if not entry or not os.path.isdir(entry):
+            continue
+        package = os.path.join(entry, "ninja")
+        # backprop-ninja (this copy or another: an editable install's checkout), not PyPI's ninja build tool
+        ours = os.path.realpath(package) == OURS or os.path.isfile(os.path.join(package, "registry.py"))
+        if ours or any(h.startswith(entry + os.sep) for h in hidden_paths):
+            bundled = os.path.join(package, "_bundled")  # an installed wheel's solutions: left out
+            roots |= entries_except(package, hidden_paths | {bundled}) if os.path.isdir(bundled) else {package}
+            if os.path.basename(entry) in ("site-packages", "dist-packages"):
+                roots |= entries_except(entry, hidden_paths | {package})
+        else:
+            roots.add(entry)
+    for shared in ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib", "/etc/ld.so.cache"):
+        if os.path.exists(shared):
+            roots.add(os.path.realpath(shared))
+    roots.add(os.path.realpath(sys.executable))
+    return sorted(r for r in roots if not any(r == h or r.startswith(h + os.sep) for h in hidden_paths))
+
+
+def entries_except(folder: str, hidden: set[str]) -> set[str]:
+    if not os.path.isdir(folder):
+        return set()
+    return {os.path.join(folder, e) for e in os.listdir(folder) if os.path.join(folder, e) not in hidden}
+
+
+def landlock_abi(missing: dict[str, str]) -> int:
+    try:
+        import landlockpy
+    except ImportError:
+        missing["landlock"] = "landlockpy is not installed: a child can read every file its uid can"
+        return 0
+    try:
+        abi = landlockpy.abi_version()
+    except OSError as e:
+        abi, why = 0, str(e)
+    else:
+        why = "the kernel has no Landlock (Linux 5.13+, enabled at boot)"
+    if not abi:
+        missing["landlock"] = f"{why}: a child can read every file its uid can"
+    elif abi < 6:
+        missing["landlock scopes"] = f"Landlock ABI {abi} < 6: signals and abstract sockets are not scoped"
+    return abi
+
+
+def restrict_paths(policy: Policy, folder: str) -> None:
+    from landlockpy import AccessFS, Ruleset, fs_for_abi, net_for_abi, scope_for_abi
+
+    every = fs_for_abi(policy.landlock_abi)
+    reading = AccessFS.READ_FILE | AccessFS.READ_DIR
+    with Ruleset(handled_fs=every, handled_net=net_for_abi(policy.landlock_abi),
+                 scoped=scope_for_abi(policy.landlock_abi)) as rules:  # fmt: skip
+        for path, folder_too in policy.read_only:
+            try:
+                rules.allow_path(path, reading if folder_too else AccessFS.READ_FILE)
+            except OSError:
+                continue  # vanished, or unreadable by this uid: not granted
+        rules.allow_path("/dev/null", AccessFS.READ_FILE | AccessFS.WRITE_FILE)
+        rules.allow_path(folder, every & ~AccessFS.EXECUTE)
+        rules.restrict(no_new_privs=True)
+
+
+def seccomp_filter(missing: dict[str, str]):
+    try:
+        import pyseccomp as sc
+
+        rules = sc.SyscallFilter(sc.ALLOW)
+        for name in DENIED_SYSCALLS:
+            try:
+                rules.add_rule(sc.ERRNO(errno.EPERM), name)
+            except OSError:
+                continue  # unknown on this architecture
+        rules.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")  # its flags are out of a filter's reach: libc falls back
+        for flag in NAMESPACE_FLAGS:
+            rules.add_rule(sc.ERRNO(errno.EPERM), "clone", sc.Arg(0, sc.MASKED_EQ, flag, flag))
+        return rules
+    except (ImportError, OSError, AttributeError) as e:  # AttributeError/OSError: no libseccomp.so.2
+        missing["seccomp"] = f"no seccomp filter ({type(e).__name__}: {e}): a child may call ptrace, mount, bpf, socket"
+        return None
+
+
+def set_limits(limits, processes: int) -> None:
+    cpu = max(1, int(limits.cpu_seconds))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    memory = mapped_bytes() + limits.memory_mb * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb * 2**20, limits.file_mb * 2**20))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+    resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+
+
+def mapped_bytes() -> int:
+    """Virtual memory this process has mapped already (torch reserves a lot of it)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * resource.getpagesize()
+    except OSError:
+        return 0
+
+
+def quiet_stdio() -> None:
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):  # C-level writes and os.write(1, ...) floods go nowhere
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    # fresh Python streams: the inherited ones may hold locks taken by threads that did not survive fork
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115 (on /dev/null: no descriptor beyond 0-3)
+    sys.stdout = sys.stderr = open(1, "w", closefd=False)  # noqa: SIM115
+
+
+def no_new_privs() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+        raise OSError(ctypes.get_errno(), "PR_SET_NO_NEW_PRIVS")
+
+
+class Namespaces:
+    """Fresh PID and net namespaces for each child the fork server forks: unshare before the fork
+    makes the child its PID namespace's init (when it ends, the kernel kills whatever it started),
+    setns back after it, so the next child gets namespaces of its own too."""
+
+    def __init__(self, missing: dict[str, str]):
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.own_pid = -1
+        try:
+            self.own_pid = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+            self.enter()
+            self.leave()
+        except OSError as e:
+            if self.own_pid >= 0:
+                os.close(self.own_pid)
+            self.own_pid = -1
+            missing["pid namespace"] = (
+                f"unshare(CLONE_NEWPID) refused ({e.strerror}; it needs root): what a child starts is killed "
+                "by process group only, and RLIMIT_NPROC is the grader's own"
+            )
+
+    @property
+    def available(self) -> bool:
+        return self.own_pid >= 0
+
+    def enter(self) -> None:
+        if self.libc.unshare(CLONE_NEWPID | CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+
+    def leave(self) -> None:
+        if self.libc.setns(self.own_pid, CLONE_NEWPID) != 0:
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+
+
+def own_network() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWUSER | CLONE_NEWNET)")
+
+
+def network_probe(missing: dict[str, str]) -> bool:
+    """Not root: whether a forked child can still give itself a network namespace of its own."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            own_network()
+            os._exit(0)
+        except OSError:
+            os._exit(1)
+    if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0:
+        return True
+    missing["net namespace"] = "no unprivileged user namespaces: a child keeps the network, less seccomp's socket ban"
+    return False

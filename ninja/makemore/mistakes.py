@@ -1,0 +1,72 @@
+"""The classic mistakes of exercises 2 and 3, named: each is the wrong formula computed on the
+trusted forward, so a learner's dlogits or dhprebn that equals one of them gets its name
+("the labels' -1 is missing") instead of "this line's local rule is wrong".
+
+Exercise 1 has the same two gradients (a learner may write them in one go there too), so its
+blame uses these as well. Pure but for the trusted forward it runs: settings in, tensors out.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ninja.makemore import reference_gradients, tensors_of
+from ninja.settings import Settings
+
+Mistake = tuple[str, str, torch.Tensor]  # (kind, words, what the mistake computes)
+
+
+def cross_entropy(logits: torch.Tensor, Yb: torch.Tensor) -> list[Mistake]:
+    """dlogits: softmax minus the labels' one-hot, over n."""
+    n = logits.shape[0]
+    p, y = F.softmax(logits, 1), F.one_hot(Yb, logits.shape[1]).to(logits.dtype)
+    return [
+        ("labels", "the labels' -1 is missing: dlogits is softmax/n here; subtract 1 at each row's label "
+         "(dlogits[range(n), Yb] -= 1) before dividing by n", p / n),
+        ("softmax_dim", "softmax over the wrong dim: dim 0 runs over the batch, the loss's softmax is over "
+         "the classes, dim 1", (F.softmax(logits, 0) - y) / n),
+        ("factor", f"the 1/n is missing: the loss is the mean over the n = {n} rows, so divide by n", p - y),
+        ("factor", "the 1/n is there twice: the mean over the rows divides by n once", (p - y) / n**2),
+        ("factor", "the sign is flipped: it is softmax minus the labels' one-hot, not the labels minus "
+         "softmax", (y - p) / n),
+    ]  # fmt: skip
+
+
+def batchnorm(dhpreact, bngain, bnraw, bnvar_inv) -> list[Mistake]:
+    """dhprebn from dhpreact: the direct, mean and variance terms, the last with Bessel's n/(n-1)."""
+    n = dhpreact.shape[0]
+
+    def formula(g=bngain * dhpreact, dim=0, bessel=n / (n - 1), direct=1.0, mean=1.0, variance=1.0):
+        s1, s2 = g.sum(dim, keepdim=True), (g * bnraw).sum(dim, keepdim=True)
+        return bnvar_inv / n * (direct * n * g - mean * s1 - variance * bessel * bnraw * s2)
+
+    wrong_dim = formula(g=dhpreact, dim=1)  # with bngain factored out in front, as the notebook writes it
+    three = "of the formula's three terms (direct, mean, variance),"
+    return [
+        ("bessel", "Bessel's n/(n-1) is missing from the variance term: the forward divides the variance by "
+         "n-1, so that term carries n/(n-1)", formula(bessel=1.0)),
+        ("bessel", "Bessel's factor is inverted: the variance term needs n/(n-1), not (n-1)/n",
+         formula(bessel=(n - 1) / n)),
+        *[("wrong_dim", "summed over the wrong dim: batchnorm's mean and variance run over the batch, so "
+           "sum over dim 0 (keepdim=True), not dim 1", wrong) for wrong in (formula(dim=1), bngain * wrong_dim)],
+        ("missing_term", f"{three} the direct one is missing: n * bngain * dhpreact", formula(direct=0.0)),
+        ("missing_term", f"{three} the mean one is missing: minus the batch sum of bngain * dhpreact",
+         formula(mean=0.0)),
+        ("missing_term", f"{three} the variance one is missing: minus n/(n-1) * bnraw * the batch sum of "
+         "bngain * dhpreact * bnraw", formula(variance=0.0)),
+        ("missing_term", "bngain is missing: what reaches bnraw is bngain * dhpreact", formula(g=dhpreact)),
+    ]  # fmt: skip
+
+
+def named_mistakes(settings: Settings, names, tensors: dict | None = None) -> dict[str, list[Mistake]]:
+    """The named mistakes for those of `names` that have some (logits, hprebn)."""
+    if not {"logits", "hprebn"} & set(names):
+        return {}
+    values, grads = reference_gradients(settings, ["hpreact"], tensors)
+    params, _, Yb = tensors_of(settings, tensors)
+    found = {
+        "logits": cross_entropy(values["logits"], Yb),
+        "hprebn": batchnorm(grads["hpreact"], params["bngain"], values["bnraw"], values["bnvar_inv"]),
+    }
+    return {name: found[name] for name in names if name in found}

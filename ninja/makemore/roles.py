@@ -1,0 +1,181 @@
+"""The learner's own tensors, found by the role they play in the forward pass.
+
+A learner's own script or notebook has its own parameters and batch (their sizes, seed, batch size,
+dtype) under the notebook's names or their own (X_batch, bnorm_gain, w1). We find them by what they
+do: C is the table whose rows, indexed by the batch's contexts, are the learner's emb; W1 and b1
+turn embcat into their hprebn; and so on down to the loss. Then the learner's intermediates are
+matched by value to the trusted forward on those tensors, which names their gradients (dhpreact_bn
+for a learner's hpreact_bn). Runs where the learner's file ran (a grading child too): tensors in,
+plain names out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ninja.makemore import PARAMETER_NAMES, forward
+
+INTS = (torch.int64, torch.int32, torch.int16, torch.uint8)
+
+
+@dataclass
+class Roles:
+    """role -> the learner's name: parameters, Xb, Yb, and the intermediates we could match."""
+
+    names: dict[str, str] = field(default_factory=dict)
+    tensors: dict[str, torch.Tensor] = field(default_factory=dict)  # the parameters, Xb and Yb
+
+
+def same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Equal up to float32 rounding."""
+    if a.shape != b.shape:
+        return False
+    a, b = a.detach().double(), b.detach().double()
+    scale = max(b.abs().max().item() if b.numel() else 0.0, 1e-12)
+    return bool(torch.allclose(a, b, rtol=1e-4, atol=1e-5 * scale))
+
+
+def match(value: torch.Tensor, tensors: Mapping[str, torch.Tensor], prefer: str, besides=()) -> str | None:
+    """The learner's tensor that equals `value`: the one named `prefer` first; never one of
+    `besides` (the input of the step: std * bnraw + mean is hprebn again)."""
+    if prefer in tensors and prefer not in besides and same(tensors[prefer], value):
+        return prefer
+    return next((k for k, t in tensors.items() if k not in besides and t.is_floating_point() and same(t, value)), None)
+
+
+def find_lookup(floats, ints):
+    """(C, Xb, emb): a table, and contexts into it, whose lookup the learner's file holds."""
+    for c_name in sorted(floats, key=lambda k: k != "C"):
+        table = floats[c_name]
+        if table.dim() != 2:
+            continue
+        for x_name in sorted(ints, key=lambda k: k != "Xb"):
+            X = ints[x_name]
+            if X.dim() == 2 and X.numel() and 0 <= X.min() and X.max() < table.shape[0] and X.shape[0] <= 4096:
+                emb = match(table[X.long()], floats, "emb")
+                if emb:
+                    return c_name, x_name, emb
+    return None
+
+
+def find_linear(x: torch.Tensor, floats, prefer: tuple[str, str, str]):
+    """(W, b, out): a weight and a bias with x @ W + b among the learner's tensors; b may be absent."""
+    for w_name in sorted(floats, key=lambda k: k != prefer[0]):
+        W = floats[w_name]
+        if W.dim() != 2 or W.shape[0] != x.shape[1]:
+            continue
+        product = x @ W.double()
+        for b_name in sorted(floats, key=lambda k: k != prefer[1]):
+            b = floats[b_name]
+            if b.dim() == 1 and b.shape[0] == W.shape[1]:
+                out = match(product + b.double(), floats, prefer[2])
+                if out:
+                    return w_name, b_name, out
+        out = match(product, floats, prefer[2])
+        if out:
+            return w_name, None, out
+    return None
+
+
+def find_batchnorm(hprebn: torch.Tensor, floats, besides=()):
+    """(bngain, bnbias) whose batchnorm of hprebn the learner's file holds, else by name."""
+    n = hprebn.shape[0]
+    raw = (hprebn - hprebn.mean(0, keepdim=True)) * (hprebn.var(0, keepdim=True, unbiased=n > 1) + 1e-5) ** -0.5
+    rows = [k for k, t in floats.items() if t.numel() == hprebn.shape[1] and t.dim() <= 2 and t.shape[-1] == t.numel()]
+    for g in sorted(rows, key=lambda k: k != "bngain"):
+        for b in sorted(rows, key=lambda k: k != "bnbias"):
+            if g != b and match(floats[g].double() * raw + floats[b].double(), floats, "hpreact", besides):
+                return g, b
+    # the learner's batchnorm differs from ours: their forward check will say so; name them by name
+    gain = [k for k in rows if "gain" in k.lower() or "gamma" in k.lower()]
+    bias = [k for k in rows if "bias" in k.lower() or "beta" in k.lower()]
+    return (gain[0], bias[0]) if len(gain) == 1 and len(bias) == 1 else None
+
+
+def find_hidden(hprebn: torch.Tensor, floats, gain: str, bias: str) -> str | None:
+    """The learner's h: tanh of the batchnorm with their gain and bias, else the tensor named h."""
+    n = hprebn.shape[0]
+    raw = (hprebn - hprebn.mean(0, keepdim=True)) * (hprebn.var(0, keepdim=True, unbiased=n > 1) + 1e-5) ** -0.5
+    h = torch.tanh(floats[gain].double() * raw + floats[bias].double())
+    found = match(h, floats, "h")
+    return found or ("h" if "h" in floats and floats["h"].shape == hprebn.shape else None)
+
+
+def find_roles(namespace: Mapping[str, Any], forward_names) -> Roles | None:
+    """The learner's parameters and batch by role, and their names for the forward's
+    intermediates; None when the file holds no complete set (then the template's are used)."""
+    tensors = {k: v.detach() for k, v in namespace.items() if torch.is_tensor(v) and not k.startswith("_")}
+    floats = {k: v for k, v in tensors.items() if v.is_floating_point() and v.numel() < 10_000_000}
+    ints = {k: v for k, v in tensors.items() if v.dtype in INTS}
+    lookup = find_lookup(floats, ints)
+    if lookup is None:
+        return None
+    c, xb, emb = lookup
+    embcat = tensors[emb].double().reshape(tensors[emb].shape[0], -1)
+    first = find_linear(embcat, floats, ("W1", "b1", "hprebn"))
+    if first is None:
+        return None
+    w1, b1, hprebn = first
+    norm = find_batchnorm(tensors[hprebn].double(), floats, besides={hprebn, emb})
+    if norm is None:
+        return None
+    hidden = find_hidden(tensors[hprebn].double(), floats, *norm)
+    if hidden is None:
+        return None
+    second = find_linear(floats[hidden].double(), floats, ("W2", "b2", "logits"))
+    if second is None or second[1] is None:
+        return None
+    w2, b2, _ = second
+    V = floats[w2].shape[1]
+    batch = tensors[xb].shape[0]
+    yb = next((k for k in sorted(ints, key=lambda k: k != "Yb")
+               if ints[k].dim() == 1 and ints[k].shape[0] == batch and ints[k].numel() and 0 <= ints[k].min() and ints[k].max() < V), None)  # fmt: skip
+    if yb is None:
+        return None
+    names = dict(zip(PARAMETER_NAMES, (c, w1, b1, w2, b2, *norm), strict=True)) | {"Xb": xb, "Yb": yb}
+    own = {role: tensors[name] for role, name in names.items() if name is not None}
+    if b1 is None:  # no b1 in the learner's model: a zero bias changes nothing
+        own["b1"] = torch.zeros(floats[w1].shape[1], dtype=floats[w1].dtype)
+        names.pop("b1")
+    roles = Roles({k: v for k, v in names.items() if v is not None}, own)
+    name_intermediates(roles, floats, forward_names)
+    return roles
+
+
+def name_intermediates(roles: Roles, floats, forward_names) -> None:
+    """The learner's name for each intermediate of the trusted forward on their tensors."""
+    params = {k: roles.tensors[k].double() for k in PARAMETER_NAMES}
+    taken = set(roles.names.values())
+
+    def tap(name, t):
+        if name in forward_names and name != "loss":
+            found = match(t.detach(), {k: v for k, v in floats.items() if k not in taken or k == name}, name)
+            if found:
+                roles.names.setdefault(name, found)
+                taken.add(found)
+        return t
+
+    with torch.no_grad():
+        forward(**params, Xb=roles.tensors["Xb"], Yb=roles.tensors["Yb"], tap=tap)
+
+
+def is_the_packages(tensors: Mapping[str, torch.Tensor], package: Mapping[str, torch.Tensor]) -> bool:
+    """The learner's tensors are the package's (the template's parameters() and batch())."""
+    return all(k in tensors and tensors[k].shape == v.shape and torch.equal(tensors[k].to(v.dtype), v) for k, v in package.items())
+
+
+def given_in(name: str, namespace: Mapping[str, Any]) -> torch.Tensor:
+    """What an exercise gives (exercise 3: dhpreact), on the learner's own tensors where the
+    namespace holds some, else on the package's: a notebook's set-up made its own."""
+    from ninja.makemore import current_settings, given, reference_gradients, tensors_of
+
+    found = find_roles(namespace, (name,))
+    settings = current_settings()
+    params, Xb, Yb = tensors_of(settings)
+    if found is None or is_the_packages(found.tensors, params | {"Xb": Xb, "Yb": Yb}):
+        return given(name)
+    return reference_gradients(settings, [name], found.tensors)[1][name].to(found.tensors["C"].dtype)

@@ -1,0 +1,180 @@
+"""`ninja course init DIR` through the CLI, and the course it writes run end to end: the student
+starter's workflow command in the starter, the autograder's run_autograder on a fake /autograder
+tree, both with the solution-free copy of backprop-ninja the course ships."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import NINJA, ROOT
+
+SOLUTIONS = {p.name: p.read_text() for p in (ROOT / "solutions").glob("*.py")}
+# a line only the solutions hold (the templates have `dlogprobs = None  # TODO`)
+SOLUTION_LINE = "dlogprobs[range(n), Yb] = -1.0 / n"
+
+
+def run(*args, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    full = os.environ | {"NO_COLOR": "1", "COLUMNS": "200"} | (env or {})
+    return subprocess.run([str(a) for a in args], cwd=cwd, env=full, capture_output=True, text=True, timeout=300)
+
+
+def with_package(copy: Path) -> dict:
+    """Run `ninja` from the course's own copy of backprop-ninja (what its pip install puts first)."""
+    return {"PYTHONPATH": str(copy)}
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course") / "backprop-course"
+    done = run(NINJA, "course", "init", root, "--exercises", "exercise1,exercise2", cwd=root.parent)
+    assert done.returncode == 0, done.stderr
+    toml = root / "ninja.toml"
+    text = toml.read_text().replace('"dC" = 1', '"dC" = 3').replace("timeout = 60", "timeout = 5")
+    toml.write_text(text)
+    again = run(NINJA, "course", "init", root, cwd=root.parent)  # rebuilt from the edited ninja.toml
+    assert again.returncode == 0 and f"read  {toml}" in again.stdout, again.stderr
+    return root
+
+
+def test_course_init_writes_the_starter_and_the_autograder(course):
+    student, autograder = course / "student", course / "autograder"
+    assert sorted(p.name for p in (student / "exercises").iterdir()) == ["exercise1.py", "exercise2.py"]
+    for path in ("README.md", "ninja.toml", ".github/workflows/grade.yml", ".backprop-ninja/pyproject.toml"):
+        assert (student / path).is_file(), path
+    assert '"dC" = 3' in (student / "ninja.toml").read_text()
+    for path in ("setup.sh", "run_autograder", "ninja.toml"):
+        assert (autograder / path).is_file() and os.access(autograder / path, os.R_OK)
+    assert os.access(autograder / "run_autograder", os.X_OK) and os.access(autograder / "setup.sh", os.X_OK)
+    with zipfile.ZipFile(course / "autograder.zip") as z:
+        names = z.namelist()
+        assert {"setup.sh", "run_autograder", "ninja.toml"} <= set(names)
+        assert (z.getinfo("run_autograder").external_attr >> 16) & 0o111  # still executable once unzipped
+        assert "/autograder/source/.backprop-ninja" in z.read("setup.sh").decode()
+
+
+def test_no_solution_anywhere_in_what_students_or_the_autograder_get(course):
+    files = [p for p in course.rglob("*") if p.is_file() and p.suffix != ".zip"]
+    assert len(files) > 50
+    for path in files:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        assert SOLUTION_LINE not in text, path
+        assert not any(text == solution for solution in SOLUTIONS.values()), path
+    with zipfile.ZipFile(course / "autograder.zip") as z:
+        assert all(SOLUTION_LINE.encode() not in z.read(name) for name in z.namelist())
+        assert not [n for n in z.namelist() if "solutions" in n]
+
+
+def test_ninja_solution_in_the_students_copy_says_where_solutions_come_from(course):
+    student = course / "student"
+    done = run(NINJA, "solution", "exercise1", "--force", cwd=student, env=with_package(student / ".backprop-ninja"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "carries no solutions" in done.stderr and "from your instructor" in done.stderr
+
+
+def workflow_command(workflow: Path) -> str:
+    """The run: line of the workflow's grading step, as GitHub Actions would run it."""
+    text = workflow.read_text()
+    step = text[text.index("- name: Grade") :]
+    return re.search(r"run: (.+)", step).group(1)
+
+
+def test_the_starters_workflow_command_grades_on_push(course, tmp_path):
+    student = course / "student"
+    command = workflow_command(student / ".github" / "workflows" / "grade.yml")
+    assert command.startswith("backprop-ninja grade exercises --config ninja.toml --format github")
+    (student / "exercises" / "exercise1.py").write_text(SOLUTIONS["exercise1.py"])  # the student's work
+    env = with_package(student / ".backprop-ninja") | {"GITHUB_OUTPUT": str(tmp_path / "out"),
+                                                      "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}  # fmt: skip
+    word, *args = command.split()
+    done = run(NINJA.parent / word, *args, cwd=student, env=env)  # the console script pip puts on PATH
+    assert done.returncode == 0, done.stderr
+    # exercise1 right (28 with dC at 3 points), exercise2 still the template
+    assert done.stdout.splitlines()[-1] == "::notice title=Autograding complete::Points 28/29"
+    assert "score=28\nmax-score=29" in (tmp_path / "out").read_text()
+    assert "### exercise2: 0/1" in (tmp_path / "summary.md").read_text()
+
+
+def fake_autograder(course: Path, root: Path, files: dict[str, str]) -> Path:
+    with zipfile.ZipFile(course / "autograder.zip") as z:
+        z.extractall(root / "source")
+    for path in root.joinpath("source").rglob("*"):  # zipfile drops the modes: as Gradescope's unzip keeps them
+        if path.name in ("run_autograder", "setup.sh"):
+            path.chmod(0o755)
+    (root / "results").mkdir()
+    for name, text in files.items():
+        (root / "submission" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "submission" / name).write_text(text)
+    return root
+
+
+def test_run_autograder_grades_a_submission_on_a_fake_autograder_tree(course, tmp_path):
+    root = fake_autograder(course, tmp_path / "autograder", {"Exercise1.py": SOLUTIONS["exercise1.py"],
+                                                              "exercise2.py": "while True:\n    pass\n"})  # fmt: skip
+    env = with_package(root / "source" / ".backprop-ninja") | {"NINJA_GRADESCOPE_ROOT": str(root), "NINJA": str(NINJA)}
+    done = run(root / "source" / "run_autograder", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 28 and sum(t["max_score"] for t in results["tests"]) == 29
+    assert "note: graded Exercise1.py as exercise1.py" in results["output"]
+    assert "exercise2: timed out after 5 s" in results["output"]  # ninja.toml's timeout
+
+
+def test_grade_reads_ninja_toml_and_a_wrong_one_is_a_usage_error(course, tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "exercise1.py").write_text(SOLUTIONS["exercise1.py"])
+    (tmp_path / "ninja.toml").write_text((course / "ninja.toml").read_text())
+    done = run(NINJA, "grade", "sub", "--format", "gradebook", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    header, row = done.stdout.splitlines()[:2]
+    assert header == "student,exercise1,exercise2,total,max_total,percent,notes"
+    assert row == "sub,28,0,28,29,96.6,exercise2: no exercise2.py in the submission (it holds exercise1.py)"
+    for bad, says in (('[course]\nexercises = ["exercise9"]\n', "names 'exercise9'"),
+                      ("[course]\ntimeout = -1\n", "course.timeout must be above 0"),
+                      ('[course]\ncredit = "lines"\n', 'course.credit is "value" or "local"'),
+                      ("[course]\nbogus = 1\n", "[course] has no setting bogus")):  # fmt: skip
+        (tmp_path / "ninja.toml").write_text(bad)
+        done = run(NINJA, "grade", "sub", cwd=tmp_path)
+        assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert run(NINJA, "course", "init", tmp_path / "sub" / "exercise1.py", cwd=tmp_path).returncode == 2
+    done = run(NINJA, "course", "init", course, "--exercises", "exercise3", cwd=tmp_path)
+    assert done.returncode == 2 and "already chooses the exercises" in done.stderr
+
+
+def wheel_files(source: Path, into: Path, flag: str = "") -> list[str]:
+    """Build a wheel of `source` as pip does, and list what it holds."""
+    done = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", into, source,
+               cwd=into.parent, env={"NINJA_WITHOUT_SOLUTIONS": flag})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (wheel,) = into.glob("backprop_ninja-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        return z.namelist()
+
+
+def test_a_wheel_for_students_leaves_the_solutions_out(course, tmp_path):
+    built = {
+        "with": wheel_files(ROOT, tmp_path / "with"),
+        "without": wheel_files(ROOT, tmp_path / "without", "1"),
+        "course copy": wheel_files(course / "student" / ".backprop-ninja", tmp_path / "copy"),
+    }
+    for name, solutions in (("with", 6), ("without", 0), ("course copy", 0)):
+        assert sum("ninja/_bundled/solutions/" in n for n in built[name]) == solutions, name
+        assert sum("ninja/_bundled/exercises/" in n for n in built[name]) == 6, name
+    assert all("ninja/grade/templates/report.html.j2" in files for files in built.values())  # the report ships
+
+
+def test_a_students_repository_cloned_from_the_starter_is_graded_from_its_root(course, tmp_path):
+    repo = tmp_path / "alice-backprop"
+    shutil.copytree(course / "student", repo)
+    (repo / "exercises" / "exercise1.py").write_text(SOLUTIONS["exercise1.py"])
+    done = run(NINJA, "grade", repo, "--config", repo / "ninja.toml", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    scores = {r["exercise"]: (r["score"], r["message"].splitlines()[0]) for r in json.loads(done.stdout)}
+    assert scores == {"exercise1": (28, "26/26 gradients correct"), "exercise2": (0, "0/1 gradients correct")}

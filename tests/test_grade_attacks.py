@@ -1,0 +1,461 @@
+"""A hostile class: every attack on `ninja grade` from issue 10, graded in one batch beside an
+honest and a wrong submission, through the CLI, inside a PID namespace of the test's own (so a
+daemon an attacker starts cannot outlive the test). The honest and wrong results must equal what
+they get alone, every file outside the attackers' folders must be unchanged, the output file must
+stay what ninja wrote, and no attack may score."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from ninja.grade import audit, confine
+from ninja.registry import EXERCISES, find
+
+SOLUTION = find("exercise1").solution.read_text()
+PACKAGE = Path(audit.__file__).resolve().parent.parent  # the ninja package graded with
+TEMPLATE = find("exercise1").template.read_text()
+WRONG = SOLUTION.replace("db2 = dlogits.sum(0)", "db2 = dlogits.sum(1)")
+SECRET = "s3cr3t-token-for-the-test"
+TRY = "try:\n{}\nexcept BaseException as e:\n    print('blocked', type(e).__name__)\n"
+
+
+def tried(code: str) -> str:
+    """`code` wrapped so the file goes on after it fails: the honest part runs regardless."""
+    return TRY.format("\n".join("    " + line for line in code.strip().splitlines()))
+
+
+PROBE = """import ctypes, os, resource, socket
+libc = ctypes.CDLL(None)
+try:
+    socket.socket()
+    sock = "open"
+except OSError as e:
+    sock = type(e).__name__
+
+
+def is_open(fd):
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
+
+
+facts = dict(uid=os.getuid(), gid=os.getgid(), pid=os.getpid(), seccomp=libc.prctl(21, 0, 0, 0, 0),
+             nnp=libc.prctl(39, 0, 0, 0, 0), nproc=resource.getrlimit(resource.RLIMIT_NPROC)[0], socket=sock,
+             fds=",".join(str(fd) for fd in range(1024) if is_open(fd)), cwd=os.getcwd())
+raise RuntimeError(" ".join(f"{k}={v}" for k, v in facts.items()) + " end")
+"""
+# name -> source; {root!r}, {out!r}, {sock!r}, {solution!r} are filled in; each is graded with --audit warn (the
+# runtime must stop it) and with the audit on (it must flag it)
+ATTACKS = {
+    "signals": tried(
+        "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\nos.kill(-1, signal.SIGKILL)\n"
+        "[os.kill(p, signal.SIGSTOP) for p in range(2, 5000) if p != os.getpid()]"
+    ) + TEMPLATE,
+    "daemon": tried(
+        "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(2)\n"
+        "    open({out!r}, 'w').write('forged')\n    open({root!r} + '/honest/exercise1.py', 'w').write('x = 1')\n"
+        "    os._exit(0)"
+    ) + TEMPLATE,
+    "proc_fds": tried(
+        "import os\nfor p in os.listdir('/proc'):\n    try:\n"
+        "        os.write(os.open(f'/proc/{p}/fd/3', os.O_WRONLY), b'x')\n    except OSError:\n        pass"
+    ) + TEMPLATE,
+    "classmates": tried("open({root!r} + '/honest/exercise1.py', 'w').write('dC = 0')") + TEMPLATE,
+    "repository": tried("open({solution!r}, 'a').write('# planted')")
+    + tried("open({package!r} + '/engine.py', 'a').write('\\ncompare = None\\n')") + TEMPLATE,
+    "plant_module": tried(
+        "import sysconfig\nfolder = sysconfig.get_paths()['purelib']\n"
+        "open(folder + '/gmpy2.py', 'w').write('import os; os._exit(3)')"
+    ) + TEMPLATE,
+    "leak": tried(
+        "import os\ntexts = [open({root!r} + '/honest/exercise1.py').read()]\n"
+        "for p in os.listdir('/proc'):\n    for f in ('environ', 'cmdline'):\n        try:\n"
+        "            texts.append(open(f'/proc/{p}/{f}').read())\n        except OSError:\n            pass\n"
+        "texts.append(str(dict(os.environ)))\nraise RuntimeError(' '.join(texts))"
+    ) + "\nimport os\nraise RuntimeError(str(dict(os.environ)) + open('/proc/self/cmdline').read())\n",
+    "unix_socket": tried("import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect({sock!r})") + TEMPLATE,
+    "bundled_solution": "from ninja.exercise import bundled\n"
+    "exec(open(bundled('solutions') / 'exercise1.py').read())\n",
+    "solution_path": "exec(open({solution!r}).read())\n",
+    "reference": TEMPLATE.split("# backward pass")[0]
+    + "from ninja import makemore\nfrom ninja.settings import Settings\n"
+    "_, g = makemore.reference_gradients(Settings(), tuple(EXERCISE_NAMES))\n"
+    "globals().update({'d' + k: v for k, v in g.items()})\n",
+    "flood_payload": "import os\nos.write(3, (64 * 2**20).to_bytes(8, 'little') + b'x' * (9 * 2**20))\n" + SOLUTION,
+    "forged_header": "import os, json\nh = json.dumps([{}] * 2).encode()\n"
+    "os.write(3, len(h).to_bytes(8, 'little') + h)\nos._exit(0)\n",
+    "probe": PROBE,
+    "markup": "raise RuntimeError('[bold red]FULL MARKS[/] \\x1b[2J\\x1b[31m \\x01 \\x07')\n",
+}
+AUDIT_ONLY = {  # tricks on autograd itself: the audit flags them; the runtime refusal is a second layer
+    "fresh_engine": "import torch\ntorch.autograd.Variable._execution_engine = torch._C._ImperativeEngine()\n"
+    + SOLUTION,
+    "unfreeze": "import gc\ngc.unfreeze()\n" + SOLUTION,
+    "grad_fn": SOLUTION + "\nnode = loss.grad_fn\n",
+    "forward_ad": "import torch.autograd.forward_ad as fwAD\n" + SOLUTION,
+    "finite_differences": SOLUTION
+    + "\nfor i in range(3):\n    C[0, 0] += 1e-3\n    loss2 = F.cross_entropy(logits, Yb)\n",
+    "dunder": SOLUTION + "\nx = ().__class__.__base__.__subclasses__()\n",
+}
+
+
+def digest(folder: Path, skip: set[str]) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not set(p.relative_to(folder).parts) & skip
+    }
+
+
+def ninja(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`ninja grade ...` as its own PID namespace's init's child: whatever it leaves dies with it."""
+    command = [sys.executable, "-m", "ninja", *args]
+    if confine.Policy.build([]).as_root:
+        command = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", *command]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def attacked(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile")
+    out = root / "grades.json"
+    sock_path = str(root / "host.sock")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(sock_path)
+    listener.listen(8)
+    listener.setblocking(False)
+    fill = {"root": str(root), "out": str(out), "sock": sock_path, "solution": str(find("exercise1").solution),
+            "package": str(PACKAGE)}
+    names = []
+    honest = {"honest": SOLUTION, "wrong": WRONG, "dynamo": "import torch._dynamo\n" + SOLUTION}
+    for name, text in {**honest, **ATTACKS, **AUDIT_ONLY}.items():
+        (root / name).mkdir()
+        body = text
+        for key, value in fill.items():
+            body = body.replace("{" + key + "!r}", repr(value))
+        (root / name / "exercise1.py").write_text(body.replace("EXERCISE_NAMES", repr(find("exercise1").checked)))
+        names.append(name)
+    before = digest(root, set(ATTACKS) | set(AUDIT_ONLY))
+    ours = {**digest(PACKAGE, {"__pycache__"}), **digest(find("exercise1").solution.parent, set())}
+    env = os.environ | {"NINJA_TEST_SECRET": SECRET}
+    common = ["grade", "--seed", "5", "--jobs", "2", "--timeout", "20", "--memory", "768"]
+    done = ninja(*common, "--audit", "warn", "--format", "json", "--out", str(out),
+                 *[str(root / n) for n in names], env=env)  # fmt: skip
+    written = out.read_text()
+    time.sleep(3)  # a daemon's write would land now
+    alone = ninja(*common, "--format", "json", str(root / "honest"), str(root / "wrong"))
+    audited = ninja(*common, "--format", "junit", *[str(root / n) for n in names])
+    try:
+        listener.accept()
+        connected = True
+    except BlockingIOError:
+        connected = False
+    listener.close()
+    return {
+        "root": root, "done": done, "written": written, "out": out, "before": before, "connected": connected,
+        "results": {Path(r["submission"]).name: r for r in json.loads(written)}, "alone": alone, "audited": audited,
+        "after": digest(root, set(ATTACKS) | set(AUDIT_ONLY) | {"grades.json"}), "ours": ours,
+        "ours_after": {**digest(PACKAGE, {"__pycache__"}), **digest(find("exercise1").solution.parent, set())},
+    }  # fmt: skip
+
+
+def test_the_batch_completes_and_says_what_protects_it(attacked):
+    done = attacked["done"]
+    assert done.returncode == 0, done.stderr
+    line = next(line for line in done.stderr.splitlines() if line.startswith("isolation: "))
+    policy = confine.Policy.build([])
+    if policy.landlock_abi:
+        assert f"landlock {policy.landlock_abi}" in line
+    assert ("seccomp" in line) == (policy.seccomp is not None)
+    assert ("uid 60100+slot" in line) == policy.as_root
+    assert len(attacked["results"]) == 3 + len(ATTACKS) + len(AUDIT_ONLY)
+
+
+def test_the_runtime_refusal_leaves_torch_dynamo_importable(attacked):
+    assert attacked["results"]["dynamo"]["score"] == 26, attacked["results"]["dynamo"]["message"]
+
+
+def test_honest_and_wrong_get_what_they_get_alone(attacked):
+    alone = {Path(r["submission"]).name: r for r in json.loads(attacked["alone"].stdout)}
+    for name in ("honest", "wrong"):
+        mine, theirs = attacked["results"][name], alone[name]
+        assert (mine["score"], mine["status"], mine["tests"]) == (theirs["score"], theirs["status"], theirs["tests"])
+    assert alone["honest"]["score"] == 26 and alone["wrong"]["score"] == 25
+
+
+def test_no_attack_scores(attacked):
+    scored = {name: r["score"] for name, r in attacked["results"].items() if name in ATTACKS and r["score"] > 0}
+    # the attacks that go on to the template's TODO lines score 0 like the template; none gets more
+    assert scored == {}, scored
+
+
+def test_nothing_outside_the_attackers_folders_changed(attacked):
+    assert attacked["after"] == {k: v for k, v in attacked["before"].items() if k != "grades.json"}
+    assert attacked["out"].read_text() == attacked["written"]  # no daemon rewrote it after ninja exited
+    assert attacked["ours_after"] == attacked["ours"]  # ninja's package and solutions untouched
+    purelib = Path(__import__("sysconfig").get_paths()["purelib"])
+    assert not (purelib / "gmpy2.py").exists()
+    assert not attacked["connected"]
+
+
+def test_secrets_and_classmates_do_not_leak(attacked):
+    text = attacked["written"]
+    assert SECRET not in text
+    assert str(attacked["out"]) not in attacked["results"]["leak"]["message"]
+    assert "db2 = dlogits.sum(0)" not in attacked["results"]["leak"]["message"]
+
+
+def test_free_marks_are_refused_at_run_time(attacked):
+    r = attacked["results"]
+    assert "Permission denied" in r["bundled_solution"]["message"] or "PermissionError" in r["bundled_solution"][
+        "message"]  # fmt: skip
+    assert "PermissionError" in r["solution_path"]["message"]
+    assert "autograd is not available" in r["reference"]["message"]
+    assert "far too much data" in r["flood_payload"]["message"]
+    assert "malformed result" in r["forged_header"]["message"]
+
+
+def kernel_has_landlock() -> bool:
+    """Asked of the kernel directly (x86-64's landlock_create_ruleset), not through ninja."""
+    import ctypes
+    import platform
+
+    if platform.machine() != "x86_64":
+        pytest.skip("the direct Landlock probe knows x86-64's syscall number only")
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.syscall(444, None, 0, 1) > 0
+
+
+def namespaces_allowed() -> bool:
+    import ctypes
+
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if ctypes.CDLL(None).unshare(0x20000000 | 0x40000000) == 0 else 1)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+
+def test_every_layer_this_machine_allows_is_on_inside_the_child(attacked):
+    message = attacked["results"]["probe"]["message"]
+    line = next(line for line in attacked["done"].stderr.splitlines() if line.startswith("isolation: "))
+    facts = dict(part.split("=", 1) for part in message.split("RuntimeError: ", 1)[1].split(" end")[0].split(" "))
+    assert facts["nnp"] == "1" and facts["seccomp"] == "2" and facts["socket"] == "PermissionError"
+    assert "seccomp" in line
+    if os.geteuid() == 0:
+        assert 60100 <= int(facts["uid"]) < 60102 and facts["uid"] == facts["gid"] and "uid 60100+slot" in line
+    if namespaces_allowed():
+        assert facts["pid"] == "1" and "net+pid namespaces" in line  # its PID namespace's init
+    if kernel_has_landlock():
+        assert "landlock" in line
+    assert facts["fds"] == "0,1,2,3"  # stdin, stdout, stderr on /dev/null, and its result pipe
+    assert int(facts["nproc"]) <= 64
+    assert not Path(facts["cwd"]).exists()  # its private folder is gone
+
+
+def test_student_text_reaches_no_terminal_or_parser_raw(attacked):
+    message = attacked["results"]["markup"]["message"]
+    assert "\x1b" not in message and "\x01" not in message and "\\x1b[2J" in message
+    assert "[bold red]FULL MARKS[/]" in message  # shown as text, not styled
+    ET.fromstring(attacked["audited"].stdout.encode())  # JUnit parses
+
+
+def test_the_audit_flags_every_attack_on_autograd(attacked):
+    suites = ET.fromstring(attacked["audited"].stdout.encode())
+    by_name = {Path(s.get("name").split()[0]).name: s for s in suites}
+    for name in AUDIT_ONLY:
+        text = "".join(by_name[name].itertext())
+        assert "audit: scored 0" in text, name
+    for name in ("honest", "dynamo"):  # honest code passes the audit
+        assert by_name[name].get("failures") == "0" and by_name[name].get("errors") == "0"
+
+
+# honest shapes of code seen in real CS231n solutions (written afresh here): none is flagged
+HONEST_CS231N = {
+    "future imports": "from builtins import range\nfrom builtins import object\nimport numpy as np\n",
+    "group norm by groups": "def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):\n    caches = []\n"
+    "    for i in range(G):\n        out, cache = layernorm_forward(x[i], gamma[i], beta[i], gn_param)\n"
+    "        caches.append(cache)\n    return out, caches\n",
+    "layers in a loop": "def loss(self, X, y=None):\n    out = X\n    for i in range(1, self.num_layers):\n"
+    "        out, self.cache[i] = affine_relu_forward(out, self.params[f'W{i}'], self.params[f'b{i}'])\n"
+    "    return out\n",
+    "naive softmax": "def softmax_loss_naive(W, X, y, reg):\n    loss = 0.0\n    for i in range(X.shape[0]):\n"
+    "        scores = X[i].dot(W)\n        loss2 = np.sum(np.exp(scores))\n        loss += np.log(loss2)\n"
+    "    return loss, None\n",
+    "training loop": "def train(self, X, y, learning_rate=1e-3, num_iters=100):\n    for it in range(num_iters):\n"
+    "        loss, grads = self.loss(X, y)\n        for k in self.params:\n"
+    "            self.params[k] += -learning_rate * grads[k]\n",
+}
+NUMERICAL_CS231N = {
+    "nudged forward": "def affine_backward(dout, cache):\n    x, w, b = cache\n    dx = np.zeros_like(x)\n"
+    "    for i in range(x.size):\n        x.flat[i] += 1e-5\n        up = affine_forward(x, w, b)[0]\n"
+    "        x.flat[i] -= 2e-5\n        down = affine_forward(x, w, b)[0]\n        x.flat[i] += 1e-5\n"
+    "        dx.flat[i] = np.sum((up - down) * dout) / 2e-5\n    return dx, None, None\n",
+    "course helper": "from cs231n.gradient_check import eval_numerical_gradient_array\n"
+    "def relu_backward(dout, cache):\n"
+    "    return eval_numerical_gradient_array(lambda x: relu_forward(x)[0], cache, dout)\n",
+}
+
+
+def test_the_audit_passes_every_template_solution_and_fixture():
+    files = [ex.template for ex in EXERCISES.values()] + [ex.solution for ex in EXERCISES.values()]
+    files.append(Path(__file__).parent / "karpathy_notebook.py")
+    for path in files:
+        assert audit.audit(path.read_text()) == [], path
+    for name, text in HONEST_CS231N.items():
+        assert audit.audit(text) == [], name
+    for name, text in {**AUDIT_ONLY, **NUMERICAL_CS231N}.items():
+        assert audit.audit(text), name
+
+
+def test_a_file_handed_in_alone_sees_none_of_the_files_beside_it(tmp_path):
+    (tmp_path / "bob.py").write_text(SOLUTION)
+    looks = "import os\nraise RuntimeError('beside me: ' + ','.join(sorted(os.listdir('.'))))\n"
+    (tmp_path / "alice.py").write_text(looks)
+    done = ninja("grade", "-e", "exercise1", "--format", "json", str(tmp_path / "alice.py"), str(tmp_path / "bob.py"))
+    results = {Path(r["submission"]).name: r for r in json.loads(done.stdout)}
+    assert "beside me: alice.py" in results["alice.py"]["message"] and "bob" not in results["alice.py"]["message"]
+    assert results["bob.py"]["score"] == 26
+
+
+def test_links_fifos_and_deep_notebooks_fail_alone(tmp_path):
+    (tmp_path / "honest").mkdir()
+    (tmp_path / "honest" / "exercise1.py").write_text(SOLUTION)
+    (tmp_path / "link").mkdir()
+    (tmp_path / "link" / "exercise1.py").symlink_to(find("exercise1").solution)
+    (tmp_path / "zero").mkdir()
+    (tmp_path / "zero" / "exercise1.py").symlink_to("/dev/zero")
+    (tmp_path / "fifo").mkdir()
+    os.mkfifo(tmp_path / "fifo" / "exercise1.py")
+    (tmp_path / "deep.ipynb").write_text('{"cells": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    done = ninja("grade", "--exercise", "exercise1", "--format", "json", "--timeout", "20",
+                 *[str(tmp_path / n) for n in ("honest", "link", "zero", "fifo", "deep.ipynb")])  # fmt: skip
+    results = {Path(r["submission"]).name: r for r in json.loads(done.stdout)}
+    assert results["honest"]["score"] == 26
+    assert "symbolic link" in results["link"]["message"] and results["link"]["score"] == 0
+    assert "symbolic link" in results["zero"]["message"]
+    assert "not a regular file" in results["fifo"]["message"]
+    assert results["deep.ipynb"]["score"] == 0 and results["deep.ipynb"]["status"] == "error"
+
+
+# ---- the parent keeps going: a fork server killed or stopped from outside is replaced ----------
+
+
+@pytest.mark.parametrize("how", [signal_name for signal_name in ("SIGKILL", "SIGSTOP")])
+def test_a_dead_or_stopped_fork_server_is_replaced_and_its_jobs_reported(tmp_path, monkeypatch, how):
+    import signal
+
+    from ninja.grade import batch as grading
+    from ninja.grade import sandbox
+
+    monkeypatch.setattr(sandbox, "SERVER_SECONDS", 3.0)
+    pids = []
+    original = sandbox.ForkServer.wait_ready
+
+    def remember(self):
+        original(self)
+        if self.process.pid not in pids:
+            pids.append(self.process.pid)
+
+    monkeypatch.setattr(sandbox.ForkServer, "wait_ready", remember)
+    names = ["quick", "slow", *[f"after{k}" for k in range(3)]]
+    for name in names:
+        (tmp_path / name).mkdir()
+        slow = "import time\ntime.sleep(6)\n" if name == "slow" else ""
+        (tmp_path / name / "exercise1.py").write_text(slow + SOLUTION)
+    work = grading.find_work([tmp_path / n for n in names], None)
+    plan = grading.Plan(3, (32, 40), grading.Limits(timeout=20, cpu_seconds=20, memory_mb=768))
+
+    def strike(result):
+        if Path(result.submission).name == "quick":  # "slow" is running in the other slot now
+            os.kill(pids[0], getattr(signal, how))
+
+    results = {Path(r.submission).name: r for r in grading.grade(work, plan, jobs=2, on_result=strike)}
+    assert results["quick"].score == 26
+    assert results["slow"].score == 0 and "grading worker" in results["slow"].message
+    assert all(results[f"after{k}"].score == 26 for k in range(3))  # graded by the new fork server
+    assert len(pids) == 2
+    with pytest.raises(ProcessLookupError):
+        os.kill(pids[0], 0)  # the old one is gone, reaped
+
+
+# ---- output hygiene ----------------------------------------------------------------------------
+
+
+def hostile_result():
+    from ninja.grade.batch import ERROR, SubmissionResult, TestResult
+
+    text = "[bold red]FULL[/] \x1b[2J\x01\x07 \ud800 =1+1"
+    tests = [TestResult("dC", 0.0, 1.0, False, text)]
+    return SubmissionResult('=HYPERLINK("http://x","y")', "exercise1", 0.0, 1.0, ERROR, text, tests)
+
+
+def test_csv_junit_json_and_the_table_show_student_text_as_text():
+    import csv
+    import io
+
+    from rich.console import Console
+
+    from ninja.grade import formats
+
+    rows = list(csv.reader(io.StringIO(formats.as_csv([hostile_result()]))))
+    assert rows[1][0].startswith("'=HYPERLINK") and all(not c.startswith(("=", "+", "-", "@")) for c in rows[1])
+    suites = ET.fromstring(formats.junit([hostile_result()]).encode())
+    assert "\\x01" in "".join(suites.itertext())
+    document = formats.as_json([hostile_result()])
+    document.encode("utf-8")  # no lone surrogate
+    assert "\x1b" not in json.loads(document)[0]["message"]
+    console = Console(record=True, width=200, color_system=None)
+    console.print(formats.summary([hostile_result()]))
+    shown = console.export_text()
+    assert "[bold red]FULL[/]" in shown and "\x1b" not in shown
+
+
+def test_isolation_strict_refuses_a_machine_without_every_layer(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from ninja import cli
+    from ninja.grade import batch as grading
+
+    def grade_missing_landlock(work, plan, jobs, on_result, on_isolation, server):
+        server.close()
+        on_isolation(["seccomp"], {"landlock": "the kernel has no Landlock"})
+        return []
+
+    (tmp_path / "exercise1.py").write_text(SOLUTION)
+    monkeypatch.setattr(grading, "grade", grade_missing_landlock)
+    strict = CliRunner().invoke(cli.app, ["grade", str(tmp_path / "exercise1.py"), "--isolation", "strict"])
+    assert strict.exit_code == 2 and "missing landlock" in strict.output
+    assert "no landlock: the kernel has no Landlock" in strict.output
+
+
+def test_a_child_may_read_the_libraries_but_not_bundled_solutions_checkouts_or_submissions(tmp_path, monkeypatch):
+    wheel = tmp_path / "site-packages"  # an installed wheel: solutions under ninja/_bundled
+    for path in ("ninja/registry.py", "ninja/grade/batch.py", "ninja/_bundled/solutions/exercise1.py",
+                 "numpy/__init__.py", "six.py"):  # fmt: skip
+        (wheel / path).parent.mkdir(parents=True, exist_ok=True)
+        (wheel / path).write_text("")
+    checkout = tmp_path / "checkout"  # a source checkout on the path: solutions/ beside ninja/
+    for path in ("ninja/registry.py", "solutions/exercise1.py", "tests/test_x.py"):
+        (checkout / path).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / path).write_text("")
+    course = tmp_path / "course"  # the folder the grader runs in, holding the submissions
+    (course / "alice").mkdir(parents=True)
+    monkeypatch.setattr(sys, "path", [str(wheel), str(checkout), str(course), *sys.path])
+    roots = set(confine.readable_roots([str(course / "alice"), str(course)]))
+    assert {str(wheel / "numpy"), str(wheel / "six.py"), str(wheel / "ninja" / "grade")} <= roots
+    assert str(checkout / "ninja") in roots  # a checkout's package holds no solutions: one rule
+    forbidden = (wheel / "ninja" / "_bundled", checkout / "solutions", checkout / "tests", checkout, course, wheel)
+    assert not {str(path) for path in forbidden} & roots  # none of them whole
+    assert not any("_bundled" in r or "solutions" in r or str(course) in r for r in roots)
