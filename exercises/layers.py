@@ -144,3 +144,29 @@ def max_pool_backward_naive(dout, cache):
     x, pool_param = cache
     dx = None  # TODO
     return dx
+
+
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    """x (N, C, H, W), gamma and beta (C,), bn_param as for batchnorm_forward: one mean and
+    variance per channel, over N, H and W. Your batchnorm_forward can do the work."""
+    out, cache = None, None  # TODO
+    return out, cache
+
+
+def spatial_batchnorm_backward(dout, cache):
+    """dout (N, C, H, W) -> dx (N, C, H, W), dgamma (C,), dbeta (C,)."""
+    dx, dgamma, dbeta = None, None, None  # TODO
+    return dx, dgamma, dbeta
+
+
+def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
+    """x (N, C, H, W), gamma and beta (1, C, 1, 1); each image's channels split into G contiguous
+    groups, each normalized on its own; gn_param: eps."""
+    out, cache = None, None  # TODO
+    return out, cache
+
+
+def spatial_groupnorm_backward(dout, cache):
+    """dout (N, C, H, W) -> dx (N, C, H, W), dgamma (1, C, 1, 1), dbeta (1, C, 1, 1)."""
+    dx, dgamma, dbeta = None, None, None  # TODO
+    return dx, dgamma, dbeta

@@ -351,6 +351,7 @@ def grade(
     from ninja.grade import batch as grading
     from ninja.grade import course, discover, formats
     from ninja.grade import report as class_report
+    from ninja.registry import EXERCISES
 
     root = Path(os.environ.get("NINJA_GRADESCOPE_ROOT", "/autograder"))
     if gradescope:
@@ -442,7 +443,7 @@ def grade(
     for line in class_report.top_mistakes(results):
         terminal.print(f"most common: {line}", highlight=False, markup=False, soft_wrap=True)
     sizes = ", ".join(map(str, plan.batch_sizes))
-    if any(r.exercise in ("layers", "classifiers") for r in results):
+    if any(getattr(EXERCISES.get(r.exercise), "track", None) == "cs231n" for r in results):
         sizes += f" (CS231n: input sets at seeds {seed}..{seed + len(plan.batch_sizes) - 1})"
     terminal.print(f"{len(results)} graded in {elapsed:.1f} s, seed {seed}, batch sizes {sizes}", highlight=False)
     if fail_under is not None and any(r.score < fail_under / 100 * r.max_score for r in results):

@@ -8,7 +8,7 @@ import difflib
 from pathlib import Path
 from typing import Union
 
-from ninja.cs231n import classifiers, layers
+from ninja.cs231n import captioning, classifiers, layers, networks, optim, rnn
 from ninja.cs231n.exercise import FunctionsExercise
 from ninja.makemore import exercise1, exercise2, exercise3, exercise4
 from ninja.makemore.exercise import Exercise as MakemoreExercise
@@ -18,7 +18,7 @@ Exercise = Union[MakemoreExercise, FunctionsExercise]  # what the core may hold:
 EXERCISES: dict[str, Exercise] = {
     e.name: e for e in (exercise1.EXERCISE, exercise2.EXERCISE, exercise3.EXERCISE, exercise4.EXERCISE)
 }
-EXERCISES |= {e.name: e for e in (layers.EXERCISE, classifiers.EXERCISE)}
+EXERCISES |= {e.name: e for e in (layers.EXERCISE, classifiers.EXERCISE, optim.EXERCISE, rnn.EXERCISE, networks.EXERCISE, captioning.EXERCISE)}
 
 
 class UnknownExercise(LookupError):

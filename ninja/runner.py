@@ -234,8 +234,8 @@ def run_file(path: Path, as_main: bool = False, layout: tuple[Path, str | None] 
     """Execute the learner's file as a module named __ninja__ (so its `if __name__ == "__main__"`
     block does not run), with its folder importable, capturing what it prints. `as_main`: as
     __main__, keeping the locals of the functions its block calls (a script's main()). `layout` is
-    (where imports start, the file's package) when a track knows its course's tree (CS231n's
-    cs231n/ folders need no __init__.py); else package_of reads the __init__.py files."""
+    (where imports start, the file's package) when a track knows its course's tree (CS231n's cs231n/
+    folders need no __init__.py); else package_of reads the __init__.py files."""
     path = Path(path)
     source = ""
     try:

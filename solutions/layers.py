@@ -211,3 +211,45 @@ def max_pool_backward_naive(dout, cache):
                     a, b = np.unravel_index(window.argmax(), window.shape)
                     dx[n, c, i * stride + a, j * stride + b] += dout[n, c, i, j]
     return dx
+
+
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    N, C, H, W = x.shape
+    rows = x.transpose(0, 2, 3, 1).reshape(-1, C)  # channels last: one column per channel
+    out, cache = batchnorm_forward(rows, gamma, beta, bn_param)
+    out = out.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+    return out, cache
+
+
+def spatial_batchnorm_backward(dout, cache):
+    N, C, H, W = dout.shape
+    rows = dout.transpose(0, 2, 3, 1).reshape(-1, C)
+    dx, dgamma, dbeta = batchnorm_backward(rows, cache)
+    dx = dx.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+    return dx, dgamma, dbeta
+
+
+def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
+    eps = gn_param.get("eps", 1e-5)
+    N, C, H, W = x.shape
+    groups = x.reshape(N, G, C // G, H, W)
+    mean = groups.mean(axis=(2, 3, 4), keepdims=True)
+    std = np.sqrt(groups.var(axis=(2, 3, 4), keepdims=True) + eps)
+    xhat = (groups - mean) / std
+    out = gamma * xhat.reshape(x.shape) + beta
+    cache = (xhat, gamma, std, G)
+    return out, cache
+
+
+def spatial_groupnorm_backward(dout, cache):
+    xhat, gamma, std, G = cache
+    N, C, H, W = dout.shape
+    dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)
+    dgamma = (dout * xhat.reshape(dout.shape)).sum(axis=(0, 2, 3), keepdims=True)
+    dxhat = (dout * gamma).reshape(xhat.shape)
+    # layernorm's backward within each group of M elements
+    M = xhat[0, 0].size
+    axes = (2, 3, 4)
+    dx = (M * dxhat - dxhat.sum(axis=axes, keepdims=True)
+          - xhat * (dxhat * xhat).sum(axis=axes, keepdims=True)) / (M * std)
+    return dx.reshape(dout.shape), dgamma, dbeta

@@ -97,6 +97,20 @@ class Unit:
         return forward + tuple(f"{b}.d{w}" for b in self.backward for w in self.wrt)
 
 
+
+class OwnKind:
+    """Mixed into a Unit subclass of its own kind (optim's rules called step after step, an LSTM
+    step's two outputs): its methods replace collect_case, expected and trials for that unit."""
+
+    def collect_case(self, learner, case: Case) -> dict:
+        raise NotImplementedError
+
+    def expected(self, case: Case, out, options: Mapping[str, Any]) -> dict:
+        raise NotImplementedError
+
+    def trials(self, called: dict, case: Case, expected: dict, options: dict) -> list:
+        raise NotImplementedError
+
 def frozen(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(dict(inputs))
 
@@ -123,6 +137,8 @@ def expected(unit: Unit, case: Case, out, options: Mapping[str, Any] | None = No
     name, the trusted values and what each named mistake produces; the dout fed to backwards.
     `options` are the conventions' (reg_factor=0.5, keep=False)."""
     options = dict(options or {})
+    if isinstance(unit, OwnKind):
+        return unit.expected(case, out, options)
     before = frozen(case.inputs)
     t = tensors(before, unit.wrt)
     result = unit.trusted(t, out, **options)

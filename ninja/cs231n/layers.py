@@ -9,6 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ninja.cs231n import spatial
 from ninja.cs231n.cases import Case, Convention, Unit, rng_for
 from ninja.cs231n.exercise import FunctionsExercise
 from ninja.cs231n.mistakes import Diagnosis, Mistake
@@ -506,6 +507,6 @@ HINTS = {
 EXERCISE = FunctionsExercise(
     name="layers",
     title="CS231n layers: affine, relu, losses, batchnorm, layernorm, dropout, conv, max-pool",
-    units=UNITS,
-    hints=HINTS,
+    units=UNITS + spatial.UNITS,  # spatial batchnorm and groupnorm: ninja/cs231n/spatial.py
+    hints=HINTS | spatial.HINTS,
 )
