@@ -4,7 +4,7 @@ our own (rnn_layers.py, classifiers/rnn.py with relative imports), and its named
 import pytest
 
 from ninja.registry import find
-from ninja.results import FAIL, MISSING, PASS
+from ninja.results import FAIL, MISSING
 from ninja.settings import Settings
 
 CAPTIONING = find("captioning")

@@ -16,6 +16,7 @@ SOLUTION = NETWORKS.solution.read_text()
 LAYERS = find("layers").solution.read_text()
 sys.path.insert(0, str(Path(__file__).parent))
 from test_cs231n_trees import LAYER_UTILS  # noqa: E402 (the same layer_utils.py as the year-by-year trees)
+
 IMPORTS = "from ..layers import *\nfrom ..layer_utils import *\n"
 
 

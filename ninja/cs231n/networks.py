@@ -14,7 +14,6 @@ import torch
 import torch.nn.functional as F
 
 from ninja import collected, engine
-
 from ninja.cs231n import cases as trusted_side
 from ninja.cs231n.cases import Case, OwnKind, Unit, rng_for
 from ninja.cs231n.classifiers import net_reg, reg_convention

@@ -14,12 +14,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ninja.cs231n import cases as trusted_side
 from ninja.cs231n.cases import Case, OwnKind, Unit, rng_for
 from ninja.cs231n.exercise import FunctionsExercise
 from ninja.cs231n.judge import trials
 from ninja.cs231n.learner import Learner, collect_case
 from ninja.cs231n.mistakes import Mistake, in_place
-from ninja.cs231n import cases as trusted_side
 
 
 class TanhFromInput(torch.autograd.Function):

@@ -16,9 +16,9 @@ from typing import Callable, Mapping
 import torch
 
 from ninja import collected, engine, makemore, runner
+from ninja.engine import UNREACHED
 from ninja.exercise import BundledFiles, cached
 from ninja.makemore import blame, mistakes, roles
-from ninja.engine import UNREACHED
 from ninja.results import LearnerError, Report
 from ninja.settings import Settings
 
