@@ -185,9 +185,7 @@ def check(
 
         result, code = to_dict(report), exit_code(report)
         if wanted and report.passed:
-            from ninja.makemore import train_view
-
-            result["training"], code = train_view.run(ex, path, settings, wanted, None, errors)
+            result["training"], code = ex.train(path, settings, wanted, None, errors)
         print(json.dumps(result, indent=2))
         raise typer.Exit(code)
     elif format is Format.github:
@@ -246,17 +244,15 @@ def stopped_in(exc: BaseException, paths: list[Path]) -> Path:
 
 def training_request(exercise, steps: Optional[str], device: Optional[Device], plot: Optional[Path]):
     """--steps, --device and --plot for an exercise that trains (exercise4); None for the others."""
-    from ninja.makemore.exercise4 import TrainingExercise
+    from ninja.exercise import OptionError
 
-    if not isinstance(exercise, TrainingExercise):
+    if not exercise.trains:
         given = [name for name, value in (("--steps", steps), ("--device", device), ("--plot", plot)) if value]
         if given:
             raise fail_usage(f"{', '.join(given)}: only exercise4 trains a model; {exercise.name} checks gradients")
         return None
-    from ninja.makemore.train_view import OptionError, request  # here: the others need none of it
-
     try:
-        return request(steps, device.value if device else None, plot)
+        return exercise.training_request(steps, device.value if device else None, plot)
     except OptionError as e:
         raise fail_usage(str(e)) from None
 
@@ -266,9 +262,7 @@ def train_after(exercise, path: Path, settings, wanted, passed: bool) -> int:
     if not passed:
         console.print("[dim]training starts once every gradient passes.[/]")
         return 1
-    from ninja.makemore import train_view
-
-    return train_view.run(exercise, path, settings, wanted, console, errors)[1]
+    return exercise.train(path, settings, wanted, console, errors)[1]
 
 
 @app.command("list")
@@ -640,8 +634,7 @@ def hint(
 
 def cs231n_options(ex, only: Optional[str], numeric: bool, data: Optional[Path], convention=None):
     """The exercise narrowed by --only, switched by --numeric and --convention; --data checked as a folder."""
-    from ninja.cs231n.conventions import UnknownConvention
-    from ninja.cs231n.exercise import UnknownFunction
+    from ninja.exercise import OptionError
 
     if data is not None and not ex.takes_data:
         raise fail_usage(f"{ex.name} takes no --data (it is a CIFAR-10 folder for classifiers)")
@@ -650,7 +643,7 @@ def cs231n_options(ex, only: Optional[str], numeric: bool, data: Optional[Path],
     try:
         ex = ex.with_conventions(convention)
         ex = ex.only(only) if only is not None else ex
-    except (UnknownFunction, UnknownConvention) as e:
+    except OptionError as e:
         raise fail_usage(str(e)) from None
     ex = ex.what_is_there()  # a file is judged on the functions it defines
     return ex.numeric() if numeric else ex
@@ -659,12 +652,10 @@ def cs231n_options(ex, only: Optional[str], numeric: bool, data: Optional[Path],
 def cs231n_files(ex, given: list[Path], workspace: Optional[Path]):
     """The learner's files for a CS231n exercise: each --file, a folder's files that define one of
     its functions; one path, or a list of several (checked together)."""
-    from ninja.cs231n.learner import files_for
-
     if not given:
         return learner_file(ex, None, workspace)
     try:
-        paths = files_for(ex, given)
+        paths = ex.files(given)
     except OSError as e:
         raise fail_usage(str(e)) from None
     return paths[0] if len(paths) == 1 else paths

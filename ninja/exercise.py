@@ -19,9 +19,15 @@ def bundled(folder: str) -> Path:
     return inside if inside.is_dir() else PACKAGE.parent / folder
 
 
+class OptionError(ValueError):
+    """An option this exercise cannot take (--only, --convention, --steps, --plot): the message says
+    why. The CLI makes it a usage error (exit 2)."""
+
+
 class BundledFiles:
     """An exercise's learner template and reference solution, found by its `name`."""
 
+    trains = False  # exercise 4 trains a model once its gradients pass (--steps, --device, --plot)
     name: str
 
     @property

@@ -10,12 +10,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from ninja.cs231n.cases import Convention, Unit
+from ninja.exercise import OptionError
 from ninja.results import PASS, VarResult
 
 Values = dict[str, str]  # convention name -> value
 
 
-class UnknownConvention(ValueError):
+class UnknownConvention(OptionError):
     """--convention names a convention or a value no exercise has."""
 
 

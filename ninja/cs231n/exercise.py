@@ -13,13 +13,13 @@ from ninja.cs231n import conventions
 from ninja.cs231n.cases import Convention, Unit
 from ninja.cs231n.cifar import load_cifar
 from ninja.cs231n.judge import judge_unit
-from ninja.cs231n.learner import Learner, collect_unit, defines_any
-from ninja.exercise import BundledFiles, cached
+from ninja.cs231n.learner import Learner, collect_unit, defines_any, files_for
+from ninja.exercise import BundledFiles, OptionError, cached
 from ninja.results import Report
 from ninja.settings import Settings
 
 
-class UnknownFunction(LookupError):
+class UnknownFunction(OptionError, LookupError):
     """--only matched none of the exercise's functions."""
 
 
@@ -71,6 +71,11 @@ class FunctionsExercise(BundledFiles):
 
     def numeric(self) -> FunctionsExercise:
         return replace(self, numeric_check=True)
+
+    def files(self, given: Sequence[Path]) -> list[Path]:
+        """The files to check together for each --file (a folder: those that define one of its
+        functions); raises OSError naming what cannot be read."""
+        return files_for(self, given)
 
     def what_is_there(self) -> FunctionsExercise:
         """Judged on the functions the learner's files define; the verdict is about those."""

@@ -156,9 +156,23 @@ class TrainingExercise(Exercise):
     trains the notebook's network with it (ninja/train.py)."""
 
     learner_tensors = False  # its own loop: the notebook's set-up is not for it
+    trains = True
 
     n_hidden: int = N_HIDDEN
     batches: int = 3  # the gradients are compared on this many batches
+
+    def training_request(self, steps: str | None, device: str | None, plot: Path | None):
+        """--steps, --device and --plot as a training request (raises OptionError)."""
+        from ninja.makemore import train_view  # rich's progress bars: only for a training run
+
+        return train_view.request(steps, device, plot)
+
+    def train(self, path: Path, settings: Settings, wanted, console, errors) -> tuple[dict, int]:
+        """The training run once every gradient passes, shown on `console` (None: quiet, for JSON):
+        (its results, the exit code)."""
+        from ninja.makemore import train_view
+
+        return train_view.run(self, path, settings, wanted, console, errors)
 
     def learner_function(self, path: Path, settings: Settings = DEFAULT_SETTINGS):
         """Run the file and return (the run, its forward_backward or None)."""

@@ -16,14 +16,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from ninja import runner
+from ninja.exercise import OptionError  # a training option that cannot work
 from ninja.makemore import train
 
 PLOT_FORMATS = (".png", ".svg", ".pdf")
 BARS = "▁▂▃▄▅▆▇█"
-
-
-class OptionError(ValueError):
-    """A training option that cannot work: the message says why (a usage error, exit 2)."""
 
 
 @dataclass(frozen=True)
