@@ -33,7 +33,9 @@ def ratios(settings: Settings) -> list[float]:
     tensors |= {"Xb": Xb, "Yb": Yb}
     namespace = {"torch": torch, "F": F, "n": Xb.shape[0], **tensors}
     with torch.no_grad():
-        forward(**{k: tensors[k] for k in PARAMETER_NAMES}, Xb=Xb, Yb=Yb, tap=lambda name, t: namespace.setdefault(name, t))
+        forward(
+            **{k: tensors[k] for k in PARAMETER_NAMES}, Xb=Xb, Yb=Yb, tap=lambda name, t: namespace.setdefault(name, t)
+        )
     exec(backward_lines(), namespace)
     _, exact = reference_gradients(settings, EXERCISE.checked, tensors)
     _, rounded = reference_gradients(settings, EXERCISE.checked, tensors | {"dtype": torch.float32})
@@ -47,8 +49,12 @@ def ratios(settings: Settings) -> list[float]:
 
 def main() -> None:
     for n in (8, 32, 64):
-        found = [r for seed in (2147483647, 1, 42) for r in ratios(Settings(seed=seed, batch_size=n, dtype=torch.float32))]
-        print(f"batch {n:3d}: ratio answer/autograd rounding from {min(found):.2f} to {max(found):.2f} over {len(found)} gradients")
+        found = [
+            r for seed in (2147483647, 1, 42) for r in ratios(Settings(seed=seed, batch_size=n, dtype=torch.float32))
+        ]
+        print(
+            f"batch {n:3d}: ratio answer/autograd rounding from {min(found):.2f} to {max(found):.2f} over {len(found)} gradients"
+        )
 
 
 if __name__ == "__main__":

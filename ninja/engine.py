@@ -122,9 +122,13 @@ def check(
     gradient's precision is not float64's (a learner's own float32 tensors). `every_intermediate`:
     the learner's forward must compute every name of `forward_names` (the template's does)."""
     tolerances = tolerances or {}
-    variables = [compare(name, answers.get(name), grad, *tolerances.get(name, (rtol, atol))) for name, grad in expected.items()]
+    variables = [
+        compare(name, answers.get(name), grad, *tolerances.get(name, (rtol, atol))) for name, grad in expected.items()
+    ]
     notes = []
     if forward_names:
         ran_to_end = error is None and every_intermediate  # else an undefined name is no change
-        notes = forward_changes(learner_forward or {}, trusted_forward or {}, forward_names, ran_to_end, *forward_tolerance)
+        notes = forward_changes(
+            learner_forward or {}, trusted_forward or {}, forward_names, ran_to_end, *forward_tolerance
+        )
     return Report(exercise, variables, notes=notes, error=error, forward_ok=not notes)

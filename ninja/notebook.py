@@ -126,7 +126,9 @@ def loads(node: ast.AST) -> set[str]:
     """The names a statement reads; `dX += ...` and `dX[i] = ...` read dX too."""
     names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     targets = [node.target] if isinstance(node, ast.AugAssign) else getattr(node, "targets", [])
-    return (names | {base_name(t) for t in targets if isinstance(node, ast.AugAssign) or not isinstance(t, ast.Name)}) - {None}
+    return (
+        names | {base_name(t) for t in targets if isinstance(node, ast.AugAssign) or not isinstance(t, ast.Name)}
+    ) - {None}
 
 
 def cell_writes(source: str, gradient_names: set[str]) -> tuple[set[str], set[str], bool, list]:
@@ -257,7 +259,12 @@ def bound_names(source: str) -> set[str]:
     """Every name a piece of code binds anywhere (assignments, imports, loops, defs)."""
     tree = ast.parse(source)
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    names |= {a.asname or a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+    names |= {
+        a.asname or a.name.split(".")[0]
+        for n in ast.walk(tree)
+        if isinstance(n, (ast.Import, ast.ImportFrom))
+        for a in n.names
+    }
     return names | {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
 
 
@@ -449,7 +456,9 @@ def parts_of(exercise) -> tuple[set[str], list[Part]]:
     def given(ex) -> frozenset[str]:  # the gradients its template assigns for real, not its `dX = None  # TODO`
         return frozenset(bound_names(forward_of(ex.template.read_text(encoding="utf-8"), gradients)) & gradients)
 
-    others = [ex for ex in EXERCISES.values() if ex.track == "makemore" and ex.name != exercise.name and ex.template.is_file()]
+    others = [
+        ex for ex in EXERCISES.values() if ex.track == "makemore" and ex.name != exercise.name and ex.template.is_file()
+    ]
     parts = [Part(frozenset(f"d{name}" for name in ex.checked), given(ex)) for ex in others]
     return set(given(exercise)), parts
 

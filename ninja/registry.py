@@ -18,7 +18,17 @@ Exercise = Union[MakemoreExercise, FunctionsExercise]  # what the core may hold:
 EXERCISES: dict[str, Exercise] = {
     e.name: e for e in (exercise1.EXERCISE, exercise2.EXERCISE, exercise3.EXERCISE, exercise4.EXERCISE)
 }
-EXERCISES |= {e.name: e for e in (layers.EXERCISE, classifiers.EXERCISE, optim.EXERCISE, rnn.EXERCISE, networks.EXERCISE, captioning.EXERCISE)}
+EXERCISES |= {
+    e.name: e
+    for e in (
+        layers.EXERCISE,
+        classifiers.EXERCISE,
+        optim.EXERCISE,
+        rnn.EXERCISE,
+        networks.EXERCISE,
+        captioning.EXERCISE,
+    )
+}
 
 
 class UnknownExercise(LookupError):

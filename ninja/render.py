@@ -260,7 +260,11 @@ def github(report: Report) -> str:
         lines.append(annotation("error", f"{e.kind}: {e.message}", e.path, e.line, "your file does not run"))
     for note in report.notes:  # a changed forward fails the check; the other notes say how it was read
         changed = note.startswith("forward pass changed")
-        lines.append(annotation("error" if changed else "notice", note, report.path, title="forward pass changed" if changed else "note"))
+        lines.append(
+            annotation(
+                "error" if changed else "notice", note, report.path, title="forward pass changed" if changed else "note"
+            )
+        )
     for v in report.variables:
         found = verdict(report, v)
         if found:

@@ -55,7 +55,9 @@ def test_numeric_gradients_confirm_the_reference():
     # a bias just before batchnorm has a zero gradient (the mean takes it away): there central
     # differences are rounding noise against noise, as in CS231n's own notebook
     noisy = {"FullyConnectedNet.db1", "FullyConnectedNet.db2", "FullyConnectedNet.db3"}
-    assert all(v.numeric_relerr < 1e-6 for v in report.variables if v.numeric_relerr is not None and v.name not in noisy)
+    assert all(
+        v.numeric_relerr < 1e-6 for v in report.variables if v.numeric_relerr is not None and v.name not in noisy
+    )
     assert sum(v.numeric_relerr is not None for v in report.variables) >= 10
 
 
@@ -80,7 +82,10 @@ def test_reg_without_the_half(tmp_path):
 
 
 def test_a_missing_layernorm_branch_fails_only_where_it_is_used(tmp_path):
-    source = SOLUTION.replace('                dout, grads[f"gamma{i}"], grads[f"beta{i}"] = layernorm_backward(dout, norm)\n', "                pass\n")
+    source = SOLUTION.replace(
+        '                dout, grads[f"gamma{i}"], grads[f"beta{i}"] = layernorm_backward(dout, norm)\n',
+        "                pass\n",
+    )
     report = check(tree(tmp_path, source), "FullyConnected")
     failed = {v.name for v in report.variables if v.status != PASS}
     assert "FullyConnectedNet.dgamma1" in failed and "layernorm" in by_name(report)["FullyConnectedNet.dgamma1"].note
@@ -89,10 +94,14 @@ def test_a_missing_layernorm_branch_fails_only_where_it_is_used(tmp_path):
 
 def test_2017s_constructor_dropout_as_drop_probability_and_use_batchnorm(tmp_path):
     """2016-2018: FullyConnectedNet(hidden_dims, ..., dropout=0, use_batchnorm=False, ...): no layernorm."""
-    source = SOLUTION.replace("dropout_keep_ratio=1,\n                 normalization=None,", "dropout=0, use_batchnorm=False,")
-    source = source.replace("        self.normalization = normalization\n        self.use_dropout = dropout_keep_ratio != 1\n",
-                            "        self.normalization = 'batchnorm' if use_batchnorm else None\n        self.use_dropout = dropout > 0\n"
-                            "        normalization, dropout_keep_ratio = self.normalization, 1 - dropout\n")
+    source = SOLUTION.replace(
+        "dropout_keep_ratio=1,\n                 normalization=None,", "dropout=0, use_batchnorm=False,"
+    )
+    source = source.replace(
+        "        self.normalization = normalization\n        self.use_dropout = dropout_keep_ratio != 1\n",
+        "        self.normalization = 'batchnorm' if use_batchnorm else None\n        self.use_dropout = dropout > 0\n"
+        "        normalization, dropout_keep_ratio = self.normalization, 1 - dropout\n",
+    )
     assert source.count("use_batchnorm") == 2
     report = check(tree(tmp_path, source), "FullyConnected")
     assert report.passed, [(v.name, v.status, v.note) for v in report.variables]
@@ -109,17 +118,27 @@ def test_dropout_is_judged_with_the_learners_own_masks(tmp_path):
     the net is right with it; a backward that skips dropout_backward is not."""
     path = tree(tmp_path, SOLUTION)
     layers = path.parent.parent / "layers.py"
-    layers.write_text(LAYERS.replace("mask = (np.random.rand(*x.shape) < p) / p", "mask = (np.random.rand(*x.shape) >= 1 - p) / p"))
+    layers.write_text(
+        LAYERS.replace("mask = (np.random.rand(*x.shape) < p) / p", "mask = (np.random.rand(*x.shape) >= 1 - p) / p")
+    )
     assert check(path, "FullyConnected").passed
-    path.write_text(path.read_text().replace("                dout = dropout_backward(dout, drop)\n", "                pass\n"))
+    path.write_text(
+        path.read_text().replace("                dout = dropout_backward(dout, drop)\n", "                pass\n")
+    )
     report = check(path, "FullyConnected")
-    assert by_name(report)["FullyConnectedNet.dW1"].status == FAIL and "dropout keep" in by_name(report)["FullyConnectedNet.dW1"].note
+    assert (
+        by_name(report)["FullyConnectedNet.dW1"].status == FAIL
+        and "dropout keep" in by_name(report)["FullyConnectedNet.dW1"].note
+    )
     assert by_name(report)["FullyConnectedNet.dW3"].status == PASS
 
 
 def test_the_last_layer_left_out_of_the_regularization(tmp_path):
     """Seen in two public repositories: the reg loop runs over the hidden layers only."""
-    source = SOLUTION.replace("        for i in range(1, L + 1):\n            W = p[f\"W{i}\"]", "        for i in range(1, L):\n            W = p[f\"W{i}\"]")
+    source = SOLUTION.replace(
+        '        for i in range(1, L + 1):\n            W = p[f"W{i}"]',
+        '        for i in range(1, L):\n            W = p[f"W{i}"]',
+    )
     assert source != SOLUTION
     report = check(tree(tmp_path, source), "FullyConnected")
     for name in ("FullyConnectedNet.loss", "FullyConnectedNet.dW3"):

@@ -74,9 +74,15 @@ def test_the_notebooks_adam_step_is_reproduced():
 
 
 def test_momentum_velocity_sign(tmp_path):
-    report = check(tmp_path, mutated('config["learning_rate"] * dw\n    next_w = w + v', 'config["learning_rate"] * dw\n    next_w = w - v'), "momentum")
+    report = check(
+        tmp_path,
+        mutated('config["learning_rate"] * dw\n    next_w = w + v', 'config["learning_rate"] * dw\n    next_w = w - v'),
+        "momentum",
+    )
     named(report, "sgd_momentum.next_w", "sign", "next_w = w + v")
-    report = check(tmp_path, mutated('v = config["momentum"] * v - config', 'v = config["momentum"] * v + config'), "momentum")
+    report = check(
+        tmp_path, mutated('v = config["momentum"] * v - config', 'v = config["momentum"] * v + config'), "momentum"
+    )
     named(report, "sgd_momentum.next_w", "sign", "velocity sign")
     named(report, "sgd_momentum.velocity", "sign", "velocity sign")
 
@@ -87,7 +93,9 @@ def test_sgd_uphill(tmp_path):
 
 
 def test_rmsprop_epsilon_inside_the_root_is_seen_where_epsilon_matters(tmp_path):
-    report = check(tmp_path, mutated('(np.sqrt(cache) + config["epsilon"])', 'np.sqrt(cache + config["epsilon"])'), "rmsprop")
+    report = check(
+        tmp_path, mutated('(np.sqrt(cache) + config["epsilon"])', 'np.sqrt(cache + config["epsilon"])'), "rmsprop"
+    )
     v = named(report, "rmsprop.next_w", "eps_inside", "epsilon inside the square root")
     assert "step 1 of" in v.note
     assert by_name(report)["rmsprop.cache"].status == PASS
@@ -135,21 +143,27 @@ def test_adam_t_starting_at_one_follows_the_2017_skeleton(tmp_path):
 
 
 def test_a_rule_that_raises_at_a_later_step_names_the_step(tmp_path):
-    source = mutated("    beta1, beta2 =", '    if config["t"] == 1:\n        raise ValueError("boom")\n    beta1, beta2 =')
+    source = mutated(
+        "    beta1, beta2 =", '    if config["t"] == 1:\n        raise ValueError("boom")\n    beta1, beta2 ='
+    )
     report = check(tmp_path, source, "adam")
     v = by_name(report)["adam.next_w"]
     assert v.status == ERROR and "step 2: boom" in v.note and "optim.py:" in v.note
 
 
 def test_a_rule_that_returns_no_config(tmp_path):
-    report = check(tmp_path, mutated("    config[\"cache\"] = cache\n    return next_w, config", "    return next_w"), "rmsprop")
+    report = check(
+        tmp_path, mutated('    config["cache"] = cache\n    return next_w, config', "    return next_w"), "rmsprop"
+    )
     assert by_name(report)["rmsprop.next_w"].status == FAIL  # every step started again from the defaults
     assert "config has no 'cache'" in (by_name(report)["rmsprop.cache"].note or "")
 
 
 def test_in_place_updates_are_allowed(tmp_path):
     """optim.py's own docstring allows `w -= ...; next_w = w`."""
-    source = mutated('next_w = w - config["learning_rate"] * dw\n', 'w -= config["learning_rate"] * dw\n    next_w = w\n')
+    source = mutated(
+        'next_w = w - config["learning_rate"] * dw\n', 'w -= config["learning_rate"] * dw\n    next_w = w\n'
+    )
     assert check(tmp_path, source, "sgd").passed
 
 

@@ -86,8 +86,10 @@ def test_fancy_index_plus_equals_loses_repeated_words(tmp_path):
 
 
 def test_the_mask_ignored(tmp_path):
-    source = mutated(("loss = -(keep * log_probs[rows, labels]).sum() / N", "loss = -log_probs[rows, labels].sum() / N"),
-                     ("dx *= keep[:, None] / N", "dx /= N"))
+    source = mutated(
+        ("loss = -(keep * log_probs[rows, labels]).sum() / N", "loss = -log_probs[rows, labels].sum() / N"),
+        ("dx *= keep[:, None] / N", "dx /= N"),
+    )
     named(check(tmp_path, source, "temporal_softmax"), ["temporal_softmax_loss.loss", "temporal_softmax_loss.dx"],
           "mask", "the mask ignored")
 
@@ -131,11 +133,22 @@ def test_graded_in_a_child_and_judged_in_the_parent(tmp_path):
     results = {Path(r.submission).name: r for r in grading.grade(work, plan, jobs=1)}
     assert results["right"].score == len(RNN.checked), results["right"].message
     failing = [t.name for t in results["no_cell_carry"].tests if not t.passed]
-    assert failing == ["lstm_backward.dx", "lstm_backward.dh0", "lstm_backward.dWx", "lstm_backward.dWh", "lstm_backward.db"]
+    assert failing == [
+        "lstm_backward.dx",
+        "lstm_backward.dh0",
+        "lstm_backward.dWx",
+        "lstm_backward.dWh",
+        "lstm_backward.db",
+    ]
 
 
 def test_an_lstm_step_backward_writing_into_dnext_c_is_named_so(tmp_path):
     """Seen in every public repository we ran: `dnext_c += ...` (harmless inside lstm_backward)."""
-    source = mutated(("    dc = dnext_c + dnext_h * o * (1 - tanh_c**2)\n", "    dnext_c += dnext_h * o * (1 - tanh_c**2)\n    dc = dnext_c\n"))
+    source = mutated(
+        (
+            "    dc = dnext_c + dnext_h * o * (1 - tanh_c**2)\n",
+            "    dnext_c += dnext_h * o * (1 - tanh_c**2)\n    dc = dnext_c\n",
+        )
+    )
     v = by_name(check(tmp_path, source, "lstm_step"))["lstm_step_backward.dWx"]
     assert v.diagnosis_kind == "in_place" and "modifies its argument dnext_c in place" in v.diagnosis

@@ -59,7 +59,9 @@ def test_reshaped_back_without_the_transpose(tmp_path):
 
 
 def test_groups_over_the_wrong_axis(tmp_path):
-    source = mutated("groups = x.reshape(N, G, C // G, H, W)", "groups = x.reshape(N, C // G, G, H, W).transpose(0, 2, 1, 3, 4)")
+    source = mutated(
+        "groups = x.reshape(N, G, C // G, H, W)", "groups = x.reshape(N, C // G, G, H, W).transpose(0, 2, 1, 3, 4)"
+    )
     source = source.replace("out = gamma * xhat.reshape(x.shape) + beta",
                             "out = gamma * xhat.transpose(0, 2, 1, 3, 4).reshape(x.shape) + beta")
     out = by_name(check(tmp_path, source, "spatial_groupnorm"))["spatial_groupnorm_forward.out"]
@@ -77,7 +79,9 @@ def test_groupnorm_eps_outside_the_root(tmp_path):
 
 def test_a_backward_fed_its_own_cache_from_batchnorm_alt(tmp_path):
     """spatial_batchnorm_backward may call batchnorm_backward_alt on the same cache."""
-    source = mutated("dx, dgamma, dbeta = batchnorm_backward(rows, cache)", "dx, dgamma, dbeta = batchnorm_backward_alt(rows, cache)")
+    source = mutated(
+        "dx, dgamma, dbeta = batchnorm_backward(rows, cache)", "dx, dgamma, dbeta = batchnorm_backward_alt(rows, cache)"
+    )
     assert check(tmp_path, source, "spatial_batchnorm").passed
 
 

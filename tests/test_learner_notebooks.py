@@ -68,7 +68,9 @@ def agrees(report, backward) -> None:
     want = truth(*backward)
     got = statuses(report)
     for name in CHECKED:
-        assert (got[name] if got[name] == want[name] else "absent" if got[name] in ("missing", "error") else got[name]) == want[name], name
+        assert (
+            got[name] if got[name] == want[name] else "absent" if got[name] in ("missing", "error") else got[name]
+        ) == want[name], name
 
 
 def test_a_scratch_cell_that_raises_does_not_sink_the_exercise(tmp_path):
@@ -129,7 +131,9 @@ def test_constants_of_other_cells_are_taken_as_they_stand(tmp_path):
     sizes = "BATCH_SIZE = 32\nEMBD = 10\nHIDDEN = EMBD * 6 + 4"
     later = "BATCH_SIZE = 64  # a later training cell"
     backward = RIGHT.replace("dlogprobs = torch.zeros_like(logprobs)", "dlogprobs = torch.zeros((BATCH_SIZE, 27))")
-    backward = backward.replace("dlogprobs[range(n), Yb] = -1.0 / n", "dlogprobs[range(BATCH_SIZE), Yb] = -1.0 / BATCH_SIZE")
+    backward = backward.replace(
+        "dlogprobs[range(n), Yb] = -1.0 / n", "dlogprobs[range(BATCH_SIZE), Yb] = -1.0 / BATCH_SIZE"
+    )
     backward += "\nassert dW1.shape == (3 * EMBD, HIDDEN)"
     assert "BATCH_SIZE" in backward
     report = check(write(tmp_path, sizes, backward, later))
@@ -164,7 +168,9 @@ def test_an_incomplete_cell_leaves_missing_not_error(tmp_path):
 
 def test_a_raising_cell_blames_the_line_that_ran_and_nothing_inherits_backwards(tmp_path):
     top, bottom = RIGHT[: RIGHT.index("dhpreact =")], RIGHT[RIGHT.index("dhpreact ="):]
-    broken = bottom.replace("dbnvar_inv = (bndiff * dbnraw).sum(0, keepdim=True)", "dbnvar_inv = (bndiff @ dbnraw).sum(0, keepdim=True)")
+    broken = bottom.replace(
+        "dbnvar_inv = (bndiff * dbnraw).sum(0, keepdim=True)", "dbnvar_inv = (bndiff @ dbnraw).sum(0, keepdim=True)"
+    )
     assert broken != bottom
     # the scratch cell after it writes dC wrongly first, then raises: dC is no one's inheritance
     backward = (top, broken)

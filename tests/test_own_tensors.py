@@ -40,7 +40,14 @@ for p in [C, w1, b1, w2, b2, bn_gain, bn_bias]:
     p.requires_grad = True
 """
 
-RENAMES = (("Xb", "X_batch"), ("Yb", "y_batch"), ("W1", "w1"), ("W2", "w2"), ("bngain", "bn_gain"), ("bnbias", "bn_bias"))
+RENAMES = (
+    ("Xb", "X_batch"),
+    ("Yb", "y_batch"),
+    ("W1", "w1"),
+    ("W2", "w2"),
+    ("bngain", "bn_gain"),
+    ("bnbias", "bn_bias"),
+)
 
 
 def theirs(text: str) -> str:
@@ -100,7 +107,9 @@ def test_a_learners_own_float32_script_gets_a_real_verdict(tmp_path, backward):
     path.write_text(SETUP + FORWARD + "\n" + backward)
     got, report = statuses(path)
     assert got == truth(backward)
-    assert report.forward_ok and report.notes[0].startswith("checked on your own parameters and batch (batch 50, n_embd 8, n_hidden 200, float32)")
+    assert report.forward_ok and report.notes[0].startswith(
+        "checked on your own parameters and batch (batch 50, n_embd 8, n_hidden 200, float32)"
+    )
     assert "w1 for W1" in report.notes[0] and "X_batch for Xb" in report.notes[0]
     if backward is WRONG:
         bndiff2 = next(v for v in report.variables if v.name == "bndiff2")
@@ -109,7 +118,11 @@ def test_a_learners_own_float32_script_gets_a_real_verdict(tmp_path, backward):
 
 def test_a_script_under_a_main_guard(tmp_path):
     body = SETUP + FORWARD + "\n" + WRONG
-    script = "def main():\n" + "".join(f"    {line}\n" for line in body.splitlines()) + '\nif __name__ == "__main__":\n    main()\n'
+    script = (
+        "def main():\n"
+        + "".join(f"    {line}\n" for line in body.splitlines())
+        + '\nif __name__ == "__main__":\n    main()\n'
+    )
     path = tmp_path / "guarded.py"
     path.write_text(script)
     got, report = statuses(path)
@@ -179,7 +192,9 @@ def test_a_notebooks_own_setup_is_the_reference_where_it_runs(tmp_path, monkeypa
         exec("\n".join([kn.IMPORTS.replace("%matplotlib inline", ""), NOTEBOOK_SETUP, NOTEBOOK_PARAMETERS]), base)
         learner, exact = dict(base), dict(base)
         exec(kn.forward_lines() + "\n" + wrong.split("\ncmp(")[0], learner)
-        cast = "\n".join(f"{p} = {p}.detach().double().requires_grad_()" for p in ("C", "W1", "b1", "W2", "b2", "bngain", "bnbias"))
+        cast = "\n".join(
+            f"{p} = {p}.detach().double().requires_grad_()" for p in ("C", "W1", "b1", "W2", "b2", "bngain", "bnbias")
+        )
         exec(cast + "\n" + kn.FORWARD.replace("for p in parameters:\n  p.grad = None\n", ""), exact)
         largest = max(exact[name].grad.abs().max().item() for name in CHECKED)
         for name in CHECKED:
@@ -187,7 +202,9 @@ def test_a_notebooks_own_setup_is_the_reference_where_it_runs(tmp_path, monkeypa
     else:  # its batch cell needs names.txt: its own parameters, ninja's batch, and why
         assert report.notes[0].startswith("your notebook's set-up did not all run here (")
         assert "FileNotFoundError" in report.notes[0] and "names.txt" in report.notes[0]
-        assert report.notes[1].startswith("checked on your own parameters and ninja's batch (batch 32, n_embd 10, n_hidden 200")
+        assert report.notes[1].startswith(
+            "checked on your own parameters and ninja's batch (batch 32, n_embd 10, n_hidden 200"
+        )
 
 
 def test_a_template_file_keeps_the_packages_tensors(tmp_path):

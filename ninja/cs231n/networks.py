@@ -137,7 +137,9 @@ def learner_masks(cls, inputs) -> list[np.ndarray] | None:
         return None
     param = dict(getattr(cls(c["hidden_dims"], **arguments), "dropout_param", {}), mode="train")
     n = inputs["X"].shape[0]
-    return [(np.asarray(dropout(np.ones((n, width)), dict(param))[0]) != 0).astype(np.float64) for width in c["hidden_dims"]]
+    return [
+        (np.asarray(dropout(np.ones((n, width)), dict(param))[0]) != 0).astype(np.float64) for width in c["hidden_dims"]
+    ]
 
 
 def build_fc_net(cls, inputs):

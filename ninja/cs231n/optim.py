@@ -186,7 +186,9 @@ def mistaken_steps(rule: str, inputs, not_carried=False, **options) -> list[dict
     state, steps = dict(first), []
     with np.errstate(all="ignore"):
         for dw in inputs["dws"]:
-            w, state = STEPS[rule](w, torch.tensor(dw, dtype=F64), dict(first) if not_carried else state, hyper, **options)
+            w, state = STEPS[rule](
+                w, torch.tensor(dw, dtype=F64), dict(first) if not_carried else state, hyper, **options
+            )
             steps.append({"next_w": w, **state})
     return steps
 
@@ -270,7 +272,9 @@ class UpdateRule(Unit, OwnKind):
                 return {"error": data, "out": None}
             next_w, config = unpack(copy.deepcopy(returned))
             state = {key: config.get(key) for key in STATE[self.rule]} if isinstance(config, dict) else None
-            steps.append({"next_w": collected.plain(next_w), "state": collected.plain(state), "config": state is not None})
+            steps.append(
+                {"next_w": collected.plain(next_w), "state": collected.plain(state), "config": state is not None}
+            )
             if not isinstance(next_w, np.ndarray) or next_w.shape != w.shape:
                 break  # nothing to take the next step from
             w, config = next_w.astype(np.float64), copy.deepcopy(config)

@@ -49,7 +49,9 @@ def spatial_batchnorm(t, out, reshape=None, eps_outside=False):
     n, c, h, w = x.shape
     if reshape is None and not eps_outside:
         training = p["mode"] == "train"
-        mean, var = (None, None) if training else (torch.as_tensor(p["running_mean"]), torch.as_tensor(p["running_var"]))
+        mean, var = (
+            (None, None) if training else (torch.as_tensor(p["running_mean"]), torch.as_tensor(p["running_var"]))
+        )
         return F.batch_norm(x, mean, var, gamma, beta, training=training, eps=p.get("eps", 1e-5))
     if reshape == "per_position":  # statistics over N alone, at every (c, h, w)
         mean, var = x.mean(0), x.var(0, unbiased=False)

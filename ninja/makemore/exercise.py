@@ -80,7 +80,10 @@ class Exercise(BundledFiles):
             "answers": {name: collected.plain(value) for name, value in answers.items()},
             "near": near_names(run.namespace, self.checked, answers),
             "autograd_lines": autograd_lines(path),
-            "forward": {name: collected.plain(value) for name, value in learner_forward(run, found, settings, self.forward_names).items()},
+            "forward": {
+                name: collected.plain(value)
+                for name, value in learner_forward(run, found, settings, self.forward_names).items()
+            },
             # the learner's own parameters and batch (their sizes, seed, dtype), by role, and their names
             "own": {role: collected.plain(t) for role, t in found.tensors.items()} if found else None,
             "own_names": names,
@@ -126,7 +129,9 @@ class Exercise(BundledFiles):
         if own:
             package_batch = not data.get("own_batch")
             report.notes.append(own_note(own, data.get("own_names") or {}, data.get("grad_names") or {}, package_batch))
-        report.notes += [f"d{name}: taken from {other}, a near name (rename it d{name})" for name, other in taken.items()]
+        report.notes += [
+            f"d{name}: taken from {other}, a near name (rename it d{name})" for name, other in taken.items()
+        ]
         report.notes += [ran_on(collected.error_of(e)) for e in data.get("other_errors") or ()]
         if data.get("autograd_lines"):
             report.notes.append(
@@ -167,12 +172,16 @@ class Precision:
     dtype: torch.dtype | None = None
 
     @staticmethod
-    def of(own: dict | None, grads: Mapping[str, torch.Tensor], rounded: Mapping[str, torch.Tensor] | None) -> Precision:
+    def of(
+        own: dict | None, grads: Mapping[str, torch.Tensor], rounded: Mapping[str, torch.Tensor] | None
+    ) -> Precision:
         """`rounded`: the reference computed at the learner's dtype."""
         dtype = own["C"].dtype if own else None
         if dtype is None or dtype == torch.float64 or rounded is None:
             return Precision()
-        noise = {k: (rounded[k].to(torch.float64) - g).abs().max().item() if g.numel() else 0.0 for k, g in grads.items()}
+        noise = {
+            k: (rounded[k].to(torch.float64) - g).abs().max().item() if g.numel() else 0.0 for k, g in grads.items()
+        }
         tolerances = {k: (1e-5, 10 * noise[k] + 1e-12) for k in grads}
         return Precision(tolerances, (1e-4, 1e-5), dtype)
 
@@ -180,7 +189,9 @@ class Precision:
         """A learner's float32 gradients in float64, so no dtype note talks about it: their tensors are float32."""
         if self.dtype is None:
             return answers
-        return {k: v.to(torch.float64) if torch.is_tensor(v) and v.dtype == self.dtype else v for k, v in answers.items()}
+        return {
+            k: v.to(torch.float64) if torch.is_tensor(v) and v.dtype == self.dtype else v for k, v in answers.items()
+        }
 
 
 PACKAGE_TENSORS = re.compile(r"^\s*from ninja\.makemore import [^\n]*\b(parameters|batch)\b", re.MULTILINE)
@@ -220,7 +231,9 @@ def learner_forward(run: runner.LearnerRun, found, settings: Settings, forward_n
     values = {}
     for name in forward_names:
         value = run.namespace.get(found.names.get(name, name))
-        stale = name not in found.names and torch.is_tensor(value) and name in package and roles.same(value, package[name])
+        stale = (
+            name not in found.names and torch.is_tensor(value) and name in package and roles.same(value, package[name])
+        )
         values[name] = None if stale else value
     return values
 

@@ -165,7 +165,10 @@ def name_intermediates(roles: Roles, floats, forward_names) -> None:
 
 def is_the_packages(tensors: Mapping[str, torch.Tensor], package: Mapping[str, torch.Tensor]) -> bool:
     """The learner's tensors are the package's (the template's parameters() and batch())."""
-    return all(k in tensors and tensors[k].shape == v.shape and torch.equal(tensors[k].to(v.dtype), v) for k, v in package.items())
+    return all(
+        k in tensors and tensors[k].shape == v.shape and torch.equal(tensors[k].to(v.dtype), v)
+        for k, v in package.items()
+    )
 
 
 def given_in(name: str, namespace: Mapping[str, Any]) -> torch.Tensor:
