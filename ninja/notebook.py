@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 
 from ninja import collected
-from ninja.results import LearnerError, Report
+from ninja.results import LearnerError, Note, Report, kind_of
 from ninja.runner import CELL_MARK
 
 # after the template's forward: the notebook's cmp silenced, and the notebook's size names
@@ -419,7 +419,8 @@ def point_at_notebook(report: Report, notebook: Path, prog: Program, generated_p
 
     if generated_path:
         here = re.compile(re.escape(generated_path) + r":(\d+)")
-        report.notes = [here.sub(pointer, note) for note in report.notes]
+        # TODO(issue18-engine): notes with a place (path, line) of their own, mapped like the variables
+        report.notes = [Note(here.sub(pointer, note), kind_of(note)) for note in report.notes]
     names_missing = [e for e in [report.error] if e and e.kind == "NameError"]
     if names_missing or any("NameError" in note for note in report.notes):
         report.notes.append(

@@ -19,7 +19,7 @@ from ninja import collected, engine, makemore, runner
 from ninja.engine import UNREACHED
 from ninja.exercise import BundledFiles, cached
 from ninja.makemore import blame, mistakes, roles
-from ninja.results import LearnerError, Report
+from ninja.results import GRADIENTS, LearnerError, Report
 from ninja.settings import Settings
 
 
@@ -39,6 +39,8 @@ class Exercise(BundledFiles):
     # (settings, names, the learner's own tensors or None) -> (forward values, gradients)
     reference: Callable[[Settings, tuple[str, ...], dict | None], tuple[dict, dict]] = makemore.reference_gradients
     track = "makemore"  # checked names are variables, shown as d<name>; not a field
+    labels = GRADIENTS  # how its results read: d<name>, exact shown, graded at several batch sizes
+    notebook_cells = True  # a notebook's cells can hold its gradients (ninja/notebook.py)
     learner_tensors = True  # checked on the learner's own parameters and batch where they have some
     # the trusted forward cut into a leaf at every checked name: (outputs, leaves), for local blame
     pieces: Callable[[Settings, tuple[str, ...], dict | None], tuple[dict, dict]] = makemore.cut_forward
@@ -48,6 +50,10 @@ class Exercise(BundledFiles):
 
     def check(self, path: Path, settings: Settings = Settings()) -> Report:
         return self.judge(self.collect(path, settings), settings)
+
+    def warm_up(self, settings: Settings) -> None:
+        """Run once before `ninja watch` forks its checks: the data loaded, torch's kernels warm."""
+        self.collect(self.solution, settings)
 
     def for_grading(self) -> Exercise:
         """Grading keeps its secret seed and two batch sizes: never a submission's own tensors."""
