@@ -123,7 +123,7 @@ class Exercise(BundledFiles):
             "other_errors": [collected.error_data(e) for e in run.errors if e is not error],
             "output": run.output,
             "answers": {name: collected.plain(value) for name, value in answers.items()},
-            "near": near_names(run.namespace, self.checked, answers),
+            "near": near_names(run.namespace, self.checked, answers, self.forward_names),
             "autograd_lines": autograd_lines(path),
             "forward": {
                 name: collected.plain(value) for name, value in self.learner_forward(run, found, settings).items()
@@ -363,10 +363,11 @@ def distance(a: str, b: str) -> int:
     return row[-1]
 
 
-def near_names(namespace, checked, answers) -> dict[str, list]:
+def near_names(namespace, checked, answers, forward_names=()) -> dict[str, list]:
     """For a gradient that is missing, tensors under a near name (dlogits_maxes for
-    dlogit_maxes: at most 2 edits), as plain data; judge keeps the first of the right shape."""
-    ours = {f"d{name}" for name in checked}
+    dlogit_maxes: at most 2 edits), as plain data; judge keeps the first of the right shape.
+    Never one of the forward's own names (diff is no typo of ddiff)."""
+    ours = {f"d{name}" for name in checked} | set(forward_names)
     near = {}
     for name in checked:
         if answers[name] is None:
