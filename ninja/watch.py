@@ -356,7 +356,7 @@ def warm_up(session: Session) -> None:
 
     torch.set_num_threads(1)
     if getattr(session.exercise, "track", None) == "makemore":
-        session.exercise.collect(session.exercise.solution, session.settings)
+        session.exercise.collect(session.exercise.warm_up_file, session.settings)
 
 
 def handle(session: Session, kind: str, value, done) -> bool:
