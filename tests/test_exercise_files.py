@@ -10,10 +10,10 @@ from pathlib import Path
 import nbformat
 import pytest
 import torch
-
 from conftest import ROOT, run_ninja
+
 from ninja import devcheck
-from ninja.registry import check_file, exercises, find
+from ninja.registry import check_file, exercises
 from ninja.results import MISSING, PASS
 from ninja.settings import Settings
 from ninja.tapped import files
@@ -65,8 +65,10 @@ def test_a_flipped_line_is_the_root_cause_and_what_follows_inherits(tmp_path):
     by_name = {v.name: v for v in report.variables}
     assert [v.name for v in report.variables if v.root_cause] == ["scores"]
     assert by_name["scores"].diagnosis_kind == "factor" and "sign" in by_name["scores"].diagnosis
-    assert by_name["scores"].line == source.splitlines().index(
-        next(t for t in source.splitlines() if t.startswith("dscores ="))) + 1  # fmt: skip
+    assert (
+        by_name["scores"].line
+        == source.splitlines().index(next(t for t in source.splitlines() if t.startswith("dscores ="))) + 1
+    )
     assert {by_name[k].inherited_from for k in ("q", "k", "Wq", "Wk")} == {"scores"}
     assert by_name["v"].status == PASS and by_name["Wv"].status == PASS
 
@@ -88,7 +90,7 @@ def test_a_files_own_named_mistake_is_named():
 def test_the_level_1_hint_is_derived_from_the_forward_when_absent():
     ex = exercise("attention")
     assert ex.hints["out"][0] == "out is (32, 5, 4); dout too. Used in: proj = out @ Wo"
-    assert ex.hints["scores"][0].endswith("Used in: masked = scores.masked_fill(mask == 0, float(\"-inf\"))")
+    assert ex.hints["scores"][0].endswith('Used in: masked = scores.masked_fill(mask == 0, float("-inf"))')
     written = exercise("ln_gelu").hints["rstd"]
     assert written[0].startswith("rstd is (n, 1)") and written[1].startswith("The local derivative of diff * rstd")
     assert "Σ over the lines that use rstd" in written[2]  # level 3: derived, the file gives two
@@ -108,8 +110,14 @@ def test_the_template_is_the_forward_written_out_and_runs_on_its_own(workspace):
     assert template.index("dout = None  # TODO") < template.index("dWv = None  # TODO")
     (workspace / "exercises").mkdir()
     (workspace / "exercises" / "attention.py").write_text(template)
-    done = subprocess.run([sys.executable, "exercises/attention.py"], cwd=workspace, capture_output=True, text=True,
-                          timeout=120, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "COLUMNS": "200"})  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "exercises/attention.py"],
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "COLUMNS": "200"},
+    )
     assert done.returncode == 1, done.stderr
     assert "0/11 correct (11 missing)" in done.stdout
 
@@ -150,18 +158,25 @@ def test_a_broken_ninja_toml_or_exercise_file_is_a_usage_error(workspace):
     [
         ("def parameters(g): ...\ndef inputs(g, n): ...\ndef forward(tap): ...", "start the file with a docstring"),
         ("def parameters(g): ...", "define inputs(...), forward(...)"),
-        ('"""T."""\nimport torch\ndef parameters(g): return {"w": torch.ones(2)}\n'
-         'def inputs(g, n): return {"x": torch.ones(n, 2)}\n'
-         'def forward(tap, w, x):\n    y = tap("y", x @ w)\n    return tap("loss", y.sum())\nCHECKED = ("y", "z")',
-         "CHECKED names z, which the forward does not tap"),
-        ('"""T."""\nimport torch\ndef parameters(g): return {"w": torch.ones(2)}\n'
-         'def inputs(g, n): return {"x": torch.ones(n, 2)}\ndef forward(tap, w, x):\n    return tap("loss", x @ w)',
-         "forward must return the loss, one number"),
-        ('"""T."""\nimport torch\ndef parameters(g): return {"w": torch.ones(2)}\n'
-         'def inputs(g, n): return {"x": torch.ones(n, 2)}\ndef forward(tap, w, x):\n    y = tap("q", x @ w)\n'
-         '    return tap("loss", y.sum())', ":6: write `NAME = tap(\"NAME\", ...)`, the same name twice"),
+        (
+            '"""T."""\nimport torch\ndef parameters(g): return {"w": torch.ones(2)}\n'
+            'def inputs(g, n): return {"x": torch.ones(n, 2)}\n'
+            'def forward(tap, w, x):\n    y = tap("y", x @ w)\n    return tap("loss", y.sum())\nCHECKED = ("y", "z")',
+            "CHECKED names z, which the forward does not tap",
+        ),
+        (
+            '"""T."""\nimport torch\ndef parameters(g): return {"w": torch.ones(2)}\n'
+            'def inputs(g, n): return {"x": torch.ones(n, 2)}\ndef forward(tap, w, x):\n    return tap("loss", x @ w)',
+            "forward must return the loss, one number",
+        ),
+        (
+            '"""T."""\nimport torch\ndef parameters(g): return {"w": torch.ones(2)}\n'
+            'def inputs(g, n): return {"x": torch.ones(n, 2)}\ndef forward(tap, w, x):\n    y = tap("q", x @ w)\n'
+            '    return tap("loss", y.sum())',
+            ':6: write `NAME = tap("NAME", ...)`, the same name twice',
+        ),
     ],
-)  # fmt: skip
+)
 def test_an_invalid_exercise_file_gets_one_line_saying_what_to_change(tmp_path, text, says):
     path = tmp_path / "bad.py"
     path.write_text(text)
@@ -171,15 +186,18 @@ def test_an_invalid_exercise_file_gets_one_line_saying_what_to_change(tmp_path, 
 
 
 def test_dev_check_exit_codes(tmp_path):
-    sound = run_ninja("dev", "check", str(FIXTURES / "attention.py"), "--solution",
-                      str(FIXTURES / "attention_solution.py"))  # fmt: skip
+    sound = run_ninja(
+        "dev", "check", str(FIXTURES / "attention.py"), "--solution", str(FIXTURES / "attention_solution.py")
+    )
     assert sound.returncode == 0, sound.stdout
     assert "blame naming" not in sound.stdout and "a mistake injected at each checked line is blamed" in sound.stdout
     unreached = tmp_path / "unused.py"
-    unreached.write_text('"""Unused."""\nimport torch\ndef parameters(g):\n    return {"w": torch.randn(3, generator=g), '
-                         '"u": torch.randn(3, generator=g)}\ndef inputs(g, n):\n    return {"x": torch.randn(n, 3, '
-                         'generator=g)}\ndef forward(tap, w, u, x):\n    y = tap("y", x @ w + 0 * (x @ u))\n'
-                         '    return tap("loss", (y**2).sum())\n')  # fmt: skip
+    unreached.write_text(
+        '"""Unused."""\nimport torch\ndef parameters(g):\n    return {"w": torch.randn(3, generator=g), '
+        '"u": torch.randn(3, generator=g)}\ndef inputs(g, n):\n    return {"x": torch.randn(n, 3, '
+        'generator=g)}\ndef forward(tap, w, u, x):\n    y = tap("y", x @ w + 0 * (x @ u))\n'
+        '    return tap("loss", (y**2).sum())\n'
+    )
     found = run_ninja("dev", "check", str(unreached))
     assert found.returncode == 1
     assert "fix   du is all zero at the package's inputs" in found.stdout
@@ -221,9 +239,15 @@ def test_watch_checks_an_exercise_file_and_hints(workspace):
 
     (workspace / "exercises").mkdir()
     (workspace / "exercises" / "attention.py").write_text(exercise("attention").template.read_text())
-    child = pexpect.spawn(sys.executable, ["-m", "ninja", "watch", "attention"], cwd=str(workspace), encoding="utf-8",
-                          timeout=90, dimensions=(60, 200),
-                          env={"PATH": "/usr/bin:/bin", "TERM": "xterm", "PYTHONPATH": str(ROOT)})  # fmt: skip
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "ninja", "watch", "attention"],
+        cwd=str(workspace),
+        encoding="utf-8",
+        timeout=90,
+        dimensions=(60, 200),
+        env={"PATH": "/usr/bin:/bin", "TERM": "xterm", "PYTHONPATH": str(ROOT)},
+    )
     child.expect_exact("check #1")
     child.expect_exact("h hint · q quit")
     child.send("h")
@@ -242,14 +266,28 @@ def test_watch_checks_an_exercise_file_and_hints(workspace):
 
 def test_grade_a_class_on_an_exercise_file(workspace):
     subs = workspace / "subs"
-    for who, text in {"good": (FIXTURES / "attention_solution.py").read_text(),
-                      "bad": (FIXTURES / "attention_solution.py").read_text().replace("dWo = (", "dWo = -(")}.items():  # fmt: skip
+    for who, text in {
+        "good": (FIXTURES / "attention_solution.py").read_text(),
+        "bad": (FIXTURES / "attention_solution.py").read_text().replace("dWo = (", "dWo = -("),
+    }.items():
         (subs / who).mkdir(parents=True)
         (subs / who / "attention.py").write_text(text)
     (workspace / "ninja.toml").write_text('[course]\nexercises = ["attention"]\n\n' + TOML)
     out = workspace / "grades.json"
-    done = run_ninja("grade", "--seed", "7", "--jobs", "1", "--format", "json", "--out", str(out),
-                     str(subs / "good"), str(subs / "bad"), cwd=workspace)  # fmt: skip
+    done = run_ninja(
+        "grade",
+        "--seed",
+        "7",
+        "--jobs",
+        "1",
+        "--format",
+        "json",
+        "--out",
+        str(out),
+        str(subs / "good"),
+        str(subs / "bad"),
+        cwd=workspace,
+    )
     assert done.returncode == 0, done.stderr
     results = {Path(r["submission"]).name: r for r in json.loads(out.read_text())}
     assert results["good"]["score"] == results["good"]["max_score"] == 11
@@ -288,9 +326,14 @@ def test_the_engine_imports_no_track():
     that runs or prints."""
     import ast
 
-    core = [*sorted((ROOT / "ninja" / "tapped").glob("*.py")), ROOT / "ninja" / "engine.py",
-            ROOT / "ninja" / "notebook.py", ROOT / "ninja" / "notebook_cmp.py", ROOT / "ninja" / "devcheck.py",
-            ROOT / "ninja" / "exercise.py"]  # fmt: skip
+    core = [
+        *sorted((ROOT / "ninja" / "tapped").glob("*.py")),
+        ROOT / "ninja" / "engine.py",
+        ROOT / "ninja" / "notebook.py",
+        ROOT / "ninja" / "notebook_cmp.py",
+        ROOT / "ninja" / "devcheck.py",
+        ROOT / "ninja" / "exercise.py",
+    ]
     for path in core:
         tree = ast.parse(path.read_text())
         modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
@@ -304,3 +347,27 @@ def test_template_missing_means_every_variable_missing():
         report = exercise(name).check(exercise(name).template, Settings())
         assert report.error is None and report.forward_ok
         assert {v.status for v in report.variables} == {MISSING}
+
+
+def test_a_script_with_its_own_tensors_is_checked_on_them(tmp_path):
+    """The learner's own parameters and batch (another seed, batch size, float32), found by the
+    names they play in the forward: the reference runs on them."""
+    solution = (FIXTURES / "ln_gelu_solution.py").read_text()
+    own = (
+        "g = torch.Generator().manual_seed(42)\n"
+        "W1, b1 = torch.randn(8, 16, generator=g) / 3, torch.randn(16, generator=g) * 0.1\n"
+        "gamma, beta = 1 + 0.1 * torch.randn(16, generator=g), 0.1 * torch.randn(16, generator=g)\n"
+        "W2, b2 = torch.randn(16, 5, generator=g) / 4, torch.randn(5, generator=g) * 0.1\n"
+        "x, y = torch.randn(10, 8, generator=g), torch.randint(0, 5, (10,), generator=g)\n"
+    )
+    mine = solution.replace("from ninja.tapped.learner import tensors\n", "").replace(
+        'W1, b1, gamma, beta, W2, b2, x, y = tensors("ln_gelu")\n', own
+    )
+    path = tmp_path / "mine.py"
+    path.write_text(mine)
+    report = exercise("ln_gelu").check(path, Settings())
+    assert report.passed, [(v.name, v.status) for v in report.variables]
+    assert any(n.startswith("checked on your own parameters and batch (batch 10, float32)") for n in report.notes)
+    path.write_text(mine.replace("dW1 = x.T @ dpre", "dW1 = x.T @ dpre * 2"))
+    w1 = next(v for v in exercise("ln_gelu").check(path, Settings()).variables if v.name == "W1")
+    assert w1.root_cause and "2 times" in w1.diagnosis
