@@ -85,8 +85,10 @@ def main() -> None:
     for k, v in medians.items():
         print(f"{k:>{width}}: median {v:.3f} s over {args.runs} runs")
     for k in [k for k in medians if k.startswith("check")]:
-        print(f"ratio {k}: {medians[k] / medians['import torch']:.2f} (target <= 1.15); "
-              f"against the frozen floor: {medians[k] / medians['import torch; gc.freeze()']:.2f}")
+        print(
+            f"ratio {k}: {medians[k] / medians['import torch']:.2f} (target <= 1.15); "
+            f"against the frozen floor: {medians[k] / medians['import torch; gc.freeze()']:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -42,7 +42,9 @@ def imports(path: Path, module: str, known: set[str]) -> list[tuple[str, bool]]:
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in known else node.module for a in node.names]
+            names = [
+                f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in known else node.module for a in node.names
+            ]
         for name in names:
             if name.split(".")[0] == "ninja" and name != module:
                 while name not in known and "." in name:

@@ -171,19 +171,7 @@ class Exercise(BundledFiles):
         )
         report.output = data["output"]
         report.path = data["path"]
-        if own:
-            package_batch = not data.get("own_batch")
-            own_names, grad_names = data.get("own_names") or {}, data.get("grad_names") or {}
-            report.notes.append(self.own_note(own, own_names, grad_names, package_batch))
-        report.notes += [
-            f"d{name}: taken from {other}, a near name (rename it d{name})" for name, other in taken.items()
-        ]
-        report.notes += [ran_on(collected.error_of(e)) for e in data.get("other_errors") or ()]
-        if data.get("autograd_lines"):
-            report.notes.append(
-                f"{data['path']}:{data['autograd_lines'][0]}: .grad or .backward() in your backward: ninja checks "
-                "your formulas, autograd is the reference (a gradient read from .grad is autograd's, not yours)"
-            )
+        report.notes += self.notes(data, own, taken)
         outputs, leaves = refs("pieces", lambda: self.pieces(settings, self.checked, own))
         named = refs("mistakes", lambda: self.named_mistakes(settings, own))
         blame.blame(
@@ -202,6 +190,23 @@ class Exercise(BundledFiles):
             mistakes=named,
         )
         return report
+
+    def notes(self, data: dict, own: dict | None, taken: Mapping[str, str]) -> list[str]:
+        """What the report says about the whole file: its own tensors, near names taken, the errors
+        of cells that did not stop the check, .grad read in the backward."""
+        notes = []
+        if own:
+            package_batch = not data.get("own_batch")
+            own_names, grad_names = data.get("own_names") or {}, data.get("grad_names") or {}
+            notes.append(self.own_note(own, own_names, grad_names, package_batch))
+        notes += [f"d{name}: taken from {other}, a near name (rename it d{name})" for name, other in taken.items()]
+        notes += [ran_on(collected.error_of(e)) for e in data.get("other_errors") or ()]
+        if data.get("autograd_lines"):
+            notes.append(
+                f"{data['path']}:{data['autograd_lines'][0]}: .grad or .backward() in your backward: ninja checks "
+                "your formulas, autograd is the reference (a gradient read from .grad is autograd's, not yours)"
+            )
+        return notes
 
     # ---- the learner's own tensors ----
 
