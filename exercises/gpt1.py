@@ -14,7 +14,7 @@ import torch
 from ninja.tapped.learner import tensors
 
 # the checker picks the seed and the batch size, so these are the numbers its reference uses too
-wte, wpe, ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb, lnfw, lnfb, idx, targets, mask = tensors('gpt1')
+wte, wpe, ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb, lnfw, lnfb, idx, targets, mask = tensors("gpt1")
 
 # forward pass, one small step a line
 B, T = idx.shape  # batch size, sequence length
@@ -124,4 +124,4 @@ dwte = None  # TODO
 if __name__ == "__main__":  # `python exercises/gpt1.py` checks this file too
     from ninja.cli import main
 
-    main(["check", 'gpt1', "--file", __file__])
+    main(["check", "gpt1", "--file", __file__])

@@ -13,7 +13,7 @@ import torch
 from ninja.tapped.learner import given, tensors
 
 # the checker picks the seed and the batch size, so these are the numbers its reference uses too
-wte, wpe, ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb, lnfw, lnfb, idx, targets, mask = tensors('gpt2')
+wte, wpe, ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb, lnfw, lnfb, idx, targets, mask = tensors("gpt2")
 
 # forward pass, one small step a line
 B, T = idx.shape  # batch size, sequence length
@@ -66,7 +66,7 @@ logits = lnf @ wte.T  # (B, T, V)
 loss = torch.nn.functional.cross_entropy(logits.view(B * T, -1), targets.view(B * T))
 
 # backward pass: these gradients are given
-dlnf = given('lnf', 'gpt2')
+dlnf = given("lnf", "gpt2")
 
 # backward pass: your code here, in this order
 
@@ -77,4 +77,4 @@ dresidual3 = None  # TODO
 if __name__ == "__main__":  # `python exercises/gpt2.py` checks this file too
     from ninja.cli import main
 
-    main(["check", 'gpt2', "--file", __file__])
+    main(["check", "gpt2", "--file", __file__])

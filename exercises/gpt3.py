@@ -14,7 +14,7 @@ import torch
 from ninja.tapped.learner import given, tensors
 
 # the checker picks the seed and the batch size, so these are the numbers its reference uses too
-wte, wpe, ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb, lnfw, lnfb, idx, targets, mask = tensors('gpt3')
+wte, wpe, ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb, lnfw, lnfb, idx, targets, mask = tensors("gpt3")
 
 # forward pass, one small step a line
 B, T = idx.shape  # batch size, sequence length
@@ -67,7 +67,7 @@ logits = lnf @ wte.T  # (B, T, V)
 loss = torch.nn.functional.cross_entropy(logits.view(B * T, -1), targets.view(B * T))
 
 # backward pass: these gradients are given
-datty = given('atty', 'gpt3')
+datty = given("atty", "gpt3")
 
 # backward pass: your code here, in this order
 
@@ -76,4 +76,4 @@ dqkv = None  # TODO
 if __name__ == "__main__":  # `python exercises/gpt3.py` checks this file too
     from ninja.cli import main
 
-    main(["check", 'gpt3', "--file", __file__])
+    main(["check", "gpt3", "--file", __file__])

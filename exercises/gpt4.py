@@ -14,7 +14,7 @@ import torch
 from ninja.tapped.learner import tensors
 
 # the checker picks the seed and the batch size, so these are the numbers its reference uses too
-wte, wpe, ln1w_0, ln1b_0, qkvw_0, qkvb_0, attprojw_0, attprojb_0, ln2w_0, ln2b_0, fcw_0, fcb_0, fcprojw_0, fcprojb_0, ln1w_1, ln1b_1, qkvw_1, qkvb_1, attprojw_1, attprojb_1, ln2w_1, ln2b_1, fcw_1, fcb_1, fcprojw_1, fcprojb_1, lnfw, lnfb, idx, targets = tensors('gpt4')
+wte, wpe, ln1w_0, ln1b_0, qkvw_0, qkvb_0, attprojw_0, attprojb_0, ln2w_0, ln2b_0, fcw_0, fcb_0, fcprojw_0, fcprojb_0, ln1w_1, ln1b_1, qkvw_1, qkvb_1, attprojw_1, attprojb_1, ln2w_1, ln2b_1, fcw_1, fcb_1, fcprojw_1, fcprojb_1, lnfw, lnfb, idx, targets = tensors("gpt4")
 
 # forward pass, one small step a line
 F = torch.nn.functional
@@ -109,4 +109,4 @@ dwte = None  # TODO
 if __name__ == "__main__":  # `python exercises/gpt4.py` checks this file too
     from ninja.cli import main
 
-    main(["check", 'gpt4', "--file", __file__])
+    main(["check", "gpt4", "--file", __file__])

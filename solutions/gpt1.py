@@ -1,4 +1,4 @@
-"""GPT 1: backprop through a transformer block, one line of the forward pass at a time.
+"""Solution to GPT 1: backprop through a transformer block, one line of the forward pass at a time.
 
 A tiny character-level GPT on the names (one block: layernorm, causal self-attention with two
 heads, a residual add, layernorm, an MLP with GELU, a residual add; then the final layernorm and
@@ -14,7 +14,7 @@ import torch
 from ninja.tapped.learner import tensors
 
 # the checker picks the seed and the batch size, so these are the numbers its reference uses too
-wte, wpe, ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb, lnfw, lnfb, idx, targets, mask = tensors('gpt1')
+wte, wpe, ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb, lnfw, lnfb, idx, targets, mask = tensors("gpt1")
 
 # forward pass, one small step a line
 B, T = idx.shape  # batch size, sequence length
@@ -66,7 +66,7 @@ lnf = lnf_norm * lnfw + lnfb
 logits = lnf @ wte.T  # (B, T, V)
 loss = torch.nn.functional.cross_entropy(logits.view(B * T, -1), targets.view(B * T))
 
-# backward pass: your code here, in this order
+# backward pass
 
 dlogits = torch.softmax(logits, -1)
 dlogits.view(B * T, -1)[range(B * T), targets.view(-1)] -= 1
@@ -130,4 +130,4 @@ dwte.index_add_(0, idx.view(-1), dtok_emb.view(B * T, -1))  # and the lookup's
 if __name__ == "__main__":  # `python exercises/gpt1.py` checks this file too
     from ninja.cli import main
 
-    main(["check", 'gpt1', "--file", __file__])
+    main(["check", "gpt1", "--file", __file__])

@@ -1,4 +1,4 @@
-"""GPT 2: backprop through layernorm in one go.
+"""Solution to GPT 2: backprop through layernorm in one go.
 
 The final layernorm of the GPT, lnf = (residual3 − mean) · rstd · lnfw + lnfb over the C channels of
 each position, with the biased variance (divided by C) and rstd = (var + 1e-5) ** -0.5 as llm.c's
@@ -13,7 +13,7 @@ import torch
 from ninja.tapped.learner import given, tensors
 
 # the checker picks the seed and the batch size, so these are the numbers its reference uses too
-wte, wpe, ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb, lnfw, lnfb, idx, targets, mask = tensors('gpt2')
+wte, wpe, ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb, lnfw, lnfb, idx, targets, mask = tensors("gpt2")
 
 # forward pass, one small step a line
 B, T = idx.shape  # batch size, sequence length
@@ -66,9 +66,9 @@ logits = lnf @ wte.T  # (B, T, V)
 loss = torch.nn.functional.cross_entropy(logits.view(B * T, -1), targets.view(B * T))
 
 # backward pass: these gradients are given
-dlnf = given('lnf', 'gpt2')
+dlnf = given("lnf", "gpt2")
 
-# backward pass: your code here, in this order
+# backward pass
 
 dlnfw = (lnf_norm * dlnf).sum((0, 1))
 dlnfb = dlnf.sum((0, 1))
@@ -78,4 +78,4 @@ dresidual3 = lnf_rstd * (dnorm - dnorm.mean(-1, keepdim=True) - lnf_norm * (dnor
 if __name__ == "__main__":  # `python exercises/gpt2.py` checks this file too
     from ninja.cli import main
 
-    main(["check", 'gpt2', "--file", __file__])
+    main(["check", "gpt2", "--file", __file__])

@@ -1,4 +1,4 @@
-"""GPT 3: backprop through causal self-attention in one go.
+"""Solution to GPT 3: backprop through causal self-attention in one go.
 
 q, k and v are the three thirds of one projection qkv (B, T, 3C), split into two heads; each head's
 scores q · kᵀ are scaled by 1/sqrt(head size), masked so that no position looks ahead, and
@@ -14,7 +14,7 @@ import torch
 from ninja.tapped.learner import given, tensors
 
 # the checker picks the seed and the batch size, so these are the numbers its reference uses too
-wte, wpe, ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb, lnfw, lnfb, idx, targets, mask = tensors('gpt3')
+wte, wpe, ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb, lnfw, lnfb, idx, targets, mask = tensors("gpt3")
 
 # forward pass, one small step a line
 B, T = idx.shape  # batch size, sequence length
@@ -67,9 +67,9 @@ logits = lnf @ wte.T  # (B, T, V)
 loss = torch.nn.functional.cross_entropy(logits.view(B * T, -1), targets.view(B * T))
 
 # backward pass: these gradients are given
-datty = given('atty', 'gpt3')
+datty = given("atty", "gpt3")
 
-# backward pass: your code here, in this order
+# backward pass
 
 dy = datty.view(B, T, nh, hs).transpose(1, 2)  # the heads apart again: (B, nh, T, hs)
 datt = dy @ v.transpose(-2, -1)
@@ -82,4 +82,4 @@ dqkv = torch.cat([d.transpose(1, 2).reshape(B, T, C) for d in (dq, dk, dv)], dim
 if __name__ == "__main__":  # `python exercises/gpt3.py` checks this file too
     from ninja.cli import main
 
-    main(["check", 'gpt3', "--file", __file__])
+    main(["check", "gpt3", "--file", __file__])

@@ -1,4 +1,4 @@
-"""GPT 4: backprop through the whole GPT, one layer in one go at a time.
+"""Solution to GPT 4: backprop through the whole GPT, one layer in one go at a time.
 
 The GPT with two blocks, written one layer a line as llm.c's gpt2_forward is (F.layer_norm,
 attention, F.gelu with GPT-2's tanh form): write each layer's backward in one go, as llm.c's
@@ -14,7 +14,7 @@ import torch
 from ninja.tapped.learner import tensors
 
 # the checker picks the seed and the batch size, so these are the numbers its reference uses too
-wte, wpe, ln1w_0, ln1b_0, qkvw_0, qkvb_0, attprojw_0, attprojb_0, ln2w_0, ln2b_0, fcw_0, fcb_0, fcprojw_0, fcprojb_0, ln1w_1, ln1b_1, qkvw_1, qkvb_1, attprojw_1, attprojb_1, ln2w_1, ln2b_1, fcw_1, fcb_1, fcprojw_1, fcprojb_1, lnfw, lnfb, idx, targets = tensors('gpt4')
+wte, wpe, ln1w_0, ln1b_0, qkvw_0, qkvb_0, attprojw_0, attprojb_0, ln2w_0, ln2b_0, fcw_0, fcb_0, fcprojw_0, fcprojb_0, ln1w_1, ln1b_1, qkvw_1, qkvb_1, attprojw_1, attprojb_1, ln2w_1, ln2b_1, fcw_1, fcb_1, fcprojw_1, fcprojb_1, lnfw, lnfb, idx, targets = tensors("gpt4")
 
 # forward pass, one small step a line
 F = torch.nn.functional
@@ -52,7 +52,7 @@ lnf = F.layer_norm(residual3_1, (C,), lnfw, lnfb, eps=1e-5)
 logits = lnf @ wte.T  # (B, T, V)
 loss = F.cross_entropy(logits.view(B * T, -1), targets.view(B * T))
 
-# backward pass: your code here, in this order
+# backward pass
 
 def linear_backward(dout, inp, w):
     """out = inp @ w.T + b: (dinp, dw, db), summed over every position."""
@@ -126,4 +126,4 @@ dwte.index_add_(0, idx.view(-1), dencoded.view(B * T, -1))  # and the lookup's
 if __name__ == "__main__":  # `python exercises/gpt4.py` checks this file too
     from ninja.cli import main
 
-    main(["check", 'gpt4', "--file", __file__])
+    main(["check", "gpt4", "--file", __file__])

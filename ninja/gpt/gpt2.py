@@ -6,13 +6,16 @@ doc/layernorm writes it. dlnf is given: write dresidual3 as one formula of it (a
 as llm.c's layernorm_backward does; lnf_norm and lnf_rstd from the forward make it short.
 """
 
+import sys
+
 import torch  # noqa: F401 (the forward reads it: the template imports it)
 
 from ninja.gpt import hints
 from ninja.gpt import mistakes as m
 from ninja.gpt.model import forward, inputs, parameters
+from ninja.tapped.files import from_module
 
-__all__ = ["parameters", "inputs", "forward", "CHECKED", "GIVEN", "HINTS", "MISTAKES"]
+__all__ = ["EXERCISE", "parameters", "inputs", "forward", "CHECKED", "GIVEN", "HINTS", "MISTAKES"]
 
 GIVEN = ("lnf",)
 CHECKED = ("lnfw", "lnfb", "residual3")
@@ -24,3 +27,5 @@ HINTS = {
 }
 
 MISTAKES = {"residual3": m.layernorm("lnf", "residual3", "lnfw")}
+
+EXERCISE = from_module(sys.modules[__name__], "gpt2")

@@ -7,15 +7,20 @@ write dqkv as one piece of code through the weighted values, the softmax's Jacob
 the scale, as llm.c's attention_backward does.
 """
 
+import sys
+
 import torch  # noqa: F401 (the forward reads it: the template imports it)
 
 from ninja.gpt import hints
 from ninja.gpt import mistakes as m
 from ninja.gpt.model import forward, inputs, parameters
+from ninja.tapped.files import from_module
 
-__all__ = ["parameters", "inputs", "forward", "CHECKED", "GIVEN", "HINTS", "MISTAKES"]
+__all__ = ["EXERCISE", "parameters", "inputs", "forward", "CHECKED", "GIVEN", "HINTS", "MISTAKES"]
 
 GIVEN = ("atty",)
 CHECKED = ("qkv",)
 HINTS = {"qkv": hints.attention_in_one_go("qkv", "atty")}
 MISTAKES = {"qkv": m.attention("qkv", "atty")}
+
+EXERCISE = from_module(sys.modules[__name__], "gpt3")

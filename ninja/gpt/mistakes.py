@@ -125,45 +125,22 @@ def gelu(x: str, out: str) -> dict:
     }  # fmt: skip
 
 
-# ---- the residual stream, the tied embedding, the position embedding
+# ---- the residual stream, the position embedding
 
 
-def residual(name: str, branches: dict) -> dict:
-    """d`name` where it feeds several lines, each given as {words: lambda v, g: its contribution}:
-    the mistakes that keep one branch and lose the others (an `=` where a `+=` belongs)."""
-    mistakes = {}
-    for words, only in branches.items():
-        mistakes[f"the residual gradient is overwritten instead of added: d{name} keeps only {words}; every line "
-                 f"that reads {name} adds its gradient"] = only  # fmt: skip
-    return mistakes
-
-
-def tied_embedding(logits: str, tok_emb: str, idx: str = "idx") -> dict:
-    """dwte's two uses: the language-model head (logits = lnf @ wte.T) and the lookup wte[idx]."""
+def residual(name: str, kept: str, only) -> dict:
+    """d`name` where it feeds several lines but keeps only `kept`'s part: an `=` where a `+=` belongs
+    (with one part missing of several, a generic diagnosis names the branch)."""
     return {
-        "the tied embedding's two uses are not summed: dwte has the language-model head's part only; the "
-        "lookup wte[idx] adds its part too": lambda v, g: head_part(v, g, logits),
-        "the tied embedding's two uses are not summed: dwte has the lookup's part only; the language-model "
-        "head lnf @ wte.T adds its part too": lambda v, g: lookup_part(v, g, tok_emb, idx),
-    }  # fmt: skip
-
-
-def head_part(v, g, logits: str = "logits", lnf: str = "lnf"):
-    V = g[logits].shape[-1]
-    return g[logits].reshape(-1, V).T @ v[lnf].reshape(-1, v[lnf].shape[-1])
-
-
-def lookup_part(v, g, tok_emb: str, idx: str = "idx"):
-    dtok = g[tok_emb].reshape(-1, g[tok_emb].shape[-1])
-    return torch.zeros_like(g["wte"]).index_add_(0, v[idx].reshape(-1), dtok)
+        f"the residual gradient is overwritten instead of added: d{name} keeps only {kept}; every line that "
+        f"reads {name} adds its gradient": only
+    }
 
 
 def position_embedding(dencoded: str) -> dict:
-    """dwpe (T, C) from d`dencoded` (B, T, C): a sum over the batch."""
+    """dwpe (T, C) from d`dencoded` (B, T, C): a sum over the batch (an averaged one is a generic
+    factor of n)."""
     return {
         "the position embedding's gradient is not summed over the batch: every sequence of the batch added "
-        f"wpe, so sum d{dencoded} over dim 0 (this is the first sequence's only)":
-        lambda v, g: g[dencoded][0],
-        "the position embedding's gradient is averaged over the batch: the loss's mean over the batch is in "
-        f"d{dencoded} already, so sum it over dim 0": lambda v, g: g[dencoded].mean(0),
-    }  # fmt: skip
+        f"wpe, so sum d{dencoded} over dim 0 (this is the first sequence's only)": lambda v, g: g[dencoded][0],
+    }
