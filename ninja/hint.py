@@ -15,7 +15,7 @@ LEVELS = {1: "the shapes, and the line that uses it", 2: "the local derivative",
 
 class UnknownVariable(LookupError):
     def __init__(self, exercise: Exercise, name: str):
-        known = ", ".join(exercise.checked)
+        known = ", ".join(exercise.labels.shown(checked) for checked in exercise.checked)  # dprobs, as written
         super().__init__(f"{exercise.name} checks no variable named {name!r}. Known: {known}.")
 
 
@@ -56,5 +56,6 @@ def next_to_fix(report: Report) -> tuple[str | None, str]:
         return None, " ".join(report.notes)
     for v in report.variables:
         if v.status != PASS:
-            return v.name, f"next: {report.labels.shown(v.name)} ({v.status})"
+            where = f"{at(v.path or report.path, v.cell, v.line)}: " if v.line else ""
+            return v.name, f"{where}next: {report.labels.shown(v.name)} ({v.status})"
     return None, f"everything passes: {report.exercise} is done"
