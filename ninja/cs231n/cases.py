@@ -86,6 +86,15 @@ class Unit:
     def names(self) -> tuple[str, ...]:
         return (self.forward, *self.backward)
 
+    def collecting(self, given: Mapping[str, str]) -> Unit:
+        """The unit as collect calls the learner's code under the --convention values `given`
+        (a network's constructor arguments depend on them; most units are called the same way)."""
+        return self
+
+    def case_checked(self, case: Case) -> tuple[str, ...]:
+        """The checked names `case` produces (a network's depend on its layers)."""
+        return self.checked
+
     @property
     def checked(self) -> tuple[str, ...]:
         if self.kind == "loss":

@@ -96,7 +96,8 @@ class FunctionsExercise(BundledFiles):
         learner = Learner.load(path)
         cifar = self.cifar(settings)
         units = {
-            unit.forward: collect_unit(unit, learner, settings.seed, cifar, self.measure_speed) for unit in self.units
+            u.forward: collect_unit(u.collecting(self.conventions), learner, settings.seed, cifar, self.measure_speed)
+            for u in self.units
         }
         errors, aside = self.file_errors(learner)
         sources = {str(f.run.path): f.source for f in learner.files}

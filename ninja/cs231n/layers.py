@@ -3,14 +3,13 @@ caches, each backward checked against autograd on a trusted float64 torch forwar
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ninja.cs231n import spatial
 from ninja.cs231n.cases import Case, Convention, Unit, rng_for
+from ninja.cs231n.conventions import function_text, prose, read_first
 from ninja.cs231n.exercise import FunctionsExercise
 from ninja.cs231n.mistakes import Diagnosis, Mistake
 
@@ -239,12 +238,25 @@ def dropout_property(inputs, out, keep=True) -> Diagnosis | None:
     return None
 
 
+# what dropout docstrings say p is, in every year's words (read as prose: wraps and emphasis gone)
+UNIT = r"(?:each |every |a |the )?(?:neuron|unit|activation|node)s?(?: output)?"
+DROPOUT_WORDS = (
+    ("drop", rf"\bdrop(?:s|ped|ping)? {UNIT} ?with probability p\b"),
+    ("drop", r"\b(?:is|are) dropped (?:out )?with probability p\b"),
+    ("drop", r"\bp,? (?:is )?the (?:probability|chance) of drop"),
+    ("drop", r"\bp: (?:the )?(?:drop|dropout) (?:probability|rate)"),
+    ("keep", rf"\bkeep(?:s|ing)? {UNIT} ?with probability p\b"),
+    ("keep", r"\b(?:is|are) (?:kept|retained) with probability p\b"),
+    ("keep", r"\bp,? (?:is )?the (?:probability|chance) of (?:keep|retain)"),
+    ("keep", r"\bp: (?:the )?(?:keep|retain) (?:probability|rate)"),
+)
+
+
 def dropout_docstring(source: str) -> str | None:
-    """What the learner's dropout docstring says p is: CS231n's 2016-2017 skeleton says "We drop
-    each neuron output with probability p", later ones "We keep ..."."""
-    said = set(re.findall(r"We (drop|keep) each neuron output with probability p", source))
-    said |= {"keep" for _ in re.findall(r"p is the probability of keeping", source)}
-    return said.pop() if len(said) == 1 else None
+    """What the learner's dropout_forward says p is: CS231n's 2016-2017 skeleton says "We drop
+    each neuron output with probability p", later ones "We keep ...", others "is dropped with
+    probability p" or "p, the probability of keeping"."""
+    return read_first(prose(function_text(source, "dropout_forward")), DROPOUT_WORDS)
 
 
 DROPOUT_P = Convention(
