@@ -369,6 +369,8 @@ POOL_ASSIGNED = (
 
 # ---------------------------------------------------------------- the exercise
 
+ASSIGNMENT_1 = ("affine_forward", "relu_forward", "softmax_loss", "svm_loss")
+
 UNITS = (
     Unit("affine_forward", "layer", ("x", "w", "b"), affine_cases, affine, backward=("affine_backward",)),
     Unit("relu_forward", "layer", ("x",), relu_cases, relu, backward=("relu_backward",)),
@@ -521,4 +523,8 @@ EXERCISE = FunctionsExercise(
     title="CS231n layers: affine, relu, losses, batchnorm, layernorm, dropout, conv, max-pool",
     units=UNITS + spatial.UNITS,  # spatial batchnorm and groupnorm: ninja/cs231n/spatial.py
     hints=HINTS | spatial.HINTS,
+    # assignment 1's layers.py (2022-2025) is affine, relu and the losses; the rest are assignment 2's stubs
+    other_assignments={
+        1: tuple(u.forward for u in UNITS + spatial.UNITS if u.forward not in ASSIGNMENT_1),
+    },
 )

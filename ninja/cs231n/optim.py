@@ -365,4 +365,5 @@ EXERCISE = FunctionsExercise(
     title="CS231n update rules: sgd, sgd_momentum, rmsprop, adam, several steps in a row",
     units=UNITS,
     hints=HINTS,
+    other_assignments={1: ("sgd_momentum", "rmsprop", "adam")},  # assignment 1's optim.py (2022-2025): sgd
 )
