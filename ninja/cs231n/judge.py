@@ -278,8 +278,13 @@ def judge(name: str, trial: Trial, label: str, rtol: float, atol: float, overflo
     # on a large case: the next call is wrong); an argument modified in place passes with its note
     if found and result.status == PASS and found[0] != "in_place":
         result.status = FAIL
-    if result.status == FAIL and not found:
-        found = diagnose(name, got, expected, trial, rtol, atol, overflow)
+    if result.status == FAIL and (not found or found[0] == "in_place"):
+        # wrong values: a catalogued mistake that reproduces them names the cause; writing into an
+        # argument is then said beside it (it is not what made these values)
+        named = diagnose(name, got, expected, trial, rtol, atol, overflow)
+        if named and found:
+            trial.note[name] = "; ".join(n for n in (trial.note.get(name), f"also: {found[1]}") if n)
+        found = named or found
     if found:
         result.diagnosis_kind, result.diagnosis = found
     notes = [trial.note.get(name), result.note]
