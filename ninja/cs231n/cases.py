@@ -81,6 +81,7 @@ class Unit:
     reads_out: bool = False  # `trusted` reads the learner's out (dropout's mask): judged per learner
     conventions: tuple[Convention, ...] = ()  # what `trusted` (and property_check) take as options
     paired: Mapping[str, str] = field(default_factory=dict)  # backward -> the forward whose cache it takes
+    calls: tuple[Any, ...] = ()  # inherit.Callee: the learner's functions it calls, deepest first
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from ninja.cs231n.cases import Case, Convention, Unit, rng_for, tensors
 from ninja.cs231n.conventions import prose
 from ninja.cs231n.exercise import FunctionsExercise
-from ninja.cs231n.layers import MISSING_N_MISTAKE, OVERFLOW, multiclass_svm
+from ninja.cs231n.layers import MISSING_N_MISTAKE, OVERFLOW, callees, multiclass_svm
 from ninja.cs231n.mistakes import Mistake
 
 # ---------------------------------------------------------------- linear classifiers
@@ -304,6 +304,7 @@ UNITS = (
     Unit(
         "TwoLayerNet", "loss", ("W1", "b1", "W2", "b2"), two_layer_cases, two_layer_net, owner="TwoLayerNet",
         call=call_two_layer_net, mistakes=NET_MISTAKES, conventions=(NET_REG,),
+        calls=callees("affine_forward", "relu_forward", "softmax_loss"),
     ),
     *knn_units(),
 )  # fmt: skip

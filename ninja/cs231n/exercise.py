@@ -19,6 +19,18 @@ from ninja.results import MISSING, Report
 from ninja.settings import Settings
 
 
+def roots_of_inherited(variables: list) -> list[str]:
+    """The report leads with the functions other results inherit from, one line each."""
+    roots: dict[str, list[str]] = {}
+    for v in variables:
+        if v.inherited_from and "." not in v.inherited_from:  # a function, not another result of the unit
+            roots.setdefault(v.inherited_from, []).append(v.name)
+    return [
+        f"root cause: your {root}; {', '.join(names[:4])}{' ...' if len(names) > 4 else ''} fail only through it"
+        for root, names in roots.items()
+    ]
+
+
 class UnknownFunction(OptionError, LookupError):
     """--only matched none of the exercise's functions."""
 
@@ -160,6 +172,7 @@ class FunctionsExercise(BundledFiles):
             for r in results:
                 r.path = got.get("file") if several else None
             variables += results
+        notes += roots_of_inherited(variables)
         variables, apart = self.other_assignments_stubs(variables, data.get("assignment"))
         if apart:
             stubs = ", ".join(u.forward for u in apart)

@@ -13,6 +13,7 @@ from ninja.cs231n import spatial
 from ninja.cs231n.cases import Case, Convention, Unit, rng_for
 from ninja.cs231n.conventions import function_text, prose, read_first
 from ninja.cs231n.exercise import FunctionsExercise
+from ninja.cs231n.inherit import Callee
 from ninja.cs231n.mistakes import Diagnosis, Mistake
 from ninja.cs231n.spatial import held, norm_terms
 
@@ -118,7 +119,8 @@ def batchnorm_state(inputs):
     variance, as np.var), unchanged in test mode."""
     x, p = inputs["x"], inputs["bn_param"]
     m = p.get("momentum", 0.9)
-    mean, var = p["running_mean"], p["running_var"]
+    zeros = np.zeros(x.shape[1])  # a net's bn_param starts with the mode alone, as CS231n's forward reads it
+    mean, var = p.get("running_mean", zeros), p.get("running_var", zeros)
     if p["mode"] == "train":
         mean, var = m * mean + (1 - m) * x.mean(0), m * var + (1 - m) * x.var(0)
     return {"running_mean": torch.tensor(mean), "running_var": torch.tensor(var)}
@@ -425,13 +427,15 @@ POOL_ASSIGNED = (
 
 ASSIGNMENT_1 = ("affine_forward", "relu_forward", "softmax_loss", "svm_loss")
 
+AFFINE = Unit("affine_forward", "layer", ("x", "w", "b"), affine_cases, affine, backward=("affine_backward",))
+RELU = Unit("relu_forward", "layer", ("x",), relu_cases, relu, backward=("relu_backward",))
+SOFTMAX = Unit(
+    "softmax_loss", "loss", ("x",), loss_cases, softmax_loss, mistakes=(MISSING_N_MISTAKE,), overflow=OVERFLOW,
+)
 UNITS = (
-    Unit("affine_forward", "layer", ("x", "w", "b"), affine_cases, affine, backward=("affine_backward",)),
-    Unit("relu_forward", "layer", ("x",), relu_cases, relu, backward=("relu_backward",)),
-    Unit(
-        "softmax_loss", "loss", ("x",), loss_cases, softmax_loss, mistakes=(MISSING_N_MISTAKE,),
-        overflow=OVERFLOW,
-    ),
+    AFFINE,
+    RELU,
+    SOFTMAX,
     Unit(
         "svm_loss", "loss", ("x",), lambda seed, cifar=None: loss_cases(seed, cifar, large=False), svm_loss,
         mistakes=(MISSING_N_MISTAKE,),
@@ -476,6 +480,18 @@ UNITS = (
         ),
     ),
 )  # fmt: skip
+
+UNIT_NAMED = {u.forward: u for u in UNITS + spatial.UNITS}
+FAST = {"conv_forward_fast": "conv_forward_naive", "conv_backward_fast": "conv_backward_naive"}
+POOL_FAST = {"max_pool_forward_fast": "max_pool_forward_naive", "max_pool_backward_fast": "max_pool_backward_naive"}
+
+
+def callees(*names: str) -> tuple[Callee, ...]:
+    """The layers a network's loss calls, as inheritance replaces them (the staff's fast layers as
+    their naive counterparts)."""
+    aliases = {"conv_forward_naive": FAST, "max_pool_forward_naive": POOL_FAST}
+    return tuple(Callee("layers", UNIT_NAMED[n], aliases.get(n)) for n in names)
+
 
 HINTS = {
     "affine_forward": (

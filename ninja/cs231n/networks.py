@@ -23,7 +23,7 @@ from ninja.cs231n.classifiers import net_reg, reg_convention
 from ninja.cs231n.conventions import function_text, prose, read_first
 from ninja.cs231n.exercise import FunctionsExercise
 from ninja.cs231n.judge import trials
-from ninja.cs231n.layers import MISSING_N_MISTAKE
+from ninja.cs231n.layers import MISSING_N_MISTAKE, callees
 from ninja.cs231n.learner import collect_case, learner_value
 from ninja.cs231n.mistakes import Mistake, callee
 from ninja.results import PASS
@@ -383,11 +383,13 @@ UNITS = (
         "FullyConnectedNet", "loss", FC_WRT, fc_cases, fully_connected, owner="FullyConnectedNet", call=call_fc_net,
         mistakes=(MISSING_N_MISTAKE, LAST_UNREGULARIZED), conventions=(NET_REG, NET_DROPOUT), applies=fc_applies,
         probe=learner_masks, own_params=own_params(build_fc_net), weight_scale=FC_SCALE,
+        calls=callees("affine_forward", "relu_forward", "batchnorm_forward", "layernorm_forward", "softmax_loss"),
     ),
     Network(
         "ThreeLayerConvNet", "loss", ("W1", "b1", "W2", "b2", "W3", "b3"), conv_cases, three_layer_conv,
         owner="ThreeLayerConvNet", call=call_conv_net, mistakes=(MISSING_N_MISTAKE,), conventions=(NET_REG,),
         own_params=own_params(build_conv_net), weight_scale=CONV_SCALE,
+        calls=callees("conv_forward_naive", "max_pool_forward_naive", "affine_forward", "relu_forward", "softmax_loss"),
     ),
 )  # fmt: skip
 
