@@ -3,6 +3,7 @@ that is wrong. Hints come from each exercise module; they never print the soluti
 
 from __future__ import annotations
 
+from ninja import course_rules
 from ninja.registry import Exercise
 from ninja.results import PASS, Report, at, shown_name
 
@@ -23,12 +24,20 @@ def variable_named(exercise: Exercise, name: str) -> str:
     raise UnknownVariable(exercise, name)
 
 
-def hint_text(exercise: Exercise, name: str, level: int) -> str:
-    """CS231n hints are per function: affine_backward.dx reads affine_backward's."""
+def hint_text(exercise: Exercise, name: str, level: int, cap: int | None = None) -> str:
+    """CS231n hints are per function: affine_backward.dx reads affine_backward's. `cap`: the
+    highest level the course allows (a course's student install carries no text above it)."""
+    cap = course_rules.hint_cap() if cap is None else cap
+    if cap == 0:
+        return "hints are off in this course"
     words = exercise.hints.get(name) or exercise.hints.get(name.split(".")[0])
     if words is None:
         return f"no hint written for {shown_name(exercise.track, name)} yet"
-    return f"hint {level}/3 for {shown_name(exercise.track, name)} ({LEVELS[level]}):\n  {words[level - 1]}"
+    shown = max((k for k in range(1, min(level, cap) + 1) if words[k - 1]), default=0)
+    if shown == 0:
+        return f"no hint for {shown_name(exercise.track, name)} in this course"
+    capped = f" (this course's hints stop at level {cap})" if shown < level else ""
+    return f"hint {shown}/3 for {shown_name(exercise.track, name)} ({LEVELS[shown]}){capped}:\n  {words[shown - 1]}"
 
 
 def next_to_fix(report: Report) -> tuple[str | None, str]:

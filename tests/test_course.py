@@ -180,3 +180,58 @@ def test_a_students_repository_cloned_from_the_starter_is_graded_from_its_root(c
     assert done.returncode == 0, done.stderr
     scores = {r["exercise"]: (r["score"], r["message"].splitlines()[0]) for r in json.loads(done.stdout)}
     assert scores == {"exercise1": (28, "26/26 gradients correct"), "exercise2": (0, "0/1 gradients correct")}
+
+
+# ---- hints by the course's rule ------------------------------------------------------------------
+
+BESSEL_DROPPED = SOLUTIONS["exercise3.py"].replace("n / (n - 1) * bnraw", "bnraw")
+BATCHNORM_FORMULA = "bnvar_inv / n * (direct * n * g"  # mistakes.py's right formula, with knobs
+
+
+def level_three_openings() -> list[str]:
+    """The first words of every level-3 hint (the rule): no file a student gets may hold them."""
+    from ninja.registry import EXERCISES
+
+    return [words[2][:40] for ex in EXERCISES.values() for words in ex.hints.values() if len(words[2]) >= 40]
+
+
+def test_the_students_install_stops_at_the_courses_hint_level(course, tmp_path):
+    student = course / "student"
+    env = with_package(student / ".backprop-ninja")
+    done = run(NINJA, "hint", "exercise3", "hprebn", "--level", "3", cwd=student, env=env)
+    assert done.returncode == 0 and "hint 2/3 for dhprebn" in done.stdout, done.stderr
+    assert "stop at level 2" in done.stdout and "Σ" not in done.stdout
+    full = run(NINJA, "hint", "exercise3", "hprebn", "--level", "3", cwd=tmp_path)  # an ordinary install
+    assert "hint 3/3 for dhprebn" in full.stdout and "Σ_i(g ⊙ bnraw)" in full.stdout
+    openings = level_three_openings()
+    assert len(openings) > 40
+    for path in [p for p in course.rglob("*.py") if ".backprop-ninja" in p.parts]:
+        text = path.read_text(encoding="utf-8")
+        assert not [o for o in openings if o in text], path
+        assert BATCHNORM_FORMULA not in text, path
+    assert BATCHNORM_FORMULA in (ROOT / "ninja" / "makemore" / "mistakes.py").read_text()  # the guard still bites
+
+
+def test_below_level_three_the_named_mistakes_are_left_out_and_checking_still_works(course, tmp_path):
+    student = course / "student"
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "exercises" / "exercise3.py").write_text(BESSEL_DROPPED)
+    full = run(NINJA, "check", "exercise3", cwd=tmp_path)
+    assert full.returncode == 1 and "Bessel" in full.stdout, full.stdout
+    copy = run(NINJA, "check", "exercise3", cwd=tmp_path, env=with_package(student / ".backprop-ninja"))
+    assert copy.returncode == 1 and "Traceback" not in copy.stderr, copy.stderr
+    assert "dhprebn" in copy.stdout and "Bessel" not in copy.stdout
+
+
+def test_hints_zero_turns_them_off_and_a_wrong_level_is_refused(tmp_path):
+    root = tmp_path / "quiet"
+    root.mkdir()
+    (root / "ninja.toml").write_text('[course]\nexercises = ["exercise2"]\nhints = 0\n')
+    assert run(NINJA, "course", "init", root, cwd=tmp_path).returncode == 0
+    student = root / "student"
+    done = run(NINJA, "hint", "exercise2", "logits", cwd=student, env=with_package(student / ".backprop-ninja"))
+    assert done.returncode == 0 and done.stdout.strip() == "hints are off in this course", done.stdout
+    for bad in ("4", "-1", "true", '"2"'):
+        (root / "ninja.toml").write_text(f'[course]\nexercises = ["exercise2"]\nhints = {bad}\n')
+        done = run(NINJA, "course", "init", root, cwd=tmp_path)
+        assert done.returncode == 2 and "course.hints is a level from 0" in done.stderr, done.stderr

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ninja import __version__
+from ninja.course_rules import ALL_HINTS
 from ninja.exercise import PACKAGE
+from ninja.grade import strip
 from ninja.grade.batch import GradeError, toml_table
 from ninja.registry import EXERCISES
 
@@ -28,6 +30,8 @@ CONFIG = "ninja.toml"
 DEFAULT_EXERCISES = ("exercise1", "exercise2", "exercise3")
 PACKAGE_COPY = ".backprop-ninja"  # the solution-free copy; hidden, so grading a whole repository skips it
 CREDITS = ("value", "local")
+DEFAULT_HINTS = 2  # the derivative in words; level 3 is the rule (exercise 3's is its whole formula)
+SETTINGS = ("name", "exercises", "timeout", "memory", "batch_sizes", "credit", "jobs", "hints")
 
 
 @dataclass
@@ -41,6 +45,7 @@ class Course:
     batch_sizes: tuple[int, ...] | None = None
     credit: str | None = None
     jobs: int | None = None
+    hints: int = DEFAULT_HINTS  # the highest hint level students see; 0: none
 
 
 def number(config: Path, key: str, value, kind=float, least: float = 0):
@@ -56,7 +61,7 @@ def load(config: Path) -> Course:
     table = toml_table(config).get("course", {})
     if not isinstance(table, dict):
         raise GradeError(f"{config}: course must be a table ([course])")
-    unknown = set(table) - {"name", "exercises", "timeout", "memory", "batch_sizes", "credit", "jobs"}
+    unknown = set(table) - set(SETTINGS)
     if unknown:
         raise GradeError(f"{config}: [course] has no setting {', '.join(sorted(unknown))}")
     exercises = table.get("exercises", [])
@@ -73,6 +78,9 @@ def load(config: Path) -> Course:
     credit = table.get("credit")
     if credit is not None and credit not in CREDITS:
         raise GradeError(f'{config}: course.credit is "value" or "local", not {credit!r}')
+    hints = table.get("hints", DEFAULT_HINTS)
+    if isinstance(hints, bool) or hints not in range(ALL_HINTS + 1):
+        raise GradeError(f"{config}: course.hints is a level from 0 (no hints) to 3 (the rule), not {hints!r}")
     return Course(
         name=str(table.get("name", "backprop")),
         exercises=tuple(exercises),
@@ -81,6 +89,7 @@ def load(config: Path) -> Course:
         batch_sizes=sizes,
         credit=credit,
         jobs=number(config, "jobs", table["jobs"], int) if "jobs" in table else None,
+        hints=hints,
     )
 
 
@@ -97,6 +106,8 @@ def starting_toml(exercises: list[str], name: str) -> str:
         "memory = 1024         # MB per submission",
         "# batch_sizes = [32, 45]   # default: 32 and a second size drawn from each run's secret seed",
         'credit = "value"      # or "local": a line right given the student\'s upstream gradients earns its points',
+        f"hints = {DEFAULT_HINTS}             # the highest level `ninja hint` shows students: 0 none, 1 shapes, "
+        "2 the derivative in words, 3 the rule",
         "",
     ]
     for exercise in exercises:
@@ -110,10 +121,11 @@ def starting_toml(exercises: list[str], name: str) -> str:
 # ---- what the students get -------------------------------------------------------------------------
 
 
-def package_without_solutions(dest: Path) -> None:
+def package_without_solutions(dest: Path, config: Path, course: Course) -> None:
     """A copy of this backprop-ninja that pip can install, with the templates and no solutions:
-    the `ninja` package (less caches and bundled files), the templates bundled inside it, and a
-    pyproject.toml that includes nothing else."""
+    the `ninja` package (less caches and bundled files), the templates bundled inside it, the
+    course's ninja.toml as its rules (ninja/course_rules.py), no hint text above the course's
+    level (ninja/grade/strip.py), and a pyproject.toml that includes nothing else."""
     if dest.exists():
         shutil.rmtree(dest)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "_bundled")
@@ -122,6 +134,8 @@ def package_without_solutions(dest: Path) -> None:
     templates.mkdir(parents=True)
     for exercise in EXERCISES.values():
         shutil.copy(exercise.template, templates / exercise.template.name)
+    shutil.copy(config, dest / "ninja" / "_bundled" / "course.toml")
+    strip.strip_package(dest, EXERCISES.values(), course.hints)
     deps = ",\n".join(f"    {json.dumps(requirement)}" for requirement in dependencies())  # a TOML string
     (dest / "pyproject.toml").write_text(
         '[build-system]\nrequires = ["hatchling>=1.21"]\nbuild-backend = "hatchling.build"\n\n'
@@ -275,7 +289,7 @@ def init(folder: Path, exercises: list[str] | None = None, name: str | None = No
     write(autograder / "run_autograder", RUN_AUTOGRADER.format(), created, executable=True)
     write(autograder / CONFIG, config.read_text(encoding="utf-8"), created)
     for where in (student, autograder):
-        package_without_solutions(where / PACKAGE_COPY)
+        package_without_solutions(where / PACKAGE_COPY, config, course)
         created.append(where / PACKAGE_COPY)
     zip_folder(autograder, folder / "autograder.zip")
     created.append(folder / "autograder.zip")
