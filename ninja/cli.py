@@ -406,7 +406,11 @@ def grade(
         "(the root is /autograder unless that variable says otherwise)"
     ),
     format: Optional[GradeFormat] = typer.Option(None, "--format", help="\\[default: table, or gradescope]"),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the results here \\[default: standard output]"),
+    out: Optional[list[str]] = typer.Option(
+        None, "--out", "-o", help="Write the results here; repeat it for more: the format from the extension "
+        "(results.json is Gradescope's, .json .xml .csv .html .md) or a prefix, e.g. gradebook:grades.csv "
+        "\\[default: standard output]",
+    ),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Submissions graded at once \\[default: cores]"),
     timeout: Optional[float] = typer.Option(None, help="Wall-clock seconds per submission \\[default: 30]"),
     memory: Optional[int] = typer.Option(None, help="Memory limit per submission, in MB \\[default: 1024]"),
@@ -452,13 +456,19 @@ def grade(
     from ninja.registry import EXERCISES
 
     root = Path(os.environ.get("NINJA_GRADESCOPE_ROOT", "/autograder"))
+    out = list(out or [])
     if gradescope:
         submissions = [root / "submission"]
-        out = out or root / "results" / "results.json"
-        format = format or GradeFormat.gradescope
-    format = format or GradeFormat.table
+        out = [f"gradescope:{root / 'results' / 'results.json'}", *out]
     if not submissions:
         raise fail_usage("name the submissions to grade (folders or files), or pass --gradescope")
+    try:  # every output is known before anyone is graded
+        default = format.value if format and len(out) == 1 and format != GradeFormat.table else None
+        outputs = [formats.output_spec(spec, default) for spec in out]
+    except formats.OutputError as e:
+        raise fail_usage(str(e)) from None
+    outputs += [("report", report)] if report is not None else []
+    format = format or (GradeFormat.gradescope if gradescope else GradeFormat.table)
     config = config or (Path(CONFIG_FILE) if Path(CONFIG_FILE).is_file() else None)
     try:
         chosen = course.load(config) if config else course.Course()
@@ -509,34 +519,20 @@ def grade(
         raise typer.Exit(2) from None
     discover.add_notes(results, found)
     elapsed = time.monotonic() - started
-    writers = {
-        GradeFormat.gradescope: lambda: formats.gradescope(results, elapsed),
-        GradeFormat.junit: lambda: formats.junit(results),
-        GradeFormat.json: lambda: formats.as_json(results),
-        GradeFormat.csv: lambda: formats.as_csv(results),
-        GradeFormat.gradebook: lambda: formats.gradebook(results),
-        GradeFormat.github: lambda: formats.github(results),
-    }
-    text = writers[format]() if format in writers else None
-    if out is not None and text is not None:
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            formats.write_atomically(out, text)  # every child is gone by now: nothing rewrites it after
-        except OSError as e:
-            raise fail_usage(f"cannot write {out}: {e}") from None
-    elif text is not None:
+    run = {"seed": seed, "batch sizes": ", ".join(map(str, plan.batch_sizes)), "seconds": round(elapsed, 1),
+           "credit": plan.credit, "audit": plan.audit, "isolation": "; ".join(protection) or "no child ran"}
+    graded = formats.Grading(results, elapsed, run)
+    try:
+        formats.write_outputs(outputs, graded)  # every child is gone by now: nothing rewrites them after
+    except OSError as e:
+        raise fail_usage(str(e)) from None
+    text = None
+    if not outputs and format != GradeFormat.table:
+        text = formats.WRITERS[format.value](graded)
         print(text)
     if format == GradeFormat.github:
         in_actions(formats, results)
-    if report is not None:
-        run = {"seed": seed, "batch sizes": ", ".join(map(str, plan.batch_sizes)), "seconds": round(elapsed, 1),
-               "credit": plan.credit, "audit": plan.audit, "isolation": "; ".join(protection) or "no child ran"}
-        try:
-            report.parent.mkdir(parents=True, exist_ok=True)
-            formats.write_atomically(report, class_report.page(results, run))
-        except OSError as e:
-            raise fail_usage(f"cannot write {report}: {e}") from None
-    terminal = console if text is None or out is not None else errors
+    terminal = console if text is None else errors
     terminal.print(formats.summary(results))
     for line in class_report.top_mistakes(results):
         terminal.print(f"most common: {line}", highlight=False, markup=False, soft_wrap=True)

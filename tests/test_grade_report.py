@@ -75,8 +75,9 @@ def grade(klass: Path, *args: str, env: dict | None = None) -> subprocess.Comple
 
 @pytest.fixture(scope="module")
 def graded(klass):
-    """The JSON and the report from one run, and the terminal's summary."""
-    done = grade(klass, "--format", "json", "--out", "results.json", "--report", "report.html")
+    """Every output from one run (the JSON, the report, CSV, JUnit, gradebook), and the terminal's summary."""
+    outs = ("json:results.json", "report.html", "results.csv", "junit.xml", "gradebook:gradebook.csv", "summary.md")
+    done = grade(klass, *[arg for out in outs for arg in ("--out", out)])
     results = json.loads((klass / "results.json").read_text())
     return {(Path(r["submission"]).name, r["exercise"]): r for r in results}, results, done.stdout
 
@@ -116,9 +117,9 @@ def test_every_format_says_what_happened_on_its_first_line(klass, graded):
     assert all(says in t["output"] for t in graded[0]["dee", "exercise1"]["tests"] if not t["passed"])
     flag = "audit: scored 0: the source does what a hand-written backward never needs"
     assert graded[0]["jo", "exercise1"]["message"].startswith(flag)
-    rows = {Path(r["submission"]).name: r for r in csv.DictReader(io.StringIO(grade(klass, "--format", "csv").stdout))}
+    rows = {Path(r["submission"]).name: r for r in csv.DictReader(io.StringIO((klass / "results.csv").read_text()))}
     assert rows["dee"]["message"].startswith(says) and rows["jo"]["message"].startswith(flag)
-    suites = ET.fromstring(grade(klass, "--format", "junit").stdout.split("\n", 1)[-1])
+    suites = ET.fromstring((klass / "junit.xml").read_text().split("\n", 1)[-1])
     for student, first in (("dee", says), ("jo", flag)):
         suite = next(s for s in suites if s.get("name").endswith(f"{student} exercise1"))
         assert {e.get("message")[: len(first)] for e in suite.iter("error")} == {first}
@@ -127,7 +128,7 @@ def test_every_format_says_what_happened_on_its_first_line(klass, graded):
 
 
 def test_the_gradebook_has_one_row_per_student_a_column_per_exercise_and_a_total(klass, graded):
-    rows = list(csv.DictReader(io.StringIO(grade(klass, "--format", "gradebook").stdout)))
+    rows = list(csv.DictReader(io.StringIO((klass / "gradebook.csv").read_text())))
     assert [r["student"] for r in rows] == list(CLASS)
     assert list(rows[0]) == ["student", "exercise1", "exercise2", "exercise3", "total", "max_total", "percent", "notes"]
     by = {r["student"]: r for r in rows}
@@ -288,3 +289,24 @@ def test_gradescope_mode_grades_a_notebook_submission(tmp_path):
     results = json.loads((tmp_path / "results" / "results.json").read_text())
     assert results["score"] == 28 and len(results["tests"]) == 28  # exercises 1, 2 and 3 from one notebook
     assert "exercise1: 26/26 gradients correct" in results["output"]
+
+
+def test_one_run_writes_every_output_and_they_agree(klass, graded):
+    by, results, _ = graded
+    total = sum(r["score"] for r in results)
+    rows = list(csv.DictReader(io.StringIO((klass / "gradebook.csv").read_text())))
+    assert sum(float(r["total"]) for r in rows) == total
+    assert sum(float(r["score"]) for r in csv.DictReader(io.StringIO((klass / "results.csv").read_text()))) == total
+    suites = ET.fromstring((klass / "junit.xml").read_text().split("\n", 1)[-1])
+    assert len(suites) == len(results)
+    assert f"### submissions/bob exercise1: {by['bob', 'exercise1']['score']}/26" in (klass / "summary.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "out, says",
+    [("grades.txt", "cannot tell the format of --out grades.txt"), ("nope:grades.csv", "no format named 'nope'")],
+)
+def test_an_out_of_no_known_format_is_refused_before_anyone_is_graded(klass, out, says):
+    done = ninja("grade", "submissions/ada", "--out", out, cwd=klass)
+    assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert "gradebook" in done.stderr and not (klass / "grades.txt").exists()

@@ -10,7 +10,8 @@ import os
 import re
 import tempfile
 import xml.etree.ElementTree as ET
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rich.table import Table
@@ -294,3 +295,72 @@ def github_outputs(results: list[SubmissionResult]) -> str:
     encoded = base64.b64encode(json.dumps(classroom(results)).encode()).decode()
     total, top = sum(r.score for r in results), sum(r.max_score for r in results)
     return f"result={encoded}\nscore={points(total)}\nmax-score={points(top)}\n"
+
+
+# ---- one grading, every output --------------------------------------------------------------------
+
+
+@dataclass
+class Grading:
+    """One run's results and what every output says about the run (the report's header)."""
+
+    results: list[SubmissionResult]
+    seconds: float = 0.0
+    run: dict = field(default_factory=dict)
+
+
+def class_page(grading: Grading) -> str:
+    from ninja.grade.report import page
+
+    return page(grading.results, grading.run)
+
+
+WRITERS: dict[str, Callable[[Grading], str]] = {
+    "gradescope": lambda g: gradescope(g.results, g.seconds),
+    "junit": lambda g: junit(g.results),
+    "json": lambda g: as_json(g.results),
+    "csv": lambda g: as_csv(g.results),
+    "gradebook": lambda g: gradebook(g.results),
+    "github": lambda g: github(g.results),
+    "summary": lambda g: step_summary(g.results),
+    "report": class_page,
+}
+EXTENSIONS = {".xml": "junit", ".json": "json", ".csv": "csv", ".html": "report", ".htm": "report", ".md": "summary"}
+GRADESCOPE_NAME = "results.json"  # what Gradescope reads: that name is its format
+
+
+class OutputError(ValueError):
+    """An --out whose format cannot be told: the message says how to name it."""
+
+
+def output_spec(spec: str, default: str | None = None) -> tuple[str, Path]:
+    """(format, path) of one --out: `FORMAT:path`, else `default` (--format), else the extension
+    (results.json is Gradescope's; .json .xml .csv .html .md)."""
+    prefix, colon, rest = spec.partition(":")
+    if colon and prefix in WRITERS and rest:
+        return prefix, Path(rest)
+    if colon and re.fullmatch(r"[a-z][a-z0-9-]+", prefix):
+        raise OutputError(f"--out {spec}: no format named {prefix!r}; formats: {', '.join(WRITERS)}")
+    path = Path(spec)
+    if default is not None:
+        return default, path
+    if path.name == GRADESCOPE_NAME:
+        return "gradescope", path
+    if path.suffix.lower() in EXTENSIONS:
+        return EXTENSIONS[path.suffix.lower()], path
+    known = ", ".join(f"*{e}" for e in EXTENSIONS)
+    raise OutputError(
+        f"cannot tell the format of --out {spec}: name it {known} (results.json is Gradescope's), "
+        f"or put the format first, like gradebook:{spec} (formats: {', '.join(WRITERS)})"
+    )
+
+
+def write_outputs(outputs: list[tuple[str, Path]], grading: Grading) -> None:
+    """Every output of the run from the one grading, each written atomically; OSError names the file."""
+    for name, path in outputs:
+        text = WRITERS[name](grading)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(path, text)
+        except OSError as e:
+            raise OSError(f"cannot write {path}: {e}") from None
