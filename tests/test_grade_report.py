@@ -138,7 +138,7 @@ def test_the_gradebook_has_one_row_per_student_a_column_per_exercise_and_a_total
         "28",
         "28",
     )
-    assert (by["ada"]["total"], by["ada"]["notes"]) == ("26", "exercise2: not handed in; exercise3: not handed in")
+    assert (by["ada"]["total"], by["ada"]["notes"]) == ("26", "exercise2: not submitted; exercise3: not submitted")
     wrong = graded[0]["bob", "exercise1"]["score"]
     assert by["bob"]["exercise1"] == by["bob"]["total"] == str(wrong) and 0 < wrong < 26
     assert by["dee"]["notes"].startswith(f"exercise1: syntax error at line {BROKEN_LINE}")
@@ -184,6 +184,16 @@ def browse(page: Path, *how: str) -> subprocess.CompletedProcess:
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def statuses(dom: str) -> dict[str, dict[str, int]]:
+    """The status table: status -> exercise -> students."""
+    table = dom[dom.index('id="statuses"') : dom.index("</table>", dom.index('id="statuses"'))]
+    counts: dict[str, dict[str, int]] = {}
+    for row in re.findall(r'<tr data-status="([^"]+)">(.*?)</tr>', table, re.S):
+        cells = re.findall(r'data-exercise="(\w+)" data-count="(\d+)"', row[1])
+        counts[row[0]] = {e: int(n) for e, n in cells}
+    return counts
+
+
 def test_the_report_renders_in_chromium_and_its_numbers_equal_the_json(klass, graded):
     _, results, _ = graded
     page = klass / "report.html"
@@ -194,13 +204,19 @@ def test_the_report_renders_in_chromium_and_its_numbers_equal_the_json(klass, gr
     seen = Attributes()
     seen.feed(dom.stdout)
 
-    text = dict(re.findall(r'data-status="(\w+)">(\d+)<', dom.stdout))
-    assert {a["data-status"] for a in seen.having("data-status")} == {"graded", "error", "timeout", "flagged"}
+    assert [a["data-status"] for a in seen.having("data-status")] == [
+        "graded", "error", "timeout", "not submitted", "flagged"]  # fmt: skip
     flagged = sum(any(line.startswith("audit: ") for line in r["message"].splitlines()) for r in results)
     assert flagged == 1 and graded[0]["jo", "exercise1"]["message"].startswith("audit: scored 0")
-    assert {k: int(v) for k, v in text.items()} == {
-        s: sum(r["status"] == s for r in results) for s in ("graded", "error", "timeout")
-    } | {"flagged": flagged}
+    counts = statuses(dom.stdout)  # students, not results: each column adds up to the class
+    for exercise in ("exercise1", "exercise2", "exercise3"):
+        handed = {Path(r["submission"]).name: r["status"] for r in results if r["exercise"] == exercise}
+        expected = {s: sum(v == s for v in handed.values()) for s in ("graded", "error", "timeout")}
+        expected["not submitted"] = len(CLASS) - len(handed)
+        assert {s: counts[s][exercise] for s in expected} == expected, exercise
+        assert sum(counts[s][exercise] for s in expected) == len(CLASS)
+    assert counts["flagged"]["exercise1"] == 1 and counts["not submitted"]["exercise2"] == len(CLASS) - 1
+    assert seen.having("data-students")[0]["data-students"] == str(len(CLASS))
     assert "isolation" in html
 
     rows = seen.having("data-row")
@@ -231,6 +247,24 @@ def test_the_report_renders_in_chromium_and_its_numbers_equal_the_json(klass, gr
     for key, count in roots.items():
         kinds[key.rsplit("/", 1)[1]] = kinds.get(key.rsplit("/", 1)[1], 0) + count
     assert {a["data-kind"]: int(a["data-count"]) for a in seen.having("data-kind")} == kinds
+
+    rates2 = [a for a in seen.having("data-variable") if a["data-variable"] == "dlogits"]
+    assert [a["data-total"] for a in rates2] == ["10", "1"]  # exercise2: only eve's; the rest are left out
+
+    orders = {a["data-order"]: a for a in seen.having("data-order")}
+    assert list(orders) == ["by-roots", "by-total", "by-name"]  # by name last: shown unless another is chosen
+    rows = seen.having("data-student")
+    assert len(rows) == 3 * len(CLASS)
+    by_roots, by_total, by_name = rows[: len(CLASS)], rows[len(CLASS) : 2 * len(CLASS)], rows[2 * len(CLASS) :]
+    assert [a["data-student"] for a in by_name] == sorted(CLASS)
+    totals = {a["data-student"]: float(a["data-total"]) for a in by_name}
+    assert totals == {student: sum(r["score"] for r in results if Path(r["submission"]).name == student)
+                      for student in CLASS}  # fmt: skip
+    assert [float(a["data-percent"]) for a in by_total] == sorted(float(a["data-percent"]) for a in by_total)
+    assert [int(a["data-roots"]) for a in by_roots] == sorted((int(a["data-roots"]) for a in by_roots), reverse=True)
+    helped = [a["data-help"] for a in seen.having("data-help")]
+    assert set(helped) == {"dee", "ivy", "jo"}  # the 0s; bob's and cy's one slip leaves them above 60%
+    assert float(seen.having("data-help")[0]["data-percent"]) == min(float(a["data-percent"]) for a in by_name)
 
     bars = [a for a in seen.having("data-bin")]
     assert sum(int(a["data-count"]) for a in bars[:11]) == sum(r["exercise"] == "exercise1" for r in results)

@@ -42,6 +42,7 @@ class Found:
     path: Path | None  # None: nothing to grade (problem says why)
     note: str = ""  # e.g. "graded Exercise1.py as exercise1.py"
     problem: str = ""
+    handed_in: bool = True  # False: no candidate at all (not submitted), not an unclear one
 
     def as_work(self) -> tuple[str, Exercise | None, Path | None]:
         return self.submission, self.exercise, self.path
@@ -153,7 +154,7 @@ def in_folder(folder: Path, exercise: Exercise | None, course: list[Exercise] | 
         if options:
             found.append(choose(folder, ex, options, submission))
         elif ex in required:
-            found.append(Found(submission, ex, None, problem=nothing_found(ex, files, folder)))
+            found.append(Found(submission, ex, None, problem=nothing_found(ex, files, folder), handed_in=False))
     if not found:
         names = ", ".join(f"{name}.py" for name in EXERCISES)
         found = [Found(submission, None, None, problem=f"no exercise file in {submission} (looked for {names})")]
@@ -205,8 +206,12 @@ def discover(paths: Iterable[Path], exercise: Exercise | None, course: list[Exer
 
 def add_notes(results: list, found: list[Found]) -> None:
     """Each result (in the order found) gains the file graded and its discovery note, as a line of
-    its message."""
+    its message; an exercise with no file at all is "not submitted", its own status."""
+    from ninja.grade.batch import NOT_SUBMITTED
+
     for result, each in zip(results, found, strict=True):
+        if not each.handed_in:
+            result.status = NOT_SUBMITTED
         result.file = str(each.path) if each.path else ""
         if each.note:
             result.message += f"\nnote: {each.note}"

@@ -17,7 +17,7 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
-from ninja.grade.batch import CREDIT_NOTE, GRADED, TIMEOUT, SubmissionResult
+from ninja.grade.batch import CREDIT_NOTE, GRADED, NOT_SUBMITTED, TIMEOUT, SubmissionResult
 from ninja.registry import EXERCISES
 
 STATUS_STYLE = {GRADED: "green", TIMEOUT: "yellow"}
@@ -155,34 +155,66 @@ def headline(r: SubmissionResult) -> str:
     return clean(r.message.splitlines()[0]) if r.message else r.status
 
 
-def students(results: list[SubmissionResult]) -> dict[str, list[SubmissionResult]]:
+@dataclass
+class Student:
+    """One student's results: a submission folder's (or file's) name, or the roster's name and ids."""
+
+    name: str
+    results: list[SubmissionResult] = field(default_factory=list)
+    id: str = ""  # the roster's (Canvas's SIS or user id, a student number)
+    email: str = ""
+    extra: dict[str, str] = field(default_factory=dict)  # the roster's other columns, by header
+
+    @property
+    def score(self) -> float:
+        return sum(r.score for r in self.results)
+
+    def by_exercise(self) -> dict[str, SubmissionResult]:
+        return {r.exercise: r for r in self.results}
+
+
+def students(results: list[SubmissionResult]) -> list[Student]:
     """Results by student: a submission folder's (or file's) name, its path where two share a name."""
     names = {Path(r.submission).name or r.submission for r in results}
-    by_path = {r.submission for r in results}
-    short = len(names) == len(by_path)
-    grouped: dict[str, list[SubmissionResult]] = {}
+    short = len(names) == len({r.submission for r in results})
+    grouped: dict[str, Student] = {}
     for r in results:
-        grouped.setdefault(Path(r.submission).name if short else r.submission, []).append(r)
-    return grouped
+        name = Path(r.submission).name if short else r.submission
+        grouped.setdefault(name, Student(name)).results.append(r)
+    return list(grouped.values())
+
+
+def maxima(results: list[SubmissionResult]) -> dict[str, float]:
+    """Each exercise's maximum, in the order the exercises are registered."""
+    present = {r.exercise for r in results}
+    return {e: max(r.max_score for r in results if r.exercise == e) for e in EXERCISES if e in present}
+
+
+def percent(score: float, top: float) -> float:
+    return round(100 * score / top, 1) if top else 0.0
+
+
+def student_notes(student: Student, order) -> str:
+    """What did not grade cleanly, by exercise; an exercise with no result at all is not submitted."""
+    mine = student.by_exercise()
+    notes = [f"{r.exercise}: {headline(r)}" for r in student.results if r.status != GRADED]
+    return "; ".join(notes + [f"{e}: {NOT_SUBMITTED}" for e in order if e not in mine])
 
 
 def gradebook(results: list[SubmissionResult]) -> str:
     """One row per student: a column per exercise, the total, the maximum, and what happened where
     something did not grade cleanly. An exercise a student did not hand in scores 0 out of its maximum."""
-    order = [e for e in EXERCISES if any(r.exercise == e for r in results)]
-    maxima = {e: max(r.max_score for r in results if r.exercise == e) for e in order}
+    tops = maxima(results)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["student", *order, "total", "max_total", "percent", "notes"])
-    for student, mine in students(results).items():
-        by_exercise = {r.exercise: r for r in mine}
-        notes = [f"{r.exercise}: {headline(r)}" for r in mine if r.status != GRADED]
-        notes += [f"{e}: not handed in" for e in order if e not in by_exercise]
-        total = sum(r.score for r in mine)
-        top = sum(maxima.values())
-        percent = round(100 * total / top, 1) if top else 0
-        cells = [points(by_exercise[e].score) if e in by_exercise else 0 for e in order]
-        writer.writerow([cell(v) for v in (student, *cells, points(total), points(top), percent, "; ".join(notes))])
+    writer.writerow(["student", *tops, "total", "max_total", "percent", "notes"])
+    for student in students(results):
+        mine = student.by_exercise()
+        top = sum(tops.values())
+        cells = [points(mine[e].score) if e in mine else 0 for e in tops]
+        row = (student.name, *cells, points(student.score), points(top), percent(student.score, top),
+               student_notes(student, tops))  # fmt: skip
+        writer.writerow([cell(v) for v in row])
     return out.getvalue()
 
 
