@@ -429,6 +429,10 @@ def grade(
     report: Optional[Path] = typer.Option(
         None, "--report", help="Also write the class report here: one HTML page, e.g. report.html"
     ),
+    roster: Optional[Path] = typer.Option(
+        None, "--roster", help="A CSV of the class (id, email, name): the gradebooks list every student on it, "
+        "a student with no submission scored 0, not submitted"
+    ),
     isolation: IsolationMode = typer.Option(
         IsolationMode.best, "--isolation", help="strict: refuse to grade unless every sandbox layer is there"
     ),
@@ -453,6 +457,7 @@ def grade(
     from ninja.grade import batch as grading
     from ninja.grade import course, discover, formats
     from ninja.grade import report as class_report
+    from ninja.grade import roster as rosters
     from ninja.registry import EXERCISES
 
     root = Path(os.environ.get("NINJA_GRADESCOPE_ROOT", "/autograder"))
@@ -480,6 +485,10 @@ def grade(
     if jobs < 1 or timeout <= 0 or memory < 64:
         raise fail_usage("--jobs must be at least 1, --timeout above 0, --memory at least 64 (MB)")
     ex = exercise_named(exercise) if exercise else None
+    try:
+        entries = rosters.read(roster) if roster is not None else None
+    except grading.GradeError as e:
+        raise fail_usage(str(e)) from None
     seed = grading.secret_seed() if seed is None else seed
     if batch_sizes is None and chosen.batch_sizes:
         batch_sizes = ",".join(map(str, chosen.batch_sizes))
@@ -521,7 +530,16 @@ def grade(
     elapsed = time.monotonic() - started
     run = {"seed": seed, "batch sizes": ", ".join(map(str, plan.batch_sizes)), "seconds": round(elapsed, 1),
            "credit": plan.credit, "audit": plan.audit, "isolation": "; ".join(protection) or "no child ran"}
-    graded = formats.Grading(results, elapsed, run)
+    class_list = None
+    if entries is not None:
+        wanted = [ex.name] if ex else list(chosen.exercises) or list(dict.fromkeys(r.exercise for r in results))
+        missing = lambda name, e: grading.failed(  # noqa: E731
+            EXERCISES[e], plan, name, grading.NOT_SUBMITTED, "not submitted: nothing from this student", 0.0)
+        class_list, notes = rosters.assign(formats.students(results), entries, wanted, missing)
+        results = [r for student in class_list for r in student.results]
+        for note in notes:
+            errors.print(f"roster: {note}", highlight=False, markup=False, soft_wrap=True)
+    graded = formats.Grading(results, elapsed, run, class_list, chosen.name)
     try:
         formats.write_outputs(outputs, graded)  # every child is gone by now: nothing rewrites them after
     except OSError as e:

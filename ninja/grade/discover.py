@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ninja.grade import layouts
 from ninja.notebook import NotebookError
 from ninja.registry import EXERCISES, Exercise
 
@@ -195,13 +196,29 @@ def discover(paths: Iterable[Path], exercise: Exercise | None, course: list[Exer
     must hold (ninja.toml's)."""
     found = []
     for path in paths:
-        if path.is_dir():
-            found += in_folder(path, exercise, course)
+        if path.is_dir() and (zips := layouts.zips_only(path)) is not None:
+            for archive in zips:
+                found += in_zip(archive, exercise, course)
+        elif path.is_dir():
+            staged = layouts.stage_canvas(path)
+            for folder in staged if staged is not None else [path]:
+                found += in_folder(folder, exercise, course)
+        elif path.is_file() and path.suffix.lower() == ".zip":
+            found += in_zip(path, exercise, course)
         elif path.is_file():
             found += single_file(path, exercise)
         else:
             raise GradeError(f"cannot read {path}")
     return found
+
+
+def in_zip(archive: Path, exercise: Exercise | None, course: list[Exercise] | None) -> list[Found]:
+    """One student's zip: its folder, unpacked with care; a refused one grades 0 and says why."""
+    try:
+        return in_folder(layouts.stage_zip(archive), exercise, course)
+    except layouts.LayoutError as e:
+        required = [exercise] if exercise else course or [None]
+        return [Found(str(archive), ex, None, note=str(e)) for ex in required]
 
 
 def add_notes(results: list, found: list[Found]) -> None:
@@ -210,6 +227,7 @@ def add_notes(results: list, found: list[Found]) -> None:
     from ninja.grade.batch import NOT_SUBMITTED
 
     for result, each in zip(results, found, strict=True):
+        result.submission = layouts.label_of(result.submission)
         if not each.handed_in:
             result.status = NOT_SUBMITTED
         result.file = str(each.path) if each.path else ""

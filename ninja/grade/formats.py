@@ -173,13 +173,19 @@ class Student:
         return {r.exercise: r for r in self.results}
 
 
+def short_name(submission: str) -> str:
+    """A submission's folder or file name (a zip's without .zip)."""
+    name = Path(submission).name or submission
+    return name[:-4] if name.lower().endswith(".zip") else name
+
+
 def students(results: list[SubmissionResult]) -> list[Student]:
     """Results by student: a submission folder's (or file's) name, its path where two share a name."""
-    names = {Path(r.submission).name or r.submission for r in results}
+    names = {short_name(r.submission) for r in results}
     short = len(names) == len({r.submission for r in results})
     grouped: dict[str, Student] = {}
     for r in results:
-        name = Path(r.submission).name if short else r.submission
+        name = short_name(r.submission) if short else r.submission
         grouped.setdefault(name, Student(name)).results.append(r)
     return list(grouped.values())
 
@@ -201,21 +207,75 @@ def student_notes(student: Student, order) -> str:
     return "; ".join(notes + [f"{e}: {NOT_SUBMITTED}" for e in order if e not in mine])
 
 
-def gradebook(results: list[SubmissionResult]) -> str:
+def gradebook(results: list[SubmissionResult], class_list: list[Student] | None = None) -> str:
     """One row per student: a column per exercise, the total, the maximum, and what happened where
-    something did not grade cleanly. An exercise a student did not hand in scores 0 out of its maximum."""
+    something did not grade cleanly. An exercise a student did not hand in scores 0 out of its
+    maximum. With a roster, the student's id and email follow the name."""
     tops = maxima(results)
+    class_list = class_list if class_list is not None else students(results)
+    ids = any(s.id or s.email for s in class_list)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["student", *tops, "total", "max_total", "percent", "notes"])
-    for student in students(results):
+    writer.writerow(["student", *(["id", "email"] if ids else []), *tops, "total", "max_total", "percent", "notes"])
+    for student in class_list:
         mine = student.by_exercise()
         top = sum(tops.values())
         cells = [points(mine[e].score) if e in mine else 0 for e in tops]
-        row = (student.name, *cells, points(student.score), points(top), percent(student.score, top),
-               student_notes(student, tops))  # fmt: skip
+        row = (student.name, *([student.id, student.email] if ids else []), *cells, points(student.score),
+               points(top), percent(student.score, top), student_notes(student, tops))  # fmt: skip
         writer.writerow([cell(v) for v in row])
     return out.getvalue()
+
+
+# ---- gradebooks a learning platform imports as they are -------------------------------------------
+
+CANVAS_LABEL = re.compile(r"^(?P<name>.+)_(?P<user>\d+)$")  # a Canvas download's student: smithalice_12345
+
+
+def canvas_user(student: Student) -> str:
+    """The Canvas user id: the roster's canvas_id, or the one in a Canvas download's file names."""
+    if student.extra.get("canvas_id"):
+        return student.extra["canvas_id"]
+    match = CANVAS_LABEL.match(Path(student.results[0].submission).name) if student.results else None
+    return match["user"] if match else ""
+
+
+def lms_rows(header: list[str], rows: list[list]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([cell(v) for v in row])
+    return out.getvalue()
+
+
+def canvas(grading: Grading) -> str:
+    """Canvas's gradebook import: Student, ID, SIS User ID, SIS Login ID, Section, then the
+    assignment's column, and a "Points Possible" row under the header. A student with neither a
+    Canvas id nor an SIS id cannot be matched: left out (the terminal says who)."""
+    top = sum(maxima(grading.results).values())
+    header = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", grading.assignment]
+    rows: list[list] = [["Points Possible", "", "", "", "", points(top)]]
+    for student in grading.class_list():
+        ids = (canvas_user(student), student.id)
+        if any(ids):
+            rows.append([student.name, *ids, student.extra.get("sis_login_id", ""), student.extra.get("section", ""),
+                         points(student.score)])  # fmt: skip
+    return lms_rows(header, rows)
+
+
+def gradescope_scores(grading: Grading) -> str:
+    """Gradescope's score import (matched by email): Name, SID, Email, Total Score."""
+    rows = [[s.name, s.id, s.email, points(s.score)] for s in grading.class_list() if s.email]
+    return lms_rows(["Name", "SID", "Email", "Total Score"], rows)
+
+
+def moodle(grading: Grading) -> str:
+    """Moodle's CSV grade import (Grades > Import > CSV file): identify users by "Email address"
+    or "ID number", map the assignment's column to the grade item, and its feedback column."""
+    rows = [[s.id, s.email, s.name, points(s.score), student_notes(s, maxima(grading.results))]
+            for s in grading.class_list() if s.email or s.id]  # fmt: skip
+    return lms_rows(["ID number", "Email address", "Full name", grading.assignment, "Feedback"], rows)
 
 
 def telling(message: str) -> list[str]:
@@ -339,12 +399,17 @@ class Grading:
     results: list[SubmissionResult]
     seconds: float = 0.0
     run: dict = field(default_factory=dict)
+    students: list[Student] | None = None  # a roster's class; default: by submission folder
+    assignment: str = "backprop"  # the gradebooks' column: the course's name
+
+    def class_list(self) -> list[Student]:
+        return self.students if self.students is not None else students(self.results)
 
 
 def class_page(grading: Grading) -> str:
     from ninja.grade.report import page
 
-    return page(grading.results, grading.run)
+    return page(grading.results, grading.run, grading.class_list())
 
 
 WRITERS: dict[str, Callable[[Grading], str]] = {
@@ -352,7 +417,10 @@ WRITERS: dict[str, Callable[[Grading], str]] = {
     "junit": lambda g: junit(g.results),
     "json": lambda g: as_json(g.results),
     "csv": lambda g: as_csv(g.results),
-    "gradebook": lambda g: gradebook(g.results),
+    "gradebook": lambda g: gradebook(g.results, g.class_list()),
+    "canvas": canvas,
+    "gradescope-scores": gradescope_scores,
+    "moodle": moodle,
     "github": lambda g: github(g.results),
     "summary": lambda g: step_summary(g.results),
     "report": class_page,
