@@ -89,10 +89,8 @@ def test_gradescope_and_moodle_gradebooks_match_by_email(canvas_class):
 def test_the_report_counts_the_roster_student_who_handed_nothing_in(canvas_class):
     html = (canvas_class / "report.html").read_text()
     assert 'data-students="4"' in html
-    assert (
-        'data-status="not submitted"><td class="not-submitted">not submitted</td><td class="n" data-exercise="exercise1" data-count="1">'
-        in html
-    )
+    row = html[html.index('<tr data-status="not submitted">') :].split("</tr>")[0]
+    assert 'data-exercise="exercise1" data-count="1"' in row
 
 
 def test_a_roster_without_its_columns_is_a_usage_error(tmp_path):
