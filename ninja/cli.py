@@ -462,6 +462,10 @@ def grade(
 
     root = Path(os.environ.get("NINJA_GRADESCOPE_ROOT", "/autograder"))
     out = list(out or [])
+    if gradescope and submissions:
+        raise fail_usage("--gradescope grades $NINJA_GRADESCOPE_ROOT/submission, one submission: to grade "
+                         "folders, name them without --gradescope (--out gradescope:FOLDER writes one "
+                         "results.json per submission)")  # fmt: skip
     if gradescope:
         submissions = [root / "submission"]
         out = [f"gradescope:{root / 'results' / 'results.json'}", *out]
@@ -495,6 +499,9 @@ def grade(
     try:
         found = discover.discover(submissions, ex, [exercise_named(e) for e in chosen.exercises])
         work = [each.as_work() for each in found]
+        if not outputs and format == GradeFormat.gradescope and len({f.submission for f in found}) > 1:
+            raise grading.GradeError("Gradescope reads one results.json per submission: write them with "
+                                     "--out gradescope:FOLDER (FOLDER/<student>/results.json)")  # fmt: skip
         limits = Limits(timeout, int(timeout) + 1, memory)
         credit_by = credit.value if credit else chosen.credit or "value"
         plan = grading.Plan(
@@ -539,7 +546,8 @@ def grade(
         results = [r for student in class_list for r in student.results]
         for note in notes:
             errors.print(f"roster: {note}", highlight=False, markup=False, soft_wrap=True)
-    graded = formats.Grading(results, elapsed, run, class_list, chosen.name)
+    graded = formats.Grading(results, elapsed, run, class_list, chosen.name, chosen.visibility,
+                             chosen.exercise_visibility)  # fmt: skip
     try:
         formats.write_outputs(outputs, graded)  # every child is gone by now: nothing rewrites them after
     except OSError as e:

@@ -235,3 +235,26 @@ def test_hints_zero_turns_them_off_and_a_wrong_level_is_refused(tmp_path):
         (root / "ninja.toml").write_text(f'[course]\nexercises = ["exercise2"]\nhints = {bad}\n')
         done = run(NINJA, "course", "init", root, cwd=tmp_path)
         assert done.returncode == 2 and "course.hints is a level from 0" in done.stderr, done.stderr
+
+
+# ---- Gradescope visibility ----------------------------------------------------------------------
+
+
+def test_visibility_per_course_and_per_exercise_goes_into_results_json(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "exercise1.py").write_text(SOLUTIONS["exercise1.py"])
+    (tmp_path / "ninja.toml").write_text(
+        '[course]\nexercises = ["exercise1", "exercise2"]\nvisibility = "after_published"\n'
+        '[exercise2]\nvisibility = "after_due_date"\n[exercise2.points]\ndlogits = 4\n'
+    )
+    done = run(NINJA, "grade", "sub", "--out", "gradescope:results.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["visibility"] == "after_published"
+    seen = {t["name"].split(":")[0]: t["visibility"] for t in results["tests"]}
+    assert seen == {"exercise1": "after_published", "exercise2": "after_due_date"}
+    assert [t["max_score"] for t in results["tests"] if t["name"].startswith("exercise2")] == [4]
+    for bad in ('[course]\nvisibility = "secret"\n', '[exercise1]\nvisibility = "later"\n'):
+        (tmp_path / "ninja.toml").write_text(bad)
+        done = run(NINJA, "grade", "sub", cwd=tmp_path)
+        assert done.returncode == 2 and "visible, hidden, after_due_date, after_published" in done.stderr

@@ -76,7 +76,8 @@ def grade(klass: Path, *args: str, env: dict | None = None) -> subprocess.Comple
 @pytest.fixture(scope="module")
 def graded(klass):
     """Every output from one run (the JSON, the report, CSV, JUnit, gradebook), and the terminal's summary."""
-    outs = ("json:results.json", "report.html", "results.csv", "junit.xml", "gradebook:gradebook.csv", "summary.md")
+    outs = ("json:results.json", "report.html", "results.csv", "junit.xml", "gradebook:gradebook.csv", "summary.md",
+            "gradescope:scope")  # fmt: skip
     done = grade(klass, *[arg for out in outs for arg in ("--out", out)])
     results = json.loads((klass / "results.json").read_text())
     return {(Path(r["submission"]).name, r["exercise"]): r for r in results}, results, done.stdout
@@ -123,8 +124,10 @@ def test_every_format_says_what_happened_on_its_first_line(klass, graded):
     for student, first in (("dee", says), ("jo", flag)):
         suite = next(s for s in suites if s.get("name").endswith(f"{student} exercise1"))
         assert {e.get("message")[: len(first)] for e in suite.iter("error")} == {first}
-    scope = json.loads(grade(klass, "--format", "gradescope").stdout)
-    assert f"exercise1: {says}" in scope["output"] and f"exercise1: {flag}" in scope["output"]
+    for student, first in (("dee", says), ("jo", flag)):  # one results.json per submission
+        scope = json.loads((klass / "scope" / student / "results.json").read_text())
+        assert f"exercise1: {first}" in scope["output"]
+    assert sorted(p.parent.name for p in (klass / "scope").glob("*/results.json")) == sorted(CLASS)
 
 
 def test_the_gradebook_has_one_row_per_student_a_column_per_exercise_and_a_total(klass, graded):
@@ -344,3 +347,14 @@ def test_an_out_of_no_known_format_is_refused_before_anyone_is_graded(klass, out
     done = ninja("grade", "submissions/ada", "--out", out, cwd=klass)
     assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert "gradebook" in done.stderr and not (klass / "grades.txt").exists()
+
+
+def test_gradescope_over_several_submissions_is_one_results_json_each_and_never_one_sum(klass, graded):
+    by, _, _ = graded
+    eve = json.loads((klass / "scope" / "eve" / "results.json").read_text())
+    assert eve["score"] == 28 == sum(by["eve", e]["score"] for e in ("exercise1", "exercise2", "exercise3"))
+    assert {t["visibility"] for t in eve["tests"]} == {"visible"} and eve["visibility"] == "visible"
+    done = ninja("grade", "submissions/ada", "submissions/bob", "--format", "gradescope", cwd=klass)
+    assert done.returncode == 2 and "one results.json per submission" in done.stderr, done.stderr
+    done = ninja("grade", "--gradescope", "submissions/ada", "submissions/bob", cwd=klass)
+    assert done.returncode == 2 and "--gradescope grades $NINJA_GRADESCOPE_ROOT/submission" in done.stderr

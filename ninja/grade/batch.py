@@ -129,8 +129,9 @@ def read_points(config: Path | None) -> dict[str, dict[str, float]]:
     for name, section in table.items():
         if name == "course":  # ninja.toml's choices (ninja/grade/course.py)
             continue
-        if name not in EXERCISES or not isinstance(section, dict) or set(section) - {"points"}:
-            raise GradeError(f"{config}: [{name}] is not an exercise with a points table (e.g. [exercise1.points])")
+        if name not in EXERCISES or not isinstance(section, dict) or set(section) - {"points", "visibility"}:
+            raise GradeError(f"{config}: [{name}] is not an exercise with a points table (e.g. [exercise1.points]) "
+                             "and a visibility")  # fmt: skip
         for variable, value in section.get("points", {}).items():
             bare = variable.removeprefix("d") if variable not in EXERCISES[name].checked else variable
             if bare not in EXERCISES[name].checked:

@@ -16,7 +16,7 @@ import json
 import shutil
 import stat
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ninja import __version__
@@ -31,7 +31,9 @@ DEFAULT_EXERCISES = ("exercise1", "exercise2", "exercise3")
 PACKAGE_COPY = ".backprop-ninja"  # the solution-free copy; hidden, so grading a whole repository skips it
 CREDITS = ("value", "local")
 DEFAULT_HINTS = 2  # the derivative in words; level 3 is the rule (exercise 3's is its whole formula)
-SETTINGS = ("name", "exercises", "timeout", "memory", "batch_sizes", "credit", "jobs", "hints")
+SETTINGS = ("name", "exercises", "timeout", "memory", "batch_sizes", "credit", "jobs", "hints", "visibility")
+# Gradescope's: always shown, never, once the due date has passed, once the grades are published
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
 
 @dataclass
@@ -46,6 +48,11 @@ class Course:
     credit: str | None = None
     jobs: int | None = None
     hints: int = DEFAULT_HINTS  # the highest hint level students see; 0: none
+    visibility: str = "visible"  # the whole result on Gradescope
+    exercise_visibility: dict[str, str] = field(default_factory=dict)  # [exercise1] visibility = "hidden"
+
+    def visibility_of(self, exercise: str) -> str:
+        return self.exercise_visibility.get(exercise, self.visibility)
 
 
 def number(config: Path, key: str, value, kind=float, least: float = 0):
@@ -78,6 +85,12 @@ def load(config: Path) -> Course:
     credit = table.get("credit")
     if credit is not None and credit not in CREDITS:
         raise GradeError(f'{config}: course.credit is "value" or "local", not {credit!r}')
+    visibility = table.get("visibility", "visible")
+    chosen = {name: section.get("visibility") for name, section in toml_table(config).items()
+              if name != "course" and isinstance(section, dict) and "visibility" in section}  # fmt: skip
+    for where, value in [("course.visibility", visibility)] + [(f"{e}.visibility", v) for e, v in chosen.items()]:
+        if value not in VISIBILITIES:
+            raise GradeError(f"{config}: {where} is one of {', '.join(VISIBILITIES)}, not {value!r}")
     hints = table.get("hints", DEFAULT_HINTS)
     if isinstance(hints, bool) or hints not in range(ALL_HINTS + 1):
         raise GradeError(f"{config}: course.hints is a level from 0 (no hints) to 3 (the rule), not {hints!r}")
@@ -90,6 +103,8 @@ def load(config: Path) -> Course:
         credit=credit,
         jobs=number(config, "jobs", table["jobs"], int) if "jobs" in table else None,
         hints=hints,
+        visibility=visibility,
+        exercise_visibility=chosen,
     )
 
 
@@ -106,6 +121,8 @@ def starting_toml(exercises: list[str], name: str) -> str:
         "memory = 1024         # MB per submission",
         "# batch_sizes = [32, 45]   # default: 32 and a second size drawn from each run's secret seed",
         'credit = "value"      # or "local": a line right given the student\'s upstream gradients earns its points',
+        '# visibility = "visible"  # on Gradescope: visible, hidden, after_due_date or after_published;',
+        '#                         # [exercise2] visibility = "after_due_date" sets one exercise\'s',
         f"hints = {DEFAULT_HINTS}             # the highest level `ninja hint` shows students: 0 none, 1 shapes, "
         "2 the derivative in words, 3 the rule",
         "",

@@ -72,8 +72,10 @@ def points(x: float) -> float | int:
     return int(x) if float(x).is_integer() else round(x, 4)
 
 
-def gradescope(results: list[SubmissionResult], execution_time: float) -> str:
-    """Gradescope's results.json: top-level score and execution_time, one test per variable."""
+def gradescope(results: list[SubmissionResult], execution_time: float, visibility: str = "visible",
+               exercise_visibility: dict[str, str] | None = None) -> str:  # fmt: skip
+    """Gradescope's results.json for one submission: top-level score, execution_time and the
+    course's visibility; one test per variable, with its exercise's visibility (ninja.toml)."""
     tests = []
     for r in results:
         prefix = f"{r.exercise}: " if len(results) > 1 else ""
@@ -85,14 +87,14 @@ def gradescope(results: list[SubmissionResult], execution_time: float) -> str:
                     "max_score": points(t.max_score),
                     "status": "passed" if t.passed else "failed",
                     "output": t.output,
-                    "visibility": "visible",
+                    "visibility": (exercise_visibility or {}).get(r.exercise, visibility),
                 }
             )
     document = {
         "score": points(sum(r.score for r in results)),
         "execution_time": round(execution_time, 3),
         "output": "\n\n".join(f"{r.exercise}: {r.message}" for r in results),
-        "visibility": "visible",
+        "visibility": visibility,
         "stdout_visibility": "hidden",
         "tests": tests,
     }
@@ -401,6 +403,8 @@ class Grading:
     run: dict = field(default_factory=dict)
     students: list[Student] | None = None  # a roster's class; default: by submission folder
     assignment: str = "backprop"  # the gradebooks' column: the course's name
+    visibility: str = "visible"  # Gradescope's, for the whole result and each exercise (ninja.toml)
+    exercise_visibility: dict[str, str] = field(default_factory=dict)
 
     def class_list(self) -> list[Student]:
         return self.students if self.students is not None else students(self.results)
@@ -413,7 +417,7 @@ def class_page(grading: Grading) -> str:
 
 
 WRITERS: dict[str, Callable[[Grading], str]] = {
-    "gradescope": lambda g: gradescope(g.results, g.seconds),
+    "gradescope": lambda g: gradescope(g.results, g.seconds, g.visibility, g.exercise_visibility),
     "junit": lambda g: junit(g.results),
     "json": lambda g: as_json(g.results),
     "csv": lambda g: as_csv(g.results),
@@ -455,12 +459,35 @@ def output_spec(spec: str, default: str | None = None) -> tuple[str, Path]:
     )
 
 
+def per_submission(grading: Grading, folder: Path) -> list[tuple[Path, str]]:
+    """Gradescope reads one results.json per submission: FOLDER/<student>/results.json each."""
+    files = []
+    for student in students(grading.results):
+        one = Grading(student.results, sum(r.seconds for r in student.results), grading.run,
+                      visibility=grading.visibility, exercise_visibility=grading.exercise_visibility)  # fmt: skip
+        files.append((folder / safe_folder(student.name) / GRADESCOPE_NAME, WRITERS["gradescope"](one)))
+    return files
+
+
+def safe_folder(name: str) -> str:
+    return re.sub(r"[^\w.\-]", "_", name).strip(".") or "submission"
+
+
+def several(results: list[SubmissionResult]) -> bool:
+    return len({r.submission for r in results}) > 1
+
+
 def write_outputs(outputs: list[tuple[str, Path]], grading: Grading) -> None:
-    """Every output of the run from the one grading, each written atomically; OSError names the file."""
+    """Every output of the run from the one grading, each written atomically; OSError names the
+    file. Gradescope's format over several submissions is a folder of one results.json each."""
     for name, path in outputs:
-        text = WRITERS[name](grading)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(path, text)
-        except OSError as e:
-            raise OSError(f"cannot write {path}: {e}") from None
+        if name == "gradescope" and several(grading.results):
+            files = per_submission(grading, path.parent if path.name == GRADESCOPE_NAME else path)
+        else:
+            files = [(path, WRITERS[name](grading))]
+        for where, text in files:
+            try:
+                where.parent.mkdir(parents=True, exist_ok=True)
+                write_atomically(where, text)
+            except OSError as e:
+                raise OSError(f"cannot write {where}: {e}") from None
