@@ -277,13 +277,15 @@ def list_exercises(
     """
     from rich.table import Table
 
+    from ninja.course_rules import course_exercises
     from ninja.registry import EXERCISES
     from ninja.results import MISSING, PASS
     from ninja.settings import Settings
 
     grid = Table("exercise", "title", "your progress")
     passed = 0
-    for ex in EXERCISES.values():
+    listed = [EXERCISES[name] for name in course_exercises() if name in EXERCISES] or list(EXERCISES.values())
+    for ex in listed:  # a course's student install lists the course's exercises
         path = learner_path(ex, workspace)
         if not path.is_file():
             state = "[dim]no file[/]"
@@ -298,7 +300,7 @@ def list_exercises(
                 state = f"{sum(v.status == PASS for v in report.variables)} of {len(report.variables)}"
         grid.add_row(ex.name, ex.title, state)
     console.print(grid)
-    console.print(progress_line(workspace, passed, len(EXERCISES)), soft_wrap=True)
+    console.print(progress_line(workspace, passed, len(listed)), soft_wrap=True)
 
 
 def show_version(value: bool):
@@ -419,6 +421,10 @@ def grade(
     config: Optional[Path] = typer.Option(
         None, help="ninja.toml: the course's exercises, points, limits \\[default: ./ninja.toml if there is one]"
     ),
+    installed_course: bool = typer.Option(
+        False, "--course", help="Grade by the course this install carries (a course's student wheel): its "
+        "exercises and points, never a ninja.toml in the folder graded",
+    ),
     fail_under: Optional[float] = typer.Option(
         None, "--fail-under", min=0, max=100, help="Exit 1 if a submission scores under this percentage"
     ),
@@ -478,6 +484,13 @@ def grade(
         raise fail_usage(str(e)) from None
     outputs += [("report", report)] if report is not None else []
     format = format or (GradeFormat.gradescope if gradescope else GradeFormat.table)
+    if installed_course:
+        from ninja.course_rules import COURSE_FILE
+
+        if config is not None or not COURSE_FILE.is_file():
+            raise fail_usage("--course grades by the course an install carries (ninja course init builds one), "
+                             + ("not with --config too" if config else "and this install carries none"))
+        config = COURSE_FILE
     config = config or (Path(CONFIG_FILE) if Path(CONFIG_FILE).is_file() else None)
     try:
         chosen = course.load(config) if config else course.Course()

@@ -4,9 +4,11 @@ tree, both with the solution-free copy of backprop-ninja the course ships."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -57,7 +59,8 @@ def test_course_init_writes_the_starter_and_the_autograder(course):
         names = z.namelist()
         assert {"setup.sh", "run_autograder", "ninja.toml"} <= set(names)
         assert (z.getinfo("run_autograder").external_attr >> 16) & 0o111  # still executable once unzipped
-        assert "/autograder/source/.backprop-ninja" in z.read("setup.sh").decode()
+        wheel = next(n for n in names if n.startswith("backprop_ninja-") and n.endswith(".whl"))
+        assert f"/autograder/source/{wheel}" in z.read("setup.sh").decode()
 
 
 def test_no_solution_anywhere_in_what_students_or_the_autograder_get(course):
@@ -89,7 +92,7 @@ def workflow_command(workflow: Path) -> str:
 def test_the_starters_workflow_command_grades_on_push(course, tmp_path):
     student = course / "student"
     command = workflow_command(student / ".github" / "workflows" / "grade.yml")
-    assert command.startswith("backprop-ninja grade exercises --config ninja.toml --format github")
+    assert command == "backprop-ninja grade exercises --course --format github"
     (student / "exercises" / "exercise1.py").write_text(SOLUTIONS["exercise1.py"])  # the student's work
     env = with_package(student / ".backprop-ninja") | {"GITHUB_OUTPUT": str(tmp_path / "out"),
                                                       "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}  # fmt: skip
@@ -258,3 +261,75 @@ def test_visibility_per_course_and_per_exercise_goes_into_results_json(tmp_path)
         (tmp_path / "ninja.toml").write_text(bad)
         done = run(NINJA, "grade", "sub", cwd=tmp_path)
         assert done.returncode == 2 and "visible, hidden, after_due_date, after_published" in done.stderr
+
+
+# ---- GitHub Classroom: the workflow trusts nothing in the student's repository ---------------------------
+
+
+def install_step(workflow: str) -> str:
+    return workflow[workflow.index("- name: Install") : workflow.index("- name: Grade")]
+
+
+def test_the_workflow_installs_a_pinned_release_and_never_from_the_students_repository(course, tmp_path):
+    text = (course / "student" / ".github" / "workflows" / "grade.yml").read_text()
+    assert "the course has no release URL yet" in install_step(text) and "exit 1" in install_step(text)
+    toml = course / "ninja.toml"
+    saved = toml.read_text()
+    try:
+        toml.write_text(
+            saved.replace("[course]", '[course]\nrelease = "https://github.com/prof/course/releases/download/v1"')
+        )
+        assert run(NINJA, "course", "init", course, cwd=course.parent).returncode == 0
+        text = (course / "student" / ".github" / "workflows" / "grade.yml").read_text()
+        (wheel,) = (course / "release").glob("backprop_ninja-*.whl")
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        step = install_step(text)
+        assert (
+            f"backprop-ninja @ https://github.com/prof/course/releases/download/v1/{wheel.name}#sha256={digest}" in step
+        )
+        assert "./" not in step and ".backprop-ninja" not in step and "--no-deps" in step
+        assert re.search(r"torch==\d", step) and re.search(r"numpy==\d", step)
+        setup = (course / "autograder" / "setup.sh").read_text()
+        pins = [w for line in setup.splitlines() if "pip install" in line for w in shlex.split(line)[4:]]
+        allowed = ("--", "https://", "/autograder/source/")
+        assert pins and all("==" in w or w.startswith(allowed) or "python_version" in w for w in pins), pins
+        assert (course / "autograder" / wheel.name).read_bytes() == wheel.read_bytes()
+    finally:
+        toml.write_text(saved)
+        run(NINJA, "course", "init", course, cwd=course.parent)
+
+
+def test_the_student_wheel_installs_with_its_hash_and_carries_the_course(course, tmp_path):
+    (wheel,) = (course / "release").glob("backprop_ninja-*.whl")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target"]
+    wrong = run(*pip, tmp_path / "bad", f"backprop-ninja @ {wheel.as_uri()}#sha256={'0' * 64}", cwd=tmp_path)
+    assert wrong.returncode != 0 and "sha256" in (wrong.stderr + wrong.stdout).lower()
+    done = run(*pip, tmp_path / "site", f"backprop-ninja @ {wheel.as_uri()}#sha256={digest}", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    site = tmp_path / "site"
+    assert (site / "ninja" / "_bundled" / "course.toml").read_text() == (course / "ninja.toml").read_text()
+    assert not list(site.rglob("solutions"))
+    listed = run(sys.executable, "-m", "ninja", "list", cwd=course / "student", env={"PYTHONPATH": str(site)})
+    assert listed.returncode == 0, listed.stderr
+    names = re.findall(r"^[│|] (exercise\w+)", listed.stdout, re.M)
+    assert names == ["exercise1", "exercise2"], listed.stdout  # the course's, not every bundled exercise
+
+
+def test_editing_the_students_ninja_toml_changes_no_score(course, tmp_path):
+    repo = tmp_path / "mallory"
+    shutil.copytree(course / "student", repo)
+    (repo / "exercises" / "exercise1.py").write_text(SOLUTIONS["exercise1.py"])
+    (repo / "ninja.toml").write_text('[course]\nexercises = ["exercise1"]\n[exercise1.points]\ndC = 100\n')
+    env = with_package(repo / ".backprop-ninja")
+    done = run(NINJA, "grade", "exercises", "--course", "--format", "github", cwd=repo, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "::notice title=Autograding complete::Points 28/29"
+    alone = run(NINJA, "grade", "exercises", "--course", cwd=repo)  # an install that carries no course
+    assert alone.returncode == 2 and "this install carries none" in alone.stderr
+
+
+def test_the_student_readme_sets_up_a_virtual_environment(course):
+    readme = (course / "student" / "README.md").read_text()
+    steps = ("python3 -m venv .venv", ". .venv/bin/activate", "pip install --index-url")
+    assert [readme.index(step) for step in steps] == sorted(readme.index(step) for step in steps)
