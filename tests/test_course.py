@@ -4,6 +4,7 @@ tree, both with the solution-free copy of backprop-ninja the course ships."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -333,3 +334,24 @@ def test_the_student_readme_sets_up_a_virtual_environment(course):
     readme = (course / "student" / "README.md").read_text()
     steps = ("python3 -m venv .venv", ". .venv/bin/activate", "pip install --index-url")
     assert [readme.index(step) for step in steps] == sorted(readme.index(step) for step in steps)
+
+
+def test_the_deadline_command_grades_every_clone_by_the_instructors_course(course, tmp_path):
+    done = run(NINJA, "course", "deadline", course, "--clones", tmp_path / "repos", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "a student can edit any workflow in their own repository" in done.stdout
+    command = next(line for line in done.stdout.splitlines() if line.startswith("ninja grade "))
+    clones = tmp_path / "repos" / "hw4-submissions"
+    for student, text in (("hw4-alice", SOLUTIONS["exercise1.py"]), ("hw4-mallory", "dC = None\n")):
+        shutil.copytree(course / "student", clones / student)
+        (clones / student / "exercises" / "exercise1.py").write_text(text)
+    mallory = clones / "hw4-mallory"
+    (mallory / "ninja.toml").write_text('[course]\nexercises = ["exercise2"]\n[exercise2.points]\ndlogits = 0\n')
+    (mallory / ".github" / "workflows" / "grade.yml").write_text("run: echo Points 69/69\n")
+    graded = subprocess.run(command.replace("ninja grade", f"{NINJA} grade", 1), shell=True, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert graded.returncode == 0, graded.stderr
+    book = {row["student"]: row for row in csv.DictReader((tmp_path / "grades.csv").open())}
+    assert (book["hw4-alice"]["total"], book["hw4-alice"]["max_total"]) == ("28", "29")
+    assert (book["hw4-mallory"]["total"], book["hw4-mallory"]["max_total"]) == ("0", "29")
+    assert (course / "results" / "hw4-alice" / "results.json").is_file()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import stat
 import zipfile
@@ -355,3 +356,20 @@ def init(folder: Path, exercises: list[str] | None = None, name: str | None = No
     zip_folder(autograder, folder / "autograder.zip")
     created.append(folder / "autograder.zip")
     return created, new
+
+
+def deadline_commands(folder: Path, clones: str = "student-repos") -> list[str]:
+    """What grades every student's repository from the instructor's side, by the instructor's own
+    ninja.toml: nothing a student can edit (their workflow, their ninja.toml) takes part."""
+    config = shlex.quote(str(folder / CONFIG))
+    where = shlex.quote(clones.rstrip("/"))
+    outs = " ".join(f"--out {out}" for out in ("gradebook:grades.csv", "report.html", "json:grades.json",
+                                               f"gradescope:{shlex.quote(str(folder / 'results'))}"))  # fmt: skip
+    return [
+        "# At the deadline, from your side: every student's repository as it is then, graded by your",
+        "# ninja.toml (a student can edit any workflow in their own repository; nothing of theirs counts here).",
+        f"mkdir -p {where} && cd {where} && gh classroom clone student-repos -a ASSIGNMENT_ID && cd -",
+        f"ninja grade {where}/*-submissions/*/ --config {config} {outs}",
+        "# add --roster roster.csv (id, email, name, github) and --out canvas:canvas.csv, moodle:moodle.csv,",
+        "# gradescope-scores:scores.csv for the gradebooks; --similarity pairs.csv for copied backward code",
+    ]
