@@ -435,6 +435,10 @@ def grade(
     report: Optional[Path] = typer.Option(
         None, "--report", help="Also write the class report here: one HTML page, e.g. report.html"
     ),
+    similarity: Optional[Path] = typer.Option(
+        None, "--similarity", help="Find pairs whose backward code is the same up to names, comments and line "
+        "order: a CSV of their matching lines side by side here, and the pairs in the report"
+    ),
     roster: Optional[Path] = typer.Option(
         None, "--roster", help="A CSV of the class (id, email, name): the gradebooks list every student on it, "
         "a student with no submission scored 0, not submitted"
@@ -483,6 +487,7 @@ def grade(
     except formats.OutputError as e:
         raise fail_usage(str(e)) from None
     outputs += [("report", report)] if report is not None else []
+    outputs += [("similarity", similarity)] if similarity is not None else []
     format = format or (GradeFormat.gradescope if gradescope else GradeFormat.table)
     if installed_course:
         from ninja.course_rules import COURSE_FILE
@@ -561,6 +566,12 @@ def grade(
             errors.print(f"roster: {note}", highlight=False, markup=False, soft_wrap=True)
     graded = formats.Grading(results, elapsed, run, class_list, chosen.name, chosen.visibility,
                              chosen.exercise_visibility)  # fmt: skip
+    if any(name == "similarity" for name, _ in outputs):
+        from ninja.grade.similarity import class_pairs
+
+        templates = {r.exercise: EXERCISES[r.exercise].template.read_text() for r in results if r.exercise in EXERCISES}
+        graded.similar = class_pairs(results, lambda r: formats.short_name(r.submission), templates)
+        errors.print(f"similarity: {len(graded.similar)} pairs flagged", highlight=False)
     try:
         formats.write_outputs(outputs, graded)  # every child is gone by now: nothing rewrites them after
     except OSError as e:

@@ -405,6 +405,7 @@ class Grading:
     assignment: str = "backprop"  # the gradebooks' column: the course's name
     visibility: str = "visible"  # Gradescope's, for the whole result and each exercise (ninja.toml)
     exercise_visibility: dict[str, str] = field(default_factory=dict)
+    similar: list | None = None  # --similarity: flagged pairs (ninja/grade/similarity.py)
 
     def class_list(self) -> list[Student]:
         return self.students if self.students is not None else students(self.results)
@@ -413,7 +414,16 @@ class Grading:
 def class_page(grading: Grading) -> str:
     from ninja.grade.report import page
 
-    return page(grading.results, grading.run, grading.class_list())
+    return page(grading.results, grading.run, grading.class_list(), grading.similar)
+
+
+def similarity_csv(pairs: list) -> str:
+    """One row per matching line of each flagged pair, the two students' lines side by side."""
+    rows = [[p.exercise, p.a, p.b, p.score, p.shared, line_a, code_a, line_b, code_b]
+            for p in pairs for line_a, code_a, line_b, code_b in p.lines]  # fmt: skip
+    header = ["exercise", "student_a", "student_b", "score", "shared_fingerprints", "line_a", "code_a", "line_b",
+              "code_b"]  # fmt: skip
+    return lms_rows(header, rows)
 
 
 WRITERS: dict[str, Callable[[Grading], str]] = {
@@ -428,6 +438,7 @@ WRITERS: dict[str, Callable[[Grading], str]] = {
     "github": lambda g: github(g.results),
     "summary": lambda g: step_summary(g.results),
     "report": class_page,
+    "similarity": lambda g: similarity_csv(g.similar or []),
 }
 EXTENSIONS = {".xml": "junit", ".json": "json", ".csv": "csv", ".html": "report", ".htm": "report", ".md": "summary"}
 GRADESCOPE_NAME = "results.json"  # what Gradescope reads: that name is its format

@@ -192,7 +192,10 @@ def needs_help(rows: list[dict]) -> list[dict]:
     return sorted(chosen, key=ORDERS["by-total"][1])[:HELP_MOST]
 
 
-def class_view(results: list[SubmissionResult], run: dict | None = None, students: list[Student] | None = None) -> dict:
+def class_view(
+    results: list[SubmissionResult], run: dict | None = None, students: list[Student] | None = None,
+    similar: list | None = None,
+) -> dict:  # fmt: skip
     """Everything the page shows, as numbers: statuses by student, per exercise the score
     distribution and each variable's pass rate over what was handed in, the most common root
     causes and kinds, each student's total, who needs help, every submission's score.
@@ -227,17 +230,21 @@ def class_view(results: list[SubmissionResult], run: dict | None = None, student
         "needs_help": needs_help(people),
         "help_rule": f"under {HELP_BELOW}% of the points, or {HELP_ROOTS} wrong lines or more",
         "rows": rows,
+        "similar": similar,  # None: --similarity was not asked for
         "chart": {"width": CHART_W, "height": CHART_H},
     }
 
 
-def page(results: list[SubmissionResult], run: dict | None = None, students: list[Student] | None = None) -> str:
+def page(
+    results: list[SubmissionResult], run: dict | None = None, students: list[Student] | None = None,
+    similar: list | None = None,
+) -> str:  # fmt: skip
     """The class report: one HTML page that opens anywhere, offline."""
     environment = Environment(
         loader=PackageLoader("ninja.grade", "templates"), autoescape=select_autoescape(["html", "j2"]),
         trim_blocks=True, lstrip_blocks=True,
     )  # fmt: skip
-    return environment.get_template("report.html.j2").render(view=class_view(results, run, students))
+    return environment.get_template("report.html.j2").render(view=class_view(results, run, students, similar))
 
 
 def top_mistakes(results: list[SubmissionResult], count: int = 3) -> list[str]:
