@@ -12,7 +12,7 @@ import sys
 import torch
 
 from ninja.engine import compare, squeezed
-from ninja.makemore import diagnose
+from ninja.tapped import diagnose
 from ninja.results import PASS
 
 NOTEBOOK_BATCH_SIZE = 32

@@ -21,7 +21,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ninja import __version__
+from ninja import __version__, registry
 from ninja.course_rules import ALL_HINTS
 from ninja.exercise import PACKAGE
 from ninja.grade import release, strip
@@ -68,7 +68,12 @@ def number(config: Path, key: str, value, kind=float, least: float = 0):
 
 
 def load(config: Path) -> Course:
-    """The [course] table of ninja.toml (points are read by batch.read_points); GradeError when wrong."""
+    """The [course] table of ninja.toml (points are read by batch.read_points); GradeError when wrong.
+    The exercise files it registers ([exercises.NAME] file = ...) become known exercises."""
+    try:
+        registry.add_registered(config)
+    except registry.ExerciseFileError as e:
+        raise GradeError(str(e)) from None
     table = toml_table(config).get("course", {})
     if not isinstance(table, dict):
         raise GradeError(f"{config}: course must be a table ([course])")
@@ -165,6 +170,10 @@ def package_without_solutions(dest: Path, config: Path, course: Course) -> None:
     for exercise in EXERCISES.values():
         shutil.copy(exercise.template, templates / exercise.template.name)
     shutil.copy(config, dest / "ninja" / "_bundled" / "course.toml")
+    for source in exercise_files(config):  # its own exercise files, where the bundled course.toml finds them
+        target = dest / "ninja" / "_bundled" / source.relative_to(config.parent)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, target)
     strip.strip_package(dest, EXERCISES.values(), course.hints)
     deps = ",\n".join(f"    {json.dumps(requirement)}" for requirement in dependencies())  # a TOML string
     (dest / "pyproject.toml").write_text(
@@ -315,6 +324,12 @@ def zip_folder(folder: Path, archive: Path) -> None:
                 z.writestr(info, path.read_bytes())
 
 
+def exercise_files(config: Path) -> list[Path]:
+    """The exercise files a ninja.toml registers (never their solutions: those stay with the instructor)."""
+    table = toml_table(config).get("exercises", {})
+    return [config.parent / entry[key] for entry in table.values() for key in ("file",) if isinstance(entry, dict)]
+
+
 def init(folder: Path, exercises: list[str] | None = None, name: str | None = None) -> tuple[list[Path], bool]:
     """Write the course under `folder` from its ninja.toml (written first, from `exercises`, when
     there is none). Returns (files written, whether ninja.toml was new). The student starter and
@@ -347,6 +362,10 @@ def init(folder: Path, exercises: list[str] | None = None, name: str | None = No
         write(student / "exercises" / f"{exercise}.py", EXERCISES[exercise].template.read_text(), created)
     write(student / "README.md", student_readme(course, requirements), created)
     write(student / CONFIG, config.read_text(encoding="utf-8"), created)
+    for source in exercise_files(config):  # the course's own exercises, beside its ninja.toml
+        relative = source.relative_to(config.parent)
+        for place in (student, autograder):
+            write(place / relative, source.read_text(encoding="utf-8"), created)
     write(student / ".github" / "workflows" / "grade.yml", workflow(course, wheel, requirements), created)
     install = release.install_lines(requirements, f"/autograder/source/{wheel.name}")
     write(autograder / "setup.sh", SETUP_SH.format(install="\n".join(install)), created, executable=True)
