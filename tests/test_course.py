@@ -355,3 +355,10 @@ def test_the_deadline_command_grades_every_clone_by_the_instructors_course(cours
     assert (book["hw4-alice"]["total"], book["hw4-alice"]["max_total"]) == ("28", "29")
     assert (book["hw4-mallory"]["total"], book["hw4-mallory"]["max_total"]) == ("0", "29")
     assert (course / "results" / "hw4-alice" / "results.json").is_file()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a mount namespace and a chroot need root")
+def test_gradescope_in_a_chroot_at_autograder():
+    done = run(sys.executable, ROOT / "bench" / "gradescope_chroot.py", cwd=ROOT)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.stdout.count("\nok   ") + done.stdout.startswith("ok   ") == 5 and "FAIL" not in done.stdout
