@@ -362,3 +362,15 @@ def test_gradescope_in_a_chroot_at_autograder():
     done = run(sys.executable, ROOT / "bench" / "gradescope_chroot.py", cwd=ROOT)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert done.stdout.count("\nok   ") + done.stdout.startswith("ok   ") == 5 and "FAIL" not in done.stdout
+
+
+def test_the_student_wheel_is_byte_for_byte_the_same_each_build(course, tmp_path):
+    from ninja.grade import release
+
+    copy = course / "student" / ".backprop-ninja"
+    first = release.build_wheel(copy, tmp_path / "a", ["numpy==2.0.0"]).read_bytes()
+    assert release.build_wheel(copy, tmp_path / "b", ["numpy==2.0.0"]).read_bytes() == first
+    (wheel,) = (course / "release").glob("*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        record = z.read(next(n for n in z.namelist() if n.endswith("RECORD"))).decode()
+        assert all(name in record for name in z.namelist())  # every file hashed in RECORD, as pip checks
