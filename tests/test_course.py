@@ -374,3 +374,24 @@ def test_the_student_wheel_is_byte_for_byte_the_same_each_build(course, tmp_path
     with zipfile.ZipFile(wheel) as z:
         record = z.read(next(n for n in z.namelist() if n.endswith("RECORD"))).decode()
         assert all(name in record for name in z.namelist())  # every file hashed in RECORD, as pip checks
+
+
+def test_a_courses_own_exercise_file_is_handed_out_without_hints_above_the_level(tmp_path):
+    root = tmp_path / "own"
+    root.mkdir()
+    rule = "THE RULE OF RSTD: drstd = (diff * dxhat).sum(1, keepdim=True) in full."
+    words = "features, so sum over them and keep the column."
+    text = (ROOT / "tests" / "fixtures" / "exercises" / "ln_gelu.py").read_text()
+    (root / "ln_gelu.py").write_text(text.replace(f'"{words}",\n', f'"{words}",\n        "{rule}",\n'))
+    (root / "ninja.toml").write_text(
+        '[course]\nexercises = ["ln_gelu"]\nhints = 1\n\n[exercises.ln_gelu]\nfile = "ln_gelu.py"\n'
+    )
+    assert run(NINJA, "course", "init", root, cwd=tmp_path).returncode == 0
+    handed = [p for p in root.rglob("ln_gelu.py") if p.parent != root]
+    assert len(handed) >= 3  # the student's, the autograder's, the installs', the templates
+    assert all(rule not in p.read_text() and words not in p.read_text() for p in handed)
+    student = root / "student"
+    done = run(
+        NINJA, "hint", "ln_gelu", "rstd", "--level", "3", cwd=student, env=with_package(student / ".backprop-ninja")
+    )
+    assert "hint 1/3 for drstd" in done.stdout and "stop at level 1" in done.stdout, done.stdout + done.stderr

@@ -366,6 +366,7 @@ def init(folder: Path, exercises: list[str] | None = None, name: str | None = No
         relative = source.relative_to(config.parent)
         for place in (student, autograder):
             write(place / relative, source.read_text(encoding="utf-8"), created)
+            strip.strip_files([place / relative], EXERCISES.values(), course.hints)  # hints above the level
     write(student / ".github" / "workflows" / "grade.yml", workflow(course, wheel, requirements), created)
     install = release.install_lines(requirements, f"/autograder/source/{wheel.name}")
     write(autograder / "setup.sh", SETUP_SH.format(install="\n".join(install)), created, executable=True)

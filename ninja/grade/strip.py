@@ -82,21 +82,32 @@ def replace(source: bytes, spans: list[tuple[int, int, bytes]]) -> bytes:
     return source
 
 
+def strip_file(path: Path, removed: list[str], kept: list[str], functions: tuple[str, ...] = ()) -> bool:
+    """Blank the hint pieces in one Python file (and empty `functions`); whether it changed."""
+    source = path.read_bytes()
+    tree = ast.parse(source)
+    starts = offsets(source)
+    spans = hint_spans(tree, starts, removed, kept) if removed else []
+    spans += mistake_spans(tree, starts, functions) if functions else []
+    if spans:
+        path.write_bytes(replace(source, spans))
+        ast.parse(path.read_bytes())  # still Python
+    return bool(spans)
+
+
 def strip_package(package_root: Path, exercises: Iterable, level: int) -> list[Path]:
     """Edit the copy under `package_root` (holding ninja/) for a course whose hints stop at
     `level`; returns the files changed."""
     removed, kept = hint_texts(exercises, level)
     changed = []
     for path in sorted(package_root.rglob("*.py")):
-        source = path.read_bytes()
-        tree = ast.parse(source)
-        starts = offsets(source)
-        spans = hint_spans(tree, starts, removed, kept) if removed else []
-        if level < 3:
-            relative = path.relative_to(package_root).as_posix()
-            spans += mistake_spans(tree, starts, MISTAKE_FUNCTIONS.get(relative, ()))
-        if spans:
-            path.write_bytes(replace(source, spans))
-            ast.parse(path.read_bytes())  # still Python
+        relative = path.relative_to(package_root).as_posix()
+        if strip_file(path, removed, kept, MISTAKE_FUNCTIONS.get(relative, ()) if level < 3 else ()):
             changed.append(path)
     return changed
+
+
+def strip_files(paths: Iterable[Path], exercises: Iterable, level: int) -> list[Path]:
+    """The same for a course's own exercise files, handed out beside the package."""
+    removed, kept = hint_texts(exercises, level)
+    return [path for path in paths if path.suffix == ".py" and strip_file(path, removed, kept)]
