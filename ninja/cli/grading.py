@@ -121,13 +121,14 @@ def grade(
     config = config or (Path(CONFIG_FILE) if Path(CONFIG_FILE).is_file() else None)
     chosen = course_of(config)
     entries = roster_of(roster)
-    found, plan, jobs = plan_of(submissions, exercise, chosen, config, jobs, timeout, memory, seed, batch_sizes,
-                                credit, audit)  # fmt: skip
+    found, plan, at_once = plan_of(
+        submissions, exercise, chosen, config, jobs, timeout, memory, seed, batch_sizes, credit, audit
+    )
     if not outputs and format == GradeFormat.gradescope and len({f.submission for f in found}) > 1:
         raise fail_usage("Gradescope reads one results.json per submission: write them with --out gradescope:FOLDER "
                          "(FOLDER/<student>/results.json)")  # fmt: skip
     started = time.monotonic()
-    results, protection = run(found, plan, jobs, isolation, server)
+    results, protection = run(found, plan, at_once, isolation, server)
     elapsed = time.monotonic() - started
     graded = grading_of(results, plan, elapsed, protection, chosen, entries, exercise)
     text = write_results(format, outputs, graded)
@@ -347,6 +348,8 @@ def summarise(terminal, results, plan, elapsed: float) -> None:
         terminal.print(f"most common: {line}", highlight=False, markup=False, soft_wrap=True)
     seed = plan.seed
     sizes = ", ".join(map(str, plan.batch_sizes))
-    if any(getattr(EXERCISES.get(r.exercise), "track", None) == "cs231n" for r in results):
-        sizes += f" (CS231n: input sets at seeds {seed}..{seed + len(plan.batch_sizes) - 1})"
+    exercises = [EXERCISES[r.exercise] for r in results if r.exercise in EXERCISES]
+    by_seed = sorted({ex.labels.setting for ex in exercises if ex.labels.by_seed})
+    if by_seed:  # CS231n's: input sets
+        sizes += f" ({', '.join(by_seed)}s at seeds {seed}..{seed + len(plan.batch_sizes) - 1})"
     terminal.print(f"{len(results)} graded in {elapsed:.1f} s, seed {seed}, batch sizes {sizes}", highlight=False)

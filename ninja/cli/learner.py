@@ -107,10 +107,10 @@ def hint(
         report = watched_check(ex, path, settings_from(None, 32, None), timeout)
     except DataError as e:
         raise fail_usage(str(e)) from None
-    name, why = next_to_fix(report)
+    wrong, why = next_to_fix(report)
     print(why)
-    if name is not None:
-        print(hint_text(ex, name, level))
+    if wrong is not None:
+        print(hint_text(ex, wrong, level))
     if interrupted(report):
         raise typer.Exit(130)
 
