@@ -441,6 +441,8 @@ def grade(
                              {"exercises": list(exercises), "modules": modules}, hidden_folders(work))  # fmt: skip
             server.wait_ready()
             on_isolation(server.layers, server.missing)
+            server.prove(str(scratch.folder(-1)))  # one child starts and reports, or no one is graded
+            scratch.remove(-1)
             to_run = [dict(p.job, settings=settings_of[p.job["exercise"]], given=list(given[p.job["exercise"]][0]))
                       for i, p in prepared.items() if i not in results]  # fmt: skip
             cache: dict = {}  # references stay in the parent; no child ever inherits them

@@ -121,6 +121,68 @@ class Policy:
             self.seccomp.load()
 
 
+MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x1000, 0x4000, 0x40000
+
+
+def expose_libraries(read_only: list[tuple[str, bool]], missing: dict[str, str]) -> None:
+    """Root only, once, in the fork server (its children inherit it): a folder above a library that
+    other users cannot pass through (a 0700 home holding pyenv's Python) is covered, in a mount
+    namespace of the fork server's own, by a small tmpfs anyone may pass through that holds only the
+    way down to the libraries, bound from the real folders. The slots' uids can then import lazily
+    (and decode a BOM: encodings.utf_8_sig); the rest of that home is hidden from them."""
+    ways = private_ways([path for path, _ in read_only])
+    if not ways:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    originals: dict[str, int] = {}
+    try:
+        check(libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+        check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+        # opened in the new namespace (a bind from another one is refused), before anything covers them
+        originals = {way: os.open(way, os.O_PATH | os.O_CLOEXEC) for entries in ways.values() for way in entries}
+        for folder in sorted(ways, key=len):  # outer first: a private folder inside another is bound back first
+            check(libc.mount(b"tmpfs", folder.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"mode=755,size=1m"),
+                  f"tmpfs on {folder}")  # fmt: skip
+            for way in sorted(ways[folder]):
+                if os.path.isdir(f"/proc/self/fd/{originals[way]}"):
+                    os.mkdir(way, 0o755)
+                else:
+                    os.close(os.open(way, os.O_CREAT | os.O_WRONLY, 0o644))
+                source = f"/proc/self/fd/{originals[way]}".encode()
+                check(libc.mount(source, way.encode(), None, MS_BIND | MS_REC, None), f"bind {way}")
+    except OSError as e:
+        missing["library"] = f"a folder above Python's library is private and could not be opened to the slots ({e})"
+    finally:
+        for fd in originals.values():
+            os.close(fd)
+
+
+def private_ways(paths: list[str]) -> dict[str, set[str]]:
+    """For each folder above a path that other users cannot pass through: the entries in it that
+    lead to the paths."""
+    ways: dict[str, set[str]] = {}
+    for path in paths:
+        folder = os.path.dirname(path)
+        below = path
+        chain = []
+        while folder != below:
+            chain.append((folder, below))
+            folder, below = os.path.dirname(folder), folder
+        for above, entry in chain:
+            try:
+                private = not os.stat(above).st_mode & 0o001
+            except OSError:
+                continue
+            if private:
+                ways.setdefault(above, set()).add(entry)
+    return ways
+
+
+def check(result: int, what: str) -> None:
+    if result != 0:
+        raise OSError(ctypes.get_errno(), f"{what}: {os.strerror(ctypes.get_errno())}")
+
+
 def hand_over(folder: str, uid: int) -> None:
     """The job folder (written by the parent, no links in it) becomes the slot's own."""
     for parent, folders, files in os.walk(folder):

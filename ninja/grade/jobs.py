@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ninja import notebook
-from ninja.grade import audit, reading
+from ninja.grade import audit, discover, reading
 from ninja.notebook import NotebookError
 from ninja.results import Report
 
@@ -38,7 +38,7 @@ class Scratch:
     """The run's folder of job folders: searchable by the slots' uids, listable by none."""
 
     def __init__(self):
-        self.root = Path(tempfile.mkdtemp(prefix="ninja-grade-"))
+        self.root = Path(tempfile.mkdtemp(prefix="ninja-grade-", dir=reachable_temp()))
         os.chmod(self.root, 0o711)
 
     def folder(self, i: int) -> Path:
@@ -51,6 +51,37 @@ class Scratch:
 
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def reachable_temp() -> str:
+    """Where the job folders go: the temporary folder, unless the grader is root and a folder above
+    it is private (a per-user TMPDIR, mode 0700), which the slots' uids could not pass through;
+    then the first shared one that they can. GradeError naming the fix when there is none."""
+    wanted = tempfile.gettempdir()
+    if os.geteuid() != 0 or searchable(wanted):
+        return wanted
+    for shared in ("/tmp", "/var/tmp", "/dev/shm"):
+        if searchable(shared) and os.access(shared, os.W_OK):
+            return shared
+    raise discover.GradeError(
+        f"the temporary folder {wanted} is private (a folder above it is not searchable by other users), and "
+        "no shared one (/tmp, /var/tmp, /dev/shm) is usable: the sandbox's uids could not reach their job "
+        "folders; set TMPDIR to a folder every user can search (chmod o+x on it and each folder above it)"
+    )
+
+
+def searchable(folder: str) -> bool:
+    """Whether any user may pass through `folder` and every folder above it."""
+    path = os.path.realpath(folder)
+    while True:
+        try:
+            if not os.stat(path).st_mode & 0o001:
+                return False
+        except OSError:
+            return False
+        if path == os.path.dirname(path):
+            return True
+        path = os.path.dirname(path)
 
 
 def prepare(i: int, exercise, path: Path, submission: str, scratch: Scratch, given: dict) -> Prepared:

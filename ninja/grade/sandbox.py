@@ -30,6 +30,8 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from ninja.grade.confine import RESULT_FD
+
 MAX_RESULT_BYTES = 8 * 2**20  # a child sending more than this is cut off
 MAX_MESSAGE = 1 << 16
 STARTUP_SECONDS = 300.0  # importing torch and warming up, on a loaded machine
@@ -85,7 +87,7 @@ def worker_main(sock: socket.socket) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
         for module in EARLY_IMPORTS:
             importlib.import_module(module)
-        from ninja.grade.confine import Namespaces, Policy, network_probe
+        from ninja.grade.confine import Namespaces, Policy, expose_libraries, network_probe
 
         raw = sock.recv(1 << 20)
         if not raw:  # the parent stopped before it configured us (a usage error)
@@ -96,6 +98,8 @@ def worker_main(sock: socket.socket) -> None:
         prepare_module, _, prepare_name = config["prepare"].rpartition(":")
         getattr(importlib.import_module(prepare_module), prepare_name)(config["prepare_args"])
         policy = Policy.build(config["hidden"])
+        if policy.as_root:
+            expose_libraries(policy.read_only, policy.missing)
         namespaces = Namespaces(policy.missing) if sys.platform.startswith("linux") else None
         policy.namespaces = bool(namespaces and namespaces.available)
         if not policy.namespaces and sys.platform.startswith("linux"):
@@ -160,19 +164,67 @@ def run_child(job: dict, fd: int, work, limits: Limits, policy) -> None:
     code = 0
     try:
         faulthandler.disable()  # a crash is the parent's to report, not a traceback on the grader's terminal
-        policy.apply(job, fd, limits)
-        work(job, 3)
+        if job.get("probe"):
+            probe(job, fd, limits, policy)
+        else:
+            policy.apply(job, fd, limits)
+            work(job, 3)
     except BaseException:  # noqa: BLE001 (whatever happens, this process must not go back to serving)
         code = 70
     finally:
         os._exit(code)
 
 
+def probe(job: dict, fd: int, limits: Limits, policy) -> None:
+    """The child that runs before anyone is graded (no learner code in it): confined as every child
+    is, it writes and reads its folder and lists every library folder it may read (what a lazy
+    import needs), then says what failed, as JSON, on its pipe."""
+    problems = []
+    try:
+        policy.apply(job, fd, limits)
+    except BaseException as e:  # noqa: BLE001 (reported, then this child ends)
+        problems.append(f"confining it failed: {type(e).__name__}: {e}")
+        fd = RESULT_FD if is_open(RESULT_FD) else fd
+    else:
+        fd = RESULT_FD
+        try:
+            with open("probe.txt", "w") as f:
+                f.write("ok")
+            with open(os.path.join(job["dir"], "probe.txt")) as f:
+                f.read()
+        except OSError as e:
+            problems.append(f"its job folder {job['dir']} is not usable by its uid: {e.strerror}")
+        for folder in (path for path, is_folder in policy.read_only if is_folder):
+            try:
+                os.listdir(folder)
+            except OSError as e:
+                problems.append(f"library {folder} is not readable by its uid: {e.strerror}")
+    send_all(fd, json.dumps({"problems": problems}).encode())
+
+
+def is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
+
+
 # ---- in the parent -----------------------------------------------------------------------------
 
 
 class ServerFailed(RuntimeError):
-    """The warm worker could not start (an import failed, or it died while warming up)."""
+    """The warm worker could not start (an import failed, or it died while warming up), or no
+    sandboxed child could start and report: the message names the cause and its fix."""
+
+
+FIX_LIBRARY = (
+    "the sandbox's uid cannot read Python's own library (an interpreter under a private home, such as pyenv "
+    "in a 0700 home, with the grader as root): modules imported lazily would fail in every child. Fix: make "
+    "it readable (chmod o+rx on that folder and each folder above it), or grade with a Python installed "
+    "system-wide, or as the user who owns it"
+)
+FIX_FOLDER = "set TMPDIR to a folder every user can search (chmod o+x on it and each folder above it), e.g. /tmp"
 
 
 def worker_path() -> list[str]:
@@ -272,6 +324,22 @@ class ForkServer:
         self.start()
         self.sock.send(json.dumps(self.config).encode())
         self.wait_ready()
+
+    def prove(self, folder: str) -> None:
+        """Before anyone is graded: one child, confined in `folder` as every child is, must start and
+        report. ServerFailed naming the cause and its fix when it does not."""
+        job = {"id": -1, "probe": True, "dir": folder}
+        (outcome,) = self.run([job], 1)
+        try:
+            problems = json.loads(outcome.data)["problems"]
+        except (ValueError, KeyError, TypeError):
+            how = f"signal {outcome.signal}" if outcome.signal else f"exit code {outcome.exit_code}"
+            problems = [f"it ended ({how}) without a word" + (" after the time limit" if outcome.timed_out else "")]
+        if problems:
+            fix = FIX_LIBRARY if any(p.startswith("library") for p in problems) else (
+                FIX_FOLDER if any("job folder" in p for p in problems) else "grade with --isolation best, "
+                "or report this with the line above")  # fmt: skip
+            raise ServerFailed(f"no sandboxed child could start and report: {'; '.join(problems)}. {fix}")
 
     def run(self, jobs: Iterable[dict], parallel: int) -> Iterator[Outcome]:
         """Run every job (a JSON-able dict with a unique "id"), at most `parallel` at once, each in
