@@ -109,6 +109,12 @@ AUDIT_ONLY = {  # tricks on autograd itself: the audit flags them; the runtime r
     + "\nfor i in range(3):\n    C[0, 0] += 1e-3\n    loss2 = F.cross_entropy(logits, Yb)\n",
     "dunder": SOLUTION + "\nx = ().__class__.__base__.__subclasses__()\n",
 }
+# files whose bytes decode differently in another decoding than Python's: the audit must read what the child runs
+ENCODED = {
+    "utf7_comment": b"# coding: utf-7\n# only a comment +AAo-loss.backward()\n" + SOLUTION.encode("utf-7"),
+    "latin1_name": b"# -*- coding: latin-1 -*-\ncaf\xe9 = 1\n" + SOLUTION.encode() + b"\nloss.backward()\n",
+    "bom": b"\xef\xbb\xbf" + SOLUTION.encode() + b"\nimport torch.autograd as A\n",
+}
 
 
 def digest(folder: Path, skip: set[str]) -> dict[str, str]:
@@ -140,14 +146,16 @@ def attacked(tmp_path_factory):
             "package": str(PACKAGE)}
     names = []
     honest = {"honest": SOLUTION, "wrong": WRONG, "dynamo": "import torch._dynamo\n" + SOLUTION}
-    for name, text in {**honest, **ATTACKS, **AUDIT_ONLY}.items():
+    for name, text in {**honest, **ATTACKS, **AUDIT_ONLY, **ENCODED}.items():
         (root / name).mkdir()
         body = text
         for key, value in fill.items():
-            body = body.replace("{" + key + "!r}", repr(value))
-        (root / name / "exercise1.py").write_text(body.replace("EXERCISE_NAMES", repr(find("exercise1").checked)))
+            body = body if isinstance(body, bytes) else body.replace("{" + key + "!r}", repr(value))
+        if isinstance(body, str):
+            body = body.replace("EXERCISE_NAMES", repr(find("exercise1").checked)).encode()
+        (root / name / "exercise1.py").write_bytes(body)
         names.append(name)
-    before = digest(root, set(ATTACKS) | set(AUDIT_ONLY))
+    before = digest(root, set(ATTACKS) | set(AUDIT_ONLY) | set(ENCODED))
     ours = {**digest(PACKAGE, {"__pycache__"}), **digest(find("exercise1").solution.parent, set())}
     env = os.environ | {"NINJA_TEST_SECRET": SECRET}
     common = ["grade", "--seed", "5", "--jobs", "2", "--timeout", "20", "--memory", "768"]
@@ -166,7 +174,7 @@ def attacked(tmp_path_factory):
     return {
         "root": root, "done": done, "written": written, "out": out, "before": before, "connected": connected,
         "results": {Path(r["submission"]).name: r for r in json.loads(written)}, "alone": alone, "audited": audited,
-        "after": digest(root, set(ATTACKS) | set(AUDIT_ONLY) | {"grades.json"}), "ours": ours,
+        "after": digest(root, set(ATTACKS) | set(AUDIT_ONLY) | set(ENCODED) | {"grades.json"}), "ours": ours,
         "ours_after": {**digest(PACKAGE, {"__pycache__"}), **digest(find("exercise1").solution.parent, set())},
     }  # fmt: skip
 
@@ -180,7 +188,7 @@ def test_the_batch_completes_and_says_what_protects_it(attacked):
         assert f"landlock {policy.landlock_abi}" in line
     assert ("seccomp" in line) == (policy.seccomp is not None)
     assert ("uid 60100+slot" in line) == policy.as_root
-    assert len(attacked["results"]) == 3 + len(ATTACKS) + len(AUDIT_ONLY)
+    assert len(attacked["results"]) == 3 + len(ATTACKS) + len(AUDIT_ONLY) + len(ENCODED)
 
 
 def test_the_runtime_refusal_leaves_torch_dynamo_importable(attacked):
@@ -274,7 +282,7 @@ def test_student_text_reaches_no_terminal_or_parser_raw(attacked):
 def test_the_audit_flags_every_attack_on_autograd(attacked):
     suites = ET.fromstring(attacked["audited"].stdout.encode())
     by_name = {Path(s.get("name").split()[0]).name: s for s in suites}
-    for name in AUDIT_ONLY:
+    for name in [*AUDIT_ONLY, *ENCODED]:
         text = "".join(by_name[name].itertext())
         assert "audit: scored 0" in text, name
     for name in ("honest", "dynamo"):  # honest code passes the audit
@@ -317,6 +325,43 @@ def test_the_audit_passes_every_template_solution_and_fixture():
         assert audit.audit(text) == [], name
     for name, text in {**AUDIT_ONLY, **NUMERICAL_CS231N}.items():
         assert audit.audit(text), name
+
+
+@pytest.mark.parametrize("name", list(ENCODED))
+def test_the_child_compiles_exactly_the_text_the_parent_audited(tmp_path, name):
+    from ninja import runner
+    from ninja.grade import jobs
+
+    (tmp_path / name).mkdir()
+    path = tmp_path / name / "exercise1.py"
+    path.write_bytes(ENCODED[name])
+    scratch = jobs.Scratch()
+    try:
+        prepared = jobs.prepare(0, find("exercise1"), path, str(tmp_path / name), scratch, [])
+        assert runner.read_source(Path(prepared.job["path"])) == prepared.source  # what the child compiles
+        assert prepared.findings, name
+        assert any("backward" in f.what or "autograd" in f.what for f in prepared.findings), prepared.findings
+    finally:
+        scratch.close()
+
+
+def test_a_file_that_does_not_decode_or_parse_never_runs(tmp_path):
+    from ninja.grade import batch as grading
+    from ninja.grade.sandbox import Limits
+
+    files = {"bad_cookie": b"# coding: no-such-codec\n" + SOLUTION.encode(), "bad_bytes": b"x = '\xff\xfe'\n",
+             "bom_and_latin1": b"\xef\xbb\xbf# coding: latin-1\n" + SOLUTION.encode(),
+             "syntax": SOLUTION.encode() + b"\ndC = = 1\n", "nul": SOLUTION.encode() + b"\x00\n"}
+    for name, data in files.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "exercise1.py").write_bytes(data)
+    work = grading.find_work([tmp_path / name for name in files], None)
+    plan = grading.Plan(7, (32, 45), Limits(timeout=10), audit="warn")  # even when the audit only warns
+    results = {Path(r.submission).name: r for r in grading.grade(work, plan, jobs=2)}
+    for name in files:
+        assert (results[name].score, results[name].status) == (0, "error"), (name, results[name].message)
+    assert "not text Python can read" in results["bad_cookie"].message
+    assert "syntax error at line" in results["syntax"].message
 
 
 def test_a_file_handed_in_alone_sees_none_of_the_files_beside_it(tmp_path):

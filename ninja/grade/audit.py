@@ -47,18 +47,21 @@ LOSS_CALLS = {"cross_entropy", "nll_loss", "softmax_loss", "svm_loss", "svm_loss
 class Finding:
     line: int
     what: str  # a short reason a person reads: "uses torch.autograd"
+    syntax: bool = False  # the source does not parse: a syntax error, shown as one (never run, never a pass)
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.what}"
 
 
 def audit(source: str, filename: str = "<submission>") -> list[Finding]:
-    """What the source does that an honest submission never does; [] when nothing.
-    A file that does not parse is not the audit's to judge (the child reports its SyntaxError)."""
+    """What the source does that an honest submission never does; [] when nothing. A source that
+    does not parse is a finding: what is not audited never runs."""
     try:
         tree = ast.parse(source, filename=filename)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return []
+    except SyntaxError as e:
+        return [Finding(e.lineno or 1, f"SyntaxError: {e.msg}", syntax=True)]
+    except (ValueError, RecursionError, MemoryError) as e:
+        return [Finding(1, f"the source cannot be parsed ({type(e).__name__}: {str(e)[:200]})")]
     try:
         findings = [*machinery(tree), *finite_differences(tree)]
     except (RecursionError, MemoryError):

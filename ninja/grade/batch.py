@@ -473,6 +473,13 @@ def early_result(i, submission, exercise, path, plan, scratch, given, prepared) 
         prepared[i] = prep.prepare(i, exercise, path, submission, scratch, given[exercise.name])
     except prep.NotGradable as e:
         return failed(exercise, plan, submission, ERROR, str(e), 0.0)
+    syntax = next((f for f in prepared[i].findings if f.syntax), None)
+    if syntax is not None:  # whatever the audit mode: it would not compile in the child either
+        scratch.remove(i)
+        message = f"syntax error at line {syntax.line}: {syntax.what.removeprefix('SyntaxError: ')}"
+        result = failed(exercise, plan, submission, ERROR, f"{message}\n{path}:{syntax.line}: {syntax.what}", 0.0)
+        result.line = syntax.line
+        return result
     if prepared[i].findings and plan.audit == "enforce":
         scratch.remove(i)
         return failed(exercise, plan, submission, ERROR, audit_message(prepared[i].findings, "scored 0"), 0.0)

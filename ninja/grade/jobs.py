@@ -92,22 +92,24 @@ def prepare(i: int, exercise, path: Path, submission: str, scratch: Scratch, giv
         data = reading.read_capped(path, root)
         folder = scratch.folder(i)
         if path.suffix == ".ipynb":
-            source, point_back = notebook_program(exercise, data, path)
+            text, point_back = notebook_program(exercise, data, path)
             siblings: dict[str, bytes] = {}
             relative = Path(f"{exercise.name}.py")
         else:
-            source, point_back = data.decode("utf-8", errors="replace"), (lambda report: report)
+            text, point_back = reading.python_text(data, path), (lambda report: report)
             # a folder's other .py files come along (CS231n files import their siblings); a file
             # handed in alone comes alone: the files beside it may be classmates'
             siblings = reading.sibling_sources(root, path) if Path(submission).is_dir() else {}
             relative = path.relative_to(root) if reading.inside(path, root) else Path(path.name)
-        for name, content in siblings.items():
-            write(folder / name, content)
-        write(folder / relative, source.encode("utf-8") if path.suffix == ".ipynb" else data)
+        source = handed_over(folder / relative, text, path)
         findings = audit.audit(source, str(path))
         for name, content in siblings.items():
-            findings += [audit.Finding(f.line, f"{name}: {f.what}") for f in audit.audit(content.decode(
-                "utf-8", errors="replace"), name)]  # fmt: skip
+            try:
+                sibling = handed_over(folder / name, reading.python_text(content, Path(name)), Path(name))
+            except reading.Unreadable as e:
+                findings.append(audit.Finding(1, str(e)))
+                continue
+            findings += [audit.Finding(f.line, f"{name}: {f.what}") for f in audit.audit(sibling, name)]
         for k, table in enumerate(given):
             for name, array in table.items():
                 np.save(folder / f".given-{k}-{name}.npy", array, allow_pickle=False)
@@ -122,6 +124,15 @@ def prepare(i: int, exercise, path: Path, submission: str, scratch: Scratch, giv
     job = {"id": i, "submission": submission, "exercise": exercise.name, "path": str(folder / relative),
            "dir": str(folder)}  # fmt: skip
     return Prepared(job, source, str(path), point_back, findings)
+
+
+def handed_over(path: Path, text: str, original: Path) -> str:
+    """Write `text` where the child compiles it, as UTF-8 with no cookie of its own, and return the
+    text the child will read there: exactly what the parent audits and quotes (tokenize's rules on
+    both sides, on the same bytes)."""
+    program = reading.as_utf8(text)
+    write(path, program)
+    return reading.python_text(program, original)
 
 
 def notebook_program(exercise, data: bytes, original: Path) -> tuple[str, Callable[[Report], Report]]:
