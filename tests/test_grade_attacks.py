@@ -16,7 +16,9 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 from ninja.grade import audit, confine
 from ninja.registry import EXERCISES, find
@@ -97,6 +99,13 @@ ATTACKS = {
     "forged_header": "import os, json\nh = json.dumps([{}] * 2).encode()\n"
     "os.write(3, len(h).to_bytes(8, 'little') + h)\nos._exit(0)\n",
     "probe": PROBE,
+    # a reply of its own: the grader's batch swapped for a huge float16 one, and a huge gradient
+    "forged_reply": TEMPLATE + "\nimport numpy as np\nfrom ninja import collected\n_encode = collected.encode\n"
+    "def forged(runs):\n    for run in runs:\n"
+    "        run['own'] = {k: np.ones(v.shape, np.float16) for k, v in zip('C W1 b1 W2 b2 bngain bnbias'.split(),"
+    " parameters())} | {'Xb': np.zeros((200000, 3), np.int64), 'Yb': np.zeros(200000, np.int64)}\n"
+    "        run['answers']['C'] = np.ones(10**6, np.float16)\n    return _encode(runs)\n"
+    "collected.encode = forged\n",
     "markup": "raise RuntimeError('[bold red]FULL MARKS[/] \\x1b[2J\\x1b[31m \\x01 \\x07')\n",
 }
 AUDIT_ONLY = {  # tricks on autograd itself: the audit flags them; the runtime refusal is a second layer
@@ -362,6 +371,62 @@ def test_a_file_that_does_not_decode_or_parse_never_runs(tmp_path):
         assert (results[name].score, results[name].status) == (0, "error"), (name, results[name].message)
     assert "not text Python can read" in results["bad_cookie"].message
     assert "syntax error at line" in results["syntax"].message
+
+
+def test_a_reply_never_chooses_the_reference():
+    """A reply claiming tensors of its own, with autograd's gradients on them: judged on the grader's
+    own secret batch all the same, so it fails like the template it is."""
+    from ninja import collected, makemore
+    from ninja.grade import batch as grading
+    from ninja.settings import Settings
+
+    exercise = find("exercise1").for_grading()
+    settings = Settings(11, 40)
+    own = {k: torch.zeros(v.shape, dtype=torch.float64) + 0.1 for k, v in makemore.tensors_of(Settings(3))[0].items()}
+    own |= {"Xb": torch.zeros(5, 3, dtype=torch.long), "Yb": torch.zeros(5, dtype=torch.long)}
+    _, grads = makemore.reference_gradients(settings, exercise.checked, own)
+    run = exercise.collect(exercise.template, settings)
+    run["own"] = {k: collected.plain(v) for k, v in own.items()}
+    run["answers"] = {k: collected.plain(grads[k]) for k in exercise.checked}
+    forged = collected.decode(collected.encode([run]))
+    assert sum(v.status == "pass" for v in exercise.judge(forged[0], settings).variables) == 26  # the old hole
+    fit = grading.fit_to_judge(collected.decode(collected.encode([run])), grading.array_bound(run))
+    passing = [v.name for v in exercise.judge(fit[0], settings).variables if v.status == "pass"]
+    assert len(passing) <= 1, passing  # db1 is all zeros both ways (batchnorm removes b1), by chance
+
+
+def test_a_reply_carries_usual_dtypes_and_sizes_only():
+    from ninja import collected
+    from ninja.grade import batch as grading
+
+    reply = {"a": np.ones(3, np.float16), "b": np.ones(10**6), "c": np.ones(2, np.complex64), "d": [np.ones(2)]}
+    fit = grading.fit_to_judge([reply], 4096)[0]
+    assert fit["a"].dtype == np.float32 and fit["d"][0].dtype == np.float64
+    assert isinstance(fit["b"], collected.Opaque) and isinstance(fit["c"], collected.Opaque)
+
+
+def test_judging_has_time_and_memory_limits_and_never_holds_up_the_loop():
+    from ninja.grade.judging import Judging
+    from ninja.grade.sandbox import Outcome
+
+    def judge(outcome):
+        if outcome.data == b"slow":
+            time.sleep(60)
+        if outcome.data == b"big":
+            bytearray(3 * 2**30)
+        return {"judged": outcome.data.decode()}
+
+    judging = Judging(judge, lambda outcome, why: {"failed": why}, seconds=2, memory_mb=512)
+    try:
+        started = time.monotonic()
+        for i, data in enumerate([b"slow", b"big", b"fine"]):
+            judging.submit(Outcome({"id": i}, data, 0.0))
+        assert time.monotonic() - started < 1  # handed over, not waited on
+        answers = dict(judging.answers(block=True))
+    finally:
+        judging.close()
+    assert answers[2] == {"judged": "fine"}
+    assert "took over 2 s or over 512 MB" in answers[0]["failed"] and "failed" in answers[1]
 
 
 def test_a_file_handed_in_alone_sees_none_of_the_files_beside_it(tmp_path):

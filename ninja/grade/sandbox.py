@@ -438,8 +438,9 @@ class ForkServer:
         message = json.loads(raw)
         if "started" in message:
             job = next((r for r in running.values() if r.job["id"] == message["started"]), None)
-            if job is not None:
-                job.pid = message["pid"]
+            if job is not None:  # its deadline counts from its own start, not from the queue before it
+                job.pid, job.started = message["pid"], time.monotonic()
+                job.deadline = job.started + self.limits.timeout
         elif "ended" in message:
             job = next((r for r in running.values() if r.pid == message["ended"]), None)
             if job is not None:
