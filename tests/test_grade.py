@@ -181,12 +181,13 @@ def test_gradescope_mode_end_to_end_overwrites_a_faked_results_file(tmp_path):
     submission = tmp_path / "submission"
     submission.mkdir()
     # the child sees neither the environment nor the results folder: its write fails, the rest is graded
+    # (--audit warn: the audit would flag the import; this is about what the child can do)
     (tmp_path / "results").mkdir()
     fake = f"import pathlib\ntry:\n    pathlib.Path({str(tmp_path)!r}, 'results', 'results.json').write_text('1000')\n"
     fake += "except OSError:\n    pass\n"
     (submission / "exercise1.py").write_text(fake + SOLUTION.replace("db2 = dlogits.sum(0)", "db2 = 0"))
     env = os.environ | {"NINJA_GRADESCOPE_ROOT": str(tmp_path)}
-    done = run_ninja("grade", "--gradescope", "--jobs", "1", "--fail-under", "100", env=env)
+    done = run_ninja("grade", "--gradescope", "--jobs", "1", "--fail-under", "100", "--audit", "warn", env=env)
     assert done.returncode == 1, done.stderr  # 25 of 26 is under 100%
     document = json.loads((tmp_path / "results" / "results.json").read_text())
     assert document["score"] == 25 and len(document["tests"]) == 26
@@ -360,10 +361,11 @@ def test_a_private_tmpdir_a_private_library_a_bom_and_lazy_imports_grade_as_root
         (tmp_path / name).mkdir()
         (tmp_path / name / "exercise1.py").write_bytes(data)
     env = os.environ | {"TMPDIR": str(private_tmp), "PYTHONPATH": str(library)}
-    done = run_ninja("grade", "--format", "json", *(str(tmp_path / name) for name in folders), env=env)
+    # --audit warn: the allowlist flags those imports; this is about what a child can import
+    done = run_ninja("grade", "--format", "json", "--audit", "warn", *(str(tmp_path / n) for n in folders), env=env)
     assert done.returncode == 0, done.stderr
-    scores = {Path(r["submission"]).name: (r["score"], r["message"]) for r in json.loads(done.stdout)}
-    assert scores == {name: (26, scores[name][1]) for name in folders}, scores
+    scores = {Path(r["submission"]).name: r["score"] for r in json.loads(done.stdout)}
+    assert scores == {name: 26 for name in folders}, done.stdout
     assert list(private_tmp.iterdir()) == []  # the job folders went elsewhere, and nothing was left
 
 

@@ -117,6 +117,15 @@ AUDIT_ONLY = {  # tricks on autograd itself: the audit flags them; the runtime r
     "finite_differences": SOLUTION
     + "\nfor i in range(3):\n    C[0, 0] += 1e-3\n    loss2 = F.cross_entropy(logits, Yb)\n",
     "dunder": SOLUTION + "\nx = ().__class__.__base__.__subclasses__()\n",
+    "getattr_alias": SOLUTION + "\nimport torch\nga = getattr\nengine = ga(torch, '_C')._ImperativeEngine()\n",
+    "attrgetter": SOLUTION + "\nimport operator, torch\nengine = operator.attrgetter('_C')(torch)\n",
+    "private_functorch": SOLUTION + "\nimport torch\nj = torch._functorch.eager_transforms.jacfwd\n",
+    "forward_mode": SOLUTION + "\nimport torch\nwith torch.autograd.forward_ad.dual_level():\n    pass\n",
+    "func_transform": "from torch.func import jacrev\n" + SOLUTION,
+    # a numerical gradient whose objective is not named like a loss
+    "plain_differences": SOLUTION + "\ndef objective(W):\n    return (W ** 2).sum()\n"
+    "g = torch.zeros_like(W2)\nfor i in range(3):\n    W2[0, i] += 1e-4\n    up = objective(W2)\n"
+    "    W2[0, i] -= 2e-4\n    down = objective(W2)\n    W2[0, i] += 1e-4\n    g[0, i] = (up - down) * 5000.0\n",
 }
 # files whose bytes decode differently in another decoding than Python's: the audit must read what the child runs
 ENCODED = {
@@ -294,7 +303,7 @@ def test_the_audit_flags_every_attack_on_autograd(attacked):
     for name in [*AUDIT_ONLY, *ENCODED]:
         text = "".join(by_name[name].itertext())
         assert "audit: scored 0" in text, name
-    for name in ("honest", "dynamo"):  # honest code passes the audit
+    for name in ("honest",):  # honest code passes the audit (torch._dynamo is private: flagged, yet it imports)
         assert by_name[name].get("failures") == "0" and by_name[name].get("errors") == "0"
 
 
@@ -325,15 +334,74 @@ NUMERICAL_CS231N = {
 }
 
 
+EXERCISE4 = find("exercise4").solution.read_text()
+# honest code that the blocklist flagged: a learning rate, weight decay, an SGD helper, a check of one's own
+# under the main guard (it never runs when graded)
+HONEST_MAKEMORE = {
+    "small learning rate": EXERCISE4.replace("lr = 0.1 if i < 100000 else 0.01", "lr = 1e-3"),
+    "weight decay": EXERCISE4.replace("p.data += -lr * grad", "p.data += -lr * (grad + wd * p.data)").replace(
+        "n_embd = 10", "wd = 5e-4\nn_embd = 10"),
+    "sgd helper": SOLUTION + "\ndef sgd(params, grads, step_size=1e-3):\n    for p, g in zip(params, grads):\n"
+    "        p.data -= step_size * g\n\nfor step in range(2):\n    loss = F.cross_entropy(logits, Yb)\n"
+    "    sgd([W2, b2], [dW2, db2])\n",
+    "own check under the main guard": SOLUTION + "\nif __name__ == '__main__':\n    import sys\n"
+    "    print(getattr(sys.modules[__name__], 'dC').shape)\n    for p in [C, W1]:\n        p.requires_grad = True\n"
+    "    loss.backward()\n",
+}
+
+
 def test_the_audit_passes_every_template_solution_and_fixture():
-    files = [ex.template for ex in EXERCISES.values()] + [ex.solution for ex in EXERCISES.values()]
-    files.append(Path(__file__).parent / "karpathy_notebook.py")
-    for path in files:
-        assert audit.audit(path.read_text()) == [], path
-    for name, text in HONEST_CS231N.items():
-        assert audit.audit(text) == [], name
+    checked = 0
+    for exercise in EXERCISES.values():
+        allowed = audit.imported_modules(exercise.template.read_text())
+        for path in (exercise.template, exercise.solution):
+            assert audit.audit(path.read_text(), str(path), allowed) == [], path
+            checked += 1
+    assert checked == 2 * len(EXERCISES)
+    allowed = audit.imported_modules(find("exercise4").template.read_text())
+    for name, text in {**HONEST_CS231N, **HONEST_MAKEMORE}.items():
+        assert audit.audit(text, name, allowed) == [], name
     for name, text in {**AUDIT_ONLY, **NUMERICAL_CS231N}.items():
         assert audit.audit(text), name
+
+
+def test_a_notebooks_own_autograd_check_and_debugging_cells_are_not_graded(tmp_path):
+    import karpathy_notebook as kn
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from ninja.grade import jobs
+
+    debugging = "import sys\nprint(getattr(sys.modules['__main__'], 'dlogits').shape)\n"
+    check = "for p in parameters:\n    p.requires_grad = True\nloss.backward()\ncmp('W2', dW2, W2)\n"
+    cells = [kn.IMPORTS, kn.CMP, kn.SETUP, kn.FORWARD, kn.EXERCISE1, debugging, check]
+    ours, karpathys = tmp_path / "nb.ipynb", tmp_path / "karpathy.ipynb"
+    kn.write(ours, new_notebook(cells=[new_code_cell(c) for c in cells]))
+    kn.write(karpathys)  # the lecture's notebook, filled in, training cell and all
+    scratch = jobs.Scratch()
+    try:
+        for i, path in enumerate((ours, karpathys)):
+            prepared = jobs.prepare(i, find("exercise1"), path, str(path), scratch, [])
+            assert prepared.findings == [] and "dC" in prepared.source, (path, prepared.findings)
+    finally:
+        scratch.close()
+
+
+def test_every_autograd_mode_is_refused_at_run_time():
+    """Reverse, forward (dual tensors) and every functorch transform, by their public and private names."""
+    probe = (
+        "import torch\nfrom ninja.grade.child import disable_autograd\ndisable_autograd()\n"
+        "import torch._functorch.eager_transforms as et, torch._functorch.apis as apis\n"
+        "import torch.autograd.forward_ad as fa\nx = torch.randn(3, dtype=torch.float64)\n"
+        "f = lambda t: (t ** 2).sum()\n"
+        "tries = [lambda: et.jacfwd(f)(x), lambda: et.jacrev(f)(x), lambda: torch.func.grad(f)(x),"
+        " lambda: apis.grad(f)(x), lambda: torch.func.jvp(f, (x,), (x,)), lambda: fa.make_dual(x, x),"
+        " lambda: torch.func.hessian(f)(x), lambda: torch.autograd.functional.jacobian(f, x),"
+        " lambda: torch.autograd.grad(f(x.requires_grad_()), x)]\n"
+        "for t in tries:\n    try:\n        print('ran', t())\n    except Exception as e:\n"
+        "        print(type(e).__name__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["AutogradUnavailable"] * 9, done.stdout + done.stderr
 
 
 @pytest.mark.parametrize("name", list(ENCODED))
@@ -433,7 +501,8 @@ def test_a_file_handed_in_alone_sees_none_of_the_files_beside_it(tmp_path):
     (tmp_path / "bob.py").write_text(SOLUTION)
     looks = "import os\nraise RuntimeError('beside me: ' + ','.join(sorted(os.listdir('.'))))\n"
     (tmp_path / "alice.py").write_text(looks)
-    done = ninja("grade", "-e", "exercise1", "--format", "json", str(tmp_path / "alice.py"), str(tmp_path / "bob.py"))
+    done = ninja("grade", "-e", "exercise1", "--format", "json", "--audit", "warn", str(tmp_path / "alice.py"),
+                 str(tmp_path / "bob.py"))
     results = {Path(r["submission"]).name: r for r in json.loads(done.stdout)}
     assert "beside me: alice.py" in results["alice.py"]["message"] and "bob" not in results["alice.py"]["message"]
     assert results["bob.py"]["score"] == 26
@@ -485,7 +554,7 @@ def test_a_dead_or_stopped_fork_server_is_replaced_and_its_jobs_reported(tmp_pat
         slow = "import time\ntime.sleep(6)\n" if name == "slow" else ""
         (tmp_path / name / "exercise1.py").write_text(slow + SOLUTION)
     work = grading.find_work([tmp_path / n for n in names], None)
-    plan = grading.Plan(3, (32, 40), grading.Limits(timeout=20, cpu_seconds=20, memory_mb=768))
+    plan = grading.Plan(3, (32, 40), grading.Limits(timeout=20, cpu_seconds=20, memory_mb=768), audit="warn")
 
     def strike(result):
         if Path(result.submission).name == "quick":  # "slow" is running in the other slot now

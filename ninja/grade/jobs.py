@@ -4,6 +4,7 @@ the folder is removed once the job has ended (and, with it, every process it sta
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import tempfile
@@ -102,14 +103,17 @@ def prepare(i: int, exercise, path: Path, submission: str, scratch: Scratch, giv
             siblings = reading.sibling_sources(root, path) if Path(submission).is_dir() else {}
             relative = path.relative_to(root) if reading.inside(path, root) else Path(path.name)
         source = handed_over(folder / relative, text, path)
-        findings = audit.audit(source, str(path))
+        allowed = allowed_imports(exercise, siblings)
+        findings = audit.audit(source, str(path), allowed)
+        texts: dict[str, str] = {}
         for name, content in siblings.items():
             try:
-                sibling = handed_over(folder / name, reading.python_text(content, Path(name)), Path(name))
+                texts[name] = handed_over(folder / name, reading.python_text(content, Path(name)), Path(name))
             except reading.Unreadable as e:
+                texts[name] = ""
                 findings.append(audit.Finding(1, str(e)))
-                continue
-            findings += [audit.Finding(f.line, f"{name}: {f.what}") for f in audit.audit(sibling, name)]
+        for name in imported_closure(str(relative), source, texts):  # what runs: the files it imports
+            findings += [audit.Finding(f.line, f"{name}: {f.what}") for f in audit.audit(texts[name], name, allowed)]
         for k, table in enumerate(given):
             for name, array in table.items():
                 np.save(folder / f".given-{k}-{name}.npy", array, allow_pickle=False)
@@ -124,6 +128,58 @@ def prepare(i: int, exercise, path: Path, submission: str, scratch: Scratch, giv
     job = {"id": i, "submission": submission, "exercise": exercise.name, "path": str(folder / relative),
            "dir": str(folder)}  # fmt: skip
     return Prepared(job, source, str(path), point_back, findings)
+
+
+def allowed_imports(exercise, siblings: dict[str, bytes]) -> set[str]:
+    """Beyond the audit's allowlist: the template's own imports and the submission's other files
+    (as modules: layers.py is `layers`, cs231n/layers.py `cs231n.layers`)."""
+    own = {str(Path(name).with_suffix("")).replace(os.sep, ".") for name in siblings}
+    return audit.imported_modules(exercise.template.read_text(encoding="utf-8")) | own
+
+
+def imported_closure(start: str, source: str, files: dict[str, str]) -> list[str]:
+    """The submission's other files that the graded file imports, directly or through each other
+    (with the packages' __init__.py): the only ones that run. A file imports a sibling by a relative
+    import (`from ..layers import *`) or by its module name (`from cs231n.layers import *`, `import
+    layers`), matched against the files' paths."""
+    seen: list[str] = []
+    queue = [(start, source)]
+    while queue:
+        importer, text = queue.pop()
+        for candidate in local_modules(importer, text, files):
+            if candidate not in seen:
+                seen.append(candidate)
+                queue.append((candidate, files[candidate]))
+    return seen
+
+
+def local_modules(importer: str, text: str, files: dict[str, str]) -> set[str]:
+    """The files of `files` that `text` (the file `importer`) may import."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    wanted: set[str] = set()  # module paths, a/b/c, relative to the submission or ending a file's path
+    here = Path(importer).parent
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            wanted |= {a.name.replace(".", "/") for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = here
+            for _ in range(max(0, node.level - 1)):
+                base = base.parent
+            module = (node.module or "").replace(".", "/")
+            prefix = str(base / module) if node.level else module
+            wanted.add(prefix)
+            wanted |= {f"{prefix}/{a.name}".lstrip("/") for a in node.names}  # from . import layers
+    found = set()
+    for name in files:
+        stem = name.removesuffix(".py").removesuffix("/__init__")
+        if any(stem == w.lstrip("./") or stem.endswith("/" + w.lstrip("./")) for w in wanted if w):
+            found.add(name)
+            parts = Path(name).parent.parts
+            found |= {f"{'/'.join(parts[:k])}/__init__.py" for k in range(1, len(parts) + 1)} & set(files)
+    return found - {importer}
 
 
 def handed_over(path: Path, text: str, original: Path) -> str:
