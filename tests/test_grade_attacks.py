@@ -53,9 +53,26 @@ def is_open(fd):
         return False
 
 
+def ipc():
+    try:
+        return os.readlink("/proc/self/ns/ipc")
+    except OSError as e:
+        return type(e).__name__
+
+
+def listing(folder):
+    try:
+        return ",".join(os.listdir(folder)) or "none"
+    except OSError as e:
+        return type(e).__name__
+
+
+folder = os.statvfs(".")
 facts = dict(uid=os.getuid(), gid=os.getgid(), pid=os.getpid(), seccomp=libc.prctl(21, 0, 0, 0, 0),
              nnp=libc.prctl(39, 0, 0, 0, 0), nproc=resource.getrlimit(resource.RLIMIT_NPROC)[0], socket=sock,
-             fds=",".join(str(fd) for fd in range(1024) if is_open(fd)), cwd=os.getcwd())
+             fds=",".join(str(fd) for fd in range(1024) if is_open(fd)), cwd=os.getcwd(),
+             shm=libc.shmget(0x5EED, 1 << 20, 0o1666), ipc=ipc(), folder_mb=folder.f_blocks * folder.f_frsize >> 20,
+             shm_files=listing("/dev/shm"))
 raise RuntimeError(" ".join(f"{k}={v}" for k, v in facts.items()) + " end")
 """
 # name -> source; {root!r}, {out!r}, {sock!r}, {solution!r} are filled in; each is graded with --audit warn (the
@@ -99,6 +116,13 @@ ATTACKS = {
     "forged_header": "import os, json\nh = json.dumps([{}] * 2).encode()\n"
     "os.write(3, len(h).to_bytes(8, 'little') + h)\nos._exit(0)\n",
     "probe": PROBE,
+    # System V shared memory: 2 GB left for a classmate (or to outlive the grader)
+    "sysv_shm": tried("import ctypes\nlibc = ctypes.CDLL(None)\nkey = libc.shmget(0x5EED, 2 << 30, 0o1666)\n"
+                      "assert key >= 0, 'shmget refused'") + TEMPLATE,
+    # POSIX shared memory: a file in /dev/shm for a classmate to read
+    "posix_shm": tried("open('/dev/shm/ninja-answers', 'w').write('dC = ...')") + TEMPLATE,
+    # fill the private folder: 4 GiB in files of 32 MB (under RLIMIT_FSIZE each)
+    "fill_folder": tried("for i in range(128):\n    open(f'blob{i}', 'wb').write(bytes(32 << 20))") + TEMPLATE,
     # a reply of its own: the grader's batch swapped for a huge float16 one, and a huge gradient
     "forged_reply": TEMPLATE + "\nimport numpy as np\nfrom ninja import collected\n_encode = collected.encode\n"
     "def forged(runs):\n    for run in runs:\n"
@@ -227,6 +251,14 @@ def test_no_attack_scores(attacked):
     assert scored == {}, scored
 
 
+def test_shared_memory_and_a_full_folder_reach_no_one(attacked):
+    r = attacked["results"]
+    assert "shmget refused" in r["sysv_shm"]["output"] or "blocked AssertionError" in r["sysv_shm"]["output"]
+    assert not Path("/dev/shm/ninja-answers").exists()
+    assert "blocked OSError" in r["fill_folder"]["output"]  # the folder's tmpfs is full at 64 MB
+    assert r["honest"]["score"] == 26
+
+
 def test_nothing_outside_the_attackers_folders_changed(attacked):
     assert attacked["after"] == {k: v for k, v in attacked["before"].items() if k != "grades.json"}
     assert attacked["out"].read_text() == attacked["written"]  # no daemon rewrote it after ninja exited
@@ -282,7 +314,11 @@ def test_every_layer_this_machine_allows_is_on_inside_the_child(attacked):
     if os.geteuid() == 0:
         assert 60100 <= int(facts["uid"]) < 60102 and facts["uid"] == facts["gid"] and "uid 60100+slot" in line
     if namespaces_allowed():
-        assert facts["pid"] == "1" and "net+pid namespaces" in line  # its PID namespace's init
+        assert facts["pid"] == "1" and "net+pid+ipc namespaces" in line  # its PID namespace's init
+        assert facts["ipc"] != os.readlink("/proc/self/ns/ipc")
+        assert int(facts["folder_mb"]) <= 64 and "private tmpfs folder" in line
+        assert facts["shm_files"] in ("none", "PermissionError")  # a /dev/shm of its own, or none at all
+    assert facts["shm"] == "-1"  # System V shared memory refused
     if kernel_has_landlock():
         assert "landlock" in line
     assert facts["fds"] == "0,1,2,3"  # stdin, stdout, stderr on /dev/null, and its result pipe

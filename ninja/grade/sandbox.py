@@ -36,6 +36,7 @@ MAX_RESULT_BYTES = 8 * 2**20  # a child sending more than this is cut off
 MAX_MESSAGE = 1 << 16
 STARTUP_SECONDS = 300.0  # importing torch and warming up, on a loaded machine
 SERVER_SECONDS = 10.0
+BACKSTOP = 3.0  # a job's deadline moves for the time it waited for a CPU, to at most this many timeouts
 MAX_REPLACEMENTS = 20  # a fork server that does not answer a job in this long is stopped: replaced
 BOOT = (  # the import path first (torch and ninja import while the parent starts up), then the job
     "import json, socket, sys\n"
@@ -85,9 +86,13 @@ def worker_main(sock: socket.socket) -> None:
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+        from ninja.grade import confine
+
+        missing: dict[str, str] = {}
+        rootless = confine.LINUX and os.geteuid() != 0
+        user_namespace = rootless and confine.enter_user_namespace(missing)  # before any thread starts
         for module in EARLY_IMPORTS:
             importlib.import_module(module)
-        from ninja.grade.confine import Namespaces, Policy, expose_libraries, network_probe
 
         raw = sock.recv(1 << 20)
         if not raw:  # the parent stopped before it configured us (a usage error)
@@ -97,13 +102,15 @@ def worker_main(sock: socket.socket) -> None:
         work = getattr(importlib.import_module(module), name)
         prepare_module, _, prepare_name = config["prepare"].rpartition(":")
         getattr(importlib.import_module(prepare_module), prepare_name)(config["prepare_args"])
-        policy = Policy.build(config["hidden"])
+        policy = confine.Policy.build(config["hidden"])
+        policy.missing |= missing
+        policy.user_namespace = user_namespace
         if policy.as_root:
-            expose_libraries(policy.read_only, policy.missing)
-        namespaces = Namespaces(policy.missing) if sys.platform.startswith("linux") else None
+            confine.expose_libraries(policy.read_only, policy.missing)
+        namespaces = confine.Namespaces(policy.missing) if (policy.as_root or user_namespace) else None
         policy.namespaces = bool(namespaces and namespaces.available)
-        if not policy.namespaces and sys.platform.startswith("linux"):
-            policy.own_net = network_probe(policy.missing)
+        if confine.LINUX and not policy.namespaces and "pid namespace" not in policy.missing:
+            policy.missing["pid namespace"] = "no user namespace to hold one: see above"
         sock.send(json.dumps({"ready": policy.layers(), "missing": policy.missing}).encode())
         serve(sock, work, Limits(**config["limits"]), policy, namespaces if policy.namespaces else None)
     except BaseException as e:  # noqa: BLE001 (the parent reports it)
@@ -380,7 +387,7 @@ class ForkServer:
                     selector.register(self.sock, selectors.EVENT_READ)
                     continue
                 for fd, job in list(running.items()):
-                    if not job.timed_out and now >= job.deadline:
+                    if not job.timed_out and now >= job.deadline and not job.credit_waiting(now, self.limits.timeout):
                         job.timed_out = True
                         kill_group(job.pid)
                     if job.finished:
@@ -483,6 +490,22 @@ class _Running:
         self.signal: int | None = None
         self.cpu = 0.0
         self.lost: str | None = None
+        self.credited = 0.0  # seconds of waiting for a CPU already added to its deadline
+
+    def credit_waiting(self, now: float, timeout: float) -> bool:
+        """At its deadline: the time it spent waiting for a CPU (others' processes running) is not
+        its own, so the deadline moves by that much, up to BACKSTOP times the timeout. Whether it moved."""
+        try:
+            with open(f"/proc/{self.pid}/schedstat") as f:
+                waited = int(f.read().split()[1]) / 1e9  # ns runnable but not running
+        except (OSError, ValueError, IndexError, TypeError):
+            return False
+        more = min(waited - self.credited, self.started + BACKSTOP * timeout - self.deadline)
+        if self.pid is None or more < 0.05:
+            return False
+        self.credited += more
+        self.deadline += more
+        return True
 
     def next_check(self, now: float) -> float:
         """When the parent must look at this job again: its deadline, or when the server is late."""
