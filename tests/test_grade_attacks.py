@@ -674,3 +674,96 @@ def test_a_child_may_read_the_libraries_but_not_bundled_solutions_checkouts_or_s
     forbidden = (wheel / "ninja" / "_bundled", checkout / "solutions", checkout / "tests", checkout, course, wheel)
     assert not {str(path) for path in forbidden} & roots  # none of them whole
     assert not any("_bundled" in r or "solutions" in r or str(course) in r for r in roots)
+
+
+# ---- without root (GitHub's runners): the same layers through a user namespace -------------------
+
+AS_NOBODY = """import os, sys
+from ninja.grade import confine
+paths = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, sys.executable)}
+confine.expose_libraries([(p, os.path.isdir(p)) for p in paths], {})  # nobody may run this Python
+if sys.argv[1] == "deny-userns":  # a kernel that allows no unprivileged user namespace
+    import pyseccomp as sc
+    rules = sc.SyscallFilter(sc.ALLOW)
+    rules.add_rule(sc.ERRNO(1), "unshare")
+    rules.load()
+os.setgroups([])
+os.setresgid(65534, 65534, 65534)
+os.setresuid(65534, 65534, 65534)
+os.execv(sys.executable, [sys.executable, "-m", "ninja", *sys.argv[2:]])
+"""
+DAEMON = tried(
+    "import ctypes, os, time\nif os.fork() == 0:\n    os.setsid()\n"
+    "    ctypes.CDLL(None).prctl(15, b'ninja-daemon23', 0, 0, 0)\n    time.sleep(60)\n    os._exit(0)"
+) + TEMPLATE
+as_root_only = pytest.mark.skipif(os.geteuid() != 0, reason="becoming nobody takes root")
+
+
+def as_nobody(how: str, folders: dict[str, str], *args: str) -> tuple[subprocess.CompletedProcess, dict]:
+    """`ninja grade` run by the unprivileged user nobody on `folders` (name -> exercise1.py)."""
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="ninja-rootless-", dir="/tmp"))
+    try:
+        root.chmod(0o755)
+        for name, text in folders.items():
+            (root / name).mkdir(mode=0o755)
+            (root / name / "exercise1.py").write_text(text)
+            (root / name / "exercise1.py").chmod(0o644)
+        command = [sys.executable, "-c", AS_NOBODY, how, "grade", "--format", "json", "--audit", "warn", "--jobs",
+                   "2", "--timeout", "20", *args, *folders]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, cwd=root, timeout=600,
+                              env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8"})  # fmt: skip
+    finally:
+        import shutil
+
+        shutil.rmtree(root, ignore_errors=True)
+    results = {Path(r["submission"]).name: r for r in json.loads(done.stdout)} if done.returncode == 0 else {}
+    return done, results
+
+
+def running(name: str) -> list[str]:
+    found = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == name:
+                found.append(comm.parent.name)
+        except OSError:
+            continue
+    return found
+
+
+@as_root_only
+def test_without_root_a_user_namespace_gives_pid_ipc_and_net_namespaces_and_kills_what_a_job_started():
+    if not namespaces_allowed_for_nobody():
+        pytest.skip("this kernel allows no unprivileged user namespace: the next test covers it")
+    done, results = as_nobody("allow", {"honest": SOLUTION, "probe": PROBE, "daemon": DAEMON,
+                                        "sysv_shm": ATTACKS["sysv_shm"]})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    line = next(line for line in done.stderr.splitlines() if line.startswith("isolation: "))
+    assert "user namespace" in line and "net+pid+ipc namespaces" in line and "private tmpfs folder" in line
+    assert results["honest"]["score"] == 26
+    message = results["probe"]["message"]
+    facts = dict(part.split("=", 1) for part in message.split("RuntimeError: ", 1)[1].split(" end")[0].split(" "))
+    assert facts["pid"] == "1" and facts["uid"] == "65534" and facts["shm"] == "-1" and facts["socket"] != "open"
+    assert int(facts["folder_mb"]) <= 64
+    assert results["sysv_shm"]["score"] == 0
+    time.sleep(0.5)
+    assert running("ninja-daemon23") == []  # it died with its job's PID namespace, not with a test's
+
+
+def namespaces_allowed_for_nobody() -> bool:
+    done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "unshare", "--user",
+                           "--pid", "--net", "--ipc", "--fork", "true"], capture_output=True)  # fmt: skip
+    return done.returncode == 0
+
+
+@as_root_only
+def test_without_user_namespaces_the_isolation_line_says_what_is_missing_and_strict_refuses():
+    done, results = as_nobody("deny-userns", {"honest": SOLUTION})
+    assert done.returncode == 0, done.stderr
+    said = " ".join(done.stderr.split())
+    assert "no user namespace: no unprivileged user namespace" in said and "no pid namespace" in said
+    assert results["honest"]["score"] == 26
+    strict, _ = as_nobody("deny-userns", {"honest": SOLUTION}, "--isolation", "strict")
+    assert strict.returncode == 2 and "--isolation strict: missing" in strict.stderr, strict.stderr

@@ -339,40 +339,51 @@ def no_new_privs() -> None:
         raise OSError(ctypes.get_errno(), "PR_SET_NO_NEW_PRIVS")
 
 
+SYS_CLONE = {"x86_64": 56, "aarch64": 220}.get(os.uname().machine if LINUX else "")
+SIGCHLD = 17
+
+
 class Namespaces:
-    """Fresh PID, net and IPC namespaces for each child the fork server forks: unshare before the fork
-    makes the child its PID namespace's init (when it ends, the kernel kills whatever it started),
-    setns back after it, so the next child gets namespaces of its own too."""
+    """Fresh PID, net and IPC namespaces for each child the fork server forks: a fork by clone(2)
+    with CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC makes the child its PID namespace's init (when
+    it ends, the kernel kills whatever it started) and leaves the fork server where it was (no
+    setns back, which a user namespace could not do), so its pid is the one the parent sees.
+    Python's own fork hooks run around it, as os.fork runs them."""
+
+    FLAGS = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC
 
     def __init__(self, missing: dict[str, str]):
         self.libc = ctypes.CDLL(None, use_errno=True)
-        self.own_pid = -1
+        self.available = False
         try:
-            self.own_pid = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-            self.enter()
-            self.leave()
+            if SYS_CLONE is None:
+                raise OSError(errno.ENOSYS, f"no clone(2) number known for {os.uname().machine}")
+            pid = self.fork()
+            if pid == 0:
+                os._exit(0)
+            self.available = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
         except OSError as e:
-            if self.own_pid >= 0:
-                os.close(self.own_pid)
-            self.own_pid = -1
             missing["pid namespace"] = (
-                f"unshare(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC) refused ({e.strerror}; it needs root or an "
+                f"clone(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC) refused ({e.strerror}; it needs root or an "
                 "unprivileged user namespace): what a child starts is killed by process group only, a child keeps "
                 "the network (less seccomp's socket ban) and the machine's System V IPC (less seccomp's ban), and "
                 "its folder has no size cap beyond RLIMIT_FSIZE per file"
             )
 
-    @property
-    def available(self) -> bool:
-        return self.own_pid >= 0
-
-    def enter(self) -> None:
-        if self.libc.unshare(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC) != 0:
-            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
-
-    def leave(self) -> None:
-        if self.libc.setns(self.own_pid, CLONE_NEWPID) != 0:
-            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    def fork(self) -> int:
+        """os.fork, with the child in namespaces of its own."""
+        api = ctypes.pythonapi
+        api.PyOS_BeforeFork()
+        pid = self.libc.syscall(ctypes.c_long(SYS_CLONE), ctypes.c_long(SIGCHLD | self.FLAGS), ctypes.c_long(0),
+                                ctypes.c_long(0), ctypes.c_long(0), ctypes.c_long(0))  # fmt: skip
+        if pid == 0:
+            api.PyOS_AfterFork_Child()
+            return 0
+        error = ctypes.get_errno()
+        api.PyOS_AfterFork_Parent()
+        if pid < 0:
+            raise OSError(error, os.strerror(error))
+        return pid
 
 
 def enter_user_namespace(missing: dict[str, str]) -> bool:

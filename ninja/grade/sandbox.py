@@ -137,13 +137,9 @@ def serve(sock: socket.socket, work, limits: Limits, policy, namespaces) -> None
         if not message:  # the parent closed its end: finish the running children, then leave
             break
         job = json.loads(message)
-        if namespaces:
-            namespaces.enter()
-        pid = os.fork()
+        pid = namespaces.fork() if namespaces else os.fork()
         if pid == 0:
             run_child(job, fds[0], work, limits, policy)
-        if namespaces:
-            namespaces.leave()
         os.close(fds[0])
         children.add(pid)
         sock.send(json.dumps({"started": job["id"], "pid": pid}).encode())
