@@ -30,6 +30,7 @@ ALLOWED_IMPORTS = {
 NINJA_IMPORTS = {
     "ninja.makemore": {"batch", "parameters", "given", "dataset"},
     "ninja.makemore.data": {"BLOCK_SIZE", "itos", "stoi"},
+    "ninja.tapped.learner": {"tensors", "given"},  # an exercise file's template (ninja/tapped/files.py)
     "ninja.cli": {"main"},
 }
 AUTOGRAD_ATTRIBUTES = {

@@ -1,0 +1,423 @@
+"""A tapped exercise: a forward pass written as module-level code in the learner's file, then one
+`d<name> = ...` per checked variable, compared with autograd on the model's trusted forward at the
+same settings (or on the learner's own tensors), with local blame and named mistakes.
+
+makemore's exercises 1-3 and every exercise file (ninja/tapped/files.py) are these; the engine
+they run on is ninja/tapped/model.py (the reference and the cut forward), blame.py and diagnose.py.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ninja import collected, engine, runner
+from ninja.engine import UNREACHED
+from ninja.exercise import BundledFiles, RunOptions, cached
+from ninja.results import GRADIENTS, LearnerError, Report
+from ninja.settings import Settings
+from ninja.tapped import blame, context
+from ninja.tapped import roles as generic_roles
+from ninja.tapped.model import Model
+
+CHECKING = RunOptions()  # `ninja check`'s: a file's own tensors are the reference's
+
+
+@dataclass(frozen=True)
+class NotebookSpec:
+    """What a notebook's backward cells get from the track: the lines run after the template's
+    forward (the notebook's own names for sizes), what they provide in words, and the exercises
+    that share one notebook (makemore's 1-4: a cell of exercise 2 is no cell of exercise 1's)."""
+
+    prelude: str = ""
+    provided: str = "torch, F, the parameters, the inputs and every intermediate of the forward"
+    family: Callable[[], tuple] | None = None  # None: the exercise alone
+
+
+@dataclass(frozen=True)
+class Exercise(BundledFiles):
+    """A tapped exercise: module-level forward pass in the learner's file, then one `d<name> = ...`
+    per checked variable, compared with autograd on the trusted forward at the same settings."""
+
+    name: str
+    title: str
+    checked: tuple[str, ...]  # in backward order; d<name> holds d loss / d <name>
+    forward_names: tuple[str, ...]  # intermediates the learner's file computes, in forward order
+    rtol: float = 1e-5
+    atol: float = 1e-8
+    # per checked variable: (1 shapes and the consuming line, 2 the local derivative in words, 3 the rule)
+    hints: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
+    model: Model | None = None  # None only for an exercise that brings its own judging (exercise 4)
+    given: tuple[str, ...] = ()  # gradients handed to the learner (exercise 3's dhpreact)
+    # (trusted values, reference gradients) -> {checked name: [(kind, words, wrong tensor)]}
+    mistakes: Callable[[dict, dict], dict] | None = None
+    # (namespace, model, forward_names) -> Roles or None: the learner's own tensors by role
+    find_roles: Callable | None = None
+    describe: Callable[[dict], str] | None = None  # the sizes of a learner's own tensors, in words
+    notebook: NotebookSpec = NotebookSpec()
+    template_file: Path | None = None  # else exercises/<name>.py of the package
+    solution_file: Path | None = None  # else solutions/<name>.py of the package
+    learner_module: str = "ninja.tapped.learner"  # where a template imports its tensors from
+    source_file: Path | None = None  # the exercise file it was loaded from (a course's own exercise)
+    track = "makemore"  # checked names are variables, shown as d<name>; not a field
+    labels = GRADIENTS  # how its results read: d<name>, exact shown, graded at several batch sizes
+    notebook_cells = True  # a notebook's cells can hold its gradients (ninja/notebook.py)
+    learner_tensors = True  # checked on the learner's own parameters and batch where they have some
+
+    @property
+    def template(self) -> Path:
+        return self.template_file or super().template
+
+    @property
+    def solution(self) -> Path:
+        return self.solution_file or super().solution
+
+    def check(self, path: Path, settings: Settings = Settings(), options: RunOptions = CHECKING) -> Report:
+        data = self.collect(path, settings) if options is CHECKING else self.collect(path, settings, options)
+        return self.judge(data, settings)  # (exercise 4's collect takes no options: it has its own loop)
+
+    def warm_up(self, settings: Settings) -> None:
+        """Run once before `ninja watch` forks its checks: the data loaded, torch's kernels warm."""
+        self.collect(self.warm_up_file, settings)
+
+    def for_grading(self) -> Exercise:
+        """The same exercise: what grading changes is in its RunOptions (RunOptions.grading)."""
+        return self
+
+    def reference(self, settings: Settings, names, own: dict | None = None) -> tuple[dict, dict]:
+        return self.model.reference(settings, names, own)
+
+    def pieces(self, settings: Settings, names, own: dict | None = None) -> tuple[dict, dict]:
+        return self.model.cut(settings, names, own)
+
+    def given_gradients(self, settings: Settings) -> dict[str, torch.Tensor]:
+        """What the template's given(...) hands the learner at `settings` (grading sends it to the child)."""
+        return self.reference(settings, self.given)[1] if self.given else {}
+
+    def named_mistakes(self, settings: Settings, own: dict | None = None) -> dict:
+        if self.mistakes is None:
+            return {}
+        values, grads = self.reference(settings, (*self.checked, *self.given), own)
+        return {k: v for k, v in self.mistakes(values, grads).items() if k in self.checked}
+
+    def collect(self, path: Path, settings: Settings = Settings(), options: RunOptions = CHECKING) -> dict:
+        """Run the learner's file (in this process; `ninja grade` runs this in a sandboxed child) and
+        keep, as plain data, what judge and blame need from it."""
+        with context.running(settings, options.given, self):
+            run = runner.run_file(path)
+            own = options.own_tensors and not uses_package_tensors(path, self.learner_module)
+            found = self.own_roles(run.namespace, settings) if own else None
+            bare = not any(k in run.namespace for k in self.forward_names)  # its code is all under a guard?
+            if own and found is None and bare and runner.main_guard(path):
+                run = runner.run_file(path, as_main=True)  # a script with its code under `if __name__ == "__main__":`
+                found = self.own_roles(run.namespace, settings)
+        names = found.names if found else {}
+        grad_of = {name: gradient_name(name, names.get(name, name), run) for name in self.checked}
+        answers = {name: run.value(grad_of[name]) for name in self.checked}
+        spans = {f"d{name}": run.changed_at.get(grad_of[name], []) for name in self.checked}
+        ran = lines_that_ran(run)
+        error = blocking_error(run, self.checked, answers, spans)
+        changes = blame.change_lines({f"d{name}": ran.get(grad_of[name], []) for name in self.checked}, self.checked)
+        error_line = error.line if error else None
+        return {
+            "path": str(path),
+            "error": collected.error_data(error),
+            "other_errors": [collected.error_data(e) for e in run.errors if e is not error],
+            "output": run.output,
+            "answers": {name: collected.plain(value) for name, value in answers.items()},
+            "near": near_names(run.namespace, self.checked, answers, self.forward_names),
+            "autograd_lines": autograd_lines(path),
+            "forward": {
+                name: collected.plain(value) for name, value in self.learner_forward(run, found, settings).items()
+            },
+            # the learner's own parameters and batch (their sizes, seed, dtype), by role, and their names
+            "own": {role: collected.plain(t) for role, t in found.tensors.items()} if found else None,
+            "own_names": names,
+            "own_batch": bool(found) and not self.same_inputs(found.tensors, settings),
+            "grad_names": {name: grad for name, grad in grad_of.items() if grad != f"d{name}"},
+            "changes": changes,
+            "raised": blame.raised_in(spans, self.checked, error_line),
+            "shared": blame.shared_storage(answers, changes),  # storage is only visible here
+            # shapes for "this line raised ...; shapes: ...", only when a line raised
+            "shapes": {k: list(v.shape) for k, v in run.namespace.items() if error and torch.is_tensor(v)},
+        }
+
+    def judge(self, data: dict, settings: Settings = Settings(), cache: dict | None = None) -> Report:
+        """Pure: the collected data against the trusted references (kept in `cache` when given).
+        With the learner's own tensors (collected unless grading), the reference is autograd on the
+        trusted forward applied to them, compared at their dtype's precision."""
+        own = {k: collected.value_of(v) for k, v in data["own"].items()} if data.get("own") else None
+        key = (self.name, settings)
+        refs = (lambda name, make: make()) if own else (lambda name, make: cached(cache, (name, *key), make))
+        trusted, grads = refs("reference", lambda: self.reference(settings, self.checked, own))
+        answers = {name: collected.value_of(data["answers"][name]) for name in self.checked}
+        taken = take_near_names(answers, data.get("near") or {}, grads)
+        error = collected.error_of(data["error"])
+        dtype = self.own_dtype(own)
+        low = own is not None and dtype != torch.float64
+        rounded = self.reference(settings, self.checked, own | {"dtype": dtype})[1] if low else None
+        precision = Precision.of(dtype, grads, rounded)
+        report = engine.check(
+            self.name,
+            precision.upcast(answers),
+            grads,
+            learner_forward={name: collected.value_of(data["forward"][name]) for name in self.forward_names},
+            trusted_forward=trusted,
+            forward_names=self.forward_names,
+            error=error,
+            rtol=self.rtol,
+            atol=self.atol,
+            tolerances=precision.tolerances,
+            forward_tolerance=precision.forward,
+            every_intermediate=own is None,  # a learner's own forward may skip some (hprebn.var(...) in one go)
+        )
+        report.output = data["output"]
+        report.path = data["path"]
+        report.notes += self.notes(data, own, taken)
+        outputs, leaves = refs("pieces", lambda: self.pieces(settings, self.checked, own))
+        named = refs("mistakes", lambda: self.named_mistakes(settings, own))
+        blame.blame(
+            report.variables,
+            precision.upcast(answers),
+            grads,
+            outputs,
+            leaves,
+            n=self.batch_size(own, settings),
+            changes=data["changes"],
+            error=error,
+            raised=data["raised"],
+            namespace={k: torch.empty(shape, device="meta") for k, shape in data["shapes"].items()},
+            forward_ok=report.forward_ok,
+            alias=data["shared"],
+            mistakes=named,
+        )
+        return report
+
+    def notes(self, data: dict, own: dict | None, taken: Mapping[str, str]) -> list[str]:
+        """What the report says about the whole file: its own tensors, near names taken, the errors
+        of cells that did not stop the check, .grad read in the backward."""
+        notes = []
+        if own:
+            package_batch = not data.get("own_batch")
+            own_names, grad_names = data.get("own_names") or {}, data.get("grad_names") or {}
+            notes.append(self.own_note(own, own_names, grad_names, package_batch))
+        notes += [f"d{name}: taken from {other}, a near name (rename it d{name})" for name, other in taken.items()]
+        notes += [ran_on(collected.error_of(e)) for e in data.get("other_errors") or ()]
+        if data.get("autograd_lines"):
+            notes.append(
+                f"{data['path']}:{data['autograd_lines'][0]}: .grad or .backward() in your backward: ninja checks "
+                "your formulas, autograd is the reference (a gradient read from .grad is autograd's, not yours)"
+            )
+        return notes
+
+    # ---- the learner's own tensors ----
+
+    def own_roles(self, namespace, settings: Settings):
+        """The learner's own parameters and inputs (found by role), unless they are the package's."""
+        finder = self.find_roles or generic_roles.by_name
+        found = finder(namespace, self.model, self.forward_names)
+        if found is None:
+            return None
+        return None if generic_roles.is_the_packages(found.tensors, self.model.package_tensors(settings)) else found
+
+    def learner_forward(self, run: runner.LearnerRun, found, settings: Settings) -> dict:
+        """The learner's intermediates by role. With their own tensors, a name their code never
+        computed still holds the template's value (a notebook's cells run after the template's
+        forward): that is not theirs, so it is left out."""
+        if found is None:
+            return {name: run.namespace.get(name) for name in self.forward_names}
+        package = self.model.values(settings)
+        values = {}
+        for name in self.forward_names:
+            value = run.namespace.get(found.names.get(name, name))
+            stale = (
+                name not in found.names
+                and torch.is_tensor(value)
+                and name in package
+                and generic_roles.same(value, package[name])
+            )
+            values[name] = None if stale else value
+        return values
+
+    def same_inputs(self, tensors: Mapping[str, torch.Tensor], settings: Settings) -> bool:
+        """The learner's inputs (Xb and Yb) are the package's at `settings`."""
+        package = self.model.package_tensors(settings)
+        return all(
+            tensors[k].shape == package[k].shape and torch.equal(tensors[k], package[k]) for k in self.model.input_names
+        )
+
+    def own_dtype(self, own: Mapping | None) -> torch.dtype | None:
+        """The precision of a learner's own parameters (their first floating one's dtype)."""
+        if not own:
+            return None
+        return next((own[k].dtype for k in self.model.parameter_names if own[k].is_floating_point()), torch.float64)
+
+    def batch_size(self, own: Mapping | None, settings: Settings) -> int:
+        """n, for the factors blame names: the first input's first dim on the learner's own tensors."""
+        inputs = [own[k] for k in self.model.input_names if own[k].dim()] if own else []
+        return inputs[0].shape[0] if inputs else settings.batch_size
+
+    def own_note(self, own: dict, names: Mapping[str, str], grad_names: Mapping[str, str], package_batch=False) -> str:
+        """One line: which tensors of theirs the check ran on, and their names for them."""
+        dtype = str(self.own_dtype(own)).removeprefix("torch.")
+        sizes = self.describe(own) if self.describe else f"batch {self.batch_size(own, Settings())}"
+        every = (*self.model.parameter_names, *self.model.input_names)
+        renamed = [f"{names[k]} for {k}" for k in every if names.get(k, k) != k]
+        renamed += [f"{g} for d{k}" for k, g in grad_names.items()]
+        yours = f"; your names: {', '.join(renamed)}" if renamed else ""
+        what = "your own parameters and ninja's batch" if package_batch else "your own parameters and batch"
+        return f"checked on {what} ({sizes}, {dtype}){yours}"
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How closely a learner's gradients can match: float64's defaults, or, on their own float32
+    tensors, float32's rounding without letting a wrong formula through. That rounding is
+    measured, not guessed: autograd on the same tensors in float32 differs from float64 by some
+    amount per gradient (a right float32 answer differs by at most 2.8 times that: python
+    bench/float32_fairness.py), and the tolerance is ten times it. A wrong formula is off by a
+    percent or more of the scale."""
+
+    tolerances: dict | None = None
+    forward: tuple[float, float] = (1e-5, 1e-7)
+    dtype: torch.dtype | None = None
+
+    @staticmethod
+    def of(
+        dtype: torch.dtype | None, grads: Mapping[str, torch.Tensor], rounded: Mapping[str, torch.Tensor] | None
+    ) -> Precision:
+        """`dtype`: the learner's own tensors' (None: the package's); `rounded`: the reference
+        computed at that dtype."""
+        if dtype is None or dtype == torch.float64 or rounded is None:
+            return Precision()
+        noise = {
+            k: (rounded[k].to(torch.float64) - g).abs().max().item() if g.numel() else 0.0 for k, g in grads.items()
+        }
+        tolerances = {k: (1e-5, 10 * noise[k] + 1e-12) for k in grads}
+        return Precision(tolerances, (1e-4, 1e-5), dtype)
+
+    def upcast(self, answers: dict) -> dict:
+        """A learner's float32 gradients in float64, so no dtype note talks about it: their tensors are float32."""
+        if self.dtype is None:
+            return answers
+        return {
+            k: v.to(torch.float64) if torch.is_tensor(v) and v.dtype == self.dtype else v for k, v in answers.items()
+        }
+
+
+def package_tensors_import(module: str) -> re.Pattern:
+    """`from <module> import ..., tensors` (or parameters, batch): how a template gets its tensors."""
+    return re.compile(rf"^\s*from {re.escape(module)} import [^\n]*\b(parameters|batch|tensors)\b", re.MULTILINE)
+
+
+def uses_package_tensors(path: Path, module: str) -> bool:
+    """A .py made from ninja's template (`from ninja.makemore import batch, parameters`, or
+    `from ninja.tapped.learner import tensors`: `module`): its
+    tensors are the package's, whatever its lines do to them (an edited forward is a changed
+    forward). A notebook's cells say for themselves (the program ninja made imports them too)."""
+    try:
+        source = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return runner.CELL_MARK not in source and bool(package_tensors_import(module).search(source))
+
+
+def gradient_name(role: str, learner_name: str, run: runner.LearnerRun) -> str:
+    """The learner's gradient of `role`: d<their name> (dw1 for their w1), else d<role> (dW1)."""
+    for name in (f"d{learner_name}", f"d{role}"):
+        if name in run.namespace or name in run.changed_at:
+            return name
+    return f"d{role}"
+
+
+def blocking_error(run: runner.LearnerRun, checked, answers, spans) -> LearnerError | None:
+    """The error a report stands on: a plain file's, or (a notebook's cells, which run on after one
+    raises) the first that left a gradient unwritten; the others are notes."""
+    if len(run.segments) <= 1 or not run.compiled or run.stopped is not None:
+        return run.error
+    unreached = [name for name in checked if answers[name] is UNREACHED]
+    for e in run.errors:
+        if e.line is None:
+            return e
+        _, last = run.segment_of(e.line)
+        lines = (first for name in unreached for first, _ in spans.get(f"d{name}", ()))
+        if any(e.line <= line <= last for line in lines):
+            return e
+    return None
+
+
+def lines_that_ran(run: runner.LearnerRun) -> dict[str, list[tuple[int, int]]]:
+    """changed_at less the statements that never ran (after an error in their cell); the one that
+    raised stays, it is the line to point at."""
+    raised = [e.line for e in run.errors if e.line]
+    return {
+        name: [(a, b) for a, b in spans if run.ran(a) or any(a <= line <= b for line in raised)]
+        for name, spans in run.changed_at.items()
+    }
+
+
+def ran_on(error: LearnerError) -> str:
+    return f"{error.where}: {error.kind}: {error.message} (this cell stopped there; the cells after it ran)"
+
+
+def distance(a: str, b: str) -> int:
+    """Levenshtein distance: edits that turn a into b."""
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (x != y))
+    return row[-1]
+
+
+def near_names(namespace, checked, answers, forward_names=()) -> dict[str, list]:
+    """For a gradient that is missing, tensors under a near name (dlogits_maxes for
+    dlogit_maxes: at most 2 edits), as plain data; judge keeps the first of the right shape.
+    Never one of the forward's own names (diff is no typo of ddiff)."""
+    ours = {f"d{name}" for name in checked} | set(forward_names)
+    near = {}
+    for name in checked:
+        if answers[name] is None:
+            found = [
+                (k, collected.plain(v))
+                for k, v in namespace.items()
+                if k.startswith("d") and k not in ours and torch.is_tensor(v) and distance(k, f"d{name}") <= 2
+            ]
+            if found:
+                near[name] = [list(pair) for pair in found[:3]]
+    return near
+
+
+def take_near_names(answers: dict, near: Mapping, grads: Mapping) -> dict[str, str]:
+    """Put a near name's tensor in place of a missing gradient when its shape is right: name -> the
+    learner's name."""
+    taken = {}
+    for name, candidates in near.items():
+        for other, value in candidates:
+            value = collected.value_of(value)
+            if answers.get(name) is None and torch.is_tensor(value) and tuple(value.shape) == tuple(grads[name].shape):
+                answers[name], taken[name] = value, other
+    return taken
+
+
+AUTOGRAD = re.compile(r"\.grad\b(?!_)|\.backward\(")
+
+
+GRADIENT_LINE = re.compile(r"^\s*d\w+\s*(\[[^\]]*\])?\s*[-+*/@]?=(?!=)")
+
+
+def autograd_lines(path: Path) -> list[int]:
+    """The lines of the backward (from the first `dX = ...` on) that read .grad or call
+    .backward(): there autograd is the reference, not a learner's tool. A script's own cmp and
+    loss.backward() before its backward are its business."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    code = [text.split("#")[0] for text in lines]
+    first = next((i for i, text in enumerate(code, 1) if GRADIENT_LINE.match(text)), len(code) + 1)
+    return [i for i, text in enumerate(code, 1) if i >= first and AUTOGRAD.search(text)]
