@@ -21,16 +21,14 @@ from pathlib import Path
 import nbformat
 
 from ninja import collected
-from ninja.results import LearnerError, Report
+from ninja.results import LearnerError, Note, Report, kind_of
 from ninja.runner import CELL_MARK
+from ninja.tapped.exercise import NotebookSpec
 
-# after the template's forward: the notebook's cmp silenced, and the notebook's size names
-PRELUDE = """def cmp(*args, **kwargs):  # the notebook's cmp: the report below says it all
+# after the template's forward: the notebook's cmp silenced (the track may add its own names)
+SILENCED = """def cmp(*args, **kwargs):  # the notebook's cmp: the report below says it all
     pass
-vocab_size, block_size, n_embd, n_hidden, batch_size = C.shape[0], Xb.shape[1], C.shape[1], W1.shape[1], n
 """
-PROVIDED = ("torch, F, n, Xb, Yb, C, W1, b1, W2, b2, bngain, bnbias, every intermediate of the forward, "
-            "vocab_size, block_size, n_embd, n_hidden, batch_size")  # fmt: skip
 
 # `dX = ...`, `dX[ix] += ...` in a cell that does not parse: still a backward cell, whose
 # SyntaxError the report shows
@@ -344,13 +342,14 @@ SILENCE = "def cmp(*args, **kwargs):  # the notebook's cmp, after its set-up: si
 
 
 def program(template_source: str, cells: list[Cell], gradient_names: set[str], every_cell: list[Cell] = (),
-            setup: list[Cell] = (), given: set[str] = frozenset()) -> Program:  # fmt: skip
-    """The template's forward, then the notebook's `setup` cells (its own parameters and batch, if
-    asked; the `given` gradients again on them), then for each gradient cell the constants it needs
-    and the cell itself."""
+            setup: list[Cell] = (), given: set[str] = frozenset(), prelude: str = "") -> Program:  # fmt: skip
+    """The template's forward, the track's `prelude`, then the notebook's `setup` cells (its own
+    parameters and batch, if asked; the `given` gradients again on them), then for each gradient
+    cell the constants it needs and the cell itself."""
     forward = forward_of(template_source, gradient_names)
-    lines = (forward.rstrip("\n") + "\n" + PRELUDE).rstrip("\n").split("\n")
-    known = bound_names(forward + "\n" + PRELUDE) | set(dir(builtins))
+    prelude = SILENCED + prelude.removeprefix(SILENCED)
+    lines = (forward.rstrip("\n") + "\n" + prelude).rstrip("\n").split("\n")
+    known = bound_names(forward + "\n" + prelude) | set(dir(builtins))
     origin: dict[int, tuple[Cell, int]] = {}
 
     def add(cell: Cell, first: int, texts: list[str], title: str) -> None:
@@ -364,7 +363,7 @@ def program(template_source: str, cells: list[Cell], gradient_names: set[str], e
         known |= bound_names(cell.source) if cell.syntax_error is None else set()
     if setup:
         lines += [f"{CELL_MARK}0, cmp ----", *SILENCE.split("\n")]
-        lines += [f"{name} = __import__('ninja.makemore.roles').makemore.roles.given_in({name[1:]!r}, globals())"
+        lines += [f"{name} = __import__('ninja.tapped.learner').tapped.learner.given_here({name[1:]!r}, globals())"
                   for name in sorted(given)]  # what the template gives, on the notebook's own tensors
     for cell in cells:
         for source, text in constants_for(cell, list(every_cell), known):
@@ -404,7 +403,9 @@ def in_notebook_terms(error: LearnerError | None, notebook: Path, prog: Program)
     return LearnerError(error.kind, error.message, str(notebook), line, text, cell.label)
 
 
-def point_at_notebook(report: Report, notebook: Path, prog: Program, generated_path: str | None) -> Report:
+def point_at_notebook(
+    report: Report, notebook: Path, prog: Program, generated_path: str | None, provided: str = ""
+) -> Report:
     """Every line of the report in the notebook's terms: `my.ipynb, code cell 7 ("# Exercise 1:
     ..."), line 12`, for each variable its own cell."""
     report.error = in_notebook_terms(report.error, notebook, prog)
@@ -419,11 +420,12 @@ def point_at_notebook(report: Report, notebook: Path, prog: Program, generated_p
 
     if generated_path:
         here = re.compile(re.escape(generated_path) + r":(\d+)")
-        report.notes = [here.sub(pointer, note) for note in report.notes]
+        # TODO(issue18-engine): notes with a place (path, line) of their own, mapped like the variables
+        report.notes = [Note(here.sub(pointer, note), kind_of(note)) for note in report.notes]
     names_missing = [e for e in [report.error] if e and e.kind == "NameError"]
     if names_missing or any("NameError" in note for note in report.notes):
         report.notes.append(
-            f"only the gradient cells run, after ninja's forward; it provides {PROVIDED}, and a plain "
+            f"only the gradient cells run, after ninja's forward; it provides {provided}, and a plain "
             "`NAME = value` line in another cell; define anything else in the gradient cell"
         )
     return report
@@ -436,6 +438,7 @@ class Generated:
     notebook: Path
     program: Program
     path: str | None = None  # where `write` put it
+    provided: str = ""  # what the cells find in scope, in words
 
     def write(self, folder: Path, exercise_name: str) -> Path:
         path = folder / f"{exercise_name}_from_notebook.py"
@@ -444,36 +447,36 @@ class Generated:
         return path
 
     def point(self, report: Report) -> Report:
-        return point_at_notebook(report, self.notebook, self.program, self.path)
+        return point_at_notebook(report, self.notebook, self.program, self.path, self.provided)
 
 
-def parts_of(exercise) -> tuple[set[str], list[Part]]:
-    """(what this exercise's template gives, the other makemore exercises as Parts)."""
-    from ninja.registry import EXERCISES
+def family_of(exercise) -> tuple:
+    """The exercises whose cells may share a notebook with `exercise` (the track says), itself first."""
+    spec = getattr(exercise, "notebook", None)
+    family = spec.family() if spec is not None and spec.family else ()
+    return (exercise, *[ex for ex in family if ex.name != exercise.name])
 
-    gradients = {f"d{name}" for name in EXERCISES["exercise1"].checked}
+
+def parts_of(exercise) -> tuple[set[str], list[Part], set[str]]:
+    """(what this exercise's template gives, the other exercises of its notebook as Parts, every
+    gradient name of them all)."""
+    family = family_of(exercise)
+    gradients = {f"d{name}" for ex in family for name in ex.checked}
 
     def given(ex) -> frozenset[str]:  # the gradients its template assigns for real, not its `dX = None  # TODO`
         return frozenset(bound_names(forward_of(ex.template.read_text(encoding="utf-8"), gradients)) & gradients)
 
-    others = [
-        ex for ex in EXERCISES.values() if ex.track == "makemore" and ex.name != exercise.name and ex.template.is_file()
-    ]
+    others = [ex for ex in family[1:] if ex.template.is_file()]
     parts = [Part(frozenset(f"d{name}" for name in ex.checked), given(ex)) for ex in others]
-    return set(given(exercise)), parts
+    return set(given(exercise)), parts, gradients
 
 
-def generate(exercise, notebook: Path, every_gradient: set[str] | None = None, setup: bool = False) -> Generated:
-    """The template's forward and the notebook's cells for `exercise`; NotebookError when none.
-    `every_gradient`: the checked names of every exercise (a cell writing another's is not ours).
+def generate(exercise, notebook: Path, setup: bool = False) -> Generated:
+    """The template's forward and the notebook's cells for `exercise`; NotebookError when none. A
+    cell writing the gradients of another exercise of the same notebook is not this one's.
     `setup`: run the notebook's set-up cells too (its own tensors, where they can run here)."""
-    if every_gradient is None:
-        from ninja.registry import EXERCISES
-
-        every_gradient = {name for ex in EXERCISES.values() for name in ex.checked}
-    gradients = {f"d{name}" for name in every_gradient}
     checked = {f"d{name}" for name in exercise.checked}
-    given, parts = parts_of(exercise)
+    given, parts, gradients = parts_of(exercise)
     every_cell = read_cells(notebook, gradients)
     cells = backward_cells(every_cell, checked, given, parts)
     if not cells:
@@ -481,7 +484,9 @@ def generate(exercise, notebook: Path, every_gradient: set[str] | None = None, s
         raise NotebookError(f"no cell of {notebook} assigns {exercise.name}'s gradients ({names})")
     first = setup_cells(every_cell, cells) if setup else []
     template = exercise.template.read_text(encoding="utf-8")
-    return Generated(notebook, program(template, cells, gradients, every_cell, first, given))
+    spec = getattr(exercise, "notebook", None) or NotebookSpec()
+    prog = program(template, cells, gradients, every_cell, first, given, spec.prelude)
+    return Generated(notebook, prog, provided=spec.provided)
 
 
 def run_generated(exercise, generated: Generated, settings) -> dict:
@@ -489,10 +494,10 @@ def run_generated(exercise, generated: Generated, settings) -> dict:
         return exercise.collect(generated.write(Path(folder), exercise.name), settings)
 
 
-def check(exercise, notebook: Path, settings, every_gradient: set[str]) -> Report:
+def check(exercise, notebook: Path, settings) -> Report:
     """Check the notebook's backward cells for `exercise` against autograd: on the notebook's own
     parameters and batch where its set-up cells run here, else on the template's forward."""
-    generated = generate(exercise, notebook, every_gradient, setup=getattr(exercise, "learner_tensors", False))
+    generated = generate(exercise, notebook, setup=getattr(exercise, "learner_tensors", False))
     data = run_generated(exercise, generated, settings)
     errors = [collected.error_of(e) for e in [data["error"], *data.get("other_errors", [])] if e]
     failed = [e for e in errors if generated.program.in_setup(e.line)]
@@ -501,7 +506,7 @@ def check(exercise, notebook: Path, settings, every_gradient: set[str]) -> Repor
         first = in_notebook_terms(failed[0], notebook, generated.program)
         note = (f"your notebook's set-up does not run here ({first.where}: {first.kind}: {first.message}): checked "
                 "on ninja's parameters and batch, after the template's forward")  # fmt: skip
-        generated = generate(exercise, notebook, every_gradient)
+        generated = generate(exercise, notebook)
         data = run_generated(exercise, generated, settings)
     else:  # the set-up cells are not gradient cells: what went wrong there is no verdict
         data = without_setup(data, generated.program)
