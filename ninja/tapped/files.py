@@ -99,8 +99,7 @@ def from_module(module: ModuleType, name: str, path: Path | None = None) -> Exer
         raise ExerciseFileError(
             f'{where_}: start the file with a docstring; its first line is the title ("""Attention, one head...""")'
         )
-    model = Model(module.parameters, module.inputs, module.forward, name)
-    taps = tapped_names(model, where_)
+    model, taps = model_of(module, name, where_)
     params = model.parameter_names
     checked = names_option(module, "CHECKED", lambda: default_checked(model, taps), (*taps, *params), where_)
     given = names_option(module, "GIVEN", (), taps, where_)
@@ -161,6 +160,18 @@ def file_option(module: ModuleType, option: str, path: Path | None) -> Path | No
         return None
     value = Path(value)
     return value if value.is_absolute() or path is None else path.parent / value
+
+
+_MODELS: dict[tuple, tuple[Model, tuple[str, ...]]] = {}  # exercises on one model share it (makemore's 1-3)
+
+
+def model_of(module: ModuleType, name: str, where_: str) -> tuple[Model, tuple[str, ...]]:
+    """The module's model and its tapped names, validated once per (parameters, inputs, forward)."""
+    key = (module.parameters, module.inputs, module.forward)
+    if key not in _MODELS:
+        model = Model(*key, name)
+        _MODELS[key] = model, tapped_names(model, where_)
+    return _MODELS[key]
 
 
 def tapped_names(model: Model, where_: str) -> tuple[str, ...]:
