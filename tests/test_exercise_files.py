@@ -185,6 +185,15 @@ def test_an_invalid_exercise_file_gets_one_line_saying_what_to_change(tmp_path, 
     assert says in outcome.failures[0] and "\n" not in outcome.failures[0]
 
 
+def test_a_named_mistake_that_cannot_name_anything_is_said(tmp_path):
+    source = (FIXTURES / "ln_gelu.py").read_text()
+    path = tmp_path / "ln_gelu.py"
+    path.write_text(source.replace('/ v["x"].shape[0]', '[:2] / v["x"].shape[0]'))
+    found = devcheck.named_mistakes_compute(files.loaded(path, "ln_gelu"))
+    assert len(found) == 1 and "MISTAKES['logits']['the softmax is missing" in found[0]
+    assert "it is (2, 5), dlogits is (32, 5)" in found[0]
+
+
 def test_dev_check_exit_codes(tmp_path):
     sound = run_ninja(
         "dev", "check", str(FIXTURES / "attention.py"), "--solution", str(FIXTURES / "attention_solution.py")

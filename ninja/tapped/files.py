@@ -143,12 +143,24 @@ def mistakes_of(module: ModuleType, checked, where_: str):
     if not table and together is None:
         return None
 
-    def named(values: dict, grads: dict) -> dict:
+    def named(values: dict, grads: dict, strict: bool = False) -> dict:
+        """strict (ninja dev check): a candidate that raises or has the wrong shape raises
+        ExerciseFileError; otherwise it is left out, and a learner's check goes on without it."""
         found = {k: list(v) for k, v in (together(values, grads) if together else {}).items()}
         for name, candidates in table.items():
             for words, make in candidates.items():
                 kind, make = make if isinstance(make, tuple) else ("named", make)
-                found.setdefault(name, []).append((kind, words, make(values, grads)))
+                try:
+                    wrong = make(values, grads)
+                    if tuple(wrong.shape) != tuple(grads[name].shape):
+                        raise ValueError(f"it is {tuple(wrong.shape)}, d{name} is {tuple(grads[name].shape)}")
+                except Exception as e:  # noqa: BLE001 (an instructor's lambda)
+                    if strict:
+                        raise ExerciseFileError(
+                            f"{where_}: MISTAKES[{name!r}][{words!r}]: {type(e).__name__}: {e}"
+                        ) from None
+                    continue
+                found.setdefault(name, []).append((kind, words, wrong))
         return found
 
     return named
