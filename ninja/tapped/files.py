@@ -264,7 +264,7 @@ def names_option(module: ModuleType, option: str, default, allowed, where_: str)
     return tuple(value)
 
 
-def hints_of(module: ModuleType, checked, model: Model, where_: str) -> dict[str, tuple[str, str, str]]:
+def hints_of(module: ModuleType, checked, model: Model, where_: str) -> Mapping[str, tuple[str, ...]]:
     """HINTS, with level 1 (and 2-3 in general words) derived for a name that has none."""
     written = getattr(module, "HINTS", None) or {}
     if not isinstance(written, Mapping):
@@ -279,9 +279,36 @@ def hints_of(module: ModuleType, checked, model: Model, where_: str) -> dict[str
         if not 1 <= len(words) <= 3 or not all(isinstance(w, str) for w in words):
             raise ExerciseFileError(f"{where_}: HINTS[{name!r}] must be one to three strings (levels 1-3)")
         hints[name] = words
-    short = [name for name in checked if len(hints.get(name, ())) < 3]
-    derived = derived_hints(model, short, forward_lines(model)) if short else {}
-    return {name: (*hints.get(name, ()), *derived.get(name, ())[len(hints.get(name, ())) :]) for name in checked}
+    return Hints(hints, tuple(checked), model)
+
+
+class Hints(Mapping):
+    """The file's hints, with the levels it leaves out derived from the forward the first time a
+    hint is asked for (a check never asks: it costs a forward pass and a cut one)."""
+
+    def __init__(self, written: dict, checked: tuple[str, ...], model: Model):
+        self.written, self.checked, self.model = written, checked, model
+        self.derived: dict | None = None
+
+    def __getitem__(self, name: str) -> tuple[str, ...]:
+        if name not in self.checked:
+            raise KeyError(name)
+        own = self.written.get(name, ())
+        if len(own) == 3:
+            return own
+        if self.derived is None:
+            short = [k for k in self.checked if len(self.written.get(k, ())) < 3]
+            self.derived = derived_hints(self.model, short, forward_lines(self.model))
+        return (*own, *self.derived[name][len(own) :])
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.checked
+
+    def __iter__(self):
+        return iter(self.checked)
+
+    def __len__(self) -> int:
+        return len(self.checked)
 
 
 def derived_hints(model: Model, checked, lines: Mapping[str, str]) -> dict[str, tuple[str, str, str]]:
