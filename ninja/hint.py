@@ -3,15 +3,20 @@ that is wrong. Hints come from each exercise module; they never print the soluti
 
 from __future__ import annotations
 
-from ninja.registry import Exercise
-from ninja.results import PASS, Report, at, shown_name
+from typing import TYPE_CHECKING
+
+from ninja import course_rules
+from ninja.results import PASS, Report, at
+
+if TYPE_CHECKING:
+    from ninja.registry import Exercise
 
 LEVELS = {1: "the shapes, and the line that uses it", 2: "the local derivative", 3: "the rule"}
 
 
 class UnknownVariable(LookupError):
     def __init__(self, exercise: Exercise, name: str):
-        known = ", ".join(exercise.checked)
+        known = ", ".join(exercise.labels.shown(checked) for checked in exercise.checked)  # dprobs, as written
         super().__init__(f"{exercise.name} checks no variable named {name!r}. Known: {known}.")
 
 
@@ -23,12 +28,28 @@ def variable_named(exercise: Exercise, name: str) -> str:
     raise UnknownVariable(exercise, name)
 
 
-def hint_text(exercise: Exercise, name: str, level: int) -> str:
-    """CS231n hints are per function: affine_backward.dx reads affine_backward's."""
-    words = exercise.hints.get(name) or exercise.hints.get(name.split(".")[0])
-    if words is None:
-        return f"no hint written for {shown_name(exercise.track, name)} yet"
-    return f"hint {level}/3 for {shown_name(exercise.track, name)} ({LEVELS[level]}):\n  {words[level - 1]}"
+def hints_for(exercise: Exercise, name: str) -> tuple[str, ...]:
+    """The hints for a checked name, level 1 first; none when none is written. CS231n hints are per
+    function: affine_backward.dx reads affine_backward's."""
+    return tuple(exercise.hints.get(name) or exercise.hints.get(name.split(".")[0]) or ())
+
+
+def hint_text(exercise: Exercise, name: str, level: int, cap: int | None = None) -> str:
+    """The hint at `level` (past the last one: the last), what `ninja hint` and watch's h key print.
+    `cap`: the highest level the course allows (a course's student install carries no text above
+    it: ninja/course_rules.py); a level it left blank falls back to the one below."""
+    cap = course_rules.hint_cap() if cap is None else cap
+    if cap == 0:
+        return "hints are off in this course"
+    words, shown = hints_for(exercise, name), exercise.labels.shown(name)
+    if not words:
+        return f"no hint written for {shown} yet"
+    wanted = min(level, len(words))
+    given = max((k for k in range(1, min(wanted, cap) + 1) if words[k - 1]), default=0)
+    if given == 0:
+        return f"no hint for {shown} in this course"
+    capped = f" (this course's hints stop at level {cap})" if given < wanted else ""
+    return f"hint {given}/{len(words)} for {shown} ({LEVELS[given]}){capped}:\n  {words[given - 1]}"
 
 
 def next_to_fix(report: Report) -> tuple[str | None, str]:
@@ -36,7 +57,7 @@ def next_to_fix(report: Report) -> tuple[str | None, str]:
     gradient that is not right yet (in backward order). None when everything passes."""
     for v in report.variables:
         if v.root_cause:
-            wrong = f"{at(report.path, v.cell, v.line)}: {shown_name(report.track, v.name)} is wrong: {v.diagnosis}"
+            wrong = f"{at(report.path, v.cell, v.line)}: {report.labels.shown(v.name)} is wrong: {v.diagnosis}"
             return v.name, wrong if v.line else v.diagnosis or ""
     if report.error:
         e = report.error
@@ -45,5 +66,6 @@ def next_to_fix(report: Report) -> tuple[str | None, str]:
         return None, " ".join(report.notes)
     for v in report.variables:
         if v.status != PASS:
-            return v.name, f"next: {shown_name(report.track, v.name)} ({v.status})"
+            where = f"{at(v.path or report.path, v.cell, v.line)}: " if v.line else ""
+            return v.name, f"{where}next: {report.labels.shown(v.name)} ({v.status})"
     return None, f"everything passes: {report.exercise} is done"

@@ -33,11 +33,14 @@ def list_exercises(workspace: Workspace = None):
     """
     from rich.table import Table
 
+    from ninja.course_rules import course_exercises
     from ninja.settings import Settings
 
     grid = Table("exercise", "title", "your progress")
     passed = 0
     known = every_exercise(workspace)
+    ours = {name: known[name] for name in course_exercises() if name in known}
+    known = ours or known  # a course's student install lists the course's exercises
     for ex in known.values():
         path = learner_path(ex, workspace)
         if not path.is_file():
@@ -104,10 +107,10 @@ def hint(
         report = watched_check(ex, path, settings_from(None, 32, None), timeout)
     except DataError as e:
         raise fail_usage(str(e)) from None
-    name, why = next_to_fix(report)
+    wrong, why = next_to_fix(report)
     print(why)
-    if name is not None:
-        print(hint_text(ex, name, level))
+    if wrong is not None:
+        print(hint_text(ex, wrong, level))
     if interrupted(report):
         raise typer.Exit(130)
 

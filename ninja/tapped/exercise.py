@@ -18,7 +18,7 @@ import torch
 from ninja import collected, engine, runner
 from ninja.engine import UNREACHED
 from ninja.exercise import BundledFiles, RunOptions, cached
-from ninja.results import LearnerError, Report
+from ninja.results import GRADIENTS, LearnerError, Report
 from ninja.settings import Settings
 from ninja.tapped import blame, context
 from ninja.tapped import roles as generic_roles
@@ -64,6 +64,8 @@ class Exercise(BundledFiles):
     learner_module: str = "ninja.tapped.learner"  # where a template imports its tensors from
     source_file: Path | None = None  # the exercise file it was loaded from (a course's own exercise)
     track = "makemore"  # checked names are variables, shown as d<name>; not a field
+    labels = GRADIENTS  # how its results read: d<name>, exact shown, graded at several batch sizes
+    notebook_cells = True  # a notebook's cells can hold its gradients (ninja/notebook.py)
     learner_tensors = True  # checked on the learner's own parameters and batch where they have some
 
     @property
@@ -77,6 +79,10 @@ class Exercise(BundledFiles):
     def check(self, path: Path, settings: Settings = Settings(), options: RunOptions = CHECKING) -> Report:
         data = self.collect(path, settings) if options is CHECKING else self.collect(path, settings, options)
         return self.judge(data, settings)  # (exercise 4's collect takes no options: it has its own loop)
+
+    def warm_up(self, settings: Settings) -> None:
+        """Run once before `ninja watch` forks its checks: the data loaded, torch's kernels warm."""
+        self.collect(self.warm_up_file, settings)
 
     def for_grading(self) -> Exercise:
         """The same exercise: what grading changes is in its RunOptions (RunOptions.grading)."""
