@@ -260,7 +260,7 @@ def test_watch_checks_an_exercise_file_and_hints(workspace):
     child.expect_exact("check #1")
     child.expect_exact("h hint · q quit")
     child.send("h")
-    child.expect_exact("hint for dout")
+    child.expect_exact("hint 1/3 for dout")
     child.expect_exact("Used in: proj = out @ Wo")
     solved = (FIXTURES / "attention_solution.py").read_text()
     fresh = workspace / "exercises" / "attention.py.tmp~"
