@@ -69,6 +69,7 @@ def dev_check(path: Path, solution: Path | None = None, name: str | None = None)
         ("every checked gradient is reachable and not all zero", reachable),
         ("the template runs and reports every gradient missing; the audit finds nothing in it", template_is_blank),
         ("a mistake injected at each checked line is blamed on that line", injected_mistakes),
+        ("every named mistake computes, in its gradient's shape", named_mistakes_compute),
     ]
     for words, step in steps:
         found = step(exercise)
@@ -157,6 +158,19 @@ def template_is_blank(exercise: Exercise) -> list[str]:
         for f in audit(source, str(exercise.template))
     ]
     return failures
+
+
+def named_mistakes_compute(exercise: Exercise) -> list[str]:
+    """MISTAKES' candidates, each computed on the reference: one that raises or has the wrong shape
+    would never name anything."""
+    if exercise.mistakes is None:
+        return []
+    values, grads = exercise.reference(Settings(), (*exercise.checked, *exercise.given))
+    try:
+        exercise.mistakes(values, grads, strict=True)
+    except files.ExerciseFileError as e:
+        return [str(e)]
+    return []
 
 
 def solution_passes(exercise: Exercise, solution: Path) -> list[str]:

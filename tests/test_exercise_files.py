@@ -197,6 +197,15 @@ def test_an_invalid_exercise_file_gets_one_line_saying_what_to_change(tmp_path, 
     assert says in outcome.failures[0] and "\n" not in outcome.failures[0]
 
 
+def test_a_named_mistake_that_cannot_name_anything_is_said(tmp_path):
+    source = (FIXTURES / "ln_gelu.py").read_text()
+    path = tmp_path / "ln_gelu.py"
+    path.write_text(source.replace('/ v["x"].shape[0]', '[:2] / v["x"].shape[0]'))
+    found = devcheck.named_mistakes_compute(files.loaded(path, "ln_gelu"))
+    assert len(found) == 1 and "MISTAKES['logits']['the softmax is missing" in found[0]
+    assert "it is (2, 5), dlogits is (32, 5)" in found[0]
+
+
 def test_dev_check_exit_codes(tmp_path):
     sound = run_ninja(
         "dev", "check", str(FIXTURES / "attention.py"), "--solution", str(FIXTURES / "attention_solution.py")
@@ -383,3 +392,25 @@ def test_a_script_with_its_own_tensors_is_checked_on_them(tmp_path):
     path.write_text(mine.replace("dW1 = x.T @ dpre", "dW1 = x.T @ dpre * 2"))
     w1 = next(v for v in exercise("ln_gelu").check(path, Settings()).variables if v.name == "W1")
     assert w1.root_cause and "2 times" in w1.diagnosis
+
+
+def test_own_tensors_under_the_learners_own_names_are_found_by_what_they_do(tmp_path):
+    solution = (FIXTURES / "attention_solution.py").read_text()
+    own = (
+        "g = torch.Generator().manual_seed(9)\n"
+        "w_query, w_key = torch.randn(8, 4, generator=g) / 3, torch.randn(8, 4, generator=g) / 3\n"
+        "w_value, w_out = torch.randn(8, 4, generator=g) / 3, torch.randn(4, 8, generator=g) / 2\n"
+        "inputs, goal = torch.randn(3, 5, 8, generator=g), torch.randn(3, 5, 8, generator=g)\n"
+        "causal = torch.tril(torch.ones(5, 5))\n"
+        "Wq, Wk, Wv, Wo, x, target, mask = w_query, w_key, w_value, w_out, inputs, goal, causal\n"
+    )
+    mine = solution.replace("from ninja.tapped.learner import given, tensors\n", "")
+    mine = mine.replace('Wq, Wk, Wv, Wo, x, target, mask = tensors("attention")\n', own)
+    mine = mine.replace('dproj = given("proj", "attention")', "dproj = 2 * diff / diff.numel()")
+    mine += "del Wq, Wk, Wv, Wo, x, target, mask\n"  # only their own names are left
+    path = tmp_path / "mine.py"
+    path.write_text(mine)
+    report = exercise("attention").check(path, Settings())
+    assert report.passed, [(v.name, v.status, v.note) for v in report.variables]
+    note = next(n for n in report.notes if n.startswith("checked on your own"))
+    assert "w_query for Wq" in note and "inputs for x" in note and "batch 3" in note
