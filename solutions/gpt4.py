@@ -77,13 +77,13 @@ def gelu_backward(dout, inp):
 
 def attention_backward(datty, q, k, v):
     """dqkv from the gradient of the heads side by side, q, k, v (B, nh, T, hs)."""
-    hs = q.shape[-1]
+    B, nh, T, hs = q.shape
     att = (q @ k.transpose(-2, -1) * hs**-0.5).masked_fill(torch.ones(T, T).tril() == 0, float("-inf")).softmax(-1)
     dy = datty.view(B, T, nh, hs).transpose(1, 2)
     datt, dv = dy @ v.transpose(-2, -1), att.transpose(-2, -1) @ dy
     dpreatt = att * (datt - (att * datt).sum(-1, keepdim=True))
     dq, dk = dpreatt @ k * hs**-0.5, dpreatt.transpose(-2, -1) @ q * hs**-0.5
-    return torch.cat([d.transpose(1, 2).reshape(B, T, C) for d in (dq, dk, dv)], dim=-1)
+    return torch.cat([d.transpose(1, 2).reshape(B, T, nh * hs) for d in (dq, dk, dv)], dim=-1)
 
 
 dlogits = torch.softmax(logits, -1)
