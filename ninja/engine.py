@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 
 import torch
 
-from ninja.results import ERROR, FAIL, MISSING, PASS, LearnerError, Report, VarResult
+from ninja.results import ERROR, FAIL, FORWARD_CHANGED, MISSING, PASS, LearnerError, Note, Report, VarResult
 
 
 class _Unreached:
@@ -91,13 +91,17 @@ def forward_changes(
         value = learner.get(name)
         if value is None:
             if ran_to_end:
-                return [f"forward pass changed: {name} is not defined (restore the template's forward line)"]
+                missing = f"forward pass changed: {name} is not defined (restore the template's forward line)"
+                return [Note(missing, FORWARD_CHANGED)]
             continue
         got, want = as_tensor(value), trusted[name].detach().cpu()
         if got is None or got.shape != want.shape or not torch.allclose(got.to(want.dtype), want, rtol=rtol, atol=atol):
             return [
-                f"forward pass changed: {name} differs from the reference. Gradients are checked against "
-                "the trusted forward pass, so restore the template's forward lines"
+                Note(
+                    f"forward pass changed: {name} differs from the reference. Gradients are checked against "
+                    "the trusted forward pass, so restore the template's forward lines",
+                    FORWARD_CHANGED,
+                )
             ]
     return []
 

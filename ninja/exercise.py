@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 if TYPE_CHECKING:  # importing this module costs no torch (the CLI's --help imports it)
     import torch
 
-    from ninja.results import Report
+    from ninja.results import Labels, Report
     from ninja.settings import Settings
 
 
@@ -25,7 +25,9 @@ class Exercise(Protocol):
 
     name: str
     title: str
-    track: str  # "makemore": names are variables shown as d<name>; "cs231n": function.output
+    track: str  # a word for the JSON output ("makemore", "cs231n"); the core never asks it
+    labels: Labels  # how its results read: d<name> or function.output, the table's columns, grading's runs
+    notebook_cells: bool  # a notebook's cells can hold its answers (makemore's), or only files can (CS231n's)
     trains: bool
     hints: Mapping[str, tuple[str, str, str]]
 
@@ -42,6 +44,7 @@ class Exercise(Protocol):
     def collect(self, path: Any, settings: Settings = ...) -> dict: ...  # runs the learner's code: plain data
     def judge(self, data: dict, settings: Settings = ..., cache: dict | None = None) -> Report: ...  # pure
     def for_grading(self) -> Exercise: ...
+    def warm_up(self, settings: Settings) -> None: ...  # before `ninja watch` forks its checks
 
 
 @dataclass(frozen=True)

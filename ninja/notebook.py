@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 
 from ninja import collected
-from ninja.results import LearnerError, Report
+from ninja.results import LearnerError, Note, Report, kind_of
 from ninja.runner import CELL_MARK
 from ninja.tapped.exercise import NotebookSpec
 
@@ -420,7 +420,8 @@ def point_at_notebook(
 
     if generated_path:
         here = re.compile(re.escape(generated_path) + r":(\d+)")
-        report.notes = [here.sub(pointer, note) for note in report.notes]
+        # TODO(issue18-engine): notes with a place (path, line) of their own, mapped like the variables
+        report.notes = [Note(here.sub(pointer, note), kind_of(note)) for note in report.notes]
     names_missing = [e for e in [report.error] if e and e.kind == "NameError"]
     if names_missing or any("NameError" in note for note in report.notes):
         report.notes.append(

@@ -19,7 +19,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import NINJA, ROOT
+from conftest import NINJA, ROOT, needed
 
 sys.path.insert(0, str(Path(__file__).parent))
 import karpathy_notebook as kn  # noqa: E402
@@ -169,7 +169,7 @@ class Attributes(HTMLParser):
 
 def chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert found, "Chromium is needed for this test: apt-get install -y chromium (.ci/run installs it)"
+    needed("Chromium", bool(found), "apt-get install -y chromium (.ci/run installs it) to run this test")
     return found
 
 

@@ -53,17 +53,33 @@ def quoted(path) -> str:
     return shlex.quote(str(path))
 
 
-def complete_exercise(incomplete: str) -> list[str]:
-    from ninja.registry import EXERCISES
+def every_exercise(workspace: Optional[Path] = None) -> dict:
+    """The bundled exercises and those the workspace's ninja.toml registers ([exercises.NAME] file = ...)."""
+    from ninja.registry import ExerciseFileError, exercises
 
-    return [name for name in EXERCISES if name.startswith(incomplete)]
+    try:
+        return exercises(workspace)
+    except ExerciseFileError as e:
+        raise fail_usage(str(e)) from None
+
+
+def complete_exercise(incomplete: str) -> list[str]:
+    from ninja.registry import EXERCISES, ExerciseFileError, exercises
+
+    try:
+        known = exercises()
+    except ExerciseFileError:
+        known = EXERCISES
+    return [name for name in known if name.startswith(incomplete)]
 
 
 def exercise_named(name: str):
-    from ninja.registry import EXERCISES, UnknownExercise, find
+    from ninja.registry import EXERCISES, ExerciseFileError, UnknownExercise, find
 
     try:
         return find(name)
+    except ExerciseFileError as e:
+        raise fail_usage(str(e)) from None
     except UnknownExercise as e:
         stem = Path(name.replace("\\", "/")).name.removesuffix(".py").removesuffix(".ipynb")
         if stem != name and stem in EXERCISES:  # a path where an exercise name goes
@@ -136,6 +152,7 @@ def interrupted(report) -> bool:
 def watched_check(exercise, path: Path, settings, timeout: Optional[float] = None):
     """check_file, saying on stderr that it runs when it takes a while, and stopped after `timeout`
     seconds. A file stopped where its run is no result (inside a CS231n function) exits 1 here."""
+    from ninja.memory import capped
     from ninja.runner import TimedOut, error_from_exception
     from ninja.watchdog import Watchdog, one_thread
 
@@ -144,7 +161,7 @@ def watched_check(exercise, path: Path, settings, timeout: Optional[float] = Non
     try:
         # one thread: a check's tensors are small, and torch's thread pool costs tens of ms to start at
         # its first matmul, max and tanh; grading runs on one thread too, so the last bits of a sum agree
-        with Watchdog(path, timeout), one_thread():
+        with Watchdog(path, timeout), one_thread(), capped():  # capped: a file's memory (ninja/memory.py)
             return check_file(exercise, path, settings)
     except TimedOut as e:
         where = stopped_in(e, path if isinstance(path, list) else [path])

@@ -159,6 +159,8 @@ def judge_unit(exercise, unit: Unit, got: dict, settings, cifar, error, source: 
             r.root_cause = True
         if r.diagnosis_kind and (r.root_cause or r.diagnosis_kind == "in_place"):  # in place: a pass, noted
             r.line = r.line or offending_line(source, r.name, r.diagnosis_kind)
+        elif r.status == FAIL and r.line is None:  # no named mistake: hints point at the function's def
+            r.line = offending_line(source, r.name, "")
     blame_the_forward(unit, merged)
     return merged
 

@@ -33,6 +33,19 @@ def affine(t, out):
     return x.reshape(x.shape[0], -1) @ t["w"] + t["b"]
 
 
+AFFINE_RESHAPE = (
+    "x.T.dot(dout) with x still (N, d_1, ..., d_k): reshape x to (N, D) first, "
+    "x.reshape(x.shape[0], -1).T.dot(dout)"
+)
+
+
+def affine_unreshaped(inputs, dout):
+    """dw as x.T.dot(dout) on x as it came: right for a 2-d x, a (d_k, ..., d_1, M) array otherwise."""
+    if dout is None or np.ndim(inputs["x"]) == 2:
+        return {}
+    return {"dw": np.asarray(inputs["x"]).T.dot(np.asarray(dout))}
+
+
 def relu_cases(seed, cifar=None):
     r = rng_for(seed, "relu")
     return [Case(f"x {s}", {"x": r.standard_normal(s)}) for s in [(10, 10), (2, 3, 4, 5), (1, 7)]]
@@ -358,7 +371,10 @@ POOL_ASSIGNED = (
 # ---------------------------------------------------------------- the exercise
 
 UNITS = (
-    Unit("affine_forward", "layer", ("x", "w", "b"), affine_cases, affine, backward=("affine_backward",)),
+    Unit(
+        "affine_forward", "layer", ("x", "w", "b"), affine_cases, affine, backward=("affine_backward",),
+        mistakes=(Mistake("reshape", AFFINE_RESHAPE, produces=affine_unreshaped),),
+    ),
     Unit("relu_forward", "layer", ("x",), relu_cases, relu, backward=("relu_backward",)),
     Unit(
         "softmax_loss", "loss", ("x",), loss_cases, softmax_loss, mistakes=(MISSING_N_MISTAKE,),

@@ -241,6 +241,13 @@ def slice_to_minus_pad(stmt, result, aliases) -> bool:
     )  # fmt: skip
 
 
+def transposes_into_result(stmt: ast.stmt, result: str, aliases: set[str]) -> bool:
+    """`dw = x.T.dot(dout)`: an assignment to the result's own name (dw) that transposes something."""
+    targets = [n.id for t in getattr(stmt, "targets", []) for n in ast.walk(t) if isinstance(n, ast.Name)]
+    transposes = any(isinstance(n, ast.Attribute) and n.attr == "T" for n in ast.walk(stmt))
+    return transposes and result.rpartition(".")[2] in targets
+
+
 OFFENDING: dict[str, Callable[[ast.stmt, str, set[str]], bool]] = {
     "accumulation": assigns_into_array,
     "in_place": writes_into_argument,
@@ -252,6 +259,7 @@ OFFENDING: dict[str, Callable[[ast.stmt, str, set[str]], bool]] = {
     "reg_in_loop": regularizes,
     "net_reg": regularizes,
     "empty": slice_to_minus_pad,
+    "reshape": transposes_into_result,
 }  # a kind not here (missing_n: the division that is missing) points at the def
 
 

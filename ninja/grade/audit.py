@@ -36,7 +36,7 @@ ALLOWED_DUNDERS = {"__init__", "__name__", "__doc__", "__class__", "__len__", "_
 NINJA_IMPORTS = {
     "ninja.makemore": {"batch", "parameters", "given", "dataset"},
     "ninja.makemore.data": {"BLOCK_SIZE", "itos", "stoi"},
-    "ninja.tapped.learner": {"tensors", "given"},  # the templates made from exercise files (gpt1-4, a course's)
+    "ninja.tapped.learner": {"tensors", "given"},  # an exercise file's template (ninja/tapped/files.py)
     "ninja.cli": {"main"},
 }
 ACCESSORS = {"getattr", "setattr", "delattr", "hasattr"}

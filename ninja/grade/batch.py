@@ -159,16 +159,18 @@ def given_names(exercise: Exercise) -> list[str]:
 
 
 def grading_settings(exercise: Exercise, plan: Plan) -> list[tuple[str, Settings]]:
-    """(label, settings) to grade at. makemore: the secret seed at every batch size. CS231n, where
-    shapes come with the cases and batch size means nothing: as many input sets, seeds seed, seed+1, ..."""
-    if exercise.track == "makemore":
-        return [(f"batch size {n}", Settings(plan.seed, n)) for n in plan.batch_sizes]
-    return [(f"input set {k + 1}", Settings(plan.seed + k)) for k in range(len(plan.batch_sizes))]
+    """(label, settings) to grade at: the secret seed at every batch size; or, for an exercise whose
+    shapes come with its cases (CS231n) and batch size means nothing, as many input sets, seeds seed,
+    seed+1, ..."""
+    setting = exercise.labels.setting
+    if exercise.labels.by_seed:
+        return [(f"{setting} {k + 1}", Settings(plan.seed + k)) for k in range(len(plan.batch_sizes))]
+    return [(f"{setting} {n}", Settings(plan.seed, n)) for n in plan.batch_sizes]
 
 
 def test_name(exercise: Exercise, name: str) -> str:
     """What graders call a checked name: d<variable> (makemore), function.output (CS231n)."""
-    return f"d{name}" if exercise.track == "makemore" else name
+    return exercise.labels.shown(name)
 
 
 def feedback(v: VarResult, name: str, at: str) -> str:
@@ -247,7 +249,7 @@ def score_reports(
     `code`: the text of root causes' lines, by variable."""
     tests = []
     hard_coded = []
-    what, guess = ("batch size", "n or a value") if exercise.track == "makemore" else ("input set", "a value")
+    what, guess = exercise.labels.setting, exercise.labels.hard_coded
     for i, name in enumerate(exercise.checked):
         results = [r.variables[i] for r in reports]
         passing = [earns(v, plan.credit) for v in results]

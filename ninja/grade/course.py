@@ -107,7 +107,7 @@ def starting_toml(exercises: list[str], name: str) -> str:
     for exercise in exercises:
         lines.append(f"[{exercise}.points]")
         ex = EXERCISES[exercise]
-        lines += [f'"{name if ex.track != "makemore" else "d" + name}" = 1' for name in ex.checked]
+        lines += [f'"{ex.labels.shown(name)}" = 1' for name in ex.checked]
         lines.append("")
     return "\n".join(lines)
 

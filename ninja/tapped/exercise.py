@@ -18,7 +18,7 @@ import torch
 from ninja import collected, engine, runner
 from ninja.engine import UNREACHED
 from ninja.exercise import BundledFiles, RunOptions, cached
-from ninja.results import LearnerError, Report
+from ninja.results import GRADIENTS, LearnerError, Report
 from ninja.settings import Settings
 from ninja.tapped import blame, context
 from ninja.tapped import roles as generic_roles
@@ -64,6 +64,8 @@ class Exercise(BundledFiles):
     learner_module: str = "ninja.tapped.learner"  # where a template imports its tensors from
     source_file: Path | None = None  # the exercise file it was loaded from (a course's own exercise)
     track = "makemore"  # checked names are variables, shown as d<name>; not a field
+    labels = GRADIENTS  # how its results read: d<name>, exact shown, graded at several batch sizes
+    notebook_cells = True  # a notebook's cells can hold its gradients (ninja/notebook.py)
     learner_tensors = True  # checked on the learner's own parameters and batch where they have some
 
     @property
@@ -77,6 +79,10 @@ class Exercise(BundledFiles):
     def check(self, path: Path, settings: Settings = Settings(), options: RunOptions = CHECKING) -> Report:
         data = self.collect(path, settings) if options is CHECKING else self.collect(path, settings, options)
         return self.judge(data, settings)  # (exercise 4's collect takes no options: it has its own loop)
+
+    def warm_up(self, settings: Settings) -> None:
+        """Run once before `ninja watch` forks its checks: the data loaded, torch's kernels warm."""
+        self.collect(self.warm_up_file, settings)
 
     def for_grading(self) -> Exercise:
         """The same exercise: what grading changes is in its RunOptions (RunOptions.grading)."""
@@ -123,7 +129,7 @@ class Exercise(BundledFiles):
             "other_errors": [collected.error_data(e) for e in run.errors if e is not error],
             "output": run.output,
             "answers": {name: collected.plain(value) for name, value in answers.items()},
-            "near": near_names(run.namespace, self.checked, answers),
+            "near": near_names(run.namespace, self.checked, answers, self.forward_names),
             "autograd_lines": autograd_lines(path),
             "forward": {
                 name: collected.plain(value) for name, value in self.learner_forward(run, found, settings).items()
@@ -171,19 +177,7 @@ class Exercise(BundledFiles):
         )
         report.output = data["output"]
         report.path = data["path"]
-        if own:
-            package_batch = not data.get("own_batch")
-            own_names, grad_names = data.get("own_names") or {}, data.get("grad_names") or {}
-            report.notes.append(self.own_note(own, own_names, grad_names, package_batch))
-        report.notes += [
-            f"d{name}: taken from {other}, a near name (rename it d{name})" for name, other in taken.items()
-        ]
-        report.notes += [ran_on(collected.error_of(e)) for e in data.get("other_errors") or ()]
-        if data.get("autograd_lines"):
-            report.notes.append(
-                f"{data['path']}:{data['autograd_lines'][0]}: .grad or .backward() in your backward: ninja checks "
-                "your formulas, autograd is the reference (a gradient read from .grad is autograd's, not yours)"
-            )
+        report.notes += self.notes(data, own, taken)
         outputs, leaves = refs("pieces", lambda: self.pieces(settings, self.checked, own))
         named = refs("mistakes", lambda: self.named_mistakes(settings, own))
         blame.blame(
@@ -202,6 +196,23 @@ class Exercise(BundledFiles):
             mistakes=named,
         )
         return report
+
+    def notes(self, data: dict, own: dict | None, taken: Mapping[str, str]) -> list[str]:
+        """What the report says about the whole file: its own tensors, near names taken, the errors
+        of cells that did not stop the check, .grad read in the backward."""
+        notes = []
+        if own:
+            package_batch = not data.get("own_batch")
+            own_names, grad_names = data.get("own_names") or {}, data.get("grad_names") or {}
+            notes.append(self.own_note(own, own_names, grad_names, package_batch))
+        notes += [f"d{name}: taken from {other}, a near name (rename it d{name})" for name, other in taken.items()]
+        notes += [ran_on(collected.error_of(e)) for e in data.get("other_errors") or ()]
+        if data.get("autograd_lines"):
+            notes.append(
+                f"{data['path']}:{data['autograd_lines'][0]}: .grad or .backward() in your backward: ninja checks "
+                "your formulas, autograd is the reference (a gradient read from .grad is autograd's, not yours)"
+            )
+        return notes
 
     # ---- the learner's own tensors ----
 
@@ -363,10 +374,11 @@ def distance(a: str, b: str) -> int:
     return row[-1]
 
 
-def near_names(namespace, checked, answers) -> dict[str, list]:
+def near_names(namespace, checked, answers, forward_names=()) -> dict[str, list]:
     """For a gradient that is missing, tensors under a near name (dlogits_maxes for
-    dlogit_maxes: at most 2 edits), as plain data; judge keeps the first of the right shape."""
-    ours = {f"d{name}" for name in checked}
+    dlogit_maxes: at most 2 edits), as plain data; judge keeps the first of the right shape.
+    Never one of the forward's own names (diff is no typo of ddiff)."""
+    ours = {f"d{name}" for name in checked} | set(forward_names)
     near = {}
     for name in checked:
         if answers[name] is None:
