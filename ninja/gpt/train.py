@@ -76,8 +76,16 @@ def adam(params: dict, grads: dict, state: dict, lr: float, betas=(0.9, 0.99), e
         p.addcdiv_(m / (1 - betas[0] ** t), (v / (1 - betas[1] ** t)).sqrt_().add_(eps), value=-lr)
 
 
-def optimise(step_fn: StepFn, params: dict, stream, steps: int, batch_size: int, seed: int,
-             on_progress: OnProgress | None = None, every: int = 100) -> list[float]:
+def optimise(
+    step_fn: StepFn,
+    params: dict,
+    stream,
+    steps: int,
+    batch_size: int,
+    seed: int,
+    on_progress: OnProgress | None = None,
+    every: int = 100,
+) -> list[float]:
     """Adam on `params` in place with the gradients step_fn returns: every step's loss."""
     device = next(iter(params.values())).device
     g = torch.Generator().manual_seed(seed)  # on the CPU, so every device and both runs see the same batches
@@ -134,8 +142,9 @@ def last_logits(params: dict, idx: torch.Tensor) -> torch.Tensor:
     return found["logits"][0, -1]
 
 
-def train(step_fn: StepFn, settings, steps: int, device: torch.device, on_progress: OnProgress | None = None,
-          every: int = 100) -> Training:
+def train(
+    step_fn: StepFn, settings, steps: int, device: torch.device, on_progress: OnProgress | None = None, every: int = 100
+) -> Training:
     """Both runs, the validation losses and the samples from the learner's model."""
     streams = data.splits(settings.data)
     mine, reference = initial(settings, device), initial(settings, device)

@@ -148,7 +148,8 @@ def show(console: Console, result: train.Training, plot: Path | None) -> None:
                   highlight=False)  # fmt: skip
     if plot:
         console.print(f"training curves written to {escape(str(plot))}", highlight=False)
-    console.print(f"[bold]val {result.val_loss:.4f}[/] (autograd's run: {result.autograd_val_loss:.4f})",
-                  highlight=False)
+    console.print(
+        f"[bold]val {result.val_loss:.4f}[/] (autograd's run: {result.autograd_val_loss:.4f})", highlight=False
+    )
     console.print(Text(f"{len(result.samples)} names sampled from your model:", style="bold"))
     console.print(Columns(result.samples or ["(none)"], padding=(0, 2)))
