@@ -127,7 +127,7 @@ def sample(params: dict, count: int = SAMPLES) -> list[str]:
         context = [0]
         while len(context) <= 3 * data.BLOCK_SIZE:
             logits = last_logits(params, torch.tensor([context[-data.BLOCK_SIZE :]]))
-            ix = torch.multinomial(logits.softmax(-1), 1, generator=g).item()
+            ix = int(torch.multinomial(logits.softmax(-1), 1, generator=g).item())
             if ix == 0:
                 break
             context.append(ix)
@@ -137,7 +137,7 @@ def sample(params: dict, count: int = SAMPLES) -> list[str]:
 
 def last_logits(params: dict, idx: torch.Tensor) -> torch.Tensor:
     """The logits for the character after the last of `idx` (1, t)."""
-    found = {}
+    found: dict[str, torch.Tensor] = {}
     model2.forward(lambda name, t: found.setdefault(name, t), **params, idx=idx, targets=torch.zeros_like(idx))
     return found["logits"][0, -1]
 
