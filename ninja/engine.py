@@ -1,8 +1,8 @@
 """The cmp engine: the learner's gradients against autograd's. Pure: tensors in, results out.
 
-What it adds to the notebook's three-line cmp: a shape check (a wrong shape that broadcasts used to
-pass), a status for what is missing or never ran, CS231n's relative error, and a check that the
-forward pass in the learner's file is still the trusted one.
+What it adds to the notebook's three-line cmp: a shape check by broadcasting's own rule (a wrong
+shape that broadcasts used to pass), a status for what is missing or never ran, CS231n's relative
+error, and a check that the forward pass in the learner's file is still the trusted one.
 """
 
 from __future__ import annotations
@@ -37,7 +37,33 @@ def dtype_name(dtype: torch.dtype) -> str:
 
 
 def squeezed(shape: Sequence[int]) -> tuple[int, ...]:
-    return tuple(d for d in shape if d != 1)
+    """The shape without its leading size-1 dims. Two gradients whose squeezed shapes are equal
+    update a variable alike (`p -= lr * g` keeps p's shape and values): (64,) for (1, 64)."""
+    shape = tuple(shape)
+    while shape and shape[0] == 1:
+        shape = shape[1:]
+    return shape
+
+
+def shape_mistake(got: Sequence[int], expected: Sequence[int]) -> str | None:
+    """None when a gradient of shape `got` updates a variable of shape `expected` as the right one
+    would; else what is wrong, by broadcasting's own rule: "transposed: (64, 1) for (1, 64)",
+    "(27, 1) for (27,) broadcasts to (27, 27)", "(32, 64) for (1, 64): a missing sum"."""
+    got, expected = tuple(got), tuple(expected)
+    if squeezed(got) == squeezed(expected):
+        return None
+    pair = f"{got} for {expected}"
+    if len(got) == len(expected) == 2 and got == expected[::-1]:
+        return f"transposed: {pair}"
+    try:
+        both = tuple(torch.broadcast_shapes(got, expected))
+    except RuntimeError:
+        return pair
+    if squeezed(both) == squeezed(got) and squeezed(both) != squeezed(expected):
+        return f"{pair}: a missing sum"  # the forward broadcast the variable up to this shape
+    if squeezed(both) != squeezed(expected):
+        return f"{pair} broadcasts to {both}"
+    return pair
 
 
 def compare(name: str, got: Any, expected: torch.Tensor, rtol: float = 1e-5, atol: float = 1e-8) -> VarResult:
@@ -58,10 +84,11 @@ def compare(name: str, got: Any, expected: torch.Tensor, rtol: float = 1e-5, ato
     result.shape = tuple(g.shape)
     notes = []
     if g.shape != expected.shape:
-        if squeezed(g.shape) != squeezed(expected.shape):
-            result.note = f"wrong shape: {name} is {result.expected_shape}"
+        wrong = shape_mistake(g.shape, expected.shape)
+        if wrong:
+            result.note = f"wrong shape: {wrong}"
             return result
-        notes.append(f"{name} is {result.expected_shape}: only size-1 dims differ, fine")
+        notes.append(f"{name} is {result.expected_shape}: only leading size-1 dims differ, fine")
         g = g.reshape(expected.shape)
     if g.dtype != expected.dtype:
         notes.append(f"dtype {dtype_name(g.dtype)}, {name} is {dtype_name(expected.dtype)}")

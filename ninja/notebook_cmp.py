@@ -88,7 +88,7 @@ def cmp(s: str, dt, t, rtol: float = 1e-5, atol: float = 1e-8) -> None:
         if diagnosis:
             print(f"{'':15s}   note: {diagnosis}")
     elif result.shape is not None and result.shape != result.expected_shape:
-        print(f"{'':15s}   {diagnosis}, your {label} is {result.shape}")
+        print(f"{'':15s}   {label}: {diagnosis}")
         if named:
             print(f"{'':15s}   looks like: {named}")
     elif named:

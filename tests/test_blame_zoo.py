@@ -21,7 +21,7 @@ ZOO = [
     ("exercise1", "dprobs = (1.0 / probs) * dlogprobs", "dprobs = probs * dlogprobs", "probs", "local_rule"),
     ("exercise1", "dprobs = (1.0 / probs) * dlogprobs", "dprobs = (1.0 / dlogprobs) * dlogprobs", "probs", "nonfinite"),
     ("exercise1", "dcounts_sum_inv = (counts * dprobs).sum(1, keepdim=True)",
-     "dcounts_sum_inv = (counts * dprobs).sum(1)", "counts_sum", "keepdim"),
+     "dcounts_sum_inv = (counts * dprobs).sum(1)", "counts_sum_inv", "keepdim"),
     ("exercise1", "dcounts_sum_inv = (counts * dprobs).sum(1, keepdim=True)",
      "dcounts_sum_inv = (counts * dprobs).sum(0, keepdim=True)", "counts_sum_inv", "wrong_dim"),
     ("exercise1", "dcounts_sum = (-(counts_sum**-2)) * dcounts_sum_inv",
