@@ -14,14 +14,17 @@ from __future__ import annotations
 import ast
 import builtins
 import re
+import sys
 import tempfile
+import textwrap
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from ninja import collected
-from ninja.results import LearnerError, Report
+from ninja.results import LearnerError, Report, at
 from ninja.runner import CELL_MARK
 
 # after the template's forward: the notebook's cmp silenced, and the notebook's size names
@@ -51,6 +54,7 @@ class Cell:
     steps: list[tuple[set[str], set[str]]] = field(default_factory=list)
     constants: dict[str, str] = field(default_factory=dict)  # NAME -> `NAME = value`, the last in the cell
     syntax_error: SyntaxError | None = None
+    line: int | None = None  # a script's paragraph read as a cell: the file's line it starts at
 
     @property
     def gradients(self) -> set[str]:
@@ -167,8 +171,61 @@ def constants_of(source: str) -> dict[str, str]:
     return found
 
 
+def make_cell(number: int, source: str, gradient_names: set[str], line: int | None = None) -> Cell:
+    binds, updates, in_loop, steps = cell_writes(source, gradient_names)
+    try:
+        ast.parse(source)
+        error = None
+    except SyntaxError as e:
+        error = e
+    return Cell(number, source, binds, updates, in_loop, steps, constants_of(source), error, line)
+
+
+SCRIPT_CELL = re.compile(r"^# ?(%%|In\[[\d ]*\]:)")  # `# %%` (VS Code, Jupytext) or nbconvert's `# In[12]:`
+
+
+def script_cells(path: Path, gradient_names: set[str]) -> list[Cell]:
+    """A script read as a notebook: its `# %%` (or `# In[ ]:`) cells, else its paragraphs (top-level
+    statements after a blank or comment line start a new one); the body of its `if __name__ ==
+    "__main__":` block is read as top-level code. Each cell keeps the file line it starts at."""
+    from ninja.runner import read_source
+
+    try:
+        source = read_source(path)
+        tree = ast.parse(source)
+    except (OSError, SyntaxError, ValueError) as e:
+        raise NotebookError(f"cannot read {path}: {e}") from None
+    lines = source.split("\n")
+    statements = []
+    for statement in tree.body:
+        guard = isinstance(statement, ast.If) and "__main__" in ast.unparse(statement.test)
+        statements += statement.body if guard else [statement]
+    starts = [k for k, text in enumerate(lines, 1) if SCRIPT_CELL.match(text)]
+    groups: list[list[ast.stmt]] = []
+    previous_end = 0
+    for statement in statements:
+        if starts:
+            new = any(previous_end < k <= statement.lineno for k in starts)
+        else:
+            before = lines[statement.lineno - 2].strip() if statement.lineno > 1 else ""
+            new = not before or before.startswith("#")
+        if new or not groups:
+            groups.append([])
+        groups[-1].append(statement)
+        previous_end = statement.end_lineno
+    cells = []
+    for group in groups:
+        first, last = group[0].lineno, group[-1].end_lineno
+        text = textwrap.dedent("\n".join(lines[first - 1 : last]))
+        cells.append(make_cell(len(cells) + 1, python_source(text), gradient_names, line=first))
+    return cells
+
+
 def read_cells(path: Path, gradient_names: set[str]) -> list[Cell]:
-    """Every code cell, with the gradients (names in `gradient_names`) it writes."""
+    """Every code cell, with the gradients (names in `gradient_names`) it writes; a script's cells
+    are its `# %%` cells or its paragraphs."""
+    if Path(path).suffix == ".py":
+        return script_cells(path, gradient_names)
     try:
         notebook = nbformat.read(str(path), as_version=4)
         code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
@@ -181,17 +238,7 @@ def read_cells(path: Path, gradient_names: set[str]) -> list[Cell]:
             f"cannot read notebook {path}: its JSON is not laid out as a Jupyter notebook ({type(e).__name__}: {e}); "
             "open it in Jupyter and save it again"
         ) from None
-    cells = []
-    for source in code:
-        source = python_source(source)
-        binds, updates, in_loop, steps = cell_writes(source, gradient_names)
-        try:
-            ast.parse(source)
-            error = None
-        except SyntaxError as e:
-            error = e
-        cells.append(Cell(len(cells) + 1, source, binds, updates, in_loop, steps, constants_of(source), error))
-    return cells
+    return [make_cell(k, python_source(source), gradient_names) for k, source in enumerate(code, 1)]
 
 
 @dataclass(frozen=True)
@@ -401,7 +448,17 @@ def in_notebook_terms(error: LearnerError | None, notebook: Path, prog: Program)
     cell, line = place
     source_lines = cell.source.splitlines()
     text = source_lines[line - 1].strip() if 0 < line <= len(source_lines) else error.source
-    return LearnerError(error.kind, error.message, str(notebook), line, text, cell.label)
+    line, label = located(place)
+    return LearnerError(error.kind, error.message, str(notebook), line, text, label)
+
+
+def located(place: tuple[Cell, int] | None) -> tuple[int | None, str | None]:
+    """(line, cell label) for the learner: a notebook's line counts in its cell; a script's cells
+    are its own lines."""
+    if place is None:
+        return None, None
+    cell, line = place
+    return (line, cell.label) if cell.line is None else (cell.line + line - 1, None)
 
 
 def point_at_notebook(report: Report, notebook: Path, prog: Program, generated_path: str | None) -> Report:
@@ -410,12 +467,11 @@ def point_at_notebook(report: Report, notebook: Path, prog: Program, generated_p
     report.error = in_notebook_terms(report.error, notebook, prog)
     report.path = str(notebook)
     for v in report.variables:
-        place = prog.where(v.line)
-        v.cell, v.line = (place[0].label, place[1]) if place else (None, None)
+        v.line, v.cell = located(prog.where(v.line))
 
     def pointer(match: re.Match) -> str:
-        place = prog.where(int(match.group(1)))
-        return f"{notebook}, {place[0].label}, line {place[1]}" if place else str(notebook)
+        line, cell = located(prog.where(int(match.group(1))))
+        return at(str(notebook), cell, line)
 
     if generated_path:
         here = re.compile(re.escape(generated_path) + r":(\d+)")
@@ -485,8 +541,24 @@ def generate(exercise, notebook: Path, every_gradient: set[str] | None = None, s
 
 
 def run_generated(exercise, generated: Generated, settings) -> dict:
-    with tempfile.TemporaryDirectory(prefix="ninja-notebook-") as folder:
+    """Run the generated file from a folder of its own, with the notebook's folder importable (its
+    sibling modules: `from mlp import MLP`)."""
+    with tempfile.TemporaryDirectory(prefix="ninja-notebook-") as folder, importable(generated.notebook.parent):
         return exercise.collect(generated.write(Path(folder), exercise.name), settings)
+
+
+@contextmanager
+def importable(folder: Path):
+    """`folder` on sys.path while the cells run; the modules imported from it forgotten after."""
+    from ninja.runner import forget_modules_from
+
+    entry, before = str(Path(folder).resolve()), set(sys.modules)
+    sys.path.append(entry)
+    try:
+        yield
+    finally:
+        sys.path.remove(entry)
+        forget_modules_from(Path(entry), before)
 
 
 def check(exercise, notebook: Path, settings, every_gradient: set[str]) -> Report:
@@ -497,9 +569,10 @@ def check(exercise, notebook: Path, settings, every_gradient: set[str]) -> Repor
     errors = [collected.error_of(e) for e in [data["error"], *data.get("other_errors", [])] if e]
     failed = [e for e in errors if generated.program.in_setup(e.line)]
     note = None
+    kind = "script" if notebook.suffix == ".py" else "notebook"
     if failed and not data.get("own"):  # its set-up does not run here: the template's forward, said so
         first = in_notebook_terms(failed[0], notebook, generated.program)
-        note = (f"your notebook's set-up does not run here ({first.where}: {first.kind}: {first.message}): checked "
+        note = (f"your {kind}'s set-up does not run here ({first.where}: {first.kind}: {first.message}): checked "
                 "on ninja's parameters and batch, after the template's forward")  # fmt: skip
         generated = generate(exercise, notebook, every_gradient)
         data = run_generated(exercise, generated, settings)
@@ -507,7 +580,7 @@ def check(exercise, notebook: Path, settings, every_gradient: set[str]) -> Repor
         data = without_setup(data, generated.program)
         if failed and not data.get("own_batch"):  # it did not make its own batch: say why
             first = in_notebook_terms(failed[0], notebook, generated.program)
-            note = f"your notebook's set-up did not all run here ({first.where}: {first.kind}: {first.message})"
+            note = f"your {kind}'s set-up did not all run here ({first.where}: {first.kind}: {first.message})"
     report = generated.point(exercise.judge(data, settings))
     if note:
         report.notes.insert(0, note)

@@ -107,3 +107,179 @@ def test_grading_fails_a_transposed_gain(tmp_path):
     gain = next(t for t in result.tests if t.name == "dbngain")
     assert result.score < result.max_score and not gain.passed and gain.status == "fail"
     assert "transposed: (64, 1) for (1, 64)" in gain.output and gain.root_cause and gain.kind == "transposed"
+
+
+# ---- the truth, by autograd, independent of ninja's engine ----
+
+
+def autograd_truth(path: Path) -> dict[str, bool]:
+    """Run the learner's file as Python runs it and say, for each of its gradients, whether it
+    equals autograd's on its own tensors (leading size-1 dims aside)."""
+    import runpy
+
+    from ninja.makemore import PARAMETER_NAMES, forward
+
+    space = runpy.run_path(str(path), run_name="__truth__")
+    params = {k: space[k].detach().clone().requires_grad_() for k in PARAMETER_NAMES}
+    kept = {}
+
+    def tap(name, t):
+        if name != "loss":
+            t.retain_grad()
+            kept[name] = t
+        return t
+
+    forward(**params, Xb=space["Xb"], Yb=space["Yb"], tap=tap).backward()
+    truth = {name: t.grad for name, t in kept.items()} | {name: p.grad for name, p in params.items()}
+    right = {}
+    for name, grad in truth.items():
+        mine = space.get(f"d{name}")
+        right[name] = torch.is_tensor(mine) and mine.numel() == grad.numel() and shape_mistake(
+            mine.shape, grad.shape) is None and torch.allclose(mine.reshape(grad.shape), grad)  # fmt: skip
+    return right
+
+
+# ---- 2. blame by statement ----
+
+# (the solution's statement, the learner's, the variable): a mistake in the first of two statements
+FIRST_OF_TWO = [
+    ("dcounts = counts_sum_inv * dprobs", "dcounts = -counts_sum_inv * dprobs", "counts", "factor"),
+    ("dbndiff = bnvar_inv * dbnraw", "dbndiff = bnvar_inv * dbnraw * 2", "bndiff", "factor"),
+    ("dlogits = dnorm_logits.clone()", "dlogits = dnorm_logits.clone() * 2", "logits", "factor"),
+    ("dhprebn = dbndiff.clone()", "dhprebn = dbndiff.clone() / n", "hprebn", "factor"),
+    ("dC = torch.zeros_like(C)", "dC = torch.ones_like(C)", "C", "local_rule"),
+]
+
+
+@pytest.mark.parametrize("right, wrong, name, kind", FIRST_OF_TWO, ids=[f[2] for f in FIRST_OF_TWO])
+def test_the_first_wrong_statement_is_the_root_cause(tmp_path, right, wrong, name, kind):
+    path = solution_with(tmp_path, "exercise1", right, wrong)
+    truth = autograd_truth(path)
+    assert not truth[name]
+    report = find("exercise1").check(path)
+    results = {v.name: v for v in report.variables}
+    assert [v.name for v in report.variables if v.root_cause] == [name]
+    assert path.read_text().splitlines()[results[name].line - 1] == wrong
+    assert results[name].diagnosis_kind == kind, results[name].diagnosis
+    for other, v in results.items():  # every verdict is autograd's
+        assert (v.status == "pass") == truth[other], other
+
+
+def test_a_mistake_in_the_second_statement_stays_on_the_second(tmp_path):
+    wrong = "dcounts += torch.ones_like(counts) * dcounts_sum * 2"
+    path = solution_with(tmp_path, "exercise1", "dcounts += torch.ones_like(counts) * dcounts_sum", wrong)
+    counts = {v.name: v for v in find("exercise1").check(path).variables}["counts"]
+    assert counts.root_cause and path.read_text().splitlines()[counts.line - 1] == wrong
+
+
+def test_aliasing_is_blamed_at_the_line_that_aliases(tmp_path):
+    path = solution_with(tmp_path, "exercise1", "dhprebn = dbndiff.clone()", "dhprebn = dbndiff")
+    report = find("exercise1").check(path)
+    (blamed,) = [v for v in report.variables if v.root_cause]
+    assert blamed.diagnosis_kind == "aliasing"
+    assert path.read_text().splitlines()[blamed.line - 1] == "dhprebn = dbndiff"
+
+
+def test_hint_github_and_grading_point_at_the_first_wrong_statement(tmp_path):
+    right, wrong = "dbndiff = bnvar_inv * dbnraw", "dbndiff = bnvar_inv * dbnraw * 2"
+    path = solution_with(tmp_path, "exercise1", right, wrong)
+    line = path.read_text().splitlines().index(wrong) + 1
+    done = run_ninja("check", "exercise1", "--file", str(path), "--format", "github", cwd=tmp_path)
+    assert f"::error file={path},line={line},title=dbndiff is wrong::" in done.stdout
+    done = run_ninja("hint", "exercise1", "--file", str(path), cwd=tmp_path)
+    assert done.stdout.startswith(f"{path}:{line}: dbndiff is wrong"), done.stdout
+
+    from ninja.grade import batch as grading
+    from ninja.grade.sandbox import Limits
+
+    work = grading.find_work([tmp_path], None)
+    plan = grading.Plan(1234, (32, 45), Limits(timeout=20, cpu_seconds=20, memory_mb=2048), audit="warn")
+    (result,) = grading.grade(work, plan, jobs=1)
+    (blamed,) = [t for t in result.tests if t.root_cause]
+    assert blamed.name == "dbndiff" and blamed.line == line and blamed.code == wrong
+
+
+# ---- 3. scripts as notebooks ----
+
+SOLUTION = (ROOT / "solutions" / "exercise1.py").read_text()
+FORWARD_AND_BACKWARD = "# forward pass" + SOLUTION.split("# forward pass", 1)[1].split('if __name__ == "__main__"')[0]
+OWN_SETUP = """import torch
+import torch.nn.functional as F
+
+g = torch.Generator().manual_seed(42)
+C = torch.randn((27, 10), generator=g, dtype=torch.float64)
+W1 = torch.randn((30, 64), generator=g, dtype=torch.float64) * 0.2
+b1 = torch.randn(64, generator=g, dtype=torch.float64) * 0.1
+W2 = torch.randn((64, 27), generator=g, dtype=torch.float64) * 0.1
+b2 = torch.randn(27, generator=g, dtype=torch.float64) * 0.1
+bngain = torch.randn((1, 64), generator=g, dtype=torch.float64) * 0.1 + 1.0
+bnbias = torch.randn((1, 64), generator=g, dtype=torch.float64) * 0.1
+Xb = torch.randint(0, 27, (32, 3), generator=g)
+Yb = torch.randint(0, 27, (32,), generator=g)
+n = 32
+
+"""
+TRAINING = """
+for step in range(2):  # exercise 4's loop: new batch, new parameters, new gradients
+    Xb = torch.randint(0, 27, (16, 3))
+    C = torch.randn(27, 10)
+    emb = C[Xb]
+    dC = torch.zeros_like(C)
+    for p in [C]:
+        p.data += -0.1 * dC
+"""
+
+
+def test_a_script_whose_setup_fails_falls_back_to_the_template_forward(tmp_path):
+    setup = (
+        "import torch\nimport torch.nn.functional as F\ntry:\n    from .MLP import MLP\nexcept ImportError:\n"
+        "    from MLP import MLP\n\nwords = open('data.txt').read().splitlines()\n"
+        "X = torch.tensor([[ord(c) % 27 for c in w[:3]] for w in words])\n"
+        "Y = torch.tensor([ord(w[3]) % 27 for w in words])\nix = torch.randint(0, X.shape[0], (32,))\n"
+        "Xb, Yb = X[ix], Y[ix]\nn = 32\n\n"
+    )
+    path = tmp_path / "my_backprop.py"
+    path.write_text(setup + FORWARD_AND_BACKWARD.replace("dbnvar_inv = (bndiff * dbnraw).sum(0, keepdim=True)",
+                                                         "dbnvar_inv = (bndiff * dbnraw).sum(0, keepdim=True) * 2"))  # fmt: skip
+    code, report = checked(path)
+    assert code == 1
+    notes = " ".join(report["notes"])
+    assert "your script's set-up does not run here" in notes and "No module named 'MLP'" in notes
+    assert "relative import" not in notes
+    variables = by_name(report)
+    assert [v["name"] for v in report["variables"] if v["root_cause"]] == ["bnvar_inv"]
+    line = path.read_text().splitlines().index("dbnvar_inv = (bndiff * dbnraw).sum(0, keepdim=True) * 2") + 1
+    assert variables["bnvar_inv"]["line"] == line and variables["bnvar_inv"]["cell"] is None
+    # the same lines after the template's forward: autograd's truth
+    (tmp_path / "truth").mkdir()
+    truth = autograd_truth(solution_with(tmp_path / "truth", "exercise1", "dbnvar_inv = (bndiff * dbnraw).sum(0, keepdim=True)",
+                                         "dbnvar_inv = (bndiff * dbnraw).sum(0, keepdim=True) * 2"))  # fmt: skip
+    assert {name: v["status"] == "pass" for name, v in variables.items()} == truth
+
+
+@pytest.mark.parametrize("guarded", [False, True], ids=["module", "main-block"])
+def test_the_state_checked_is_the_one_the_backward_left_not_after_training(tmp_path, guarded):
+    body = OWN_SETUP + FORWARD_AND_BACKWARD + TRAINING
+    if guarded:
+        body = "import torch\nimport torch.nn.functional as F\n\nif __name__ == '__main__':\n" + "\n".join(
+            f"    {line}" if line.strip() else "" for line in body.splitlines())  # fmt: skip
+    path = tmp_path / "my_backprop.py"
+    path.write_text(body)
+    code, report = checked(path)
+    assert code == 0, report
+    assert report["passed"] and not any("forward pass changed" in note for note in report["notes"])
+    assert any("your own parameters and batch (batch 32" in note for note in report["notes"])
+
+
+def test_a_notebooks_own_folder_is_importable(tmp_path):
+    from nbformat import write
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    (tmp_path / "mymodel.py").write_text(OWN_SETUP)
+    cells = ["from mymodel import *", FORWARD_AND_BACKWARD.split("# backward pass")[0],
+             "# backward pass" + FORWARD_AND_BACKWARD.split("# backward pass")[1]]  # fmt: skip
+    path = tmp_path / "backprop.ipynb"
+    write(new_notebook(cells=[new_code_cell(c) for c in cells]), str(path))
+    code, report = checked(path)
+    assert code == 0, report
+    assert any("your own parameters and batch (batch 32" in note for note in report["notes"]), report["notes"]

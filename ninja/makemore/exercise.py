@@ -47,7 +47,15 @@ class Exercise(BundledFiles):
     own_tensors: bool = True  # a file's own parameters and batch are the reference's (not when grading)
 
     def check(self, path: Path, settings: Settings = Settings()) -> Report:
-        return self.judge(self.collect(path, settings), settings)
+        data = self.collect(path, settings)
+        if self.own_tensors and setup_failed(data, self.checked) and not uses_package_tensors(path):
+            from ninja import notebook  # a script whose set-up does not run here: read as a notebook
+
+            try:
+                return notebook.check(self, Path(path), settings, None)
+            except notebook.NotebookError:
+                pass
+        return self.judge(data, settings)
 
     def for_grading(self) -> Exercise:
         """Grading keeps its secret seed and two batch sizes: never a submission's own tensors."""
@@ -56,13 +64,14 @@ class Exercise(BundledFiles):
     def collect(self, path: Path, settings: Settings = Settings()) -> dict:
         """Run the learner's file (in this process; `ninja grade` runs this in a sandboxed child) and
         keep, as plain data, what judge and blame need from it."""
+        gradients = {f"d{name}" for name in self.checked}
         with makemore.use(settings):
-            run = runner.run_file(path)
+            run = runner.run_file(path, until=runner.end_of_backward(path, gradients))
             own = self.own_tensors and not uses_package_tensors(path)
             found = own_roles(run.namespace, settings, self.forward_names) if own else None
             bare = not any(k in run.namespace for k in self.forward_names)  # its code is all under a guard?
-            if own and found is None and bare and runner.main_guard(path):
-                run = runner.run_file(path, as_main=True)  # a script with its code under `if __name__ == "__main__":`
+            if own and found is None and bare and runner.main_guard(path):  # a script's `if __name__ == "__main__":`
+                run = runner.run_file(path, as_main=True, until=runner.end_of_backward(path, gradients, as_main=True))
                 found = own_roles(run.namespace, settings, self.forward_names)
         names = found.names if found else {}
         grad_of = {name: gradient_name(name, names.get(name, name), run) for name in self.checked}
@@ -90,6 +99,7 @@ class Exercise(BundledFiles):
             "own_batch": bool(found) and not same_batch(found.tensors, settings),
             "grad_names": {name: grad for name, grad in grad_of.items() if grad != f"d{name}"},
             "changes": changes,
+            "statements": statement_values(run, grad_of, self.checked),
             "raised": blame.raised_in(spans, self.checked, error_line),
             "shared": blame.shared_storage(answers, changes),  # storage is only visible here
             # shapes for "this line raised ...; shapes: ...", only when a line raised
@@ -154,6 +164,10 @@ class Exercise(BundledFiles):
             forward_ok=report.forward_ok,
             alias=data["shared"],
             mistakes=named,
+            statements={
+                name: [(line, collected.value_of(value), adds) for line, value, adds in steps]
+                for name, steps in (data.get("statements") or {}).items()
+            },
         )
         return report
 
@@ -287,6 +301,23 @@ def lines_that_ran(run: runner.LearnerRun) -> dict[str, list[tuple[int, int]]]:
         name: [(a, b) for a, b in spans if run.ran(a) or any(a <= line <= b for line in raised)]
         for name, spans in run.changed_at.items()
     }
+
+
+def statement_values(run: runner.LearnerRun, grad_of: Mapping[str, str], checked) -> dict[str, list]:
+    """For a gradient written in several statements (`=` then `+=`), what it held after each, as
+    plain data: blame judges it statement by statement."""
+    return {
+        name: [[step.line, collected.plain(step.value), step.adds] for step in run.snapshots[grad_of[name]]]
+        for name in checked
+        if len(run.snapshots.get(grad_of[name], ())) > 1
+    }
+
+
+def setup_failed(data: dict, checked) -> bool:
+    """The file raised before its backward: no gradient was reached, and none of its own tensors found
+    (a script that reads ./data.txt or imports a module that is not here)."""
+    answers = data["answers"].values()
+    return data["error"] is not None and not data.get("own") and all(a is UNREACHED for a in answers)
 
 
 def ran_on(error: LearnerError) -> str:
