@@ -5,16 +5,17 @@ gradient check. Each pattern is a fixture of our own; the truth is autograd's, c
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import run_ninja, solution_with
 
 from ninja.engine import compare, shape_mistake
 from ninja.registry import find
-from conftest import run_ninja, solution_with
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSPOSED_GAIN = ("dbngain = (bnraw * dhpreact).sum(0, keepdim=True)", "dbngain = (bnraw * dhpreact).sum(0)[:, None]")
@@ -219,6 +220,8 @@ Yb = torch.randint(0, 27, (32,), generator=g)
 n = 32
 
 """
+DOUBLED_VAR_INV = ("dbnvar_inv = (bndiff * dbnraw).sum(0, keepdim=True)",
+                   "dbnvar_inv = (bndiff * dbnraw).sum(0, keepdim=True) * 2")
 TRAINING = """
 for step in range(2):  # exercise 4's loop: new batch, new parameters, new gradients
     Xb = torch.randint(0, 27, (16, 3))
@@ -239,8 +242,7 @@ def test_a_script_whose_setup_fails_falls_back_to_the_template_forward(tmp_path)
         "Xb, Yb = X[ix], Y[ix]\nn = 32\n\n"
     )
     path = tmp_path / "my_backprop.py"
-    path.write_text(setup + FORWARD_AND_BACKWARD.replace("dbnvar_inv = (bndiff * dbnraw).sum(0, keepdim=True)",
-                                                         "dbnvar_inv = (bndiff * dbnraw).sum(0, keepdim=True) * 2"))  # fmt: skip
+    path.write_text(setup + FORWARD_AND_BACKWARD.replace(*DOUBLED_VAR_INV))
     code, report = checked(path)
     assert code == 1
     notes = " ".join(report["notes"])
@@ -252,8 +254,7 @@ def test_a_script_whose_setup_fails_falls_back_to_the_template_forward(tmp_path)
     assert variables["bnvar_inv"]["line"] == line and variables["bnvar_inv"]["cell"] is None
     # the same lines after the template's forward: autograd's truth
     (tmp_path / "truth").mkdir()
-    truth = autograd_truth(solution_with(tmp_path / "truth", "exercise1", "dbnvar_inv = (bndiff * dbnraw).sum(0, keepdim=True)",
-                                         "dbnvar_inv = (bndiff * dbnraw).sum(0, keepdim=True) * 2"))  # fmt: skip
+    truth = autograd_truth(solution_with(tmp_path / "truth", "exercise1", *DOUBLED_VAR_INV))
     assert {name: v["status"] == "pass" for name, v in variables.items()} == truth
 
 
@@ -283,3 +284,52 @@ def test_a_notebooks_own_folder_is_importable(tmp_path):
     code, report = checked(path)
     assert code == 0, report
     assert any("your own parameters and batch (batch 32" in note for note in report["notes"]), report["notes"]
+
+
+# ---- 4. roles and names ----
+
+
+def own_script(tmp_path: Path, *, names=()) -> Path:
+    """A learner's script with tensors of its own, and an int column of the batch defined before its
+    labels (a decoy of the labels' shape and range); `names` renames (old, new) in its code."""
+    setup = OWN_SETUP.replace("Yb = torch", "first = Xb[:, 0].clone()\nYb = torch")
+    source = setup + FORWARD_AND_BACKWARD
+    for old, new in names:
+        source = re.sub(rf"\b{old}\b", new, source)
+    path = tmp_path / "own.py"
+    path.write_text(source)
+    return path
+
+
+def test_labels_are_found_by_role_whatever_their_name(tmp_path):
+    path = own_script(tmp_path, names=[("Yb", "yb"), ("Xb", "xb")])
+    code, report = checked(path)
+    assert code == 0, [n for n in report["notes"]]
+    assert any("xb for Xb, yb for Yb" in note for note in report["notes"])
+
+
+def test_a_near_name_that_differs_by_a_leading_size_one_dim_is_taken(tmp_path):
+    path = solution_with(tmp_path, "exercise1", "dbnmeani = (-dbndiff).sum(0)", "dbnmean1 = (-dbndiff).sum(0)")
+    source = path.read_text().replace("torch.ones_like(hprebn) * dbnmeani", "torch.ones_like(hprebn) * dbnmean1")
+    path.write_text(source)
+    code, report = checked(path)
+    assert code == 0 and "dbnmeani: taken from dbnmean1, a near name (rename it dbnmeani)" in report["notes"]
+    assert by_name(report)["bnmeani"]["shape"] == [64] and by_name(report)["bnmeani"]["expected_shape"] == [1, 64]
+
+
+def test_a_cell_that_raised_is_named_as_raising_not_as_a_wrong_rule(tmp_path):
+    from nbformat import write
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    backward = FORWARD_AND_BACKWARD.split("# backward pass")[1]
+    first, rest = backward.split("dprobs = ", 1)
+    first = "# backward pass" + first.replace("Yb", "yb")
+    cells = ["import torch\nwords = open('names.txt').read().splitlines()", first, "dprobs = " + rest]
+    path = tmp_path / "backprop.ipynb"
+    write(new_notebook(cells=[new_code_cell(c) for c in cells]), str(path))
+    code, report = checked(path)
+    logprobs = by_name(report)["logprobs"]
+    assert code == 1 and logprobs["root_cause"] and logprobs["diagnosis_kind"] == "exception"
+    assert "NameError: name 'yb' is not defined" in logprobs["diagnosis"]
+    assert logprobs["cell"].startswith("code cell 2") and logprobs["line"] == first.splitlines().index(
+        "dlogprobs[range(n), yb] = -1.0 / n") + 1  # fmt: skip

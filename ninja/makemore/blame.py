@@ -108,6 +108,7 @@ def blame(
     alias: Mapping[str, str] | None = None,
     mistakes: Mapping[str, Sequence[tuple[str, str, torch.Tensor]]] | None = None,
     statements: Mapping[str, Sequence[tuple[int, Any, bool]]] | None = None,
+    raised_here: Mapping[str, LearnerError] | None = None,
 ) -> None:
     """Fill root_cause, inherited_from, diagnosis and line of every VarResult. `outputs` and
     `leaves` come from the cut forward; `raised` is the checked name whose line raised `error`.
@@ -115,7 +116,9 @@ def blame(
     `alias` (see shared_storage) when the answers are copies that no longer share storage;
     `mistakes`: named wrong formulas per name (ninja.makemore.mistakes), tried first;
     `statements`: for a gradient written in several statements, (line, value after it, whether it
-    adds) for each: the root cause is the first statement that is wrong (see first_wrong_statement)."""
+    adds) for each: the root cause is the first statement that is wrong (see first_wrong_statement);
+    `raised_here`: by name, an error raised in one of its statements that did not stop the report (a
+    notebook's cells run on): that line raised, whatever value the name was left with."""
     results = {v.name: v for v in variables}
     used_by = consumers(outputs, leaves)
     changes = changes or {}
@@ -125,6 +128,8 @@ def blame(
         v.line = changes[v.name][-1] if changes.get(v.name) else None
         if (v.name == raised or v.status == ERROR) and error is not None and error.line:
             v.line = error.line  # the line that raised, not one after it that never ran
+        elif v.name in (raised_here or {}) and raised_here[v.name].line:
+            v.line = raised_here[v.name].line
         if v.status == PASS and v.name in alias:  # harmless now, but the next += will bite
             v.diagnosis_kind, v.diagnosis = "aliasing", diagnose.aliasing(v.name, alias[v.name])
             v.line = tie_line(v.name, alias[v.name], changes) or v.line
@@ -137,7 +142,8 @@ def blame(
         else:
             judge(v, answers, reference, outputs, leaves, used_by.get(v.name, []), results, n=n, root=root,
                   alias=alias.get(v.name), raised=raised, error=error, namespace=namespace or {},
-                  mistakes=(mistakes or {}).get(v.name, ()), statements=(statements or {}).get(v.name, ()))  # fmt: skip
+                  mistakes=(mistakes or {}).get(v.name, ()), statements=(statements or {}).get(v.name, ()),
+                  raised_here=(raised_here or {}).get(v.name))  # fmt: skip
             if v.diagnosis_kind == "aliasing":  # the line that tied the two: `dhprebn = dbndiff`
                 v.line = tie_line(v.name, alias[v.name], changes) or v.line
     for v in variables:
@@ -251,7 +257,7 @@ def named(g: torch.Tensor | None, local: torch.Tensor, truth: torch.Tensor, mist
 
 
 def judge(v, answers, reference, outputs, leaves, used_by, results, *, n, root, alias, raised, error, namespace,
-          mistakes=(), statements=()):  # fmt: skip
+          mistakes=(), statements=(), raised_here=None):  # fmt: skip
     """A failing variable: inherited, or a root cause with a diagnosis, at the first of its
     statements that is wrong."""
     states = {y: upstream(y, answers, reference, outputs, results, root) for y in used_by}
@@ -267,6 +273,9 @@ def judge(v, answers, reference, outputs, leaves, used_by, results, *, n, root, 
     local = sum(contributions.values(), torch.zeros_like(leaf)).detach()
     if v.name == raised and error is not None:
         root_cause(v, diagnose.exception(v.name, error.kind, error.message, error.source, namespace))
+        return
+    if raised_here is not None:
+        root_cause(v, diagnose.exception(v.name, raised_here.kind, raised_here.message, raised_here.source, {}))
         return
     g = as_tensor(answers.get(v.name))
     failing = [y for y in used_by if y != root and results[y].status != PASS and states[y][0] == "ok"]

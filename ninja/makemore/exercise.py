@@ -101,6 +101,11 @@ class Exercise(BundledFiles):
             "changes": changes,
             "statements": statement_values(run, grad_of, self.checked),
             "raised": blame.raised_in(spans, self.checked, error_line),
+            "raised_here": {
+                name: collected.error_data(e)
+                for e in run.errors
+                if e is not error and (name := blame.raised_in(spans, self.checked, e.line))
+            },
             "shared": blame.shared_storage(answers, changes),  # storage is only visible here
             # shapes for "this line raised ...; shapes: ...", only when a line raised
             "shapes": {k: list(v.shape) for k, v in run.namespace.items() if error and torch.is_tensor(v)},
@@ -164,6 +169,7 @@ class Exercise(BundledFiles):
             forward_ok=report.forward_ok,
             alias=data["shared"],
             mistakes=named,
+            raised_here={name: collected.error_of(e) for name, e in (data.get("raised_here") or {}).items()},
             statements={
                 name: [(line, collected.value_of(value), adds) for line, value, adds in steps]
                 for name, steps in (data.get("statements") or {}).items()
@@ -316,8 +322,8 @@ def statement_values(run: runner.LearnerRun, grad_of: Mapping[str, str], checked
 def setup_failed(data: dict, checked) -> bool:
     """The file raised before its backward: no gradient was reached, and none of its own tensors found
     (a script that reads ./data.txt or imports a module that is not here)."""
-    answers = data["answers"].values()
-    return data["error"] is not None and not data.get("own") and all(a is UNREACHED for a in answers)
+    answers = (data.get("answers") or {}).values()  # exercise 4 collects a function's returns instead
+    return bool(answers) and data["error"] is not None and not data.get("own") and all(a is UNREACHED for a in answers)
 
 
 def ran_on(error: LearnerError) -> str:
@@ -355,7 +361,8 @@ def take_near_names(answers: dict, near: Mapping, grads: Mapping) -> dict[str, s
     for name, candidates in near.items():
         for other, value in candidates:
             value = collected.value_of(value)
-            if answers.get(name) is None and torch.is_tensor(value) and tuple(value.shape) == tuple(grads[name].shape):
+            fits = torch.is_tensor(value) and engine.shape_mistake(value.shape, grads[name].shape) is None
+            if answers.get(name) is None and fits:  # (64,) for (1, 64) too: it updates bnmeani alike
                 answers[name], taken[name] = value, other
     return taken
 
