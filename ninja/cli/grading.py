@@ -1,0 +1,287 @@
+"""`ninja grade`: a class's submissions, each in its own sandboxed process, into the format asked
+for, with a class report and a summary. The command reads its options; each step is a function."""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ninja.cli.base import errors, exercise_named, fail_usage
+
+CONFIG_FILE = "ninja.toml"
+
+
+class GradeFormat(str, Enum):
+    table = "table"
+    gradescope = "gradescope"
+    junit = "junit"
+    json = "json"
+    csv = "csv"
+    gradebook = "gradebook"
+    github = "github"
+
+
+class Credit(str, Enum):
+    value = "value"
+    local = "local"
+
+
+class IsolationMode(str, Enum):
+    best = "best"
+    strict = "strict"
+
+
+class AuditMode(str, Enum):
+    enforce = "enforce"
+    warn = "warn"
+
+
+def grade(
+    submissions: Optional[list[Path]] = typer.Argument(None, help="Folders holding exercise files, or single files"),
+    exercise: Optional[str] = typer.Option(None, "--exercise", "-e", help="Grade this exercise only"),
+    gradescope: bool = typer.Option(
+        False,
+        help="Read $NINJA_GRADESCOPE_ROOT/submission, write $NINJA_GRADESCOPE_ROOT/results/results.json "
+        "(the root is /autograder unless that variable says otherwise)",
+    ),
+    format: Optional[GradeFormat] = typer.Option(None, "--format", help="\\[default: table, or gradescope]"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the results here \\[default: standard output]"),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Submissions graded at once \\[default: cores]"),
+    timeout: Optional[float] = typer.Option(None, help="Wall-clock seconds per submission \\[default: 30]"),
+    memory: Optional[int] = typer.Option(None, help="Memory limit per submission, in MB \\[default: 1024]"),
+    seed: Optional[int] = typer.Option(None, help="Grading seed, to reproduce a run \\[default: a secret random one]"),
+    batch_sizes: Optional[str] = typer.Option(None, "--batch-sizes", help="e.g. 32,45 \\[default: 32 and one by seed]"),
+    config: Optional[Path] = typer.Option(
+        None, help="ninja.toml: the course's exercises, points, limits \\[default: ./ninja.toml if there is one]"
+    ),
+    fail_under: Optional[float] = typer.Option(
+        None, "--fail-under", min=0, max=100, help="Exit 1 if a submission scores under this percentage"
+    ),
+    credit: Optional[Credit] = typer.Option(
+        None,
+        "--credit",
+        help="value: a gradient earns its points when right; local: when its own line is "
+        "right given the student's upstream gradients (one early slip costs one line)",
+    ),
+    report: Optional[Path] = typer.Option(
+        None, "--report", help="Also write the class report here: one HTML page, e.g. report.html"
+    ),
+    isolation: IsolationMode = typer.Option(
+        IsolationMode.best, "--isolation", help="strict: refuse to grade unless every sandbox layer is there"
+    ),
+    audit: AuditMode = typer.Option(
+        AuditMode.enforce,
+        "--audit",
+        help="enforce: an exercise whose source uses autograd or tricks scores 0; warn: only reported, for review",
+    ),
+):
+    """Grade a class's submissions, each in its own sandboxed process.
+
+    Examples: [bold]ninja grade submissions/*/ --format gradebook --out grades.csv --report report.html[/],
+    [bold]ninja grade --gradescope[/]
+    """
+    import time
+
+    from ninja.grade.sandbox import ForkServer
+
+    # the warm worker starts first: it imports torch on the other core while this process does
+    server = ForkServer() if submissions or gradescope else None
+    if gradescope:
+        submissions, out, format = gradescope_paths(out, format)
+    if not submissions:
+        raise fail_usage("name the submissions to grade (folders or files), or pass --gradescope")
+    config = config or (Path(CONFIG_FILE) if Path(CONFIG_FILE).is_file() else None)
+    chosen = course_of(config)
+    found, plan, jobs = plan_of(submissions, exercise, chosen, config, jobs, timeout, memory, seed, batch_sizes,
+                                credit, audit)  # fmt: skip
+    started = time.monotonic()
+    results, protection = run(found, plan, jobs, isolation, server)
+    elapsed = time.monotonic() - started
+    text = write_results(format or GradeFormat.table, out, results, elapsed)
+    if report is not None:
+        write_class_report(report, results, plan, elapsed, protection)
+    summarise(console_for(text, out), results, plan, elapsed)
+    if fail_under is not None and any(r.score < fail_under / 100 * r.max_score for r in results):
+        console_for(text, out).print(f"[bold red]a submission scores under {fail_under:g}%[/]")
+        raise typer.Exit(1)
+
+
+def gradescope_paths(out: Optional[Path], format: Optional[GradeFormat]):
+    """--gradescope: the submission, the results file and the format where Gradescope puts and reads them."""
+    root = Path(os.environ.get("NINJA_GRADESCOPE_ROOT", "/autograder"))
+    return [root / "submission"], out or root / "results" / "results.json", format or GradeFormat.gradescope
+
+
+def course_of(config: Optional[Path]):
+    """ninja.toml's [course] table, or the defaults where there is no ninja.toml."""
+    from ninja.grade import batch as grading
+    from ninja.grade import course
+
+    try:
+        return course.load(config) if config else course.Course()
+    except grading.GradeError as e:
+        raise fail_usage(str(e)) from None
+
+
+def plan_of(submissions, exercise, chosen, config, jobs, timeout, memory, seed, batch_sizes, credit, audit):
+    """What to grade and how: (the submissions found, the plan, how many at once). The command line
+    wins over ninja.toml, which wins over the defaults; anything unusable is a usage error."""
+    from ninja.grade import batch as grading
+    from ninja.grade import discover
+    from ninja.grade.sandbox import Limits
+
+    jobs = jobs or chosen.jobs or os.cpu_count() or 1
+    timeout = timeout if timeout is not None else chosen.timeout or 30.0
+    memory = memory if memory is not None else chosen.memory or 1024
+    if jobs < 1 or timeout <= 0 or memory < 64:
+        raise fail_usage("--jobs must be at least 1, --timeout above 0, --memory at least 64 (MB)")
+    ex = exercise_named(exercise) if exercise else None
+    seed = grading.secret_seed() if seed is None else seed
+    if batch_sizes is None and chosen.batch_sizes:
+        batch_sizes = ",".join(map(str, chosen.batch_sizes))
+    try:
+        found = discover.discover(submissions, ex, [exercise_named(e) for e in chosen.exercises])
+        limits = Limits(timeout, int(timeout) + 1, memory)
+        credit_by = credit.value if credit else chosen.credit or "value"
+        plan = grading.Plan(
+            seed, batch_sizes_from(batch_sizes, seed), limits, grading.read_points(config),
+            credit=credit_by, audit=audit.value,
+        )  # fmt: skip
+    except grading.GradeError as e:
+        raise fail_usage(str(e)) from None
+    return found, plan, jobs
+
+
+def batch_sizes_from(text: Optional[str], seed: int) -> tuple[int, ...]:
+    from ninja.grade.batch import batch_sizes_for
+
+    if text is None:
+        return batch_sizes_for(seed)
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise fail_usage(f"--batch-sizes takes numbers separated by commas, like 32,45 (not {text!r})") from None
+    if len(set(sizes)) < 2 or min(sizes) < 2:
+        raise fail_usage("--batch-sizes needs at least two different sizes, each at least 2 (hard-coded n must show)")
+    return sizes
+
+
+def run(found, plan, jobs: int, isolation: IsolationMode, server):
+    """Grade every submission found, with a progress bar on stderr: (the results, the isolation line)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ninja.grade import batch as grading
+    from ninja.grade import discover
+    from ninja.grade.sandbox import ServerFailed
+
+    work = [each.as_work() for each in found]
+    columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    protection: list[str] = []  # the isolation line, for the class report too
+
+    def say_isolation(layers: list[str], missing: dict[str, str]) -> None:
+        protection.append(", ".join(layers) + "".join(f"; no {layer}" for layer in missing))
+        errors.print(f"isolation: {', '.join(layers)}", highlight=False, markup=False, soft_wrap=True)
+        for layer, why in missing.items():
+            errors.print(f"isolation: no {layer}: {why}", highlight=False, markup=False, soft_wrap=True)
+        if missing and isolation == IsolationMode.strict:
+            raise grading.GradeError(f"--isolation strict: missing {', '.join(missing)}; not grading")
+
+    try:
+        with Progress(*columns, console=errors, transient=True, auto_refresh=False) as progress:  # no thread: we fork
+            task = progress.add_task("grading", total=len(work))
+            update = lambda r: progress.update(task, advance=1, refresh=True)  # noqa: E731
+            results = grading.grade(work, plan, jobs, update, say_isolation, server)
+    except grading.GradeError as e:
+        raise fail_usage(str(e)) from None
+    except ServerFailed as e:
+        errors.print(f"[red]error:[/] the grading worker could not start: {e}", highlight=False)
+        raise typer.Exit(2) from None
+    discover.add_notes(results, found)
+    return results, protection
+
+
+def write_results(format: GradeFormat, out: Optional[Path], results, elapsed: float) -> Optional[str]:
+    """The results in `format`, to --out or standard output: the text written (None for the table)."""
+    from ninja.grade import formats
+
+    writers = {
+        GradeFormat.gradescope: lambda: formats.gradescope(results, elapsed),
+        GradeFormat.junit: lambda: formats.junit(results),
+        GradeFormat.json: lambda: formats.as_json(results),
+        GradeFormat.csv: lambda: formats.as_csv(results),
+        GradeFormat.gradebook: lambda: formats.gradebook(results),
+        GradeFormat.github: lambda: formats.github(results),
+    }
+    text = writers[format]() if format in writers else None
+    if out is not None and text is not None:
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            formats.write_atomically(out, text)  # every child is gone by now: nothing rewrites it after
+        except OSError as e:
+            raise fail_usage(f"cannot write {out}: {e}") from None
+    elif text is not None:
+        print(text)
+    if format == GradeFormat.github:
+        in_actions(formats, results)
+    return text
+
+
+def in_actions(formats, results) -> None:
+    """In GitHub Actions: the per-variable table into the job summary, the score into the step's outputs."""
+    for variable, text in (
+        ("GITHUB_STEP_SUMMARY", lambda: formats.step_summary(results)),
+        ("GITHUB_OUTPUT", lambda: formats.github_outputs(results)),
+    ):
+        path = os.environ.get(variable)
+        if path:
+            try:
+                with open(path, "a", encoding="utf-8") as f:
+                    f.write(text())
+            except OSError as e:
+                errors.print(f"[yellow]note:[/] cannot write ${variable} ({path}): {e}", highlight=False)
+
+
+def write_class_report(report: Path, results, plan, elapsed: float, protection: list[str]) -> None:
+    from ninja.grade import formats
+    from ninja.grade import report as class_report
+
+    run = {
+        "seed": plan.seed,
+        "batch sizes": ", ".join(map(str, plan.batch_sizes)),
+        "seconds": round(elapsed, 1),
+        "credit": plan.credit,
+        "audit": plan.audit,
+        "isolation": "; ".join(protection) or "no child ran",
+    }
+    try:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        formats.write_atomically(report, class_report.page(results, run))
+    except OSError as e:
+        raise fail_usage(f"cannot write {report}: {e}") from None
+
+
+def console_for(text: Optional[str], out: Optional[Path]):
+    """Where the summary goes: stdout, unless the results themselves went there."""
+    from ninja.cli.base import console
+
+    return console if text is None or out is not None else errors
+
+
+def summarise(terminal, results, plan, elapsed: float) -> None:
+    """The class's summary, its most common mistakes, and what the run used (to reproduce it)."""
+    from ninja.grade import formats
+    from ninja.grade import report as class_report
+    from ninja.registry import EXERCISES
+
+    terminal.print(formats.summary(results))
+    for line in class_report.top_mistakes(results):
+        terminal.print(f"most common: {line}", highlight=False, markup=False, soft_wrap=True)
+    seed = plan.seed
+    sizes = ", ".join(map(str, plan.batch_sizes))
+    if any(getattr(EXERCISES.get(r.exercise), "track", None) == "cs231n" for r in results):
+        sizes += f" (CS231n: input sets at seeds {seed}..{seed + len(plan.batch_sizes) - 1})"
+    terminal.print(f"{len(results)} graded in {elapsed:.1f} s, seed {seed}, batch sizes {sizes}", highlight=False)
