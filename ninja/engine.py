@@ -109,12 +109,16 @@ def compare(name: str, got: Any, expected: torch.Tensor, rtol: float = 1e-5, ato
 
 def forward_changes(
     learner: Mapping[str, Any], trusted: Mapping[str, torch.Tensor], names: Sequence[str], ran_to_end: bool,
-    rtol: float = 1e-5, atol: float = 1e-7,
+    rtol: float = 1e-5, atol: float = 1e-7, *, tolerances: Mapping[str, tuple[float, float]] | None = None,
+    lines: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Where the forward pass in the learner's file stops matching the trusted one: the first
-    intermediate that differs, in forward order. An undefined name counts only if the file ran to
-    the end (otherwise the error explains it)."""
+    intermediate that differs, in forward order, and the learner's line that computes it (`lines`:
+    "path:line: source"). An undefined name counts only if the file ran to the end (otherwise the
+    error explains it). `tolerances`: (rtol, atol) by name, where the learner's precision is not
+    float64's."""
     for name in names:
+        rtol, atol = (tolerances or {}).get(name, (rtol, atol))
         value = learner.get(name)
         if value is None:
             if ran_to_end:
@@ -122,8 +126,9 @@ def forward_changes(
             continue
         got, want = as_tensor(value), trusted[name].detach().cpu()
         if got is None or got.shape != want.shape or not torch.allclose(got.to(want.dtype), want, rtol=rtol, atol=atol):
+            where = f" at {lines[name]}" if (lines or {}).get(name) else ""
             return [
-                f"forward pass changed: {name} differs from the reference. Gradients are checked against "
+                f"forward pass changed: {name} differs from the reference{where}. Gradients are checked against "
                 "the trusted forward pass, so restore the template's forward lines"
             ]
     return []
@@ -141,13 +146,16 @@ def check(
     rtol: float = 1e-5,
     atol: float = 1e-8,
     tolerances: Mapping[str, tuple[float, float]] | None = None,
-    forward_tolerance: tuple[float, float] = (1e-5, 1e-7),
+    forward_tolerance: tuple[float, float] | Mapping[str, tuple[float, float]] = (1e-9, 1e-12),
     every_intermediate: bool = True,
+    forward_lines: Mapping[str, str] | None = None,
 ) -> Report:
     """Check every gradient in `expected` (in its order) against `answers`, and the learner's
     forward intermediates against the trusted ones. `tolerances`: (rtol, atol) by name, where a
     gradient's precision is not float64's (a learner's own float32 tensors). `every_intermediate`:
-    the learner's forward must compute every name of `forward_names` (the template's does)."""
+    the learner's forward must compute every name of `forward_names` (the template's does).
+    `forward_tolerance`: one (rtol, atol), or one by name; float64's default is far under what the
+    gradient check can see (an edit of 1e-5 in a forward line changes gradients by about as much)."""
     tolerances = tolerances or {}
     variables = [
         compare(name, answers.get(name), grad, *tolerances.get(name, (rtol, atol))) for name, grad in expected.items()
@@ -155,7 +163,9 @@ def check(
     notes = []
     if forward_names:
         ran_to_end = error is None and every_intermediate  # else an undefined name is no change
+        by_name = forward_tolerance if isinstance(forward_tolerance, Mapping) else None
         notes = forward_changes(
-            learner_forward or {}, trusted_forward or {}, forward_names, ran_to_end, *forward_tolerance
-        )
+            learner_forward or {}, trusted_forward or {}, forward_names, ran_to_end,
+            *(forward_tolerance if by_name is None else (1e-9, 1e-12)), tolerances=by_name, lines=forward_lines,
+        )  # fmt: skip
     return Report(exercise, variables, notes=notes, error=error, forward_ok=not notes)

@@ -333,3 +333,126 @@ def test_a_cell_that_raised_is_named_as_raising_not_as_a_wrong_rule(tmp_path):
     assert "NameError: name 'yb' is not defined" in logprobs["diagnosis"]
     assert logprobs["cell"].startswith("code cell 2") and logprobs["line"] == first.splitlines().index(
         "dlogprobs[range(n), yb] = -1.0 / n") + 1  # fmt: skip
+
+
+# ---- 5. the forward check as strict as the gradient check can see ----
+
+EDITED_EPS = ("bnvar_inv = (bnvar + 1e-5) ** -0.5", "bnvar_inv = (bnvar - 1e-5) ** -0.5")
+FLOAT32_REWRITES = [  # the same forward, rounded another way: no change
+    ("bnmeani = 1 / n * hprebn.sum(0, keepdim=True)", "bnmeani = hprebn.mean(0, keepdim=True)"),
+    ("bnvar_inv = (bnvar + 1e-5) ** -0.5", "bnvar_inv = torch.rsqrt(bnvar + 1e-5)"),
+    ("counts_sum_inv = counts_sum**-1", "counts_sum_inv = 1.0 / counts_sum"),
+    ("bndiff2 = bndiff**2", "bndiff2 = bndiff * bndiff"),
+]
+
+
+def float32_script(tmp_path: Path, *edits: tuple[str, str], seed: int = 42) -> Path:
+    source = OWN_SETUP.replace(", dtype=torch.float64", "").replace("manual_seed(42)", f"manual_seed({seed})")
+    source += FORWARD_AND_BACKWARD
+    for old, new in edits:
+        assert old in source
+        source = source.replace(old, new)
+    path = tmp_path / f"float32_{seed}.py"
+    path.write_text(source)
+    return path
+
+
+def test_an_edit_under_the_old_forward_tolerance_is_named_at_its_line(tmp_path):
+    path = float32_script(tmp_path, EDITED_EPS)
+    code, report = checked(path)
+    line = path.read_text().splitlines().index(EDITED_EPS[1]) + 1
+    assert code == 1 and not report["passed"]
+    changed = [note for note in report["notes"] if note.startswith("forward pass changed")]
+    assert changed and f"bnvar_inv differs from the reference at {path}:{line}: `{EDITED_EPS[1]}`" in changed[0]
+    assert not any(v["root_cause"] for v in report["variables"])  # no dW2 blamed, no float16 suggested
+    # the truth: every gradient is right for the learner's own forward, none for the trusted one
+    assert not all(autograd_truth(path).values())
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_float32_forward_rounded_another_way_is_no_change(tmp_path, seed):
+    code, report = checked(float32_script(tmp_path, *FLOAT32_REWRITES, seed=seed))
+    assert code == 0 and report["passed"], report["notes"]
+
+
+def test_a_float64_template_with_the_edit_is_named_too(tmp_path):
+    path = solution_with(tmp_path, "exercise1", *EDITED_EPS)
+    code, report = checked(path)
+    assert code == 1 and any("bnvar_inv differs from the reference at" in note for note in report["notes"])
+
+
+# ---- 6. messages ----
+
+
+def notebook(tmp_path: Path, *cells: str, name: str = "backprop.ipynb") -> Path:
+    from nbformat import write
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    path = tmp_path / name
+    write(new_notebook(cells=[new_code_cell(c) for c in cells]), str(path))
+    return path
+
+
+@pytest.mark.parametrize("args", [("exercise3",), ("exercise9",)], ids=["no-cell", "unknown-exercise"])
+def test_json_prints_one_object_on_a_usage_error_too(tmp_path, args):
+    path = notebook(tmp_path, "import torch\nx = 1")
+    done = run_ninja("check", *args, "--file", str(path), "--format", "json", cwd=tmp_path)
+    assert done.returncode == 2
+    report = json.loads(done.stdout)  # one object, nothing else
+    assert report["passed"] is False and report["exit_code"] == 2 and report["error"]["kind"] == "UsageError"
+    assert report["error"]["message"] in done.stderr
+
+
+SYNTAX_ERROR_EX3 = "dhprebn = bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0)"
+
+
+def test_a_syntax_error_in_an_exercise3_cell_is_the_answer(tmp_path):
+    path = notebook(tmp_path, "import torch", SYNTAX_ERROR_EX3)
+    code, report = checked(path, "exercise3")
+    assert code == 1 and report["error"]["kind"] == "SyntaxError" and report["error"]["cell"].startswith("code cell 2")
+    done = run_ninja("check", "exercise3", "--file", str(path), "--format", "github", cwd=tmp_path)
+    (error,) = [line for line in done.stdout.splitlines() if line.startswith("::error")]
+    assert "line=" not in error.split("::")[1] and "code cell 2" in error  # no line of the raw .ipynb JSON
+
+
+def test_grading_a_notebook_names_its_cells_not_the_job_folder(tmp_path):
+    from ninja.grade import batch as grading
+    from ninja.grade.sandbox import Limits
+
+    backward = FORWARD_AND_BACKWARD.split("# backward pass")[1]
+    first, rest = backward.split("dprobs = ", 1)
+    (tmp_path / "alice").mkdir()
+    notebook(tmp_path / "alice", "x = 1", "# backward" + first.replace("Yb", "yb"), "dprobs = " + rest)
+    work = grading.find_work([tmp_path / "alice"], find("exercise1"))
+    plan = grading.Plan(1234, (32, 45), Limits(timeout=20, cpu_seconds=20, memory_mb=2048), audit="warn")
+    (result,) = grading.grade(work, plan, jobs=1)
+    assert "NameError" in result.message and "code cell 2" in result.message
+    assert "ninja-grade" not in result.message and "job-" not in result.message
+
+
+def test_autograd_after_the_backward_is_the_scripts_business(tmp_path):
+    path = tmp_path / "mine.py"
+    path.write_text(OWN_SETUP.replace("torch.float64)", "torch.float64, requires_grad=True)") + FORWARD_AND_BACKWARD
+                    + "\nloss.backward()\nprint((dC - C.grad).abs().max())\n")  # fmt: skip
+    code, report = checked(path)
+    assert code == 0 and not any(".backward()" in note for note in report["notes"]), report["notes"]
+    path.write_text(path.read_text().replace("dW2 = h.T @ dlogits", "dW2 = W2.grad"))
+    code, report = checked(path)
+    assert any(f"{path}:" in note and ".grad or .backward() in your backward" in note for note in report["notes"])
+
+
+def test_a_plain_shape_error_is_not_called_a_wrong_rule(tmp_path):
+    code, report = checked(solution_with(tmp_path, "exercise1", "db2 = dlogits.sum(0)", "db2 = dlogits.sum(1)"))
+    b2 = by_name(report)["b2"]
+    assert b2["root_cause"] and b2["diagnosis"] == "db2: wrong shape, (32,) for (27,)"
+
+
+def test_cmp_says_a_failure_may_be_inherited_after_an_earlier_one(tmp_path):
+    script = (
+        "import torch\nfrom ninja import cmp\n"
+        "x = torch.randn(4, 5, requires_grad=True)\nh = torch.tanh(x)\nh.retain_grad()\n(h * 3).sum().backward()\n"
+        "dh = torch.full_like(h, 6.0)\ncmp('h', dh, h)\ndx = (1 - h**2) * dh\ncmp('x', dx, x)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert "wrong: dh: it is 2 times the right value" in done.stdout
+    assert "but dh failed above: this may be inherited from it" in done.stdout

@@ -7,6 +7,7 @@ exercises/<name>.py and the reference solution in solutions/<name>.py.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import re
 from dataclasses import dataclass, field
@@ -88,11 +89,12 @@ class Exercise(BundledFiles):
             "output": run.output,
             "answers": {name: collected.plain(value) for name, value in answers.items()},
             "near": near_names(run.namespace, self.checked, answers),
-            "autograd_lines": autograd_lines(path),
+            "autograd_lines": autograd_lines(path, gradients),
             "forward": {
                 name: collected.plain(value)
                 for name, value in learner_forward(run, found, settings, self.forward_names).items()
             },
+            "forward_lines": forward_lines(run, found, self.forward_names),
             # the learner's own parameters and batch (their sizes, seed, dtype), by role, and their names
             "own": {role: collected.plain(t) for role, t in found.tensors.items()} if found else None,
             "own_names": names,
@@ -123,8 +125,8 @@ class Exercise(BundledFiles):
         taken = take_near_names(answers, data.get("near") or {}, grads)
         error = collected.error_of(data["error"])
         low = own is not None and own["C"].dtype != torch.float64
-        rounded = self.reference(settings, self.checked, own | {"dtype": own["C"].dtype})[1] if low else None
-        precision = Precision.of(own, grads, rounded)
+        rounded = self.reference(settings, self.checked, own | {"dtype": own["C"].dtype}) if low else (None, None)
+        precision = Precision.of(own, grads, rounded[1], forward=(trusted, rounded[0]))
         report = engine.check(
             self.name,
             precision.upcast(answers),
@@ -138,6 +140,7 @@ class Exercise(BundledFiles):
             tolerances=precision.tolerances,
             forward_tolerance=precision.forward,
             every_intermediate=own is None,  # a learner's own forward may skip some (hprebn.var(...) in one go)
+            forward_lines=data.get("forward_lines"),
         )
         report.output = data["output"]
         report.path = data["path"]
@@ -188,22 +191,26 @@ class Precision:
     percent or more of the scale."""
 
     tolerances: dict | None = None
-    forward: tuple[float, float] = (1e-5, 1e-7)
+    # the forward check is as strict as the gradient check can see: float64's rounding, or ten
+    # times the learner's dtype's, measured the same way per intermediate
+    forward: tuple[float, float] | dict = (1e-9, 1e-12)
     dtype: torch.dtype | None = None
 
     @staticmethod
     def of(
-        own: dict | None, grads: Mapping[str, torch.Tensor], rounded: Mapping[str, torch.Tensor] | None
+        own: dict | None, grads: Mapping[str, torch.Tensor], rounded: Mapping[str, torch.Tensor] | None,
+        forward: tuple[Mapping[str, torch.Tensor], Mapping[str, torch.Tensor] | None] = ({}, None),
     ) -> Precision:
-        """`rounded`: the reference computed at the learner's dtype."""
+        """`rounded`: the reference computed at the learner's dtype; `forward`: the trusted forward
+        values in float64 and at the learner's dtype."""
         dtype = own["C"].dtype if own else None
         if dtype is None or dtype == torch.float64 or rounded is None:
             return Precision()
-        noise = {
-            k: (rounded[k].to(torch.float64) - g).abs().max().item() if g.numel() else 0.0 for k, g in grads.items()
-        }
-        tolerances = {k: (1e-5, 10 * noise[k] + 1e-12) for k in grads}
-        return Precision(tolerances, (1e-4, 1e-5), dtype)
+        tolerances = {k: (1e-5, 10 * noise(rounded[k], g) + 1e-12) for k, g in grads.items()}
+        trusted, rounded_forward = forward
+        forward_tolerances = {k: (0.0, 10 * noise(rounded_forward[k], t) + 1e-12)
+                              for k, t in trusted.items() if k in (rounded_forward or {})}  # fmt: skip
+        return Precision(tolerances, forward_tolerances or (1e-4, 1e-5), dtype)
 
     def upcast(self, answers: dict) -> dict:
         """A learner's float32 gradients in float64, so no dtype note talks about it: their tensors are float32."""
@@ -212,6 +219,11 @@ class Precision:
         return {
             k: v.to(torch.float64) if torch.is_tensor(v) and v.dtype == self.dtype else v for k, v in answers.items()
         }
+
+
+def noise(rounded: torch.Tensor, exact: torch.Tensor) -> float:
+    """How far a value computed at a lower precision lands from float64's: the largest difference."""
+    return (rounded.to(torch.float64) - exact).abs().max().item() if exact.numel() else 0.0
 
 
 PACKAGE_TENSORS = re.compile(r"^\s*from ninja\.makemore import [^\n]*\b(parameters|batch)\b", re.MULTILINE)
@@ -256,6 +268,21 @@ def learner_forward(run: runner.LearnerRun, found, settings: Settings, forward_n
         )
         values[name] = None if stale else value
     return values
+
+
+def forward_lines(run: runner.LearnerRun, found, forward_names) -> dict[str, str]:
+    """By intermediate, "path:line: source" of the learner's last statement that computes it."""
+    try:
+        source = runner.read_source(run.path)
+    except (OSError, SyntaxError):
+        return {}
+    lines = {}
+    for name in forward_names:
+        spans = run.changed_at.get(found.names.get(name, name) if found else name)
+        if spans:
+            line = spans[-1][0]
+            lines[name] = f"{run.path}:{line}: `{runner.source_line(source, line)}`"
+    return lines
 
 
 def same_batch(tensors: Mapping[str, torch.Tensor], settings: Settings) -> bool:
@@ -370,17 +397,23 @@ def take_near_names(answers: dict, near: Mapping, grads: Mapping) -> dict[str, s
 AUTOGRAD = re.compile(r"\.grad\b(?!_)|\.backward\(")
 
 
-GRADIENT_LINE = re.compile(r"^\s*d\w+\s*(\[[^\]]*\])?\s*[-+*/@]?=(?!=)")
-
-
-def autograd_lines(path: Path) -> list[int]:
-    """The lines of the backward (from the first `dX = ...` on) that read .grad or call
-    .backward(): there autograd is the reference, not a learner's tool. A script's own cmp and
-    loss.backward() before its backward are its business."""
+def autograd_lines(path: Path, gradients: set[str]) -> list[int]:
+    """The lines of the backward (from the first statement that writes one of `gradients` to the
+    last, a training loop after it left out) that read .grad or call .backward(): there autograd is
+    the reference, not a learner's tool. A script's own cmp and loss.backward() before or after its
+    backward are its business."""
     try:
-        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
+        source = runner.read_source(Path(path))
+        tree = ast.parse(source)
+    except (OSError, SyntaxError, ValueError):
         return []
-    code = [text.split("#")[0] for text in lines]
-    first = next((i for i, text in enumerate(code, 1) if GRADIENT_LINE.match(text)), len(code) + 1)
-    return [i for i, text in enumerate(code, 1) if i >= first and AUTOGRAD.search(text)]
+    end = runner.end_of_backward(path, gradients, as_main=True) or len(source.splitlines())
+    writing = [
+        s for s in runner.module_statements(tree, as_main=True)
+        if runner.changed_names(s) & gradients and s.lineno <= end and not runner.training_loop(s, gradients)
+    ]  # fmt: skip
+    if not writing:
+        return []
+    first, last = writing[0].lineno, writing[-1].end_lineno or writing[-1].lineno
+    code = [text.split("#")[0] for text in source.splitlines()]
+    return [i for i, text in enumerate(code, 1) if first <= i <= last and AUTOGRAD.search(text)]
