@@ -249,12 +249,15 @@ class Part:
     given: frozenset[str]
 
 
-def backward_cells(cells: list[Cell], checked: set[str], given: set[str], parts: list[Part]) -> list[Cell]:
+def backward_cells(cells: list[Cell], checked: set[str], given: set[str], parts: list[Part],
+                   part: bool | None = None) -> list[Cell]:  # fmt: skip
     """The cells of this exercise, in notebook order. Exercise 1's: every cell that writes its
     gradients, not the training loop, nor an exercise 2 or 3 cell that redoes, in one go,
     gradients already assigned (they belong to those exercises). A part's (exercise 2, 3): every
     cell that computes its gradients in one go, however the cells are split."""
-    if any(checked < part.names for part in parts):  # this exercise is a part of a bigger one
+    if part is None:
+        part = any(checked < p.names for p in parts)
+    if part:  # this exercise is a part of a bigger one
         return [cell for cell in cells if not cell.in_loop and cell.gradients & checked and
                 (cell.one_go(checked, given) or only_ours(cell, checked | given))]  # fmt: skip
     chosen, bound = [], set()
@@ -398,7 +401,8 @@ SILENCE = "def cmp(*args, **kwargs):  # the notebook's cmp, after its set-up: si
 
 
 def program(template_source: str, cells: list[Cell], gradient_names: set[str], every_cell: list[Cell] = (),
-            setup: list[Cell] = (), given: set[str] = frozenset()) -> Program:  # fmt: skip
+            setup: list[Cell] = (), given: set[str] = frozenset(), aliases: dict[str, str] | None = None,
+            ) -> Program:  # fmt: skip
     """The template's forward, then the notebook's `setup` cells (its own parameters and batch, if
     asked; the `given` gradients again on them), then for each gradient cell the constants it needs
     and the cell itself."""
@@ -420,6 +424,8 @@ def program(template_source: str, cells: list[Cell], gradient_names: set[str], e
         lines += [f"{CELL_MARK}0, cmp ----", *SILENCE.split("\n")]
         lines += [f"{name} = __import__('ninja.makemore.roles').makemore.roles.given_in({name[1:]!r}, globals())"
                   for name in sorted(given)]  # what the template gives, on the notebook's own tensors
+    lines += [f"{theirs} = {ours}" for theirs, ours in sorted((aliases or {}).items())]  # under the learner's names
+    known |= set(aliases or {})
     for cell in cells:
         for source, text in constants_for(cell, list(every_cell), known):
             add(source, line_in(source, text), text.split("\n"), ", a constant")
@@ -527,25 +533,32 @@ def parts_of(exercise) -> tuple[set[str], list[Part]]:
     return set(given(exercise)), parts
 
 
-def generate(exercise, notebook: Path, every_gradient: set[str] | None = None, setup: bool = False) -> Generated:
+def generate(exercise, notebook: Path, every_gradient: set[str] | None = None, setup: bool = False,
+             names: dict[str, str] | None = None) -> Generated:  # fmt: skip
     """The template's forward and the notebook's cells for `exercise`; NotebookError when none.
     `every_gradient`: the checked names of every exercise (a cell writing another's is not ours).
-    `setup`: run the notebook's set-up cells too (its own tensors, where they can run here)."""
+    `setup`: run the notebook's set-up cells too (its own tensors, where they can run here).
+    `names`: the learner's names by role, where exercise 1 found them (h_pre_batch_norm for hprebn):
+    exercise 3's cell then writes dh_pre_batch_norm from dh_pre_act."""
     if every_gradient is None:
         from ninja.registry import EXERCISES
 
         every_gradient = {name for ex in EXERCISES.values() for name in ex.checked}
-    gradients = {f"d{name}" for name in every_gradient}
+    theirs = {f"d{role}": f"d{name}" for role, name in (names or {}).items() if name != role}
+    gradients = {f"d{name}" for name in every_gradient} | set(theirs.values())
     checked = {f"d{name}" for name in exercise.checked}
     given, parts = parts_of(exercise)
+    part = any(checked < p.names for p in parts)
     every_cell = read_cells(notebook, gradients)
-    cells = backward_cells(every_cell, checked, given, parts)
+    rename = lambda found: {theirs.get(name, name) for name in found}  # noqa: E731
+    cells = backward_cells(every_cell, rename(checked), rename(given), parts, part=part)
     if not cells:
-        names = ", ".join(sorted(checked)[:4]) + (", ..." if len(checked) > 4 else "")
-        raise NotebookError(f"no cell of {notebook} assigns {exercise.name}'s gradients ({names})")
+        shown = ", ".join(sorted(checked)[:4]) + (", ..." if len(checked) > 4 else "")
+        raise NotebookError(f"no cell of {notebook} assigns {exercise.name}'s gradients ({shown})")
     first = setup_cells(every_cell, cells) if setup else []
     template = exercise.template.read_text(encoding="utf-8")
-    return Generated(notebook, program(template, cells, gradients, every_cell, first, given))
+    aliases = {theirs[name]: name for name in given if name in theirs}  # dh_pre_act = dhpreact
+    return Generated(notebook, program(template, cells, gradients, every_cell, first, given, aliases))
 
 
 def run_generated(exercise, generated: Generated, settings) -> dict:
@@ -572,7 +585,14 @@ def importable(folder: Path):
 def check(exercise, notebook: Path, settings, every_gradient: set[str]) -> Report:
     """Check the notebook's backward cells for `exercise` against autograd: on the notebook's own
     parameters and batch where its set-up cells run here, else on the template's forward."""
-    generated = generate(exercise, notebook, every_gradient, setup=getattr(exercise, "learner_tensors", False))
+    setup = getattr(exercise, "learner_tensors", False)
+    try:
+        generated = generate(exercise, notebook, every_gradient, setup=setup)
+    except NotebookError:  # exercise 2 or 3 under the learner's names, which exercise 1 finds by role
+        names = learner_names(notebook, settings) if setup else {}
+        if not names:
+            raise
+        generated = generate(exercise, notebook, every_gradient, setup=setup, names=names)
     data = run_generated(exercise, generated, settings)
     errors = [collected.error_of(e) for e in [data["error"], *data.get("other_errors", [])] if e]
     failed = [e for e in errors if generated.program.in_setup(e.line)]
@@ -593,6 +613,19 @@ def check(exercise, notebook: Path, settings, every_gradient: set[str]) -> Repor
     if note:
         report.notes.insert(0, note)
     return report
+
+
+def learner_names(notebook: Path, settings) -> dict[str, str]:
+    """The notebook's own names by role (hprebn -> h_pre_batch_norm), as exercise 1's check of it
+    finds them; {} when it has no exercise 1 or its set-up does not run here."""
+    from ninja.registry import EXERCISES
+
+    whole = EXERCISES.get("exercise1")
+    try:
+        data = run_generated(whole, generate(whole, notebook, setup=True), settings)
+    except NotebookError:
+        return {}
+    return data.get("own_names") or {}
 
 
 def without_setup(data: dict, prog: Program) -> dict:

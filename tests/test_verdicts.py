@@ -456,3 +456,26 @@ def test_cmp_says_a_failure_may_be_inherited_after_an_earlier_one(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert "wrong: dh: it is 2 times the right value" in done.stdout
     assert "but dh failed above: this may be inherited from it" in done.stdout
+
+
+EX3_UNDER_THEIR_NAMES = (
+    "dh_pre_batch_norm = bngain * bnvar_inv / n * (n * dh_pre_act - dh_pre_act.sum(0) - n / (n - 1)"
+    " * bnraw * (dh_pre_act * bnraw).sum(0))"
+)
+
+
+@pytest.mark.parametrize("factor, passes", [("", True), (" * 2", False)], ids=["right", "doubled"])
+def test_exercise3_is_found_under_the_names_exercise1_matched(tmp_path, factor, passes):
+    forward, backward = FORWARD_AND_BACKWARD.split("# backward pass")
+
+    def theirs(text: str) -> str:
+        for role, name in (("hprebn", "h_pre_batch_norm"), ("hpreact", "h_pre_act")):
+            text = re.sub(rf"\b(d?){role}\b", rf"\g<1>{name}", text)
+        return text
+
+    path = notebook(tmp_path, OWN_SETUP, theirs(forward), theirs("# backward pass" + backward),
+                    EX3_UNDER_THEIR_NAMES + factor)  # fmt: skip
+    code, report = checked(path, "exercise3")
+    assert (code, report["passed"]) == ((0, True) if passes else (1, False)), report["notes"]
+    assert any("dh_pre_batch_norm for dhprebn" in note for note in report["notes"])
+    assert by_name(report)["hprebn"]["cell"].startswith("code cell 4")
