@@ -9,4 +9,4 @@ from ninja import clash
 from ninja.notebook_cmp import cmp
 
 clash.warn()
-sys.modules[__name__] = cmp  # `from ninja import cmp` and `ninja.cmp` are the function, as with our __init__.py
+sys.modules[__name__] = cmp  # type: ignore[assignment]  # `from ninja import cmp` and `ninja.cmp` are the function, as with our __init__.py

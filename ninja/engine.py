@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 
 import torch
 
-from ninja.results import ERROR, FAIL, MISSING, PASS, LearnerError, Report, VarResult
+from ninja.results import ERROR, FAIL, FORWARD_CHANGED, MISSING, PASS, LearnerError, Note, Report, VarResult
 
 
 class _Unreached:
@@ -111,7 +111,7 @@ def forward_changes(
     learner: Mapping[str, Any], trusted: Mapping[str, torch.Tensor], names: Sequence[str], ran_to_end: bool,
     rtol: float = 1e-5, atol: float = 1e-7, *, tolerances: Mapping[str, tuple[float, float]] | None = None,
     lines: Mapping[str, str] | None = None,
-) -> list[str]:
+) -> list[Note]:
     """Where the forward pass in the learner's file stops matching the trusted one: the first
     intermediate that differs, in forward order, and the learner's line that computes it (`lines`:
     "path:line: source"). An undefined name counts only if the file ran to the end (otherwise the
@@ -122,14 +122,18 @@ def forward_changes(
         value = learner.get(name)
         if value is None:
             if ran_to_end:
-                return [f"forward pass changed: {name} is not defined (restore the template's forward line)"]
+                missing = f"forward pass changed: {name} is not defined (restore the template's forward line)"
+                return [Note(missing, FORWARD_CHANGED)]
             continue
         got, want = as_tensor(value), trusted[name].detach().cpu()
         if got is None or got.shape != want.shape or not torch.allclose(got.to(want.dtype), want, rtol=rtol, atol=atol):
             where = f" at {lines[name]}" if (lines or {}).get(name) else ""
             return [
-                f"forward pass changed: {name} differs from the reference{where}. Gradients are checked against "
-                "the trusted forward pass, so restore the template's forward lines"
+                Note(
+                    f"forward pass changed: {name} differs from the reference{where}. Gradients are checked against "
+                    "the trusted forward pass, so restore the template's forward lines",
+                    FORWARD_CHANGED,
+                )
             ]
     return []
 

@@ -1,13 +1,65 @@
-"""What every exercise shares: its learner template and reference solution, and a cache for grading.
+"""What every exercise shares: the protocol the core calls, its run options, its learner template
+and reference solution, and a cache for grading.
 
-Each track builds its exercises on this: ninja/makemore/exercise.py (Karpathy's notebook),
+The exercises: ninja/tapped/exercise.py (a tapped forward: makemore's exercises 1-3 and every
+exercise file, ninja/tapped/files.py), ninja/makemore/exercise4.py (training), and
 ninja/cs231n/exercise.py (CS231n's NumPy functions). The list of them is ninja/registry.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
+
+if TYPE_CHECKING:  # importing this module costs no torch (the CLI's --help imports it)
+    import torch
+
+    from ninja.results import Labels, Report
+    from ninja.settings import Settings
+
+
+class Exercise(Protocol):
+    """What the core asks of any exercise."""
+
+    name: str
+    title: str
+    track: str  # a word for the JSON output ("makemore", "cs231n"); the core never asks it
+    labels: Labels  # how its results read: d<name> or function.output, the table's columns, grading's runs
+    notebook_cells: bool  # a notebook's cells can hold its answers (makemore's), or only files can (CS231n's)
+    trains: bool
+    hints: Mapping[str, tuple[str, str, str]]
+
+    @property
+    def checked(self) -> tuple[str, ...]: ...  # what it checks, in the order results are shown
+    @property
+    def template(self) -> Path: ...
+    @property
+    def solution(self) -> Path: ...
+    @property
+    def warm_up_file(self) -> Path: ...
+
+    def check(self, path: Any, settings: Settings = ...) -> Report: ...  # collect, then judge
+    def collect(self, path: Any, settings: Settings = ...) -> dict: ...  # runs the learner's code: plain data
+    def judge(self, data: dict, settings: Settings = ..., cache: dict | None = None) -> Report: ...  # pure
+    def for_grading(self) -> Exercise: ...
+    def warm_up(self, settings: Settings) -> None: ...  # before `ninja watch` forks its checks
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How one run of a learner's file goes, apart from the exercise: whether a file's own tensors
+    are the reference's, and the given gradients when the caller computed them."""
+
+    own_tensors: bool = True  # a file's own parameters and batch are the reference's (not when grading)
+    given: Mapping[str, torch.Tensor] | None = None  # None: computed on demand at the run's settings
+
+    @staticmethod
+    def grading(given: Mapping[str, torch.Tensor] | None = None) -> RunOptions:
+        """Grading keeps its secret seed and batch sizes: never a submission's own tensors; the given
+        gradients come from the parent, computed there."""
+        return RunOptions(own_tensors=False, given=given)
 
 PACKAGE = Path(__file__).resolve().parent
 

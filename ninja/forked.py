@@ -10,7 +10,6 @@ standard streams, so that it neither draws on the screen nor reads the keys mean
 
 from __future__ import annotations
 
-import dataclasses
 import faulthandler
 import gc
 import json
@@ -22,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ninja import collected
-from ninja.results import LearnerError, Report, VarResult
+from ninja.results import LearnerError, Report, from_dict, to_dict
 
 
 @dataclass
@@ -67,19 +66,12 @@ def child_data(exercise, plan: Plan, settings) -> bytes:
         report = in_process(exercise, plan, settings)
     except notebook.NotebookError as e:  # changed since the parent looked
         report = failed(exercise, plan, str(e), kind="NotebookError")
-    return json.dumps(dataclasses.asdict(report)).encode()
+    return json.dumps(to_dict(report)).encode()
 
 
 def report_from(data: bytes) -> Report:
-    """A report a child sent as plain data (dataclasses.asdict, as JSON), rebuilt."""
-    fields = json.loads(data)
-    shaped = lambda shape: None if shape is None else tuple(shape)  # noqa: E731
-    fields["variables"] = [
-        VarResult(**(v | {"shape": shaped(v["shape"]), "expected_shape": tuple(v["expected_shape"])}))
-        for v in fields["variables"]
-    ]
-    fields["error"] = LearnerError(**fields["error"]) if fields["error"] else None
-    return Report(**fields)
+    """A report a child sent as plain data (results.to_dict, as JSON), rebuilt."""
+    return from_dict(json.loads(data))
 
 
 @dataclass

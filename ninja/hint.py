@@ -3,8 +3,12 @@ that is wrong. Hints come from each exercise module; they never print the soluti
 
 from __future__ import annotations
 
-from ninja.registry import Exercise
-from ninja.results import PASS, Report, at, shown_name
+from typing import TYPE_CHECKING
+
+from ninja.results import PASS, Report, at
+
+if TYPE_CHECKING:
+    from ninja.registry import Exercise
 
 LEVELS = {1: "the shapes, and the line that uses it", 2: "the local derivative", 3: "the rule"}
 
@@ -23,12 +27,19 @@ def variable_named(exercise: Exercise, name: str) -> str:
     raise UnknownVariable(exercise, name)
 
 
+def hints_for(exercise: Exercise, name: str) -> tuple[str, ...]:
+    """The hints for a checked name, level 1 first; none when none is written. CS231n hints are per
+    function: affine_backward.dx reads affine_backward's."""
+    return tuple(exercise.hints.get(name) or exercise.hints.get(name.split(".")[0]) or ())
+
+
 def hint_text(exercise: Exercise, name: str, level: int) -> str:
-    """CS231n hints are per function: affine_backward.dx reads affine_backward's."""
-    words = exercise.hints.get(name) or exercise.hints.get(name.split(".")[0])
-    if words is None:
-        return f"no hint written for {shown_name(exercise.track, name)} yet"
-    return f"hint {level}/3 for {shown_name(exercise.track, name)} ({LEVELS[level]}):\n  {words[level - 1]}"
+    """The hint at `level` (past the last one: the last), what `ninja hint` and watch's h key print."""
+    words, shown = hints_for(exercise, name), exercise.labels.shown(name)
+    if not words:
+        return f"no hint written for {shown} yet"
+    level = min(level, len(words))
+    return f"hint {level}/{len(words)} for {shown} ({LEVELS[level]}):\n  {words[level - 1]}"
 
 
 def next_to_fix(report: Report) -> tuple[str | None, str]:
@@ -36,7 +47,7 @@ def next_to_fix(report: Report) -> tuple[str | None, str]:
     gradient that is not right yet (in backward order). None when everything passes."""
     for v in report.variables:
         if v.root_cause:
-            wrong = f"{at(report.path, v.cell, v.line)}: {shown_name(report.track, v.name)} is wrong: {v.diagnosis}"
+            wrong = f"{at(report.path, v.cell, v.line)}: {report.labels.shown(v.name)} is wrong: {v.diagnosis}"
             return v.name, wrong if v.line else v.diagnosis or ""
     if report.error:
         e = report.error
@@ -45,5 +56,5 @@ def next_to_fix(report: Report) -> tuple[str | None, str]:
         return None, " ".join(report.notes)
     for v in report.variables:
         if v.status != PASS:
-            return v.name, f"next: {shown_name(report.track, v.name)} ({v.status})"
+            return v.name, f"next: {report.labels.shown(v.name)} ({v.status})"
     return None, f"everything passes: {report.exercise} is done"

@@ -24,16 +24,14 @@ from pathlib import Path
 import nbformat
 
 from ninja import collected
-from ninja.results import LearnerError, Report, at
+from ninja.results import LearnerError, Note, Report, at, kind_of
 from ninja.runner import CELL_MARK
+from ninja.tapped.exercise import NotebookSpec
 
-# after the template's forward: the notebook's cmp silenced, and the notebook's size names
-PRELUDE = """def cmp(*args, **kwargs):  # the notebook's cmp: the report below says it all
+# after the template's forward: the notebook's cmp silenced (the track may add its own names)
+SILENCED = """def cmp(*args, **kwargs):  # the notebook's cmp: the report below says it all
     pass
-vocab_size, block_size, n_embd, n_hidden, batch_size = C.shape[0], Xb.shape[1], C.shape[1], W1.shape[1], n
 """
-PROVIDED = ("torch, F, n, Xb, Yb, C, W1, b1, W2, b2, bngain, bnbias, every intermediate of the forward, "
-            "vocab_size, block_size, n_embd, n_hidden, batch_size")  # fmt: skip
 
 # `dX = ...`, `dX[ix] += ...` in a cell that does not parse: still a backward cell, whose
 # SyntaxError the report shows
@@ -401,14 +399,15 @@ SILENCE = "def cmp(*args, **kwargs):  # the notebook's cmp, after its set-up: si
 
 
 def program(template_source: str, cells: list[Cell], gradient_names: set[str], every_cell: list[Cell] = (),
-            setup: list[Cell] = (), given: set[str] = frozenset(), aliases: dict[str, str] | None = None,
-            ) -> Program:  # fmt: skip
-    """The template's forward, then the notebook's `setup` cells (its own parameters and batch, if
-    asked; the `given` gradients again on them), then for each gradient cell the constants it needs
-    and the cell itself."""
+            setup: list[Cell] = (), given: set[str] = frozenset(), prelude: str = "",
+            aliases: dict[str, str] | None = None) -> Program:  # fmt: skip
+    """The template's forward, the track's `prelude`, then the notebook's `setup` cells (its own
+    parameters and batch, if asked; the `given` gradients again on them), then for each gradient
+    cell the constants it needs and the cell itself."""
     forward = forward_of(template_source, gradient_names)
-    lines = (forward.rstrip("\n") + "\n" + PRELUDE).rstrip("\n").split("\n")
-    known = bound_names(forward + "\n" + PRELUDE) | set(dir(builtins))
+    prelude = SILENCED + prelude.removeprefix(SILENCED)
+    lines = (forward.rstrip("\n") + "\n" + prelude).rstrip("\n").split("\n")
+    known = bound_names(forward + "\n" + prelude) | set(dir(builtins))
     origin: dict[int, tuple[Cell, int]] = {}
 
     def add(cell: Cell, first: int, texts: list[str], title: str) -> None:
@@ -422,7 +421,7 @@ def program(template_source: str, cells: list[Cell], gradient_names: set[str], e
         known |= bound_names(cell.source) if cell.syntax_error is None else set()
     if setup:
         lines += [f"{CELL_MARK}0, cmp ----", *SILENCE.split("\n")]
-        lines += [f"{name} = __import__('ninja.makemore.roles').makemore.roles.given_in({name[1:]!r}, globals())"
+        lines += [f"{name} = __import__('ninja.tapped.learner').tapped.learner.given_here({name[1:]!r}, globals())"
                   for name in sorted(given)]  # what the template gives, on the notebook's own tensors
     lines += [f"{theirs} = {ours}" for theirs, ours in sorted((aliases or {}).items())]  # under the learner's names
     known |= set(aliases or {})
@@ -474,7 +473,10 @@ def located(place: tuple[Cell, int] | None) -> tuple[int | None, str | None]:
     return (line, cell.label) if cell.line is None else (cell.line + line - 1, None)
 
 
-def point_at_notebook(report: Report, notebook: Path, prog: Program, generated_path: str | None) -> Report:
+
+def point_at_notebook(
+    report: Report, notebook: Path, prog: Program, generated_path: str | None, provided: str = ""
+) -> Report:
     """Every line of the report in the notebook's terms: `my.ipynb, code cell 7 ("# Exercise 1:
     ..."), line 12`, for each variable its own cell."""
     report.error = in_notebook_terms(report.error, notebook, prog)
@@ -487,13 +489,14 @@ def point_at_notebook(report: Report, notebook: Path, prog: Program, generated_p
         return at(str(notebook), cell, line)
 
     # path:line of the generated file, which grading names by the notebook's path once it is back
+    # TODO(issue18-engine): notes with a place (path, line) of their own, mapped like the variables
     paths = [re.escape(p) for p in (generated_path, str(notebook)) if p]
     here = re.compile(f"(?:{'|'.join(paths)}):(\\d+)")
-    report.notes = [here.sub(pointer, note) for note in report.notes]
+    report.notes = [Note(here.sub(pointer, note), kind_of(note)) for note in report.notes]
     names_missing = [e for e in [report.error] if e and e.kind == "NameError"]
     if names_missing or any("NameError" in note for note in report.notes):
         report.notes.append(
-            f"only the gradient cells run, after ninja's forward; it provides {PROVIDED}, and a plain "
+            f"only the gradient cells run, after ninja's forward; it provides {provided}, and a plain "
             "`NAME = value` line in another cell; define anything else in the gradient cell"
         )
     return report
@@ -506,6 +509,7 @@ class Generated:
     notebook: Path
     program: Program
     path: str | None = None  # where `write` put it
+    provided: str = ""  # what the cells find in scope, in words
 
     def write(self, folder: Path, exercise_name: str) -> Path:
         path = folder / f"{exercise_name}_from_notebook.py"
@@ -514,40 +518,40 @@ class Generated:
         return path
 
     def point(self, report: Report) -> Report:
-        return point_at_notebook(report, self.notebook, self.program, self.path)
+        return point_at_notebook(report, self.notebook, self.program, self.path, self.provided)
 
 
-def parts_of(exercise) -> tuple[set[str], list[Part]]:
-    """(what this exercise's template gives, the other makemore exercises as Parts)."""
-    from ninja.registry import EXERCISES
+def family_of(exercise) -> tuple:
+    """The exercises whose cells may share a notebook with `exercise` (the track says), itself first."""
+    spec = getattr(exercise, "notebook", None)
+    family = spec.family() if spec is not None and spec.family else ()
+    return (exercise, *[ex for ex in family if ex.name != exercise.name])
 
-    gradients = {f"d{name}" for name in EXERCISES["exercise1"].checked}
+
+def parts_of(exercise) -> tuple[set[str], list[Part], set[str]]:
+    """(what this exercise's template gives, the other exercises of its notebook as Parts, every
+    gradient name of them all)."""
+    family = family_of(exercise)
+    gradients = {f"d{name}" for ex in family for name in ex.checked}
 
     def given(ex) -> frozenset[str]:  # the gradients its template assigns for real, not its `dX = None  # TODO`
         return frozenset(bound_names(forward_of(ex.template.read_text(encoding="utf-8"), gradients)) & gradients)
 
-    others = [
-        ex for ex in EXERCISES.values() if ex.track == "makemore" and ex.name != exercise.name and ex.template.is_file()
-    ]
+    others = [ex for ex in family[1:] if ex.template.is_file()]
     parts = [Part(frozenset(f"d{name}" for name in ex.checked), given(ex)) for ex in others]
-    return set(given(exercise)), parts
+    return set(given(exercise)), parts, gradients
 
 
-def generate(exercise, notebook: Path, every_gradient: set[str] | None = None, setup: bool = False,
-             names: dict[str, str] | None = None) -> Generated:  # fmt: skip
-    """The template's forward and the notebook's cells for `exercise`; NotebookError when none.
-    `every_gradient`: the checked names of every exercise (a cell writing another's is not ours).
+def generate(exercise, notebook: Path, setup: bool = False, names: dict[str, str] | None = None) -> Generated:
+    """The template's forward and the notebook's cells for `exercise`; NotebookError when none. A
+    cell writing the gradients of another exercise of the same notebook is not this one's.
     `setup`: run the notebook's set-up cells too (its own tensors, where they can run here).
     `names`: the learner's names by role, where exercise 1 found them (h_pre_batch_norm for hprebn):
     exercise 3's cell then writes dh_pre_batch_norm from dh_pre_act."""
-    if every_gradient is None:
-        from ninja.registry import EXERCISES
-
-        every_gradient = {name for ex in EXERCISES.values() for name in ex.checked}
-    theirs = {f"d{role}": f"d{name}" for role, name in (names or {}).items() if name != role}
-    gradients = {f"d{name}" for name in every_gradient} | set(theirs.values())
     checked = {f"d{name}" for name in exercise.checked}
-    given, parts = parts_of(exercise)
+    given, parts, gradients = parts_of(exercise)
+    theirs = {f"d{role}": f"d{name}" for role, name in (names or {}).items() if name != role}
+    gradients = gradients | set(theirs.values())
     part = any(checked < p.names for p in parts)
     every_cell = read_cells(notebook, gradients)
     rename = lambda found: {theirs.get(name, name) for name in found}  # noqa: E731
@@ -557,8 +561,10 @@ def generate(exercise, notebook: Path, every_gradient: set[str] | None = None, s
         raise NotebookError(f"no cell of {notebook} assigns {exercise.name}'s gradients ({shown})")
     first = setup_cells(every_cell, cells) if setup else []
     template = exercise.template.read_text(encoding="utf-8")
+    spec = getattr(exercise, "notebook", None) or NotebookSpec()
     aliases = {theirs[name]: name for name in given if name in theirs}  # dh_pre_act = dhpreact
-    return Generated(notebook, program(template, cells, gradients, every_cell, first, given, aliases))
+    prog = program(template, cells, gradients, every_cell, first, given, spec.prelude, aliases)
+    return Generated(notebook, prog, provided=spec.provided)
 
 
 def run_generated(exercise, generated: Generated, settings) -> dict:
@@ -582,17 +588,18 @@ def importable(folder: Path):
         forget_modules_from(Path(entry), before)
 
 
-def check(exercise, notebook: Path, settings, every_gradient: set[str]) -> Report:
+
+def check(exercise, notebook: Path, settings) -> Report:
     """Check the notebook's backward cells for `exercise` against autograd: on the notebook's own
     parameters and batch where its set-up cells run here, else on the template's forward."""
     setup = getattr(exercise, "learner_tensors", False)
     try:
-        generated = generate(exercise, notebook, every_gradient, setup=setup)
+        generated = generate(exercise, notebook, setup=setup)
     except NotebookError:  # exercise 2 or 3 under the learner's names, which exercise 1 finds by role
-        names = learner_names(notebook, settings) if setup else {}
+        names = learner_names(exercise, notebook, settings) if setup else {}
         if not names:
             raise
-        generated = generate(exercise, notebook, every_gradient, setup=setup, names=names)
+        generated = generate(exercise, notebook, setup=setup, names=names)
     data = run_generated(exercise, generated, settings)
     errors = [collected.error_of(e) for e in [data["error"], *data.get("other_errors", [])] if e]
     failed = [e for e in errors if generated.program.in_setup(e.line)]
@@ -602,7 +609,7 @@ def check(exercise, notebook: Path, settings, every_gradient: set[str]) -> Repor
         first = in_notebook_terms(failed[0], notebook, generated.program)
         note = (f"your {kind}'s set-up does not run here ({first.where}: {first.kind}: {first.message}): checked "
                 "on ninja's parameters and batch, after the template's forward")  # fmt: skip
-        generated = generate(exercise, notebook, every_gradient)
+        generated = generate(exercise, notebook)
         data = run_generated(exercise, generated, settings)
     else:  # the set-up cells are not gradient cells: what went wrong there is no verdict
         data = without_setup(data, generated.program)
@@ -615,12 +622,14 @@ def check(exercise, notebook: Path, settings, every_gradient: set[str]) -> Repor
     return report
 
 
-def learner_names(notebook: Path, settings) -> dict[str, str]:
-    """The notebook's own names by role (hprebn -> h_pre_batch_norm), as exercise 1's check of it
-    finds them; {} when it has no exercise 1 or its set-up does not run here."""
-    from ninja.registry import EXERCISES
-
-    whole = EXERCISES.get("exercise1")
+def learner_names(exercise, notebook: Path, settings) -> dict[str, str]:
+    """The notebook's own names by role (hprebn -> h_pre_batch_norm), as the check of the biggest
+    exercise of its family (makemore's exercise 1) finds them; {} where it has none, or its
+    set-up does not run here."""
+    family = [ex for ex in family_of(exercise) if getattr(ex, "learner_tensors", False) and ex.checked]
+    whole = max(family, key=lambda ex: len(ex.checked))
+    if whole is exercise:
+        return {}
     try:
         data = run_generated(whole, generate(whole, notebook, setup=True), settings)
     except NotebookError:

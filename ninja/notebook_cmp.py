@@ -12,8 +12,8 @@ import sys
 import torch
 
 from ninja.engine import compare, squeezed
-from ninja.makemore import diagnose
 from ninja.results import PASS
+from ninja.tapped import diagnose
 
 NOTEBOOK_BATCH_SIZE = 32
 # what cmp can tell apart without the forward pass (check also knows the line's own rule)

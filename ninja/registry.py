@@ -1,19 +1,34 @@
-"""Every exercise, by name: the one place where the core meets the tracks. Adding an exercise: its
-module in its track (ninja/makemore/, ninja/cs231n/), a template in exercises/, a solution in
-solutions/, and its name below."""
+"""Every exercise, by name: the one place where the core meets the tracks. Adding a bundled
+exercise: its module in its track (ninja/makemore/, ninja/cs231n/), a template in exercises/, a
+solution in solutions/, and its name below. A workspace's or course's own exercises are files
+registered in its ninja.toml:
+
+    [exercises.attention]
+    file = "attention.py"          # relative to the ninja.toml
+"""
 
 from __future__ import annotations
 
 import difflib
+from functools import lru_cache
 from pathlib import Path
-from typing import Union
+
+import tomllib
 
 from ninja.cs231n import captioning, classifiers, layers, networks, optim, rnn
-from ninja.cs231n.exercise import FunctionsExercise
+from ninja.exercise import Exercise
 from ninja.makemore import exercise1, exercise2, exercise3, exercise4
-from ninja.makemore.exercise import Exercise as MakemoreExercise
 
-Exercise = Union[MakemoreExercise, FunctionsExercise]  # what the core may hold: any track's exercise
+__all__ = [
+    "EXERCISES",
+    "Exercise",
+    "ExerciseFileError",
+    "add_registered",
+    "check_file",
+    "exercises",
+    "find",
+    "registered",
+]
 
 EXERCISES: dict[str, Exercise] = {
     e.name: e for e in (exercise1.EXERCISE, exercise2.EXERCISE, exercise3.EXERCISE, exercise4.EXERCISE)
@@ -30,22 +45,101 @@ EXERCISES |= {
     )
 }
 
+BUNDLED = frozenset(EXERCISES)
+CONFIG = "ninja.toml"
+
+
+class ExerciseFileError(ValueError):
+    """A ninja.toml's [exercises] table, or an exercise file it names, that cannot be used."""
+
+
+def registered(config: Path) -> dict[str, Exercise]:
+    """The exercises a ninja.toml registers as files ([exercises.NAME] file = "path.py"), loaded
+    and validated; ExerciseFileError says what to change."""
+    config = Path(config).resolve()
+    stamp = config.stat().st_mtime_ns if config.is_file() else None
+    return dict(_registered(config, stamp))
+
+
+@lru_cache(maxsize=8)
+def _registered(config: Path, stamp) -> tuple[tuple[str, Exercise], ...]:
+    from ninja.tapped import files
+
+    if stamp is None:
+        return ()
+    try:
+        table = tomllib.loads(config.read_text(encoding="utf-8")).get("exercises", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise ExerciseFileError(f"{config}: cannot read it ({e})") from None
+    if not isinstance(table, dict):
+        raise ExerciseFileError(
+            f'{config}: [exercises] must be tables, like [exercises.attention] file = "attention.py"'
+        )
+    found = []
+    for name, entry in table.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+            raise ExerciseFileError(f'{config}: [exercises.{name}] needs file = "path.py"')
+        if not name.isidentifier():
+            raise ExerciseFileError(f"{config}: [exercises.{name}]: an exercise's name must be a Python name")
+        if name in BUNDLED:
+            raise ExerciseFileError(
+                f"{config}: [exercises.{name}]: {name} is a bundled exercise's name: choose another"
+            )
+        path = config.parent / entry["file"]
+        if not path.is_file():
+            raise ExerciseFileError(f"{config}: [exercises.{name}] file = {entry['file']!r}: there is no such file")
+        try:
+            exercise = files.loaded(path, name)
+        except files.ExerciseFileError as e:
+            raise ExerciseFileError(str(e)) from None
+        if isinstance(entry.get("solution"), str):
+            exercise = files.replace(exercise, solution_file=config.parent / entry["solution"])
+        found.append((name, exercise))
+    return tuple(found)
+
+
+def add_registered(config: Path) -> dict[str, Exercise]:
+    """Make a course's exercise files part of EXERCISES for this process (`ninja grade` and
+    `ninja course init` read one ninja.toml, and grading's modules look exercises up there)."""
+    found = registered(config)
+    EXERCISES.update(found)
+    return found
+
+
+def workspace_config(root: Path | None = None) -> Path | None:
+    """The ninja.toml of the workspace or course given, else of the one the current folder is in."""
+    from ninja.workspace import find_root
+
+    root = root if root is not None else find_root()
+    return root / CONFIG if root is not None and (root / CONFIG).is_file() else None
+
+
+def exercises(root: Path | None = None) -> dict[str, Exercise]:
+    """The bundled exercises, then those the workspace's (or course's) ninja.toml registers."""
+    config = workspace_config(root)
+    return EXERCISES | (registered(config) if config is not None else {})
+
 
 class UnknownExercise(LookupError):
-    def __init__(self, name: str):
-        close = difflib.get_close_matches(name, EXERCISES, n=1)
+    def __init__(self, name: str, known: dict | None = None):
+        known = known if known is not None else EXERCISES
+        close = difflib.get_close_matches(name, known, n=1)
         maybe = f" Did you mean {close[0]}?" if close else ""
         stem = name.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".py").removesuffix(".ipynb")
-        if stem != name and stem in EXERCISES:  # a path where an exercise name goes
+        if stem != name and stem in known:  # a path where an exercise name goes
             maybe = f" To check a file, name its exercise: {stem} --file {name}."
-        super().__init__(f"no exercise named {name!r}.{maybe} Known: {', '.join(EXERCISES)}.")
+        super().__init__(f"no exercise named {name!r}.{maybe} Known: {', '.join(known)}.")
 
 
-def find(name: str) -> Exercise:
-    try:
+def find(name: str, root: Path | None = None) -> Exercise:
+    """The exercise named `name`: bundled, or registered in the workspace's ninja.toml."""
+    if name in EXERCISES:
         return EXERCISES[name]
+    known = exercises(root)
+    try:
+        return known[name]
     except KeyError:
-        raise UnknownExercise(name) from None
+        raise UnknownExercise(name, known) from None
 
 
 def check_file(exercise: Exercise, path: Path, settings):
@@ -54,6 +148,5 @@ def check_file(exercise: Exercise, path: Path, settings):
     if Path(path).suffix == ".ipynb":
         from ninja import notebook
 
-        every_gradient = {name for ex in EXERCISES.values() for name in ex.checked}
-        return notebook.check(exercise, Path(path), settings, every_gradient)
+        return notebook.check(exercise, Path(path), settings)
     return exercise.check(path, settings)

@@ -1,15 +1,28 @@
-"""Results -> what people and tools read: a rich table for the terminal, a dict for JSON."""
+"""Results -> what people and tools read: a rich table for the terminal, GitHub Actions annotations
+(the JSON is results.to_dict)."""
 
 from __future__ import annotations
 
 import math
 from functools import partial
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ninja.results import ERROR, FAIL, MISSING, PASS, Report, VarResult, at, shown_name
+from ninja.results import (
+    ERROR,
+    FAIL,
+    FORWARD_CHANGED,
+    GRADIENTS,
+    MISSING,
+    PASS,
+    Labels,
+    Report,
+    VarResult,
+    at,
+    kind_of,
+)
 
 STATUS_STYLE = {PASS: "green", FAIL: "bold red", MISSING: "yellow", ERROR: "magenta"}
 
@@ -30,28 +43,43 @@ def shape(s: tuple[int, ...] | None) -> str:
     return "-" if s is None else str(tuple(s))
 
 
-def variable_row(v: VarResult, narrow: bool = False, tiny: bool = False) -> list:
+def line_of(v: VarResult, labels: Labels, numeric: bool = False, narrow: bool = False, tiny: bool = False) -> list:
+    """One checked result's row, in the columns `columns` gives for the same arguments."""
     return [
-        f"d{v.name}",
-        shape(v.shape or v.expected_shape),
-        *([] if narrow else [flag(v.exact)]),
+        labels.shown(v.name),
+        *([] if narrow and not labels.exact else [shape(v.shape or v.expected_shape)]),
+        *([flag(v.exact)] if labels.exact and not narrow else []),
         *([] if tiny else [flag(v.approx)]),
         number(v.maxdiff),
+        *([number(v.relerr)] if labels.relerr else []),
+        *([number(v.numeric_relerr)] if numeric else []),
         Text(v.status, style=STATUS_STYLE[v.status]),
-        *([] if narrow else [Text(note_of(v))]),
+        *([] if narrow else [Text(note_of(v, labels))]),
     ]
 
 
-def note_of(v: VarResult, track: str = "makemore") -> str:
-    return "; ".join(filter(None, [blame_note(v, track), v.note]))
+def columns(labels: Labels, numeric: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the table's columns, those a narrow table drops: the note, and exact or else the shape)."""
+    every = (
+        labels.column, "shape", *(["exact"] if labels.exact else []), "approx", "maxdiff",
+        *(["rel_error"] if labels.relerr else []), *(["numeric"] if numeric else []), "status", "note",
+    )  # fmt: skip
+    return every, ("exact" if labels.exact else "shape", "note")
 
 
-def blame_note(v: VarResult, track: str = "makemore") -> str | None:
+def note_of(v: VarResult, labels: Labels = GRADIENTS) -> str:
+    """The row's note: blame (the diagnosis of a root cause is spelled out under the table), the
+    engine's remark."""
+    said = blame_note(v, labels) or (v.diagnosis if labels.diagnosis_in_row else None)
+    return "; ".join(filter(None, [said, v.note]))
+
+
+def blame_note(v: VarResult, labels: Labels = GRADIENTS) -> str | None:
     if v.root_cause:
         kind = f": {v.diagnosis_kind.replace('_', ' ')}" if v.diagnosis_kind else ""
         return f"root cause{kind}, see below"
     if v.inherited_from:
-        return f"inherits from {shown_name(track, v.inherited_from)}"
+        return f"inherits from {labels.shown(v.inherited_from)}"
     return None
 
 
@@ -68,7 +96,7 @@ def in_table_order(report: Report) -> list[VarResult]:
 def verdict(report: Report, v: VarResult) -> tuple[str, str] | None:
     """('error' or 'warning', the words) for a variable worth a line under the table: a root
     cause, or a diagnosis on a variable that passes anyway (aliasing); None otherwise."""
-    name = shown_name(report.track, v.name)
+    name = report.labels.shown(v.name)
     if v.root_cause or (v.diagnosis and v.status != PASS):
         return "error", f"{name} is wrong: {v.diagnosis}"
     if v.diagnosis:
@@ -85,25 +113,6 @@ def blame_lines(report: Report) -> list[Text]:
             level, words = found
             lines.append(Text(f"{pointer(report, v)}: {words}", style="bold red" if level == "error" else "yellow"))
     return lines
-
-
-def function_row(v: VarResult, numeric: bool, narrow: bool = False, tiny: bool = False) -> list:
-    """CS231n track: results are named function.output, and the notebook's rel_error is shown."""
-    return [
-        v.name,
-        *([] if narrow else [shape(v.shape or v.expected_shape)]),
-        *([] if tiny else [flag(v.approx)]),
-        number(v.maxdiff),
-        number(v.relerr),
-        *([number(v.numeric_relerr)] if numeric else []),
-        Text(v.status, style=STATUS_STYLE[v.status]),
-        *([] if narrow else [Text(cs231n_note(v))]),
-    ]
-
-
-def cs231n_note(v: VarResult, track: str = "cs231n") -> str:
-    """The diagnosis of a root cause is spelled out under the table: the row only names its kind."""
-    return "; ".join(n for n in (blame_note(v, track) or v.diagnosis, v.note) if n)
 
 
 def summary(report: Report) -> Text:
@@ -142,7 +151,7 @@ def table(report: Report, width: int = 120):
     Under 100 columns (a pipe is 80) the notes go under the table instead of in a column. A file
     that does not parse (or ran to no result at all) is its message alone: a table of `error` rows
     would push it off the screen."""
-    parts = []
+    parts: list[RenderableType] = []
     if report.output.strip():
         parts.append(Text("your file printed:", style="dim"))
         parts.append(Text(report.output.rstrip()[-2000:], style="dim"))
@@ -155,87 +164,45 @@ def table(report: Report, width: int = 120):
             fix = "fix that line, then check again" if e.kind == "SyntaxError" else "nothing was checked"
             parts.append(Text(f"{report.exercise}: {fix}.", style="bold"))
             return Group(*parts)
-    cs231n = report.track == "cs231n"
-    if cs231n:
-        numeric = ("numeric",) if any(v.numeric_relerr is not None for v in report.variables) else ()
-        columns = ("result", "shape", "approx", "maxdiff", "rel_error", *numeric, "status", "note")
-        row, note, dropped = partial(function_row, numeric=bool(numeric)), cs231n_note, ("shape", "note")
-    else:
-        columns = ("variable", "shape", "exact", "approx", "maxdiff", "status", "note")
-        row, note, dropped = variable_row, note_of, ("exact", "note")
-    narrow = width < 100 or note_room(columns, [row(v) for v in report.variables], width) < NOTE_ROOM
-    row = partial(row, narrow=narrow, tiny=width < 64)
-    if width < 64:  # 60 columns: approx goes too (status says it), so the rest fits uncut
-        dropped += ("approx",)
-    grid = Table(title=f"{report.exercise}: your gradients against autograd", title_justify="left")
-    for column in columns:
-        if not (narrow and column in dropped):
-            # a header is never cut ("statu"): the column is at least as wide as its name
-            wraps = column == "note" or (column == "result" and width < 64)  # long CS231n names fold at 60
-            grid.add_column(column, overflow="fold", no_wrap=not wraps, min_width=len(column))
-    for v in in_table_order(report):
-        grid.add_row(*row(v))
+    grid, narrow = grid_of(report, width)
     parts.append(grid)
-    if narrow:  # a root cause's own line follows under the table: its note would say it twice
-        notes = [
-            (shown_name(report.track, v.name), note(v, report.track))
-            for v in in_table_order(report)
-            if not (v.root_cause and not v.note)
-        ]
-        parts += [Text(f"{name}: {words}", style="dim") for name, words in notes if words]
+    if narrow:  # the notes under the table, not in a column
+        parts += notes_under(report)
     parts += blame_lines(report)
     parts += [Text(note, style="bold red") for note in report.notes]
     parts.append(summary(report))
     return Group(*parts)
 
 
-def to_dict(report: Report) -> dict:
-    def finite(x):  # JSON has no NaN or inf
-        return x if x is None or math.isfinite(x) else str(x)
+def grid_of(report: Report, width: int) -> tuple[Table, bool]:
+    """The table of results, and whether it is narrow: under 100 columns, or where the note column
+    would get too little room, the notes go under it instead."""
+    labels = report.labels
+    numeric = any(v.numeric_relerr is not None for v in report.variables)
+    every, dropped = columns(labels, numeric)
+    row = partial(line_of, labels=labels, numeric=numeric)
+    narrow = width < 100 or note_room(every, [row(v) for v in report.variables], width) < NOTE_ROOM
+    if width < 64:  # 60 columns: approx goes too (status says it), so the rest fits uncut
+        dropped += ("approx",)
+    grid = Table(title=f"{report.exercise}: your gradients against autograd", title_justify="left")
+    for column in every:
+        if not (narrow and column in dropped):
+            # a header is never cut ("statu"): the column is at least as wide as its name
+            wraps = column == "note" or (column == labels.column and width < 64)  # long CS231n names fold at 60
+            grid.add_column(column, overflow="fold", no_wrap=not wraps, min_width=len(column))
+    for v in in_table_order(report):
+        grid.add_row(*row(v, narrow=narrow, tiny=width < 64))
+    return grid, narrow
 
-    return {
-        "exercise": report.exercise,
-        "track": report.track,
-        "passed": report.passed,
-        "correct": report.correct,
-        "total": len(report.variables),
-        "variables": [
-            {
-                "name": v.name,
-                "status": v.status,
-                "exact": v.exact,
-                "approx": v.approx,
-                "maxdiff": finite(v.maxdiff),
-                "relerr": finite(v.relerr),
-                "shape": list(v.shape) if v.shape is not None else None,
-                "expected_shape": list(v.expected_shape),
-                "note": v.note,
-                "root_cause": v.root_cause,
-                "inherited_from": v.inherited_from,
-                "diagnosis": v.diagnosis,
-                "diagnosis_kind": v.diagnosis_kind,
-                "line": v.line,
-                "cell": v.cell,
-                "numeric_relerr": finite(v.numeric_relerr),
-                "file": v.path or report.path,
-            }
-            for v in report.variables
-        ],
-        "notes": list(report.notes),
-        "error": None
-        if report.error is None
-        else {
-            "kind": report.error.kind,
-            "message": report.error.message,
-            "file": report.error.path,
-            "line": report.error.line,
-            "cell": report.error.cell,
-            "source": report.error.source,
-        },
-        "output": report.output,
-        "file": report.path,
-        "scope": report.scope,
-    }
+
+def notes_under(report: Report) -> list[Text]:
+    """A narrow table's notes, each under it as `name: words`. A root cause's own line follows
+    (blame_lines): its note would say it twice."""
+    labels = report.labels
+    notes = [
+        (labels.shown(v.name), note_of(v, labels)) for v in in_table_order(report) if not (v.root_cause and not v.note)
+    ]
+    return [Text(f"{name}: {words}", style="dim") for name, words in notes if words]
 
 
 def annotation(level: str, message: str, file: str | None = None, line: int | None = None, title: str = "") -> str:
@@ -260,7 +227,7 @@ def github(report: Report) -> str:
         title = f"{e.cell}, line {e.line}: your file does not run" if e.cell else "your file does not run"
         lines.append(annotation("error", f"{e.kind}: {e.message}", e.path, None if e.cell else e.line, title))
     for note in report.notes:  # a changed forward fails the check; the other notes say how it was read
-        changed = note.startswith("forward pass changed")
+        changed = kind_of(note) == FORWARD_CHANGED
         lines.append(
             annotation(
                 "error" if changed else "notice", note, report.path, title="forward pass changed" if changed else "note"
@@ -274,7 +241,7 @@ def github(report: Report) -> str:
             title = f"{v.cell}, line {v.line}: {title}" if v.cell else title  # a notebook's lines count in cells
             lines.append(annotation(level, message or words, v.path or report.path, None if v.cell else v.line, title))
     inherited = [
-        f"{shown_name(report.track, v.name)} (from {shown_name(report.track, v.inherited_from)})"
+        f"{report.labels.shown(v.name)} (from {report.labels.shown(v.inherited_from)})"
         for v in report.variables
         if v.inherited_from
     ]

@@ -21,14 +21,20 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import watchfiles
 from rich.console import Console, Group
 from rich.text import Text
 
 from ninja import forked
+from ninja.hint import hint_text, hints_for
 from ninja.render import table
 from ninja.results import PASS, Report
+
+if TYPE_CHECKING:
+    from ninja.registry import Exercise
+    from ninja.settings import Settings
 
 # file systems whose changes inotify does not see (WSL 2 mounts Windows drives as 9p, WSL 1 as drvfs)
 NETWORK_FILESYSTEMS = {
@@ -68,20 +74,13 @@ def root_cause(report: Report):
     variable that does not pass."""
     wrong = [v for v in report.variables if v.status != PASS]
     causes = [v for v in wrong if getattr(v, "root_cause", None)]
-    return (causes or wrong or [None])[0]
+    return next(iter(causes or wrong), None)
 
 
-def hint_text(exercise, variable, level: int) -> Text:
-    hints = exercise.hints.get(variable.name, ())
-    title = f"hint for d{variable.name}"
-    if not hints:
-        shape = variable.expected_shape
-        return Text(
-            f"{title}: no hint written yet; d{variable.name} has {variable.name}'s shape {shape}.", style="cyan"
-        )
-    level = min(level, len(hints))
-    more = "  (h again for more)" if level < len(hints) else ""
-    return Text(f"{title} ({level}/{len(hints)}): {hints[level - 1]}{more}", style="cyan")
+def hint_shown(exercise, name: str, level: int) -> Text:
+    """The h key: `ninja hint`'s hint at this level, and whether h again shows more."""
+    more = "  (h again for more)" if level < len(hints_for(exercise, name)) else ""
+    return Text(hint_text(exercise, name, level) + more, style="cyan")
 
 
 RUNNING_SHOWN_AT = (1, 3, 10, 30)  # seconds into a check at which the screen says it is still running
@@ -93,9 +92,9 @@ class Session:
     under way, if one is (in a forked child: see ninja/forked.py)."""
 
     exercises: list  # every exercise, in order
-    exercise: object
+    exercise: Exercise
     path: Path
-    settings: object
+    settings: Settings
     polling: str | None = None  # why we poll, None when file events are used
     report: Report | None = None
     checks: int = 0
@@ -141,6 +140,7 @@ class Session:
         """The result of a check: shown if it is the one under way (a stopped one's is dropped)."""
         if child is not self.child:
             return False
+        assert self.plan is not None  # start_check made it
         report = forked.report_of(self.exercise, self.plan, self.settings, data, status, self.cache)
         self.child = None
         self.show(report)
@@ -185,7 +185,7 @@ class Session:
         elif self.report is not None:
             parts.append(table(self.report, self.width))
             if self.hint_level and (variable := root_cause(self.report)) is not None:
-                parts.append(hint_text(self.exercise, variable, self.hint_level))
+                parts.append(hint_shown(self.exercise, variable.name, self.hint_level))
         nxt = self.next_exercise
         if self.passed and self.child is None:
             if nxt is None:
@@ -355,8 +355,7 @@ def warm_up(session: Session) -> None:
     import torch
 
     torch.set_num_threads(1)
-    if getattr(session.exercise, "track", None) == "makemore":
-        session.exercise.collect(session.exercise.solution, session.settings)
+    session.exercise.warm_up(session.settings)
 
 
 def handle(session: Session, kind: str, value, done) -> bool:

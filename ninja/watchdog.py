@@ -44,7 +44,7 @@ class Watchdog:
         self.stream = stream if stream is not None else sys.__stderr__
         self.showing = self.fired = False
         self.done = threading.Event()
-        self.main = threading.main_thread().ident
+        self.main: int = threading.main_thread().ident or 0  # the main thread has started: it runs this
 
     def __enter__(self) -> Watchdog:
         self.started = time.monotonic()
@@ -116,6 +116,8 @@ class Watchdog:
             return False
 
     def write(self, text: str) -> None:
+        if self.stream is None:  # no stderr at all (pythonw)
+            return
         try:
             self.stream.write(text)
             self.stream.flush()

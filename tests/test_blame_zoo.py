@@ -134,7 +134,7 @@ def test_a_passing_file_has_no_blame_and_points_at_each_line():
 
 def test_consumers_come_from_the_forward_itself():
     from ninja import makemore
-    from ninja.makemore import blame
+    from ninja.tapped import blame
 
     ex1 = find("exercise1")
     outputs, leaves = makemore.cut_forward(makemore.Settings(), ex1.checked)

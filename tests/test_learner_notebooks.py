@@ -198,7 +198,7 @@ def test_a_cell_that_does_not_parse_is_an_error_at_its_line_and_the_others_run(t
 
 
 def test_json_gives_every_known_line_and_its_cell(tmp_path):
-    from ninja.render import to_dict
+    from ninja.results import to_dict
 
     wrong = RIGHT.replace("dbndiff2 = (1.0 / (n - 1))", "dbndiff2 = (1.0 / n)")
     top, bottom = wrong[: wrong.index("dhpreact =")], wrong[wrong.index("dhpreact ="):]

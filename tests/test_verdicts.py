@@ -118,7 +118,8 @@ def autograd_truth(path: Path) -> dict[str, bool]:
     equals autograd's on its own tensors (leading size-1 dims aside)."""
     import runpy
 
-    from ninja.makemore import PARAMETER_NAMES, forward
+    from ninja.makemore import forward
+    from ninja.makemore.mlp import PARAMETER_NAMES
 
     space = runpy.run_path(str(path), run_name="__truth__")
     params = {k: space[k].detach().clone().requires_grad_() for k in PARAMETER_NAMES}

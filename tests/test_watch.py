@@ -46,7 +46,7 @@ def test_watch_rechecks_on_save_hints_offers_the_next_exercise_and_quits(tmp_pat
     child.expect_exact("h hint · q quit")
 
     child.send("h")
-    child.expect_exact("hint for dlogits")
+    child.expect_exact("hint 1/3 for dlogits")
 
     solution = (ROOT / "solutions" / "exercise2.py").read_text()
     save(exercises / "exercise2.py", solution.replace("dlogits /= n", "dlogits /= 2 * n"))
@@ -302,3 +302,28 @@ def test_a_check_that_kills_its_own_process_is_a_result(tmp_path):
         child = forked.start(exercise, plan, Settings())
         report = forked.report_of(exercise, plan, Settings(), *forked.wait(child))
         assert not report.passed and words in report.error.message
+
+
+def test_the_h_key_shows_the_hint_ninja_hint_prints_for_a_cs231n_function(tmp_path):
+    """watch's hint is hint's: CS231n hints are per function, and `h` on affine_backward.dx shows
+    affine_backward's (it once said "no hint written yet")."""
+    from rich.console import Console
+
+    from ninja.hint import hint_text
+    from ninja.registry import EXERCISES, find
+    from ninja.results import FUNCTIONS, Report, VarResult
+    from ninja.settings import Settings
+    from ninja.watch import Session
+
+    layers = find("layers")
+    wrong = VarResult("affine_backward.dx", "fail", (2, 3), (2, 3), False, False, 1.0, 1.0, root_cause=True)
+    session = Session(list(EXERCISES.values()), layers, tmp_path / "layers.py", Settings())
+    session.report = Report("layers", [wrong], path="layers.py", track="cs231n", labels=FUNCTIONS)
+    console = Console(width=200, record=True, file=open("/dev/null", "w"))
+    for level in (1, 2, 3, 4):
+        session.hint_level = level
+        console.print(session.screen())
+        shown = console.export_text()
+        assert hint_text(layers, "affine_backward.dx", level) in shown and "no hint" not in shown
+        assert ("h again for more" in shown) == (level < 3)
+    assert hint_text(layers, "affine_backward.dx", 1).startswith("hint 1/3 for affine_backward.dx")

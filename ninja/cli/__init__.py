@@ -71,8 +71,9 @@ def main(argv: Optional[list[str]] = None) -> None:
 
 
 def command_names() -> set[str]:
-    commands = {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands}
-    return commands | {group.name or group.typer_instance.info.name for group in app.registered_groups}
+    commands = {c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands if c.callback}
+    groups = {group.typer_instance.info.name for group in app.registered_groups if group.typer_instance}
+    return commands | {name for name in groups if isinstance(name, str)}
 
 
 def examples_named(prog: str) -> None:

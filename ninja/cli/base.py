@@ -55,17 +55,33 @@ def quoted(path) -> str:
     return shlex.quote(str(path))
 
 
-def complete_exercise(incomplete: str) -> list[str]:
-    from ninja.registry import EXERCISES
+def every_exercise(workspace: Optional[Path] = None) -> dict:
+    """The bundled exercises and those the workspace's ninja.toml registers ([exercises.NAME] file = ...)."""
+    from ninja.registry import ExerciseFileError, exercises
 
-    return [name for name in EXERCISES if name.startswith(incomplete)]
+    try:
+        return exercises(workspace)
+    except ExerciseFileError as e:
+        raise fail_usage(str(e)) from None
+
+
+def complete_exercise(incomplete: str) -> list[str]:
+    from ninja.registry import EXERCISES, ExerciseFileError, exercises
+
+    try:
+        known = exercises()
+    except ExerciseFileError:
+        known = EXERCISES
+    return [name for name in known if name.startswith(incomplete)]
 
 
 def exercise_named(name: str):
-    from ninja.registry import EXERCISES, UnknownExercise, find
+    from ninja.registry import EXERCISES, ExerciseFileError, UnknownExercise, find
 
     try:
         return find(name)
+    except ExerciseFileError as e:
+        raise fail_usage(str(e)) from None
     except UnknownExercise as e:
         stem = Path(name.replace("\\", "/")).name.removesuffix(".py").removesuffix(".ipynb")
         if stem != name and stem in EXERCISES:  # a path where an exercise name goes

@@ -111,7 +111,7 @@ def one_json_object(format: Format, exercise: str):
 def show(report, format: Format, exercise, path, settings, wanted) -> int:
     """Print the report as asked (and train, where asked and due): the exit code."""
     if format is Format.json:
-        from ninja.render import to_dict
+        from ninja.results import to_dict
 
         result, code = to_dict(report), exit_code(report)
         if wanted and report.passed:

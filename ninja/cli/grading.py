@@ -96,10 +96,11 @@ def grade(
         raise fail_usage("name the submissions to grade (folders or files), or pass --gradescope")
     config = config or (Path(CONFIG_FILE) if Path(CONFIG_FILE).is_file() else None)
     chosen = course_of(config)
-    found, plan, jobs = plan_of(submissions, exercise, chosen, config, jobs, timeout, memory, seed, batch_sizes,
-                                credit, audit)  # fmt: skip
+    found, plan, at_once = plan_of(
+        submissions, exercise, chosen, config, jobs, timeout, memory, seed, batch_sizes, credit, audit
+    )
     started = time.monotonic()
-    results, protection = run(found, plan, jobs, isolation, server)
+    results, protection = run(found, plan, at_once, isolation, server)
     elapsed = time.monotonic() - started
     text = write_results(format or GradeFormat.table, out, results, elapsed)
     if report is not None:
@@ -282,6 +283,8 @@ def summarise(terminal, results, plan, elapsed: float) -> None:
         terminal.print(f"most common: {line}", highlight=False, markup=False, soft_wrap=True)
     seed = plan.seed
     sizes = ", ".join(map(str, plan.batch_sizes))
-    if any(getattr(EXERCISES.get(r.exercise), "track", None) == "cs231n" for r in results):
-        sizes += f" (CS231n: input sets at seeds {seed}..{seed + len(plan.batch_sizes) - 1})"
+    exercises = [EXERCISES[r.exercise] for r in results if r.exercise in EXERCISES]
+    by_seed = sorted({ex.labels.setting for ex in exercises if ex.labels.by_seed})
+    if by_seed:  # CS231n's: input sets
+        sizes += f" ({', '.join(by_seed)}s at seeds {seed}..{seed + len(plan.batch_sizes) - 1})"
     terminal.print(f"{len(results)} graded in {elapsed:.1f} s, seed {seed}, batch sizes {sizes}", highlight=False)

@@ -12,6 +12,7 @@ from ninja.cli.base import (
     complete_exercise,
     console,
     errors,
+    every_exercise,
     exercise_named,
     fail_usage,
     interrupted,
@@ -32,12 +33,12 @@ def list_exercises(workspace: Workspace = None):
     """
     from rich.table import Table
 
-    from ninja.registry import EXERCISES
     from ninja.settings import Settings
 
     grid = Table("exercise", "title", "your progress")
     passed = 0
-    for ex in EXERCISES.values():
+    known = every_exercise(workspace)
+    for ex in known.values():
         path = learner_path(ex, workspace)
         if not path.is_file():
             state = "[dim]no file[/]"
@@ -47,7 +48,7 @@ def list_exercises(workspace: Workspace = None):
             state = progress_of(report)
         grid.add_row(ex.name, ex.title, state)
     console.print(grid)
-    console.print(progress_line(workspace, passed, len(EXERCISES)), soft_wrap=True)
+    console.print(progress_line(workspace, passed, len(known)), soft_wrap=True)
 
 
 def progress_of(report) -> str:
@@ -103,10 +104,10 @@ def hint(
         report = watched_check(ex, path, settings_from(None, 32, None), timeout)
     except DataError as e:
         raise fail_usage(str(e)) from None
-    name, why = next_to_fix(report)
+    wrong, why = next_to_fix(report)
     print(why)
-    if name is not None:
-        print(hint_text(ex, name, level))
+    if wrong is not None:
+        print(hint_text(ex, wrong, level))
     if interrupted(report):
         raise typer.Exit(130)
 
@@ -123,20 +124,20 @@ def init(
     Example: [bold]ninja init backprop[/], then [bold]cd backprop && ninja check exercise1[/]
     """
     from ninja import workspace
-    from ninja.registry import EXERCISES
 
     if folder is None:  # inside a workspace (in its exercises/, say): that one, never a nested one
         found = workspace.find_root()
         folder = workspace.shown(found) if found is not None else Path(".")
+    known = every_exercise(folder if (folder / "ninja.toml").is_file() else None)
     try:
-        result = workspace.init(folder, EXERCISES.values())
+        result = workspace.init(folder, known.values())
     except workspace.WorkspaceError as e:
         raise fail_usage(str(e)) from None
     for path in result.created:
         console.print(f"created {path}", highlight=False, soft_wrap=True, markup=False)
     for path in result.kept:
         console.print(f"kept    {path} (already there)", highlight=False, soft_wrap=True, markup=False)
-    first = next(iter(EXERCISES))
+    first = next(iter(known))
     cd = "" if folder.resolve() == Path.cwd().resolve() else f"cd {escape(quoted(folder))} && "
     console.print(
         f"\nNext: [bold]{cd}{prog()} check {first}[/] to see where you stand, "
@@ -215,18 +216,18 @@ def watch(
     """
     from ninja import forked, notebook
     from ninja import watch as watching
-    from ninja.registry import EXERCISES
     from ninja.settings import Settings
 
     if file is not None and exercise is None:
         raise fail_usage(f"with --file, name the exercise too: {prog()} watch exercise1 --file my.ipynb")
-    ex = exercise_named(exercise) if exercise else first_unfinished(EXERCISES.values(), workspace)
+    known = every_exercise(workspace)
+    ex = exercise_named(exercise) if exercise else first_unfinished(known.values(), workspace)
     path = learner_file(ex, file, workspace)
     try:  # a notebook that cannot be read is a usage error, before the screen clears
         forked.plan(ex, path)
     except notebook.NotebookError as e:
         raise fail_usage(str(e)) from None
-    session = watching.Session(list(EXERCISES.values()), ex, path, Settings())
+    session = watching.Session(list(known.values()), ex, path, Settings())
     watching.run(session, console, poll=poll)
 
 

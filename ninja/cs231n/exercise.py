@@ -15,7 +15,7 @@ from ninja.cs231n.cifar import load_cifar
 from ninja.cs231n.judge import judge_unit
 from ninja.cs231n.learner import Learner, collect_unit, defines_any, files_for
 from ninja.exercise import BundledFiles, OptionError, cached
-from ninja.results import Report
+from ninja.results import FUNCTIONS, Report
 from ninja.settings import Settings
 
 
@@ -44,6 +44,8 @@ class FunctionsExercise(BundledFiles):
     # whose scores count every result in order) a function not there is missing
     defined_only: bool = False
     track = "cs231n"
+    labels = FUNCTIONS  # how its results read: function.output, rel_error shown, graded at several seeds
+    notebook_cells = False  # checked as functions in files, never as notebook cells
 
     @property
     def checked(self) -> tuple[str, ...]:
@@ -80,6 +82,9 @@ class FunctionsExercise(BundledFiles):
     def what_is_there(self) -> FunctionsExercise:
         """Judged on the functions the learner's files define; the verdict is about those."""
         return replace(self, defined_only=True)
+
+    def warm_up(self, settings: Settings) -> None:
+        """Nothing to warm before `ninja watch` forks: a case's arrays are made in the child."""
 
     def for_grading(self) -> FunctionsExercise:
         """No speed-up timing when grading: it costs, and a busy grader makes it noise."""
@@ -169,7 +174,7 @@ class FunctionsExercise(BundledFiles):
             notes.append(f"{name} is in {' and '.join(files)}: the one in {files[0]} is checked")
         if cifar is not None:
             notes.append(f"the CIFAR-shaped cases use images from {settings.data}")
-        report = Report(self.name, variables, notes=notes, error=error, track=self.track)
+        report = Report(self.name, variables, notes=notes, error=error, track=self.track, labels=self.labels)
         report.output = data["output"]
         report.path = data["path"]
         report.scope = self.scope(len(variables), bool(defined and elsewhere and self.defined_only), several)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ninja import collected, makemore, runner
+from ninja import collected, runner
 from ninja.grade import audit, discover
 from ninja.grade import jobs as prep
 from ninja.grade.child import AUTOGRAD_MESSAGE
@@ -126,7 +126,7 @@ def read_points(config: Path | None) -> dict[str, dict[str, float]]:
     table = toml_table(config)
     points: dict[str, dict[str, float]] = {}
     for name, section in table.items():
-        if name == "course":  # ninja.toml's choices (ninja/grade/course.py)
+        if name in ("course", "exercises"):  # ninja.toml's choices and exercise files (ninja/registry.py)
             continue
         if name not in EXERCISES or not isinstance(section, dict) or set(section) - {"points"}:
             raise GradeError(f"{config}: [{name}] is not an exercise with a points table (e.g. [exercise1.points])")
@@ -159,16 +159,18 @@ def given_names(exercise: Exercise) -> list[str]:
 
 
 def grading_settings(exercise: Exercise, plan: Plan) -> list[tuple[str, Settings]]:
-    """(label, settings) to grade at. makemore: the secret seed at every batch size. CS231n, where
-    shapes come with the cases and batch size means nothing: as many input sets, seeds seed, seed+1, ..."""
-    if exercise.track == "makemore":
-        return [(f"batch size {n}", Settings(plan.seed, n)) for n in plan.batch_sizes]
-    return [(f"input set {k + 1}", Settings(plan.seed + k)) for k in range(len(plan.batch_sizes))]
+    """(label, settings) to grade at: the secret seed at every batch size; or, for an exercise whose
+    shapes come with its cases (CS231n) and batch size means nothing, as many input sets, seeds seed,
+    seed+1, ..."""
+    setting = exercise.labels.setting
+    if exercise.labels.by_seed:
+        return [(f"{setting} {k + 1}", Settings(plan.seed + k)) for k in range(len(plan.batch_sizes))]
+    return [(f"{setting} {n}", Settings(plan.seed, n)) for n in plan.batch_sizes]
 
 
 def test_name(exercise: Exercise, name: str) -> str:
     """What graders call a checked name: d<variable> (makemore), function.output (CS231n)."""
-    return f"d{name}" if exercise.track == "makemore" else name
+    return exercise.labels.shown(name)
 
 
 def feedback(v: VarResult, name: str, at: str) -> str:
@@ -247,7 +249,7 @@ def score_reports(
     `code`: the text of root causes' lines, by variable."""
     tests = []
     hard_coded = []
-    what, guess = ("batch size", "n or a value") if exercise.track == "makemore" else ("input set", "a value")
+    what, guess = exercise.labels.setting, exercise.labels.hard_coded
     for i, name in enumerate(exercise.checked):
         results = [r.variables[i] for r in reports]
         passing = [earns(v, plan.credit) for v in results]
@@ -375,7 +377,7 @@ def given_tables(exercises: Iterable[Exercise], plan: Plan) -> dict[str, list[di
     for exercise in exercises:
         names = given_names(exercise)
         tables[exercise.name] = [
-            {k: v.detach().numpy() for k, v in makemore.reference_gradients(s, names)[1].items()} if names else {}
+            {k: v.detach().numpy() for k, v in exercise.reference(s, names)[1].items()} if names else {}
             for _, s in grading_settings(exercise, plan)
         ]
     return tables
@@ -389,6 +391,11 @@ def warm_up(exercises: Iterable[Exercise]) -> None:
     for exercise in exercises:
         graded = exercise.for_grading()
         graded.judge(graded.collect(exercise.warm_up_file, Settings()), Settings())
+
+
+def exercise_files(exercises: Iterable[Exercise]) -> dict[str, str]:
+    """name -> the exercise file a course's own exercise was loaded from: the warm worker loads it too."""
+    return {e.name: str(e.source_file) for e in exercises if getattr(e, "source_file", None) is not None}
 
 
 def hidden_folders(work: list[tuple[str, Exercise | None, Path | None]]) -> list[str]:
@@ -438,7 +445,8 @@ def grade(
         if server is not None:
             modules = sorted({m for p in prepared.values() for m in audit.imported_modules(p.source)})
             server.configure("ninja.grade.child:grade_in_child", plan.limits, "ninja.grade.child:prepare",
-                             {"exercises": list(exercises), "modules": modules}, hidden_folders(work))  # fmt: skip
+                             {"exercises": list(exercises), "modules": modules,
+                              "files": exercise_files(exercises.values())}, hidden_folders(work))  # fmt: skip
             server.wait_ready()
             on_isolation(server.layers, server.missing)
             to_run = [dict(p.job, settings=settings_of[p.job["exercise"]], given=list(given[p.job["exercise"]][0]))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import inspect
 import linecache
 import sys
 from collections.abc import Callable
@@ -60,17 +61,11 @@ def disable_autograd() -> None:
 
 
 def disable_references() -> None:
-    """ninja's trusted gradients are the parent's: in a child they refuse (reference_gradients,
-    the cut forward, every exercise's reference)."""
-    from ninja import makemore
-    from ninja.registry import EXERCISES
+    """ninja's trusted gradients are the parent's: in a child every model's reference and cut
+    forward refuse (ninja.tapped.model.refuse_references: a switch of the engine's, no patching)."""
+    from ninja.tapped.model import refuse_references
 
-    makemore.reference_gradients = refusal("reference_gradients")
-    makemore.cut_forward = refusal("cut_forward")
-    for exercise in EXERCISES.values():
-        for name in ("reference", "pieces"):
-            if hasattr(exercise, name):
-                object.__setattr__(exercise, name, refusal(f"{exercise.name}.{name}"))
+    refuse_references(AUTOGRAD_MESSAGE)
 
 
 NEVER_PRELOAD = {"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "webbrowser", "pydoc",
@@ -91,11 +86,12 @@ def prepare(args: dict) -> None:
     modules the submissions import (a slot's uid may not be able to read the standard library),
     warm torch up on each exercise's bundled solution at the notebook's seed (nothing secret),
     then forget every source it read."""
-    from ninja import runner
+    from ninja import registry, runner
     from ninja.grade.confine import PRELOAD
     from ninja.makemore import data
     from ninja.registry import find
     from ninja.settings import Settings
+    from ninja.tapped import files
 
     torch.set_num_threads(1)  # parallel over processes, not threads; and forking a thread pool is unsafe
     for module in PRELOAD:
@@ -106,21 +102,25 @@ def prepare(args: dict) -> None:
         except Exception:  # noqa: BLE001 (not installed, or fails to import: the child reports it)
             pass
     data.splits(None)  # every child inherits the dataset
+    for name, path in args.get("files", {}).items():  # a course's own exercises: loaded here, before any child
+        registry.EXERCISES[name] = files.loaded(Path(path), name)
+    importlib.import_module("ninja.tapped.learner")  # what their templates import
     for name in args["exercises"]:
         exercise = find(name).for_grading()
-        exercise.collect(exercise.warm_up_file, Settings())
+        collect(exercise, exercise.warm_up_file, Settings(), None)
     runner.compiled.cache_clear()  # the solutions' source must not stay in a child's memory
     linecache.clearcache()
     gc.collect()
 
 
-def given_from(table: dict[str, torch.Tensor]) -> Callable[[str], torch.Tensor]:
-    def given(name: str) -> torch.Tensor:
-        if name not in table:
-            raise KeyError(f"given({name!r}): this exercise gives only {', '.join(table) or 'nothing'}")
-        return table[name].clone()
+def collect(exercise, path: Path, settings, given: dict[str, torch.Tensor] | None) -> dict:
+    """exercise.collect with grading's run options (no submission's own tensors; the given gradients
+    the parent computed) where the exercise takes run options (a tapped one), else as it is."""
+    from ninja.exercise import RunOptions
 
-    return given
+    if "options" in inspect.signature(exercise.collect).parameters:
+        return exercise.collect(path, settings, RunOptions.grading(given))
+    return exercise.collect(path, settings)
 
 
 def givens_in(folder: Path, k: int, names: list[str]) -> dict[str, torch.Tensor]:
@@ -129,7 +129,7 @@ def givens_in(folder: Path, k: int, names: list[str]) -> dict[str, torch.Tensor]
 
 def grade_in_child(job: dict, fd: int) -> None:
     """Runs in the forked child, confined: collect at every grading setting, then send plain data."""
-    from ninja import collected, makemore
+    from ninja import collected
     from ninja.grade.sandbox import send_all
     from ninja.registry import find
     from ninja.settings import Settings
@@ -142,6 +142,5 @@ def grade_in_child(job: dict, fd: int) -> None:
     disable_references()
     runs = []
     for s, table in zip(settings, tables, strict=True):
-        makemore.given = given_from(table)
-        runs.append(exercise.collect(path, s))
+        runs.append(collect(exercise, path, s, table))
     send_all(fd, collected.encode(runs))

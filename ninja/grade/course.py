@@ -19,7 +19,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ninja import __version__
+from ninja import __version__, registry
 from ninja.exercise import PACKAGE
 from ninja.grade.batch import GradeError, toml_table
 from ninja.registry import EXERCISES
@@ -52,7 +52,12 @@ def number(config: Path, key: str, value, kind=float, least: float = 0):
 
 
 def load(config: Path) -> Course:
-    """The [course] table of ninja.toml (points are read by batch.read_points); GradeError when wrong."""
+    """The [course] table of ninja.toml (points are read by batch.read_points); GradeError when wrong.
+    The exercise files it registers ([exercises.NAME] file = ...) become known exercises."""
+    try:
+        registry.add_registered(config)
+    except registry.ExerciseFileError as e:
+        raise GradeError(str(e)) from None
     table = toml_table(config).get("course", {})
     if not isinstance(table, dict):
         raise GradeError(f"{config}: course must be a table ([course])")
@@ -102,7 +107,7 @@ def starting_toml(exercises: list[str], name: str) -> str:
     for exercise in exercises:
         lines.append(f"[{exercise}.points]")
         ex = EXERCISES[exercise]
-        lines += [f'"{name if ex.track != "makemore" else "d" + name}" = 1' for name in ex.checked]
+        lines += [f'"{ex.labels.shown(name)}" = 1' for name in ex.checked]
         lines.append("")
     return "\n".join(lines)
 
@@ -242,6 +247,12 @@ def zip_folder(folder: Path, archive: Path) -> None:
                 z.writestr(info, path.read_bytes())
 
 
+def exercise_files(config: Path) -> list[Path]:
+    """The exercise files a ninja.toml registers (never their solutions: those stay with the instructor)."""
+    table = toml_table(config).get("exercises", {})
+    return [config.parent / entry[key] for entry in table.values() for key in ("file",) if isinstance(entry, dict)]
+
+
 def init(folder: Path, exercises: list[str] | None = None, name: str | None = None) -> tuple[list[Path], bool]:
     """Write the course under `folder` from its ninja.toml (written first, from `exercises`, when
     there is none). Returns (files written, whether ninja.toml was new). The student starter and
@@ -269,6 +280,10 @@ def init(folder: Path, exercises: list[str] | None = None, name: str | None = No
         write(student / "exercises" / f"{exercise}.py", EXERCISES[exercise].template.read_text(), created)
     write(student / "README.md", student_readme(course), created)
     write(student / CONFIG, config.read_text(encoding="utf-8"), created)
+    for source in exercise_files(config):  # the course's own exercises, beside its ninja.toml
+        relative = source.relative_to(config.parent)
+        for place in (student, autograder):
+            write(place / relative, source.read_text(encoding="utf-8"), created)
     workflow = WORKFLOW.format(package=PACKAGE_COPY, command=STUDENT_COMMAND)
     write(student / ".github" / "workflows" / "grade.yml", workflow, created)
     write(autograder / "setup.sh", SETUP_SH.format(package=PACKAGE_COPY), created, executable=True)

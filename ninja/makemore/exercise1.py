@@ -1,6 +1,17 @@
-"""Exercise 1: backprop through the whole thing manually, one line of the forward pass at a time."""
+"""Backprop through the whole thing, one line at a time
 
-from ninja.makemore.exercise import Exercise
+Exercise 1 of makemore part 4, as an exercise file (docs/writing-exercises.md): the MLP's model
+(ninja/makemore/mlp.py), the 26 checked names in backward order, and their hints. Its template
+and solution are hand-written (exercises/exercise1.py, solutions/exercise1.py): the notebook's.
+"""
+
+import sys
+
+from ninja.makemore.mistakes import named_mistakes as mistakes  # noqa: F401 (the exercise file's hooks)
+from ninja.makemore.mlp import describe, forward, inputs, parameters  # noqa: F401
+from ninja.makemore.notebook_spec import LEARNER_MODULE, NOTEBOOK  # noqa: F401
+from ninja.makemore.roles import find_roles  # noqa: F401
+from ninja.tapped.files import from_module
 
 FORWARD = (
     "emb", "embcat", "hprebn", "bnmeani", "bndiff", "bndiff2", "bnvar", "bnvar_inv", "bnraw", "hpreact",
@@ -134,8 +145,7 @@ HINTS = {
         "dL/dhprebn[i, k] = dL/dbndiff[i, k] + dL/dbnmeani[k] / n.",
     ),
     "embcat": (
-        "embcat is (n, 30), W1 is (30, 64), dhprebn is (n, 64); dembcat is (n, 30). Used in: "
-        "hprebn = embcat @ W1 + b1",
+        "embcat is (n, 30), W1 is (30, 64), dhprebn is (n, 64); dembcat is (n, 30). Used in: hprebn = embcat @ W1 + b1",
         "The matrix-product rule: the upstream gradient and the other factor, transposed, in the order that "
         "makes the shapes fit.",
         "dL/dembcat = dL/dhprebn · W1ᵀ: (n, 64) · (64, 30) = (n, 30).",
@@ -164,14 +174,10 @@ HINTS = {
     ),
 }
 
-EXERCISE = Exercise(
-    name="exercise1",
-    title="Backprop through the whole thing, one line at a time",
-    checked=(
-        "logprobs", "probs", "counts_sum_inv", "counts_sum", "counts", "norm_logits", "logit_maxes",
-        "logits", "h", "W2", "b2", "hpreact", "bngain", "bnbias", "bnraw", "bnvar_inv", "bnvar",
-        "bndiff2", "bndiff", "bnmeani", "hprebn", "embcat", "W1", "b1", "emb", "C",
-    ),  # fmt: skip
-    forward_names=FORWARD,
-    hints=HINTS,
-)
+CHECKED = (
+    "logprobs", "probs", "counts_sum_inv", "counts_sum", "counts", "norm_logits", "logit_maxes",
+    "logits", "h", "W2", "b2", "hpreact", "bngain", "bnbias", "bnraw", "bnvar_inv", "bnvar",
+    "bndiff2", "bndiff", "bnmeani", "hprebn", "embcat", "W1", "b1", "emb", "C",
+)  # fmt: skip
+
+EXERCISE = from_module(sys.modules[__name__], "exercise1")

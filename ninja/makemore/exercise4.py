@@ -18,9 +18,11 @@ import torch
 
 from ninja import collected, engine, makemore, runner
 from ninja.engine import UNREACHED, as_tensor
-from ninja.makemore import PARAMETER_NAMES, Settings, diagnose
-from ninja.makemore.exercise import Exercise, cached
+from ninja.makemore import PARAMETER_NAMES, Settings
+from ninja.makemore.notebook_spec import NOTEBOOK
 from ninja.results import FAIL, PASS, LearnerError, Report, VarResult
+from ninja.tapped import diagnose
+from ninja.tapped.exercise import Exercise, cached
 
 FUNCTION = "forward_backward"
 SIGNATURE = f"{FUNCTION}(C, W1, b1, W2, b2, bngain, bnbias, Xb, Yb)"
@@ -302,4 +304,5 @@ EXERCISE = TrainingExercise(
     checked=PARAMETER_NAMES,
     forward_names=("loss",),
     hints=HINTS,
+    notebook=NOTEBOOK,
 )

@@ -3,16 +3,13 @@ trusted forward, so a learner's dlogits or dhprebn that equals one of them gets 
 ("the labels' -1 is missing") instead of "this line's local rule is wrong".
 
 Exercise 1 has the same two gradients (a learner may write them in one go there too), so its
-blame uses these as well. Pure but for the trusted forward it runs: settings in, tensors out.
+blame uses these as well. Pure: the trusted values and gradients in, tensors out.
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-
-from ninja.makemore import reference_gradients, tensors_of
-from ninja.settings import Settings
 
 Mistake = tuple[str, str, torch.Tensor]  # (kind, words, what the mistake computes)
 
@@ -75,15 +72,15 @@ def tanh(dh, h, hpreact) -> list[Mistake]:
     ]
 
 
-def named_mistakes(settings: Settings, names, tensors: dict | None = None) -> dict[str, list[Mistake]]:
-    """The named mistakes for those of `names` that have some (logits, hpreact, hprebn)."""
-    if not {"logits", "hprebn", "hpreact"} & set(names):
-        return {}
-    values, grads = reference_gradients(settings, ["hpreact", "h"], tensors)
-    params, _, Yb = tensors_of(settings, tensors)
-    found = {
-        "logits": cross_entropy(values["logits"], Yb),
-        "hpreact": tanh(grads["h"], values["h"], values["hpreact"]),
-        "hprebn": batchnorm(grads["hpreact"], params["bngain"], values["bnraw"], values["bnvar_inv"]),
-    }
-    return {name: found[name] for name in names if name in found}
+def named_mistakes(v: dict, g: dict) -> dict[str, list[Mistake]]:
+    """The named mistakes for the checked names that have some (logits, hpreact, hprebn). `v`: the
+    trusted forward's values (parameters and inputs too), `g`: the reference gradients (checked and
+    given)."""
+    found = {}
+    if "logits" in g:
+        found["logits"] = cross_entropy(v["logits"], v["Yb"])
+    if "hpreact" in g and "h" in g:
+        found["hpreact"] = tanh(g["h"], v["h"], v["hpreact"])
+    if "hprebn" in g and "hpreact" in g:
+        found["hprebn"] = batchnorm(g["hpreact"], v["bngain"], v["bnraw"], v["bnvar_inv"])
+    return found

@@ -12,40 +12,15 @@ plain names out.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from ninja.makemore import PARAMETER_NAMES, forward
+from ninja.makemore.mlp import PARAMETER_NAMES
+from ninja.tapped.roles import Roles, match, name_intermediates
 
 INTS = (torch.int64, torch.int32, torch.int16, torch.uint8)
-
-
-@dataclass
-class Roles:
-    """role -> the learner's name: parameters, Xb, Yb, and the intermediates we could match."""
-
-    names: dict[str, str] = field(default_factory=dict)
-    tensors: dict[str, torch.Tensor] = field(default_factory=dict)  # the parameters, Xb and Yb
-
-
-def same(a: torch.Tensor, b: torch.Tensor) -> bool:
-    """Equal up to float32 rounding."""
-    if a.shape != b.shape:
-        return False
-    a, b = a.detach().double(), b.detach().double()
-    scale = max(b.abs().max().item() if b.numel() else 0.0, 1e-12)
-    return bool(torch.allclose(a, b, rtol=1e-4, atol=1e-5 * scale))
-
-
-def match(value: torch.Tensor, tensors: Mapping[str, torch.Tensor], prefer: str, besides=()) -> str | None:
-    """The learner's tensor that equals `value`: the one named `prefer` first; never one of
-    `besides` (the input of the step: std * bnraw + mean is hprebn again)."""
-    if prefer in tensors and prefer not in besides and same(tensors[prefer], value):
-        return prefer
-    return next((k for k, t in tensors.items() if k not in besides and t.is_floating_point() and same(t, value)), None)
 
 
 def find_lookup(floats, ints):
@@ -121,7 +96,7 @@ def find_labels(logits: torch.Tensor, ints, floats, *, batch: int) -> str | None
     return fits[0] if fits else None
 
 
-def find_roles(namespace: Mapping[str, Any], forward_names) -> Roles | None:
+def find_roles(namespace: Mapping[str, Any], model, forward_names) -> Roles | None:
     """The learner's parameters and batch by role, and their names for the forward's
     intermediates; None when the file holds no complete set (then the template's are used)."""
     tensors = {k: v.detach() for k, v in namespace.items() if torch.is_tensor(v) and not k.startswith("_")}
@@ -155,43 +130,5 @@ def find_roles(namespace: Mapping[str, Any], forward_names) -> Roles | None:
         own["b1"] = torch.zeros(floats[w1].shape[1], dtype=floats[w1].dtype)
         names.pop("b1")
     roles = Roles({k: v for k, v in names.items() if v is not None}, own)
-    name_intermediates(roles, floats, forward_names)
+    name_intermediates(roles, floats, forward_names, model)
     return roles
-
-
-def name_intermediates(roles: Roles, floats, forward_names) -> None:
-    """The learner's name for each intermediate of the trusted forward on their tensors."""
-    params = {k: roles.tensors[k].double() for k in PARAMETER_NAMES}
-    taken = set(roles.names.values())
-
-    def tap(name, t):
-        if name in forward_names and name != "loss":
-            found = match(t.detach(), {k: v for k, v in floats.items() if k not in taken or k == name}, name)
-            if found:
-                roles.names.setdefault(name, found)
-                taken.add(found)
-        return t
-
-    with torch.no_grad():
-        forward(**params, Xb=roles.tensors["Xb"], Yb=roles.tensors["Yb"], tap=tap)
-
-
-def is_the_packages(tensors: Mapping[str, torch.Tensor], package: Mapping[str, torch.Tensor]) -> bool:
-    """The learner's tensors are the package's (the template's parameters() and batch())."""
-    return all(
-        k in tensors and tensors[k].shape == v.shape and torch.equal(tensors[k].to(v.dtype), v)
-        for k, v in package.items()
-    )
-
-
-def given_in(name: str, namespace: Mapping[str, Any]) -> torch.Tensor:
-    """What an exercise gives (exercise 3: dhpreact), on the learner's own tensors where the
-    namespace holds some, else on the package's: a notebook's set-up made its own."""
-    from ninja.makemore import current_settings, given, reference_gradients, tensors_of
-
-    found = find_roles(namespace, (name,))
-    settings = current_settings()
-    params, Xb, Yb = tensors_of(settings)
-    if found is None or is_the_packages(found.tensors, params | {"Xb": Xb, "Yb": Yb}):
-        return given(name)
-    return reference_gradients(settings, [name], found.tensors)[1][name].to(found.tensors["C"].dtype)

@@ -1,32 +1,47 @@
-"""A makemore exercise: module-level forward pass in the learner's file, then one `d<name> = ...`
-per checked variable, compared with autograd on the trusted forward at the same settings.
+"""A tapped exercise: a forward pass written as module-level code in the learner's file, then one
+`d<name> = ...` per checked variable, compared with autograd on the model's trusted forward at the
+same settings (or on the learner's own tensors), with local blame and named mistakes.
 
-Each exercise module here (exercise1-4) builds one `Exercise`; the learner's template lives in
-exercises/<name>.py and the reference solution in solutions/<name>.py.
+makemore's exercises 1-3 and every exercise file (ninja/tapped/files.py) are these; the engine
+they run on is ninja/tapped/model.py (the reference and the cut forward), blame.py and diagnose.py.
 """
 
 from __future__ import annotations
 
 import ast
-import dataclasses
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
 
 import torch
 
-from ninja import collected, engine, makemore, runner
+from ninja import collected, engine, runner
 from ninja.engine import UNREACHED
-from ninja.exercise import BundledFiles, cached
-from ninja.makemore import blame, mistakes, roles
-from ninja.results import LearnerError, Report
+from ninja.exercise import BundledFiles, RunOptions, cached
+from ninja.results import GRADIENTS, LearnerError, Report
 from ninja.settings import Settings
+from ninja.tapped import blame, context
+from ninja.tapped import roles as generic_roles
+from ninja.tapped.model import Model
+
+CHECKING = RunOptions()  # `ninja check`'s: a file's own tensors are the reference's
+
+
+@dataclass(frozen=True)
+class NotebookSpec:
+    """What a notebook's backward cells get from the track: the lines run after the template's
+    forward (the notebook's own names for sizes), what they provide in words, and the exercises
+    that share one notebook (makemore's 1-4: a cell of exercise 2 is no cell of exercise 1's)."""
+
+    prelude: str = ""
+    provided: str = "torch, F, the parameters, the inputs and every intermediate of the forward"
+    family: Callable[[], tuple] | None = None  # None: the exercise alone
 
 
 @dataclass(frozen=True)
 class Exercise(BundledFiles):
-    """A makemore exercise: module-level forward pass in the learner's file, then one `d<name> = ...`
+    """A tapped exercise: module-level forward pass in the learner's file, then one `d<name> = ...`
     per checked variable, compared with autograd on the trusted forward at the same settings."""
 
     name: str
@@ -37,43 +52,78 @@ class Exercise(BundledFiles):
     atol: float = 1e-8
     # per checked variable: (1 shapes and the consuming line, 2 the local derivative in words, 3 the rule)
     hints: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
-    # (settings, names, the learner's own tensors or None) -> (forward values, gradients)
-    reference: Callable[[Settings, tuple[str, ...], dict | None], tuple[dict, dict]] = makemore.reference_gradients
+    model: Model | None = None  # None only for an exercise that brings its own judging (exercise 4)
+    given: tuple[str, ...] = ()  # gradients handed to the learner (exercise 3's dhpreact)
+    # (trusted values, reference gradients) -> {checked name: [(kind, words, wrong tensor)]}
+    mistakes: Callable[[dict, dict], dict] | None = None
+    # (namespace, model, forward_names) -> Roles or None: the learner's own tensors by role
+    find_roles: Callable | None = None
+    describe: Callable[[dict], str] | None = None  # the sizes of a learner's own tensors, in words
+    notebook: NotebookSpec = NotebookSpec()
+    template_file: Path | None = None  # else exercises/<name>.py of the package
+    solution_file: Path | None = None  # else solutions/<name>.py of the package
+    learner_module: str = "ninja.tapped.learner"  # where a template imports its tensors from
+    source_file: Path | None = None  # the exercise file it was loaded from (a course's own exercise)
     track = "makemore"  # checked names are variables, shown as d<name>; not a field
+    labels = GRADIENTS  # how its results read: d<name>, exact shown, graded at several batch sizes
+    notebook_cells = True  # a notebook's cells can hold its gradients (ninja/notebook.py)
     learner_tensors = True  # checked on the learner's own parameters and batch where they have some
-    # the trusted forward cut into a leaf at every checked name: (outputs, leaves), for local blame
-    pieces: Callable[[Settings, tuple[str, ...], dict | None], tuple[dict, dict]] = makemore.cut_forward
-    # named wrong formulas per checked name (exercises 2 and 3's classics), see makemore/mistakes.py
-    mistakes: Callable[[Settings, tuple[str, ...], dict | None], dict] = mistakes.named_mistakes
-    own_tensors: bool = True  # a file's own parameters and batch are the reference's (not when grading)
 
-    def check(self, path: Path, settings: Settings = Settings()) -> Report:
-        data = self.collect(path, settings)
-        if self.own_tensors and setup_failed(data, self.checked) and not uses_package_tensors(path):
+    @property
+    def template(self) -> Path:
+        return self.template_file or super().template
+
+    @property
+    def solution(self) -> Path:
+        return self.solution_file or super().solution
+
+    def check(self, path: Path, settings: Settings = Settings(), options: RunOptions = CHECKING) -> Report:
+        data = self.collect(path, settings) if options is CHECKING else self.collect(path, settings, options)
+        if options.own_tensors and setup_failed(data) and not uses_package_tensors(path, self.learner_module):
             from ninja import notebook  # a script whose set-up does not run here: read as a notebook
 
             try:
-                return notebook.check(self, Path(path), settings, None)
+                return notebook.check(self, Path(path), settings)
             except notebook.NotebookError:
                 pass
-        return self.judge(data, settings)
+        return self.judge(data, settings)  # (exercise 4's collect takes no options: it has its own loop)
+
+    def warm_up(self, settings: Settings) -> None:
+        """Run once before `ninja watch` forks its checks: the data loaded, torch's kernels warm."""
+        self.collect(self.solution, settings)
 
     def for_grading(self) -> Exercise:
-        """Grading keeps its secret seed and two batch sizes: never a submission's own tensors."""
-        return dataclasses.replace(self, own_tensors=False)
+        """The same exercise: what grading changes is in its RunOptions (RunOptions.grading)."""
+        return self
 
-    def collect(self, path: Path, settings: Settings = Settings()) -> dict:
+    def reference(self, settings: Settings, names, own: dict | None = None) -> tuple[dict, dict]:
+        return self.model.reference(settings, names, own)
+
+    def pieces(self, settings: Settings, names, own: dict | None = None) -> tuple[dict, dict]:
+        return self.model.cut(settings, names, own)
+
+    def given_gradients(self, settings: Settings) -> dict[str, torch.Tensor]:
+        """What the template's given(...) hands the learner at `settings` (grading sends it to the child)."""
+        return self.reference(settings, self.given)[1] if self.given else {}
+
+    def named_mistakes(self, settings: Settings, own: dict | None = None) -> dict:
+        if self.mistakes is None:
+            return {}
+        values, grads = self.reference(settings, (*self.checked, *self.given), own)
+        return {k: v for k, v in self.mistakes(values, grads).items() if k in self.checked}
+
+    def collect(self, path: Path, settings: Settings = Settings(), options: RunOptions = CHECKING) -> dict:
         """Run the learner's file (in this process; `ninja grade` runs this in a sandboxed child) and
         keep, as plain data, what judge and blame need from it."""
         gradients = {f"d{name}" for name in self.checked}
-        with makemore.use(settings):
+        with context.running(settings, options.given, self):
             run = runner.run_file(path, until=runner.end_of_backward(path, gradients))
-            own = self.own_tensors and not uses_package_tensors(path)
-            found = own_roles(run.namespace, settings, self.forward_names) if own else None
+            own = options.own_tensors and not uses_package_tensors(path, self.learner_module)
+            found = self.own_roles(run.namespace, settings) if own else None
             bare = not any(k in run.namespace for k in self.forward_names)  # its code is all under a guard?
             if own and found is None and bare and runner.main_guard(path):  # a script's `if __name__ == "__main__":`
                 run = runner.run_file(path, as_main=True, until=runner.end_of_backward(path, gradients, as_main=True))
-                found = own_roles(run.namespace, settings, self.forward_names)
+                found = self.own_roles(run.namespace, settings)
         names = found.names if found else {}
         grad_of = {name: gradient_name(name, names.get(name, name), run) for name in self.checked}
         answers = {name: run.value(grad_of[name]) for name in self.checked}
@@ -91,14 +141,13 @@ class Exercise(BundledFiles):
             "near": near_names(run.namespace, self.checked, answers),
             "autograd_lines": autograd_lines(path, gradients),
             "forward": {
-                name: collected.plain(value)
-                for name, value in learner_forward(run, found, settings, self.forward_names).items()
+                name: collected.plain(value) for name, value in self.learner_forward(run, found, settings).items()
             },
             "forward_lines": forward_lines(run, found, self.forward_names),
             # the learner's own parameters and batch (their sizes, seed, dtype), by role, and their names
             "own": {role: collected.plain(t) for role, t in found.tensors.items()} if found else None,
             "own_names": names,
-            "own_batch": bool(found) and not same_batch(found.tensors, settings),
+            "own_batch": bool(found) and not self.same_inputs(found.tensors, settings),
             "grad_names": {name: grad for name, grad in grad_of.items() if grad != f"d{name}"},
             "changes": changes,
             "statements": statement_values(run, grad_of, self.checked),
@@ -124,9 +173,10 @@ class Exercise(BundledFiles):
         answers = {name: collected.value_of(data["answers"][name]) for name in self.checked}
         taken = take_near_names(answers, data.get("near") or {}, grads)
         error = collected.error_of(data["error"])
-        low = own is not None and own["C"].dtype != torch.float64
-        rounded = self.reference(settings, self.checked, own | {"dtype": own["C"].dtype}) if low else (None, None)
-        precision = Precision.of(own, grads, rounded[1], forward=(trusted, rounded[0]))
+        dtype = self.own_dtype(own)
+        low = own is not None and dtype != torch.float64
+        rounded = self.reference(settings, self.checked, own | {"dtype": dtype}) if low else (None, None)
+        precision = Precision.of(dtype, grads, rounded[1], forward=(trusted, rounded[0]))
         report = engine.check(
             self.name,
             precision.upcast(answers),
@@ -146,7 +196,8 @@ class Exercise(BundledFiles):
         report.path = data["path"]
         if own:
             package_batch = not data.get("own_batch")
-            report.notes.append(own_note(own, data.get("own_names") or {}, data.get("grad_names") or {}, package_batch))
+            own_names, grad_names = data.get("own_names") or {}, data.get("grad_names") or {}
+            report.notes.append(self.own_note(own, own_names, grad_names, package_batch))
         report.notes += [
             f"d{name}: taken from {other}, a near name (rename it d{name})" for name, other in taken.items()
         ]
@@ -157,14 +208,14 @@ class Exercise(BundledFiles):
                 "your formulas, autograd is the reference (a gradient read from .grad is autograd's, not yours)"
             )
         outputs, leaves = refs("pieces", lambda: self.pieces(settings, self.checked, own))
-        named = refs("mistakes", lambda: self.mistakes(settings, self.checked, own))
+        named = refs("mistakes", lambda: self.named_mistakes(settings, own))
         blame.blame(
             report.variables,
             precision.upcast(answers),
             grads,
             outputs,
             leaves,
-            n=own["Xb"].shape[0] if own else settings.batch_size,
+            n=self.batch_size(own, settings),
             changes=data["changes"],
             error=error,
             raised=data["raised"],
@@ -179,6 +230,64 @@ class Exercise(BundledFiles):
             },
         )
         return report
+
+    # ---- the learner's own tensors ----
+
+    def own_roles(self, namespace, settings: Settings):
+        """The learner's own parameters and inputs (found by role), unless they are the package's."""
+        finder = self.find_roles or generic_roles.by_name
+        found = finder(namespace, self.model, self.forward_names)
+        if found is None:
+            return None
+        return None if generic_roles.is_the_packages(found.tensors, self.model.package_tensors(settings)) else found
+
+    def learner_forward(self, run: runner.LearnerRun, found, settings: Settings) -> dict:
+        """The learner's intermediates by role. With their own tensors, a name their code never
+        computed still holds the template's value (a notebook's cells run after the template's
+        forward): that is not theirs, so it is left out."""
+        if found is None:
+            return {name: run.namespace.get(name) for name in self.forward_names}
+        package = self.model.values(settings)
+        values = {}
+        for name in self.forward_names:
+            value = run.namespace.get(found.names.get(name, name))
+            stale = (
+                name not in found.names
+                and torch.is_tensor(value)
+                and name in package
+                and generic_roles.same(value, package[name])
+            )
+            values[name] = None if stale else value
+        return values
+
+    def same_inputs(self, tensors: Mapping[str, torch.Tensor], settings: Settings) -> bool:
+        """The learner's inputs (Xb and Yb) are the package's at `settings`."""
+        package = self.model.package_tensors(settings)
+        return all(
+            tensors[k].shape == package[k].shape and torch.equal(tensors[k], package[k]) for k in self.model.input_names
+        )
+
+    def own_dtype(self, own: Mapping | None) -> torch.dtype | None:
+        """The precision of a learner's own parameters (their first floating one's dtype)."""
+        if not own:
+            return None
+        return next((own[k].dtype for k in self.model.parameter_names if own[k].is_floating_point()), torch.float64)
+
+    def batch_size(self, own: Mapping | None, settings: Settings) -> int:
+        """n, for the factors blame names: the first input's first dim on the learner's own tensors."""
+        inputs = [own[k] for k in self.model.input_names if own[k].dim()] if own else []
+        return inputs[0].shape[0] if inputs else settings.batch_size
+
+    def own_note(self, own: dict, names: Mapping[str, str], grad_names: Mapping[str, str], package_batch=False) -> str:
+        """One line: which tensors of theirs the check ran on, and their names for them."""
+        dtype = str(self.own_dtype(own)).removeprefix("torch.")
+        sizes = self.describe(own) if self.describe else f"batch {self.batch_size(own, Settings())}"
+        every = (*self.model.parameter_names, *self.model.input_names)
+        renamed = [f"{names[k]} for {k}" for k in every if names.get(k, k) != k]
+        renamed += [f"{g} for d{k}" for k, g in grad_names.items()]
+        yours = f"; your names: {', '.join(renamed)}" if renamed else ""
+        what = "your own parameters and ninja's batch" if package_batch else "your own parameters and batch"
+        return f"checked on {what} ({sizes}, {dtype}){yours}"
 
 
 @dataclass(frozen=True)
@@ -198,12 +307,11 @@ class Precision:
 
     @staticmethod
     def of(
-        own: dict | None, grads: Mapping[str, torch.Tensor], rounded: Mapping[str, torch.Tensor] | None,
+        dtype: torch.dtype | None, grads: Mapping[str, torch.Tensor], rounded: Mapping[str, torch.Tensor] | None,
         forward: tuple[Mapping[str, torch.Tensor], Mapping[str, torch.Tensor] | None] = ({}, None),
     ) -> Precision:
-        """`rounded`: the reference computed at the learner's dtype; `forward`: the trusted forward
-        values in float64 and at the learner's dtype."""
-        dtype = own["C"].dtype if own else None
+        """`dtype`: the learner's own tensors' (None: the package's); `rounded`: the reference
+        computed at that dtype; `forward`: the trusted forward values in float64 and at that dtype."""
         if dtype is None or dtype == torch.float64 or rounded is None:
             return Precision()
         tolerances = {k: (1e-5, 10 * noise(rounded[k], g) + 1e-12) for k, g in grads.items()}
@@ -226,69 +334,21 @@ def noise(rounded: torch.Tensor, exact: torch.Tensor) -> float:
     return (rounded.to(torch.float64) - exact).abs().max().item() if exact.numel() else 0.0
 
 
-PACKAGE_TENSORS = re.compile(r"^\s*from ninja\.makemore import [^\n]*\b(parameters|batch)\b", re.MULTILINE)
+def package_tensors_import(module: str) -> re.Pattern:
+    """`from <module> import ..., tensors` (or parameters, batch): how a template gets its tensors."""
+    return re.compile(rf"^\s*from {re.escape(module)} import [^\n]*\b(parameters|batch|tensors)\b", re.MULTILINE)
 
 
-def uses_package_tensors(path: Path) -> bool:
-    """A .py made from ninja's template (`from ninja.makemore import batch, parameters`): its
+def uses_package_tensors(path: Path, module: str) -> bool:
+    """A .py made from ninja's template (`from ninja.makemore import batch, parameters`, or
+    `from ninja.tapped.learner import tensors`: `module`): its
     tensors are the package's, whatever its lines do to them (an edited forward is a changed
     forward). A notebook's cells say for themselves (the program ninja made imports them too)."""
     try:
         source = Path(path).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
-    return runner.CELL_MARK not in source and bool(PACKAGE_TENSORS.search(source))
-
-
-def own_roles(namespace, settings: Settings, forward_names):
-    """The learner's own parameters and batch (ninja.makemore.roles), unless they are the package's."""
-    found = roles.find_roles(namespace, forward_names)
-    if found is None:
-        return None
-    params, Xb, Yb = makemore.tensors_of(settings)
-    package = params | {"Xb": Xb, "Yb": Yb}
-    return None if roles.is_the_packages(found.tensors, package) else found
-
-
-def learner_forward(run: runner.LearnerRun, found, settings: Settings, forward_names) -> dict:
-    """The learner's intermediates by role. With their own tensors, a name their code never
-    computed still holds the template's value (a notebook's cells run after the template's
-    forward): that is not theirs, so it is left out."""
-    if found is None:
-        return {name: run.namespace.get(name) for name in forward_names}
-    package = {}
-    params, Xb, Yb = makemore.tensors_of(settings)
-    with torch.no_grad():
-        makemore.forward(**params, Xb=Xb, Yb=Yb, tap=lambda name, t: package.setdefault(name, t))
-    values = {}
-    for name in forward_names:
-        value = run.namespace.get(found.names.get(name, name))
-        stale = (
-            name not in found.names and torch.is_tensor(value) and name in package and roles.same(value, package[name])
-        )
-        values[name] = None if stale else value
-    return values
-
-
-def forward_lines(run: runner.LearnerRun, found, forward_names) -> dict[str, str]:
-    """By intermediate, "path:line: source" of the learner's last statement that computes it."""
-    try:
-        source = runner.read_source(run.path)
-    except (OSError, SyntaxError):
-        return {}
-    lines = {}
-    for name in forward_names:
-        spans = run.changed_at.get(found.names.get(name, name) if found else name)
-        if spans:
-            line = spans[-1][0]
-            lines[name] = f"{run.path}:{line}: `{runner.source_line(source, line)}`"
-    return lines
-
-
-def same_batch(tensors: Mapping[str, torch.Tensor], settings: Settings) -> bool:
-    """The learner's Xb and Yb are the package's at `settings`."""
-    _, Xb, Yb = makemore.tensors_of(settings)
-    return all(tensors[k].shape == t.shape and torch.equal(tensors[k], t) for k, t in (("Xb", Xb), ("Yb", Yb)))
+    return runner.CELL_MARK not in source and bool(package_tensors_import(module).search(source))
 
 
 def gradient_name(role: str, learner_name: str, run: runner.LearnerRun) -> str:
@@ -297,17 +357,6 @@ def gradient_name(role: str, learner_name: str, run: runner.LearnerRun) -> str:
         if name in run.namespace or name in run.changed_at:
             return name
     return f"d{role}"
-
-
-def own_note(own: dict, names: Mapping[str, str], grad_names: Mapping[str, str], package_batch: bool = False) -> str:
-    """One line: which tensors of theirs the check ran on, and their names for them."""
-    dtype = str(own["C"].dtype).removeprefix("torch.")
-    sizes = f"batch {own['Xb'].shape[0]}, n_embd {own['C'].shape[1]}, n_hidden {own['W1'].shape[1]}, {dtype}"
-    renamed = [f"{names[k]} for {k}" for k in (*makemore.PARAMETER_NAMES, "Xb", "Yb") if names.get(k, k) != k]
-    renamed += [f"{g} for d{k}" for k, g in grad_names.items()]
-    yours = f"; your names: {', '.join(renamed)}" if renamed else ""
-    what = "your own parameters and ninja's batch" if package_batch else "your own parameters and batch"
-    return f"checked on {what} ({sizes}){yours}"
 
 
 def blocking_error(run: runner.LearnerRun, checked, answers, spans) -> LearnerError | None:
@@ -336,6 +385,21 @@ def lines_that_ran(run: runner.LearnerRun) -> dict[str, list[tuple[int, int]]]:
     }
 
 
+def forward_lines(run: runner.LearnerRun, found, forward_names) -> dict[str, str]:
+    """By intermediate, "path:line: source" of the learner's last statement that computes it."""
+    try:
+        source = runner.read_source(run.path)
+    except (OSError, SyntaxError):
+        return {}
+    lines = {}
+    for name in forward_names:
+        spans = run.changed_at.get(found.names.get(name, name) if found else name)
+        if spans:
+            line = spans[-1][0]
+            lines[name] = f"{run.path}:{line}: `{runner.source_line(source, line)}`"
+    return lines
+
+
 def statement_values(run: runner.LearnerRun, grad_of: Mapping[str, str], checked) -> dict[str, list]:
     """For a gradient written in several statements (`=` then `+=`), what it held after each, as
     plain data: blame judges it statement by statement."""
@@ -346,7 +410,8 @@ def statement_values(run: runner.LearnerRun, grad_of: Mapping[str, str], checked
     }
 
 
-def setup_failed(data: dict, checked) -> bool:
+
+def setup_failed(data: dict) -> bool:
     """The file raised before its backward: no gradient was reached, and none of its own tensors found
     (a script that reads ./data.txt or imports a module that is not here)."""
     answers = (data.get("answers") or {}).values()  # exercise 4 collects a function's returns instead
@@ -374,8 +439,11 @@ def near_names(namespace, checked, answers) -> dict[str, list]:
     near = {}
     for name in checked:
         if answers[name] is None:
-            found = [(k, collected.plain(v)) for k, v in namespace.items()
-                     if k.startswith("d") and k not in ours and torch.is_tensor(v) and distance(k, f"d{name}") <= 2]  # fmt: skip
+            found = [
+                (k, collected.plain(v))
+                for k, v in namespace.items()
+                if k.startswith("d") and k not in ours and torch.is_tensor(v) and distance(k, f"d{name}") <= 2
+            ]
             if found:
                 near[name] = [list(pair) for pair in found[:3]]
     return near

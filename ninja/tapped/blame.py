@@ -1,12 +1,12 @@
 """Local blame: is a wrong gradient wrong on its own line, or did a wrong gradient reach it?
 
 The trusted forward is cut into one piece per checked variable (every checked intermediate made a
-leaf of its own, see makemore.cut_forward). Which lines consume which variable comes from the
+leaf of its own, see ninja.tapped.model.Model.cut). Which lines consume which variable comes from the
 forward itself: walk each piece's autograd graph back to the leaves it reads. The local
 expectation of dX is the sum, over the pieces that read X, of that piece's vector-Jacobian product
 with the learner's *own* gradient of the piece's output (the root, the loss, gets 1). If dX matches
 it, X's line is right and the failure is inherited; if not, X's line is a root cause, and
-ninja.makemore.diagnose says what kind of mistake it looks like.
+ninja.tapped.diagnose says what kind of mistake it looks like.
 
 When an upstream gradient cannot be used, we decide so that the learner gets the most useful answer:
 - missing (still None) or never reached: use the reference gradient there, and say the verdict
@@ -25,8 +25,8 @@ from typing import Any
 import torch
 
 from ninja.engine import UNREACHED, as_tensor, squeezed
-from ninja.makemore import diagnose
 from ninja.results import ERROR, MISSING, PASS, LearnerError, VarResult
+from ninja.tapped import diagnose
 
 
 def reads(output: torch.Tensor, leaves: Mapping[str, torch.Tensor]) -> set[str]:
@@ -114,9 +114,9 @@ def blame(
     `leaves` come from the cut forward; `raised` is the checked name whose line raised `error`.
     Nothing is blamed when the learner's forward is not the trusted one (`forward_ok` False).
     `alias` (see shared_storage) when the answers are copies that no longer share storage;
-    `mistakes`: named wrong formulas per name (ninja.makemore.mistakes), tried first;
-    `statements`: for a gradient written in several statements, (line, value after it, whether it
-    adds) for each: the root cause is the first statement that is wrong (see first_wrong_statement);
+    `mistakes`: named wrong formulas per name (an exercise's MISTAKES, ninja/makemore/mistakes.py), tried
+    first; `statements`: for a gradient written in several statements, (line, value after it, whether
+    it adds) for each: the root cause is the first statement that is wrong (see first_wrong_statement);
     `raised_here`: by name, an error raised in one of its statements that did not stop the report (a
     notebook's cells run on): that line raised, whatever value the name was left with."""
     results = {v.name: v for v in variables}

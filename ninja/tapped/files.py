@@ -1,0 +1,444 @@
+"""An exercise is a file: load one, validate it with clear errors, and derive what it leaves out.
+
+    \"\"\"Attention, one head: the title line, then what `ninja list` and the template say.\"\"\"
+    import torch
+    def parameters(g): ...          # torch.Generator -> {name: tensor}, the learnable ones
+    def inputs(g, batch_size): ...  # -> {name: tensor}, not differentiated (ids, targets, masks)
+    def forward(tap, x, Wq, ...):   # one small step a line: q = tap("q", ...); return tap("loss", ...)
+    CHECKED = (...)                 # optional: default every tapped name and parameter, backward order
+    GIVEN = (...)                   # optional: gradients handed to the learner
+    HINTS = {"x": ("...", "...", "...")}  # optional: levels 1-3; level 1 is derived when absent
+    MISTAKES = {"x": {"words": lambda v, g: tensor}}  # optional: named mistakes of this exercise
+
+A track may add, for its own files: FORWARD (the names the forward check compares), mistakes(v, g)
+(named mistakes computed together), find_roles, describe, NOTEBOOK, LEARNER_MODULE, TEMPLATE and
+SOLUTION (paths of a hand-written template and solution). docs/writing-exercises.md says it all.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import inspect
+import os
+import tempfile
+import textwrap
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from types import ModuleType
+
+import torch
+
+from ninja.settings import Settings
+from ninja.tapped import blame
+from ninja.tapped.exercise import Exercise, NotebookSpec
+from ninja.tapped.model import Model
+
+REQUIRED = ("parameters", "inputs", "forward")
+LEARNER_MODULE = "ninja.tapped.learner"
+
+
+class ExerciseFileError(ValueError):
+    """An exercise file that cannot be used: the message says where and what to change."""
+
+
+def load(path: Path, name: str | None = None) -> Exercise:
+    """The exercise a file defines, named `name` (default: the file's stem)."""
+    path = Path(path)
+    return from_module(module_of(path), name or path.stem, path)
+
+
+def module_of(path: Path) -> ModuleType:
+    """Import the file as a module of its own (not on sys.modules); ExerciseFileError when it cannot."""
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ExerciseFileError(f"{path}: cannot read it ({getattr(e, 'strerror', None) or e})") from None
+    try:
+        compile(source, str(path), "exec")
+    except SyntaxError as e:
+        raise ExerciseFileError(f"{path}:{e.lineno}: SyntaxError: {e.msg}") from None
+    spec = importlib.util.spec_from_file_location(f"ninja_exercise_{abs(hash(str(path.resolve())))}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:  # noqa: BLE001 (an instructor's file: its error, where it happened)
+        raise ExerciseFileError(f"{where(e, path)}: importing it raised {type(e).__name__}: {e}") from None
+    return module
+
+
+def where(e: BaseException, path: Path) -> str:
+    """path:line of the innermost frame of `e` in `path`."""
+    line = None
+    for frame, lineno in _frames(e):
+        if Path(frame.f_code.co_filename).resolve() == path.resolve():
+            line = lineno
+    return f"{path}:{line}" if line else str(path)
+
+
+def _frames(e: BaseException):
+    tb = e.__traceback__
+    while tb is not None:
+        yield tb.tb_frame, tb.tb_lineno
+        tb = tb.tb_next
+
+
+def from_module(module: ModuleType, name: str, path: Path | None = None) -> Exercise:
+    """Validate a module that defines an exercise and build it; ExerciseFileError says what is wrong."""
+    where_ = str(path or module.__name__)
+    missing = [f for f in REQUIRED if not callable(getattr(module, f, None))]
+    if missing:
+        raise ExerciseFileError(
+            f"{where_}: define {', '.join(f'{m}(...)' for m in missing)} (see docs/writing-exercises.md)"
+        )
+    title = (inspect.getdoc(module) or "").strip().split("\n")[0].strip()
+    if not title:
+        raise ExerciseFileError(
+            f'{where_}: start the file with a docstring; its first line is the title ("""Attention, one head...""")'
+        )
+    model = Model(module.parameters, module.inputs, module.forward, name)
+    taps = tapped_names(model, where_)
+    params = model.parameter_names
+    checked = names_option(module, "CHECKED", default_checked(model, taps), (*taps, *params), where_)
+    given = names_option(module, "GIVEN", (), taps, where_)
+    forward = names_option(module, "FORWARD", (*taps, "loss") if "loss" not in taps else taps, (*taps, "loss"), where_)
+    hints = hints_of(module, checked, model, where_)
+    return Exercise(
+        name=name,
+        title=title,
+        checked=checked,
+        forward_names=forward,
+        rtol=float(getattr(module, "RTOL", 1e-5)),
+        atol=float(getattr(module, "ATOL", 1e-8)),
+        hints=hints,
+        model=model,
+        given=given,
+        mistakes=mistakes_of(module, checked, where_),
+        find_roles=getattr(module, "find_roles", None),
+        describe=getattr(module, "describe", None),
+        notebook=getattr(module, "NOTEBOOK", None) or NotebookSpec(),
+        template_file=file_option(module, "TEMPLATE", path),
+        solution_file=file_option(module, "SOLUTION", path),
+        learner_module=getattr(module, "LEARNER_MODULE", LEARNER_MODULE),
+    )
+
+
+def mistakes_of(module: ModuleType, checked, where_: str):
+    """(values, gradients) -> {name: [(kind, words, tensor)]}: MISTAKES (words -> lambda v, g, or
+    words -> (kind, lambda v, g)) and a `mistakes(v, g)` function, the file's own first."""
+    table = getattr(module, "MISTAKES", None) or {}
+    together = getattr(module, "mistakes", None)
+    if not isinstance(table, Mapping) or not all(isinstance(v, Mapping) for v in table.values()):
+        raise ExerciseFileError(f'{where_}: MISTAKES must be a dict: name -> {{"words": lambda v, g: tensor}}')
+    for name, candidates in table.items():
+        if name not in checked:
+            raise ExerciseFileError(
+                f"{where_}: MISTAKES has {name!r}, which is not checked; checked: {', '.join(checked)}"
+            )
+        for words, make in candidates.items():
+            if not (callable(make) or (isinstance(make, tuple) and len(make) == 2 and callable(make[1]))):
+                raise ExerciseFileError(f"{where_}: MISTAKES[{name!r}][{words!r}] must be a function of (v, g)")
+    if not table and together is None:
+        return None
+
+    def named(values: dict, grads: dict) -> dict:
+        found = {k: list(v) for k, v in (together(values, grads) if together else {}).items()}
+        for name, candidates in table.items():
+            for words, make in candidates.items():
+                kind, make = make if isinstance(make, tuple) else ("named", make)
+                found.setdefault(name, []).append((kind, words, make(values, grads)))
+        return found
+
+    return named
+
+
+def file_option(module: ModuleType, option: str, path: Path | None) -> Path | None:
+    value = getattr(module, option, None)
+    if value is None:
+        return None
+    value = Path(value)
+    return value if value.is_absolute() or path is None else path.parent / value
+
+
+def tapped_names(model: Model, where_: str) -> tuple[str, ...]:
+    """Run the forward once at small settings: its tapped names, in order; ExerciseFileError when the
+    functions do not fit together."""
+    try:
+        tensors = model.package_tensors(Settings(batch_size=4))
+    except Exception as e:  # noqa: BLE001
+        raise ExerciseFileError(
+            f"{where_}: parameters(g) or inputs(g, batch_size) raised {type(e).__name__}: {e}"
+        ) from None
+    not_tensors = [k for k, v in tensors.items() if not torch.is_tensor(v)]
+    if not_tensors:
+        raise ExerciseFileError(f"{where_}: parameters and inputs must be tensors; {', '.join(not_tensors)} is not")
+    both = set(model.parameters(torch.Generator().manual_seed(0))) & set(
+        model.inputs(torch.Generator().manual_seed(1), 4, **_data(model))
+    )
+    if both:
+        raise ExerciseFileError(f"{where_}: {', '.join(sorted(both))} is both a parameter and an input: rename one")
+    not_float = [k for k in model.parameter_names if not tensors[k].is_floating_point()]
+    if not_float:
+        raise ExerciseFileError(f"{where_}: parameters must be floating point; {', '.join(not_float)} is not")
+    taps: list[str] = []
+
+    def tap(name, t):
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ExerciseFileError(f"{where_}: tap({name!r}, ...): a tap's name must be a Python name")
+        if name in taps or name in tensors:
+            raise ExerciseFileError(f"{where_}: {name!r} is tapped twice (or is a parameter or input): one name a step")
+        if not torch.is_tensor(t) or not t.is_floating_point():
+            raise ExerciseFileError(f"{where_}: tap({name!r}, ...) must get a floating-point tensor")
+        taps.append(name)
+        return t
+
+    try:
+        with torch.no_grad():
+            root = model.forward(tap, **tensors)
+    except ExerciseFileError:
+        raise
+    except Exception as e:  # noqa: BLE001
+        raise ExerciseFileError(f"{where_}: forward(tap, ...) raised {type(e).__name__}: {e}") from None
+    if not torch.is_tensor(root) or root.numel() != 1:
+        raise ExerciseFileError(f'{where_}: forward must return the loss, one number: return tap("loss", ...)')
+    return tuple(t for t in taps if t != "loss") + (("loss",) if "loss" in taps else ())
+
+
+def _data(model: Model) -> dict:
+    return {"data": None} if "data" in inspect.signature(model.inputs).parameters else {}
+
+
+def default_checked(model: Model, taps: tuple[str, ...]) -> tuple[str, ...]:
+    """Every tapped name and parameter, in backward order: the taps reversed, each parameter after
+    the first line that reads it (its gradient needs every line that reads it)."""
+    steps = [t for t in taps if t != "loss"]
+    outputs, leaves = model.cut(Settings(batch_size=4), (*steps, *model.parameter_names))
+    used_by = blame.consumers(outputs, leaves)
+    order: list[str] = []
+    for step in reversed([*steps, "loss"]):
+        if step != "loss":
+            order.append(step)
+        order += [p for p in model.parameter_names if used_by.get(p) and used_by[p][0] == step]
+    return tuple(order) + tuple(p for p in model.parameter_names if p not in order)
+
+
+def names_option(module: ModuleType, option: str, default: tuple, allowed, where_: str) -> tuple[str, ...]:
+    value = getattr(module, option, None)
+    if value is None:
+        return tuple(default)
+    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+        raise ExerciseFileError(f'{where_}: {option} must be a tuple of names, like ("h", "W1")')
+    unknown = [v for v in value if v not in allowed]
+    if unknown:
+        raise ExerciseFileError(
+            f"{where_}: {option} names {', '.join(unknown)}, which the forward does not tap; "
+            f"known: {', '.join(allowed)}"
+        )
+    return tuple(value)
+
+
+def hints_of(module: ModuleType, checked, model: Model, where_: str) -> dict[str, tuple[str, str, str]]:
+    """HINTS, with level 1 (and 2-3 in general words) derived for a name that has none."""
+    written = getattr(module, "HINTS", None) or {}
+    if not isinstance(written, Mapping):
+        raise ExerciseFileError(f"{where_}: HINTS must be a dict: name -> (level 1, level 2, level 3)")
+    hints = {}
+    for name, words in written.items():
+        if name not in checked:
+            raise ExerciseFileError(
+                f"{where_}: HINTS has {name!r}, which is not checked; checked: {', '.join(checked)}"
+            )
+        words = (words,) if isinstance(words, str) else tuple(words)
+        if not 1 <= len(words) <= 3 or not all(isinstance(w, str) for w in words):
+            raise ExerciseFileError(f"{where_}: HINTS[{name!r}] must be one to three strings (levels 1-3)")
+        hints[name] = words
+    short = [name for name in checked if len(hints.get(name, ())) < 3]
+    derived = derived_hints(model, short, forward_lines(model)) if short else {}
+    return {name: (*hints.get(name, ()), *derived.get(name, ())[len(hints.get(name, ())) :]) for name in checked}
+
+
+def derived_hints(model: Model, checked, lines: Mapping[str, str]) -> dict[str, tuple[str, str, str]]:
+    """Level 1: the shapes and the forward lines that read it; 2 and 3 in general words."""
+    values = model.package_tensors(Settings()) | model.values(Settings())
+    every_step = [t for t in model.values(Settings(batch_size=4)) if t != "loss"]
+    outputs, leaves = model.cut(Settings(batch_size=4), (*every_step, *model.parameter_names))
+    used_by = blame.consumers(outputs, leaves)
+    hints = {}
+    for name in checked:
+        shape = tuple(values[name].shape)
+        users = [lines.get(y, y) for y in used_by.get(name, [])]
+        where_used = (
+            f"Used in: {users[0]}" if len(users) == 1 else f"Used in {len(users)} lines: " + " and ".join(users)
+        )
+        hints[name] = (
+            f"{name} is {shape}; d{name} too. {where_used}",
+            f"For each line that uses {name}, its local derivative with respect to {name}, times the gradient "
+            f"of that line's result; where {name} was broadcast, sum over the broadcast dims.",
+            f"d{name} = Σ over the lines that use {name} of (∂ line / ∂ {name})ᵀ · d(line's result), "
+            f"in {name}'s shape {shape}.",
+        )
+    return hints
+
+
+# ---- the template: the forward written out as plain Python ----
+
+
+def forward_lines(model: Model) -> dict[str, str]:
+    """tapped name -> its line of the forward as plain Python (`q = x @ Wq`)."""
+    found = {}
+    for text in template_forward(model.forward).splitlines():
+        target = text.split("=", 1)[0].strip() if "=" in text else ""
+        if target.isidentifier():
+            found.setdefault(target, text.split("  #")[0].strip())
+    return found
+
+
+def template_forward(forward) -> str:
+    """The body of `forward` as module-level code: `x = tap("x", e)` becomes `x = e`, and
+    `return tap("loss", e)` (or `return e`) becomes `loss = e`; comments stay."""
+    source = textwrap.dedent(inspect.getsource(forward))
+    tree = ast.parse(source)
+    function = tree.body[0]
+    lines = source.splitlines()
+    first = function.body[0].lineno - 1
+    if isinstance(function.body[0], ast.Expr) and isinstance(getattr(function.body[0], "value", None), ast.Constant):
+        first = function.body[0].end_lineno  # the docstring stays out
+    edits = []
+    for node in ast.walk(function):
+        if isinstance(node, ast.Return) and node.value is not None:
+            value = untapped(node.value)
+            edits.append((node, f"loss = {ast.get_source_segment(source, value)}"))
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and is_tap(node.value):
+            target = ast.get_source_segment(source, node.targets[0])
+            edits.append((node, f"{target} = {ast.get_source_segment(source, node.value.args[1])}"))
+    for node, text in sorted(edits, key=lambda e: -e[0].lineno):
+        start, end = node.lineno - 1, node.end_lineno - 1
+        tail = lines[end][node.end_col_offset :]
+        lines[start : end + 1] = [lines[start][: node.col_offset] + text + tail]
+    body = "\n".join(lines[first : function.end_lineno - sum(node.end_lineno - node.lineno for node, _ in edits)])
+    return textwrap.dedent(body).strip("\n")
+
+
+def is_tap(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "tap" and len(node.args) == 2
+    )
+
+
+def untapped(node: ast.expr) -> ast.expr:
+    return node.args[1] if is_tap(node) else node
+
+
+def check_tap_lines(forward, where_: str) -> None:
+    """Every tap is a whole step: `x = tap("x", ...)` (the same name) or `return tap("loss", ...)`."""
+    source = textwrap.dedent(inspect.getsource(forward))
+    function = ast.parse(source).body[0]
+    allowed = set()
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign) and is_tap(node.value):
+            target, label = node.targets[0], node.value.args[0]
+            if not (len(node.targets) == 1 and isinstance(target, ast.Name) and isinstance(label, ast.Constant)
+                    and label.value == target.id):  # fmt: skip
+                raise ExerciseFileError(
+                    f'{where_}: line {node.lineno} of forward: write `NAME = tap("NAME", ...)`, the same name twice'
+                )
+            allowed.add(id(node.value))
+        elif isinstance(node, ast.Return) and node.value is not None and is_tap(node.value):
+            allowed.add(id(node.value))
+    for node in ast.walk(function):
+        if is_tap(node) and id(node) not in allowed:
+            raise ExerciseFileError(
+                f'{where_}: line {node.lineno} of forward: a tap is a step of its own: `NAME = tap("NAME", ...)` '
+                'or `return tap("loss", ...)`, never inside another expression'
+            )
+
+
+def header_names(module_source: str, forward_source: str) -> str:
+    """The file's imports, and its top-level definitions the forward uses, as the template's header."""
+    tree = ast.parse(module_source)
+    read = {n.id for n in ast.walk(ast.parse(textwrap.dedent(forward_source))) if isinstance(n, ast.Name)}
+    kept = []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and not (getattr(node, "module", "") or "").startswith(
+            "ninja"
+        ):
+            kept.append(node)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in read and node.name not in REQUIRED:
+            kept.append(node)
+        elif isinstance(node, ast.Assign) and assigned(node) & read:
+            kept.append(node)
+    return "\n".join(ast.get_source_segment(module_source, node) for node in kept)
+
+
+def assigned(node: ast.Assign) -> set[str]:
+    """The names an assignment binds: `T, C, H = 5, 8, 4` binds three."""
+    return {n.id for target in node.targets for n in ast.walk(target) if isinstance(n, ast.Name)}
+
+
+def template(exercise: Exercise, source_path: Path) -> str:
+    """The learner's file: the forward written out line by line, then `dX = None  # TODO` per
+    checked name in backward order. It runs on its own (`python exercises/NAME.py`)."""
+    model = exercise.model
+    module_source = Path(source_path).read_text(encoding="utf-8")
+    forward_source = inspect.getsource(model.forward)
+    doc = ast.get_docstring(ast.parse(module_source)) or exercise.title
+    every = (*model.parameter_names, *model.input_names)
+    header = header_names(module_source, forward_source)
+    imports = (
+        "from ninja.tapped.learner import given, tensors"
+        if exercise.given
+        else "from ninja.tapped.learner import tensors"
+    )
+    parts = [
+        f'"""{doc}\n\n    ninja check {exercise.name}     # compare with PyTorch autograd, variable by variable\n'
+        f'    ninja hint {exercise.name}      # a hint for the first line that is wrong\n"""',
+        "",
+        header,
+        imports,
+        "",
+        "# the checker picks the seed and the batch size, so these are the numbers its reference uses too",
+        f'{", ".join(every)}{"," if len(every) == 1 else ""} = tensors("{exercise.name}")',
+        "",
+        "# forward pass, one small step a line",
+        template_forward(model.forward),
+        "",
+    ]
+    if exercise.given:
+        parts += ["# backward pass: these gradients are given"]
+        parts += [f'd{g} = given("{g}", "{exercise.name}")' for g in exercise.given]
+        parts += [""]
+    parts += ["# backward pass: your code here, in this order", ""]
+    parts += [f"d{name} = None  # TODO" for name in exercise.checked]
+    parts += [
+        "",
+        f'if __name__ == "__main__":  # `python exercises/{exercise.name}.py` checks this file too',
+        "    from ninja.cli import main",
+        "",
+        f'    main(["check", "{exercise.name}", "--file", __file__])',
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def loaded(path: Path, name: str) -> Exercise:
+    """load(), with the tap lines checked and the template written where init and reset find it."""
+    path = Path(path)
+    exercise = load(path, name)
+    check_tap_lines(exercise.model.forward, str(path))
+    exercise = replace(exercise, source_file=path.resolve())
+    if exercise.template_file is not None:
+        return exercise
+    text = template(exercise, path)
+    folder = cache_folder() / f"{name}-{abs(hash((str(path.resolve()), text))) % 10**12}"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{name}.py"
+    if not target.is_file() or target.read_text(encoding="utf-8") != text:
+        target.write_text(text, encoding="utf-8")
+    return replace(exercise, template_file=target)
+
+
+def cache_folder() -> Path:
+    """Where derived templates live: a folder of this user's in the temporary folder."""
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    return Path(tempfile.gettempdir()) / f"ninja-templates-{uid}"
