@@ -31,6 +31,11 @@ def by_name(report: dict) -> dict[str, dict]:
     return {v["name"]: v for v in report["variables"]}
 
 
+def python(script: str, cwd: Path) -> subprocess.CompletedProcess:
+    """A notebook's cells as one script, run as Python runs it (`from ninja import cmp` in it)."""
+    return subprocess.run([sys.executable, "-c", script], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
 # ---- 1. shapes by broadcasting's own rule ----
 
 
@@ -81,7 +86,7 @@ def test_the_notebook_drop_in_cmp_fails_a_transposed_gain(tmp_path):
         "g = torch.randn(1, 64, requires_grad=True)\nw = torch.randn(1, 64)\n(g * w).sum().backward()\n"
         "cmp('bngain', w.T.clone(), g)\ncmp('bngain', w.view(64), g)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    done = python(script, tmp_path)
     first, second = [line for line in done.stdout.splitlines() if line.startswith("bngain")]
     assert "approximate: False" in first and "approximate: True" in second
     assert "dbngain: wrong shape: transposed: (64, 1) for (1, 64)" in done.stdout
@@ -454,7 +459,7 @@ def test_cmp_says_a_failure_may_be_inherited_after_an_earlier_one(tmp_path):
         "x = torch.randn(4, 5, requires_grad=True)\nh = torch.tanh(x)\nh.retain_grad()\n(h * 3).sum().backward()\n"
         "dh = torch.full_like(h, 6.0)\ncmp('h', dh, h)\ndx = (1 - h**2) * dh\ncmp('x', dx, x)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    done = python(script, tmp_path)
     assert "wrong: dh: it is 2 times the right value" in done.stdout
     assert "but dh failed above: this may be inherited from it" in done.stdout
 

@@ -99,8 +99,8 @@ def one_json_object(format: Format, exercise: str):
     try:
         yield
     except typer.Exit as stop:
-        if format is Format.json and stop.exit_code == 2:
-            message = getattr(stop, "usage_error", None) or "usage error"
+        message = getattr(stop, "usage_error", None)  # fail_usage's: nothing printed on stdout yet
+        if format is Format.json and stop.exit_code == 2 and message is not None:
             error = {"kind": "UsageError", "message": message, "file": None, "line": None, "cell": None}
             result = {"exercise": exercise, "passed": False, "exit_code": 2, "variables": [], "notes": [],
                       "error": error}  # fmt: skip
