@@ -11,33 +11,67 @@ reported against both floors.
 
 --also adds a command, the same check from another environment's `ninja` (another typer,
 say), to the same alternation: its ratio is against the same floor.
+
+--authored adds the cold check of an exercise written as a file (tests/fixtures/exercises/
+attention.py, registered in a workspace's ninja.toml, its solution checked): what a course's own
+exercise costs to load, validate and check.
+
+--before DIR adds the bundled check run from another source tree (a checkout of main, say) with
+this environment's python (`python -m ninja` with PYTHONPATH=DIR), beside the same command on this
+tree: the before and after of a change, in one alternation.
 """
 
 import argparse
+import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def seconds(command: list[str]) -> float:
+def seconds(command: list[str] | tuple) -> float:
+    """One run's wall time; a command is a list, or (list, cwd, extra environment)."""
+    command, cwd, env = command if isinstance(command, tuple) else (command, ROOT, {})
     start = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(command, cwd=cwd, env=os.environ | env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
+
+
+def authored_workspace() -> Path:
+    """A workspace whose ninja.toml registers the attention exercise file, its solution beside it."""
+    folder = Path(tempfile.mkdtemp(prefix="ninja-bench-"))
+    for name in ("attention.py", "attention_solution.py"):
+        shutil.copyfile(ROOT / "tests" / "fixtures" / "exercises" / name, folder / name)
+    (folder / "ninja.toml").write_text('[exercises.attention]\nfile = "attention.py"\n')
+    return folder
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--also", type=Path, help="another environment's python: its `ninja check` too")
+    parser.add_argument("--authored", action="store_true", help="an exercise file's check too")
+    parser.add_argument("--before", type=Path, help="another source tree: its check with this python too")
     args = parser.parse_args()
     check = ["check", "exercise1", "--file", "solutions/exercise1.py"]
-    commands = {"check": [str(Path(sys.executable).parent / "ninja"), *check]}
+    ninja = str(Path(sys.executable).parent / "ninja")
+    commands = {"check": [ninja, *check]}
     if args.also:
         commands[f"check ({args.also})"] = [str(args.also.parent / "ninja"), *check]
+    if args.before:
+        solution = str(ROOT / "solutions" / "exercise1.py")
+        for label, tree in (("this tree", ROOT), (str(args.before), args.before.resolve())):
+            module = [sys.executable, "-m", "ninja", "check", "exercise1", "--file", solution]
+            commands[f"check (python -m, {label})"] = (module, tree, {"PYTHONPATH": str(tree)})
+    if args.authored:
+        folder = authored_workspace()
+        commands["check (authored: attention.py)"] = ([ninja, "check", "attention", "--file", "attention_solution.py"],
+                                                      folder, {})  # fmt: skip
     commands["import torch; gc.freeze()"] = [sys.executable, "-c", "import gc, torch; gc.freeze()"]
     commands["import torch"] = [sys.executable, "-c", "import torch"]
     for command in commands.values():
@@ -51,8 +85,10 @@ def main() -> None:
     for k, v in medians.items():
         print(f"{k:>{width}}: median {v:.3f} s over {args.runs} runs")
     for k in [k for k in medians if k.startswith("check")]:
-        print(f"ratio {k}: {medians[k] / medians['import torch']:.2f} (target <= 1.15); "
-              f"against the frozen floor: {medians[k] / medians['import torch; gc.freeze()']:.2f}")
+        print(
+            f"ratio {k}: {medians[k] / medians['import torch']:.2f} (target <= 1.15); "
+            f"against the frozen floor: {medians[k] / medians['import torch; gc.freeze()']:.2f}"
+        )
 
 
 if __name__ == "__main__":

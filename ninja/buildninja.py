@@ -57,7 +57,7 @@ def is_us(path: Path) -> bool:
             head = f.read(4096)
     except OSError:
         return False
-    return b"ninja.launch" in head or b"ninja.cli" in head
+    return b"ninja.launch" in head or b"ninja.cli" in head or b"backprop_ninja" in head
 
 
 def other_ninja(path_variable: str | None = None) -> Path | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ninja import course_rules
 from ninja.results import PASS, Report, at
 
 if TYPE_CHECKING:
@@ -15,7 +16,7 @@ LEVELS = {1: "the shapes, and the line that uses it", 2: "the local derivative",
 
 class UnknownVariable(LookupError):
     def __init__(self, exercise: Exercise, name: str):
-        known = ", ".join(exercise.checked)
+        known = ", ".join(exercise.labels.shown(checked) for checked in exercise.checked)  # dprobs, as written
         super().__init__(f"{exercise.name} checks no variable named {name!r}. Known: {known}.")
 
 
@@ -33,13 +34,22 @@ def hints_for(exercise: Exercise, name: str) -> tuple[str, ...]:
     return tuple(exercise.hints.get(name) or exercise.hints.get(name.split(".")[0]) or ())
 
 
-def hint_text(exercise: Exercise, name: str, level: int) -> str:
-    """The hint at `level` (past the last one: the last), what `ninja hint` and watch's h key print."""
+def hint_text(exercise: Exercise, name: str, level: int, cap: int | None = None) -> str:
+    """The hint at `level` (past the last one: the last), what `ninja hint` and watch's h key print.
+    `cap`: the highest level the course allows (a course's student install carries no text above
+    it: ninja/course_rules.py); a level it left blank falls back to the one below."""
+    cap = course_rules.hint_cap() if cap is None else cap
+    if cap == 0:
+        return "hints are off in this course"
     words, shown = hints_for(exercise, name), exercise.labels.shown(name)
     if not words:
         return f"no hint written for {shown} yet"
-    level = min(level, len(words))
-    return f"hint {level}/{len(words)} for {shown} ({LEVELS[level]}):\n  {words[level - 1]}"
+    wanted = min(level, len(words))
+    given = max((k for k in range(1, min(wanted, cap) + 1) if words[k - 1]), default=0)
+    if given == 0:
+        return f"no hint for {shown} in this course"
+    capped = f" (this course's hints stop at level {cap})" if given < wanted else ""
+    return f"hint {given}/{len(words)} for {shown} ({LEVELS[given]}){capped}:\n  {words[given - 1]}"
 
 
 def next_to_fix(report: Report) -> tuple[str | None, str]:
@@ -56,5 +66,6 @@ def next_to_fix(report: Report) -> tuple[str | None, str]:
         return None, " ".join(report.notes)
     for v in report.variables:
         if v.status != PASS:
-            return v.name, f"next: {report.labels.shown(v.name)} ({v.status})"
+            where = f"{at(v.path or report.path, v.cell, v.line)}: " if v.line else ""
+            return v.name, f"{where}next: {report.labels.shown(v.name)} ({v.status})"
     return None, f"everything passes: {report.exercise} is done"

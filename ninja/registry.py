@@ -1,5 +1,5 @@
 """Every exercise, by name: the one place where the core meets the tracks. Adding a bundled
-exercise: its module in its track (ninja/makemore/, ninja/cs231n/), a template in exercises/, a
+exercise: its module in its track (ninja/makemore/, ninja/gpt/, ninja/cs231n/), a template in exercises/, a
 solution in solutions/, and its name below. A workspace's or course's own exercises are files
 registered in its ninja.toml:
 
@@ -17,6 +17,7 @@ import tomllib
 
 from ninja.cs231n import captioning, classifiers, layers, networks, optim, rnn
 from ninja.exercise import Exercise
+from ninja.gpt import gpt1, gpt2, gpt3, gpt4
 from ninja.makemore import exercise1, exercise2, exercise3, exercise4
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
 EXERCISES: dict[str, Exercise] = {
     e.name: e for e in (exercise1.EXERCISE, exercise2.EXERCISE, exercise3.EXERCISE, exercise4.EXERCISE)
 }
+EXERCISES |= {e.name: e for e in (gpt1.EXERCISE, gpt2.EXERCISE, gpt3.EXERCISE, gpt4.EXERCISE)}
 EXERCISES |= {
     e.name: e
     for e in (

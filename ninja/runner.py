@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from ninja.engine import UNREACHED
+from ninja.memory import out_of_memory
 from ninja.results import LearnerError
 
 MAX_OUTPUT = 20_000  # characters of the file's own printing that we keep
@@ -169,12 +170,14 @@ def error_from_exception(exc: BaseException, path: Path, source: str) -> Learner
     for frame, lineno in traceback.walk_tb(exc.__traceback__):
         if frame.f_code.co_filename == str(path):
             line = lineno
-    message = str(exc) or type(exc).__name__
+    kind, message = type(exc).__name__, str(exc) or type(exc).__name__
+    if out_of_memory(exc):  # one line, not the allocator's "[enforce fail at alloc_cpu.cpp:127] ..."
+        kind, message = "MemoryError", out_of_memory(exc)
     if isinstance(exc, SystemExit):
         message = f"the file called sys.exit({exc.code!r}) before the end"
     if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, TimedOut):  # stopped by the learner: show where
         message = "stopped with Ctrl-C while your file ran (an endless loop?)"
-    return LearnerError(type(exc).__name__, message, str(path), line, source_line(source, line))
+    return LearnerError(kind, message, str(path), line, source_line(source, line))
 
 
 CELL_MARK = "# ---- notebook cell "  # ninja.notebook's program: each cell runs on its own

@@ -1,15 +1,19 @@
 """Names -> examples as makemore builds them, the packaged corpus, and bad names files."""
 
+import os
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import needed
 
 from ninja import makemore
 from ninja.makemore import data
 from ninja.settings import Settings
 
-SHARED_NAMES = Path(__file__).resolve().parents[2] / "shared" / "data" / "names.txt"
+# makemore's own names.txt (github.com/karpathy/makemore, 32,033 names) is not in this repository: the
+# test that needs it runs where NINJA_MAKEMORE_NAMES names it (.ci/run sets it), and skips elsewhere
+MAKEMORE_NAMES = "NINJA_MAKEMORE_NAMES"
 
 
 def test_build_dataset_like_makemore():
@@ -36,8 +40,11 @@ def test_batches_follow_the_settings():
 
 
 def test_makemores_names_file_gives_the_notebooks_split():
-    assert SHARED_NAMES.exists(), f"makemore's names.txt is expected at {SHARED_NAMES} (beside the repository)"
-    sizes = {k: len(X) for k, (X, Y) in data.splits(SHARED_NAMES).items()}
+    given = os.environ.get(MAKEMORE_NAMES)
+    needed("makemore's names.txt", given is not None, f"set {MAKEMORE_NAMES}=path/to/makemore/names.txt to run it")
+    names = Path(given)
+    assert names.is_file(), f"{MAKEMORE_NAMES}={given}: no such file"
+    sizes = {k: len(X) for k, (X, Y) in data.splits(names).items()}
     assert sizes == {"train": 182625, "val": 22655, "test": 22866}  # the notebook's printed shapes
 
 

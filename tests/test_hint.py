@@ -54,7 +54,7 @@ def test_hint_for_a_named_variable_at_each_level():
 def test_unknown_variable_or_level_is_a_usage_error():
     done = run("hint", "exercise1", "dfoo")
     assert done.exit_code == 2
-    assert "no variable named 'dfoo'" in done.output and "logprobs, probs, counts_sum_inv" in done.output
+    assert "no variable named 'dfoo'" in done.output and "Known: dlogprobs, dprobs, dcounts_sum_inv" in done.output
     assert run("hint", "exercise1", "probs", "--level", "4").exit_code == 2
     assert run("hint", "exercise9", "probs").exit_code == 2
 

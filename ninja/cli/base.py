@@ -154,6 +154,7 @@ def interrupted(report) -> bool:
 def watched_check(exercise, path: Path, settings, timeout: Optional[float] = None):
     """check_file, saying on stderr that it runs when it takes a while, and stopped after `timeout`
     seconds. A file stopped where its run is no result (inside a CS231n function) exits 1 here."""
+    from ninja.memory import capped
     from ninja.runner import TimedOut, error_from_exception
     from ninja.watchdog import Watchdog, one_thread
 
@@ -162,7 +163,7 @@ def watched_check(exercise, path: Path, settings, timeout: Optional[float] = Non
     try:
         # one thread: a check's tensors are small, and torch's thread pool costs tens of ms to start at
         # its first matmul, max and tanh; grading runs on one thread too, so the last bits of a sum agree
-        with Watchdog(path, timeout), one_thread():
+        with Watchdog(path, timeout), one_thread(), capped():  # capped: a file's memory (ninja/memory.py)
             return check_file(exercise, path, settings)
     except TimedOut as e:
         where = stopped_in(e, path if isinstance(path, list) else [path])

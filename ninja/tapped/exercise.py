@@ -90,7 +90,7 @@ class Exercise(BundledFiles):
 
     def warm_up(self, settings: Settings) -> None:
         """Run once before `ninja watch` forks its checks: the data loaded, torch's kernels warm."""
-        self.collect(self.solution, settings)
+        self.collect(self.warm_up_file, settings)
 
     def for_grading(self) -> Exercise:
         """The same exercise: what grading changes is in its RunOptions (RunOptions.grading)."""
@@ -138,7 +138,7 @@ class Exercise(BundledFiles):
             "other_errors": [collected.error_data(e) for e in run.errors if e is not error],
             "output": run.output,
             "answers": {name: collected.plain(value) for name, value in answers.items()},
-            "near": near_names(run.namespace, self.checked, answers),
+            "near": near_names(run.namespace, self.checked, answers, self.forward_names),
             "autograd_lines": autograd_lines(path, gradients),
             "forward": {
                 name: collected.plain(value) for name, value in self.learner_forward(run, found, settings).items()
@@ -194,19 +194,7 @@ class Exercise(BundledFiles):
         )
         report.output = data["output"]
         report.path = data["path"]
-        if own:
-            package_batch = not data.get("own_batch")
-            own_names, grad_names = data.get("own_names") or {}, data.get("grad_names") or {}
-            report.notes.append(self.own_note(own, own_names, grad_names, package_batch))
-        report.notes += [
-            f"d{name}: taken from {other}, a near name (rename it d{name})" for name, other in taken.items()
-        ]
-        report.notes += [ran_on(collected.error_of(e)) for e in data.get("other_errors") or ()]
-        if data.get("autograd_lines"):
-            report.notes.append(
-                f"{data['path']}:{data['autograd_lines'][0]}: .grad or .backward() in your backward: ninja checks "
-                "your formulas, autograd is the reference (a gradient read from .grad is autograd's, not yours)"
-            )
+        report.notes += self.notes(data, own, taken)
         outputs, leaves = refs("pieces", lambda: self.pieces(settings, self.checked, own))
         named = refs("mistakes", lambda: self.named_mistakes(settings, own))
         blame.blame(
@@ -230,6 +218,23 @@ class Exercise(BundledFiles):
             },
         )
         return report
+
+    def notes(self, data: dict, own: dict | None, taken: Mapping[str, str]) -> list[str]:
+        """What the report says about the whole file: its own tensors, near names taken, the errors
+        of cells that did not stop the check, .grad read in the backward."""
+        notes = []
+        if own:
+            package_batch = not data.get("own_batch")
+            own_names, grad_names = data.get("own_names") or {}, data.get("grad_names") or {}
+            notes.append(self.own_note(own, own_names, grad_names, package_batch))
+        notes += [f"d{name}: taken from {other}, a near name (rename it d{name})" for name, other in taken.items()]
+        notes += [ran_on(collected.error_of(e)) for e in data.get("other_errors") or ()]
+        if data.get("autograd_lines"):
+            notes.append(
+                f"{data['path']}:{data['autograd_lines'][0]}: .grad or .backward() in your backward: ninja checks "
+                "your formulas, autograd is the reference (a gradient read from .grad is autograd's, not yours)"
+            )
+        return notes
 
     # ---- the learner's own tensors ----
 
@@ -432,10 +437,11 @@ def distance(a: str, b: str) -> int:
     return row[-1]
 
 
-def near_names(namespace, checked, answers) -> dict[str, list]:
+def near_names(namespace, checked, answers, forward_names=()) -> dict[str, list]:
     """For a gradient that is missing, tensors under a near name (dlogits_maxes for
-    dlogit_maxes: at most 2 edits), as plain data; judge keeps the first of the right shape."""
-    ours = {f"d{name}" for name in checked}
+    dlogit_maxes: at most 2 edits), as plain data; judge keeps the first of the right shape.
+    Never one of the forward's own names (diff is no typo of ddiff)."""
+    ours = {f"d{name}" for name in checked} | set(forward_names)
     near = {}
     for name in checked:
         if answers[name] is None:

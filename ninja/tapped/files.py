@@ -21,6 +21,7 @@ import ast
 import importlib.util
 import inspect
 import os
+import sys
 import tempfile
 import textwrap
 from collections.abc import Mapping
@@ -61,6 +62,7 @@ def module_of(path: Path) -> ModuleType:
         raise ExerciseFileError(f"{path}:{e.lineno}: SyntaxError: {e.msg}") from None
     spec = importlib.util.spec_from_file_location(f"ninja_exercise_{abs(hash(str(path.resolve())))}", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # a file may look itself up (makemore's: from_module(sys.modules[__name__]))
     try:
         spec.loader.exec_module(module)
     except Exception as e:  # noqa: BLE001 (an instructor's file: its error, where it happened)
@@ -100,7 +102,7 @@ def from_module(module: ModuleType, name: str, path: Path | None = None) -> Exer
     model = Model(module.parameters, module.inputs, module.forward, name)
     taps = tapped_names(model, where_)
     params = model.parameter_names
-    checked = names_option(module, "CHECKED", default_checked(model, taps), (*taps, *params), where_)
+    checked = names_option(module, "CHECKED", lambda: default_checked(model, taps), (*taps, *params), where_)
     given = names_option(module, "GIVEN", (), taps, where_)
     forward = names_option(module, "FORWARD", (*taps, "loss") if "loss" not in taps else taps, (*taps, "loss"), where_)
     hints = hints_of(module, checked, model, where_)
@@ -223,10 +225,11 @@ def default_checked(model: Model, taps: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(order) + tuple(p for p in model.parameter_names if p not in order)
 
 
-def names_option(module: ModuleType, option: str, default: tuple, allowed, where_: str) -> tuple[str, ...]:
+def names_option(module: ModuleType, option: str, default, allowed, where_: str) -> tuple[str, ...]:
+    """The module's tuple of names `option`, checked against `allowed`; else `default` (or default())."""
     value = getattr(module, option, None)
     if value is None:
-        return tuple(default)
+        return tuple(default() if callable(default) else default)
     if isinstance(value, str) or not all(isinstance(v, str) for v in value):
         raise ExerciseFileError(f'{where_}: {option} must be a tuple of names, like ("h", "W1")')
     unknown = [v for v in value if v not in allowed]
@@ -334,22 +337,21 @@ def check_tap_lines(forward, where_: str) -> None:
     """Every tap is a whole step: `x = tap("x", ...)` (the same name) or `return tap("loss", ...)`."""
     source = textwrap.dedent(inspect.getsource(forward))
     function = ast.parse(source).body[0]
+    ast.increment_lineno(function, inspect.getsourcelines(forward)[1] - 1)  # the file's own line numbers
     allowed = set()
     for node in ast.walk(function):
         if isinstance(node, ast.Assign) and is_tap(node.value):
             target, label = node.targets[0], node.value.args[0]
             if not (len(node.targets) == 1 and isinstance(target, ast.Name) and isinstance(label, ast.Constant)
                     and label.value == target.id):  # fmt: skip
-                raise ExerciseFileError(
-                    f'{where_}: line {node.lineno} of forward: write `NAME = tap("NAME", ...)`, the same name twice'
-                )
+                raise ExerciseFileError(f'{where_}:{node.lineno}: write `NAME = tap("NAME", ...)`, the same name twice')
             allowed.add(id(node.value))
         elif isinstance(node, ast.Return) and node.value is not None and is_tap(node.value):
             allowed.add(id(node.value))
     for node in ast.walk(function):
         if is_tap(node) and id(node) not in allowed:
             raise ExerciseFileError(
-                f'{where_}: line {node.lineno} of forward: a tap is a step of its own: `NAME = tap("NAME", ...)` '
+                f'{where_}:{node.lineno}: a tap is a step of its own: `NAME = tap("NAME", ...)` '
                 'or `return tap("loss", ...)`, never inside another expression'
             )
 
@@ -380,9 +382,9 @@ def template(exercise: Exercise, source_path: Path) -> str:
     """The learner's file: the forward written out line by line, then `dX = None  # TODO` per
     checked name in backward order. It runs on its own (`python exercises/NAME.py`)."""
     model = exercise.model
-    module_source = Path(source_path).read_text(encoding="utf-8")
+    doc = ast.get_docstring(ast.parse(Path(source_path).read_text(encoding="utf-8"))) or exercise.title
+    module_source = Path(inspect.getsourcefile(model.forward)).read_text(encoding="utf-8")  # where forward lives
     forward_source = inspect.getsource(model.forward)
-    doc = ast.get_docstring(ast.parse(module_source)) or exercise.title
     every = (*model.parameter_names, *model.input_names)
     header = header_names(module_source, forward_source)
     imports = (
