@@ -52,12 +52,27 @@ def disable_autograd() -> None:
     torch.Tensor.requires_grad_ = refusal("requires_grad_")
     torch.autograd.backward = refusal("autograd_backward")
     torch.autograd.grad = refusal("autograd_grad")
+    import torch._functorch.apis as apis
+    import torch._functorch.eager_transforms as transforms
+    import torch.autograd.forward_ad as forward_ad
+
+    transforms_ = ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "linearize")
     for module, names in (
-        (torch.func, ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "linearize")),
+        (torch.func, transforms_),
+        (transforms, transforms_),
+        (apis, ("grad", "grad_and_value")),
         (torch.autograd.functional, ("vjp", "jvp", "jacobian", "hessian", "vhp", "hvp")),
+        # forward mode: dual tensors never reach the engine, so it is refused where it starts
+        (forward_ad, ("make_dual", "unpack_dual", "dual_level", "enter_dual_level", "exit_dual_level")),
+        (torch._C, ("_enter_dual_level", "_exit_dual_level")),
+        (torch, ("_make_dual", "_unpack_dual")),
+        # every functorch transform (by whatever name it is reached) enters a level here first
+        (torch._C._functorch, ("_grad_increment_nesting", "_jvp_increment_nesting")),
+        (transforms, ("_grad_increment_nesting", "_jvp_increment_nesting")),
     ):
         for name in names:
-            setattr(module, name, refusal(f"{module.__name__}.{name}"))
+            if hasattr(module, name):
+                setattr(module, name, refusal(f"{module.__name__}.{name}"))
 
 
 def disable_references() -> None:
