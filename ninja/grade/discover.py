@@ -246,7 +246,7 @@ def in_zip(archive: Path, exercise: Exercise | None, course: list[Exercise] | No
     try:
         return in_folder(layouts.stage_zip(archive), exercise, course)
     except layouts.LayoutError as e:
-        required = [exercise] if exercise else course or [None]
+        required: list[Exercise | None] = [exercise] if exercise else list(course or []) or [None]
         return [Found(str(archive), ex, None, note=str(e)) for ex in required]
 
 

@@ -19,7 +19,8 @@ MISTAKE_FUNCTIONS = {"ninja/makemore/mistakes.py": ("cross_entropy", "batchnorm"
 
 def hint_texts(exercises: Iterable, above: int) -> tuple[list[str], list[str]]:
     """(every hint text above level `above`, every text at or below it), of every exercise."""
-    removed, kept = [], []
+    removed: list[str] = []
+    kept: list[str] = []
     for exercise in exercises:
         for words in exercise.hints.values():
             for level, text in enumerate(words, 1):
@@ -45,7 +46,8 @@ def offsets(source: bytes) -> list[int]:
     return starts
 
 
-def span(node: ast.AST, starts: list[int]) -> tuple[int, int]:
+def span(node: ast.expr | ast.stmt, starts: list[int]) -> tuple[int, int]:
+    assert node.end_lineno is not None and node.end_col_offset is not None  # parsed source: always set
     return starts[node.lineno - 1] + node.col_offset, starts[node.end_lineno - 1] + node.end_col_offset
 
 
@@ -61,7 +63,7 @@ def hint_spans(tree: ast.AST, starts: list[int], removed: list[str], kept: list[
     for node in ast.walk(tree):
         if id(node) in inside_fstrings:
             continue
-        if any(piece_of(text.strip(), removed, kept) for text in literal_pieces(node)):
+        if isinstance(node, ast.expr) and any(piece_of(t.strip(), removed, kept) for t in literal_pieces(node)):
             spans.append((*span(node, starts), b'""'))
     return spans
 
