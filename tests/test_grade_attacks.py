@@ -480,15 +480,16 @@ def test_a_file_that_does_not_decode_or_parse_never_runs(tmp_path):
 def test_a_reply_never_chooses_the_reference():
     """A reply claiming tensors of its own, with autograd's gradients on them: judged on the grader's
     own secret batch all the same, so it fails like the template it is."""
-    from ninja import collected, makemore
+    from ninja import collected
     from ninja.grade import batch as grading
     from ninja.settings import Settings
 
     exercise = find("exercise1").for_grading()
     settings = Settings(11, 40)
-    own = {k: torch.zeros(v.shape, dtype=torch.float64) + 0.1 for k, v in makemore.tensors_of(Settings(3))[0].items()}
+    package = exercise.model.package_tensors(Settings(3))
+    own = {k: torch.zeros(v.shape, dtype=torch.float64) + 0.1 for k, v in package.items() if v.is_floating_point()}
     own |= {"Xb": torch.zeros(5, 3, dtype=torch.long), "Yb": torch.zeros(5, dtype=torch.long)}
-    _, grads = makemore.reference_gradients(settings, exercise.checked, own)
+    _, grads = exercise.reference(settings, exercise.checked, own)
     run = exercise.collect(exercise.template, settings)
     run["own"] = {k: collected.plain(v) for k, v in own.items()}
     run["answers"] = {k: collected.plain(grads[k]) for k in exercise.checked}
