@@ -9,8 +9,8 @@ exercise1 --file F` as a subprocess on a sample of the same submissions (endless
 cut at the same 2 s), scaled to the whole class. Targets: grade <= 15 s wall, >= 25x faster than
 the baseline. Then forks children from a process that imported torch in alternated rounds of 10:
 bare, into PID and net namespaces, with the IPC namespace too, with the tmpfs folder, with every
-layer applied (namespaces, descriptors, limits, uid, tmpfs, Landlock, seccomp), and the judging
-process's fork per reply; prints each one's cost per child and its difference from a bare fork.
+layer applied (namespaces, descriptors, limits, uid, tmpfs, Landlock, seccomp); prints each one's
+cost per child and its difference from a bare fork.
 """
 
 from __future__ import annotations
@@ -70,8 +70,7 @@ from ninja.grade import confine
 missing = {}
 user_namespace = os.geteuid() != 0 and confine.enter_user_namespace(missing)  # before torch starts a thread
 import torch
-from ninja.grade.judging import judged
-from ninja.grade.sandbox import Limits, Outcome
+from ninja.grade.sandbox import Limits
 policy = confine.Policy.build([])
 policy.user_namespace = user_namespace
 namespaces = confine.Namespaces(policy.missing)
@@ -89,11 +88,6 @@ VARIANTS = {
     "every layer": (namespaces.fork, lambda: policy.apply({"dir": folder, "slot": 0}, os.pipe()[1], Limits())),
 }
 def children(count, variant):
-    if variant == "judge":  # the judging process's fork per reply, with its pipe, limit and JSON
-        start = time.perf_counter()
-        for _ in range(count):
-            judged(Outcome({"id": 0}, b"", 0.0), lambda outcome: {"ok": 1}, 10.0, 2048)
-        return (time.perf_counter() - start) / count
     fork, inside = VARIANTS[variant]
     start = time.perf_counter()
     for _ in range(count):
@@ -104,7 +98,7 @@ def children(count, variant):
             os._exit(0)
         os.waitpid(pid, 0)
     return (time.perf_counter() - start) / count
-names = [*VARIANTS, "judge"] if namespaces.available else ["fork", "every layer", "judge"]
+names = list(VARIANTS) if namespaces.available else ["fork", "every layer"]
 [children(3, name) for name in names]
 rounds = [{name: children(10, name) for name in names} for _ in range(int(sys.argv[1]) // 10)]  # alternated
 median = {name: sorted(r[name] for r in rounds)[len(rounds) // 2] * 1000 for name in names}
@@ -117,8 +111,8 @@ for name in names:
 
 def sandbox_cost(count: int = 200) -> tuple[str, list[tuple[str, float, float]]]:
     """ms per child forked from a process that imported torch, in alternated rounds of 10, medians:
-    bare, each namespace, the tmpfs folder, every layer applied, and the judging process's fork per
-    reply; each also as its difference from a bare fork within a round."""
+    bare, each namespace, the tmpfs folder, every layer applied; each also as its difference from a
+    bare fork within a round."""
     done = subprocess.run([sys.executable, "-c", COST, str(count)], capture_output=True, text=True, check=True)
     layers, *lines = done.stdout.strip().splitlines()
     rows = [(name, float(ms), float(extra)) for name, ms, extra in (line.split("|") for line in lines)]

@@ -519,19 +519,22 @@ def test_judging_has_time_and_memory_limits_and_never_holds_up_the_loop():
             time.sleep(60)
         if outcome.data == b"big":
             bytearray(3 * 2**30)
+        if outcome.data == b"crash":
+            os._exit(9)
         return {"judged": outcome.data.decode()}
 
     judging = Judging(judge, lambda outcome, why: {"failed": why}, seconds=2, memory_mb=512)
     try:
         started = time.monotonic()
-        for i, data in enumerate([b"slow", b"big", b"fine"]):
+        for i, data in enumerate([b"slow", b"big", b"fine", b"crash", b"after"]):
             judging.submit(Outcome({"id": i}, data, 0.0))
         assert time.monotonic() - started < 1  # handed over, not waited on
         answers = dict(judging.answers(block=True))
     finally:
         judging.close()
-    assert answers[2] == {"judged": "fine"}
-    assert "took over 2 s or over 512 MB" in answers[0]["failed"] and "failed" in answers[1]
+    assert answers[2] == {"judged": "fine"} and answers[4] == {"judged": "after"}  # the next one, judged
+    assert "took over 2 s or over 512 MB" in answers[0]["failed"] and "over 512 MB" in answers[1]["failed"]
+    assert "crashed the judge" in answers[3]["failed"]
 
 
 def test_a_file_handed_in_alone_sees_none_of_the_files_beside_it(tmp_path):
