@@ -143,7 +143,7 @@ def test_init_writes_the_gpt_templates_and_watch_checks_them(tmp_path):
     child.expect_exact("check #1")
     child.expect_exact("h hint")
     child.send("h")
-    child.expect_exact("hint for dqkv")
+    child.expect_exact("hint 1/3 for dqkv")
     fresh = exercises / "gpt3.py.tmp~"
     fresh.write_text(solution("gpt3"))
     fresh.replace(exercises / "gpt3.py")

@@ -11,8 +11,10 @@ import torch.nn.functional as F
 
 from ninja.cs231n.cases import Case, Unit, rng_for
 from ninja.cs231n.exercise import FunctionsExercise
+from ninja.cs231n.inherit import Callee
+from ninja.cs231n.layers import AFFINE
 from ninja.cs231n.mistakes import Mistake
-from ninja.cs231n.rnn import lstm_cell
+from ninja.cs231n.rnn import CALLEES, lstm_cell
 
 NULL, START, END = 0, 1, 2
 PARAMS = ("W_proj", "b_proj", "W_embed", "Wx", "Wh", "b", "W_vocab", "b_vocab")
@@ -90,6 +92,7 @@ def captioning(t, out, mask_ignored=False, unshifted=False):
 UNITS = (
     Unit(
         "CaptioningRNN", "loss", PARAMS, captioning_cases, captioning, owner="CaptioningRNN", call=call_captioning,
+        calls=(*CALLEES, Callee("layers", AFFINE)),
         mistakes=(
             Mistake("mask", "the mask ignored: words after <END> are <NULL> padding; mask = captions_out != self._null "
                     "goes to temporal_softmax_loss", {"mask_ignored": True}),

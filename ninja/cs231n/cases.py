@@ -81,10 +81,20 @@ class Unit:
     reads_out: bool = False  # `trusted` reads the learner's out (dropout's mask): judged per learner
     conventions: tuple[Convention, ...] = ()  # what `trusted` (and property_check) take as options
     paired: Mapping[str, str] = field(default_factory=dict)  # backward -> the forward whose cache it takes
+    calls: tuple[Any, ...] = ()  # inherit.Callee: the learner's functions it calls, deepest first
 
     @property
     def names(self) -> tuple[str, ...]:
         return (self.forward, *self.backward)
+
+    def collecting(self, given: Mapping[str, str]) -> Unit:
+        """The unit as collect calls the learner's code under the --convention values `given`
+        (a network's constructor arguments depend on them; most units are called the same way)."""
+        return self
+
+    def case_checked(self, case: Case) -> tuple[str, ...]:
+        """The checked names `case` produces (a network's depend on its layers)."""
+        return self.checked
 
     @property
     def checked(self) -> tuple[str, ...]:

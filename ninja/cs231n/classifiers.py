@@ -13,8 +13,9 @@ import torch
 import torch.nn.functional as F
 
 from ninja.cs231n.cases import Case, Convention, Unit, rng_for, tensors
+from ninja.cs231n.conventions import prose
 from ninja.cs231n.exercise import FunctionsExercise
-from ninja.cs231n.layers import MISSING_N_MISTAKE, OVERFLOW, multiclass_svm
+from ninja.cs231n.layers import MISSING_N_MISTAKE, OVERFLOW, callees, multiclass_svm
 from ninja.cs231n.mistakes import Mistake
 
 # ---------------------------------------------------------------- linear classifiers
@@ -169,9 +170,12 @@ def two_layer_net(t, out, reg_factor=0.5, mean=True, reg_biases=False):
 
 
 def net_reg(source: str) -> str | None:
-    """fc_net.py's TwoLayerNet asks for "a factor of 0.5", as 2016's neural_net.py did ("regularization
-    loss by 0.5"); 2017-2020's neural_net.py says nothing (its notebook's numbers use reg * sum(W**2))."""
-    return "0.5" if re.search(r"factor of 0\.5|regularization loss by 0\.5", source) else None
+    """fc_net.py's and cnn.py's notes ask for "a factor of 0.5" (wrapped over two comment lines in
+    every year's skeleton: "includes a factor #\n # of 0.5"), as 2016's neural_net.py did ("multiply
+    the regularization loss by 0.5"); 2017-2020's neural_net.py says nothing (its notebook's numbers
+    use reg * sum(W**2))."""
+    text = prose(source)
+    return "0.5" if re.search(r"factor of 0\.5|regularization loss by 0\.5", text) else None
 
 
 NET_REG = reg_convention(  # its own name: fc_net's 0.5 sits beside the linear classifiers' 1 since 2017
@@ -300,6 +304,7 @@ UNITS = (
     Unit(
         "TwoLayerNet", "loss", ("W1", "b1", "W2", "b2"), two_layer_cases, two_layer_net, owner="TwoLayerNet",
         call=call_two_layer_net, mistakes=NET_MISTAKES, conventions=(NET_REG,),
+        calls=callees("affine_forward", "relu_forward", "softmax_loss"),
     ),
     *knn_units(),
 )  # fmt: skip

@@ -6,7 +6,8 @@ a result that follows another value than the rest is named as such."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ninja.cs231n.cases import Convention, Unit
@@ -18,6 +19,25 @@ Values = dict[str, str]  # convention name -> value
 
 class UnknownConvention(OptionError):
     """--convention names a convention or a value no exercise has."""
+
+
+def prose(source: str) -> str:
+    """A file's words as one lowercase line: comment marks, emphasis and line wraps gone, so that
+    a skeleton note wrapped as "a factor #\n # of 0.5" reads "a factor of 0.5"."""
+    return re.sub(r"[#*`\s]+", " ", source).lower()
+
+
+def function_text(source: str, name: str) -> str:
+    """The text of `def name` or `class name` up to the next def or class at its indentation (its
+    docstring, its comments); the whole file when it has neither."""
+    found = re.search(rf"^([ \t]*)(?:def|class) {re.escape(name)}\b.*?(?=^\1(?:def|class) |\Z)", source, re.M | re.S)
+    return found[0] if found else source
+
+
+def read_first(text: str, patterns: Sequence[tuple[str, str]]) -> str | None:
+    """The one value whose patterns match `text` (prose); None when none does, or several values do."""
+    said = {value for value, pattern in patterns if re.search(pattern, text)}
+    return said.pop() if len(said) == 1 else None
 
 
 def key(values: Values) -> tuple:

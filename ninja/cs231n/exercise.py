@@ -9,14 +9,26 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ninja import collected, runner
-from ninja.cs231n import conventions
+from ninja.cs231n import conventions, loading, standins
 from ninja.cs231n.cases import Convention, Unit
 from ninja.cs231n.cifar import load_cifar
 from ninja.cs231n.judge import judge_unit
 from ninja.cs231n.learner import Learner, collect_unit, defines_any, files_for
 from ninja.exercise import BundledFiles, OptionError, cached
-from ninja.results import FUNCTIONS, Report
+from ninja.results import FUNCTIONS, MISSING, Report
 from ninja.settings import Settings
+
+
+def roots_of_inherited(variables: list) -> list[str]:
+    """The report leads with the functions other results inherit from, one line each."""
+    roots: dict[str, list[str]] = {}
+    for v in variables:
+        if v.inherited_from and "." not in v.inherited_from:  # a function, not another result of the unit
+            roots.setdefault(v.inherited_from, []).append(v.name)
+    return [
+        f"root cause: your {root}; {', '.join(names[:4])}{' ...' if len(names) > 4 else ''} fail only through it"
+        for root, names in roots.items()
+    ]
 
 
 class UnknownFunction(OptionError, LookupError):
@@ -43,6 +55,9 @@ class FunctionsExercise(BundledFiles):
     # `ninja check`: judge what the learner's files define, and name the rest; otherwise (grading,
     # whose scores count every result in order) a function not there is missing
     defined_only: bool = False
+    # assignment N -> the functions here that another assignment asks for: assignment 1's layers.py
+    # and optim.py (2022-2025) carry assignment 2's stubs, which an assignment-1 tree is not judged on
+    other_assignments: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
     track = "cs231n"
     labels = FUNCTIONS  # how its results read: function.output, rel_error shown, graded at several seeds
     notebook_cells = False  # checked as functions in files, never as notebook cells
@@ -98,11 +113,11 @@ class FunctionsExercise(BundledFiles):
         their functions on every case (in this process; `ninja grade` runs this in a sandboxed
         child): what they returned, as plain data."""
         settings = settings or Settings()
-        learner = Learner.load(path)
         cifar = self.cifar(settings)
-        units = {
-            unit.forward: collect_unit(unit, learner, settings.seed, cifar, self.measure_speed) for unit in self.units
-        }
+        with standins.environment() as environment:  # what a student's setup lacks, stood in and named
+            learner = Learner.load(path)
+            seed, timed, given = settings.seed, self.measure_speed, self.conventions
+            units = {u.forward: collect_unit(u.collecting(given), learner, seed, cifar, timed) for u in self.units}
         errors, aside = self.file_errors(learner)
         sources = {str(f.run.path): f.source for f in learner.files}
         return {
@@ -113,6 +128,8 @@ class FunctionsExercise(BundledFiles):
             # for loops_in: one file's text, or {path: text} for several; grading puts its own copy here
             "source": next(iter(sources.values())) if len(sources) == 1 else sources,
             "twice": self.defined_twice(learner),
+            "assignment": loading.assignment_of(learner.files[0].run.path),
+            "environment": environment.notes(),
             "aside": aside,
         }
 
@@ -160,8 +177,18 @@ class FunctionsExercise(BundledFiles):
             for r in results:
                 r.path = got.get("file") if several else None
             variables += results
+        notes += roots_of_inherited(variables)
+        variables, apart = self.other_assignments_stubs(variables, data.get("assignment"))
+        if apart:
+            stubs = ", ".join(u.forward for u in apart)
+            notes.append(f"not judged in an assignment-{data['assignment']} tree: another assignment's stubs ({stubs})")
         checked = {v.name for v in variables}
-        elsewhere = [n for u in self.units for n in u.names if not any(c.startswith(f"{n}.") for c in checked)]
+        elsewhere = [
+            n
+            for u in self.units
+            for n in u.names
+            if u not in apart and not any(c.startswith(f"{n}.") for c in checked)
+        ]
         absent = [u.names[0] for u in self.units if u not in defined]
         if defined and elsewhere and self.defined_only:
             notes.append(f"not in {'these files' if several else 'this file'}: {', '.join(elsewhere)}")
@@ -169,7 +196,7 @@ class FunctionsExercise(BundledFiles):
             notes.append(f"your file does not define {', '.join(absent)}: check what it has with --only NAME")
         elif not defined and error is None:
             notes.append(f"your file defines none of the {self.name} functions ({', '.join(self.functions[:4])}, ...)")
-        notes += data.get("aside", [])
+        notes += data.get("aside", []) + data.get("environment", [])
         for name, files in data.get("twice", {}).items():
             notes.append(f"{name} is in {' and '.join(files)}: the one in {files[0]} is checked")
         if cifar is not None:
@@ -178,7 +205,22 @@ class FunctionsExercise(BundledFiles):
         report.output = data["output"]
         report.path = data["path"]
         report.scope = self.scope(len(variables), bool(defined and elsewhere and self.defined_only), several)
+        if apart:
+            total = len(self.checked)
+            report.scope = f"assignment {data['assignment']}'s functions: {len(variables)} of {total} results"
         return report
+
+    def other_assignments_stubs(self, variables: list, assignment: int | None) -> tuple[list, list[Unit]]:
+        """For a tree of `assignment`, the units another assignment asks for whose results are all
+        still stubs (missing), set apart: (what is judged, the units set apart)."""
+        foreign = set(self.other_assignments.get(assignment, ()))
+        apart = []
+        for unit in (u for u in self.units if u.forward in foreign):
+            results = [v for v in variables if v.name.partition(".")[0] in unit.names]
+            if results and all(v.status == MISSING for v in results):
+                apart.append(unit)
+        names = {n for u in apart for n in u.names}
+        return [v for v in variables if v.name.partition(".")[0] not in names], apart
 
     def scope(self, judged: int, partial: bool, several: bool) -> str | None:
         """What part of the exercise a report covers, when not all of it (the summary says so)."""

@@ -147,6 +147,8 @@ def judge_unit(exercise, unit: Unit, got: dict, settings, cifar, error, source: 
         others = {conventions.key(v): run(v)[0] for v in conventions.every(unit) if conventions.key(v) not in runs}
         others |= {k: judged for k, (judged, _) in runs.items()}
         conventions.name_mismatches(unit, chosen, best, others, why)
+    if got.get("substituted"):
+        inherit_from_callees(exercise, unit, chosen, got, unit_cases, expected_at, best, settings, cache)
     if exercise.numeric_check:
         for name, (i, result, trial) in chosen.items():
             numeric_beside(unit, name, result, trial, i, unit_cases, got, expected_at, best)
@@ -177,8 +179,8 @@ def judge_cases(exercise, unit: Unit, got: dict, unit_cases, values, settings, s
     expected_at: dict[int, dict] = {}
     for i, (case, called) in enumerate(zip(unit_cases, got["cases"], strict=False)):
         raised = collected.error_of(called["error"])
-        if raised:
-            for c in unit.checked:
+        if raised:  # only what this case would produce: a network's dW4 comes from its deeper cases alone
+            for c in unit.case_checked(case):
                 judged[c].append((i, raised_result(c, case, raised, source, unit), None))
             continue
         expected_at[i] = trusted_side(exercise, unit, case, learner_value(called["out"]), settings, cache, options)
@@ -187,6 +189,41 @@ def judge_cases(exercise, unit: Unit, got: dict, unit_cases, values, settings, s
                 result = judge(name, trial, case.label, exercise.rtol, exercise.atol, unit.overflow)
                 judged[name].append((i, still_initial(unit, name, result, trial.got.get(name), source), trial))
     return {c: worst(judged[c]) for c in kept if judged[c]}, expected_at
+
+
+def inherit_from_callees(exercise, unit: Unit, chosen, got, unit_cases, expected_at, values, settings, cache) -> None:
+    """A result that fails (or raises) at its case and passes there once one of the learner's
+    functions it calls is replaced by the reference inherits from that function (the forward when
+    the learner's forward gives other values on the same arguments, else its backward)."""
+    options = conventions.options(unit, values)
+    callees = {c.name: c for c in unit.calls}
+    for name, (i, result, _) in chosen.items():
+        if result.status == PASS:
+            continue
+        for callee_name, runs in got["substituted"].items():
+            called = runs[i] if i < len(runs) else None
+            if called is None or called.get("error") or called.get("skipped"):
+                continue
+            case, out = unit_cases[i], learner_value(called["out"])
+            expected = expected_at.get(i) or trusted_side(exercise, unit, case, out, settings, cache, options)
+            found = [t for t in trials(unit, called, case, expected, options) if name in t.expected]
+            if not found or judge(name, found[0], case.label, exercise.rtol, exercise.atol).status != PASS:
+                continue
+            callee = callees[callee_name]
+            forward = called.get("callee_differs") or not callee.unit.backward
+            culprit = callee.name if forward else callee.unit.backward[0]
+            inherited(result, culprit, callee, culprit in exercise.functions)
+            break
+
+
+def inherited(result: VarResult, culprit: str, callee, same_exercise: bool) -> None:
+    """`result` fails only through the learner's `culprit`: said so, no cause of its own."""
+    result.inherited_from, result.root_cause = culprit, False
+    result.diagnosis = result.diagnosis_kind = None
+    words = f"with ninja's {callee.name} in place of yours this case passes"
+    if not same_exercise:
+        words += f"; `ninja check {callee.exercise} --only {callee.name}` checks yours"
+    result.note = "; ".join(n for n in (words, result.note) if n)
 
 
 def trusted_side(exercise, unit: Unit, case: Case, out, settings, cache, options) -> dict:
@@ -280,8 +317,13 @@ def judge(name: str, trial: Trial, label: str, rtol: float, atol: float, overflo
     # on a large case: the next call is wrong); an argument modified in place passes with its note
     if found and result.status == PASS and found[0] != "in_place":
         result.status = FAIL
-    if result.status == FAIL and not found:
-        found = diagnose(name, got, expected, trial, rtol, atol, overflow)
+    if result.status == FAIL and (not found or found[0] == "in_place"):
+        # wrong values: a catalogued mistake that reproduces them names the cause; writing into an
+        # argument is then said beside it (it is not what made these values)
+        named = diagnose(name, got, expected, trial, rtol, atol, overflow)
+        if named and found:
+            trial.note[name] = "; ".join(n for n in (trial.note.get(name), f"also: {found[1]}") if n)
+        found = named or found
     if found:
         result.diagnosis_kind, result.diagnosis = found
     notes = [trial.note.get(name), result.note]
@@ -295,12 +337,32 @@ def worst(judged: list[tuple[int, VarResult, Any]]) -> tuple[int, VarResult, Any
     """The first case that does not pass (a named mistake first, then a failure before an error),
     else the pass with the largest relative error; a note counts the other cases that fail too."""
     failed = [j for j in judged if j[1].status != PASS]
+    for j in failed:
+        if j[1].diagnosis and not explains_every_case(j, failed):
+            j[1].diagnosis = j[1].diagnosis_kind = None
     failed.sort(key=lambda j: (j[1].diagnosis is None, j[1].status != FAIL))
     chosen = failed[0] if failed else max(judged, key=lambda j: j[1].relerr or 0.0)
     if len(failed) > 1 and chosen[1].status != MISSING:
         others = f"{len(failed)} of {len(judged)} cases fail"
         chosen[1].note = "; ".join(n for n in (chosen[1].note, others) if n)
     return chosen
+
+
+def explains_every_case(j, failed) -> bool:
+    """A catalogued mistake found at one case is the cause only if it reproduces the learner's
+    values at every other failing case too (on a case where it barely changes anything, a small
+    error of another kind can look like it)."""
+    result, trial = j[1], j[2]
+    named = (result.diagnosis_kind, result.diagnosis)
+    if trial is None or named not in trial.mistakes:
+        return True  # found directly (dropout's mask, in place), not from the catalogue
+    for _, other, other_trial in failed:
+        produced = other_trial.mistakes.get(named, {}) if other_trial is not None and other.status == FAIL else {}
+        if result.name in produced:
+            made = torch.as_tensor(produced[result.name])
+            if engine.compare(result.name, other_trial.got.get(result.name), made).status != PASS:
+                return False
+    return True
 
 
 def blame_the_forward(unit: Unit, results: list[VarResult]) -> None:

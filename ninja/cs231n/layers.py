@@ -3,7 +3,7 @@ caches, each backward checked against autograd on a trusted float64 torch forwar
 
 from __future__ import annotations
 
-import re
+import itertools
 
 import numpy as np
 import torch
@@ -11,8 +11,11 @@ import torch.nn.functional as F
 
 from ninja.cs231n import spatial
 from ninja.cs231n.cases import Case, Convention, Unit, rng_for
+from ninja.cs231n.conventions import function_text, prose, read_first
 from ninja.cs231n.exercise import FunctionsExercise
+from ninja.cs231n.inherit import Callee
 from ninja.cs231n.mistakes import Diagnosis, Mistake
+from ninja.cs231n.spatial import held, norm_terms
 
 # ---------------------------------------------------------------- affine, relu
 
@@ -34,8 +37,7 @@ def affine(t, out):
 
 
 AFFINE_RESHAPE = (
-    "x.T.dot(dout) with x still (N, d_1, ..., d_k): reshape x to (N, D) first, "
-    "x.reshape(x.shape[0], -1).T.dot(dout)"
+    "x.T.dot(dout) with x still (N, d_1, ..., d_k): reshape x to (N, D) first, x.reshape(x.shape[0], -1).T.dot(dout)"
 )
 
 
@@ -106,11 +108,13 @@ def batchnorm_cases(seed, cifar=None):
     return cases
 
 
-def batchnorm(t, out, eps_outside=False, test_affine=True):
+def batchnorm(t, out, eps_outside=False, test_affine=True, no_eps=False, constant=""):
+    """constant: "mean" or "var" held constant in the backward (a term of dx left out)."""
     x, p = t["x"], t["bn_param"]
-    eps = p.get("eps", 1e-5)
+    eps = 0.0 if no_eps else p.get("eps", 1e-5)
     if p["mode"] == "train":
         mean, var = x.mean(0), x.var(0, unbiased=False)
+        mean, var = held(mean, "mean" in constant), held(var, "var" in constant)
     else:
         mean, var = torch.as_tensor(p["running_mean"]), torch.as_tensor(p["running_var"])
     std = var.sqrt() + eps if eps_outside else (var + eps).sqrt()
@@ -119,12 +123,16 @@ def batchnorm(t, out, eps_outside=False, test_affine=True):
     return t["gamma"] * (x - mean) / std + t["beta"]
 
 
+NO_EPS = "no eps: divide by np.sqrt(var + eps), in train mode and with running_var in test mode"
+
+
 def batchnorm_state(inputs):
     """running_mean and running_var after the call: momentum-averaged in train mode (biased
     variance, as np.var), unchanged in test mode."""
     x, p = inputs["x"], inputs["bn_param"]
     m = p.get("momentum", 0.9)
-    mean, var = p["running_mean"], p["running_var"]
+    zeros = np.zeros(x.shape[1])  # a net's bn_param starts with the mode alone, as CS231n's forward reads it
+    mean, var = p.get("running_mean", zeros), p.get("running_var", zeros)
     if p["mode"] == "train":
         mean, var = m * mean + (1 - m) * x.mean(0), m * var + (1 - m) * x.var(0)
     return {"running_mean": torch.tensor(mean), "running_var": torch.tensor(var)}
@@ -140,11 +148,12 @@ def layernorm_cases(seed, cifar=None):
     return cases
 
 
-def layernorm(t, out):
+def layernorm(t, out, constant=""):
     x = t["x"]
     eps = t["ln_param"].get("eps", 1e-5)
-    xhat = (x - x.mean(1, keepdim=True)) / (x.var(1, unbiased=False, keepdim=True) + eps).sqrt()
-    return t["gamma"] * xhat + t["beta"]
+    mean = held(x.mean(1, keepdim=True), "mean" in constant)
+    var = held(x.var(1, unbiased=False, keepdim=True), "var" in constant)
+    return t["gamma"] * (x - mean) / (var + eps).sqrt() + t["beta"]
 
 
 def layernorm_parts(inputs, dout):
@@ -166,27 +175,30 @@ def layernorm_gamma_outside(inputs, dout):
     return {"dx": inputs["gamma"] / (d * std) * inner}
 
 
-def layernorm_x_for_centred(everywhere: bool):
-    """The staged backward with x where x - mean belongs: in dvar only, or in every term."""
+def layernorm_x_for_centred(terms: tuple[str, ...]):
+    """The staged backward with x where x - mean belongs, in the `terms` named (dvar, dmean, dx)."""
 
     def produces(inputs, dout):
         if dout is None:
             return {}
         x, centred, std, dxhat = layernorm_parts(inputs, dout)
         d = x.shape[1]
-        other = x if everywhere else centred
-        dvar = (dxhat * x * -0.5 * std**-3).sum(1, keepdims=True)
-        dmean = (-dxhat / std).sum(1, keepdims=True) + dvar * (-2 * other).mean(1, keepdims=True)
-        return {"dx": dxhat / std + dvar * 2 * other / d + dmean / d}
+        at = {term: x if term in terms else centred for term in ("dvar", "dmean", "dx")}
+        dvar = (dxhat * at["dvar"] * -0.5 * std**-3).sum(1, keepdims=True)
+        dmean = (-dxhat / std).sum(1, keepdims=True) + dvar * (-2 * at["dmean"]).mean(1, keepdims=True)
+        return {"dx": dxhat / std + dvar * 2 * at["dx"] / d + dmean / d}
 
     return produces
+
+
+X_TERMS = [c for k in (1, 2, 3) for c in itertools.combinations(("dvar", "dmean", "dx"), k)]
 
 
 LAYERNORM_GAMMA = (
     "gamma taken out of the sums: layernorm's sums run over the features, where gamma varies; "
     "sum dxhat = dout * gamma instead (batchnorm could take it out: its sums run over the batch)"
 )
-LAYERNORM_X = "x where x - mean belongs: the variance's gradient (and what follows) uses x - mean, not x"
+LAYERNORM_X = "x where x - mean belongs, in {}: the variance's gradient and what follows use x - mean, not x"
 
 
 # ---------------------------------------------------------------- dropout
@@ -231,6 +243,12 @@ def dropout_property(inputs, out, keep=True) -> Diagnosis | None:
     fraction = kept.mean()
     scale = float(np.median(out[kept] / x[kept])) if kept.any() else 0.0
     meaning = "keeping" if keep else "dropping"
+    shared = mask_shared(kept)
+    if shared:
+        return "mask_shape", (
+            f"one mask for every {shared[0]}: your mask keeps or drops whole {shared[1]}; draw one value per unit, "
+            "mask = np.random.rand(*x.shape) < p (x's own shape)"
+        )
     if abs(fraction - (1 - rate)) < 0.03 or np.isclose(scale, 1 / (1 - rate)):
         return "keep_drop", (
             f"keep and drop swapped: p = {p} is the probability of {meaning} a unit; yours kept {fraction:.0%}, "
@@ -252,12 +270,37 @@ def dropout_property(inputs, out, keep=True) -> Diagnosis | None:
     return None
 
 
+def mask_shared(kept: np.ndarray) -> tuple[str, str] | None:
+    """A mask drawn for one row and broadcast over the batch (np.random.rand(D)), or for one column
+    (np.random.rand(N, 1)): every row, or every column, the same."""
+    if kept.ndim != 2 or kept.all() or not kept.any():
+        return None
+    if len(kept) > 1 and (kept == kept[0]).all():
+        return "example", "columns (units of every example alike)"
+    if kept.shape[1] > 1 and (kept == kept[:, :1]).all():
+        return "unit", "rows (whole examples)"
+    return None
+
+
+# what dropout docstrings say p is, in every year's words (read as prose: wraps and emphasis gone)
+UNIT = r"(?:each |every |a |the )?(?:neuron|unit|activation|node)s?(?: output)?"
+DROPOUT_WORDS = (
+    ("drop", rf"\bdrop(?:s|ped|ping)? {UNIT} ?with probability p\b"),
+    ("drop", r"\b(?:is|are) dropped (?:out )?with probability p\b"),
+    ("drop", r"\bp,? (?:is )?the (?:probability|chance) of drop"),
+    ("drop", r"\bp: (?:the )?(?:drop|dropout) (?:probability|rate)"),
+    ("keep", rf"\bkeep(?:s|ing)? {UNIT} ?with probability p\b"),
+    ("keep", r"\b(?:is|are) (?:kept|retained) with probability p\b"),
+    ("keep", r"\bp,? (?:is )?the (?:probability|chance) of (?:keep|retain)"),
+    ("keep", r"\bp: (?:the )?(?:keep|retain) (?:probability|rate)"),
+)
+
+
 def dropout_docstring(source: str) -> str | None:
-    """What the learner's dropout docstring says p is: CS231n's 2016-2017 skeleton says "We drop
-    each neuron output with probability p", later ones "We keep ..."."""
-    said = set(re.findall(r"We (drop|keep) each neuron output with probability p", source))
-    said |= {"keep" for _ in re.findall(r"p is the probability of keeping", source)}
-    return said.pop() if len(said) == 1 else None
+    """What the learner's dropout_forward says p is: CS231n's 2016-2017 skeleton says "We drop
+    each neuron output with probability p", later ones "We keep ...", others "is dropped with
+    probability p" or "p, the probability of keeping"."""
+    return read_first(prose(function_text(source, "dropout_forward")), DROPOUT_WORDS)
 
 
 DROPOUT_P = Convention(
@@ -304,6 +347,30 @@ def conv_cases(seed, cifar=None):
 def conv(t, out):
     p = t["conv_param"]
     return F.conv2d(t["x"], t["w"], t["b"], stride=p["stride"], padding=p["pad"])
+
+
+def conv_stride_ignored(inputs, dout):
+    """conv backward whose windows move by one, not by the stride: dx and dw gathered at
+    x_pad[:, :, i:i + HH, j:j + WW] for output (i, j) instead of at i * stride."""
+    if dout is None:
+        return {}
+    x, w, p = inputs["x"], inputs["w"], inputs["conv_param"]
+    pad = p["pad"]
+    hh, ww = w.shape[2:]
+    padded = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dx_pad, dw = np.zeros_like(padded), np.zeros_like(w)
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            window = padded[:, :, i : i + hh, j : j + ww]
+            dw += np.einsum("nf,nchw->fchw", dout[:, :, i, j], window)
+            dx_pad[:, :, i : i + hh, j : j + ww] += np.einsum("nf,fchw->nchw", dout[:, :, i, j], w)
+    return {"dw": dw, "dx": dx_pad[:, :, pad : pad + x.shape[2], pad : pad + x.shape[3]]}
+
+
+CONV_STRIDE = (
+    "the windows ignore the stride: output (i, j) reads x_pad[:, :, i * stride : i * stride + HH, "
+    "j * stride : j * stride + WW]; the backward must gather (and add into) the same windows"
+)
 
 
 def pool_cases(seed, cifar=None):
@@ -370,16 +437,20 @@ POOL_ASSIGNED = (
 
 # ---------------------------------------------------------------- the exercise
 
+ASSIGNMENT_1 = ("affine_forward", "relu_forward", "softmax_loss", "svm_loss")
+
+AFFINE = Unit(
+    "affine_forward", "layer", ("x", "w", "b"), affine_cases, affine, backward=("affine_backward",),
+    mistakes=(Mistake("reshape", AFFINE_RESHAPE, produces=affine_unreshaped),),
+)
+RELU = Unit("relu_forward", "layer", ("x",), relu_cases, relu, backward=("relu_backward",))
+SOFTMAX = Unit(
+    "softmax_loss", "loss", ("x",), loss_cases, softmax_loss, mistakes=(MISSING_N_MISTAKE,), overflow=OVERFLOW,
+)
 UNITS = (
-    Unit(
-        "affine_forward", "layer", ("x", "w", "b"), affine_cases, affine, backward=("affine_backward",),
-        mistakes=(Mistake("reshape", AFFINE_RESHAPE, produces=affine_unreshaped),),
-    ),
-    Unit("relu_forward", "layer", ("x",), relu_cases, relu, backward=("relu_backward",)),
-    Unit(
-        "softmax_loss", "loss", ("x",), loss_cases, softmax_loss, mistakes=(MISSING_N_MISTAKE,),
-        overflow=OVERFLOW,
-    ),
+    AFFINE,
+    RELU,
+    SOFTMAX,
     Unit(
         "svm_loss", "loss", ("x",), lambda seed, cifar=None: loss_cases(seed, cifar, large=False), svm_loss,
         mistakes=(MISSING_N_MISTAKE,),
@@ -391,7 +462,7 @@ UNITS = (
             "eps",
             "eps outside the square root: divide by np.sqrt(var + eps), with running_var in test mode too",
             {"eps_outside": True},
-        ), Mistake(
+        ), Mistake("eps", NO_EPS, {"no_eps": True}), *norm_terms(), Mistake(
             "test_affine", "test mode without gamma and beta: scale and shift as in train mode, gamma * xhat + beta",
             {"test_affine": False},
         )),
@@ -402,8 +473,9 @@ UNITS = (
         backward=("layernorm_backward",),
         mistakes=(
             Mistake("layernorm_gamma", LAYERNORM_GAMMA, produces=layernorm_gamma_outside),
-            Mistake("layernorm_x", LAYERNORM_X + " (in dvar)", produces=layernorm_x_for_centred(False)),
-            Mistake("layernorm_x", LAYERNORM_X + " (in dvar, dmean and dx)", produces=layernorm_x_for_centred(True)),
+            *(Mistake("layernorm_x", LAYERNORM_X.format(", ".join(t)), produces=layernorm_x_for_centred(t))
+              for t in X_TERMS),
+            *norm_terms(),
         ),
     ),
     Unit(
@@ -411,7 +483,10 @@ UNITS = (
         property_check=dropout_property, reads_out=True, conventions=(DROPOUT_P,),
         mistakes=(Mistake("test_mode", TEST_TIMES_P, produces=dropout_test_times_p),),
     ),
-    Unit("conv_forward_naive", "layer", ("x", "w", "b"), conv_cases, conv, backward=("conv_backward_naive",)),
+    Unit(
+        "conv_forward_naive", "layer", ("x", "w", "b"), conv_cases, conv, backward=("conv_backward_naive",),
+        mistakes=(Mistake("stride", CONV_STRIDE, produces=conv_stride_ignored),),
+    ),
     Unit(
         "max_pool_forward_naive", "layer", ("x",), pool_cases, max_pool, backward=("max_pool_backward_naive",),
         mistakes=(
@@ -420,6 +495,18 @@ UNITS = (
         ),
     ),
 )  # fmt: skip
+
+UNIT_NAMED = {u.forward: u for u in UNITS + spatial.UNITS}
+FAST = {"conv_forward_fast": "conv_forward_naive", "conv_backward_fast": "conv_backward_naive"}
+POOL_FAST = {"max_pool_forward_fast": "max_pool_forward_naive", "max_pool_backward_fast": "max_pool_backward_naive"}
+
+
+def callees(*names: str) -> tuple[Callee, ...]:
+    """The layers a network's loss calls, as inheritance replaces them (the staff's fast layers as
+    their naive counterparts)."""
+    aliases = {"conv_forward_naive": FAST, "max_pool_forward_naive": POOL_FAST}
+    return tuple(Callee("layers", UNIT_NAMED[n], aliases.get(n)) for n in names)
+
 
 HINTS = {
     "affine_forward": (
@@ -525,4 +612,8 @@ EXERCISE = FunctionsExercise(
     title="CS231n layers: affine, relu, losses, batchnorm, layernorm, dropout, conv, max-pool",
     units=UNITS + spatial.UNITS,  # spatial batchnorm and groupnorm: ninja/cs231n/spatial.py
     hints=HINTS | spatial.HINTS,
+    # assignment 1's layers.py (2022-2025) is affine, relu and the losses; the rest are assignment 2's stubs
+    other_assignments={
+        1: tuple(u.forward for u in UNITS + spatial.UNITS if u.forward not in ASSIGNMENT_1),
+    },
 )

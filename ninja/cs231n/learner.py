@@ -20,9 +20,10 @@ import numpy as np
 import torch
 
 from ninja import collected, runner
-from ninja.cs231n import loading
+from ninja.cs231n import inherit, loading
 from ninja.cs231n.cases import Case, Inputs, OwnKind, Unit, dout_for, frozen, tensors
 from ninja.results import LearnerError
+from ninja.workspace import why_unreadable
 
 
 @dataclass
@@ -53,6 +54,15 @@ class Learner:
     def load(cls, paths: Path | Sequence[Path]) -> Learner:
         paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
         return cls([LearnerFile.load(Path(p)) for p in paths])
+
+    def folders(self) -> list[Path]:
+        """Where the learner's code lives: each file's assignment folder (the one holding cs231n/),
+        else its own folder; the functions defined there are the learner's."""
+        found = []
+        for f in self.files:
+            where = loading.layout(Path(f.run.path))
+            found.append((where[0] if where else Path(f.run.path).parent).resolve())
+        return list(dict.fromkeys(found))
 
     def file_of(self, name: str) -> LearnerFile | None:
         """The file that defines `name`: the first given, when several do."""
@@ -96,7 +106,7 @@ def files_for(exercise, given: Sequence[Path]) -> list[Path]:
         elif path.is_file():
             found.append(path)
         else:
-            raise FileNotFoundError(f"cannot read {path}")
+            raise FileNotFoundError(f"cannot read {path}: {why_unreadable(path)}")
     return list(dict.fromkeys(found))
 
 
@@ -165,7 +175,11 @@ def collect_unit(unit: Unit, learner: Learner, seed: int, cifar, measure_speed: 
     speed = None
     if measure_speed and unit.naive and timed is not None:
         speed = time_against_naive(unit, learner, timed)
-    return {"present": present, "file": str(home.run.path) if home else None, "cases": cases, "speed": speed}
+    instead = {}
+    if present and unit.calls:  # each case again with a callee replaced by the reference (inheritance)
+        instead = inherit.substituted(unit, learner, unit.cases(seed, cifar), collect_case)
+    return {"present": present, "file": str(home.run.path) if home else None, "cases": cases, "speed": speed,
+            "substituted": instead}  # fmt: skip
 
 
 def collect_case(unit: Unit, learner: Learner, case: Case) -> dict:

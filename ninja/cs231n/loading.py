@@ -6,18 +6,15 @@ a module to install into the environment ninja runs in."""
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import re
 import sys
-import types
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from ninja import runner
+from ninja.cs231n import standins
 from ninja.results import LearnerError
 
 PACKAGE = "cs231n"
@@ -35,45 +32,33 @@ def layout(path: Path) -> tuple[Path, str | None] | None:
     return None
 
 
-# Python 2's builtins as the `future` package's past.builtins gives them on Python 3. CS231n's
-# skeletons (2017 on) import only xrange from it; the few others are here for learners' own code.
-PAST_BUILTINS = {
-    "xrange": range,
-    "basestring": str,
-    "unicode": str,
-    "long": int,
-    "unichr": chr,
-    "raw_input": input,
-    "reduce": functools.reduce,
-    "intern": sys.intern,
+# files only one assignment's cs231n/ folder holds (2016-2025)
+ASSIGNMENT_FILES = {
+    1: ("classifiers/k_nearest_neighbor.py", "classifiers/linear_svm.py", "classifiers/softmax.py"),
+    2: ("classifiers/cnn.py", "fast_layers.py", "im2col.py"),
+    3: ("rnn_layers.py", "classifiers/rnn.py", "captioning_solver.py"),
 }
 
 
-@contextmanager
-def past_builtins():
-    """`past.builtins` while the learner's file loads, unless the real one (pip install future)
-    is there: a stand-in module, so that a notebook's one-line import needs no package installed
-    into ninja's environment, and nothing else in the process sees it afterwards."""
-    if "past" in sys.modules or importlib.util.find_spec("past") is not None:
-        yield
-        return
-    past = types.ModuleType("past", "ninja's stand-in for the `future` package's past (Python 2 names)")
-    builtins = types.ModuleType("past.builtins")
-    builtins.__dict__.update(PAST_BUILTINS)
-    past.builtins = builtins
-    past.__path__ = []  # a package, so `import past.builtins` works too
-    sys.modules.update({"past": past, "past.builtins": builtins})
-    try:
-        yield
-    finally:
-        for name in ("past", "past.builtins"):
-            if sys.modules.get(name) in (past, builtins):
-                del sys.modules[name]
+def assignment_of(path: Path | str) -> int | None:
+    """Which CS231n assignment a learner's file comes from: a folder named assignmentN above it,
+    else the files only that assignment's cs231n/ holds; None where neither says."""
+    path = Path(path).resolve()
+    for folder in path.parents:
+        found = re.fullmatch(r"assignment[_ -]?(\d)", folder.name.lower())
+        if found:
+            return int(found[1])
+    where = layout(path)
+    if where is None:
+        return None
+    package = where[0] / PACKAGE
+    held = [n for n, files in ASSIGNMENT_FILES.items() if any((package / f).is_file() for f in files)]
+    return held[0] if len(held) == 1 else None
 
 
 def run(path: Path) -> runner.LearnerRun:
     """The learner's file run as CS231n's notebook imports it; a failure explained (explain)."""
-    with past_builtins():
+    with standins.past_builtins():
         run = runner.run_file(path, layout=layout(path))
     run.error = explain(run.error, run.path)
     return run
@@ -95,6 +80,11 @@ PYTHON2_SYNTAX = (
     ("Missing parentheses in call to 'exec'", "exec is a function in Python 3: exec(...)"),
     ("multiple exception types must be parenthesized", "Python 3 writes `except Error as e:`"),
     ("leading zeros in decimal integer literals", "Python 3 writes octal as 0o777"),
+    (
+        "inconsistent use of tabs and spaces",
+        "Python 2 read a tab as 8 columns and let tabs and spaces mix in one block; Python 3 refuses: indent "
+        "with spaces only (your editor's 'convert indentation to spaces')",
+    ),
 )
 PYTHON2_NAMES = {
     "xrange": "range",

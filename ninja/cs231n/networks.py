@@ -6,7 +6,10 @@ layers, layer_utils, fast_layers) are imported from where the learner's file fin
 
 from __future__ import annotations
 
+import ast
 import inspect
+import re
+import textwrap
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
@@ -15,13 +18,14 @@ import torch.nn.functional as F
 
 from ninja import collected, engine
 from ninja.cs231n import cases as trusted_side
-from ninja.cs231n.cases import Case, OwnKind, Unit, rng_for
+from ninja.cs231n.cases import Case, Convention, OwnKind, Unit, rng_for
 from ninja.cs231n.classifiers import net_reg, reg_convention
+from ninja.cs231n.conventions import function_text, prose, read_first
 from ninja.cs231n.exercise import FunctionsExercise
 from ninja.cs231n.judge import trials
-from ninja.cs231n.layers import MISSING_N_MISTAKE
+from ninja.cs231n.layers import MISSING_N_MISTAKE, callees
 from ninja.cs231n.learner import collect_case, learner_value
-from ninja.cs231n.mistakes import Mistake
+from ninja.cs231n.mistakes import Mistake, callee
 from ninja.results import PASS
 
 NET_REG = reg_convention(
@@ -30,6 +34,29 @@ NET_REG = reg_convention(
     net_reg,  # fc_net.py's and cnn.py's skeletons ask for "a factor of 0.5" in most years
     "reg * the sum of every W**2 (dW gets 2 * reg * W)",
     "0.5 * reg * the sum of every W**2 (dW gets reg * W)",
+)
+# what FullyConnectedNet's docstring says its `dropout` argument is (read as prose)
+NET_DROPOUT_WORDS = (
+    ("drop", r"\bif dropout ?= ?0(?:\.0)? then\b"),  # 2016-2018: "If dropout=0 then ... no dropout"
+    ("keep", r"\bif dropout ?= ?1(?:\.0)? then\b"),  # 2019
+    ("keep", r"\bif dropout_keep_ratio ?= ?1(?:\.0)? then\b"),  # 2020 on
+    ("drop", r"\bdropout: (?:the )?(?:probability|chance) of drop"),
+    ("keep", r"\bdropout: (?:the )?(?:probability|chance) of (?:keep|retain)"),
+)
+
+
+def net_dropout(source: str) -> str | None:
+    return read_first(prose(function_text(source, "FullyConnectedNet")), NET_DROPOUT_WORDS)
+
+
+NET_DROPOUT = Convention(
+    "dropout",
+    {
+        "keep": ({}, "the constructor's dropout as the probability of keeping a unit (2019's)"),
+        "drop": ({}, "the constructor's dropout as the probability of dropping a unit (2016-2018's)"),
+    },
+    default="keep",
+    read=net_dropout,
 )
 LAST_UNREGULARIZED = Mistake(
     "reg",
@@ -113,10 +140,9 @@ def fc_arguments(cls, c: dict, inputs) -> dict | str:
               "weight_scale": FC_SCALE, "dtype": np.float64, "seed": c["seed"]}  # fmt: skip
     if "dropout_keep_ratio" in accepts:
         kwargs["dropout_keep_ratio"] = c["keep"]
-    elif "normalization" in accepts:
-        kwargs["dropout"] = c["keep"]
-    elif "dropout" in accepts:
-        kwargs["dropout"] = 1 - c["keep"]
+    elif "dropout" in accepts:  # --convention dropout=..., else the docstring, else the year's signature
+        means = c.get("dropout_means") or ("keep" if "normalization" in accepts else "drop")
+        kwargs["dropout"] = c["keep"] if means == "keep" else 1 - c["keep"]
     if "normalization" in accepts:
         kwargs["normalization"] = c["normalization"]
     elif c["normalization"] == "layernorm":
@@ -246,6 +272,7 @@ class Network(Unit, OwnKind):
     why a case does not fit the learner's constructor (another year's arguments), else None."""
 
     applies: object = None
+    given: object = None  # the --convention values collect calls the learner's class under
     probe: object = None  # (learner's class, inputs) -> what the trusted side takes from the learner's helpers
     own_params: object = None  # (learner's class, inputs) -> its params as its __init__ makes them
     weight_scale: float = 0.0
@@ -254,7 +281,17 @@ class Network(Unit, OwnKind):
         plain = Unit(**{f.name: getattr(self, f.name) for f in fields(Unit)})
         return replace(plain, wrt=tuple(k for k in self.wrt if k in case.inputs))
 
+    def collecting(self, given) -> Network:
+        return replace(self, given=dict(given))
+
+    def case_checked(self, case: Case) -> tuple[str, ...]:
+        return self.for_case(case).checked
+
     def collect_case(self, learner, case: Case) -> dict:
+        home = learner.file_of(self.owner)
+        means = (self.given or {}).get("dropout") or (net_dropout(home.source) if home else None)
+        if means:  # how the constructor's `dropout` argument is meant
+            case = replace(case, inputs={**case.inputs, "config": {**case.inputs["config"], "dropout_means": means}})
         why = self.applies(learner.get(self.owner), case.inputs) if self.applies else None
         if why:
             return {"error": None, "out": None, "skipped": why}
@@ -264,9 +301,16 @@ class Network(Unit, OwnKind):
         if self.probe and not called["error"]:
             masks, error = learner.call(self.probe, learner.get(self.owner), case.inputs)
             called["masks"] = None if error or masks is None else [collected.plain(m) for m in masks]
-        if self.own_params and not called["error"]:
+        own = None
+        if self.own_params:
             own, error = learner.call(self.own_params, learner.get(self.owner), case.inputs)
-            called["own"] = None if error or not isinstance(own, dict) else collected.plain(own)
+            own = None if error or not isinstance(own, dict) else own
+            called["own"] = None if called["error"] else collected.plain(own)
+        if called["error"] and own is not None:  # gamma0 where gamma1 belongs: say so beside the error
+            keys = [p for p in init_problems(own, case.inputs, self.weight_scale) if p.startswith(("no ", "an extra "))]
+            if keys:
+                called["error"][1] += f" (your params' keys differ from CS231n's: {', '.join(keys[:4])}; {KEYS})"
+        called["norm_calls"] = calls_normalization(function_text(home.source, self.owner)) if home else True
         return called
 
     def expected(self, case: Case, out, options) -> dict:
@@ -286,12 +330,36 @@ class Network(Unit, OwnKind):
             listed = "; ".join(problems[:3]) + (f" and {len(problems) - 3} more" if len(problems) > 3 else "")
             found[0].diagnosis[f"{self.forward}.loss"] = ("init", f"your __init__ at these sizes: {listed}")
         layers = helpers_of(case.inputs["config"])
+        never = layers in ("batchnorm", "layernorm") and not called.get("norm_calls", True)
         for trial in found if layers else ():
             for name, want in trial.expected.items():
                 got = trial.got.get(name)
-                if got is not None and engine.compare(name, got, want).status != PASS and name not in trial.note:
+                if got is None or engine.compare(name, got, want).status == PASS or name in trial.note:
+                    continue
+                if never:  # the case asks for normalization that this net never calls: its own fault
+                    trial.diagnosis[name] = ("normalization", NEVER_NORMALIZES.format(layers))
+                else:
                     trial.note[name] = f"this case runs your {layers}: `ninja check layers --only {layers}` checks it"
         return found
+
+
+KEYS = "CS231n numbers gamma and beta as the layers they follow: gamma1, beta1 ... beside W1, b1"
+NEVER_NORMALIZES = (
+    "this case asks for normalization='{0}' and your FullyConnectedNet calls no normalization layer (no "
+    "batchnorm_forward, layernorm_forward, or helper with norm or bn in its name): add it between each hidden "
+    "affine layer and its relu"
+)
+
+
+def calls_normalization(source: str) -> bool:
+    """Whether the class text calls a normalization layer (batchnorm_forward, layernorm_forward, a
+    helper of the learner's such as affine_bn_relu_forward); True when it cannot be parsed."""
+    try:
+        tree = ast.parse(textwrap.dedent(source))
+    except SyntaxError:
+        return True
+    called = {callee(n) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    return any("norm" in name or re.search(r"(^|_)bn(_|$)", name) for name in called)
 
 
 def helpers_of(config: dict) -> str | None:
@@ -313,13 +381,15 @@ FC_WRT = ("W1", "b1", "W2", "b2", "W3", "b3", "W4", "b4", "gamma1", "beta1", "ga
 UNITS = (
     Network(
         "FullyConnectedNet", "loss", FC_WRT, fc_cases, fully_connected, owner="FullyConnectedNet", call=call_fc_net,
-        mistakes=(MISSING_N_MISTAKE, LAST_UNREGULARIZED), conventions=(NET_REG,), applies=fc_applies,
+        mistakes=(MISSING_N_MISTAKE, LAST_UNREGULARIZED), conventions=(NET_REG, NET_DROPOUT), applies=fc_applies,
         probe=learner_masks, own_params=own_params(build_fc_net), weight_scale=FC_SCALE,
+        calls=callees("affine_forward", "relu_forward", "batchnorm_forward", "layernorm_forward", "softmax_loss"),
     ),
     Network(
         "ThreeLayerConvNet", "loss", ("W1", "b1", "W2", "b2", "W3", "b3"), conv_cases, three_layer_conv,
         owner="ThreeLayerConvNet", call=call_conv_net, mistakes=(MISSING_N_MISTAKE,), conventions=(NET_REG,),
         own_params=own_params(build_conv_net), weight_scale=CONV_SCALE,
+        calls=callees("conv_forward_naive", "max_pool_forward_naive", "affine_forward", "relu_forward", "softmax_loss"),
     ),
 )  # fmt: skip
 

@@ -152,9 +152,9 @@ def root(x, eps, eps_inside):
     return (x + eps).sqrt() if eps_inside else x.sqrt() + eps
 
 
-def rmsprop_step(w, dw, s, h, eps_inside=False):
+def rmsprop_step(w, dw, s, h, eps_inside=False, cache_of_dw=False):
     d = h["decay_rate"]
-    cache = d * s["cache"] + (1 - d) * dw * dw
+    cache = d * s["cache"] + (1 - d) * (dw if cache_of_dw else dw * dw)
     return w - h["learning_rate"] * dw / root(cache, h["epsilon"], eps_inside), {"cache": cache}
 
 
@@ -209,7 +209,12 @@ MISTAKES = {
                 {"minus_velocity": True}),
         NOT_CARRIED,
     ),
-    "rmsprop": (Mistake("eps_inside", EPS_INSIDE.format(what="cache"), {"eps_inside": True}), NOT_CARRIED),
+    "rmsprop": (
+        Mistake("eps_inside", EPS_INSIDE.format(what="cache"), {"eps_inside": True}),
+        Mistake("square", "the cache averages dw: rmsprop's cache is a moving average of dw**2 (cache = decay_rate * "
+                "cache + (1 - decay_rate) * dw**2)", {"cache_of_dw": True}),
+        NOT_CARRIED,
+    ),
     "adam": (
         *(Mistake("bias_correction", f"no bias correction of {which}: divide m by 1 - beta1**t and v by "
                   "1 - beta2**t before the step", {"uncorrected": which}) for which in ("m and v", "m", "v")),
@@ -365,4 +370,5 @@ EXERCISE = FunctionsExercise(
     title="CS231n update rules: sgd, sgd_momentum, rmsprop, adam, several steps in a row",
     units=UNITS,
     hints=HINTS,
+    other_assignments={1: ("sgd_momentum", "rmsprop", "adam")},  # assignment 1's optim.py (2022-2025): sgd
 )

@@ -15,29 +15,33 @@ import torch
 import torch.nn.functional as F
 
 from ninja.cs231n import cases as trusted_side
-from ninja.cs231n.cases import Case, OwnKind, Unit, rng_for
+from ninja.cs231n.cases import Case, OwnKind, Unit, rng_for, tensors
 from ninja.cs231n.exercise import FunctionsExercise
+from ninja.cs231n.inherit import Callee
 from ninja.cs231n.judge import trials
 from ninja.cs231n.learner import Learner, collect_case
 from ninja.cs231n.mistakes import Mistake, in_place
 
 
-class TanhFromInput(torch.autograd.Function):
-    """tanh whose backward uses 1 - a**2, a its input: the mistake of taking dtanh from the input."""
+class WrongTanh(torch.autograd.Function):
+    """tanh whose backward takes a wrong derivative: "input", 1 - a**2 with a its input; "linear",
+    1 - h with h its output (the square forgotten)."""
 
     @staticmethod
-    def forward(ctx, a):
+    def forward(ctx, a, derivative):
+        ctx.derivative = derivative
         ctx.save_for_backward(a)
         return a.tanh()
 
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        return grad * (1 - a * a)
+        local = 1 - a * a if ctx.derivative == "input" else 1 - a.tanh()
+        return grad * local, None
 
 
-def tanh(a, from_input=False):
-    return TanhFromInput.apply(a) if from_input else a.tanh()
+def tanh(a, dtanh=""):
+    return WrongTanh.apply(a, dtanh) if dtanh else a.tanh()
 
 
 def weights(t, step, weights_once):
@@ -65,8 +69,14 @@ def rnn_step_case(r, n, d, h):
     return Case(f"x ({n}, {d}), H {h}", inputs)
 
 
-def rnn_step(t, out, dtanh_input=False):
-    return tanh(t["x"] @ t["Wx"] + t["prev_h"] @ t["Wh"] + t["b"], dtanh_input)
+def rnn_cell(x, h, wx, wh, b, dtanh="", bias_outside=False):
+    if bias_outside:
+        return tanh(x @ wx + h @ wh, dtanh) + b
+    return tanh(x @ wx + h @ wh + b, dtanh)
+
+
+def rnn_step(t, out, dtanh="", bias_outside=False):
+    return rnn_cell(t["x"], t["prev_h"], t["Wx"], t["Wh"], t["b"], dtanh, bias_outside)
 
 
 def rnn_case(r, n, steps, d, h):
@@ -77,19 +87,39 @@ def rnn_case(r, n, steps, d, h):
     return Case(f"x ({n}, {steps}, {d}), H {h}", inputs)
 
 
-def rnn_sequence(t, out, no_carry=False, weights_once=False, dtanh_input=False):
+def rnn_sequence(t, out, no_carry=False, weights_once=False, dtanh="", bias_outside=False, tn_order=False):
     h, hs = t["h0"], []
     for step in range(t["x"].shape[1]):
         wx, wh, b = weights(t, step, weights_once)
         prev = h.detach() if no_carry and step > 0 else h
-        h = tanh(t["x"][:, step] @ wx + prev @ wh + b, dtanh_input)
+        h = rnn_cell(t["x"][:, step], prev, wx, wh, b, dtanh, bias_outside)
         hs.append(h)
+    return stacked_in_time(hs, tn_order)
+
+
+def stacked_in_time(hs: list[torch.Tensor], tn_order: bool) -> torch.Tensor:
+    """(N, T, H); tn_order: the steps stacked as (T, N, H) and reshaped, not transposed, to (N, T, H),
+    and the upstream dh read the same way (dh.reshape(T, N, H)[t] for step t)."""
+    if tn_order:
+        n, h = hs[0].shape
+        return torch.stack(hs, 0).reshape(n, len(hs), h)
     return torch.stack(hs, 1)
 
 
 DTANH = (
     "dtanh from the input: tanh's derivative is 1 - next_h**2, from its output (1 - a**2 with a the "
     "pre-activation is something else)"
+)
+DTANH_LINEAR = "tanh's derivative taken as 1 - next_h: it is 1 - next_h**2 (the square of tanh's output)"
+BIAS_OUTSIDE = "the bias added outside the tanh: next_h = np.tanh(x Wx + prev_h Wh + b), b inside"
+TN_ORDER = (
+    "the time steps read in (T, N) order: a (T, N, H) stack reshaped to (N, T, H) scrambles the steps; "
+    "write h[:, t, :] at each step (or transpose(1, 0, 2)) and read dh[:, t, :]"
+)
+STEP_MISTAKES = (
+    Mistake("dtanh", DTANH, {"dtanh": "input"}),
+    Mistake("dtanh", DTANH_LINEAR, {"dtanh": "linear"}),
+    Mistake("bias", BIAS_OUTSIDE, {"bias_outside": True}),
 )
 NO_CARRY = (
     "dh not carried back through time: at step t the gradient reaching h is dh[:, t] plus the dprev_h that "
@@ -102,7 +132,8 @@ NOT_SUMMED = (
 RNN_MISTAKES = (
     Mistake("carry", NO_CARRY, {"no_carry": True}),
     Mistake("sum_over_time", NOT_SUMMED, {"weights_once": True}),
-    Mistake("dtanh", DTANH, {"dtanh_input": True}),
+    *STEP_MISTAKES,
+    Mistake("time_order", TN_ORDER, {"tn_order": True}),
 )
 
 # ---------------------------------------------------------------- word embedding, temporal affine and loss
@@ -138,8 +169,19 @@ def temporal_affine_case(r, n, steps, d, m):
     return Case(f"x ({n}, {steps}, {d}), w ({d}, {m})", inputs)
 
 
-def temporal_affine(t, out):
-    return t["x"] @ t["w"] + t["b"]
+def temporal_affine(t, out, no_bias=False):
+    return t["x"] @ t["w"] + t["b"] * (0 if no_bias else 1)  # b stays in the graph: db is then zeros
+
+
+def db_over_n_only(inputs, dout):
+    return {} if dout is None else {"db": dout.sum(axis=0)}
+
+
+TEMPORAL_AFFINE_MISTAKES = (
+    Mistake("bias", "the bias left out: out = x @ w + b at every step", {"no_bias": True}),
+    Mistake("sum", "db summed over N only: every step adds b too, so db = dout.sum(axis=(0, 1))",
+            produces=db_over_n_only),
+)  # fmt: skip
 
 
 def temporal_loss_case(r, n, steps, vocab):
@@ -169,11 +211,12 @@ TEMPORAL_MISTAKES = (
 GATES = "ifog"  # CS231n's order of the four H-wide slices of the activation
 
 
-def lstm_cell(x, h, c, wx, wh, b, order=GATES, dtanh_input=False):
+def lstm_cell(x, h, c, wx, wh, b, order=GATES, cut_h_path=False):
+    """cut_h_path: the cell's gradient without what flows down from next_h (dc = dnext_c only)."""
     a = dict(zip(order, (x @ wx + h @ wh + b).chunk(4, dim=1)))
-    i, f, o, g = a["i"].sigmoid(), a["f"].sigmoid(), a["o"].sigmoid(), tanh(a["g"], dtanh_input)
+    i, f, o, g = a["i"].sigmoid(), a["f"].sigmoid(), a["o"].sigmoid(), a["g"].tanh()
     c = f * c + i * g
-    return o * tanh(c, dtanh_input), c
+    return o * (c.detach() if cut_h_path else c).tanh(), c
 
 
 def lstm_step_case(r, n, d, h):
@@ -185,9 +228,36 @@ def lstm_step_case(r, n, d, h):
     return Case(f"x ({n}, {d}), H {h}", inputs)
 
 
-def lstm_step(t, out, order=GATES):
+def lstm_step(t, out, order=GATES, cut_h_path=False):
     """next_h and next_c, stacked: (2, N, H)."""
-    return torch.stack(lstm_cell(t["x"], t["prev_h"], t["prev_c"], t["Wx"], t["Wh"], t["b"], order))
+    return torch.stack(lstm_cell(t["x"], t["prev_h"], t["prev_c"], t["Wx"], t["Wh"], t["b"], order, cut_h_path))
+
+
+def lstm_without_dnext_c(inputs, dout):
+    """lstm_step_backward that drops dnext_c: every gradient as if next_c's upstream were zero."""
+    if dout is None:
+        return {}
+    t = tensors(inputs, STEP_LSTM_WRT)
+    upstream = torch.as_tensor(dout).clone()
+    upstream[1] = 0
+    grads = torch.autograd.grad(lstm_step(t, None), [t[w] for w in STEP_LSTM_WRT], upstream)
+    return {f"d{w}": g.numpy() for w, g in zip(STEP_LSTM_WRT, grads, strict=True)}
+
+
+def dprev_c_is_dnext_c(inputs, dout):
+    return {} if dout is None else {"dprev_c": np.array(dout[1])}
+
+
+STEP_LSTM_WRT = ("x", "prev_h", "prev_c", "Wx", "Wh", "b")
+DC = "dc = dnext_c + dnext_h * o * (1 - np.tanh(next_c)**2)"
+LSTM_STEP_MISTAKES = (
+    Mistake("cell_gradient", f"the cell's gradient misses dnext_c: {DC}; without dnext_c the gradient from later "
+            "steps is lost", produces=lstm_without_dnext_c),
+    Mistake("cell_gradient", f"the cell's gradient misses the path from next_h: {DC}, not dnext_c alone",
+            {"cut_h_path": True}),
+    Mistake("cell_gradient", f"dprev_c = dnext_c: the previous cell reaches the next one through the forget gate; "
+            f"dprev_c = dc * f, with {DC}", produces=dprev_c_is_dnext_c),
+)  # fmt: skip
 
 
 def lstm_case(r, n, steps, d, h):
@@ -199,7 +269,7 @@ def lstm_case(r, n, steps, d, h):
     return Case(f"x ({n}, {steps}, {d}), H {h}", inputs)
 
 
-def lstm_sequence(t, out, order=GATES, no_carry=False, no_cell_carry=False, weights_once=False):
+def lstm_sequence(t, out, order=GATES, no_carry=False, no_cell_carry=False, weights_once=False, tn_order=False):
     h, hs = t["h0"], []
     c = torch.zeros_like(h)  # CS231n's lstm_forward starts the cell at zero
     for step in range(t["x"].shape[1]):
@@ -208,7 +278,7 @@ def lstm_sequence(t, out, order=GATES, no_carry=False, no_cell_carry=False, weig
         prev_c = c.detach() if no_cell_carry and step > 0 else c
         h, c = lstm_cell(t["x"][:, step], prev_h, prev_c, wx, wh, b, order)
         hs.append(h)
-    return torch.stack(hs, 1)
+    return stacked_in_time(hs, tn_order)
 
 
 GATE_ORDER = Mistake(
@@ -224,6 +294,7 @@ LSTM_MISTAKES = (
             {"no_cell_carry": True}),
     Mistake("carry", NO_CARRY, {"no_carry": True}),
     Mistake("sum_over_time", NOT_SUMMED, {"weights_once": True}),
+    Mistake("time_order", TN_ORDER, {"tn_order": True}),
 )  # fmt: skip
 
 
@@ -296,40 +367,44 @@ class LstmStep(Unit, OwnKind):
 
 STEP_WRT = ("x", "prev_h", "Wx", "Wh", "b")
 SEQUENCE_WRT = ("x", "h0", "Wx", "Wh", "b")
-UNITS = (
-    Unit(
-        "rnn_step_forward", "layer", STEP_WRT, uniform_cases("rnn_step", [(3, 10, 4), (4, 5, 6), (1, 3, 2)], rnn_step_case),
-        rnn_step, backward=("rnn_step_backward",), mistakes=(Mistake("dtanh", DTANH, {"dtanh_input": True}),),
-    ),
-    Unit(
-        "rnn_forward", "layer", SEQUENCE_WRT, uniform_cases("rnn", [(2, 3, 4, 5), (3, 5, 2, 4), (1, 4, 3, 3)], rnn_case),
-        rnn_sequence, backward=("rnn_backward",), mistakes=RNN_MISTAKES,
-    ),
-    Unit(
-        "word_embedding_forward", "layer", ("W",),
-        uniform_cases("embedding", [(2, 4, 5, 3), (3, 6, 4, 2), (1, 3, 10, 4)], embedding_case), embedding,
-        backward=("word_embedding_backward",), mistakes=(Mistake("add_at", ADD_AT, produces=fancy_index_add),),
-    ),
-    Unit(
-        "temporal_affine_forward", "layer", ("x", "w", "b"),
-        uniform_cases("temporal_affine", [(2, 3, 4, 5), (3, 1, 6, 2), (1, 4, 3, 3)], temporal_affine_case),
-        temporal_affine, backward=("temporal_affine_backward",),
-    ),
-    Unit(
-        "temporal_softmax_loss", "loss", ("x",),
-        uniform_cases("temporal_softmax", [(3, 4, 5), (10, 6, 8), (2, 3, 4)], temporal_loss_case), temporal_softmax,
-        mistakes=TEMPORAL_MISTAKES,
-    ),
-    LstmStep(
-        "lstm_step_forward", "layer", ("x", "prev_h", "prev_c", "Wx", "Wh", "b"),
-        uniform_cases("lstm_step", [(3, 4, 5), (2, 6, 3), (1, 2, 4)], lstm_step_case), lstm_step,
-        backward=("lstm_step_backward",), mistakes=(GATE_ORDER,), owner="lstm_step_forward", call=stacked_step,
-    ),
-    Unit(
-        "lstm_forward", "layer", SEQUENCE_WRT, uniform_cases("lstm", [(2, 3, 5, 4), (3, 4, 2, 3), (1, 5, 3, 2)], lstm_case),
-        lstm_sequence, backward=("lstm_backward",), mistakes=LSTM_MISTAKES,
-    ),
-)  # fmt: skip
+RNN_STEP = Unit(
+    "rnn_step_forward", "layer", STEP_WRT, uniform_cases("rnn_step", [(3, 10, 4), (4, 5, 6), (1, 3, 2)], rnn_step_case),
+    rnn_step, backward=("rnn_step_backward",), mistakes=STEP_MISTAKES,
+)
+LSTM_STEP = LstmStep(
+    "lstm_step_forward", "layer", ("x", "prev_h", "prev_c", "Wx", "Wh", "b"),
+    uniform_cases("lstm_step", [(3, 4, 5), (2, 6, 3), (1, 2, 4)], lstm_step_case), lstm_step,
+    backward=("lstm_step_backward",), mistakes=(GATE_ORDER, *LSTM_STEP_MISTAKES), owner="lstm_step_forward",
+    call=stacked_step,
+)
+RNN = Unit(
+    "rnn_forward", "layer", SEQUENCE_WRT, uniform_cases("rnn", [(2, 3, 4, 5), (3, 5, 2, 4), (1, 4, 3, 3)], rnn_case),
+    rnn_sequence, backward=("rnn_backward",), mistakes=RNN_MISTAKES, calls=(Callee("rnn", RNN_STEP),),
+)
+LSTM = Unit(
+    "lstm_forward", "layer", SEQUENCE_WRT, uniform_cases("lstm", [(2, 3, 5, 4), (3, 4, 2, 3), (1, 5, 3, 2)], lstm_case),
+    lstm_sequence, backward=("lstm_backward",), mistakes=LSTM_MISTAKES, calls=(Callee("rnn", LSTM_STEP),),
+)
+EMBEDDING = Unit(
+    "word_embedding_forward", "layer", ("W",),
+    uniform_cases("embedding", [(2, 4, 5, 3), (3, 6, 4, 2), (1, 3, 10, 4)], embedding_case), embedding,
+    backward=("word_embedding_backward",), mistakes=(Mistake("add_at", ADD_AT, produces=fancy_index_add),),
+)
+TEMPORAL_AFFINE = Unit(
+    "temporal_affine_forward", "layer", ("x", "w", "b"),
+    uniform_cases("temporal_affine", [(2, 3, 4, 5), (3, 1, 6, 2), (1, 4, 3, 3)], temporal_affine_case),
+    temporal_affine, backward=("temporal_affine_backward",), mistakes=TEMPORAL_AFFINE_MISTAKES,
+)
+TEMPORAL_SOFTMAX = Unit(
+    "temporal_softmax_loss", "loss", ("x",),
+    uniform_cases("temporal_softmax", [(3, 4, 5), (10, 6, 8), (2, 3, 4)], temporal_loss_case), temporal_softmax,
+    mistakes=TEMPORAL_MISTAKES,
+)
+UNITS = (RNN_STEP, RNN, EMBEDDING, TEMPORAL_AFFINE, TEMPORAL_SOFTMAX, LSTM_STEP, LSTM)
+# what CaptioningRNN.loss calls, deepest first: a step before the sequence that runs it
+CALLEES = tuple(
+    Callee("rnn", u) for u in (RNN_STEP, LSTM_STEP, EMBEDDING, TEMPORAL_AFFINE, TEMPORAL_SOFTMAX, RNN, LSTM)
+)
 
 HINTS = {
     "rnn_step_forward": (

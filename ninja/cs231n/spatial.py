@@ -11,6 +11,27 @@ import torch.nn.functional as F
 from ninja.cs231n.cases import Case, Unit, rng_for
 from ninja.cs231n.mistakes import Mistake
 
+# ---------------------------------------------------------------- a term of a normalization's dx left out
+
+
+def held(value: torch.Tensor, constant: bool) -> torch.Tensor:
+    """`value` as the backward sees it: a constant when a learner's dx leaves out its term."""
+    return value.detach() if constant else value
+
+
+NORM_TERMS = {
+    "var": "dx leaves out the variance's term: the variance depends on x too; add the path through var "
+    "(in one expression: - xhat * sum(dxhat * xhat))",
+    "mean": "dx leaves out the mean's term: the mean depends on x too; add the path through mean "
+    "(in one expression: - sum(dxhat))",
+}
+
+
+def norm_terms(extra: dict | None = None) -> tuple[Mistake, ...]:
+    """A normalization's dx with the mean's or the variance's term left out (held constant)."""
+    return tuple(Mistake("norm_term", words, {"constant": term, **(extra or {})}) for term, words in NORM_TERMS.items())
+
+
 # ---------------------------------------------------------------- spatial batchnorm
 
 
@@ -106,16 +127,17 @@ def groupnorm_cases(seed, cifar=None):
     return cases
 
 
-def spatial_groupnorm(t, out, strided=False, eps_outside=False):
-    """torch's F.group_norm; strided: channel c in group c % G (x.reshape(N, C // G, G, H, W))."""
+def spatial_groupnorm(t, out, strided=False, eps_outside=False, constant=""):
+    """torch's F.group_norm; strided: channel c in group c % G (x.reshape(N, C // G, G, H, W));
+    constant: "mean" or "var" held constant in the backward (a term of dx left out)."""
     x, g = t["x"], t["G"]
     n, c, h, w = x.shape
     eps = t["gn_param"].get("eps", 1e-5)
-    if not strided and not eps_outside:
+    if not strided and not eps_outside and not constant:
         return F.group_norm(x, g, t["gamma"].reshape(-1), t["beta"].reshape(-1), eps)
     groups = x.reshape(n, c // g, g, h, w).transpose(1, 2) if strided else x.reshape(n, g, c // g, h, w)
-    mean = groups.mean((2, 3, 4), keepdim=True)
-    var = groups.var((2, 3, 4), unbiased=False, keepdim=True)
+    mean = held(groups.mean((2, 3, 4), keepdim=True), "mean" in constant)
+    var = held(groups.var((2, 3, 4), unbiased=False, keepdim=True), "var" in constant)
     std = var.sqrt() + eps if eps_outside else (var + eps).sqrt()
     xhat = (groups - mean) / std
     xhat = xhat.transpose(1, 2).reshape(n, c, h, w) if strided else xhat.reshape(n, c, h, w)
@@ -143,7 +165,9 @@ UNITS = (
     Unit(
         "spatial_groupnorm_forward", "layer", ("x", "gamma", "beta"), groupnorm_cases, spatial_groupnorm,
         backward=("spatial_groupnorm_backward",),
-        mistakes=(Mistake("groups", STRIDED, {"strided": True}), Mistake("eps", EPS, {"eps_outside": True})),
+        mistakes=(
+            Mistake("groups", STRIDED, {"strided": True}), Mistake("eps", EPS, {"eps_outside": True}), *norm_terms(),
+        ),
     ),
 )  # fmt: skip
 

@@ -33,6 +33,7 @@ from ninja.results import FAIL, PASS, LearnerError, Report, VarResult
 from ninja.settings import Settings
 
 GRADED, ERROR, TIMEOUT = "graded", "error", "timeout"
+NOT_SUBMITTED = "not submitted"  # no file for the exercise: 0 points, left out of the class's statistics
 JUDGE_MEMORY_MB = 2048  # what judging one reply may take on top of the references (an honest one takes ~50)
 DTYPES = {
     name: np.dtype(name)
@@ -130,8 +131,9 @@ def read_points(config: Path | None) -> dict[str, dict[str, float]]:
     for name, section in table.items():
         if name in ("course", "exercises"):  # ninja.toml's choices and exercise files (ninja/registry.py)
             continue
-        if name not in EXERCISES or not isinstance(section, dict) or set(section) - {"points"}:
-            raise GradeError(f"{config}: [{name}] is not an exercise with a points table (e.g. [exercise1.points])")
+        if name not in EXERCISES or not isinstance(section, dict) or set(section) - {"points", "visibility"}:
+            raise GradeError(f"{config}: [{name}] is not an exercise with a points table (e.g. [exercise1.points]) "
+                             "and a visibility")  # fmt: skip
         for variable, value in section.get("points", {}).items():
             bare = variable.removeprefix("d") if variable not in EXERCISES[name].checked else variable
             if bare not in EXERCISES[name].checked:
