@@ -10,15 +10,19 @@ registered in its ninja.toml:
 from __future__ import annotations
 
 import difflib
+import sys
 from functools import lru_cache
 from pathlib import Path
-
-import tomllib
 
 from ninja.cs231n import captioning, classifiers, layers, networks, optim, rnn
 from ninja.exercise import Exercise
 from ninja.gpt import gpt1, gpt2, gpt3, gpt4, gpt5
 from ninja.makemore import exercise1, exercise2, exercise3, exercise4
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10 (pyproject: requires-python >= 3.10, with tomli)
+    import tomli as tomllib
 
 __all__ = [
     "EXERCISES",

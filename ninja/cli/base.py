@@ -44,7 +44,9 @@ def epilog() -> str:
 
 def fail_usage(message: str) -> typer.Exit:
     errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(2)
+    stop = typer.Exit(2)
+    stop.usage_error = message  # what `check --format json` prints as its one object
+    return stop
 
 
 def quoted(path) -> str:

@@ -180,6 +180,11 @@ def solution(
     from ninja.settings import Settings
 
     ex = exercise_named(exercise)
+    if getattr(ex, "source_file", None) is not None and not ex.solution.is_file():  # a course's own exercise
+        raise fail_usage(
+            f"{ex.name} is an exercise file ({ex.source_file}) with no solution: its ninja.toml can name one "
+            f'([exercises.{ex.name}] solution = "path.py"), or your instructor has it'
+        )
     if not ex.solution.is_file():  # an install built for students (ninja course init) leaves them out
         raise fail_usage(
             f"this install of backprop-ninja carries no solutions (a copy built for students): {ex.name}'s "
