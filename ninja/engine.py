@@ -111,7 +111,7 @@ def forward_changes(
     learner: Mapping[str, Any], trusted: Mapping[str, torch.Tensor], names: Sequence[str], ran_to_end: bool,
     rtol: float = 1e-5, atol: float = 1e-7, *, tolerances: Mapping[str, tuple[float, float]] | None = None,
     lines: Mapping[str, str] | None = None,
-) -> list[Note]:
+) -> list[str]:
     """Where the forward pass in the learner's file stops matching the trusted one: the first
     intermediate that differs, in forward order, and the learner's line that computes it (`lines`:
     "path:line: source"). An undefined name counts only if the file ran to the end (otherwise the
@@ -127,7 +127,7 @@ def forward_changes(
             continue
         got, want = as_tensor(value), trusted[name].detach().cpu()
         if got is None or got.shape != want.shape or not torch.allclose(got.to(want.dtype), want, rtol=rtol, atol=atol):
-            where = f" at {lines[name]}" if (lines or {}).get(name) else ""
+            where = f" at {lines[name]}" if lines and lines.get(name) else ""
             return [
                 Note(
                     f"forward pass changed: {name} differs from the reference{where}. Gradients are checked against "

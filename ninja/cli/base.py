@@ -42,11 +42,17 @@ def epilog() -> str:
     )
 
 
+class UsageExit(typer.Exit):
+    """Exit 2, keeping the message: what `check --format json` prints as its one object."""
+
+    def __init__(self, message: str):
+        super().__init__(2)
+        self.usage_error = message
+
+
 def fail_usage(message: str) -> typer.Exit:
     errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    stop = typer.Exit(2)
-    stop.usage_error = message  # what `check --format json` prints as its one object
-    return stop
+    return UsageExit(message)
 
 
 def quoted(path) -> str:
