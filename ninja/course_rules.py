@@ -6,8 +6,9 @@ Small and free of torch: `ninja hint` and `ninja list` read it on every run."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+
+import tomllib
 
 COURSE_FILE = Path(__file__).resolve().parent / "_bundled" / "course.toml"
 ALL_HINTS = 3
@@ -15,10 +16,6 @@ ALL_HINTS = 3
 
 def course_table(path: Path = COURSE_FILE) -> dict:
     """The [course] table of the bundled ninja.toml; {} where there is none (or it does not read)."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:
-        import tomli as tomllib
     try:
         table = tomllib.loads(path.read_text(encoding="utf-8")).get("course", {})
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):

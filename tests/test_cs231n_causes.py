@@ -132,3 +132,17 @@ def test_in_place_alone_is_still_said_and_passes(tmp_path):
     path.write_text(source)
     dx = {v.name: v for v in ex.only("relu").check(path, Settings()).variables}["relu_backward.dx"]
     assert dx.status == PASS and dx.diagnosis_kind == "in_place"
+
+
+def test_a_cause_that_fits_one_case_by_chance_is_not_named(tmp_path):
+    """1.1 * b inside the tanh: at the batch of one the backward's values happen to sit within
+    tolerance of tanh' taken from the input; at the other cases they do not, so no name."""
+    ex = find("rnn")
+    source = ex.solution.read_text()
+    old = "next_h = np.tanh(x @ Wx + prev_h @ Wh + b)"
+    assert source.count(old) == 1
+    path = tmp_path / "rnn_layers.py"
+    path.write_text(source.replace(old, "next_h = np.tanh(x @ Wx + prev_h @ Wh + 1.1 * b)"))
+    results = {v.name: v for v in ex.only("rnn_step").check(path, Settings()).variables}
+    for name in ("rnn_step_backward.dx", "rnn_step_backward.dprev_h"):
+        assert results[name].status == FAIL and results[name].diagnosis is None, results[name]

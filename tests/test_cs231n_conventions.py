@@ -142,6 +142,8 @@ def test_a_net_that_never_normalizes_is_named_not_sent_to_layers(tmp_path):
     assert "ninja check layers" not in (w1.note or "")
     assert calls_normalization("def loss(self):\n    out = affine_bn_relu_forward(x)\n")
     assert not calls_normalization("def loss(self):\n    out = affine_relu_forward(x)\n")
+    picked = "def loss(self):\n    step = affine_ln_relu_forward if self.normalization else None\n    out = step(x)\n"
+    assert calls_normalization(picked)
 
 
 def test_gamma0_keys_are_named_beside_the_error(tmp_path):

@@ -27,6 +27,18 @@ def exercise(name: str):
     return files.loaded(FIXTURES / f"{name}.py", name)
 
 
+@pytest.fixture(autouse=True)
+def bundled_exercises_only():
+    """Loading a course's ninja.toml (course.load) adds its exercises to the registry of this
+    process: take them out after each test, so later tests count only the bundled ones."""
+    from ninja import registry
+
+    before = dict(registry.EXERCISES)
+    yield
+    registry.EXERCISES.clear()
+    registry.EXERCISES.update(before)
+
+
 @pytest.fixture
 def workspace(tmp_path):
     """A folder with a ninja.toml that registers both exercise files, and their solutions beside them."""
@@ -260,7 +272,7 @@ def test_watch_checks_an_exercise_file_and_hints(workspace):
     child.expect_exact("check #1")
     child.expect_exact("h hint · q quit")
     child.send("h")
-    child.expect_exact("hint 1/3 for dout")
+    child.expect_exact("hint 1/3 for dout")  # `ninja hint attention out`'s words
     child.expect_exact("Used in: proj = out @ Wo")
     solved = (FIXTURES / "attention_solution.py").read_text()
     fresh = workspace / "exercises" / "attention.py.tmp~"

@@ -480,15 +480,16 @@ def test_a_file_that_does_not_decode_or_parse_never_runs(tmp_path):
 def test_a_reply_never_chooses_the_reference():
     """A reply claiming tensors of its own, with autograd's gradients on them: judged on the grader's
     own secret batch all the same, so it fails like the template it is."""
-    from ninja import collected, makemore
+    from ninja import collected
     from ninja.grade import batch as grading
     from ninja.settings import Settings
 
     exercise = find("exercise1").for_grading()
     settings = Settings(11, 40)
-    own = {k: torch.zeros(v.shape, dtype=torch.float64) + 0.1 for k, v in makemore.tensors_of(Settings(3))[0].items()}
+    package = exercise.model.package_tensors(Settings(3))
+    own = {k: torch.zeros(v.shape, dtype=torch.float64) + 0.1 for k, v in package.items() if v.is_floating_point()}
     own |= {"Xb": torch.zeros(5, 3, dtype=torch.long), "Yb": torch.zeros(5, dtype=torch.long)}
-    _, grads = makemore.reference_gradients(settings, exercise.checked, own)
+    _, grads = exercise.reference(settings, exercise.checked, own)
     run = exercise.collect(exercise.template, settings)
     run["own"] = {k: collected.plain(v) for k, v in own.items()}
     run["answers"] = {k: collected.plain(grads[k]) for k in exercise.checked}
@@ -518,19 +519,22 @@ def test_judging_has_time_and_memory_limits_and_never_holds_up_the_loop():
             time.sleep(60)
         if outcome.data == b"big":
             bytearray(3 * 2**30)
+        if outcome.data == b"crash":
+            os._exit(9)
         return {"judged": outcome.data.decode()}
 
     judging = Judging(judge, lambda outcome, why: {"failed": why}, seconds=2, memory_mb=512)
     try:
         started = time.monotonic()
-        for i, data in enumerate([b"slow", b"big", b"fine"]):
+        for i, data in enumerate([b"slow", b"big", b"fine", b"crash", b"after"]):
             judging.submit(Outcome({"id": i}, data, 0.0))
         assert time.monotonic() - started < 1  # handed over, not waited on
         answers = dict(judging.answers(block=True))
     finally:
         judging.close()
-    assert answers[2] == {"judged": "fine"}
-    assert "took over 2 s or over 512 MB" in answers[0]["failed"] and "failed" in answers[1]
+    assert answers[2] == {"judged": "fine"} and answers[4] == {"judged": "after"}  # the next one, judged
+    assert "took over 2 s or over 512 MB" in answers[0]["failed"] and "over 512 MB" in answers[1]["failed"]
+    assert "crashed the judge" in answers[3]["failed"]
 
 
 def test_a_file_handed_in_alone_sees_none_of_the_files_beside_it(tmp_path):

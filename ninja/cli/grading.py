@@ -97,7 +97,8 @@ def grade(
 ):
     """Grade a class's submissions, each in its own sandboxed process.
 
-    Examples: [bold]ninja grade submissions/*/ --format gradebook --out grades.csv --report report.html[/],
+    Examples: [bold]ninja grade submissions/*/ --out gradebook:grades.csv --out report.html --out junit.xml[/],
+    [bold]ninja grade canvas-download/ --roster roster.csv --out canvas:canvas.csv --similarity pairs.csv[/],
     [bold]ninja grade --gradescope[/]
     """
     import time

@@ -220,7 +220,7 @@ def inherited(result: VarResult, culprit: str, callee, same_exercise: bool) -> N
     """`result` fails only through the learner's `culprit`: said so, no cause of its own."""
     result.inherited_from, result.root_cause = culprit, False
     result.diagnosis = result.diagnosis_kind = None
-    words = f"with ninja's {callee.name} in place of yours this case passes"
+    words = f"this case passes with ninja's {'/'.join(callee.unit.names)} in place of yours"
     if not same_exercise:
         words += f"; `ninja check {callee.exercise} --only {callee.name}` checks yours"
     result.note = "; ".join(n for n in (words, result.note) if n)

@@ -352,14 +352,16 @@ NEVER_NORMALIZES = (
 
 
 def calls_normalization(source: str) -> bool:
-    """Whether the class text calls a normalization layer (batchnorm_forward, layernorm_forward, a
-    helper of the learner's such as affine_bn_relu_forward); True when it cannot be parsed."""
+    """Whether the class text calls or names a normalization layer (batchnorm_forward,
+    layernorm_forward, a helper of the learner's such as affine_bn_relu_forward or
+    affine_ln_relu_forward, picked into a variable first); True when it cannot be parsed."""
     try:
         tree = ast.parse(textwrap.dedent(source))
     except SyntaxError:
         return True
-    called = {callee(n) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    return any("norm" in name or re.search(r"(^|_)bn(_|$)", name) for name in called)
+    named = {callee(n) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    named |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id.endswith(("_forward", "_backward"))}
+    return any(re.search(r"norm|(^|_)(bn|ln|gn)(_|$)", name) for name in named - {"normalization"})
 
 
 def helpers_of(config: dict) -> str | None:

@@ -103,7 +103,6 @@ def prepare(args: dict) -> None:
     then forget every source it read."""
     from ninja import registry, runner
     from ninja.grade.confine import PRELOAD
-    from ninja.makemore import data
     from ninja.registry import find
     from ninja.settings import Settings
     from ninja.tapped import files
@@ -116,11 +115,10 @@ def prepare(args: dict) -> None:
             importlib.import_module(module)
         except Exception:  # noqa: BLE001 (not installed, or fails to import: the child reports it)
             pass
-    data.splits(None)  # every child inherits the dataset
     for name, path in args.get("files", {}).items():  # a course's own exercises: loaded here, before any child
         registry.EXERCISES[name] = files.loaded(Path(path), name)
     importlib.import_module("ninja.tapped.learner")  # what their templates import
-    for name in args["exercises"]:
+    for name in args["exercises"]:  # (a makemore one loads the dataset here: every child inherits it)
         exercise = find(name).for_grading()
         collect(exercise, exercise.warm_up_file, Settings(), None)
     runner.compiled.cache_clear()  # the solutions' source must not stay in a child's memory

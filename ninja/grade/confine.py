@@ -4,9 +4,10 @@ Built once in the warm worker (`Policy.build`: what this machine allows, the rea
 seccomp filter), applied in every child (`Policy.apply`): descriptors closed, limits, its own uid
 and gid per slot when the grader is root, no_new_privs, a Landlock domain (read-only interpreter and
 libraries, nothing of the submissions, solutions or outputs; its own job folder read-write; signals
-and abstract sockets scoped), a seccomp filter. The fork server puts each child in fresh net and
-PID namespaces (`Namespaces`), so the child is its namespace's pid 1 and every process it starts
-dies with it.
+and abstract sockets scoped), a seccomp filter. The fork server forks each child into fresh net, PID and IPC
+namespaces (`Namespaces`, through a user namespace of its own when not root), so the child is its
+namespace's pid 1 and every process it starts dies with it; in a mount namespace of its own, its
+folder is a tmpfs with a size (`private_folder`).
 
 Libraries: landlockpy (pure Python over the kernel's documented ABI, best effort per ABI version,
 maintained, no native build) and pyseccomp (ctypes over the system's libseccomp, which compiles

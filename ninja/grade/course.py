@@ -95,11 +95,12 @@ def load(config: Path) -> Course:
     if credit is not None and credit not in CREDITS:
         raise GradeError(f'{config}: course.credit is "value" or "local", not {credit!r}')
     visibility = table.get("visibility", "visible")
-    chosen = {name: section.get("visibility") for name, section in toml_table(config).items()
-              if name != "course" and isinstance(section, dict) and "visibility" in section}  # fmt: skip
-    for where, value in [("course.visibility", visibility)] + [(f"{e}.visibility", v) for e, v in chosen.items()]:
+    given = {f"{name}.visibility": section["visibility"] for name, section in toml_table(config).items()
+             if name != "course" and isinstance(section, dict) and "visibility" in section}  # fmt: skip
+    for where, value in {"course.visibility": visibility, **given}.items():
         if value not in VISIBILITIES:
             raise GradeError(f"{config}: {where} is one of {', '.join(VISIBILITIES)}, not {value!r}")
+    chosen = {where.removesuffix(".visibility"): str(value) for where, value in given.items()}
     hints = table.get("hints", DEFAULT_HINTS)
     if isinstance(hints, bool) or hints not in range(ALL_HINTS + 1):
         raise GradeError(f"{config}: course.hints is a level from 0 (no hints) to 3 (the rule), not {hints!r}")

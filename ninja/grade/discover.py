@@ -99,10 +99,39 @@ def holds_cells(exercise: Exercise, path: Path, root: Path) -> bool:
     if not exercise.notebook_cells:
         return False
     try:
-        jobs.notebook_program(exercise, reading.read_capped(path, root), path)
+        data = reading.read_capped(path, root)
+        jobs.notebook_program(exercise, data, path)
     except (NotebookError, reading.Unreadable, RecursionError, MemoryError, OSError, ValueError):
         return False
-    return True
+    return writes_most_of(exercise, data)
+
+
+def writes_most_of(exercise: Exercise, data: bytes) -> bool:
+    """Whether the notebook's code assigns half of the exercise's gradients or more: Karpathy's
+    notebook writes dlogits, which GPT's first exercise checks too, and is no GPT submission."""
+    import ast
+    import json
+
+    try:
+        cells = json.loads(data).get("cells", [])
+        code = "\n".join("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code")
+    except (ValueError, AttributeError, TypeError):
+        return False
+    assigned = set()
+    for line in code.splitlines():  # line by line: one cell that does not parse sinks nothing
+        try:
+            tree = ast.parse(line.strip())
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Assign, ast.AugAssign)):
+                for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                    while isinstance(target, ast.Subscript):
+                        target = target.value
+                    if isinstance(target, ast.Name):
+                        assigned.add(target.id)
+    wanted = {f"d{name}" for name in exercise.checked}
+    return 2 * len(wanted & assigned) >= len(wanted)
 
 
 def candidates(folder: Path, exercise: Exercise, files: list[Path]) -> list[tuple[str, Path]]:
@@ -217,7 +246,7 @@ def in_zip(archive: Path, exercise: Exercise | None, course: list[Exercise] | No
     try:
         return in_folder(layouts.stage_zip(archive), exercise, course)
     except layouts.LayoutError as e:
-        required = [exercise] if exercise else course or [None]
+        required: list[Exercise | None] = [exercise] if exercise else list(course or []) or [None]
         return [Found(str(archive), ex, None, note=str(e)) for ex in required]
 
 

@@ -93,7 +93,7 @@ def prepare(i: int, exercise, path: Path, submission: str, scratch: Scratch, giv
         data = reading.read_capped(path, root)
         folder = scratch.folder(i)
         if path.suffix == ".ipynb":
-            text, point_back = notebook_program(exercise, data, path)
+            text, point_back = notebook_program(exercise, data, path, str(folder / f"{exercise.name}.py"))
             siblings: dict[str, bytes] = {}
             relative = Path(f"{exercise.name}.py")
         else:
@@ -191,14 +191,17 @@ def handed_over(path: Path, text: str, original: Path) -> str:
     return reading.python_text(program, original)
 
 
-def notebook_program(exercise, data: bytes, original: Path) -> tuple[str, Callable[[Report], Report]]:
+def notebook_program(
+    exercise, data: bytes, original: Path, job_path: str | None = None
+) -> tuple[str, Callable[[Report], Report]]:
     """A notebook's backward cells after the template's forward, parsed in the parent from its
-    own copy of the bytes (never the student's path again)."""
+    own copy of the bytes (never the student's path again); `job_path`: where the child runs it,
+    which the report's pointers name in the notebook's terms."""
     with tempfile.TemporaryDirectory(prefix="ninja-notebook-") as private:
         copy = Path(private) / "submission.ipynb"
         copy.write_bytes(data)
         try:
-            generated = replace(notebook.generate(exercise, copy), notebook=original)  # reports name the student's
+            generated = replace(notebook.generate(exercise, copy), notebook=original, path=job_path)  # the student's
         except NotebookError as e:
             raise NotebookError(str(e).replace(str(copy), str(original))) from None
     return generated.program.source, generated.point

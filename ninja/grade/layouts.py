@@ -38,7 +38,7 @@ class LayoutError(ValueError):
 class Staging:
     """A private folder (0700) of per-student folders, removed when the process ends."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.root: Path | None = None
         self.labels: dict[str, str] = {}  # staged folder -> what the instructor handed in
 

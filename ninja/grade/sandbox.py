@@ -3,8 +3,9 @@
 The warm worker is a fresh `python -I` exec with a minimal environment and no grader arguments
 (so neither CI secrets nor the output path are in any child's memory or /proc/self): it imports
 torch, warms up, builds the confinement policy once (ninja/grade/confine.py) and serves as the
-*fork server*: one child per job, each in fresh net and PID namespaces, confined before the
-learner's code runs. What a child sends back is raw bytes on a pipe that only the parent reads;
+*fork server*: one child per job, each in fresh net, PID and IPC namespaces (through a user
+namespace of the worker's own when the grader is not root), confined before the learner's code
+runs; before anyone is graded, one probe child must start and report (`ForkServer.prove`). What a child sends back is raw bytes on a pipe that only the parent reads;
 the parent never unpickles them, caps them and keeps each job's deadline itself. A fork server that
 dies or stops is replaced; the jobs it was running are reported as errors, the rest go on.
 

@@ -19,7 +19,8 @@ MISTAKE_FUNCTIONS = {"ninja/makemore/mistakes.py": ("cross_entropy", "batchnorm"
 
 def hint_texts(exercises: Iterable, above: int) -> tuple[list[str], list[str]]:
     """(every hint text above level `above`, every text at or below it), of every exercise."""
-    removed, kept = [], []
+    removed: list[str] = []
+    kept: list[str] = []
     for exercise in exercises:
         for words in exercise.hints.values():
             for level, text in enumerate(words, 1):
@@ -27,13 +28,13 @@ def hint_texts(exercises: Iterable, above: int) -> tuple[list[str], list[str]]:
     return removed, kept
 
 
-def literal_text(node: ast.AST) -> str:
-    """A string literal's text; an f-string's constant parts joined."""
+def literal_pieces(node: ast.AST) -> list[str]:
+    """A string literal's text; an f-string's constant parts, each a piece of its own."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
+        return [node.value]
     if isinstance(node, ast.JoinedStr):
-        return "".join(v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str))
-    return ""
+        return [v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str)]
+    return []
 
 
 def offsets(source: bytes) -> list[int]:
@@ -45,8 +46,14 @@ def offsets(source: bytes) -> list[int]:
     return starts
 
 
-def span(node: ast.AST, starts: list[int]) -> tuple[int, int]:
+def span(node: ast.expr | ast.stmt, starts: list[int]) -> tuple[int, int]:
+    assert node.end_lineno is not None and node.end_col_offset is not None  # parsed source: always set
     return starts[node.lineno - 1] + node.col_offset, starts[node.end_lineno - 1] + node.end_col_offset
+
+
+def piece_of(text: str, removed: list[str], kept: list[str]) -> bool:
+    """A literal long enough to tell, inside a removed hint and inside no kept one."""
+    return len(text) >= MIN_PIECE and any(text in r for r in removed) and not any(text in k for k in kept)
 
 
 def hint_spans(tree: ast.AST, starts: list[int], removed: list[str], kept: list[str]) -> list[tuple[int, int, bytes]]:
@@ -56,8 +63,7 @@ def hint_spans(tree: ast.AST, starts: list[int], removed: list[str], kept: list[
     for node in ast.walk(tree):
         if id(node) in inside_fstrings:
             continue
-        text = literal_text(node).strip()
-        if len(text) >= MIN_PIECE and any(text in r for r in removed) and not any(text in k for k in kept):
+        if isinstance(node, ast.expr) and any(piece_of(t.strip(), removed, kept) for t in literal_pieces(node)):
             spans.append((*span(node, starts), b'""'))
     return spans
 
