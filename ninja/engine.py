@@ -127,8 +127,7 @@ def forward_changes(
             continue
         got, want = as_tensor(value), trusted[name].detach().cpu()
         if got is None or got.shape != want.shape or not torch.allclose(got.to(want.dtype), want, rtol=rtol, atol=atol):
-            place = (lines or {}).get(name)
-            where = f" at {place}" if place else ""
+            where = f" at {lines[name]}" if lines and lines.get(name) else ""
             return [
                 Note(
                     f"forward pass changed: {name} differs from the reference{where}. Gradients are checked against "

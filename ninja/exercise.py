@@ -69,6 +69,7 @@ class RunOptions:
         gradients come from the parent, computed there."""
         return RunOptions(own_tensors=False, given=given)
 
+
 PACKAGE = Path(__file__).resolve().parent
 
 
@@ -112,3 +113,14 @@ def cached(cache: dict | None, key, make: Callable):
     if key not in cache:
         cache[key] = make()
     return cache[key]
+
+
+@dataclass(frozen=True)
+class NotebookSpec:
+    """What a notebook's backward cells get from the track: the lines run after the template's
+    forward (the notebook's own names for sizes), what they provide in words, and the exercises
+    that share one notebook (makemore's 1-4: a cell of exercise 2 is no cell of exercise 1's)."""
+
+    prelude: str = ""
+    provided: str = "torch, F, the parameters, the inputs and every intermediate of the forward"
+    family: Callable[[], tuple] | None = None  # None: the exercise alone

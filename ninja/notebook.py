@@ -24,9 +24,9 @@ from pathlib import Path
 import nbformat
 
 from ninja import collected
+from ninja.exercise import NotebookSpec
 from ninja.results import LearnerError, Note, Report, at, kind_of
 from ninja.runner import CELL_MARK
-from ninja.tapped.exercise import NotebookSpec
 
 # after the template's forward: the notebook's cmp silenced (the track may add its own names)
 SILENCED = """def cmp(*args, **kwargs):  # the notebook's cmp: the report below says it all
@@ -36,6 +36,7 @@ SILENCED = """def cmp(*args, **kwargs):  # the notebook's cmp: the report below 
 # `dX = ...`, `dX[ix] += ...` in a cell that does not parse: still a backward cell, whose
 # SyntaxError the report shows
 WRITE = re.compile(r"^\s*(d\w+)\s*(\[[^\]]*\])?\s*[-+*/@]?=(?!=)", re.MULTILINE)
+
 
 class NotebookError(Exception):
     """The notebook cannot be read, or has no cell for this exercise (exit code 2)."""
@@ -421,8 +422,10 @@ def program(template_source: str, cells: list[Cell], gradient_names: set[str], e
         known |= bound_names(cell.source) if cell.syntax_error is None else set()
     if setup:
         lines += [f"{CELL_MARK}0, cmp ----", *SILENCE.split("\n")]
-        lines += [f"{name} = __import__('ninja.tapped.learner').tapped.learner.given_here({name[1:]!r}, globals())"
-                  for name in sorted(given)]  # what the template gives, on the notebook's own tensors
+        lines += [
+            f"{name} = __import__('ninja.tapped.learner').tapped.learner.given_here({name[1:]!r}, globals())"
+            for name in sorted(given)
+        ]  # what the template gives, on the notebook's own tensors
     lines += [f"{theirs} = {ours}" for theirs, ours in sorted((aliases or {}).items())]  # under the learner's names
     known |= set(aliases or {})
     for cell in cells:
@@ -471,7 +474,6 @@ def located(place: tuple[Cell, int] | None) -> tuple[int | None, str | None]:
         return None, None
     cell, line = place
     return (line, cell.label) if cell.line is None else (cell.line + line - 1, None)
-
 
 
 def point_at_notebook(
@@ -586,7 +588,6 @@ def importable(folder: Path):
     finally:
         sys.path.remove(entry)
         forget_modules_from(Path(entry), before)
-
 
 
 def check(exercise, notebook: Path, settings) -> Report:

@@ -81,7 +81,8 @@ def attention_backward(datty, q, k, v):
     """dqkv from the gradient of the heads side by side, q, k, v (B, nh, T, hs)."""
     B, nh, T, hs = q.shape
     C = nh * hs
-    att = (q @ k.transpose(-2, -1) * hs**-0.5).masked_fill(torch.ones(T, T).tril() == 0, float("-inf")).softmax(-1)
+    causal = torch.ones(T, T, device=q.device).tril() == 1  # where a position may look
+    att = (q @ k.transpose(-2, -1) * hs**-0.5).masked_fill(~causal, float("-inf")).softmax(-1)
     dy = datty.view(B, T, nh, hs).transpose(1, 2)
     datt, dv = dy @ v.transpose(-2, -1), att.transpose(-2, -1) @ dy
     dpreatt = att * (datt - (att * datt).sum(-1, keepdim=True))

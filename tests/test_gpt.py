@@ -181,7 +181,7 @@ MUTATIONS = [
        f"return {GELU_ERF.replace('X', 'inp')} * dout\n    _ = (0.5 * (1 + tanh_out)") for layer in "01"],
     *[("gpt4", f"fch_{layer}", "inner", "* dtanh_arg) * dout", ") * dout") for layer in "01"],
     *[("gpt4", f"qkv_{layer}", *m) for m in ATTENTION for layer in "01"],
-    *[("gpt4", f"qkv_{layer}", "masked", '.masked_fill(torch.ones(T, T).tril() == 0, float("-inf"))', "")
+    *[("gpt4", f"qkv_{layer}", "masked", '.masked_fill(~causal, float("-inf"))', "")
       for layer in "01"],
     ("gpt4", "wpe", "not summed", "dwpe[:T] = dencoded.sum(0)", "dwpe[:T] = dencoded[0]"),
 ]  # fmt: skip

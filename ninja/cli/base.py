@@ -43,7 +43,7 @@ def epilog() -> str:
 
 
 class UsageExit(typer.Exit):
-    """Exit 2 for a usage error, with its message: what `check --format json` prints as its object."""
+    """Exit 2, keeping the message: what `check --format json` prints as its one object."""
 
     def __init__(self, message: str):
         super().__init__(2)

@@ -50,6 +50,12 @@ def forward(C, W1, b1, W2, b2, bngain, bnbias, Xb, Yb, tap=lambda name, t: t):
     return mlp.forward(tap, C=C, W1=W1, b1=b1, W2=W2, b2=b2, bngain=bngain, bnbias=bnbias, Xb=Xb, Yb=Yb)
 
 
+def tensors_of(settings: Settings, tensors: dict | None = None) -> tuple[dict, torch.Tensor, torch.Tensor]:
+    """(parameters by name, Xb, Yb): the package's at `settings`, or the learner's own `tensors`."""
+    found = MODEL.tensors(settings, tensors)
+    return {k: found[k] for k in PARAMETER_NAMES}, found["Xb"], found["Yb"]
+
+
 def reference_gradients(settings: Settings, names, tensors: dict | None = None) -> tuple[dict, dict]:
     """(forward values, d loss / d name) for every name, from autograd on the trusted forward."""
     return MODEL.reference(settings, names, tensors)

@@ -18,7 +18,7 @@ import torch
 
 from ninja import collected, engine, runner
 from ninja.engine import UNREACHED
-from ninja.exercise import BundledFiles, RunOptions, cached
+from ninja.exercise import BundledFiles, NotebookSpec, RunOptions, cached
 from ninja.results import GRADIENTS, LearnerError, Report
 from ninja.settings import Settings
 from ninja.tapped import blame, context
@@ -26,17 +26,6 @@ from ninja.tapped import roles as generic_roles
 from ninja.tapped.model import Model
 
 CHECKING = RunOptions()  # `ninja check`'s: a file's own tensors are the reference's
-
-
-@dataclass(frozen=True)
-class NotebookSpec:
-    """What a notebook's backward cells get from the track: the lines run after the template's
-    forward (the notebook's own names for sizes), what they provide in words, and the exercises
-    that share one notebook (makemore's 1-4: a cell of exercise 2 is no cell of exercise 1's)."""
-
-    prelude: str = ""
-    provided: str = "torch, F, the parameters, the inputs and every intermediate of the forward"
-    family: Callable[[], tuple] | None = None  # None: the exercise alone
 
 
 @dataclass(frozen=True)
@@ -312,7 +301,9 @@ class Precision:
 
     @staticmethod
     def of(
-        dtype: torch.dtype | None, grads: Mapping[str, torch.Tensor], rounded: Mapping[str, torch.Tensor] | None,
+        dtype: torch.dtype | None,
+        grads: Mapping[str, torch.Tensor],
+        rounded: Mapping[str, torch.Tensor] | None,
         forward: tuple[Mapping[str, torch.Tensor], Mapping[str, torch.Tensor] | None] = ({}, None),
     ) -> Precision:
         """`dtype`: the learner's own tensors' (None: the package's); `rounded`: the reference
@@ -335,8 +326,11 @@ class Precision:
 
 
 def noise(rounded: torch.Tensor, exact: torch.Tensor) -> float:
-    """How far a value computed at a lower precision lands from float64's: the largest difference."""
-    return (rounded.to(torch.float64) - exact).abs().max().item() if exact.numel() else 0.0
+    """How far a value computed at a lower precision lands from float64's: the largest difference,
+    where both are finite (a mask's -inf is -inf at every precision)."""
+    difference = rounded.to(torch.float64) - exact
+    finite = difference[torch.isfinite(difference)]
+    return finite.abs().max().item() if finite.numel() else 0.0
 
 
 def package_tensors_import(module: str) -> re.Pattern:

@@ -45,9 +45,10 @@ class ExerciseFileError(ValueError):
 
 
 def load(path: Path, name: str | None = None) -> Exercise:
-    """The exercise a file defines, named `name` (default: the file's stem)."""
+    """The exercise a file defines, named `name` (default: the file's stem), its forward run once
+    to validate it."""
     path = Path(path)
-    return from_module(module_of(path), name or path.stem, path)
+    return from_module(module_of(path), name or path.stem, path, validate=True)
 
 
 def module_of(path: Path) -> ModuleType:
@@ -86,8 +87,10 @@ def _frames(e: BaseException):
         tb = tb.tb_next
 
 
-def from_module(module: ModuleType, name: str, path: Path | None = None) -> Exercise:
-    """Validate a module that defines an exercise and build it; ExerciseFileError says what is wrong."""
+def from_module(module: ModuleType, name: str, path: Path | None = None, validate: bool = False) -> Exercise:
+    """Validate a module that defines an exercise and build it; ExerciseFileError says what is wrong.
+    `validate`: run the forward to check it (an instructor's file); otherwise (a track's own module,
+    at every start of ninja) its tapped names are read from the forward's source, at no cost."""
     where_ = str(path or module.__name__)
     missing = [f for f in REQUIRED if not callable(getattr(module, f, None))]
     if missing:
@@ -99,8 +102,8 @@ def from_module(module: ModuleType, name: str, path: Path | None = None) -> Exer
         raise ExerciseFileError(
             f'{where_}: start the file with a docstring; its first line is the title ("""Attention, one head...""")'
         )
-    model, taps = model_of(module, name, where_)
-    params = model.parameter_names
+    model, taps = model_of(module, name, where_, validate)
+    params = model.parameter_names if validate else forward_arguments(module.forward)
     checked = names_option(module, "CHECKED", lambda: default_checked(model, taps), (*taps, *params), where_)
     given = names_option(module, "GIVEN", (), taps, where_)
     forward = names_option(module, "FORWARD", (*taps, "loss") if "loss" not in taps else taps, (*taps, "loss"), where_)
@@ -177,13 +180,33 @@ def file_option(module: ModuleType, option: str, path: Path | None) -> Path | No
 _MODELS: dict[tuple, tuple[Model, tuple[str, ...]]] = {}  # exercises on one model share it (makemore's 1-3)
 
 
-def model_of(module: ModuleType, name: str, where_: str) -> tuple[Model, tuple[str, ...]]:
-    """The module's model and its tapped names, validated once per (parameters, inputs, forward)."""
+def model_of(module: ModuleType, name: str, where_: str, validate: bool) -> tuple[Model, tuple[str, ...]]:
+    """The module's model and its tapped names, found once per (parameters, inputs, forward)."""
     key = (module.parameters, module.inputs, module.forward)
     if key not in _MODELS:
         model = Model(*key, name)
-        _MODELS[key] = model, tapped_names(model, where_)
+        taps = None if validate else static_taps(module.forward)
+        _MODELS[key] = model, taps if taps is not None else tapped_names(model, where_)
     return _MODELS[key]
+
+
+def static_taps(forward) -> tuple[str, ...] | None:
+    """The names forward taps, read from its source in order (loss last); None when one is no
+    literal string or is tapped twice (then the forward is run to find them)."""
+    try:
+        function = ast.parse(textwrap.dedent(inspect.getsource(forward))).body[0]
+    except (OSError, TypeError, SyntaxError):
+        return None
+    calls = sorted((n for n in ast.walk(function) if is_tap(n)), key=lambda n: (n.lineno, n.col_offset))
+    names = [c.args[0].value if isinstance(c.args[0], ast.Constant) else None for c in calls]
+    if not names or not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+        return None
+    return tuple(n for n in names if n != "loss") + (("loss",) if "loss" in names else ())
+
+
+def forward_arguments(forward) -> tuple[str, ...]:
+    """The tensors forward takes by name (the parameters and the inputs): its arguments after tap."""
+    return tuple(list(inspect.signature(forward).parameters)[1:])
 
 
 def tapped_names(model: Model, where_: str) -> tuple[str, ...]:
