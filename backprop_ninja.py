@@ -17,6 +17,7 @@ import json
 import os
 import shlex
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 MARK = Path("ninja", "launch.py")  # a file of ours that PyPI's ninja does not have
@@ -55,7 +56,7 @@ def editable_source() -> str | None:
     return None
 
 
-def remedy(theirs: Path, environ: dict[str, str] = os.environ) -> str:
+def remedy(theirs: Path, environ: Mapping[str, str] = os.environ) -> str:
     """The one command that takes the other `ninja` out of the way and leaves ours whole."""
     python = shlex.quote(sys.executable)
     search = [entry for entry in environ.get("PYTHONPATH", "").split(os.pathsep) if entry]

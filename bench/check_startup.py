@@ -42,6 +42,23 @@ def seconds(command: list[str] | tuple) -> float:
     return time.perf_counter() - start
 
 
+AFTER_TORCH = """import time, torch, sys
+start = time.perf_counter()
+from ninja.registry import find
+from ninja.settings import Settings
+report = find(sys.argv[1]).check(sys.argv[2], Settings())
+assert report.passed
+print(time.perf_counter() - start)
+"""
+
+
+def after_torch(command: tuple) -> float:
+    """What ninja itself costs once torch is imported: its imports and the check, timed inside."""
+    command, cwd, env = command
+    done = subprocess.run(command, cwd=cwd, env=os.environ | env, capture_output=True, text=True, check=True)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
 def authored_workspace() -> Path:
     """A workspace whose ninja.toml registers the attention exercise file, its solution beside it."""
     folder = Path(tempfile.mkdtemp(prefix="ninja-bench-"))
@@ -57,7 +74,10 @@ def main() -> None:
     parser.add_argument("--also", type=Path, help="another environment's python: its `ninja check` too")
     parser.add_argument("--authored", action="store_true", help="an exercise file's check too")
     parser.add_argument("--before", type=Path, help="another source tree: its check with this python too")
+    parser.add_argument("--after-torch", action="store_true", help="time ninja's part only, inside the process")
     args = parser.parse_args()
+    if args.after_torch:
+        return ninja_part(args)
     check = ["check", "exercise1", "--file", "solutions/exercise1.py"]
     ninja = str(Path(sys.executable).parent / "ninja")
     commands = {"check": [ninja, *check]}
@@ -89,6 +109,31 @@ def main() -> None:
             f"ratio {k}: {medians[k] / medians['import torch']:.2f} (target <= 1.15); "
             f"against the frozen floor: {medians[k] / medians['import torch; gc.freeze()']:.2f}"
         )
+
+
+def ninja_part(args) -> None:
+    """--after-torch: the seconds from after `import torch` to a passing check, in the process,
+    for this tree, --before's, and (--authored) an exercise file; alternated, medians."""
+    solution = str(ROOT / "solutions" / "exercise1.py")
+    trees = {"this tree": ROOT} | ({str(args.before): args.before.resolve()} if args.before else {})
+    commands = {
+        f"exercise1 ({label})": (
+            [sys.executable, "-c", AFTER_TORCH, "exercise1", solution],
+            ROOT,
+            {"PYTHONPATH": str(tree)},
+        )
+        for label, tree in trees.items()
+    }
+    if args.authored:
+        folder = authored_workspace()
+        command = [sys.executable, "-c", AFTER_TORCH, "attention", "attention_solution.py"]
+        commands["attention.py (authored, this tree)"] = (command, folder, {"PYTHONPATH": str(ROOT)})
+    times = {name: [] for name in commands}
+    for _ in range(args.runs):
+        for name, command in commands.items():
+            times[name].append(after_torch(command))
+    for name, values in times.items():
+        print(f"{name}: median {statistics.median(values) * 1000:.0f} ms after import torch, over {args.runs} runs")
 
 
 if __name__ == "__main__":

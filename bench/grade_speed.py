@@ -7,9 +7,10 @@ lines, exceptions, syntax errors, untouched templates, a few endless loops), tim
 DIR/* --jobs N --timeout 2` once (every sandbox layer this machine has on), and times `ninja check
 exercise1 --file F` as a subprocess on a sample of the same submissions (endless loops included,
 cut at the same 2 s), scaled to the whole class. Targets: grade <= 15 s wall, >= 25x faster than
-the baseline. Then forks 200 children from a process that imported torch, bare and with every
-layer applied (namespaces, descriptors, limits, uid, Landlock, seccomp) in alternated rounds of
-10, and prints the sandbox's cost per child (the median round's difference).
+the baseline. Then forks children from a process that imported torch in alternated rounds of 10:
+bare, into PID and net namespaces, with the IPC namespace too, with the tmpfs folder, with every
+layer applied (namespaces, descriptors, limits, uid, tmpfs, Landlock, seccomp); prints each one's
+cost per child and its difference from a bare fork.
 """
 
 from __future__ import annotations
@@ -65,44 +66,57 @@ def make_class(folder: Path, count: int) -> list[Path]:
 
 COST = """
 import os, sys, tempfile, time
+from ninja.grade import confine
+missing = {}
+user_namespace = os.geteuid() != 0 and confine.enter_user_namespace(missing)  # before torch starts a thread
 import torch
-from ninja.grade.confine import Namespaces, Policy
 from ninja.grade.sandbox import Limits
-policy = Policy.build([])
-namespaces = Namespaces(policy.missing)
+policy = confine.Policy.build([])
+policy.user_namespace = user_namespace
+namespaces = confine.Namespaces(policy.missing)
 policy.namespaces = namespaces.available
+pid_net = confine.Namespaces({})
+pid_net.FLAGS = confine.CLONE_NEWPID | confine.CLONE_NEWNET
 folder = tempfile.mkdtemp()
 os.chmod(folder, 0o777)
-def children(count, confined):
+uid = confine.UID_BASE if policy.as_root else os.getuid()
+VARIANTS = {
+    "fork": (os.fork, None),
+    "pid+net namespaces": (pid_net.fork, None),
+    "+ipc namespace": (namespaces.fork, None),
+    "+tmpfs folder": (namespaces.fork, lambda: confine.private_folder(folder, 64, uid)),
+    "every layer": (namespaces.fork, lambda: policy.apply({"dir": folder, "slot": 0}, os.pipe()[1], Limits())),
+}
+def children(count, variant):
+    fork, inside = VARIANTS[variant]
     start = time.perf_counter()
     for _ in range(count):
-        if confined and policy.namespaces:
-            namespaces.enter()
-        pid = os.fork()
+        pid = fork()
         if pid == 0:
-            if confined:
-                read_end, write_end = os.pipe()
-                policy.apply({"dir": folder, "slot": 0}, write_end, Limits())
+            if inside:
+                inside()
             os._exit(0)
-        if confined and policy.namespaces:
-            namespaces.leave()
         os.waitpid(pid, 0)
     return (time.perf_counter() - start) / count
-children(5, True)
-rounds = [(children(10, False), children(10, True)) for _ in range(int(sys.argv[1]) // 10)]  # alternated
-bare = sorted(b for b, _ in rounds)[len(rounds) // 2]
-confined = sorted(c for _, c in rounds)[len(rounds) // 2]
-extra = sorted(c - b for b, c in rounds)[len(rounds) // 2]
-print(f"{bare * 1000:.2f} {confined * 1000:.2f} {extra * 1000:.2f} {', '.join(policy.layers())}")
+names = list(VARIANTS) if namespaces.available else ["fork", "every layer"]
+[children(3, name) for name in names]
+rounds = [{name: children(10, name) for name in names} for _ in range(int(sys.argv[1]) // 10)]  # alternated
+median = {name: sorted(r[name] for r in rounds)[len(rounds) // 2] * 1000 for name in names}
+extra = {name: sorted((r[name] - r["fork"]) for r in rounds)[len(rounds) // 2] * 1000 for name in names}
+print(", ".join(policy.layers()))
+for name in names:
+    print(f"{name}|{median[name]:.2f}|{extra[name]:.2f}")
 """
 
 
-def sandbox_cost(count: int = 200) -> tuple[float, float, float, str]:
+def sandbox_cost(count: int = 200) -> tuple[str, list[tuple[str, float, float]]]:
     """ms per child forked from a process that imported torch, in alternated rounds of 10, medians:
-    bare, with every layer applied, and the difference within a round."""
+    bare, each namespace, the tmpfs folder, every layer applied; each also as its difference from a
+    bare fork within a round."""
     done = subprocess.run([sys.executable, "-c", COST, str(count)], capture_output=True, text=True, check=True)
-    bare, confined, extra, layers = done.stdout.split(" ", 3)
-    return float(bare), float(confined), float(extra), layers.strip()
+    layers, *lines = done.stdout.strip().splitlines()
+    rows = [(name, float(ms), float(extra)) for name, ms, extra in (line.split("|") for line in lines)]
+    return layers, rows
 
 
 def main() -> None:
@@ -139,10 +153,11 @@ def main() -> None:
         f"ninja check each (est): {baseline:6.1f} s wall   ({per_check:.2f} s x {len(paths)}, from {len(sample)} timed)"
     )
     print(f"speed-up:               {baseline / grade_wall:6.1f}x        (target >= 25x)")
-    bare, confined, extra, layers = sandbox_cost()
+    layers, rows = sandbox_cost()
     print(f"isolation:              {layers}")
-    print(f"sandbox cost per child: {extra:6.2f} ms      (median round: fork {bare:.2f}, all layers {confined:.2f})")
-
+    print("cost per child (median of alternated rounds of 10, ms; and its difference from a bare fork):")
+    for name, ms, extra in rows:
+        print(f"  {name:22s} {ms:6.2f} ms   {extra:+6.2f} ms")
 
 if __name__ == "__main__":
     main()

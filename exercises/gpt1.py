@@ -10,6 +10,7 @@ with respect to X, same shape as X, from the forward values and the gradients yo
     ninja hint gpt1      # a hint for the first line that is wrong
 """
 
+from __future__ import annotations
 import torch
 from ninja.tapped.learner import tensors
 

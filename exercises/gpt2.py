@@ -9,6 +9,7 @@ as llm.c's layernorm_backward does; lnf_norm and lnf_rstd from the forward make 
     ninja hint gpt2      # a hint for the first line that is wrong
 """
 
+from __future__ import annotations
 import torch
 from ninja.tapped.learner import given, tensors
 

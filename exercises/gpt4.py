@@ -10,6 +10,7 @@ the residual stream carries its error down into the blocks below.
     ninja hint gpt4      # a hint for the first line that is wrong
 """
 
+from __future__ import annotations
 import torch
 from ninja.tapped.learner import tensors
 

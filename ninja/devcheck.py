@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,11 +64,12 @@ def dev_check(path: Path, solution: Path | None = None, name: str | None = None)
         outcome.failures.append(str(e))
         return outcome
     outcome.passed.append(f"{path} loads: {len(exercise.checked)} checked names, {len(exercise.given)} given")
-    steps = [
+    steps: list[tuple[str, Callable[[Exercise], list[str]]]] = [
         ("the reference agrees with central differences", central_differences),
         ("every checked gradient is reachable and not all zero", reachable),
         ("the template runs and reports every gradient missing; the audit finds nothing in it", template_is_blank),
         ("a mistake injected at each checked line is blamed on that line", injected_mistakes),
+        ("every named mistake computes, in its gradient's shape", named_mistakes_compute),
     ]
     for words, step in steps:
         found = step(exercise)
@@ -89,6 +91,7 @@ def dev_check(path: Path, solution: Path | None = None, name: str | None = None)
 def loss_with(exercise: Exercise, name: str, index: tuple, step: float) -> float:
     """The loss with element `index` of `name` (a parameter or a tapped step) moved by `step`."""
     model = exercise.model
+    assert model is not None  # a loaded exercise file has one
     tensors = model.package_tensors(SMALL)
 
     def nudge(t: torch.Tensor) -> torch.Tensor:
@@ -112,8 +115,7 @@ def central_differences(exercise: Exercise, eps: float = 1e-6) -> list[str]:
         if grad.numel() == 0:
             continue
         for flat in torch.randint(0, grad.numel(), (SAMPLES,), generator=g).tolist():
-            index = tuple(torch.unravel_index(torch.tensor(flat), grad.shape))
-            index = tuple(int(i) for i in index)
+            index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), grad.shape))
             numeric = (loss_with(exercise, name, index, eps) - loss_with(exercise, name, index, -eps)) / (2 * eps)
             analytic = grad[index].item()
             if abs(numeric - analytic) > 1e-5 + 1e-3 * abs(analytic):
@@ -156,6 +158,19 @@ def template_is_blank(exercise: Exercise) -> list[str]:
         for f in audit(source, str(exercise.template))
     ]
     return failures
+
+
+def named_mistakes_compute(exercise: Exercise) -> list[str]:
+    """MISTAKES' candidates, each computed on the reference: one that raises or has the wrong shape
+    would never name anything."""
+    if exercise.mistakes is None:
+        return []
+    values, grads = exercise.reference(Settings(), (*exercise.checked, *exercise.given))
+    try:
+        exercise.mistakes(values, grads, strict=True)
+    except files.ExerciseFileError as e:
+        return [str(e)]
+    return []
 
 
 def solution_passes(exercise: Exercise, solution: Path) -> list[str]:
@@ -215,14 +230,14 @@ def blamed_in_solution(exercise: Exercise, solution: Path) -> list[str]:
     assignment): the report's root cause is dX, and every later failure inherits from it."""
     source = solution.read_text(encoding="utf-8")
     tree = ast.parse(source)
-    last = {}
+    last: dict[str, int] = {}
     for statement in tree.body:  # a loop that writes dC[ix] counts as a whole
         for node in ast.walk(statement):
             for target in getattr(node, "targets", [getattr(node, "target", None)]):
                 while isinstance(target, (ast.Subscript, ast.Attribute)):  # dC[ix] = ..., dC += ...
                     target = target.value
                 if isinstance(target, ast.Name) and target.id.startswith("d"):
-                    last[target.id[1:]] = statement.end_lineno
+                    last[target.id[1:]] = statement.end_lineno or statement.lineno
     failures = []
     with tempfile.TemporaryDirectory(prefix="ninja-devcheck-") as folder:
         for name in exercise.checked:

@@ -1,8 +1,8 @@
 """The cmp engine: the learner's gradients against autograd's. Pure: tensors in, results out.
 
-What it adds to the notebook's three-line cmp: a shape check (a wrong shape that broadcasts used to
-pass), a status for what is missing or never ran, CS231n's relative error, and a check that the
-forward pass in the learner's file is still the trusted one.
+What it adds to the notebook's three-line cmp: a shape check by broadcasting's own rule (a wrong
+shape that broadcasts used to pass), a status for what is missing or never ran, CS231n's relative
+error, and a check that the forward pass in the learner's file is still the trusted one.
 """
 
 from __future__ import annotations
@@ -37,7 +37,33 @@ def dtype_name(dtype: torch.dtype) -> str:
 
 
 def squeezed(shape: Sequence[int]) -> tuple[int, ...]:
-    return tuple(d for d in shape if d != 1)
+    """The shape without its leading size-1 dims. Two gradients whose squeezed shapes are equal
+    update a variable alike (`p -= lr * g` keeps p's shape and values): (64,) for (1, 64)."""
+    shape = tuple(shape)
+    while shape and shape[0] == 1:
+        shape = shape[1:]
+    return shape
+
+
+def shape_mistake(got: Sequence[int], expected: Sequence[int]) -> str | None:
+    """None when a gradient of shape `got` updates a variable of shape `expected` as the right one
+    would; else what is wrong, by broadcasting's own rule: "transposed: (64, 1) for (1, 64)",
+    "(27, 1) for (27,) broadcasts to (27, 27)", "(32, 64) for (1, 64): a missing sum"."""
+    got, expected = tuple(got), tuple(expected)
+    if squeezed(got) == squeezed(expected):
+        return None
+    pair = f"{got} for {expected}"
+    if len(got) == len(expected) == 2 and got == expected[::-1]:
+        return f"transposed: {pair}"
+    try:
+        both = tuple(torch.broadcast_shapes(got, expected))
+    except RuntimeError:
+        return pair
+    if squeezed(both) == squeezed(got) and squeezed(both) != squeezed(expected):
+        return f"{pair}: a missing sum"  # the forward broadcast the variable up to this shape
+    if squeezed(both) != squeezed(expected):
+        return f"{pair} broadcasts to {both}"
+    return pair
 
 
 def compare(name: str, got: Any, expected: torch.Tensor, rtol: float = 1e-5, atol: float = 1e-8) -> VarResult:
@@ -58,10 +84,11 @@ def compare(name: str, got: Any, expected: torch.Tensor, rtol: float = 1e-5, ato
     result.shape = tuple(g.shape)
     notes = []
     if g.shape != expected.shape:
-        if squeezed(g.shape) != squeezed(expected.shape):
-            result.note = f"wrong shape: {name} is {result.expected_shape}"
+        wrong = shape_mistake(g.shape, expected.shape)
+        if wrong:
+            result.note = f"wrong shape: {wrong}"
             return result
-        notes.append(f"{name} is {result.expected_shape}: only size-1 dims differ, fine")
+        notes.append(f"{name} is {result.expected_shape}: only leading size-1 dims differ, fine")
         g = g.reshape(expected.shape)
     if g.dtype != expected.dtype:
         notes.append(f"dtype {dtype_name(g.dtype)}, {name} is {dtype_name(expected.dtype)}")
@@ -82,12 +109,16 @@ def compare(name: str, got: Any, expected: torch.Tensor, rtol: float = 1e-5, ato
 
 def forward_changes(
     learner: Mapping[str, Any], trusted: Mapping[str, torch.Tensor], names: Sequence[str], ran_to_end: bool,
-    rtol: float = 1e-5, atol: float = 1e-7,
+    rtol: float = 1e-5, atol: float = 1e-7, *, tolerances: Mapping[str, tuple[float, float]] | None = None,
+    lines: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Where the forward pass in the learner's file stops matching the trusted one: the first
-    intermediate that differs, in forward order. An undefined name counts only if the file ran to
-    the end (otherwise the error explains it)."""
+    intermediate that differs, in forward order, and the learner's line that computes it (`lines`:
+    "path:line: source"). An undefined name counts only if the file ran to the end (otherwise the
+    error explains it). `tolerances`: (rtol, atol) by name, where the learner's precision is not
+    float64's."""
     for name in names:
+        rtol, atol = (tolerances or {}).get(name, (rtol, atol))
         value = learner.get(name)
         if value is None:
             if ran_to_end:
@@ -96,9 +127,10 @@ def forward_changes(
             continue
         got, want = as_tensor(value), trusted[name].detach().cpu()
         if got is None or got.shape != want.shape or not torch.allclose(got.to(want.dtype), want, rtol=rtol, atol=atol):
+            where = f" at {lines[name]}" if lines and lines.get(name) else ""
             return [
                 Note(
-                    f"forward pass changed: {name} differs from the reference. Gradients are checked against "
+                    f"forward pass changed: {name} differs from the reference{where}. Gradients are checked against "
                     "the trusted forward pass, so restore the template's forward lines",
                     FORWARD_CHANGED,
                 )
@@ -118,13 +150,16 @@ def check(
     rtol: float = 1e-5,
     atol: float = 1e-8,
     tolerances: Mapping[str, tuple[float, float]] | None = None,
-    forward_tolerance: tuple[float, float] = (1e-5, 1e-7),
+    forward_tolerance: tuple[float, float] | Mapping[str, tuple[float, float]] = (1e-9, 1e-12),
     every_intermediate: bool = True,
+    forward_lines: Mapping[str, str] | None = None,
 ) -> Report:
     """Check every gradient in `expected` (in its order) against `answers`, and the learner's
     forward intermediates against the trusted ones. `tolerances`: (rtol, atol) by name, where a
     gradient's precision is not float64's (a learner's own float32 tensors). `every_intermediate`:
-    the learner's forward must compute every name of `forward_names` (the template's does)."""
+    the learner's forward must compute every name of `forward_names` (the template's does).
+    `forward_tolerance`: one (rtol, atol), or one by name; float64's default is far under what the
+    gradient check can see (an edit of 1e-5 in a forward line changes gradients by about as much)."""
     tolerances = tolerances or {}
     variables = [
         compare(name, answers.get(name), grad, *tolerances.get(name, (rtol, atol))) for name, grad in expected.items()
@@ -132,7 +167,9 @@ def check(
     notes = []
     if forward_names:
         ran_to_end = error is None and every_intermediate  # else an undefined name is no change
+        by_name = forward_tolerance if isinstance(forward_tolerance, Mapping) else None
         notes = forward_changes(
-            learner_forward or {}, trusted_forward or {}, forward_names, ran_to_end, *forward_tolerance
-        )
+            learner_forward or {}, trusted_forward or {}, forward_names, ran_to_end,
+            *(forward_tolerance if by_name is None else (1e-9, 1e-12)), tolerances=by_name, lines=forward_lines,
+        )  # fmt: skip
     return Report(exercise, variables, notes=notes, error=error, forward_ok=not notes)

@@ -23,13 +23,21 @@ if TYPE_CHECKING:  # importing this module costs no torch (the CLI's --help impo
 class Exercise(Protocol):
     """What the core asks of any exercise."""
 
-    name: str
-    title: str
-    track: str  # a word for the JSON output ("makemore", "cs231n"); the core never asks it
-    labels: Labels  # how its results read: d<name> or function.output, the table's columns, grading's runs
-    notebook_cells: bool  # a notebook's cells can hold its answers (makemore's), or only files can (CS231n's)
-    trains: bool
-    hints: Mapping[str, tuple[str, str, str]]
+    # read-only (exercises are frozen dataclasses): properties here, fields or class attributes there
+    @property
+    def name(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def track(self) -> str: ...  # a word for the JSON output ("makemore", "cs231n"); the core never asks it
+    @property
+    def labels(self) -> Labels: ...  # how its results read: d<name> or function.output, columns, grading's runs
+    @property
+    def notebook_cells(self) -> bool: ...  # a notebook's cells can hold its answers (makemore's; not CS231n's)
+    @property
+    def trains(self) -> bool: ...
+    @property
+    def hints(self) -> Mapping[str, tuple[str, str, str]]: ...
 
     @property
     def checked(self) -> tuple[str, ...]: ...  # what it checks, in the order results are shown

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ninja import course_rules
 from ninja.results import PASS, Report, at
 
 if TYPE_CHECKING:
@@ -33,13 +34,22 @@ def hints_for(exercise: Exercise, name: str) -> tuple[str, ...]:
     return tuple(exercise.hints.get(name) or exercise.hints.get(name.split(".")[0]) or ())
 
 
-def hint_text(exercise: Exercise, name: str, level: int) -> str:
-    """The hint at `level` (past the last one: the last), what `ninja hint` and watch's h key print."""
+def hint_text(exercise: Exercise, name: str, level: int, cap: int | None = None) -> str:
+    """The hint at `level` (past the last one: the last), what `ninja hint` and watch's h key print.
+    `cap`: the highest level the course allows (a course's student install carries no text above
+    it: ninja/course_rules.py); a level it left blank falls back to the one below."""
+    cap = course_rules.hint_cap() if cap is None else cap
+    if cap == 0:
+        return "hints are off in this course"
     words, shown = hints_for(exercise, name), exercise.labels.shown(name)
     if not words:
         return f"no hint written for {shown} yet"
-    level = min(level, len(words))
-    return f"hint {level}/{len(words)} for {shown} ({LEVELS[level]}):\n  {words[level - 1]}"
+    wanted = min(level, len(words))
+    given = max((k for k in range(1, min(wanted, cap) + 1) if words[k - 1]), default=0)
+    if given == 0:
+        return f"no hint for {shown} in this course"
+    capped = f" (this course's hints stop at level {cap})" if given < wanted else ""
+    return f"hint {given}/{len(words)} for {shown} ({LEVELS[given]}){capped}:\n  {words[given - 1]}"
 
 
 def next_to_fix(report: Report) -> tuple[str | None, str]:

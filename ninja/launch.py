@@ -1,4 +1,5 @@
-"""The console scripts `ninja` and `backprop-ninja`. Decides first, before importing the CLI (typer,
+"""The console scripts `ninja` and `backprop-ninja`, once backprop_ninja.py has found our package
+(not another one named `ninja`). Decides first, before importing the CLI (typer,
 rich) or torch, whether the call is for the ninja build system: torch's C++ extension builds call
 `ninja --version` and `ninja -v`, and should not wait for torch to import."""
 

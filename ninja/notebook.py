@@ -14,14 +14,17 @@ from __future__ import annotations
 import ast
 import builtins
 import re
+import sys
 import tempfile
+import textwrap
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from ninja import collected
-from ninja.results import LearnerError, Note, Report, kind_of
+from ninja.results import LearnerError, Note, Report, at, kind_of
 from ninja.runner import CELL_MARK
 from ninja.tapped.exercise import NotebookSpec
 
@@ -49,6 +52,7 @@ class Cell:
     steps: list[tuple[set[str], set[str]]] = field(default_factory=list)
     constants: dict[str, str] = field(default_factory=dict)  # NAME -> `NAME = value`, the last in the cell
     syntax_error: SyntaxError | None = None
+    line: int | None = None  # a script's paragraph read as a cell: the file's line it starts at
 
     @property
     def gradients(self) -> set[str]:
@@ -165,8 +169,61 @@ def constants_of(source: str) -> dict[str, str]:
     return found
 
 
+def make_cell(number: int, source: str, gradient_names: set[str], line: int | None = None) -> Cell:
+    binds, updates, in_loop, steps = cell_writes(source, gradient_names)
+    try:
+        ast.parse(source)
+        error = None
+    except SyntaxError as e:
+        error = e
+    return Cell(number, source, binds, updates, in_loop, steps, constants_of(source), error, line)
+
+
+SCRIPT_CELL = re.compile(r"^# ?(%%|In\[[\d ]*\]:)")  # `# %%` (VS Code, Jupytext) or nbconvert's `# In[12]:`
+
+
+def script_cells(path: Path, gradient_names: set[str]) -> list[Cell]:
+    """A script read as a notebook: its `# %%` (or `# In[ ]:`) cells, else its paragraphs (top-level
+    statements after a blank or comment line start a new one); the body of its `if __name__ ==
+    "__main__":` block is read as top-level code. Each cell keeps the file line it starts at."""
+    from ninja.runner import read_source
+
+    try:
+        source = read_source(path)
+        tree = ast.parse(source)
+    except (OSError, SyntaxError, ValueError) as e:
+        raise NotebookError(f"cannot read {path}: {e}") from None
+    lines = source.split("\n")
+    statements = []
+    for statement in tree.body:
+        guard = isinstance(statement, ast.If) and "__main__" in ast.unparse(statement.test)
+        statements += statement.body if guard else [statement]
+    starts = [k for k, text in enumerate(lines, 1) if SCRIPT_CELL.match(text)]
+    groups: list[list[ast.stmt]] = []
+    previous_end = 0
+    for statement in statements:
+        if starts:
+            new = any(previous_end < k <= statement.lineno for k in starts)
+        else:
+            before = lines[statement.lineno - 2].strip() if statement.lineno > 1 else ""
+            new = not before or before.startswith("#")
+        if new or not groups:
+            groups.append([])
+        groups[-1].append(statement)
+        previous_end = statement.end_lineno
+    cells = []
+    for group in groups:
+        first, last = group[0].lineno, group[-1].end_lineno
+        text = textwrap.dedent("\n".join(lines[first - 1 : last]))
+        cells.append(make_cell(len(cells) + 1, python_source(text), gradient_names, line=first))
+    return cells
+
+
 def read_cells(path: Path, gradient_names: set[str]) -> list[Cell]:
-    """Every code cell, with the gradients (names in `gradient_names`) it writes."""
+    """Every code cell, with the gradients (names in `gradient_names`) it writes; a script's cells
+    are its `# %%` cells or its paragraphs."""
+    if Path(path).suffix == ".py":
+        return script_cells(path, gradient_names)
     try:
         notebook = nbformat.read(str(path), as_version=4)
         code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
@@ -179,17 +236,7 @@ def read_cells(path: Path, gradient_names: set[str]) -> list[Cell]:
             f"cannot read notebook {path}: its JSON is not laid out as a Jupyter notebook ({type(e).__name__}: {e}); "
             "open it in Jupyter and save it again"
         ) from None
-    cells = []
-    for source in code:
-        source = python_source(source)
-        binds, updates, in_loop, steps = cell_writes(source, gradient_names)
-        try:
-            ast.parse(source)
-            error = None
-        except SyntaxError as e:
-            error = e
-        cells.append(Cell(len(cells) + 1, source, binds, updates, in_loop, steps, constants_of(source), error))
-    return cells
+    return [make_cell(k, python_source(source), gradient_names) for k, source in enumerate(code, 1)]
 
 
 @dataclass(frozen=True)
@@ -200,13 +247,17 @@ class Part:
     given: frozenset[str]
 
 
-def backward_cells(cells: list[Cell], checked: set[str], given: set[str], parts: list[Part]) -> list[Cell]:
+def backward_cells(cells: list[Cell], checked: set[str], given: set[str], parts: list[Part],
+                   part: bool | None = None) -> list[Cell]:  # fmt: skip
     """The cells of this exercise, in notebook order. Exercise 1's: every cell that writes its
     gradients, not the training loop, nor an exercise 2 or 3 cell that redoes, in one go,
     gradients already assigned (they belong to those exercises). A part's (exercise 2, 3): every
     cell that computes its gradients in one go, however the cells are split."""
-    if any(checked < part.names for part in parts):  # this exercise is a part of a bigger one
-        return [cell for cell in cells if not cell.in_loop and cell.gradients & checked and cell.one_go(checked, given)]
+    if part is None:
+        part = any(checked < p.names for p in parts)
+    if part:  # this exercise is a part of a bigger one
+        return [cell for cell in cells if not cell.in_loop and cell.gradients & checked and
+                (cell.one_go(checked, given) or only_ours(cell, checked | given))]  # fmt: skip
     chosen, bound = [], set()
     for cell in cells:
         redo = cell.binds <= bound and any(cell.one_go(set(p.names), set(p.given)) for p in parts)
@@ -215,6 +266,12 @@ def backward_cells(cells: list[Cell], checked: set[str], given: set[str], parts:
         chosen.append(cell)
         bound |= cell.binds
     return chosen
+
+
+def only_ours(cell: Cell, names: set[str]) -> bool:
+    """A cell that does not parse and writes only `names` (exercise 3's dhprebn, with a typo): its
+    SyntaxError is the answer, not "no cell assigns"."""
+    return cell.syntax_error is not None and cell.gradients <= names
 
 
 @dataclass
@@ -342,7 +399,8 @@ SILENCE = "def cmp(*args, **kwargs):  # the notebook's cmp, after its set-up: si
 
 
 def program(template_source: str, cells: list[Cell], gradient_names: set[str], every_cell: list[Cell] = (),
-            setup: list[Cell] = (), given: set[str] = frozenset(), prelude: str = "") -> Program:  # fmt: skip
+            setup: list[Cell] = (), given: set[str] = frozenset(), prelude: str = "",
+            aliases: dict[str, str] | None = None) -> Program:  # fmt: skip
     """The template's forward, the track's `prelude`, then the notebook's `setup` cells (its own
     parameters and batch, if asked; the `given` gradients again on them), then for each gradient
     cell the constants it needs and the cell itself."""
@@ -365,6 +423,8 @@ def program(template_source: str, cells: list[Cell], gradient_names: set[str], e
         lines += [f"{CELL_MARK}0, cmp ----", *SILENCE.split("\n")]
         lines += [f"{name} = __import__('ninja.tapped.learner').tapped.learner.given_here({name[1:]!r}, globals())"
                   for name in sorted(given)]  # what the template gives, on the notebook's own tensors
+    lines += [f"{theirs} = {ours}" for theirs, ours in sorted((aliases or {}).items())]  # under the learner's names
+    known |= set(aliases or {})
     for cell in cells:
         for source, text in constants_for(cell, list(every_cell), known):
             add(source, line_in(source, text), text.split("\n"), ", a constant")
@@ -400,7 +460,18 @@ def in_notebook_terms(error: LearnerError | None, notebook: Path, prog: Program)
     cell, line = place
     source_lines = cell.source.splitlines()
     text = source_lines[line - 1].strip() if 0 < line <= len(source_lines) else error.source
-    return LearnerError(error.kind, error.message, str(notebook), line, text, cell.label)
+    line, label = located(place)
+    return LearnerError(error.kind, error.message, str(notebook), line, text, label)
+
+
+def located(place: tuple[Cell, int] | None) -> tuple[int | None, str | None]:
+    """(line, cell label) for the learner: a notebook's line counts in its cell; a script's cells
+    are its own lines."""
+    if place is None:
+        return None, None
+    cell, line = place
+    return (line, cell.label) if cell.line is None else (cell.line + line - 1, None)
+
 
 
 def point_at_notebook(
@@ -411,17 +482,17 @@ def point_at_notebook(
     report.error = in_notebook_terms(report.error, notebook, prog)
     report.path = str(notebook)
     for v in report.variables:
-        place = prog.where(v.line)
-        v.cell, v.line = (place[0].label, place[1]) if place else (None, None)
+        v.line, v.cell = located(prog.where(v.line))
 
     def pointer(match: re.Match) -> str:
-        place = prog.where(int(match.group(1)))
-        return f"{notebook}, {place[0].label}, line {place[1]}" if place else str(notebook)
+        line, cell = located(prog.where(int(match.group(1))))
+        return at(str(notebook), cell, line)
 
-    if generated_path:
-        here = re.compile(re.escape(generated_path) + r":(\d+)")
-        # TODO(issue18-engine): notes with a place (path, line) of their own, mapped like the variables
-        report.notes = [Note(here.sub(pointer, note), kind_of(note)) for note in report.notes]
+    # path:line of the generated file, which grading names by the notebook's path once it is back
+    # TODO(issue18-engine): notes with a place (path, line) of their own, mapped like the variables
+    paths = [re.escape(p) for p in (generated_path, str(notebook)) if p]
+    here = re.compile(f"(?:{'|'.join(paths)}):(\\d+)")
+    report.notes = [Note(here.sub(pointer, note), kind_of(note)) for note in report.notes]
     names_missing = [e for e in [report.error] if e and e.kind == "NameError"]
     if names_missing or any("NameError" in note for note in report.notes):
         report.notes.append(
@@ -471,40 +542,72 @@ def parts_of(exercise) -> tuple[set[str], list[Part], set[str]]:
     return set(given(exercise)), parts, gradients
 
 
-def generate(exercise, notebook: Path, setup: bool = False) -> Generated:
+def generate(exercise, notebook: Path, setup: bool = False, names: dict[str, str] | None = None) -> Generated:
     """The template's forward and the notebook's cells for `exercise`; NotebookError when none. A
     cell writing the gradients of another exercise of the same notebook is not this one's.
-    `setup`: run the notebook's set-up cells too (its own tensors, where they can run here)."""
+    `setup`: run the notebook's set-up cells too (its own tensors, where they can run here).
+    `names`: the learner's names by role, where exercise 1 found them (h_pre_batch_norm for hprebn):
+    exercise 3's cell then writes dh_pre_batch_norm from dh_pre_act."""
     checked = {f"d{name}" for name in exercise.checked}
     given, parts, gradients = parts_of(exercise)
+    theirs = {f"d{role}": f"d{name}" for role, name in (names or {}).items() if name != role}
+    gradients = gradients | set(theirs.values())
+    part = any(checked < p.names for p in parts)
     every_cell = read_cells(notebook, gradients)
-    cells = backward_cells(every_cell, checked, given, parts)
+    rename = lambda found: {theirs.get(name, name) for name in found}  # noqa: E731
+    cells = backward_cells(every_cell, rename(checked), rename(given), parts, part=part)
     if not cells:
-        names = ", ".join(sorted(checked)[:4]) + (", ..." if len(checked) > 4 else "")
-        raise NotebookError(f"no cell of {notebook} assigns {exercise.name}'s gradients ({names})")
+        shown = ", ".join(sorted(checked)[:4]) + (", ..." if len(checked) > 4 else "")
+        raise NotebookError(f"no cell of {notebook} assigns {exercise.name}'s gradients ({shown})")
     first = setup_cells(every_cell, cells) if setup else []
     template = exercise.template.read_text(encoding="utf-8")
     spec = getattr(exercise, "notebook", None) or NotebookSpec()
-    prog = program(template, cells, gradients, every_cell, first, given, spec.prelude)
+    aliases = {theirs[name]: name for name in given if name in theirs}  # dh_pre_act = dhpreact
+    prog = program(template, cells, gradients, every_cell, first, given, spec.prelude, aliases)
     return Generated(notebook, prog, provided=spec.provided)
 
 
 def run_generated(exercise, generated: Generated, settings) -> dict:
-    with tempfile.TemporaryDirectory(prefix="ninja-notebook-") as folder:
+    """Run the generated file from a folder of its own, with the notebook's folder importable (its
+    sibling modules: `from mlp import MLP`)."""
+    with tempfile.TemporaryDirectory(prefix="ninja-notebook-") as folder, importable(generated.notebook.parent):
         return exercise.collect(generated.write(Path(folder), exercise.name), settings)
+
+
+@contextmanager
+def importable(folder: Path):
+    """`folder` on sys.path while the cells run; the modules imported from it forgotten after."""
+    from ninja.runner import forget_modules_from
+
+    entry, before = str(Path(folder).resolve()), set(sys.modules)
+    sys.path.append(entry)
+    try:
+        yield
+    finally:
+        sys.path.remove(entry)
+        forget_modules_from(Path(entry), before)
+
 
 
 def check(exercise, notebook: Path, settings) -> Report:
     """Check the notebook's backward cells for `exercise` against autograd: on the notebook's own
     parameters and batch where its set-up cells run here, else on the template's forward."""
-    generated = generate(exercise, notebook, setup=getattr(exercise, "learner_tensors", False))
+    setup = getattr(exercise, "learner_tensors", False)
+    try:
+        generated = generate(exercise, notebook, setup=setup)
+    except NotebookError:  # exercise 2 or 3 under the learner's names, which exercise 1 finds by role
+        names = learner_names(exercise, notebook, settings) if setup else {}
+        if not names:
+            raise
+        generated = generate(exercise, notebook, setup=setup, names=names)
     data = run_generated(exercise, generated, settings)
     errors = [collected.error_of(e) for e in [data["error"], *data.get("other_errors", [])] if e]
     failed = [e for e in errors if generated.program.in_setup(e.line)]
     note = None
+    kind = "script" if notebook.suffix == ".py" else "notebook"
     if failed and not data.get("own"):  # its set-up does not run here: the template's forward, said so
         first = in_notebook_terms(failed[0], notebook, generated.program)
-        note = (f"your notebook's set-up does not run here ({first.where}: {first.kind}: {first.message}): checked "
+        note = (f"your {kind}'s set-up does not run here ({first.where}: {first.kind}: {first.message}): checked "
                 "on ninja's parameters and batch, after the template's forward")  # fmt: skip
         generated = generate(exercise, notebook)
         data = run_generated(exercise, generated, settings)
@@ -512,11 +615,26 @@ def check(exercise, notebook: Path, settings) -> Report:
         data = without_setup(data, generated.program)
         if failed and not data.get("own_batch"):  # it did not make its own batch: say why
             first = in_notebook_terms(failed[0], notebook, generated.program)
-            note = f"your notebook's set-up did not all run here ({first.where}: {first.kind}: {first.message})"
+            note = f"your {kind}'s set-up did not all run here ({first.where}: {first.kind}: {first.message})"
     report = generated.point(exercise.judge(data, settings))
     if note:
         report.notes.insert(0, note)
     return report
+
+
+def learner_names(exercise, notebook: Path, settings) -> dict[str, str]:
+    """The notebook's own names by role (hprebn -> h_pre_batch_norm), as the check of the biggest
+    exercise of its family (makemore's exercise 1) finds them; {} where it has none, or its
+    set-up does not run here."""
+    family = [ex for ex in family_of(exercise) if getattr(ex, "learner_tensors", False) and ex.checked]
+    whole = max(family, key=lambda ex: len(ex.checked))
+    if whole is exercise:
+        return {}
+    try:
+        data = run_generated(whole, generate(whole, notebook, setup=True), settings)
+    except NotebookError:
+        return {}
+    return data.get("own_names") or {}
 
 
 def without_setup(data: dict, prog: Program) -> dict:

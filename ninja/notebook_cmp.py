@@ -69,6 +69,16 @@ def shared_with(dt, label: str, depth: int = 2) -> str | None:
     return others[0] if len(names) >= 2 and others else None
 
 
+FAILED: list[str] = []  # the gradients this session's cmp calls found wrong, in order
+
+
+def upstream_failure(label: str) -> str | None:
+    """A gradient an earlier cmp call found wrong: in backward order it comes first, and a wrong
+    upstream gradient makes this one wrong too (check tells a root cause from what it causes)."""
+    earlier = [name for name in FAILED if name != label]
+    return earlier[0] if earlier else None
+
+
 def cmp(s: str, dt, t, rtol: float = 1e-5, atol: float = 1e-8) -> None:
     """Compare your gradient `dt` with autograd's `t.grad` (call `t.retain_grad()` before
     `loss.backward()`, as the notebook does) and print one line, plus what is wrong when it fails."""
@@ -84,11 +94,23 @@ def cmp(s: str, dt, t, rtol: float = 1e-5, atol: float = 1e-8) -> None:
         print(f"{'':15s}   wrong: {diagnose.aliasing(label[1:], twin[1:])}")
         return
     named = None if result.status == PASS else mistake(label[1:], dt, t.grad, batch_size_of_caller())
+    wrong = result.status != PASS and result.maxdiff is not None  # values to compare, and not the same
+    earlier = upstream_failure(label) if wrong else None
+    if wrong and label not in FAILED:
+        FAILED.append(label)
+    say(result, label, diagnosis, named)
+    if earlier:
+        print(f"{'':15s}   but {earlier} failed above: this may be inherited from it, no mistake of this line "
+              "(ninja check --file on your notebook tells the root cause)")
+
+
+def say(result, label: str, diagnosis: str | None, named: str | None) -> None:
+    """What is wrong, under the notebook's line."""
     if result.status == PASS:
         if diagnosis:
             print(f"{'':15s}   note: {diagnosis}")
     elif result.shape is not None and result.shape != result.expected_shape:
-        print(f"{'':15s}   {diagnosis}, your {label} is {result.shape}")
+        print(f"{'':15s}   {label}: {diagnosis}")
         if named:
             print(f"{'':15s}   looks like: {named}")
     elif named:

@@ -10,15 +10,19 @@ registered in its ninja.toml:
 from __future__ import annotations
 
 import difflib
+import sys
 from functools import lru_cache
 from pathlib import Path
 
-import tomllib
-
 from ninja.cs231n import captioning, classifiers, layers, networks, optim, rnn
 from ninja.exercise import Exercise
-from ninja.gpt import gpt1, gpt2, gpt3, gpt4
+from ninja.gpt import gpt1, gpt2, gpt3, gpt4, gpt5
 from ninja.makemore import exercise1, exercise2, exercise3, exercise4
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10 (pyproject: requires-python >= 3.10, with tomli)
+    import tomli as tomllib
 
 __all__ = [
     "EXERCISES",
@@ -34,7 +38,7 @@ __all__ = [
 EXERCISES: dict[str, Exercise] = {
     e.name: e for e in (exercise1.EXERCISE, exercise2.EXERCISE, exercise3.EXERCISE, exercise4.EXERCISE)
 }
-EXERCISES |= {e.name: e for e in (gpt1.EXERCISE, gpt2.EXERCISE, gpt3.EXERCISE, gpt4.EXERCISE)}
+EXERCISES |= {e.name: e for e in (gpt1.EXERCISE, gpt2.EXERCISE, gpt3.EXERCISE, gpt4.EXERCISE, gpt5.EXERCISE)}
 EXERCISES |= {
     e.name: e
     for e in (

@@ -224,7 +224,8 @@ def github(report: Report) -> str:
     lines = []
     if report.error and not any(v.root_cause and v.diagnosis_kind == "exception" for v in report.variables):
         e = report.error
-        lines.append(annotation("error", f"{e.kind}: {e.message}", e.path, e.line, "your file does not run"))
+        title = f"{e.cell}, line {e.line}: your file does not run" if e.cell else "your file does not run"
+        lines.append(annotation("error", f"{e.kind}: {e.message}", e.path, None if e.cell else e.line, title))
     for note in report.notes:  # a changed forward fails the check; the other notes say how it was read
         changed = kind_of(note) == FORWARD_CHANGED
         lines.append(

@@ -2,6 +2,7 @@
 stopped if it did not run to the end. A file that fails is a result, never a crash of ninja."""
 
 from __future__ import annotations
+import __future__  # the compiler flags of a learner's own `from __future__ import ...`
 
 import ast
 import functools
@@ -13,6 +14,8 @@ from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from ninja.engine import UNREACHED
 from ninja.memory import out_of_memory
@@ -37,6 +40,15 @@ class TimedOut(KeyboardInterrupt):
     KeyboardInterrupt, so that whatever stops for Ctrl-C stops for it too."""
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """A gradient's value right after one of the statements that write it."""
+
+    line: int
+    value: Any
+    adds: bool  # the statement adds to it (+=, x[i] += ..., a loop of those), not a fresh value
+
+
 @dataclass
 class LearnerRun:
     path: Path
@@ -52,6 +64,9 @@ class LearnerRun:
     errors: list[LearnerError] = field(default_factory=list)
     compiled: bool = True  # False: a SyntaxError, nothing ran
     stopped: int | None = None  # Ctrl-C or sys.exit at this line: no segment after it ran
+    # a gradient written in several module-level statements (`=` then `+=`): what it held after each
+    # one that ran, with its line and whether the statement adds to it (see adds_to)
+    snapshots: dict[str, list[Snapshot]] = field(default_factory=dict)
 
     def ran(self, line: int) -> bool:
         """Whether the statement at `line` ran: no error before it in its segment."""
@@ -168,26 +183,122 @@ def error_from_exception(exc: BaseException, path: Path, source: str) -> Learner
 CELL_MARK = "# ---- notebook cell "  # ninja.notebook's program: each cell runs on its own
 
 
-def segments(tree: ast.Module, source: str) -> list[list[ast.stmt]]:
+def main_block(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.If) and "__main__" in ast.unparse(statement.test) and not statement.orelse
+
+
+def module_statements(tree: ast.Module, as_main: bool = False) -> list[ast.stmt]:
+    """The statements the module runs, one after the other; run as __main__, its `if __name__ ==
+    "__main__":` block's as its own (so that a run can stop inside it, see training_loop)."""
+    if not as_main:
+        return tree.body
+    return [inner for statement in tree.body for inner in (statement.body if main_block(statement) else [statement])]
+
+
+def training_loop(statement: ast.stmt, gradients: set[str]) -> bool:
+    """A loop that trains: it calls .backward(), updates a .data, or computes a gradient afresh at
+    each step (exercise 4's loop after the backward, which rebinds the tensors and gradients)."""
+    if not isinstance(statement, (ast.For, ast.While)):
+        return False
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in gradients for t in node.targets):
+            return True
+        if isinstance(node, ast.Attribute) and (node.attr == "backward" or (node.attr == "data" and
+                                                                             isinstance(node.ctx, ast.Store))):
+            return True
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Attribute) and node.target.attr == "data":
+            return True
+    return False
+
+
+def end_of_backward(path: Path, gradients: set[str], as_main: bool = False) -> int | None:
+    """The last line before the first training loop that follows the first statement writing one
+    of `gradients`: the state to check is the one the backward left, not the one after training.
+    None when no such loop follows."""
+    try:
+        tree = ast.parse(read_source(Path(path)))
+    except (SyntaxError, ValueError, OSError):
+        return None
+    started = False
+    for statement in module_statements(tree, as_main):
+        if started and training_loop(statement, gradients):
+            return statement.lineno - 1
+        started = started or bool(changed_names(statement) & gradients)
+    return None
+
+
+def segments(tree: ast.Module, source: str, as_main: bool = False) -> list[list[ast.stmt]]:
     """The module's statements, split where a `# ---- notebook cell N ----` line starts a cell."""
     starts = [i for i, text in enumerate(source.splitlines(), 1) if text.startswith(CELL_MARK)]
     groups: list[list[ast.stmt]] = [[] for _ in range(len(starts) + 1)]
-    for statement in tree.body:
+    for statement in module_statements(tree, as_main):
         groups[sum(start < statement.lineno for start in starts)].append(statement)
     return [group for group in groups if group]
 
 
+ADDING_METHODS = {"add_", "sub_", "index_add_", "index_put_", "scatter_add_", "put_"}
+
+
+def adds_to(statement: ast.stmt, name: str) -> bool:
+    """Whether `statement` adds to `name` rather than giving it a fresh value: `x += ...`,
+    `x -= ...`, `x[i] = ...` or `x[i] += ...`, `x = x + ...`, x.index_add_(...), a loop of those.
+    A `*=`, `/=` or a plain `x = ...` does not: a gradient made that way is judged as a whole."""
+    adds = False
+    for node in ast.walk(statement):
+        if isinstance(node, ast.AugAssign) and base_name(node.target) == name:
+            if not isinstance(node.op, (ast.Add, ast.Sub)) and isinstance(node.target, ast.Name):
+                return False
+            adds = True
+        elif isinstance(node, ast.Assign) and any(base_name(t) == name for t in node.targets):
+            rebinds = any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+            grows = isinstance(node.value, ast.BinOp) and isinstance(node.value.op, (ast.Add, ast.Sub)) and \
+                isinstance(node.value.left, ast.Name) and node.value.left.id == name  # fmt: skip
+            if rebinds and not grows:
+                return False
+            adds = True
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and base_name(node.func) == name:
+            if node.func.attr.endswith("_"):
+                if node.func.attr not in ADDING_METHODS:
+                    return False
+                adds = True
+    return adds
+
+
+def future_flags(tree: ast.Module) -> int:
+    """The `from __future__ import ...` flags of the module: each statement is compiled alone."""
+    flags = 0
+    for statement in tree.body:
+        if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
+            flags |= sum(getattr(__future__, alias.name).compiler_flag for alias in statement.names)
+    return flags
+
+
 @functools.lru_cache(maxsize=8)
 def compiled(path: str, source: str, as_main: bool = False):
-    """The file's code (one code object per segment, with its (first, last) line) and where it
-    assigns what: parsed once when a file runs at several settings (grading runs it at two batch
-    sizes). Raises SyntaxError."""
+    """The file's code, one code object per module-level statement, grouped by segment with the
+    segment's (first, last) line, and where it assigns what: parsed once when a file runs at
+    several settings (grading runs it at two batch sizes). One statement at a time, so that a
+    gradient written in several statements can be seen after each. Raises SyntaxError."""
     tree = ast.parse(source, filename=path)
+    flags = future_flags(tree)
     codes = [
-        (compile(ast.Module(body=group, type_ignores=[]), path, "exec"), (group[0].lineno, group[-1].end_lineno))
-        for group in segments(tree, source)
-    ]
+        ([(compile(ast.Module(body=[s], type_ignores=[]), path, "exec", flags=flags, dont_inherit=True), s)
+          for s in group], (group[0].lineno, group[-1].end_lineno))
+        for group in segments(tree, source, as_main)
+    ]  # fmt: skip
     return codes, assignment_lines(tree, as_main), change_spans(tree, as_main)
+
+
+def watched_names(changed_at: dict[str, list[tuple[int, int]]]) -> set[str]:
+    """The gradients (d...) written by more than one statement: worth a snapshot after each."""
+    return {name for name, spans in changed_at.items() if name.startswith("d") and len(spans) > 1}
+
+
+def snapshot(run: LearnerRun, statement: ast.stmt, watched: set[str]) -> None:
+    for name in changed_names(statement) & watched:
+        value = run.namespace.get(name)
+        value = value.detach().clone() if torch.is_tensor(value) else value
+        run.snapshots.setdefault(name, []).append(Snapshot(statement.lineno, value, adds_to(statement, name)))
 
 
 def read_source(path: Path) -> str:
@@ -252,12 +363,31 @@ def locals_keeper(path: Path, kept: dict):
     return hook
 
 
-def run_file(path: Path, as_main: bool = False, layout: tuple[Path, str | None] | None = None) -> LearnerRun:
+def run_segment(run: LearnerRun, statements, source: str, watched: set[str]) -> bool:
+    """Run one segment's statements until one raises (a result, kept in run.errors); False when
+    the learner stopped the file or it asked to stop."""
+    for code, statement in statements:
+        try:
+            exec(code, run.namespace)
+        except BaseException as e:  # noqa: BLE001 (the learner's error, SystemExit included, is a result)
+            run.errors.append(error_from_exception(e, run.path, source))
+            if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                run.stopped = module_line(e, run.path) or run.errors[-1].line or 0
+                return False
+            return True
+        snapshot(run, statement, watched)
+    return True
+
+
+def run_file(
+    path: Path, as_main: bool = False, layout: tuple[Path, str | None] | None = None, until: int | None = None
+) -> LearnerRun:
     """Execute the learner's file as a module named __ninja__ (so its `if __name__ == "__main__"`
     block does not run), with its folder importable, capturing what it prints. `as_main`: as
     __main__, keeping the locals of the functions its block calls (a script's main()). `layout` is
     (where imports start, the file's package) when a track knows its course's tree (CS231n's cs231n/
-    folders need no __init__.py); else package_of reads the __init__.py files."""
+    folders need no __init__.py); else package_of reads the __init__.py files. `until`: no
+    module-level statement after this line runs (the training after a backward, end_of_backward)."""
     path = Path(path)
     source = ""
     try:
@@ -276,6 +406,10 @@ def run_file(path: Path, as_main: bool = False, layout: tuple[Path, str | None] 
         "__builtins__": __builtins__,
         "cmp": quiet_cmp,
     }
+    if until is not None:  # what comes after the backward neither runs nor counts
+        codes = [([(c, st) for c, st in statements if st.lineno <= until], span) for statements, span in codes]
+        assigned_at = {name: line for name, line in assigned_at.items() if line <= until}
+        changed_at = {name: [s for s in spans if s[0] <= until] for name, spans in changed_at.items()}
     run = LearnerRun(path, namespace, assigned_at=dict(assigned_at), changed_at=dict(changed_at),
                      segments=[span for _, span in codes])  # fmt: skip
     output = CappedOutput()
@@ -288,14 +422,9 @@ def run_file(path: Path, as_main: bool = False, layout: tuple[Path, str | None] 
         with redirect_stdout(output), redirect_stderr(output):
             if as_main:
                 sys.setprofile(locals_keeper(path, kept))
-            for code, _ in codes:
-                try:
-                    exec(code, namespace)
-                except BaseException as e:  # noqa: BLE001 (the learner's error, SystemExit included, is a result)
-                    run.errors.append(error_from_exception(e, path, source))
-                    if isinstance(e, (KeyboardInterrupt, SystemExit)):
-                        run.stopped = module_line(e, path) or run.errors[-1].line or 0
-                        break  # the learner stopped it, or it asked to stop: no further cell
+            for statements, _ in codes:
+                if not run_segment(run, statements, source, watched_names(run.changed_at)):
+                    break  # the learner stopped it, or it asked to stop: no further cell
         if as_main:
             sys.setprofile(None)
             namespace.update(kept)  # what main() computed, as it saw it

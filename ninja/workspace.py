@@ -158,3 +158,14 @@ def reset(exercise, workspace: Path | None = None) -> ResetResult:
     except OSError as e:
         raise WorkspaceError(f"cannot reset {target}: {e.strerror or e}") from None
     return result
+
+
+def why_unreadable(path: Path) -> str:
+    """Why `path` is no file to read, in the system's words: "No such file or directory", "Is a directory"."""
+    if path.is_dir():
+        return "it is a folder"
+    try:
+        with open(path, "rb"):
+            return "not a regular file" if not path.is_file() else "unreadable"
+    except OSError as e:
+        return e.strerror or str(e)

@@ -84,7 +84,7 @@ def make_class(root: Path) -> None:
         elif line is None:
             text = solution
         else:
-            assert solution.count(line) == 1, f"the solution no longer has one line starting {line!r}"
+            assert instead is not None and solution.count(line) == 1, f"the solution has no one line {line!r}"
             text = solution.replace(line, instead)
         (root / student).mkdir(parents=True)
         (root / student / "exercise1.py").write_text(text, encoding="utf-8")

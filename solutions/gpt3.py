@@ -10,6 +10,7 @@ the scale, as llm.c's attention_backward does.
     ninja hint gpt3      # a hint for the first line that is wrong
 """
 
+from __future__ import annotations
 import torch
 from ninja.tapped.learner import given, tensors
 

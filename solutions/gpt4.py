@@ -10,6 +10,7 @@ the residual stream carries its error down into the blocks below.
     ninja hint gpt4      # a hint for the first line that is wrong
 """
 
+from __future__ import annotations
 import torch
 from ninja.tapped.learner import tensors
 
@@ -61,8 +62,8 @@ def linear_backward(dout, inp, w):
 
 def layernorm_backward(dout, inp, w):
     """out = layernorm(inp) * w + b over the last dim: (dinp, dw, db), as llm.c's layernorm_backward."""
-    mean = inp.mean(-1, keepdim=True)
-    rstd = ((inp - mean) ** 2).mean(-1, keepdim=True).add(1e-5) ** -0.5
+    var, mean = torch.var_mean(inp, -1, keepdim=True, unbiased=False)  # over C, biased, as the forward
+    rstd = torch.rsqrt(var + 1e-5)
     norm = (inp - mean) * rstd
     dnorm = dout * w
     dinp = rstd * (dnorm - dnorm.mean(-1, keepdim=True) - norm * (dnorm * norm).mean(-1, keepdim=True))
@@ -70,15 +71,18 @@ def layernorm_backward(dout, inp, w):
 
 
 def gelu_backward(dout, inp):
-    tanh_out = torch.tanh((2 / torch.pi) ** 0.5 * (inp + 0.044715 * inp**3))
-    dtanh_arg = (2 / torch.pi) ** 0.5 * (1 + 3 * 0.044715 * inp**2)
-    return (0.5 * (1 + tanh_out) + 0.5 * inp * (1 - tanh_out**2) * dtanh_arg) * dout
+    square = inp * inp
+    tanh_out = torch.tanh((2 / torch.pi) ** 0.5 * inp * (1 + 0.044715 * square))
+    dtanh_arg = (2 / torch.pi) ** 0.5 * (1 + 3 * 0.044715 * square)
+    return (0.5 * (1 + tanh_out) + 0.5 * inp * (1 - tanh_out * tanh_out) * dtanh_arg) * dout
 
 
 def attention_backward(datty, q, k, v):
     """dqkv from the gradient of the heads side by side, q, k, v (B, nh, T, hs)."""
-    hs = q.shape[-1]
-    att = (q @ k.transpose(-2, -1) * hs**-0.5).masked_fill(torch.ones(T, T).tril() == 0, float("-inf")).softmax(-1)
+    B, nh, T, hs = q.shape
+    C = nh * hs
+    causal = torch.ones(T, T, device=q.device).tril() == 1  # where a position may look
+    att = (q @ k.transpose(-2, -1) * hs**-0.5).masked_fill(~causal, float("-inf")).softmax(-1)
     dy = datty.view(B, T, nh, hs).transpose(1, 2)
     datt, dv = dy @ v.transpose(-2, -1), att.transpose(-2, -1) @ dy
     dpreatt = att * (datt - (att * datt).sum(-1, keepdim=True))
@@ -86,9 +90,7 @@ def attention_backward(datty, q, k, v):
     return torch.cat([d.transpose(1, 2).reshape(B, T, C) for d in (dq, dk, dv)], dim=-1)
 
 
-dlogits = torch.softmax(logits, -1)
-dlogits.view(B * T, -1)[range(B * T), targets.view(-1)] -= 1
-dlogits /= B * T
+dlogits = (torch.softmax(logits, -1) - torch.nn.functional.one_hot(targets, logits.shape[-1])) / (B * T)
 dlnf = dlogits @ wte
 dresidual3_1, dlnfw, dlnfb = layernorm_backward(dlnf, residual3_1, lnfw)
 # block 1

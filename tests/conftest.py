@@ -58,6 +58,9 @@ SLOW_MODULES = {
     "test_watch.py",
     "test_wheel.py",
     "test_clash.py",
+    "test_exercise_files.py",
+    "test_gpt_engine.py",
+    "test_rosters.py",
 }
 
 

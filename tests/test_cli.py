@@ -195,6 +195,8 @@ def test_the_program_says_the_name_it_was_called_by(tmp_path):
     assert usage.returncode == 2 and "backprop-ninja check" in usage.stderr and "'ninja " not in usage.stderr
     helped = subprocess.run([alias, "check", "--help"], capture_output=True, text=True, env=env, timeout=120)
     assert "Example: backprop-ninja check exercise1" in helped.stdout
+    grouped = subprocess.run([alias, "dev", "check", "--help"], capture_output=True, text=True, env=env, timeout=120)
+    assert "Example: backprop-ninja dev check attention.py" in grouped.stdout  # a group's commands too
     # the completion script (what --install-completion writes; asked for directly, as --show-completion
     # detects the shell from the process tree, which a test run may not have)
     asked = env | {"_BACKPROP_NINJA_COMPLETE": "source_bash"}

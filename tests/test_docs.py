@@ -96,9 +96,12 @@ def shown_commands(page: Path) -> list[str]:
     code += re.findall(r"^(?: {4}|\t)(.*)$", FENCE.sub("", text), re.M)  # indented blocks
     code += [line[2:] for kind, body in FENCE.findall(text) if kind == "console" for line in body.splitlines()
              if line.startswith("$ ")]  # fmt: skip
-    lines = "\n".join(code).splitlines()
+    lines = "\n".join(code).replace("\\\n", " ").splitlines()  # a command continued with a backslash
     found = [re.sub(r"^[!%]?(\$ )?", "", line.strip()) for line in lines]
     return [line.split("#")[0].strip() for line in found if re.match(r"(backprop-)?ninja \w", line)]
+
+
+GROUPS = {"course", "dev"}  # commands with commands of their own: `ninja dev check`
 
 
 @cache
@@ -116,7 +119,7 @@ def test_every_command_shown_has_the_options_it_shows():
     for page in SHOWN:
         for line in shown_commands(page):
             words = shlex.split(line.replace("[", "").replace("]", ""))[1:]
-            group = words[0] if words[0] != "course" else "course " + words[1]
+            group = " ".join(words[:2]) if words[0] in GROUPS else words[0]
             text = help_of(group)
             for option in (w.split("=")[0] for w in words if re.match(r"--?[a-z]", w)):
                 assert option in text, f"{page.name}: `{line}`: `ninja {group}` has no option {option}"

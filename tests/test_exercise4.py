@@ -340,7 +340,7 @@ def test_gradient_shape_differing_in_size_one_dims_trains(tmp_path):
     path = edited(tmp_path, "dbnbias = dhpreact.sum(0, keepdim=True)", "dbnbias = dhpreact.sum(0)")
     result = cli("exercise4", "-f", str(path), "--steps", "20")
     assert result.exit_code == 0, result.output
-    assert "only size-1 dims differ" in result.output and "20 steps on cpu" in result.output
+    assert "only leading size-1 dims differ" in result.output and "20 steps on cpu" in result.output
 
 
 def test_error_during_training_is_shown_with_its_line(tmp_path):

@@ -27,6 +27,18 @@ def exercise(name: str):
     return files.loaded(FIXTURES / f"{name}.py", name)
 
 
+@pytest.fixture(autouse=True)
+def bundled_exercises_only():
+    """Loading a course's ninja.toml (course.load) adds its exercises to the registry of this
+    process: take them out after each test, so later tests count only the bundled ones."""
+    from ninja import registry
+
+    before = dict(registry.EXERCISES)
+    yield
+    registry.EXERCISES.clear()
+    registry.EXERCISES.update(before)
+
+
 @pytest.fixture
 def workspace(tmp_path):
     """A folder with a ninja.toml that registers both exercise files, and their solutions beside them."""
@@ -185,6 +197,15 @@ def test_an_invalid_exercise_file_gets_one_line_saying_what_to_change(tmp_path, 
     assert says in outcome.failures[0] and "\n" not in outcome.failures[0]
 
 
+def test_a_named_mistake_that_cannot_name_anything_is_said(tmp_path):
+    source = (FIXTURES / "ln_gelu.py").read_text()
+    path = tmp_path / "ln_gelu.py"
+    path.write_text(source.replace('/ v["x"].shape[0]', '[:2] / v["x"].shape[0]'))
+    found = devcheck.named_mistakes_compute(files.loaded(path, "ln_gelu"))
+    assert len(found) == 1 and "MISTAKES['logits']['the softmax is missing" in found[0]
+    assert "it is (2, 5), dlogits is (32, 5)" in found[0]
+
+
 def test_dev_check_exit_codes(tmp_path):
     sound = run_ninja(
         "dev", "check", str(FIXTURES / "attention.py"), "--solution", str(FIXTURES / "attention_solution.py")
@@ -251,7 +272,7 @@ def test_watch_checks_an_exercise_file_and_hints(workspace):
     child.expect_exact("check #1")
     child.expect_exact("h hint · q quit")
     child.send("h")
-    child.expect_exact("hint for dout")
+    child.expect_exact("hint 1/3 for dout")  # `ninja hint attention out`'s words
     child.expect_exact("Used in: proj = out @ Wo")
     solved = (FIXTURES / "attention_solution.py").read_text()
     fresh = workspace / "exercises" / "attention.py.tmp~"
@@ -371,3 +392,25 @@ def test_a_script_with_its_own_tensors_is_checked_on_them(tmp_path):
     path.write_text(mine.replace("dW1 = x.T @ dpre", "dW1 = x.T @ dpre * 2"))
     w1 = next(v for v in exercise("ln_gelu").check(path, Settings()).variables if v.name == "W1")
     assert w1.root_cause and "2 times" in w1.diagnosis
+
+
+def test_own_tensors_under_the_learners_own_names_are_found_by_what_they_do(tmp_path):
+    solution = (FIXTURES / "attention_solution.py").read_text()
+    own = (
+        "g = torch.Generator().manual_seed(9)\n"
+        "w_query, w_key = torch.randn(8, 4, generator=g) / 3, torch.randn(8, 4, generator=g) / 3\n"
+        "w_value, w_out = torch.randn(8, 4, generator=g) / 3, torch.randn(4, 8, generator=g) / 2\n"
+        "inputs, goal = torch.randn(3, 5, 8, generator=g), torch.randn(3, 5, 8, generator=g)\n"
+        "causal = torch.tril(torch.ones(5, 5))\n"
+        "Wq, Wk, Wv, Wo, x, target, mask = w_query, w_key, w_value, w_out, inputs, goal, causal\n"
+    )
+    mine = solution.replace("from ninja.tapped.learner import given, tensors\n", "")
+    mine = mine.replace('Wq, Wk, Wv, Wo, x, target, mask = tensors("attention")\n', own)
+    mine = mine.replace('dproj = given("proj", "attention")', "dproj = 2 * diff / diff.numel()")
+    mine += "del Wq, Wk, Wv, Wo, x, target, mask\n"  # only their own names are left
+    path = tmp_path / "mine.py"
+    path.write_text(mine)
+    report = exercise("attention").check(path, Settings())
+    assert report.passed, [(v.name, v.status, v.note) for v in report.variables]
+    note = next(n for n in report.notes if n.startswith("checked on your own"))
+    assert "w_query for Wq" in note and "inputs for x" in note and "batch 3" in note

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from ninja.gpt import gpt1, gpt2, gpt3, gpt4, model, model2
+from ninja.gpt import gpt1, gpt2, gpt3, gpt4, gpt5, model, model2
 
 ROOT = Path(__file__).resolve().parent.parent
-EXERCISES = {"gpt1": gpt1, "gpt2": gpt2, "gpt3": gpt3, "gpt4": gpt4}
+EXERCISES = {"gpt1": gpt1, "gpt2": gpt2, "gpt3": gpt3, "gpt4": gpt4, "gpt5": gpt5}
 SEED = 2147483647
 
 
@@ -120,7 +120,7 @@ def test_solution_gives_autograds_gradients(name, batch_size):
 @pytest.mark.parametrize("name", EXERCISES)
 def test_template_leaves_every_checked_gradient_to_write(name):
     text = (ROOT / "exercises" / f"{name}.py").read_text(encoding="utf-8")
-    todo = re.findall(r"^d(\w+) = None  # TODO$", text, flags=re.M)
+    todo = re.findall(r"^\s*d(\w+) = None  # TODO$", text, flags=re.M)
     assert tuple(todo) == EXERCISES[name].CHECKED
     for given in getattr(EXERCISES[name], "GIVEN", ()):
         assert re.search(rf"^d{given} = given\(.{given}., .{name}.\)$", text, flags=re.M), given
@@ -130,7 +130,7 @@ def test_template_leaves_every_checked_gradient_to_write(name):
 def test_every_checked_name_has_three_hints_that_never_print_the_answer(name):
     module = EXERCISES[name]
     solution = (ROOT / "solutions" / f"{name}.py").read_text(encoding="utf-8")
-    answers = {m.group(1): m.group(2).strip() for m in re.finditer(r"^(d\w+) = (.+)$", solution, flags=re.M)}
+    answers = {m.group(1): m.group(2).strip() for m in re.finditer(r"^\s*(d\w+) = (.+)$", solution, flags=re.M)}
     for checked in module.CHECKED:
         levels = module.HINTS[checked]
         assert len(levels) == 3 and all(level.strip() for level in levels), checked
@@ -181,7 +181,7 @@ MUTATIONS = [
        f"return {GELU_ERF.replace('X', 'inp')} * dout\n    _ = (0.5 * (1 + tanh_out)") for layer in "01"],
     *[("gpt4", f"fch_{layer}", "inner", "* dtanh_arg) * dout", ") * dout") for layer in "01"],
     *[("gpt4", f"qkv_{layer}", *m) for m in ATTENTION for layer in "01"],
-    *[("gpt4", f"qkv_{layer}", "masked", '.masked_fill(torch.ones(T, T).tril() == 0, float("-inf"))', "")
+    *[("gpt4", f"qkv_{layer}", "masked", '.masked_fill(~causal, float("-inf"))', "")
       for layer in "01"],
     ("gpt4", "wpe", "not summed", "dwpe[:T] = dencoded.sum(0)", "dwpe[:T] = dencoded[0]"),
 ]  # fmt: skip

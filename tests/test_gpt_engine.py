@@ -143,7 +143,7 @@ def test_init_writes_the_gpt_templates_and_watch_checks_them(tmp_path):
     child.expect_exact("check #1")
     child.expect_exact("h hint")
     child.send("h")
-    child.expect_exact("hint for dqkv")
+    child.expect_exact("hint 1/3 for dqkv")
     fresh = exercises / "gpt3.py.tmp~"
     fresh.write_text(solution("gpt3"))
     fresh.replace(exercises / "gpt3.py")
@@ -228,3 +228,36 @@ def test_course_init_hands_out_gpt_exercises_without_their_solutions(tmp_path):
     assert (student / "exercises" / "gpt3.py").read_text() == (ROOT / "exercises" / "gpt3.py").read_text()
     shipped = "\n".join(p.read_text(errors="replace") for p in root.rglob("*.py"))
     assert "dpreatt = att * (datt - (att * datt).sum(-1, keepdim=True))" not in shipped
+
+
+OWN_GPT = """\
+import torch
+B, C, V, T = 4, 32, 27, 8  # their own sizes: batch 4, n_embd 32
+g = torch.Generator().manual_seed(1337)
+def w(*shape):
+    return torch.randn(*shape, generator=g, dtype=torch.float64) / shape[-1] ** 0.5
+wte, wpe = 0.3 * w(V, C) * C**0.5, 0.3 * w(T, C) * C**0.5
+ln1w, ln1b, ln2w, ln2b, lnfw, lnfb = (1 + 0.1 * w(C), 0.1 * w(C), 1 + 0.1 * w(C), 0.1 * w(C), 1 + 0.1 * w(C), 0.1 * w(C))
+qkvw, qkvb, attprojw, attprojb = w(3 * C, C), 0.1 * w(3 * C), w(C, C), 0.1 * w(C)
+fcw, fcb, fcprojw, fcprojb = w(4 * C, C), 0.1 * w(4 * C), w(C, 4 * C), 0.1 * w(C)
+idx, targets = torch.randint(0, V, (B, T), generator=g), torch.randint(0, V, (B, T), generator=g)
+mask = torch.tril(torch.ones(T, T, dtype=torch.bool))
+"""
+
+
+def test_a_learners_own_gpt_in_a_notebook_is_checked_on_its_own_tensors(tmp_path):
+    """Their own sizes, seed and batch in the set-up cell: the reference runs on their tensors."""
+    source = solution("gpt1")
+    forward, backward = source.split("# forward pass, one small step a line\n")[1].split("# backward pass\n")
+    cells = [OWN_GPT, forward, backward.split('if __name__ == "__main__"')[0]]
+    path = tmp_path / "mine.ipynb"
+    path.write_text(json.dumps(notebook(cells)))
+    done = run_ninja("check", "gpt1", "--file", str(path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "checked on your own parameters and batch (batch 4" in done.stdout and "52/52 correct" in done.stdout
+    cells[2] = cells[2].replace("att * (datt - (att * datt).sum(-1, keepdim=True))", "att * (1 - att) * datt")
+    path.write_text(json.dumps(notebook(cells)))
+    done = run_ninja("check", "gpt1", "--file", str(path))
+    assert done.returncode == 1 and "dpreatt is wrong: the softmax Jacobian is treated as elementwise" in " ".join(
+        done.stdout.split()
+    )

@@ -181,12 +181,13 @@ def test_gradescope_mode_end_to_end_overwrites_a_faked_results_file(tmp_path):
     submission = tmp_path / "submission"
     submission.mkdir()
     # the child sees neither the environment nor the results folder: its write fails, the rest is graded
+    # (--audit warn: the audit would flag the import; this is about what the child can do)
     (tmp_path / "results").mkdir()
     fake = f"import pathlib\ntry:\n    pathlib.Path({str(tmp_path)!r}, 'results', 'results.json').write_text('1000')\n"
     fake += "except OSError:\n    pass\n"
     (submission / "exercise1.py").write_text(fake + SOLUTION.replace("db2 = dlogits.sum(0)", "db2 = 0"))
     env = os.environ | {"NINJA_GRADESCOPE_ROOT": str(tmp_path)}
-    done = run_ninja("grade", "--gradescope", "--jobs", "1", "--fail-under", "100", env=env)
+    done = run_ninja("grade", "--gradescope", "--jobs", "1", "--fail-under", "100", "--audit", "warn", env=env)
     assert done.returncode == 1, done.stderr  # 25 of 26 is under 100%
     document = json.loads((tmp_path / "results" / "results.json").read_text())
     assert document["score"] == 25 and len(document["tests"]) == 26
@@ -330,3 +331,51 @@ def test_notebooks_and_nested_folders_are_graded(tmp_path):
     assert (r["zipped"].status, r["zipped"].score) == ("graded", 26), r["zipped"].message
     assert r["twice"].status == "error"
     assert "2 files named exercise1.py in the submission (a/exercise1.py, b/exercise1.py)" in r["twice"].message
+
+
+# ---- fail loudly: the grader's own environment (issue 22, item 1) ---------------------------------
+
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="the slots' own uids exist only when the grader is root")
+
+
+def private_library(tmp_path: Path, mode: int) -> Path:
+    """A folder of the import path inside a private (0700) folder, as pyenv's Python under a 0700
+    home is; `mode` is the library folder's own."""
+    home = tmp_path / "home"
+    library = home / "lib"
+    library.mkdir(parents=True)
+    (library / "helper_mod.py").write_text("def scale(t):\n    return t * 1.0\n")
+    home.chmod(0o700)
+    library.chmod(mode)
+    return library
+
+
+@as_root
+def test_a_private_tmpdir_a_private_library_a_bom_and_lazy_imports_grade_as_root(tmp_path):
+    library = private_library(tmp_path, 0o755)
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir(mode=0o700)
+    lazy = "def later(t):\n    import helper_mod, colorsys\n    return helper_mod.scale(t)\n"
+    folders = {"bom": b"\xef\xbb\xbf" + SOLUTION.encode(), "lazy": (lazy + SOLUTION + "dC = later(dC)\n").encode()}
+    for name, data in folders.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "exercise1.py").write_bytes(data)
+    env = os.environ | {"TMPDIR": str(private_tmp), "PYTHONPATH": str(library)}
+    # --audit warn: the allowlist flags those imports; this is about what a child can import
+    done = run_ninja("grade", "--format", "json", "--audit", "warn", *(str(tmp_path / n) for n in folders), env=env)
+    assert done.returncode == 0, done.stderr
+    scores = {Path(r["submission"]).name: r["score"] for r in json.loads(done.stdout)}
+    assert scores == {name: 26 for name in folders}, done.stdout
+    assert list(private_tmp.iterdir()) == []  # the job folders went elsewhere, and nothing was left
+
+
+@as_root
+def test_no_child_that_can_start_means_exit_2_with_the_cause_and_its_fix(tmp_path):
+    library = private_library(tmp_path, 0o700)  # the library folder itself: no way round it
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "exercise1.py").write_text(SOLUTION)
+    done = run_ninja("grade", str(tmp_path / "alice"), env=os.environ | {"PYTHONPATH": str(library)})
+    assert done.returncode == 2, done.stdout + done.stderr
+    said = " ".join(done.stderr.split())
+    assert f"library {library} is not readable by its uid" in said and "chmod o+rx" in said, said
+    assert "Traceback" not in done.stderr and "alice" not in done.stdout  # no one was graded

@@ -16,7 +16,9 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 from ninja.grade import audit, confine
 from ninja.registry import EXERCISES, find
@@ -51,9 +53,26 @@ def is_open(fd):
         return False
 
 
+def ipc():
+    try:
+        return os.readlink("/proc/self/ns/ipc")
+    except OSError as e:
+        return type(e).__name__
+
+
+def listing(folder):
+    try:
+        return ",".join(os.listdir(folder)) or "none"
+    except OSError as e:
+        return type(e).__name__
+
+
+folder = os.statvfs(".")
 facts = dict(uid=os.getuid(), gid=os.getgid(), pid=os.getpid(), seccomp=libc.prctl(21, 0, 0, 0, 0),
              nnp=libc.prctl(39, 0, 0, 0, 0), nproc=resource.getrlimit(resource.RLIMIT_NPROC)[0], socket=sock,
-             fds=",".join(str(fd) for fd in range(1024) if is_open(fd)), cwd=os.getcwd())
+             fds=",".join(str(fd) for fd in range(1024) if is_open(fd)), cwd=os.getcwd(),
+             shm=libc.shmget(0x5EED, 1 << 20, 0o1666), ipc=ipc(), folder_mb=folder.f_blocks * folder.f_frsize >> 20,
+             shm_files=listing("/dev/shm"))
 raise RuntimeError(" ".join(f"{k}={v}" for k, v in facts.items()) + " end")
 """
 # name -> source; {root!r}, {out!r}, {sock!r}, {solution!r} are filled in; each is graded with --audit warn (the
@@ -97,6 +116,20 @@ ATTACKS = {
     "forged_header": "import os, json\nh = json.dumps([{}] * 2).encode()\n"
     "os.write(3, len(h).to_bytes(8, 'little') + h)\nos._exit(0)\n",
     "probe": PROBE,
+    # System V shared memory: 2 GB left for a classmate (or to outlive the grader)
+    "sysv_shm": tried("import ctypes\nlibc = ctypes.CDLL(None)\nkey = libc.shmget(0x5EED, 2 << 30, 0o1666)\n"
+                      "assert key >= 0, 'shmget refused'") + TEMPLATE,
+    # POSIX shared memory: a file in /dev/shm for a classmate to read
+    "posix_shm": tried("open('/dev/shm/ninja-answers', 'w').write('dC = ...')") + TEMPLATE,
+    # fill the private folder: 4 GiB in files of 32 MB (under RLIMIT_FSIZE each)
+    "fill_folder": tried("for i in range(128):\n    open(f'blob{i}', 'wb').write(bytes(32 << 20))") + TEMPLATE,
+    # a reply of its own: the grader's batch swapped for a huge float16 one, and a huge gradient
+    "forged_reply": TEMPLATE + "\nimport numpy as np\nfrom ninja import collected\n_encode = collected.encode\n"
+    "def forged(runs):\n    for run in runs:\n"
+    "        run['own'] = {k: np.ones(v.shape, np.float16) for k, v in zip('C W1 b1 W2 b2 bngain bnbias'.split(),"
+    " parameters())} | {'Xb': np.zeros((200000, 3), np.int64), 'Yb': np.zeros(200000, np.int64)}\n"
+    "        run['answers']['C'] = np.ones(10**6, np.float16)\n    return _encode(runs)\n"
+    "collected.encode = forged\n",
     "markup": "raise RuntimeError('[bold red]FULL MARKS[/] \\x1b[2J\\x1b[31m \\x01 \\x07')\n",
 }
 AUDIT_ONLY = {  # tricks on autograd itself: the audit flags them; the runtime refusal is a second layer
@@ -108,6 +141,21 @@ AUDIT_ONLY = {  # tricks on autograd itself: the audit flags them; the runtime r
     "finite_differences": SOLUTION
     + "\nfor i in range(3):\n    C[0, 0] += 1e-3\n    loss2 = F.cross_entropy(logits, Yb)\n",
     "dunder": SOLUTION + "\nx = ().__class__.__base__.__subclasses__()\n",
+    "getattr_alias": SOLUTION + "\nimport torch\nga = getattr\nengine = ga(torch, '_C')._ImperativeEngine()\n",
+    "attrgetter": SOLUTION + "\nimport operator, torch\nengine = operator.attrgetter('_C')(torch)\n",
+    "private_functorch": SOLUTION + "\nimport torch\nj = torch._functorch.eager_transforms.jacfwd\n",
+    "forward_mode": SOLUTION + "\nimport torch\nwith torch.autograd.forward_ad.dual_level():\n    pass\n",
+    "func_transform": "from torch.func import jacrev\n" + SOLUTION,
+    # a numerical gradient whose objective is not named like a loss
+    "plain_differences": SOLUTION + "\ndef objective(W):\n    return (W ** 2).sum()\n"
+    "g = torch.zeros_like(W2)\nfor i in range(3):\n    W2[0, i] += 1e-4\n    up = objective(W2)\n"
+    "    W2[0, i] -= 2e-4\n    down = objective(W2)\n    W2[0, i] += 1e-4\n    g[0, i] = (up - down) * 5000.0\n",
+}
+# files whose bytes decode differently in another decoding than Python's: the audit must read what the child runs
+ENCODED = {
+    "utf7_comment": b"# coding: utf-7\n# only a comment +AAo-loss.backward()\n" + SOLUTION.encode("utf-7"),
+    "latin1_name": b"# -*- coding: latin-1 -*-\ncaf\xe9 = 1\n" + SOLUTION.encode() + b"\nloss.backward()\n",
+    "bom": b"\xef\xbb\xbf" + SOLUTION.encode() + b"\nimport torch.autograd as A\n",
 }
 
 
@@ -140,14 +188,16 @@ def attacked(tmp_path_factory):
             "package": str(PACKAGE)}
     names = []
     honest = {"honest": SOLUTION, "wrong": WRONG, "dynamo": "import torch._dynamo\n" + SOLUTION}
-    for name, text in {**honest, **ATTACKS, **AUDIT_ONLY}.items():
+    for name, text in {**honest, **ATTACKS, **AUDIT_ONLY, **ENCODED}.items():
         (root / name).mkdir()
         body = text
         for key, value in fill.items():
-            body = body.replace("{" + key + "!r}", repr(value))
-        (root / name / "exercise1.py").write_text(body.replace("EXERCISE_NAMES", repr(find("exercise1").checked)))
+            body = body if isinstance(body, bytes) else body.replace("{" + key + "!r}", repr(value))
+        if isinstance(body, str):
+            body = body.replace("EXERCISE_NAMES", repr(find("exercise1").checked)).encode()
+        (root / name / "exercise1.py").write_bytes(body)
         names.append(name)
-    before = digest(root, set(ATTACKS) | set(AUDIT_ONLY))
+    before = digest(root, set(ATTACKS) | set(AUDIT_ONLY) | set(ENCODED))
     ours = {**digest(PACKAGE, {"__pycache__"}), **digest(find("exercise1").solution.parent, set())}
     env = os.environ | {"NINJA_TEST_SECRET": SECRET}
     common = ["grade", "--seed", "5", "--jobs", "2", "--timeout", "20", "--memory", "768"]
@@ -166,7 +216,7 @@ def attacked(tmp_path_factory):
     return {
         "root": root, "done": done, "written": written, "out": out, "before": before, "connected": connected,
         "results": {Path(r["submission"]).name: r for r in json.loads(written)}, "alone": alone, "audited": audited,
-        "after": digest(root, set(ATTACKS) | set(AUDIT_ONLY) | {"grades.json"}), "ours": ours,
+        "after": digest(root, set(ATTACKS) | set(AUDIT_ONLY) | set(ENCODED) | {"grades.json"}), "ours": ours,
         "ours_after": {**digest(PACKAGE, {"__pycache__"}), **digest(find("exercise1").solution.parent, set())},
     }  # fmt: skip
 
@@ -180,7 +230,7 @@ def test_the_batch_completes_and_says_what_protects_it(attacked):
         assert f"landlock {policy.landlock_abi}" in line
     assert ("seccomp" in line) == (policy.seccomp is not None)
     assert ("uid 60100+slot" in line) == policy.as_root
-    assert len(attacked["results"]) == 3 + len(ATTACKS) + len(AUDIT_ONLY)
+    assert len(attacked["results"]) == 3 + len(ATTACKS) + len(AUDIT_ONLY) + len(ENCODED)
 
 
 def test_the_runtime_refusal_leaves_torch_dynamo_importable(attacked):
@@ -199,6 +249,14 @@ def test_no_attack_scores(attacked):
     scored = {name: r["score"] for name, r in attacked["results"].items() if name in ATTACKS and r["score"] > 0}
     # the attacks that go on to the template's TODO lines score 0 like the template; none gets more
     assert scored == {}, scored
+
+
+def test_shared_memory_and_a_full_folder_reach_no_one(attacked):
+    r = attacked["results"]
+    assert "shmget refused" in r["sysv_shm"]["output"] or "blocked AssertionError" in r["sysv_shm"]["output"]
+    assert not Path("/dev/shm/ninja-answers").exists()
+    assert "blocked OSError" in r["fill_folder"]["output"]  # the folder's tmpfs is full at 64 MB
+    assert r["honest"]["score"] == 26
 
 
 def test_nothing_outside_the_attackers_folders_changed(attacked):
@@ -256,7 +314,11 @@ def test_every_layer_this_machine_allows_is_on_inside_the_child(attacked):
     if os.geteuid() == 0:
         assert 60100 <= int(facts["uid"]) < 60102 and facts["uid"] == facts["gid"] and "uid 60100+slot" in line
     if namespaces_allowed():
-        assert facts["pid"] == "1" and "net+pid namespaces" in line  # its PID namespace's init
+        assert facts["pid"] == "1" and "net+pid+ipc namespaces" in line  # its PID namespace's init
+        assert facts["ipc"] != os.readlink("/proc/self/ns/ipc")
+        assert int(facts["folder_mb"]) <= 64 and "private tmpfs folder" in line
+        assert facts["shm_files"] in ("none", "PermissionError")  # a /dev/shm of its own, or none at all
+    assert facts["shm"] == "-1"  # System V shared memory refused
     if kernel_has_landlock():
         assert "landlock" in line
     assert facts["fds"] == "0,1,2,3"  # stdin, stdout, stderr on /dev/null, and its result pipe
@@ -274,10 +336,10 @@ def test_student_text_reaches_no_terminal_or_parser_raw(attacked):
 def test_the_audit_flags_every_attack_on_autograd(attacked):
     suites = ET.fromstring(attacked["audited"].stdout.encode())
     by_name = {Path(s.get("name").split()[0]).name: s for s in suites}
-    for name in AUDIT_ONLY:
+    for name in [*AUDIT_ONLY, *ENCODED]:
         text = "".join(by_name[name].itertext())
         assert "audit: scored 0" in text, name
-    for name in ("honest", "dynamo"):  # honest code passes the audit
+    for name in ("honest",):  # honest code passes the audit (torch._dynamo is private: flagged, yet it imports)
         assert by_name[name].get("failures") == "0" and by_name[name].get("errors") == "0"
 
 
@@ -308,22 +370,179 @@ NUMERICAL_CS231N = {
 }
 
 
+EXERCISE4 = find("exercise4").solution.read_text()
+# honest code that the blocklist flagged: a learning rate, weight decay, an SGD helper, a check of one's own
+# under the main guard (it never runs when graded)
+HONEST_MAKEMORE = {
+    "small learning rate": EXERCISE4.replace("lr = 0.1 if i < 100000 else 0.01", "lr = 1e-3"),
+    "weight decay": EXERCISE4.replace("p.data += -lr * grad", "p.data += -lr * (grad + wd * p.data)").replace(
+        "n_embd = 10", "wd = 5e-4\nn_embd = 10"),
+    "sgd helper": SOLUTION + "\ndef sgd(params, grads, step_size=1e-3):\n    for p, g in zip(params, grads):\n"
+    "        p.data -= step_size * g\n\nfor step in range(2):\n    loss = F.cross_entropy(logits, Yb)\n"
+    "    sgd([W2, b2], [dW2, db2])\n",
+    "own check under the main guard": SOLUTION + "\nif __name__ == '__main__':\n    import sys\n"
+    "    print(getattr(sys.modules[__name__], 'dC').shape)\n    for p in [C, W1]:\n        p.requires_grad = True\n"
+    "    loss.backward()\n",
+}
+
+
 def test_the_audit_passes_every_template_solution_and_fixture():
-    files = [ex.template for ex in EXERCISES.values()] + [ex.solution for ex in EXERCISES.values()]
-    files.append(Path(__file__).parent / "karpathy_notebook.py")
-    for path in files:
-        assert audit.audit(path.read_text()) == [], path
-    for name, text in HONEST_CS231N.items():
-        assert audit.audit(text) == [], name
+    checked = 0
+    for exercise in EXERCISES.values():
+        allowed = audit.imported_modules(exercise.template.read_text())
+        for path in (exercise.template, exercise.solution):
+            assert audit.audit(path.read_text(), str(path), allowed) == [], path
+            checked += 1
+    assert checked == 2 * len(EXERCISES)
+    allowed = audit.imported_modules(find("exercise4").template.read_text())
+    for name, text in {**HONEST_CS231N, **HONEST_MAKEMORE}.items():
+        assert audit.audit(text, name, allowed) == [], name
     for name, text in {**AUDIT_ONLY, **NUMERICAL_CS231N}.items():
         assert audit.audit(text), name
+
+
+def test_a_notebooks_own_autograd_check_and_debugging_cells_are_not_graded(tmp_path):
+    import karpathy_notebook as kn
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from ninja.grade import jobs
+
+    debugging = "import sys\nprint(getattr(sys.modules['__main__'], 'dlogits').shape)\n"
+    check = "for p in parameters:\n    p.requires_grad = True\nloss.backward()\ncmp('W2', dW2, W2)\n"
+    cells = [kn.IMPORTS, kn.CMP, kn.SETUP, kn.FORWARD, kn.EXERCISE1, debugging, check]
+    ours, karpathys = tmp_path / "nb.ipynb", tmp_path / "karpathy.ipynb"
+    kn.write(ours, new_notebook(cells=[new_code_cell(c) for c in cells]))
+    kn.write(karpathys)  # the lecture's notebook, filled in, training cell and all
+    scratch = jobs.Scratch()
+    try:
+        for i, path in enumerate((ours, karpathys)):
+            prepared = jobs.prepare(i, find("exercise1"), path, str(path), scratch, [])
+            assert prepared.findings == [] and "dC" in prepared.source, (path, prepared.findings)
+    finally:
+        scratch.close()
+
+
+def test_every_autograd_mode_is_refused_at_run_time():
+    """Reverse, forward (dual tensors) and every functorch transform, by their public and private names."""
+    probe = (
+        "import torch\nfrom ninja.grade.child import disable_autograd\ndisable_autograd()\n"
+        "import torch._functorch.eager_transforms as et, torch._functorch.apis as apis\n"
+        "import torch.autograd.forward_ad as fa\nx = torch.randn(3, dtype=torch.float64)\n"
+        "f = lambda t: (t ** 2).sum()\n"
+        "tries = [lambda: et.jacfwd(f)(x), lambda: et.jacrev(f)(x), lambda: torch.func.grad(f)(x),"
+        " lambda: apis.grad(f)(x), lambda: torch.func.jvp(f, (x,), (x,)), lambda: fa.make_dual(x, x),"
+        " lambda: torch.func.hessian(f)(x), lambda: torch.autograd.functional.jacobian(f, x),"
+        " lambda: torch.autograd.grad(f(x.requires_grad_()), x)]\n"
+        "for t in tries:\n    try:\n        print('ran', t())\n    except Exception as e:\n"
+        "        print(type(e).__name__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["AutogradUnavailable"] * 9, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("name", list(ENCODED))
+def test_the_child_compiles_exactly_the_text_the_parent_audited(tmp_path, name):
+    from ninja import runner
+    from ninja.grade import jobs
+
+    (tmp_path / name).mkdir()
+    path = tmp_path / name / "exercise1.py"
+    path.write_bytes(ENCODED[name])
+    scratch = jobs.Scratch()
+    try:
+        prepared = jobs.prepare(0, find("exercise1"), path, str(tmp_path / name), scratch, [])
+        assert runner.read_source(Path(prepared.job["path"])) == prepared.source  # what the child compiles
+        assert prepared.findings, name
+        assert any("backward" in f.what or "autograd" in f.what for f in prepared.findings), prepared.findings
+    finally:
+        scratch.close()
+
+
+def test_a_file_that_does_not_decode_or_parse_never_runs(tmp_path):
+    from ninja.grade import batch as grading
+    from ninja.grade.sandbox import Limits
+
+    files = {"bad_cookie": b"# coding: no-such-codec\n" + SOLUTION.encode(), "bad_bytes": b"x = '\xff\xfe'\n",
+             "bom_and_latin1": b"\xef\xbb\xbf# coding: latin-1\n" + SOLUTION.encode(),
+             "syntax": SOLUTION.encode() + b"\ndC = = 1\n", "nul": SOLUTION.encode() + b"\x00\n"}
+    for name, data in files.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "exercise1.py").write_bytes(data)
+    work = grading.find_work([tmp_path / name for name in files], None)
+    plan = grading.Plan(7, (32, 45), Limits(timeout=10), audit="warn")  # even when the audit only warns
+    results = {Path(r.submission).name: r for r in grading.grade(work, plan, jobs=2)}
+    for name in files:
+        assert (results[name].score, results[name].status) == (0, "error"), (name, results[name].message)
+    assert "not text Python can read" in results["bad_cookie"].message
+    assert "syntax error at line" in results["syntax"].message
+
+
+def test_a_reply_never_chooses_the_reference():
+    """A reply claiming tensors of its own, with autograd's gradients on them: judged on the grader's
+    own secret batch all the same, so it fails like the template it is."""
+    from ninja import collected
+    from ninja.grade import batch as grading
+    from ninja.settings import Settings
+
+    exercise = find("exercise1").for_grading()
+    settings = Settings(11, 40)
+    package = exercise.model.package_tensors(Settings(3))
+    own = {k: torch.zeros(v.shape, dtype=torch.float64) + 0.1 for k, v in package.items() if v.is_floating_point()}
+    own |= {"Xb": torch.zeros(5, 3, dtype=torch.long), "Yb": torch.zeros(5, dtype=torch.long)}
+    _, grads = exercise.reference(settings, exercise.checked, own)
+    run = exercise.collect(exercise.template, settings)
+    run["own"] = {k: collected.plain(v) for k, v in own.items()}
+    run["answers"] = {k: collected.plain(grads[k]) for k in exercise.checked}
+    forged = collected.decode(collected.encode([run]))
+    assert sum(v.status == "pass" for v in exercise.judge(forged[0], settings).variables) == 26  # the old hole
+    fit = grading.fit_to_judge(collected.decode(collected.encode([run])), grading.array_bound(run))
+    passing = [v.name for v in exercise.judge(fit[0], settings).variables if v.status == "pass"]
+    assert len(passing) <= 1, passing  # db1 is all zeros both ways (batchnorm removes b1), by chance
+
+
+def test_a_reply_carries_usual_dtypes_and_sizes_only():
+    from ninja import collected
+    from ninja.grade import batch as grading
+
+    reply = {"a": np.ones(3, np.float16), "b": np.ones(10**6), "c": np.ones(2, np.complex64), "d": [np.ones(2)]}
+    fit = grading.fit_to_judge([reply], 4096)[0]
+    assert fit["a"].dtype == np.float32 and fit["d"][0].dtype == np.float64
+    assert isinstance(fit["b"], collected.Opaque) and isinstance(fit["c"], collected.Opaque)
+
+
+def test_judging_has_time_and_memory_limits_and_never_holds_up_the_loop():
+    from ninja.grade.judging import Judging
+    from ninja.grade.sandbox import Outcome
+
+    def judge(outcome):
+        if outcome.data == b"slow":
+            time.sleep(60)
+        if outcome.data == b"big":
+            bytearray(3 * 2**30)
+        if outcome.data == b"crash":
+            os._exit(9)
+        return {"judged": outcome.data.decode()}
+
+    judging = Judging(judge, lambda outcome, why: {"failed": why}, seconds=2, memory_mb=512)
+    try:
+        started = time.monotonic()
+        for i, data in enumerate([b"slow", b"big", b"fine", b"crash", b"after"]):
+            judging.submit(Outcome({"id": i}, data, 0.0))
+        assert time.monotonic() - started < 1  # handed over, not waited on
+        answers = dict(judging.answers(block=True))
+    finally:
+        judging.close()
+    assert answers[2] == {"judged": "fine"} and answers[4] == {"judged": "after"}  # the next one, judged
+    assert "took over 2 s or over 512 MB" in answers[0]["failed"] and "over 512 MB" in answers[1]["failed"]
+    assert "crashed the judge" in answers[3]["failed"]
 
 
 def test_a_file_handed_in_alone_sees_none_of_the_files_beside_it(tmp_path):
     (tmp_path / "bob.py").write_text(SOLUTION)
     looks = "import os\nraise RuntimeError('beside me: ' + ','.join(sorted(os.listdir('.'))))\n"
     (tmp_path / "alice.py").write_text(looks)
-    done = ninja("grade", "-e", "exercise1", "--format", "json", str(tmp_path / "alice.py"), str(tmp_path / "bob.py"))
+    done = ninja("grade", "-e", "exercise1", "--format", "json", "--audit", "warn", str(tmp_path / "alice.py"),
+                 str(tmp_path / "bob.py"))
     results = {Path(r["submission"]).name: r for r in json.loads(done.stdout)}
     assert "beside me: alice.py" in results["alice.py"]["message"] and "bob" not in results["alice.py"]["message"]
     assert results["bob.py"]["score"] == 26
@@ -375,7 +594,7 @@ def test_a_dead_or_stopped_fork_server_is_replaced_and_its_jobs_reported(tmp_pat
         slow = "import time\ntime.sleep(6)\n" if name == "slow" else ""
         (tmp_path / name / "exercise1.py").write_text(slow + SOLUTION)
     work = grading.find_work([tmp_path / n for n in names], None)
-    plan = grading.Plan(3, (32, 40), grading.Limits(timeout=20, cpu_seconds=20, memory_mb=768))
+    plan = grading.Plan(3, (32, 40), grading.Limits(timeout=20, cpu_seconds=20, memory_mb=768), audit="warn")
 
     def strike(result):
         if Path(result.submission).name == "quick":  # "slow" is running in the other slot now
@@ -459,3 +678,96 @@ def test_a_child_may_read_the_libraries_but_not_bundled_solutions_checkouts_or_s
     forbidden = (wheel / "ninja" / "_bundled", checkout / "solutions", checkout / "tests", checkout, course, wheel)
     assert not {str(path) for path in forbidden} & roots  # none of them whole
     assert not any("_bundled" in r or "solutions" in r or str(course) in r for r in roots)
+
+
+# ---- without root (GitHub's runners): the same layers through a user namespace -------------------
+
+AS_NOBODY = """import os, sys
+from ninja.grade import confine
+paths = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, sys.executable)}
+confine.expose_libraries([(p, os.path.isdir(p)) for p in paths], {})  # nobody may run this Python
+if sys.argv[1] == "deny-userns":  # a kernel that allows no unprivileged user namespace
+    import pyseccomp as sc
+    rules = sc.SyscallFilter(sc.ALLOW)
+    rules.add_rule(sc.ERRNO(1), "unshare")
+    rules.load()
+os.setgroups([])
+os.setresgid(65534, 65534, 65534)
+os.setresuid(65534, 65534, 65534)
+os.execv(sys.executable, [sys.executable, "-m", "ninja", *sys.argv[2:]])
+"""
+DAEMON = tried(
+    "import ctypes, os, time\nif os.fork() == 0:\n    os.setsid()\n"
+    "    ctypes.CDLL(None).prctl(15, b'ninja-daemon23', 0, 0, 0)\n    time.sleep(60)\n    os._exit(0)"
+) + TEMPLATE
+as_root_only = pytest.mark.skipif(os.geteuid() != 0, reason="becoming nobody takes root")
+
+
+def as_nobody(how: str, folders: dict[str, str], *args: str) -> tuple[subprocess.CompletedProcess, dict]:
+    """`ninja grade` run by the unprivileged user nobody on `folders` (name -> exercise1.py)."""
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="ninja-rootless-", dir="/tmp"))
+    try:
+        root.chmod(0o755)
+        for name, text in folders.items():
+            (root / name).mkdir(mode=0o755)
+            (root / name / "exercise1.py").write_text(text)
+            (root / name / "exercise1.py").chmod(0o644)
+        command = [sys.executable, "-c", AS_NOBODY, how, "grade", "--format", "json", "--audit", "warn", "--jobs",
+                   "2", "--timeout", "20", *args, *folders]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, cwd=root, timeout=600,
+                              env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8"})  # fmt: skip
+    finally:
+        import shutil
+
+        shutil.rmtree(root, ignore_errors=True)
+    results = {Path(r["submission"]).name: r for r in json.loads(done.stdout)} if done.returncode == 0 else {}
+    return done, results
+
+
+def running(name: str) -> list[str]:
+    found = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == name:
+                found.append(comm.parent.name)
+        except OSError:
+            continue
+    return found
+
+
+@as_root_only
+def test_without_root_a_user_namespace_gives_pid_ipc_and_net_namespaces_and_kills_what_a_job_started():
+    if not namespaces_allowed_for_nobody():
+        pytest.skip("this kernel allows no unprivileged user namespace: the next test covers it")
+    done, results = as_nobody("allow", {"honest": SOLUTION, "probe": PROBE, "daemon": DAEMON,
+                                        "sysv_shm": ATTACKS["sysv_shm"]})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    line = next(line for line in done.stderr.splitlines() if line.startswith("isolation: "))
+    assert "user namespace" in line and "net+pid+ipc namespaces" in line and "private tmpfs folder" in line
+    assert results["honest"]["score"] == 26
+    message = results["probe"]["message"]
+    facts = dict(part.split("=", 1) for part in message.split("RuntimeError: ", 1)[1].split(" end")[0].split(" "))
+    assert facts["pid"] == "1" and facts["uid"] == "65534" and facts["shm"] == "-1" and facts["socket"] != "open"
+    assert int(facts["folder_mb"]) <= 64
+    assert results["sysv_shm"]["score"] == 0
+    time.sleep(0.5)
+    assert running("ninja-daemon23") == []  # it died with its job's PID namespace, not with a test's
+
+
+def namespaces_allowed_for_nobody() -> bool:
+    done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "unshare", "--user",
+                           "--pid", "--net", "--ipc", "--fork", "true"], capture_output=True)  # fmt: skip
+    return done.returncode == 0
+
+
+@as_root_only
+def test_without_user_namespaces_the_isolation_line_says_what_is_missing_and_strict_refuses():
+    done, results = as_nobody("deny-userns", {"honest": SOLUTION})
+    assert done.returncode == 0, done.stderr
+    said = " ".join(done.stderr.split())
+    assert "no user namespace: no unprivileged user namespace" in said and "no pid namespace" in said
+    assert results["honest"]["score"] == 26
+    strict, _ = as_nobody("deny-userns", {"honest": SOLUTION}, "--isolation", "strict")
+    assert strict.returncode == 2 and "--isolation strict: missing" in strict.stderr, strict.stderr

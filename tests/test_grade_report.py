@@ -75,8 +75,10 @@ def grade(klass: Path, *args: str, env: dict | None = None) -> subprocess.Comple
 
 @pytest.fixture(scope="module")
 def graded(klass):
-    """The JSON and the report from one run, and the terminal's summary."""
-    done = grade(klass, "--format", "json", "--out", "results.json", "--report", "report.html")
+    """Every output from one run (the JSON, the report, CSV, JUnit, gradebook), and the terminal's summary."""
+    outs = ("json:results.json", "report.html", "results.csv", "junit.xml", "gradebook:gradebook.csv", "summary.md",
+            "gradescope:scope")  # fmt: skip
+    done = grade(klass, *[arg for out in outs for arg in ("--out", out)])
     results = json.loads((klass / "results.json").read_text())
     return {(Path(r["submission"]).name, r["exercise"]): r for r in results}, results, done.stdout
 
@@ -116,18 +118,20 @@ def test_every_format_says_what_happened_on_its_first_line(klass, graded):
     assert all(says in t["output"] for t in graded[0]["dee", "exercise1"]["tests"] if not t["passed"])
     flag = "audit: scored 0: the source does what a hand-written backward never needs"
     assert graded[0]["jo", "exercise1"]["message"].startswith(flag)
-    rows = {Path(r["submission"]).name: r for r in csv.DictReader(io.StringIO(grade(klass, "--format", "csv").stdout))}
+    rows = {Path(r["submission"]).name: r for r in csv.DictReader(io.StringIO((klass / "results.csv").read_text()))}
     assert rows["dee"]["message"].startswith(says) and rows["jo"]["message"].startswith(flag)
-    suites = ET.fromstring(grade(klass, "--format", "junit").stdout.split("\n", 1)[-1])
+    suites = ET.fromstring((klass / "junit.xml").read_text().split("\n", 1)[-1])
     for student, first in (("dee", says), ("jo", flag)):
         suite = next(s for s in suites if s.get("name").endswith(f"{student} exercise1"))
         assert {e.get("message")[: len(first)] for e in suite.iter("error")} == {first}
-    scope = json.loads(grade(klass, "--format", "gradescope").stdout)
-    assert f"exercise1: {says}" in scope["output"] and f"exercise1: {flag}" in scope["output"]
+    for student, first in (("dee", says), ("jo", flag)):  # one results.json per submission
+        scope = json.loads((klass / "scope" / student / "results.json").read_text())
+        assert f"exercise1: {first}" in scope["output"]
+    assert sorted(p.parent.name for p in (klass / "scope").glob("*/results.json")) == sorted(CLASS)
 
 
 def test_the_gradebook_has_one_row_per_student_a_column_per_exercise_and_a_total(klass, graded):
-    rows = list(csv.DictReader(io.StringIO(grade(klass, "--format", "gradebook").stdout)))
+    rows = list(csv.DictReader(io.StringIO((klass / "gradebook.csv").read_text())))
     assert [r["student"] for r in rows] == list(CLASS)
     assert list(rows[0]) == ["student", "exercise1", "exercise2", "exercise3", "total", "max_total", "percent", "notes"]
     by = {r["student"]: r for r in rows}
@@ -137,7 +141,7 @@ def test_the_gradebook_has_one_row_per_student_a_column_per_exercise_and_a_total
         "28",
         "28",
     )
-    assert (by["ada"]["total"], by["ada"]["notes"]) == ("26", "exercise2: not handed in; exercise3: not handed in")
+    assert (by["ada"]["total"], by["ada"]["notes"]) == ("26", "exercise2: not submitted; exercise3: not submitted")
     wrong = graded[0]["bob", "exercise1"]["score"]
     assert by["bob"]["exercise1"] == by["bob"]["total"] == str(wrong) and 0 < wrong < 26
     assert by["dee"]["notes"].startswith(f"exercise1: syntax error at line {BROKEN_LINE}")
@@ -183,6 +187,16 @@ def browse(page: Path, *how: str) -> subprocess.CompletedProcess:
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def statuses(dom: str) -> dict[str, dict[str, int]]:
+    """The status table: status -> exercise -> students."""
+    table = dom[dom.index('id="statuses"') : dom.index("</table>", dom.index('id="statuses"'))]
+    counts: dict[str, dict[str, int]] = {}
+    for row in re.findall(r'<tr data-status="([^"]+)">(.*?)</tr>', table, re.S):
+        cells = re.findall(r'data-exercise="(\w+)" data-count="(\d+)"', row[1])
+        counts[row[0]] = {e: int(n) for e, n in cells}
+    return counts
+
+
 def test_the_report_renders_in_chromium_and_its_numbers_equal_the_json(klass, graded):
     _, results, _ = graded
     page = klass / "report.html"
@@ -193,13 +207,19 @@ def test_the_report_renders_in_chromium_and_its_numbers_equal_the_json(klass, gr
     seen = Attributes()
     seen.feed(dom.stdout)
 
-    text = dict(re.findall(r'data-status="(\w+)">(\d+)<', dom.stdout))
-    assert {a["data-status"] for a in seen.having("data-status")} == {"graded", "error", "timeout", "flagged"}
+    assert [a["data-status"] for a in seen.having("data-status")] == [
+        "graded", "error", "timeout", "not submitted", "flagged"]  # fmt: skip
     flagged = sum(any(line.startswith("audit: ") for line in r["message"].splitlines()) for r in results)
     assert flagged == 1 and graded[0]["jo", "exercise1"]["message"].startswith("audit: scored 0")
-    assert {k: int(v) for k, v in text.items()} == {
-        s: sum(r["status"] == s for r in results) for s in ("graded", "error", "timeout")
-    } | {"flagged": flagged}
+    counts = statuses(dom.stdout)  # students, not results: each column adds up to the class
+    for exercise in ("exercise1", "exercise2", "exercise3"):
+        handed = {Path(r["submission"]).name: r["status"] for r in results if r["exercise"] == exercise}
+        expected = {s: sum(v == s for v in handed.values()) for s in ("graded", "error", "timeout")}
+        expected["not submitted"] = len(CLASS) - len(handed)
+        assert {s: counts[s][exercise] for s in expected} == expected, exercise
+        assert sum(counts[s][exercise] for s in expected) == len(CLASS)
+    assert counts["flagged"]["exercise1"] == 1 and counts["not submitted"]["exercise2"] == len(CLASS) - 1
+    assert seen.having("data-students")[0]["data-students"] == str(len(CLASS))
     assert "isolation" in html
 
     rows = seen.having("data-row")
@@ -230,6 +250,24 @@ def test_the_report_renders_in_chromium_and_its_numbers_equal_the_json(klass, gr
     for key, count in roots.items():
         kinds[key.rsplit("/", 1)[1]] = kinds.get(key.rsplit("/", 1)[1], 0) + count
     assert {a["data-kind"]: int(a["data-count"]) for a in seen.having("data-kind")} == kinds
+
+    rates2 = [a for a in seen.having("data-variable") if a["data-variable"] == "dlogits"]
+    assert [a["data-total"] for a in rates2] == ["10", "1"]  # exercise2: only eve's; the rest are left out
+
+    orders = {a["data-order"]: a for a in seen.having("data-order")}
+    assert list(orders) == ["by-roots", "by-total", "by-name"]  # by name last: shown unless another is chosen
+    rows = seen.having("data-student")
+    assert len(rows) == 3 * len(CLASS)
+    by_roots, by_total, by_name = rows[: len(CLASS)], rows[len(CLASS) : 2 * len(CLASS)], rows[2 * len(CLASS) :]
+    assert [a["data-student"] for a in by_name] == sorted(CLASS)
+    totals = {a["data-student"]: float(a["data-total"]) for a in by_name}
+    assert totals == {student: sum(r["score"] for r in results if Path(r["submission"]).name == student)
+                      for student in CLASS}  # fmt: skip
+    assert [float(a["data-percent"]) for a in by_total] == sorted(float(a["data-percent"]) for a in by_total)
+    assert [int(a["data-roots"]) for a in by_roots] == sorted((int(a["data-roots"]) for a in by_roots), reverse=True)
+    helped = [a["data-help"] for a in seen.having("data-help")]
+    assert set(helped) == {"dee", "ivy", "jo"}  # the 0s; bob's and cy's one slip leaves them above 60%
+    assert float(seen.having("data-help")[0]["data-percent"]) == min(float(a["data-percent"]) for a in by_name)
 
     bars = [a for a in seen.having("data-bin")]
     assert sum(int(a["data-count"]) for a in bars[:11]) == sum(r["exercise"] == "exercise1" for r in results)
@@ -288,3 +326,35 @@ def test_gradescope_mode_grades_a_notebook_submission(tmp_path):
     results = json.loads((tmp_path / "results" / "results.json").read_text())
     assert results["score"] == 28 and len(results["tests"]) == 28  # exercises 1, 2 and 3 from one notebook
     assert "exercise1: 26/26 gradients correct" in results["output"]
+
+
+def test_one_run_writes_every_output_and_they_agree(klass, graded):
+    by, results, _ = graded
+    total = sum(r["score"] for r in results)
+    rows = list(csv.DictReader(io.StringIO((klass / "gradebook.csv").read_text())))
+    assert sum(float(r["total"]) for r in rows) == total
+    assert sum(float(r["score"]) for r in csv.DictReader(io.StringIO((klass / "results.csv").read_text()))) == total
+    suites = ET.fromstring((klass / "junit.xml").read_text().split("\n", 1)[-1])
+    assert len(suites) == len(results)
+    assert f"### submissions/bob exercise1: {by['bob', 'exercise1']['score']}/26" in (klass / "summary.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "out, says",
+    [("grades.txt", "cannot tell the format of --out grades.txt"), ("nope:grades.csv", "no format named 'nope'")],
+)
+def test_an_out_of_no_known_format_is_refused_before_anyone_is_graded(klass, out, says):
+    done = ninja("grade", "submissions/ada", "--out", out, cwd=klass)
+    assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert "gradebook" in done.stderr and not (klass / "grades.txt").exists()
+
+
+def test_gradescope_over_several_submissions_is_one_results_json_each_and_never_one_sum(klass, graded):
+    by, _, _ = graded
+    eve = json.loads((klass / "scope" / "eve" / "results.json").read_text())
+    assert eve["score"] == 28 == sum(by["eve", e]["score"] for e in ("exercise1", "exercise2", "exercise3"))
+    assert {t["visibility"] for t in eve["tests"]} == {"visible"} and eve["visibility"] == "visible"
+    done = ninja("grade", "submissions/ada", "submissions/bob", "--format", "gradescope", cwd=klass)
+    assert done.returncode == 2 and "one results.json per submission" in done.stderr, done.stderr
+    done = ninja("grade", "--gradescope", "submissions/ada", "submissions/bob", cwd=klass)
+    assert done.returncode == 2 and "--gradescope grades $NINJA_GRADESCOPE_ROOT/submission" in done.stderr

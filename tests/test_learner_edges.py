@@ -92,3 +92,15 @@ def test_an_unreshaped_x_in_affine_backward_is_named(mistake):
     named = "affine_backward.dw is wrong: x.T.dot(dout) with x still (N, d_1, ..., d_k): "
     assert f"{unreshaped}:18: {named}" in done.stdout
     assert "reshape x to (N, D) first" in done.stdout
+
+
+@pytest.mark.slow
+def test_a_path_that_cannot_be_read_says_why(tmp_path):
+    names = run_ninja("check", "exercise4", "--data", str(tmp_path / "names.txt"))
+    assert names.returncode == 2
+    assert f"cannot read names file {tmp_path / 'names.txt'}: No such file or directory" in names.stderr
+    folder = run_ninja("check", "exercise1", "--data", str(tmp_path))
+    assert folder.returncode == 2 and f"cannot read names file {tmp_path}: it is a folder" in folder.stderr
+    layers = run_ninja("check", "layers", "--file", str(tmp_path / "cs231n" / "layers.py"))
+    assert layers.returncode == 2
+    assert f"cannot read {tmp_path / 'cs231n' / 'layers.py'}: No such file or directory" in layers.stderr

@@ -64,7 +64,7 @@ dbnraw = bngain * dhpreact
 dbnbias = dhpreact.sum(0, keepdim=True)
 dbndiff = bnvar_inv * dbnraw
 dbnvar_inv = (bndiff * dbnraw).sum(0, keepdim=True)
-dbnvar = -(-0.5 * (bnvar + 1e-5)**-1.5) * dbnvar_inv
+dbnvar = -(-0.5 * (bnvar + 1e-5) ** -1.5) * dbnvar_inv
 dbndiff2 = (1.0 / (n - 1)) * torch.ones_like(bndiff2) * dbnvar
 dbndiff += (2 * bndiff) * dbndiff2
 dhprebn = dbndiff.clone()

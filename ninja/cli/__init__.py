@@ -82,5 +82,6 @@ def examples_named(prog: str) -> None:
     import re
 
     ours = re.compile(rf"\bninja (?=(?:{'|'.join(command_names())})\b)")
-    for command in app.registered_commands:
+    groups = [group.typer_instance for group in app.registered_groups if group.typer_instance]
+    for command in [*app.registered_commands, *(c for group in groups for c in group.registered_commands)]:
         command.help = ours.sub(f"{prog} ", command.help or inspect.getdoc(command.callback) or "")

@@ -42,9 +42,17 @@ def epilog() -> str:
     )
 
 
+class UsageExit(typer.Exit):
+    """Exit 2, keeping the message: what `check --format json` prints as its one object."""
+
+    def __init__(self, message: str):
+        super().__init__(2)
+        self.usage_error = message
+
+
 def fail_usage(message: str) -> typer.Exit:
     errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(2)
+    return UsageExit(message)
 
 
 def quoted(path) -> str:
@@ -136,7 +144,9 @@ def settings_from(seed: Optional[int], batch_size: int, data: Optional[Path]):
     if seed is not None and not 0 <= seed < 2**62:
         raise fail_usage("--seed must be a whole number from 0 to 2**62")
     if data is not None and not data.is_file():
-        raise fail_usage(f"cannot read names file {data}")
+        from ninja.workspace import why_unreadable
+
+        raise fail_usage(f"cannot read names file {data}: {why_unreadable(data)}")
     return Settings(batch_size=batch_size, data=data) if seed is None else Settings(seed, batch_size, data)
 
 

@@ -4,6 +4,7 @@ exercise 4, the training run once every gradient passes; for CS231n, its own opt
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
@@ -73,22 +74,38 @@ def check(
     """
     from ninja.settings import DataError  # here: --help and completion need no torch
 
-    ex = exercise_named(exercise)
-    if getattr(ex, "track", None) == "cs231n":  # there --data is a CIFAR-10 folder
-        path = cs231n_files(ex, file or [], workspace)
-        ex = cs231n_options(ex, only, numeric, data, convention)
-        settings = replace(settings_from(seed, batch_size, None), data=data)
-    elif only is not None or numeric or convention or len(file or []) > 1:
-        raise fail_usage("--only, --numeric, --convention and several --file are for the CS231n exercises")
-    else:
-        path = learner_file(ex, file[0] if file else None, workspace)
-        settings = settings_from(seed, batch_size, data)
-    wanted = training_request(ex, steps, device, plot)
+    with one_json_object(format, exercise):
+        ex = exercise_named(exercise)
+        if getattr(ex, "track", None) == "cs231n":  # there --data is a CIFAR-10 folder
+            path = cs231n_files(ex, file or [], workspace)
+            ex = cs231n_options(ex, only, numeric, data, convention)
+            settings = replace(settings_from(seed, batch_size, None), data=data)
+        elif only is not None or numeric or convention or len(file or []) > 1:
+            raise fail_usage("--only, --numeric, --convention and several --file are for the CS231n exercises")
+        else:
+            path = learner_file(ex, file[0] if file else None, workspace)
+            settings = settings_from(seed, batch_size, data)
+        wanted = training_request(ex, steps, device, plot)
+        try:
+            report = watched_check(ex, path, settings, timeout)
+        except DataError as e:
+            raise fail_usage(str(e)) from None
+        raise typer.Exit(show(report, format, ex, path, settings, wanted))
+
+
+@contextmanager
+def one_json_object(format: Format, exercise: str):
+    """--format json prints one JSON object whatever the exit, a usage error's (exit 2) too."""
     try:
-        report = watched_check(ex, path, settings, timeout)
-    except DataError as e:
-        raise fail_usage(str(e)) from None
-    raise typer.Exit(show(report, format, ex, path, settings, wanted))
+        yield
+    except typer.Exit as stop:
+        message = getattr(stop, "usage_error", None)  # fail_usage's: nothing printed on stdout yet
+        if format is Format.json and stop.exit_code == 2 and message is not None:
+            error = {"kind": "UsageError", "message": message, "file": None, "line": None, "cell": None}
+            result = {"exercise": exercise, "passed": False, "exit_code": 2, "variables": [], "notes": [],
+                      "error": error}  # fmt: skip
+            print(json.dumps(result, indent=2))
+        raise
 
 
 def show(report, format: Format, exercise, path, settings, wanted) -> int:

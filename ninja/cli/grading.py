@@ -49,7 +49,11 @@ def grade(
         "(the root is /autograder unless that variable says otherwise)",
     ),
     format: Optional[GradeFormat] = typer.Option(None, "--format", help="\\[default: table, or gradescope]"),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the results here \\[default: standard output]"),
+    out: Optional[list[str]] = typer.Option(
+        None, "--out", "-o", help="Write the results here; repeat it for more: the format from the extension "
+        "(results.json is Gradescope's, .json .xml .csv .html .md) or a prefix, e.g. gradebook:grades.csv, "
+        "canvas:, moodle:, gradescope-scores:, gradescope:FOLDER \\[default: standard output]",
+    ),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Submissions graded at once \\[default: cores]"),
     timeout: Optional[float] = typer.Option(None, help="Wall-clock seconds per submission \\[default: 30]"),
     memory: Optional[int] = typer.Option(None, help="Memory limit per submission, in MB \\[default: 1024]"),
@@ -57,6 +61,18 @@ def grade(
     batch_sizes: Optional[str] = typer.Option(None, "--batch-sizes", help="e.g. 32,45 \\[default: 32 and one by seed]"),
     config: Optional[Path] = typer.Option(
         None, help="ninja.toml: the course's exercises, points, limits \\[default: ./ninja.toml if there is one]"
+    ),
+    installed_course: bool = typer.Option(
+        False, "--course", help="Grade by the course this install carries (a course's student wheel): its "
+        "exercises and points, never a ninja.toml in the folder graded",
+    ),
+    roster: Optional[Path] = typer.Option(
+        None, "--roster", help="A CSV of the class (id, email, name): the gradebooks list every student on it, "
+        "a student with no submission scored 0, not submitted",
+    ),
+    similarity: Optional[Path] = typer.Option(
+        None, "--similarity", help="Find pairs whose backward code is the same up to names, comments and line "
+        "order: a CSV of their matching lines side by side here, and the pairs in the report",
     ),
     fail_under: Optional[float] = typer.Option(
         None, "--fail-under", min=0, max=100, help="Exit 1 if a submission scores under this percentage"
@@ -81,7 +97,8 @@ def grade(
 ):
     """Grade a class's submissions, each in its own sandboxed process.
 
-    Examples: [bold]ninja grade submissions/*/ --format gradebook --out grades.csv --report report.html[/],
+    Examples: [bold]ninja grade submissions/*/ --out gradebook:grades.csv --out report.html --out junit.xml[/],
+    [bold]ninja grade canvas-download/ --roster roster.csv --out canvas:canvas.csv --similarity pairs.csv[/],
     [bold]ninja grade --gradescope[/]
     """
     import time
@@ -90,31 +107,99 @@ def grade(
 
     # the warm worker starts first: it imports torch on the other core while this process does
     server = ForkServer() if submissions or gradescope else None
+    if gradescope and submissions:
+        raise fail_usage("--gradescope grades $NINJA_GRADESCOPE_ROOT/submission, one submission: to grade "
+                         "folders, name them without --gradescope (--out gradescope:FOLDER writes one "
+                         "results.json per submission)")  # fmt: skip
     if gradescope:
-        submissions, out, format = gradescope_paths(out, format)
+        submissions, out = gradescope_paths(out)
+        format = format or GradeFormat.gradescope
     if not submissions:
         raise fail_usage("name the submissions to grade (folders or files), or pass --gradescope")
+    outputs = outputs_of(out, format, report, similarity)
+    format = format or GradeFormat.table
+    config = installed_config(config) if installed_course else config
     config = config or (Path(CONFIG_FILE) if Path(CONFIG_FILE).is_file() else None)
     chosen = course_of(config)
+    entries = roster_of(roster)
     found, plan, at_once = plan_of(
         submissions, exercise, chosen, config, jobs, timeout, memory, seed, batch_sizes, credit, audit
     )
+    if not outputs and format == GradeFormat.gradescope and len({f.submission for f in found}) > 1:
+        raise fail_usage("Gradescope reads one results.json per submission: write them with --out gradescope:FOLDER "
+                         "(FOLDER/<student>/results.json)")  # fmt: skip
     started = time.monotonic()
     results, protection = run(found, plan, at_once, isolation, server)
     elapsed = time.monotonic() - started
-    text = write_results(format or GradeFormat.table, out, results, elapsed)
-    if report is not None:
-        write_class_report(report, results, plan, elapsed, protection)
-    summarise(console_for(text, out), results, plan, elapsed)
-    if fail_under is not None and any(r.score < fail_under / 100 * r.max_score for r in results):
-        console_for(text, out).print(f"[bold red]a submission scores under {fail_under:g}%[/]")
+    graded = grading_of(results, plan, elapsed, protection, chosen, entries, exercise)
+    text = write_results(format, outputs, graded)
+    summarise(console_for(text), graded.results, plan, elapsed)
+    if fail_under is not None and any(r.score < fail_under / 100 * r.max_score for r in graded.results):
+        console_for(text).print(f"[bold red]a submission scores under {fail_under:g}%[/]")
         raise typer.Exit(1)
 
 
-def gradescope_paths(out: Optional[Path], format: Optional[GradeFormat]):
-    """--gradescope: the submission, the results file and the format where Gradescope puts and reads them."""
+def outputs_of(out: Optional[list[str]], format: Optional[GradeFormat], report, similarity) -> list[tuple[str, Path]]:
+    """(format, file) of every --out, --report and --similarity, known before anyone is graded."""
+    from ninja.grade import formats
+
+    out = list(out or [])
+    default = format.value if format and len(out) == 1 and format != GradeFormat.table else None
+    try:
+        outputs = [formats.output_spec(spec, default) for spec in out]
+    except formats.OutputError as e:
+        raise fail_usage(str(e)) from None
+    return outputs + [(name, path) for name, path in (("report", report), ("similarity", similarity)) if path]
+
+
+def installed_config(config: Optional[Path]) -> Path:
+    """--course: the ninja.toml a course's student install carries, never one the student can edit."""
+    from ninja.course_rules import COURSE_FILE
+
+    if config is not None or not COURSE_FILE.is_file():
+        raise fail_usage("--course grades by the course an install carries (ninja course init builds one), "
+                         + ("not with --config too" if config else "and this install carries none"))  # fmt: skip
+    return COURSE_FILE
+
+
+def roster_of(roster: Optional[Path]):
+    from ninja.grade import batch as grading
+    from ninja.grade import roster as rosters
+
+    try:
+        return rosters.read(roster) if roster is not None else None
+    except grading.GradeError as e:
+        raise fail_usage(str(e)) from None
+
+
+def grading_of(results, plan, elapsed: float, protection: list[str], chosen, entries, exercise: Optional[str]):
+    """The one grading every output is written from: the results (a roster's students with nothing
+    handed in added), the class by student, the run's settings, the similar pairs when asked for."""
+    from ninja.grade import batch as grading
+    from ninja.grade import formats
+    from ninja.grade import roster as rosters
+    from ninja.registry import EXERCISES
+
+    class_list = None
+    if entries is not None:
+        wanted = [exercise] if exercise else list(chosen.exercises) or list(dict.fromkeys(r.exercise for r in results))
+        missing = lambda name, e: grading.failed(  # noqa: E731
+            EXERCISES[e], plan, name, grading.NOT_SUBMITTED, "not submitted: nothing from this student", 0.0)
+        class_list, notes = rosters.assign(formats.students(results), entries, wanted, missing)
+        results = [r for student in class_list for r in student.results]
+        for note in notes:
+            errors.print(f"roster: {note}", highlight=False, markup=False, soft_wrap=True)
+    sizes = ", ".join(map(str, plan.batch_sizes))
+    run = {"seed": plan.seed, "batch sizes": sizes, "seconds": round(elapsed, 1), "credit": plan.credit,
+           "audit": plan.audit, "isolation": "; ".join(protection) or "no child ran"}  # fmt: skip
+    return formats.Grading(results, elapsed, run, class_list, chosen.name, chosen.visibility,
+                           chosen.exercise_visibility)  # fmt: skip
+
+
+def gradescope_paths(out: Optional[list[str]]):
+    """--gradescope: the submission, and the results file where Gradescope puts and reads them."""
     root = Path(os.environ.get("NINJA_GRADESCOPE_ROOT", "/autograder"))
-    return [root / "submission"], out or root / "results" / "results.json", format or GradeFormat.gradescope
+    return [root / "submission"], [f"gradescope:{root / 'results' / 'results.json'}", *(out or [])]
 
 
 def course_of(config: Optional[Path]):
@@ -205,29 +290,29 @@ def run(found, plan, jobs: int, isolation: IsolationMode, server):
     return results, protection
 
 
-def write_results(format: GradeFormat, out: Optional[Path], results, elapsed: float) -> Optional[str]:
-    """The results in `format`, to --out or standard output: the text written (None for the table)."""
+def write_results(format: GradeFormat, outputs: list[tuple[str, Path]], graded) -> Optional[str]:
+    """Every output from the one grading (each file written atomically once no child is left), or
+    the format asked for on standard output: the text printed there (None for the table)."""
     from ninja.grade import formats
 
-    writers = {
-        GradeFormat.gradescope: lambda: formats.gradescope(results, elapsed),
-        GradeFormat.junit: lambda: formats.junit(results),
-        GradeFormat.json: lambda: formats.as_json(results),
-        GradeFormat.csv: lambda: formats.as_csv(results),
-        GradeFormat.gradebook: lambda: formats.gradebook(results),
-        GradeFormat.github: lambda: formats.github(results),
-    }
-    text = writers[format]() if format in writers else None
-    if out is not None and text is not None:
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            formats.write_atomically(out, text)  # every child is gone by now: nothing rewrites it after
-        except OSError as e:
-            raise fail_usage(f"cannot write {out}: {e}") from None
-    elif text is not None:
+    if any(name == "similarity" for name, _ in outputs):
+        from ninja.grade.similarity import class_pairs
+        from ninja.registry import EXERCISES
+
+        templates = {r.exercise: EXERCISES[r.exercise].template.read_text() for r in graded.results
+                     if r.exercise in EXERCISES}  # fmt: skip
+        graded.similar = class_pairs(graded.results, lambda r: formats.short_name(r.submission), templates)
+        errors.print(f"similarity: {len(graded.similar)} pairs flagged", highlight=False)
+    try:
+        formats.write_outputs(outputs, graded)
+    except OSError as e:
+        raise fail_usage(str(e)) from None
+    text = None
+    if not outputs and format != GradeFormat.table:
+        text = formats.WRITERS[format.value](graded)
         print(text)
     if format == GradeFormat.github:
-        in_actions(formats, results)
+        in_actions(formats, graded.results)
     return text
 
 
@@ -246,30 +331,11 @@ def in_actions(formats, results) -> None:
                 errors.print(f"[yellow]note:[/] cannot write ${variable} ({path}): {e}", highlight=False)
 
 
-def write_class_report(report: Path, results, plan, elapsed: float, protection: list[str]) -> None:
-    from ninja.grade import formats
-    from ninja.grade import report as class_report
-
-    run = {
-        "seed": plan.seed,
-        "batch sizes": ", ".join(map(str, plan.batch_sizes)),
-        "seconds": round(elapsed, 1),
-        "credit": plan.credit,
-        "audit": plan.audit,
-        "isolation": "; ".join(protection) or "no child ran",
-    }
-    try:
-        report.parent.mkdir(parents=True, exist_ok=True)
-        formats.write_atomically(report, class_report.page(results, run))
-    except OSError as e:
-        raise fail_usage(f"cannot write {report}: {e}") from None
-
-
-def console_for(text: Optional[str], out: Optional[Path]):
+def console_for(text: Optional[str]):
     """Where the summary goes: stdout, unless the results themselves went there."""
     from ninja.cli.base import console
 
-    return console if text is None or out is not None else errors
+    return console if text is None else errors
 
 
 def summarise(terminal, results, plan, elapsed: float) -> None:

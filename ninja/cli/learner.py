@@ -33,11 +33,14 @@ def list_exercises(workspace: Workspace = None):
     """
     from rich.table import Table
 
+    from ninja.course_rules import course_exercises
     from ninja.settings import Settings
 
     grid = Table("exercise", "title", "your progress")
     passed = 0
     known = every_exercise(workspace)
+    ours = {name: known[name] for name in course_exercises() if name in known}
+    known = ours or known  # a course's student install lists the course's exercises
     for ex in known.values():
         path = learner_path(ex, workspace)
         if not path.is_file():
@@ -177,6 +180,11 @@ def solution(
     from ninja.settings import Settings
 
     ex = exercise_named(exercise)
+    if getattr(ex, "source_file", None) is not None and not ex.solution.is_file():  # a course's own exercise
+        raise fail_usage(
+            f"{ex.name} is an exercise file ({ex.source_file}) with no solution: its ninja.toml can name one "
+            f'([exercises.{ex.name}] solution = "path.py"), or your instructor has it'
+        )
     if not ex.solution.is_file():  # an install built for students (ninja course init) leaves them out
         raise fail_usage(
             f"this install of backprop-ninja carries no solutions (a copy built for students): {ex.name}'s "

@@ -37,8 +37,7 @@ def affine(t, out):
 
 
 AFFINE_RESHAPE = (
-    "x.T.dot(dout) with x still (N, d_1, ..., d_k): reshape x to (N, D) first, "
-    "x.reshape(x.shape[0], -1).T.dot(dout)"
+    "x.T.dot(dout) with x still (N, d_1, ..., d_k): reshape x to (N, D) first, x.reshape(x.shape[0], -1).T.dot(dout)"
 )
 
 

@@ -23,6 +23,7 @@ from ninja import collected, runner
 from ninja.cs231n import inherit, loading
 from ninja.cs231n.cases import Case, Inputs, OwnKind, Unit, dout_for, frozen, tensors
 from ninja.results import LearnerError
+from ninja.workspace import why_unreadable
 
 
 @dataclass
@@ -105,7 +106,7 @@ def files_for(exercise, given: Sequence[Path]) -> list[Path]:
         elif path.is_file():
             found.append(path)
         else:
-            raise FileNotFoundError(f"cannot read {path}")
+            raise FileNotFoundError(f"cannot read {path}: {why_unreadable(path)}")
     return list(dict.fromkeys(found))
 
 

@@ -14,7 +14,7 @@ import secrets
 import signal
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,7 @@ from ninja.grade import audit, discover
 from ninja.grade import jobs as prep
 from ninja.grade.child import AUTOGRAD_MESSAGE
 from ninja.grade.discover import GradeError  # noqa: F401 (the grading input error, raised here too)
+from ninja.grade.judging import Judging
 from ninja.grade.sandbox import ForkServer, Limits, Outcome, worker_path
 from ninja.registry import Exercise
 from ninja.results import ERROR as ERROR_STATUS
@@ -32,6 +33,8 @@ from ninja.results import FAIL, PASS, LearnerError, Report, VarResult
 from ninja.settings import Settings
 
 GRADED, ERROR, TIMEOUT = "graded", "error", "timeout"
+NOT_SUBMITTED = "not submitted"  # no file for the exercise: 0 points, left out of the class's statistics
+JUDGE_MEMORY_MB = 2048  # what judging one reply may take on top of the references (an honest one takes ~50)
 DTYPES = {
     name: np.dtype(name)
     for name in ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool", "complex64")
@@ -128,8 +131,9 @@ def read_points(config: Path | None) -> dict[str, dict[str, float]]:
     for name, section in table.items():
         if name in ("course", "exercises"):  # ninja.toml's choices and exercise files (ninja/registry.py)
             continue
-        if name not in EXERCISES or not isinstance(section, dict) or set(section) - {"points"}:
-            raise GradeError(f"{config}: [{name}] is not an exercise with a points table (e.g. [exercise1.points])")
+        if name not in EXERCISES or not isinstance(section, dict) or set(section) - {"points", "visibility"}:
+            raise GradeError(f"{config}: [{name}] is not an exercise with a points table (e.g. [exercise1.points]) "
+                             "and a visibility")  # fmt: skip
         for variable, value in section.get("points", {}).items():
             bare = variable.removeprefix("d") if variable not in EXERCISES[name].checked else variable
             if bare not in EXERCISES[name].checked:
@@ -338,12 +342,13 @@ def why_no_result(outcome: Outcome, limits: Limits) -> tuple[str, str]:
 
 
 def result_of(
-    outcome: Outcome, exercise: Exercise, plan: Plan, cache: dict, prepared: prep.Prepared
+    outcome: Outcome, exercise: Exercise, plan: Plan, cache: dict, prepared: prep.Prepared, bound: int
 ) -> SubmissionResult:
-    """The child's plain data judged here, in the parent, against references kept in `cache`;
+    """The child's plain data judged (in a judge of the judging process), against references kept in `cache`;
     `prepared.source` is the submission's file as the parent read it before the child ran;
     `point_back` puts a report's lines in the terms of what the student handed in (a notebook's
-    cells). Whatever the child sent, a failure stays this submission's (RecursionError too)."""
+    cells); `bound`: the most elements an array of the reply may have. Whatever the child sent, a
+    failure stays this submission's (RecursionError too)."""
     submission = outcome.job["submission"]
     if not outcome.timed_out and not outcome.truncated and outcome.exit_code == 0 and outcome.data:
         settings = grading_settings(exercise, plan)
@@ -351,6 +356,7 @@ def result_of(
             runs = collected.decode(outcome.data)
             if not isinstance(runs, list) or len(runs) != len(settings) or not all(isinstance(r, dict) for r in runs):
                 raise collected.BadData("not one result per grading setting")
+            runs = fit_to_judge(runs, bound)
             for run in runs:  # what the judge reads from the source, it reads from the parent's copy
                 if "source" in run:
                     run["source"] = prepared.source
@@ -370,6 +376,52 @@ def result_of(
     return failed(exercise, plan, submission, status, message, outcome.wall)
 
 
+REPLY_DTYPES = {"float32", "float64", "int64", "int32", "uint8", "bool"}  # what judging reads; float16 as float32
+
+
+def fit_to_judge(runs: list, bound: int) -> list:
+    """A reply, fit to judge: nothing in it chooses the reference (a makemore file's "own"
+    parameters and batch are the grader's secret ones when grading), arrays of the usual dtypes
+    (a float16 array is judged as float32; any other dtype is no gradient), and none with more
+    than `bound` elements (the exercise's largest, with room for a wrong shape): a forged reply
+    costs the judge what an honest one does."""
+
+    def fit(value):
+        if isinstance(value, dict):
+            return {k: fit(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fit(v) for v in value]
+        if isinstance(value, np.ndarray):
+            if value.size > bound:
+                return collected.Opaque("oversized_array")
+            if value.dtype == np.float16:
+                return value.astype(np.float32)
+            return value if value.dtype.name in REPLY_DTYPES else collected.Opaque(f"{value.dtype.name}_array")
+        return value
+
+    for run in runs:
+        if run.get("own") is not None:
+            run["own"] = None
+    return fit(runs)
+
+
+def array_bound(data) -> int:
+    """The most elements a reply's array may have: 16 times the largest array an honest run sends
+    (a wrong shape such as (n, n) for (n,) fits; a 1 MB forged array does not)."""
+    sizes = [0]
+
+    def walk(value):
+        if isinstance(value, dict):
+            [walk(v) for v in value.values()]
+        elif isinstance(value, (list, tuple)):
+            [walk(v) for v in value]
+        elif isinstance(value, np.ndarray):
+            sizes.append(value.size)
+
+    walk(data)
+    return 16 * max(max(sizes), 4096)
+
+
 def given_tables(exercises: Iterable[Exercise], plan: Plan) -> dict[str, list[dict[str, np.ndarray]]]:
     """The gradients an exercise gives (exercise 3's dhpreact) at each grading setting, computed
     here: a child gets them as arrays in its folder and never runs the reference itself."""
@@ -383,14 +435,27 @@ def given_tables(exercises: Iterable[Exercise], plan: Plan) -> dict[str, list[di
     return tables
 
 
-def warm_up(exercises: Iterable[Exercise]) -> None:
+def warm_up(exercises: Iterable[Exercise]) -> dict[str, int]:
     """Check each bundled solution once at the notebook's seed (nothing secret) in the parent, so
     everything judging imports is imported before the first child runs (a child cannot plant a
     module that the parent would import later), and torch's kernels are warm (the template, in an
-    install built for students)."""
+    install built for students). Returns each exercise's array bound (see array_bound)."""
+    bounds = {}
     for exercise in exercises:
         graded = exercise.for_grading()
-        graded.judge(graded.collect(exercise.warm_up_file, Settings()), Settings())
+        data = graded.collect(exercise.warm_up_file, Settings())
+        graded.judge(data, Settings())
+        bounds[exercise.name] = array_bound(data)
+    return bounds
+
+
+def warm_references(exercises: Iterable[Exercise], plan: Plan, cache: dict) -> None:
+    """In the judging process, before it serves: each exercise judged once at every grading setting
+    (its bundled file, nothing a child sent), so every judge it forks inherits the references."""
+    for exercise in exercises:
+        graded = exercise.for_grading()
+        for _, settings in grading_settings(exercise, plan):
+            graded.judge(graded.collect(exercise.warm_up_file, settings), settings, cache)
 
 
 def exercise_files(exercises: Iterable[Exercise]) -> dict[str, str]:
@@ -435,7 +500,7 @@ def grade(
     scratch = prep.Scratch()
     try:
         torch.set_num_threads(1)
-        warm_up(exercises.values())  # while the fresh worker imports torch
+        bounds = warm_up(exercises.values())  # while the fresh worker imports torch
         given = given_tables(exercises.values(), plan)
         for i, (submission, exercise, path) in enumerate(work):
             early = early_result(i, submission, exercise, path, plan, scratch, given, prepared)
@@ -449,19 +514,48 @@ def grade(
                               "files": exercise_files(exercises.values())}, hidden_folders(work))  # fmt: skip
             server.wait_ready()
             on_isolation(server.layers, server.missing)
+            server.prove(str(scratch.folder(-1)))  # one child starts and reports, or no one is graded
+            scratch.remove(-1)
             to_run = [dict(p.job, settings=settings_of[p.job["exercise"]], given=list(given[p.job["exercise"]][0]))
                       for i, p in prepared.items() if i not in results]  # fmt: skip
-            cache: dict = {}  # references stay in the parent; no child ever inherits them
-            for outcome in server.run(to_run, max(1, jobs)):
-                i = outcome.job["id"]
-                scratch.remove(i)
-                results[i] = with_findings(result_of(outcome, work[i][1], plan, cache, prepared[i]), prepared[i], plan)
+            for i, result in judged(server.run(to_run, max(1, jobs)), work, plan, prepared, bounds, scratch):
+                results[i] = with_findings(result, prepared[i], plan)
                 on_result(results[i])
     finally:
         if server is not None:
             server.close()  # waits for the fork server, which waits for every child
         scratch.close()
     return [results[i] for i in range(len(work))]
+
+
+def judged(outcomes: Iterable[Outcome], work, plan: Plan, prepared: dict, bounds: dict,
+           scratch: prep.Scratch) -> Iterable[tuple[int, SubmissionResult]]:  # fmt: skip
+    """(job id, result) for every outcome, judged in the judging process (ninja/grade/judging.py):
+    the loop that keeps the children's deadlines hands each reply over and never waits on a judge."""
+    cache: dict = {}  # references stay on the grader's side; no child ever inherits them
+
+    def judge(outcome: Outcome) -> dict:
+        i = outcome.job["id"]
+        return asdict(result_of(outcome, work[i][1], plan, cache, prepared[i], bounds[work[i][1].name]))
+
+    def not_judged(outcome: Outcome, why: str) -> dict:
+        return asdict(failed(work[outcome.job["id"]][1], plan, outcome.job["submission"], ERROR, why, outcome.wall))
+
+    exercises = {exercise.name: exercise for _, exercise, _ in work if exercise is not None}
+    judging = Judging(judge, not_judged, max(plan.limits.timeout, 10.0), JUDGE_MEMORY_MB,
+                      lambda: warm_references(exercises.values(), plan, cache))  # fmt: skip
+    try:
+        for outcome in outcomes:
+            scratch.remove(outcome.job["id"])
+            judging.submit(outcome)
+            yield from ((i, as_result(v)) for i, v in judging.answers())
+        yield from ((i, as_result(v)) for i, v in judging.answers(block=True))
+    finally:
+        judging.close()
+
+
+def as_result(verdict: dict) -> SubmissionResult:
+    return SubmissionResult(**verdict | {"tests": [TestResult(**t) for t in verdict["tests"]]})
 
 
 def early_result(i, submission, exercise, path, plan, scratch, given, prepared) -> SubmissionResult | None:
@@ -479,6 +573,13 @@ def early_result(i, submission, exercise, path, plan, scratch, given, prepared) 
         prepared[i] = prep.prepare(i, exercise, path, submission, scratch, given[exercise.name])
     except prep.NotGradable as e:
         return failed(exercise, plan, submission, ERROR, str(e), 0.0)
+    syntax = next((f for f in prepared[i].findings if f.syntax), None)
+    if syntax is not None:  # whatever the audit mode: it would not compile in the child either
+        scratch.remove(i)
+        message = f"syntax error at line {syntax.line}: {syntax.what.removeprefix('SyntaxError: ')}"
+        result = failed(exercise, plan, submission, ERROR, f"{message}\n{path}:{syntax.line}: {syntax.what}", 0.0)
+        result.line = syntax.line
+        return result
     if prepared[i].findings and plan.audit == "enforce":
         scratch.remove(i)
         return failed(exercise, plan, submission, ERROR, audit_message(prepared[i].findings, "scored 0"), 0.0)

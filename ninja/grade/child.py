@@ -52,12 +52,27 @@ def disable_autograd() -> None:
     torch.Tensor.requires_grad_ = refusal("requires_grad_")
     torch.autograd.backward = refusal("autograd_backward")
     torch.autograd.grad = refusal("autograd_grad")
+    import torch._functorch.apis as apis
+    import torch._functorch.eager_transforms as transforms
+    import torch.autograd.forward_ad as forward_ad
+
+    transforms_ = ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "linearize")
     for module, names in (
-        (torch.func, ("grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "linearize")),
+        (torch.func, transforms_),
+        (transforms, transforms_),
+        (apis, ("grad", "grad_and_value")),
         (torch.autograd.functional, ("vjp", "jvp", "jacobian", "hessian", "vhp", "hvp")),
+        # forward mode: dual tensors never reach the engine, so it is refused where it starts
+        (forward_ad, ("make_dual", "unpack_dual", "dual_level", "enter_dual_level", "exit_dual_level")),
+        (torch._C, ("_enter_dual_level", "_exit_dual_level")),
+        (torch, ("_make_dual", "_unpack_dual")),
+        # every functorch transform (by whatever name it is reached) enters a level here first
+        (torch._C._functorch, ("_grad_increment_nesting", "_jvp_increment_nesting")),
+        (transforms, ("_grad_increment_nesting", "_jvp_increment_nesting")),
     ):
         for name in names:
-            setattr(module, name, refusal(f"{module.__name__}.{name}"))
+            if hasattr(module, name):
+                setattr(module, name, refusal(f"{module.__name__}.{name}"))
 
 
 def disable_references() -> None:
@@ -88,7 +103,6 @@ def prepare(args: dict) -> None:
     then forget every source it read."""
     from ninja import registry, runner
     from ninja.grade.confine import PRELOAD
-    from ninja.makemore import data
     from ninja.registry import find
     from ninja.settings import Settings
     from ninja.tapped import files
@@ -101,11 +115,10 @@ def prepare(args: dict) -> None:
             importlib.import_module(module)
         except Exception:  # noqa: BLE001 (not installed, or fails to import: the child reports it)
             pass
-    data.splits(None)  # every child inherits the dataset
     for name, path in args.get("files", {}).items():  # a course's own exercises: loaded here, before any child
         registry.EXERCISES[name] = files.loaded(Path(path), name)
     importlib.import_module("ninja.tapped.learner")  # what their templates import
-    for name in args["exercises"]:
+    for name in args["exercises"]:  # (a makemore one loads the dataset here: every child inherits it)
         exercise = find(name).for_grading()
         collect(exercise, exercise.warm_up_file, Settings(), None)
     runner.compiled.cache_clear()  # the solutions' source must not stay in a child's memory

@@ -4,9 +4,10 @@ Built once in the warm worker (`Policy.build`: what this machine allows, the rea
 seccomp filter), applied in every child (`Policy.apply`): descriptors closed, limits, its own uid
 and gid per slot when the grader is root, no_new_privs, a Landlock domain (read-only interpreter and
 libraries, nothing of the submissions, solutions or outputs; its own job folder read-write; signals
-and abstract sockets scoped), a seccomp filter. The fork server puts each child in fresh net and
-PID namespaces (`Namespaces`), so the child is its namespace's pid 1 and every process it starts
-dies with it.
+and abstract sockets scoped), a seccomp filter. The fork server forks each child into fresh net, PID and IPC
+namespaces (`Namespaces`, through a user namespace of its own when not root), so the child is its
+namespace's pid 1 and every process it starts dies with it; in a mount namespace of its own, its
+folder is a tmpfs with a size (`private_folder`).
 
 Libraries: landlockpy (pure Python over the kernel's documented ABI, best effort per ABI version,
 maintained, no native build) and pyseccomp (ctypes over the system's libseccomp, which compiles
@@ -24,6 +25,7 @@ import sysconfig
 from dataclasses import dataclass, field
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
+CLONE_NEWIPC = 0x08000000
 NAMESPACE_FLAGS = (CLONE_NEWNS, 0x02000000, 0x04000000, 0x08000000, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
                    0x00000080)  # mount, cgroup, uts, ipc, user, pid, net, time  # fmt: skip
 OURS = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # this ninja package
@@ -37,6 +39,9 @@ DENIED_SYSCALLS = (
     "reboot", "acct", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register", "fanotify_init",
     "move_mount", "open_tree", "fsopen", "fsmount", "fspick", "mount_setattr", "quotactl", "kcmp", "pidfd_getfd",
     "socket", "process_madvise", "settimeofday", "clock_settime", "sethostname", "setdomainname", "vhangup",
+    # System V IPC: shared memory, queues, semaphores (a hand-off between students); no numeric code uses them
+    "shmget", "shmat", "shmdt", "shmctl", "msgget", "msgsnd", "msgrcv", "msgctl", "semget", "semop", "semtimedop",
+    "semctl",
 )  # fmt: skip
 # a learner's file may import these even where the slot's uid cannot read the standard library
 PRELOAD = ("math", "random", "itertools", "functools", "collections", "re", "string", "time", "json", "copy",
@@ -53,9 +58,9 @@ class Policy:
     missing: dict[str, str] = field(default_factory=dict)  # layer -> why it is missing and what that means
     landlock_abi: int = 0
     as_root: bool = False
-    namespaces: bool = False
+    namespaces: bool = False  # each child in fresh PID, net and IPC namespaces, and a mount namespace of its own
+    user_namespace: bool = False  # not root: the fork server holds them through a user namespace of its own
     processes: int = 64
-    own_net: bool = False  # not root: each child cuts itself off the network (user + net namespace)
     seccomp: object = None  # a pyseccomp.SyscallFilter, loaded in each child
 
     @classmethod
@@ -67,6 +72,8 @@ class Policy:
         policy.seccomp = seccomp_filter(policy.missing)
         if not policy.as_root:
             policy.missing["uid"] = f"the grader is not root: children run as its own user (uid {os.getuid()})"
+        if LINUX:
+            policy.missing["cgroups"] = cgroups_note()
         if not LINUX:
             policy.missing["no_new_privs"] = f"{sys.platform} has no no_new_privs: only the rlimits confine a child"
             policy.missing["namespaces"] = f"{sys.platform} has no namespaces: a child's processes may outlive it"
@@ -83,10 +90,11 @@ class Policy:
             named.append(f"uid {UID_BASE}+slot")
         if LINUX:
             named.append("no_new_privs")
+        if self.user_namespace:
+            named.append("user namespace")
         if self.namespaces:
-            named.append("net+pid namespaces")
-        elif self.own_net:
-            named.append("net namespace")
+            named.append("net+pid+ipc namespaces")
+            named.append("private tmpfs folder")
         named.append("fds closed, rlimits")
         return named
 
@@ -99,14 +107,15 @@ class Policy:
         set_limits(limits, self.processes)
         quiet_stdio()
         folder = job["dir"]
-        if self.as_root:
-            uid = UID_BASE + int(job["slot"])
+        uid = UID_BASE + int(job["slot"]) if self.as_root else os.getuid()
+        if self.namespaces:
+            private_folder(folder, limits.file_mb, uid)
+        elif self.as_root:
             hand_over(folder, uid)
+        if self.as_root:
             os.setgroups([])
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
-        if self.own_net:
-            own_network()
         os.chdir(folder)
         os.environ.clear()
         os.environ.update({"TMPDIR": folder, "HOME": folder, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
@@ -115,10 +124,85 @@ class Policy:
         tempfile.tempdir = folder
         if LINUX:
             no_new_privs()
+        if self.user_namespace:
+            drop_capabilities()  # what the user namespace gave the fork server, its children do not keep
         if self.landlock_abi:
             restrict_paths(self, folder)
         if self.seccomp is not None:
             self.seccomp.load()
+
+
+MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x1000, 0x4000, 0x40000
+
+
+def expose_libraries(read_only: list[tuple[str, bool]], missing: dict[str, str]) -> None:
+    """Root only, once, in the fork server (its children inherit it): a folder above a library that
+    other users cannot pass through (a 0700 home holding pyenv's Python) is covered, in a mount
+    namespace of the fork server's own, by a small tmpfs anyone may pass through that holds only the
+    way down to the libraries, bound from the real folders. The slots' uids can then import lazily
+    (and decode a BOM: encodings.utf_8_sig); the rest of that home is hidden from them."""
+    ways = private_ways([path for path, _ in read_only])
+    if not ways:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    originals: dict[str, int] = {}
+    try:
+        check(libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+        check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+        # opened in the new namespace (a bind from another one is refused), before anything covers them
+        originals = {way: os.open(way, os.O_PATH | os.O_CLOEXEC) for entries in ways.values() for way in entries}
+        for folder in sorted(ways, key=len):  # outer first: a private folder inside another is bound back first
+            check(libc.mount(b"tmpfs", folder.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"mode=755,size=1m"),
+                  f"tmpfs on {folder}")  # fmt: skip
+            for way in sorted(ways[folder]):
+                if os.path.isdir(f"/proc/self/fd/{originals[way]}"):
+                    os.mkdir(way, 0o755)
+                else:
+                    os.close(os.open(way, os.O_CREAT | os.O_WRONLY, 0o644))
+                source = f"/proc/self/fd/{originals[way]}".encode()
+                check(libc.mount(source, way.encode(), None, MS_BIND | MS_REC, None), f"bind {way}")
+    except OSError as e:
+        missing["library"] = f"a folder above Python's library is private and could not be opened to the slots ({e})"
+    finally:
+        for fd in originals.values():
+            os.close(fd)
+
+
+def private_ways(paths: list[str]) -> dict[str, set[str]]:
+    """For each folder above a path that other users cannot pass through: the entries in it that
+    lead to the paths."""
+    ways: dict[str, set[str]] = {}
+    for path in paths:
+        folder = os.path.dirname(path)
+        below = path
+        chain = []
+        while folder != below:
+            chain.append((folder, below))
+            folder, below = os.path.dirname(folder), folder
+        for above, entry in chain:
+            try:
+                private = not os.stat(above).st_mode & 0o001
+            except OSError:
+                continue
+            if private:
+                ways.setdefault(above, set()).add(entry)
+    return ways
+
+
+def check(result: int, what: str) -> None:
+    if result != 0:
+        raise OSError(ctypes.get_errno(), f"{what}: {os.strerror(ctypes.get_errno())}")
+
+
+def cgroups_note() -> str:
+    """What holds instead of a cgroup per slot (ninja does not make cgroups yet)."""
+    here = "cgroup v2 is mounted" if os.path.isfile("/sys/fs/cgroup/cgroup.controllers") else "no cgroup v2 hierarchy"
+    return (
+        f"{here}, but ninja makes no cgroup per slot: slots share the CPU by the scheduler alone; what holds "
+        "instead: a job's deadline leaves out the time it waited for a CPU (up to 3 timeouts), RLIMIT_CPU and "
+        "RLIMIT_AS per process, RLIMIT_NPROC per uid, every process of a job killed with its PID namespace, its "
+        "folder a tmpfs with a size"
+    )
 
 
 def hand_over(folder: str, uid: int) -> None:
@@ -256,56 +340,101 @@ def no_new_privs() -> None:
         raise OSError(ctypes.get_errno(), "PR_SET_NO_NEW_PRIVS")
 
 
+SYS_CLONE = {"x86_64": 56, "aarch64": 220}.get(os.uname().machine if LINUX else "")
+SIGCHLD = 17
+
+
 class Namespaces:
-    """Fresh PID and net namespaces for each child the fork server forks: unshare before the fork
-    makes the child its PID namespace's init (when it ends, the kernel kills whatever it started),
-    setns back after it, so the next child gets namespaces of its own too."""
+    """Fresh PID, net and IPC namespaces for each child the fork server forks: a fork by clone(2)
+    with CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC makes the child its PID namespace's init (when
+    it ends, the kernel kills whatever it started) and leaves the fork server where it was (no
+    setns back, which a user namespace could not do), so its pid is the one the parent sees.
+    Python's own fork hooks run around it, as os.fork runs them."""
+
+    FLAGS = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC
 
     def __init__(self, missing: dict[str, str]):
         self.libc = ctypes.CDLL(None, use_errno=True)
-        self.own_pid = -1
+        self.available = False
         try:
-            self.own_pid = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-            self.enter()
-            self.leave()
+            if SYS_CLONE is None:
+                raise OSError(errno.ENOSYS, f"no clone(2) number known for {os.uname().machine}")
+            pid = self.fork()
+            if pid == 0:
+                os._exit(0)
+            self.available = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
         except OSError as e:
-            if self.own_pid >= 0:
-                os.close(self.own_pid)
-            self.own_pid = -1
             missing["pid namespace"] = (
-                f"unshare(CLONE_NEWPID) refused ({e.strerror}; it needs root): what a child starts is killed "
-                "by process group only, and RLIMIT_NPROC is the grader's own"
+                f"clone(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC) refused ({e.strerror}; it needs root or an "
+                "unprivileged user namespace): what a child starts is killed by process group only, a child keeps "
+                "the network (less seccomp's socket ban) and the machine's System V IPC (less seccomp's ban), and "
+                "its folder has no size cap beyond RLIMIT_FSIZE per file"
             )
 
-    @property
-    def available(self) -> bool:
-        return self.own_pid >= 0
+    def fork(self) -> int:
+        """os.fork, with the child in namespaces of its own."""
+        api = ctypes.pythonapi
+        api.PyOS_BeforeFork()
+        pid = self.libc.syscall(ctypes.c_long(SYS_CLONE), ctypes.c_long(SIGCHLD | self.FLAGS), ctypes.c_long(0),
+                                ctypes.c_long(0), ctypes.c_long(0), ctypes.c_long(0))  # fmt: skip
+        if pid == 0:
+            api.PyOS_AfterFork_Child()
+            return 0
+        error = ctypes.get_errno()
+        api.PyOS_AfterFork_Parent()
+        if pid < 0:
+            raise OSError(error, os.strerror(error))
+        return pid
 
-    def enter(self) -> None:
-        if self.libc.unshare(CLONE_NEWPID | CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
 
-    def leave(self) -> None:
-        if self.libc.setns(self.own_pid, CLONE_NEWPID) != 0:
-            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
-
-
-def own_network() -> None:
+def enter_user_namespace(missing: dict[str, str]) -> bool:
+    """Not root, in the fresh warm worker before it starts a thread: a user namespace of its own,
+    its uid and gid mapped to themselves, in which it may unshare PID, net, IPC and mount
+    namespaces for its children as root does. False, with the reason in `missing`, where the
+    kernel allows no unprivileged user namespaces."""
+    uid, gid = os.getuid(), os.getgid()
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
-        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWUSER | CLONE_NEWNET)")
+    try:
+        check(libc.unshare(CLONE_NEWUSER), "unshare(CLONE_NEWUSER)")
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+    except OSError as e:
+        missing["user namespace"] = (
+            f"no unprivileged user namespace ({e}; kernel.unprivileged_userns_clone, user.max_user_namespaces or "
+            "an AppArmor rule forbids it): without root, no PID, net or IPC namespace either"
+        )
+        return False
+    return True
 
 
-def network_probe(missing: dict[str, str]) -> bool:
-    """Not root: whether a forked child can still give itself a network namespace of its own."""
-    pid = os.fork()
-    if pid == 0:
-        try:
-            own_network()
-            os._exit(0)
-        except OSError:
-            os._exit(1)
-    if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0:
-        return True
-    missing["net namespace"] = "no unprivileged user namespaces: a child keeps the network, less seccomp's socket ban"
-    return False
+def drop_capabilities() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+    check(libc.capset(header, (ctypes.c_uint32 * 6)()), "capset (drop every capability)")
+
+
+def private_folder(folder: str, size_mb: int, uid: int) -> None:
+    """In the child, before it drops root: a mount namespace of its own, where its job folder
+    becomes a tmpfs of `size_mb` (what the parent wrote there copied in, owned by `uid`) and
+    /dev/shm an empty tmpfs of its own (POSIX shared memory reaches no one). Both vanish with it."""
+    files = {}
+    for parent, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(parent, name)
+            with open(path, "rb") as f:
+                files[os.path.relpath(path, folder)] = f.read()
+    libc = ctypes.CDLL(None, use_errno=True)
+    check(libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
+    options = f"size={size_mb}m,mode=0700,uid={uid},gid={uid}".encode()
+    check(libc.mount(b"tmpfs", folder.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options), f"tmpfs on {folder}")
+    if os.path.isdir("/dev/shm"):
+        check(libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64k,mode=0700"), "/dev/shm")
+    for relative, data in files.items():
+        path = os.path.join(folder, relative)
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+    hand_over(folder, uid)

@@ -13,14 +13,18 @@ memory), batch sizes and how credit is given. From it `ninja course init` writes
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import shutil
 import stat
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ninja import __version__, registry
+from ninja.course_rules import ALL_HINTS
 from ninja.exercise import PACKAGE
+from ninja.grade import release, strip
 from ninja.grade.batch import GradeError, toml_table
 from ninja.registry import EXERCISES
 
@@ -28,6 +32,11 @@ CONFIG = "ninja.toml"
 DEFAULT_EXERCISES = ("exercise1", "exercise2", "exercise3")
 PACKAGE_COPY = ".backprop-ninja"  # the solution-free copy; hidden, so grading a whole repository skips it
 CREDITS = ("value", "local")
+DEFAULT_HINTS = 2  # the derivative in words; level 3 is the rule (exercise 3's is its whole formula)
+SETTINGS = ("name", "exercises", "timeout", "memory", "batch_sizes", "credit", "jobs", "hints", "visibility",
+            "release")  # fmt: skip
+# Gradescope's: always shown, never, once the due date has passed, once the grades are published
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
 
 @dataclass
@@ -41,6 +50,13 @@ class Course:
     batch_sizes: tuple[int, ...] | None = None
     credit: str | None = None
     jobs: int | None = None
+    hints: int = DEFAULT_HINTS  # the highest hint level students see; 0: none
+    visibility: str = "visible"  # the whole result on Gradescope
+    release: str = ""  # where the student wheel is downloaded from (a release's asset folder URL)
+    exercise_visibility: dict[str, str] = field(default_factory=dict)  # [exercise1] visibility = "hidden"
+
+    def visibility_of(self, exercise: str) -> str:
+        return self.exercise_visibility.get(exercise, self.visibility)
 
 
 def number(config: Path, key: str, value, kind=float, least: float = 0):
@@ -61,7 +77,7 @@ def load(config: Path) -> Course:
     table = toml_table(config).get("course", {})
     if not isinstance(table, dict):
         raise GradeError(f"{config}: course must be a table ([course])")
-    unknown = set(table) - {"name", "exercises", "timeout", "memory", "batch_sizes", "credit", "jobs"}
+    unknown = set(table) - set(SETTINGS)
     if unknown:
         raise GradeError(f"{config}: [course] has no setting {', '.join(sorted(unknown))}")
     exercises = table.get("exercises", [])
@@ -78,6 +94,16 @@ def load(config: Path) -> Course:
     credit = table.get("credit")
     if credit is not None and credit not in CREDITS:
         raise GradeError(f'{config}: course.credit is "value" or "local", not {credit!r}')
+    visibility = table.get("visibility", "visible")
+    given = {f"{name}.visibility": section["visibility"] for name, section in toml_table(config).items()
+             if name != "course" and isinstance(section, dict) and "visibility" in section}  # fmt: skip
+    for where, value in {"course.visibility": visibility, **given}.items():
+        if value not in VISIBILITIES:
+            raise GradeError(f"{config}: {where} is one of {', '.join(VISIBILITIES)}, not {value!r}")
+    chosen = {where.removesuffix(".visibility"): str(value) for where, value in given.items()}
+    hints = table.get("hints", DEFAULT_HINTS)
+    if isinstance(hints, bool) or hints not in range(ALL_HINTS + 1):
+        raise GradeError(f"{config}: course.hints is a level from 0 (no hints) to 3 (the rule), not {hints!r}")
     return Course(
         name=str(table.get("name", "backprop")),
         exercises=tuple(exercises),
@@ -86,7 +112,17 @@ def load(config: Path) -> Course:
         batch_sizes=sizes,
         credit=credit,
         jobs=number(config, "jobs", table["jobs"], int) if "jobs" in table else None,
+        hints=hints,
+        visibility=visibility,
+        exercise_visibility=chosen,
+        release=release_url(config, table.get("release", "")),
     )
+
+
+def release_url(config: Path, url) -> str:
+    if not isinstance(url, str) or (url and not re.fullmatch(r"https://[^\s\"'`$\\]+", url)):
+        raise GradeError(f"{config}: course.release is the https:// folder the wheel is downloaded from, not {url!r}")
+    return url
 
 
 def starting_toml(exercises: list[str], name: str) -> str:
@@ -102,6 +138,12 @@ def starting_toml(exercises: list[str], name: str) -> str:
         "memory = 1024         # MB per submission",
         "# batch_sizes = [32, 45]   # default: 32 and a second size drawn from each run's secret seed",
         'credit = "value"      # or "local": a line right given the student\'s upstream gradients earns its points',
+        '# visibility = "visible"  # on Gradescope: visible, hidden, after_due_date or after_published;',
+        '#                         # [exercise2] visibility = "after_due_date" sets one exercise\'s',
+        '# release = "https://github.com/ORG/COURSE/releases/download/v1"  # where students\' workflows get',
+        "#   backprop-ninja: upload release/backprop_ninja-*.whl there (pinned by its sha256 in the workflow)",
+        f"hints = {DEFAULT_HINTS}             # the highest level `ninja hint` shows students: 0 none, 1 shapes, "
+        "2 the derivative in words, 3 the rule",
         "",
     ]
     for exercise in exercises:
@@ -115,10 +157,11 @@ def starting_toml(exercises: list[str], name: str) -> str:
 # ---- what the students get -------------------------------------------------------------------------
 
 
-def package_without_solutions(dest: Path) -> None:
+def package_without_solutions(dest: Path, config: Path, course: Course) -> None:
     """A copy of this backprop-ninja that pip can install, with the templates and no solutions:
-    the `ninja` package (less caches and bundled files), the templates bundled inside it, and a
-    pyproject.toml that includes nothing else."""
+    the `ninja` package (less caches and bundled files), the templates bundled inside it, the
+    course's ninja.toml as its rules (ninja/course_rules.py), no hint text above the course's
+    level (ninja/grade/strip.py), and a pyproject.toml that includes nothing else."""
     if dest.exists():
         shutil.rmtree(dest)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "_bundled")
@@ -127,6 +170,12 @@ def package_without_solutions(dest: Path) -> None:
     templates.mkdir(parents=True)
     for exercise in EXERCISES.values():
         shutil.copy(exercise.template, templates / exercise.template.name)
+    shutil.copy(config, dest / "ninja" / "_bundled" / "course.toml")
+    for source in exercise_files(config):  # its own exercise files, where the bundled course.toml finds them
+        target = dest / "ninja" / "_bundled" / source.relative_to(config.parent)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, target)
+    strip.strip_package(dest, EXERCISES.values(), course.hints)
     deps = ",\n".join(f"    {json.dumps(requirement)}" for requirement in dependencies())  # a TOML string
     (dest / "pyproject.toml").write_text(
         '[build-system]\nrequires = ["hatchling>=1.21"]\nbuild-backend = "hatchling.build"\n\n'
@@ -153,6 +202,9 @@ def dependencies() -> list[str]:
 WORKFLOW = """\
 # Grades your exercises on every push: annotations at your lines, the per-variable table in the
 # run's summary, and the score for GitHub Classroom (its reporter reads the grade step's result).
+# backprop-ninja comes from the course's release, pinned by its sha256; the exercises and points
+# come from the course's ninja.toml inside it, not from this repository. (You can edit this file:
+# your instructor grades every repository again from their side at the deadline.)
 name: Autograding Tests
 on: [push, workflow_dispatch]
 permissions:
@@ -168,8 +220,9 @@ jobs:
       - uses: actions/setup-python@v5
         with:
           python-version: "3.11"
-      - name: Install backprop-ninja (this copy has no solutions)
-        run: pip install --index-url https://download.pytorch.org/whl/cpu torch && pip install ./{package}
+      - name: Install backprop-ninja from the course's release (pinned)
+        run: |
+{install}
       - name: Grade
         id: ninja
         run: {command}
@@ -181,21 +234,45 @@ jobs:
         with:
           runners: ninja
 """
-STUDENT_COMMAND = "backprop-ninja grade exercises --config ninja.toml --format github"  # never the build system
+STUDENT_COMMAND = "backprop-ninja grade exercises --course --format github"  # never the build system
+NO_RELEASE = (
+    'echo "::error::the course has no release URL yet: the instructor sets [course] release in ninja.toml '
+    'and runs ninja course init again" && exit 1'
+)
 
 
-def student_readme(course: Course) -> str:
+def workflow(course: Course, wheel: Path, requirements: list[str]) -> str:
+    """The starter's workflow: installs from the course's release by URL and sha256 (or stops,
+    saying so, while ninja.toml names no release), then grades by the installed course's rules."""
+    if course.release:
+        url = f"{course.release.rstrip('/')}/{wheel.name}#sha256={release.sha256(wheel)}"
+        steps = release.install_lines(requirements, f"backprop-ninja @ {url}")
+    else:
+        steps = [NO_RELEASE]
+    return WORKFLOW.format(install="\n".join(f"          {line}" for line in steps), command=STUDENT_COMMAND)
+
+
+def student_readme(course: Course, requirements: list[str]) -> str:
     listed = "\n".join(f"- `exercises/{e}.py`: {EXERCISES[e].title}" for e in course.exercises)
     first = course.exercises[0]
+    torch = next((r for r in requirements if r.startswith("torch")), "torch")
     return f"""# {course.name}
 
 Your exercises:
 
 {listed}
 
+Set up once, in a virtual environment (Debian, Ubuntu and Homebrew's Python refuse a plain
+`pip install` outside one):
+
+    python3 -m venv .venv
+    . .venv/bin/activate            # Windows: .venv\\Scripts\\activate
+    pip install --index-url {release.TORCH_INDEX} "{torch}"
+    pip install ./{PACKAGE_COPY}
+
 Write your gradients in place of each `None  # TODO`, then check them:
 
-    pip install --index-url https://download.pytorch.org/whl/cpu torch && pip install ./{PACKAGE_COPY}
+    ninja list                   # your exercises and your progress
     ninja check {first}          # your gradients against autograd, line by line
     ninja hint {first}           # the first wrong line, and a hint for it
     ninja watch {first}          # rechecks on every save
@@ -205,19 +282,20 @@ Every push is graded by `.github/workflows/grade.yml`, which runs
     {STUDENT_COMMAND}
 
 (the same works here): annotations at your lines, each variable in the run's summary, and the
-score for GitHub Classroom. Points and limits are in `ninja.toml`. The copy of backprop-ninja in
-`{PACKAGE_COPY}/` carries no solutions.
+score for GitHub Classroom. Points and limits come from the course (`ninja.toml` here is a copy
+to read). The copy of backprop-ninja in `{PACKAGE_COPY}/` carries no solutions. Your instructor
+grades every repository again at the deadline.
 """
 
 
 SETUP_SH = """\
 #!/usr/bin/env bash
-# Gradescope runs this once when it builds the autograder's image.
+# Gradescope runs this once when it builds the autograder's image: every package at a pinned version.
 set -euo pipefail
 apt-get update && apt-get install -y python3 python3-pip python3-venv
 python3 -m venv /opt/ninja
-/opt/ninja/bin/pip install --index-url https://download.pytorch.org/whl/cpu torch
-/opt/ninja/bin/pip install /autograder/source/{package}
+export PATH=/opt/ninja/bin:$PATH
+{install}
 """
 
 RUN_AUTOGRADER = """\
@@ -276,22 +354,43 @@ def init(folder: Path, exercises: list[str] | None = None, name: str | None = No
 
     read_points(config)  # a wrong points table stops here, not on Gradescope
     student, autograder = folder / "student", folder / "autograder"
+    for where in (student, autograder):
+        package_without_solutions(where / PACKAGE_COPY, config, course)
+    requirements = release.pinned_requirements(dependencies())
+    wheel = release.build_wheel(student / PACKAGE_COPY, folder / "release", requirements)
+    shutil.copy(wheel, autograder / wheel.name)
     for exercise in course.exercises:
         write(student / "exercises" / f"{exercise}.py", EXERCISES[exercise].template.read_text(), created)
-    write(student / "README.md", student_readme(course), created)
+    write(student / "README.md", student_readme(course, requirements), created)
     write(student / CONFIG, config.read_text(encoding="utf-8"), created)
     for source in exercise_files(config):  # the course's own exercises, beside its ninja.toml
         relative = source.relative_to(config.parent)
         for place in (student, autograder):
             write(place / relative, source.read_text(encoding="utf-8"), created)
-    workflow = WORKFLOW.format(package=PACKAGE_COPY, command=STUDENT_COMMAND)
-    write(student / ".github" / "workflows" / "grade.yml", workflow, created)
-    write(autograder / "setup.sh", SETUP_SH.format(package=PACKAGE_COPY), created, executable=True)
+            strip.strip_files([place / relative], EXERCISES.values(), course.hints)  # hints above the level
+    write(student / ".github" / "workflows" / "grade.yml", workflow(course, wheel, requirements), created)
+    install = release.install_lines(requirements, f"/autograder/source/{wheel.name}")
+    write(autograder / "setup.sh", SETUP_SH.format(install="\n".join(install)), created, executable=True)
     write(autograder / "run_autograder", RUN_AUTOGRADER.format(), created, executable=True)
     write(autograder / CONFIG, config.read_text(encoding="utf-8"), created)
-    for where in (student, autograder):
-        package_without_solutions(where / PACKAGE_COPY)
-        created.append(where / PACKAGE_COPY)
+    created += [student / PACKAGE_COPY, autograder / PACKAGE_COPY, autograder / wheel.name, wheel]
     zip_folder(autograder, folder / "autograder.zip")
     created.append(folder / "autograder.zip")
     return created, new
+
+
+def deadline_commands(folder: Path, clones: str = "student-repos") -> list[str]:
+    """What grades every student's repository from the instructor's side, by the instructor's own
+    ninja.toml: nothing a student can edit (their workflow, their ninja.toml) takes part."""
+    config = shlex.quote(str(folder / CONFIG))
+    where = shlex.quote(clones.rstrip("/"))
+    outs = " ".join(f"--out {out}" for out in ("gradebook:grades.csv", "report.html", "json:grades.json",
+                                               f"gradescope:{shlex.quote(str(folder / 'results'))}"))  # fmt: skip
+    return [
+        "# At the deadline, from your side: every student's repository as it is then, graded by your",
+        "# ninja.toml (a student can edit any workflow in their own repository; nothing of theirs counts here).",
+        f"mkdir -p {where} && cd {where} && gh classroom clone student-repos -a ASSIGNMENT_ID && cd -",
+        f"ninja grade {where}/*-submissions/*/ --config {config} {outs}",
+        "# add --roster roster.csv (id, email, name, github) and --out canvas:canvas.csv, moodle:moodle.csv,",
+        "# gradescope-scores:scores.csv for the gradebooks; --similarity pairs.csv for copied backward code",
+    ]

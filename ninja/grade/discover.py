@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ninja.grade import layouts
 from ninja.notebook import NotebookError
 from ninja.registry import EXERCISES, Exercise
 
@@ -42,6 +43,7 @@ class Found:
     path: Path | None  # None: nothing to grade (problem says why)
     note: str = ""  # e.g. "graded Exercise1.py as exercise1.py"
     problem: str = ""
+    handed_in: bool = True  # False: no candidate at all (not submitted), not an unclear one
 
     def as_work(self) -> tuple[str, Exercise | None, Path | None]:
         return self.submission, self.exercise, self.path
@@ -97,10 +99,39 @@ def holds_cells(exercise: Exercise, path: Path, root: Path) -> bool:
     if not exercise.notebook_cells:
         return False
     try:
-        jobs.notebook_program(exercise, reading.read_capped(path, root), path)
+        data = reading.read_capped(path, root)
+        jobs.notebook_program(exercise, data, path)
     except (NotebookError, reading.Unreadable, RecursionError, MemoryError, OSError, ValueError):
         return False
-    return True
+    return writes_most_of(exercise, data)
+
+
+def writes_most_of(exercise: Exercise, data: bytes) -> bool:
+    """Whether the notebook's code assigns half of the exercise's gradients or more: Karpathy's
+    notebook writes dlogits, which GPT's first exercise checks too, and is no GPT submission."""
+    import ast
+    import json
+
+    try:
+        cells = json.loads(data).get("cells", [])
+        code = "\n".join("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "code")
+    except (ValueError, AttributeError, TypeError):
+        return False
+    assigned = set()
+    for line in code.splitlines():  # line by line: one cell that does not parse sinks nothing
+        try:
+            tree = ast.parse(line.strip())
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Assign, ast.AugAssign)):
+                for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                    while isinstance(target, ast.Subscript):
+                        target = target.value
+                    if isinstance(target, ast.Name):
+                        assigned.add(target.id)
+    wanted = {f"d{name}" for name in exercise.checked}
+    return 2 * len(wanted & assigned) >= len(wanted)
 
 
 def candidates(folder: Path, exercise: Exercise, files: list[Path]) -> list[tuple[str, Path]]:
@@ -153,7 +184,7 @@ def in_folder(folder: Path, exercise: Exercise | None, course: list[Exercise] | 
         if options:
             found.append(choose(folder, ex, options, submission))
         elif ex in required:
-            found.append(Found(submission, ex, None, problem=nothing_found(ex, files, folder)))
+            found.append(Found(submission, ex, None, problem=nothing_found(ex, files, folder), handed_in=False))
     if not found:
         names = ", ".join(f"{name}.py" for name in EXERCISES)
         found = [Found(submission, None, None, problem=f"no exercise file in {submission} (looked for {names})")]
@@ -194,8 +225,15 @@ def discover(paths: Iterable[Path], exercise: Exercise | None, course: list[Exer
     must hold (ninja.toml's)."""
     found = []
     for path in paths:
-        if path.is_dir():
-            found += in_folder(path, exercise, course)
+        if path.is_dir() and (zips := layouts.zips_only(path)) is not None:
+            for archive in zips:
+                found += in_zip(archive, exercise, course)
+        elif path.is_dir():
+            staged = layouts.stage_canvas(path)
+            for folder in staged if staged is not None else [path]:
+                found += in_folder(folder, exercise, course)
+        elif path.is_file() and path.suffix.lower() == ".zip":
+            found += in_zip(path, exercise, course)
         elif path.is_file():
             found += single_file(path, exercise)
         else:
@@ -203,10 +241,24 @@ def discover(paths: Iterable[Path], exercise: Exercise | None, course: list[Exer
     return found
 
 
+def in_zip(archive: Path, exercise: Exercise | None, course: list[Exercise] | None) -> list[Found]:
+    """One student's zip: its folder, unpacked with care; a refused one grades 0 and says why."""
+    try:
+        return in_folder(layouts.stage_zip(archive), exercise, course)
+    except layouts.LayoutError as e:
+        required: list[Exercise | None] = [exercise] if exercise else list(course or []) or [None]
+        return [Found(str(archive), ex, None, note=str(e)) for ex in required]
+
+
 def add_notes(results: list, found: list[Found]) -> None:
     """Each result (in the order found) gains the file graded and its discovery note, as a line of
-    its message."""
+    its message; an exercise with no file at all is "not submitted", its own status."""
+    from ninja.grade.batch import NOT_SUBMITTED
+
     for result, each in zip(results, found, strict=True):
+        result.submission = layouts.label_of(result.submission)
+        if not each.handed_in:
+            result.status = NOT_SUBMITTED
         result.file = str(each.path) if each.path else ""
         if each.note:
             result.message += f"\nnote: {each.note}"

@@ -10,13 +10,14 @@ import os
 import re
 import tempfile
 import xml.etree.ElementTree as ET
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rich.table import Table
 from rich.text import Text
 
-from ninja.grade.batch import CREDIT_NOTE, GRADED, TIMEOUT, SubmissionResult
+from ninja.grade.batch import CREDIT_NOTE, GRADED, NOT_SUBMITTED, TIMEOUT, SubmissionResult
 from ninja.registry import EXERCISES
 
 STATUS_STYLE = {GRADED: "green", TIMEOUT: "yellow"}
@@ -71,8 +72,10 @@ def points(x: float) -> float | int:
     return int(x) if float(x).is_integer() else round(x, 4)
 
 
-def gradescope(results: list[SubmissionResult], execution_time: float) -> str:
-    """Gradescope's results.json: top-level score and execution_time, one test per variable."""
+def gradescope(results: list[SubmissionResult], execution_time: float, visibility: str = "visible",
+               exercise_visibility: dict[str, str] | None = None) -> str:  # fmt: skip
+    """Gradescope's results.json for one submission: top-level score, execution_time and the
+    course's visibility; one test per variable, with its exercise's visibility (ninja.toml)."""
     tests = []
     for r in results:
         prefix = f"{r.exercise}: " if len(results) > 1 else ""
@@ -84,14 +87,14 @@ def gradescope(results: list[SubmissionResult], execution_time: float) -> str:
                     "max_score": points(t.max_score),
                     "status": "passed" if t.passed else "failed",
                     "output": t.output,
-                    "visibility": "visible",
+                    "visibility": (exercise_visibility or {}).get(r.exercise, visibility),
                 }
             )
     document = {
         "score": points(sum(r.score for r in results)),
         "execution_time": round(execution_time, 3),
         "output": "\n\n".join(f"{r.exercise}: {r.message}" for r in results),
-        "visibility": "visible",
+        "visibility": visibility,
         "stdout_visibility": "hidden",
         "tests": tests,
     }
@@ -154,35 +157,127 @@ def headline(r: SubmissionResult) -> str:
     return clean(r.message.splitlines()[0]) if r.message else r.status
 
 
-def students(results: list[SubmissionResult]) -> dict[str, list[SubmissionResult]]:
+@dataclass
+class Student:
+    """One student's results: a submission folder's (or file's) name, or the roster's name and ids."""
+
+    name: str
+    results: list[SubmissionResult] = field(default_factory=list)
+    id: str = ""  # the roster's (Canvas's SIS or user id, a student number)
+    email: str = ""
+    extra: dict[str, str] = field(default_factory=dict)  # the roster's other columns, by header
+
+    @property
+    def score(self) -> float:
+        return sum(r.score for r in self.results)
+
+    def by_exercise(self) -> dict[str, SubmissionResult]:
+        return {r.exercise: r for r in self.results}
+
+
+def short_name(submission: str) -> str:
+    """A submission's folder or file name (a zip's without .zip)."""
+    name = Path(submission).name or submission
+    return name[:-4] if name.lower().endswith(".zip") else name
+
+
+def students(results: list[SubmissionResult]) -> list[Student]:
     """Results by student: a submission folder's (or file's) name, its path where two share a name."""
-    names = {Path(r.submission).name or r.submission for r in results}
-    by_path = {r.submission for r in results}
-    short = len(names) == len(by_path)
-    grouped: dict[str, list[SubmissionResult]] = {}
+    names = {short_name(r.submission) for r in results}
+    short = len(names) == len({r.submission for r in results})
+    grouped: dict[str, Student] = {}
     for r in results:
-        grouped.setdefault(Path(r.submission).name if short else r.submission, []).append(r)
-    return grouped
+        name = short_name(r.submission) if short else r.submission
+        grouped.setdefault(name, Student(name)).results.append(r)
+    return list(grouped.values())
 
 
-def gradebook(results: list[SubmissionResult]) -> str:
+def maxima(results: list[SubmissionResult]) -> dict[str, float]:
+    """Each exercise's maximum, in the order the exercises are registered."""
+    present = {r.exercise for r in results}
+    return {e: max(r.max_score for r in results if r.exercise == e) for e in EXERCISES if e in present}
+
+
+def percent(score: float, top: float) -> float:
+    return round(100 * score / top, 1) if top else 0.0
+
+
+def student_notes(student: Student, order) -> str:
+    """What did not grade cleanly, by exercise; an exercise with no result at all is not submitted."""
+    mine = student.by_exercise()
+    notes = [f"{r.exercise}: {headline(r)}" for r in student.results if r.status != GRADED]
+    return "; ".join(notes + [f"{e}: {NOT_SUBMITTED}" for e in order if e not in mine])
+
+
+def gradebook(results: list[SubmissionResult], class_list: list[Student] | None = None) -> str:
     """One row per student: a column per exercise, the total, the maximum, and what happened where
-    something did not grade cleanly. An exercise a student did not hand in scores 0 out of its maximum."""
-    order = [e for e in EXERCISES if any(r.exercise == e for r in results)]
-    maxima = {e: max(r.max_score for r in results if r.exercise == e) for e in order}
+    something did not grade cleanly. An exercise a student did not hand in scores 0 out of its
+    maximum. With a roster, the student's id and email follow the name."""
+    tops = maxima(results)
+    class_list = class_list if class_list is not None else students(results)
+    ids = any(s.id or s.email for s in class_list)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["student", *order, "total", "max_total", "percent", "notes"])
-    for student, mine in students(results).items():
-        by_exercise = {r.exercise: r for r in mine}
-        notes = [f"{r.exercise}: {headline(r)}" for r in mine if r.status != GRADED]
-        notes += [f"{e}: not handed in" for e in order if e not in by_exercise]
-        total = sum(r.score for r in mine)
-        top = sum(maxima.values())
-        percent = round(100 * total / top, 1) if top else 0
-        cells = [points(by_exercise[e].score) if e in by_exercise else 0 for e in order]
-        writer.writerow([cell(v) for v in (student, *cells, points(total), points(top), percent, "; ".join(notes))])
+    writer.writerow(["student", *(["id", "email"] if ids else []), *tops, "total", "max_total", "percent", "notes"])
+    for student in class_list:
+        mine = student.by_exercise()
+        top = sum(tops.values())
+        cells = [points(mine[e].score) if e in mine else 0 for e in tops]
+        row = (student.name, *([student.id, student.email] if ids else []), *cells, points(student.score),
+               points(top), percent(student.score, top), student_notes(student, tops))  # fmt: skip
+        writer.writerow([cell(v) for v in row])
     return out.getvalue()
+
+
+# ---- gradebooks a learning platform imports as they are -------------------------------------------
+
+CANVAS_LABEL = re.compile(r"^(?P<name>.+)_(?P<user>\d+)$")  # a Canvas download's student: smithalice_12345
+
+
+def canvas_user(student: Student) -> str:
+    """The Canvas user id: the roster's canvas_id, or the one in a Canvas download's file names."""
+    if student.extra.get("canvas_id"):
+        return student.extra["canvas_id"]
+    match = CANVAS_LABEL.match(Path(student.results[0].submission).name) if student.results else None
+    return match["user"] if match else ""
+
+
+def lms_rows(header: list[str], rows: list[list]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([cell(v) for v in row])
+    return out.getvalue()
+
+
+def canvas(grading: Grading) -> str:
+    """Canvas's gradebook import: Student, ID, SIS User ID, SIS Login ID, Section, then the
+    assignment's column, and a "Points Possible" row under the header. A student with neither a
+    Canvas id nor an SIS id cannot be matched: left out (the terminal says who)."""
+    top = sum(maxima(grading.results).values())
+    header = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", grading.assignment]
+    rows: list[list] = [["Points Possible", "", "", "", "", points(top)]]
+    for student in grading.class_list():
+        ids = (canvas_user(student), student.id)
+        if any(ids):
+            rows.append([student.name, *ids, student.extra.get("sis_login_id", ""), student.extra.get("section", ""),
+                         points(student.score)])  # fmt: skip
+    return lms_rows(header, rows)
+
+
+def gradescope_scores(grading: Grading) -> str:
+    """Gradescope's score import (matched by email): Name, SID, Email, Total Score."""
+    rows = [[s.name, s.id, s.email, points(s.score)] for s in grading.class_list() if s.email]
+    return lms_rows(["Name", "SID", "Email", "Total Score"], rows)
+
+
+def moodle(grading: Grading) -> str:
+    """Moodle's CSV grade import (Grades > Import > CSV file): identify users by "Email address"
+    or "ID number", map the assignment's column to the grade item, and its feedback column."""
+    rows = [[s.id, s.email, s.name, points(s.score), student_notes(s, maxima(grading.results))]
+            for s in grading.class_list() if s.email or s.id]  # fmt: skip
+    return lms_rows(["ID number", "Email address", "Full name", grading.assignment, "Feedback"], rows)
 
 
 def telling(message: str) -> list[str]:
@@ -294,3 +389,116 @@ def github_outputs(results: list[SubmissionResult]) -> str:
     encoded = base64.b64encode(json.dumps(classroom(results)).encode()).decode()
     total, top = sum(r.score for r in results), sum(r.max_score for r in results)
     return f"result={encoded}\nscore={points(total)}\nmax-score={points(top)}\n"
+
+
+# ---- one grading, every output --------------------------------------------------------------------
+
+
+@dataclass
+class Grading:
+    """One run's results and what every output says about the run (the report's header)."""
+
+    results: list[SubmissionResult]
+    seconds: float = 0.0
+    run: dict = field(default_factory=dict)
+    students: list[Student] | None = None  # a roster's class; default: by submission folder
+    assignment: str = "backprop"  # the gradebooks' column: the course's name
+    visibility: str = "visible"  # Gradescope's, for the whole result and each exercise (ninja.toml)
+    exercise_visibility: dict[str, str] = field(default_factory=dict)
+    similar: list | None = None  # --similarity: flagged pairs (ninja/grade/similarity.py)
+
+    def class_list(self) -> list[Student]:
+        return self.students if self.students is not None else students(self.results)
+
+
+def class_page(grading: Grading) -> str:
+    from ninja.grade.report import page
+
+    return page(grading.results, grading.run, grading.class_list(), grading.similar)
+
+
+def similarity_csv(pairs: list) -> str:
+    """One row per matching line of each flagged pair, the two students' lines side by side."""
+    rows = [[p.exercise, p.a, p.b, p.score, p.shared, line_a, code_a, line_b, code_b]
+            for p in pairs for line_a, code_a, line_b, code_b in p.lines]  # fmt: skip
+    header = ["exercise", "student_a", "student_b", "score", "shared_fingerprints", "line_a", "code_a", "line_b",
+              "code_b"]  # fmt: skip
+    return lms_rows(header, rows)
+
+
+WRITERS: dict[str, Callable[[Grading], str]] = {
+    "gradescope": lambda g: gradescope(g.results, g.seconds, g.visibility, g.exercise_visibility),
+    "junit": lambda g: junit(g.results),
+    "json": lambda g: as_json(g.results),
+    "csv": lambda g: as_csv(g.results),
+    "gradebook": lambda g: gradebook(g.results, g.class_list()),
+    "canvas": canvas,
+    "gradescope-scores": gradescope_scores,
+    "moodle": moodle,
+    "github": lambda g: github(g.results),
+    "summary": lambda g: step_summary(g.results),
+    "report": class_page,
+    "similarity": lambda g: similarity_csv(g.similar or []),
+}
+EXTENSIONS = {".xml": "junit", ".json": "json", ".csv": "csv", ".html": "report", ".htm": "report", ".md": "summary"}
+GRADESCOPE_NAME = "results.json"  # what Gradescope reads: that name is its format
+
+
+class OutputError(ValueError):
+    """An --out whose format cannot be told: the message says how to name it."""
+
+
+def output_spec(spec: str, default: str | None = None) -> tuple[str, Path]:
+    """(format, path) of one --out: `FORMAT:path`, else `default` (--format), else the extension
+    (results.json is Gradescope's; .json .xml .csv .html .md)."""
+    prefix, colon, rest = spec.partition(":")
+    if colon and prefix in WRITERS and rest:
+        return prefix, Path(rest)
+    if colon and re.fullmatch(r"[a-z][a-z0-9-]+", prefix):
+        raise OutputError(f"--out {spec}: no format named {prefix!r}; formats: {', '.join(WRITERS)}")
+    path = Path(spec)
+    if default is not None:
+        return default, path
+    if path.name == GRADESCOPE_NAME:
+        return "gradescope", path
+    if path.suffix.lower() in EXTENSIONS:
+        return EXTENSIONS[path.suffix.lower()], path
+    known = ", ".join(f"*{e}" for e in EXTENSIONS)
+    raise OutputError(
+        f"cannot tell the format of --out {spec}: name it {known} (results.json is Gradescope's), "
+        f"or put the format first, like gradebook:{spec} (formats: {', '.join(WRITERS)})"
+    )
+
+
+def per_submission(grading: Grading, folder: Path) -> list[tuple[Path, str]]:
+    """Gradescope reads one results.json per submission: FOLDER/<student>/results.json each."""
+    files = []
+    for student in students(grading.results):
+        one = Grading(student.results, sum(r.seconds for r in student.results), grading.run,
+                      visibility=grading.visibility, exercise_visibility=grading.exercise_visibility)  # fmt: skip
+        files.append((folder / safe_folder(student.name) / GRADESCOPE_NAME, WRITERS["gradescope"](one)))
+    return files
+
+
+def safe_folder(name: str) -> str:
+    return re.sub(r"[^\w.\-]", "_", name).strip(".") or "submission"
+
+
+def several(results: list[SubmissionResult]) -> bool:
+    return len({r.submission for r in results}) > 1
+
+
+def write_outputs(outputs: list[tuple[str, Path]], grading: Grading) -> None:
+    """Every output of the run from the one grading, each written atomically; OSError names the
+    file. Gradescope's format over several submissions is a folder of one results.json each."""
+    for name, path in outputs:
+        if name == "gradescope" and several(grading.results):
+            files = per_submission(grading, path.parent if path.name == GRADESCOPE_NAME else path)
+        else:
+            files = [(path, WRITERS[name](grading))]
+        for where, text in files:
+            try:
+                where.parent.mkdir(parents=True, exist_ok=True)
+                write_atomically(where, text)
+            except OSError as e:
+                raise OSError(f"cannot write {where}: {e}") from None

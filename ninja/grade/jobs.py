@@ -4,6 +4,7 @@ the folder is removed once the job has ended (and, with it, every process it sta
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import tempfile
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ninja import notebook
-from ninja.grade import audit, reading
+from ninja.grade import audit, discover, reading
 from ninja.notebook import NotebookError
 from ninja.results import Report
 
@@ -38,7 +39,7 @@ class Scratch:
     """The run's folder of job folders: searchable by the slots' uids, listable by none."""
 
     def __init__(self):
-        self.root = Path(tempfile.mkdtemp(prefix="ninja-grade-"))
+        self.root = Path(tempfile.mkdtemp(prefix="ninja-grade-", dir=reachable_temp()))
         os.chmod(self.root, 0o711)
 
     def folder(self, i: int) -> Path:
@@ -53,6 +54,37 @@ class Scratch:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def reachable_temp() -> str:
+    """Where the job folders go: the temporary folder, unless the grader is root and a folder above
+    it is private (a per-user TMPDIR, mode 0700), which the slots' uids could not pass through;
+    then the first shared one that they can. GradeError naming the fix when there is none."""
+    wanted = tempfile.gettempdir()
+    if os.geteuid() != 0 or searchable(wanted):
+        return wanted
+    for shared in ("/tmp", "/var/tmp", "/dev/shm"):
+        if searchable(shared) and os.access(shared, os.W_OK):
+            return shared
+    raise discover.GradeError(
+        f"the temporary folder {wanted} is private (a folder above it is not searchable by other users), and "
+        "no shared one (/tmp, /var/tmp, /dev/shm) is usable: the sandbox's uids could not reach their job "
+        "folders; set TMPDIR to a folder every user can search (chmod o+x on it and each folder above it)"
+    )
+
+
+def searchable(folder: str) -> bool:
+    """Whether any user may pass through `folder` and every folder above it."""
+    path = os.path.realpath(folder)
+    while True:
+        try:
+            if not os.stat(path).st_mode & 0o001:
+                return False
+        except OSError:
+            return False
+        if path == os.path.dirname(path):
+            return True
+        path = os.path.dirname(path)
+
+
 def prepare(i: int, exercise, path: Path, submission: str, scratch: Scratch, given: dict) -> Prepared:
     """Read, audit and copy one submission; NotGradable with the reason for anything wrong with
     it (a link, a FIFO, a huge or malformed notebook: RecursionError and MemoryError included)."""
@@ -61,22 +93,27 @@ def prepare(i: int, exercise, path: Path, submission: str, scratch: Scratch, giv
         data = reading.read_capped(path, root)
         folder = scratch.folder(i)
         if path.suffix == ".ipynb":
-            source, point_back = notebook_program(exercise, data, path)
+            text, point_back = notebook_program(exercise, data, path, str(folder / f"{exercise.name}.py"))
             siblings: dict[str, bytes] = {}
             relative = Path(f"{exercise.name}.py")
         else:
-            source, point_back = data.decode("utf-8", errors="replace"), (lambda report: report)
+            text, point_back = reading.python_text(data, path), (lambda report: report)
             # a folder's other .py files come along (CS231n files import their siblings); a file
             # handed in alone comes alone: the files beside it may be classmates'
             siblings = reading.sibling_sources(root, path) if Path(submission).is_dir() else {}
             relative = path.relative_to(root) if reading.inside(path, root) else Path(path.name)
+        source = handed_over(folder / relative, text, path)
+        allowed = allowed_imports(exercise, siblings)
+        findings = audit.audit(source, str(path), allowed)
+        texts: dict[str, str] = {}
         for name, content in siblings.items():
-            write(folder / name, content)
-        write(folder / relative, source.encode("utf-8") if path.suffix == ".ipynb" else data)
-        findings = audit.audit(source, str(path))
-        for name, content in siblings.items():
-            findings += [audit.Finding(f.line, f"{name}: {f.what}") for f in audit.audit(content.decode(
-                "utf-8", errors="replace"), name)]  # fmt: skip
+            try:
+                texts[name] = handed_over(folder / name, reading.python_text(content, Path(name)), Path(name))
+            except reading.Unreadable as e:
+                texts[name] = ""
+                findings.append(audit.Finding(1, str(e)))
+        for name in imported_closure(str(relative), source, texts):  # what runs: the files it imports
+            findings += [audit.Finding(f.line, f"{name}: {f.what}") for f in audit.audit(texts[name], name, allowed)]
         for k, table in enumerate(given):
             for name, array in table.items():
                 np.save(folder / f".given-{k}-{name}.npy", array, allow_pickle=False)
@@ -93,14 +130,78 @@ def prepare(i: int, exercise, path: Path, submission: str, scratch: Scratch, giv
     return Prepared(job, source, str(path), point_back, findings)
 
 
-def notebook_program(exercise, data: bytes, original: Path) -> tuple[str, Callable[[Report], Report]]:
+def allowed_imports(exercise, siblings: dict[str, bytes]) -> set[str]:
+    """Beyond the audit's allowlist: the template's own imports and the submission's other files
+    (as modules: layers.py is `layers`, cs231n/layers.py `cs231n.layers`)."""
+    own = {str(Path(name).with_suffix("")).replace(os.sep, ".") for name in siblings}
+    return audit.imported_modules(exercise.template.read_text(encoding="utf-8")) | own
+
+
+def imported_closure(start: str, source: str, files: dict[str, str]) -> list[str]:
+    """The submission's other files that the graded file imports, directly or through each other
+    (with the packages' __init__.py): the only ones that run. A file imports a sibling by a relative
+    import (`from ..layers import *`) or by its module name (`from cs231n.layers import *`, `import
+    layers`), matched against the files' paths."""
+    seen: list[str] = []
+    queue = [(start, source)]
+    while queue:
+        importer, text = queue.pop()
+        for candidate in local_modules(importer, text, files):
+            if candidate not in seen:
+                seen.append(candidate)
+                queue.append((candidate, files[candidate]))
+    return seen
+
+
+def local_modules(importer: str, text: str, files: dict[str, str]) -> set[str]:
+    """The files of `files` that `text` (the file `importer`) may import."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    wanted: set[str] = set()  # module paths, a/b/c, relative to the submission or ending a file's path
+    here = Path(importer).parent
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            wanted |= {a.name.replace(".", "/") for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = here
+            for _ in range(max(0, node.level - 1)):
+                base = base.parent
+            module = (node.module or "").replace(".", "/")
+            prefix = str(base / module) if node.level else module
+            wanted.add(prefix)
+            wanted |= {f"{prefix}/{a.name}".lstrip("/") for a in node.names}  # from . import layers
+    found = set()
+    for name in files:
+        stem = name.removesuffix(".py").removesuffix("/__init__")
+        if any(stem == w.lstrip("./") or stem.endswith("/" + w.lstrip("./")) for w in wanted if w):
+            found.add(name)
+            parts = Path(name).parent.parts
+            found |= {f"{'/'.join(parts[:k])}/__init__.py" for k in range(1, len(parts) + 1)} & set(files)
+    return found - {importer}
+
+
+def handed_over(path: Path, text: str, original: Path) -> str:
+    """Write `text` where the child compiles it, as UTF-8 with no cookie of its own, and return the
+    text the child will read there: exactly what the parent audits and quotes (tokenize's rules on
+    both sides, on the same bytes)."""
+    program = reading.as_utf8(text)
+    write(path, program)
+    return reading.python_text(program, original)
+
+
+def notebook_program(
+    exercise, data: bytes, original: Path, job_path: str | None = None
+) -> tuple[str, Callable[[Report], Report]]:
     """A notebook's backward cells after the template's forward, parsed in the parent from its
-    own copy of the bytes (never the student's path again)."""
+    own copy of the bytes (never the student's path again); `job_path`: where the child runs it,
+    which the report's pointers name in the notebook's terms."""
     with tempfile.TemporaryDirectory(prefix="ninja-notebook-") as private:
         copy = Path(private) / "submission.ipynb"
         copy.write_bytes(data)
         try:
-            generated = replace(notebook.generate(exercise, copy), notebook=original)  # reports name the student's
+            generated = replace(notebook.generate(exercise, copy), notebook=original, path=job_path)  # the student's
         except NotebookError as e:
             raise NotebookError(str(e).replace(str(copy), str(original))) from None
     return generated.program.source, generated.point

@@ -4,8 +4,11 @@ the submission folder. What it read is handed to the child as a copy in the chil
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import stat
+import tokenize
 from pathlib import Path
 
 MAX_FILE_BYTES = 2 * 2**20  # one source file or notebook
@@ -45,6 +48,38 @@ def read_capped(path: Path, root: Path | None = None, cap: int = MAX_FILE_BYTES)
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+LINE_END = re.compile(r"\r\n|\r|\n")  # what ends a line for Python's tokenizer (not \f, \v, \x1c, ...)
+COMMENT_LINE = re.compile(r"[ \t\f]*#")
+COOKIE = re.compile(r"coding[:=]")
+
+
+def python_text(data: bytes, path: Path) -> str:
+    """The source as Python itself reads it: a BOM, a coding line (tokenize's rules). Unreadable
+    when Python could not read it either."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as e:
+        raise Unreadable(f"{path} is not text Python can read ({e}): save it as UTF-8") from None
+
+
+def as_utf8(text: str) -> bytes:
+    """`text` as UTF-8 bytes that Python reads back as exactly `text`: a coding line (in the first
+    two lines, a comment) loses its cookie, so that no other decoding applies to what the child
+    compiles. Only a comment changes."""
+    head_end = 0
+    for _ in range(2):
+        end = LINE_END.search(text, head_end)
+        head_end = end.end() if end else len(text)
+    lines = LINE_END.split(text[:head_end])
+    ends = LINE_END.findall(text[:head_end])
+    head = "".join(
+        (COOKIE.sub("coding (read as UTF-8) ", line) if COMMENT_LINE.match(line) else line) + end
+        for line, end in zip(lines, [*ends, ""])
+    )
+    return (head + text[head_end:]).encode("utf-8")
 
 
 def inside(path: Path, root: Path) -> bool:

@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from ninja.grade.batch import ERROR, GRADED, TIMEOUT, SubmissionResult
-from ninja.grade.formats import points
+from ninja.grade.batch import ERROR, GRADED, NOT_SUBMITTED, TIMEOUT, SubmissionResult
+from ninja.grade.formats import Student, maxima, percent, points
+from ninja.grade.formats import students as grouped_students
 
 FLAGGED = "flagged"
 BINS = 10  # the score histogram: tenths of the maximum, the full score its own bar
 CHART_W, CHART_H = 440, 160
+HELP_BELOW, HELP_ROOTS, HELP_MOST = 60, 3, 20  # "needs help": under 60% or 3+ wrong lines; 20 at most
 
 
 @dataclass
@@ -54,12 +56,26 @@ def flagged(r: SubmissionResult) -> bool:
     return any(line.startswith(AUDIT) for line in r.message.splitlines())
 
 
-def status_counts(results: list[SubmissionResult]) -> dict[str, int]:
-    counts = {GRADED: 0, ERROR: 0, TIMEOUT: 0, FLAGGED: 0}
-    for r in results:
-        counts[r.status] = counts.get(r.status, 0) + 1
-        counts[FLAGGED] += flagged(r)
+STATUSES = (GRADED, ERROR, TIMEOUT, NOT_SUBMITTED)
+
+
+def status_counts(students: list[Student], order: list[str]) -> dict[str, dict[str, int]]:
+    """Per status, per exercise: how many students (each student once per exercise, so every
+    column adds up to the class); "flagged" counts the students the audit flagged there."""
+    counts = {status: dict.fromkeys(order, 0) for status in (*STATUSES, FLAGGED)}
+    for student in students:
+        mine = student.by_exercise()
+        for exercise in order:
+            r = mine.get(exercise)
+            status = r.status if r is not None else NOT_SUBMITTED
+            counts.setdefault(status, dict.fromkeys(order, 0))[exercise] += 1
+            counts[FLAGGED][exercise] += r is not None and flagged(r)
     return counts
+
+
+def submitted(results: list[SubmissionResult]) -> list[SubmissionResult]:
+    """What the difficulty statistics count: every result but the exercises not handed in."""
+    return [r for r in results if r.status != NOT_SUBMITTED]
 
 
 def histogram(scores: list[float], top: float) -> list[dict]:
@@ -120,13 +136,15 @@ def kinds(found: list[Mistake]) -> list[tuple[str, int, str]]:
     return [(kind, count, example.get(kind, "")) for kind, count in total.most_common()]
 
 
-def exercise_view(name: str, results: list[SubmissionResult]) -> dict:
+def exercise_view(name: str, results: list[SubmissionResult], missing: int) -> dict:
+    """One exercise's statistics over the submissions handed in; `missing`: students without one."""
     top = max(r.max_score for r in results)
     scores = [r.score for r in results]
     return {
         "name": name,
         "max_score": points(top),
         "count": len(results),
+        "not_submitted": missing,
         "mean": points(statistics.fmean(scores)),
         "median": points(statistics.median(scores)),
         "full_marks": sum(s >= top for s in scores),
@@ -135,45 +153,104 @@ def exercise_view(name: str, results: list[SubmissionResult]) -> dict:
     }
 
 
-def class_view(results: list[SubmissionResult], run: dict | None = None) -> dict:
-    """Everything the page shows, as numbers: statuses, per exercise the score distribution and
-    each variable's pass rate, the most common root causes and kinds, every submission's score."""
+def root_causes(student: Student) -> list[dict]:
+    """The student's wrong lines: exercise, variable, kind, line and its text."""
+    return [
+        {"exercise": r.exercise, "variable": t.name, "kind": t.kind or "local_rule", "line": t.line, "code": t.code}
+        for r in student.results for t in r.tests if t.root_cause and not t.passed
+    ]  # fmt: skip
+
+
+def student_rows(students: list[Student], tops: dict[str, float]) -> list[dict]:
+    """One row per student: each exercise's score (None: not submitted), total, percent, root causes."""
+    top = sum(tops.values())
+    rows = []
+    for k, student in enumerate(students):
+        mine = student.by_exercise()
+        scores = {e: points(mine[e].score) if e in mine and mine[e].status != NOT_SUBMITTED else None for e in tops}
+        rows.append(
+            {"key": f"p{k + 1}", "name": student.name, "id": student.id, "scores": scores,
+             "total": points(student.score), "max": points(top), "percent": percent(student.score, top),
+             "roots": root_causes(student), "missing": [e for e, v in scores.items() if v is None],
+             "flagged": [r.exercise for r in student.results if flagged(r)],
+             "problems": [f"{r.exercise}: {r.message.splitlines()[0]}" for r in student.results
+                          if r.status not in (GRADED, NOT_SUBMITTED)]}
+        )  # fmt: skip
+    return rows
+
+
+ORDERS = {  # the student table's orders (links in its header; CSS :target shows one, no script)
+    "by-name": ("name", lambda row: row["name"].lower()),
+    "by-total": ("lowest total first", lambda row: (row["percent"], row["name"].lower())),
+    "by-roots": ("most root causes first", lambda row: (-len(row["roots"]), row["percent"], row["name"].lower())),
+}
+
+
+def needs_help(rows: list[dict]) -> list[dict]:
+    """Students under HELP_BELOW percent, or with HELP_ROOTS wrong lines or more, lowest first."""
+    chosen = [row for row in rows if row["percent"] < HELP_BELOW or len(row["roots"]) >= HELP_ROOTS]
+    return sorted(chosen, key=ORDERS["by-total"][1])[:HELP_MOST]
+
+
+def class_view(
+    results: list[SubmissionResult], run: dict | None = None, students: list[Student] | None = None,
+    similar: list | None = None,
+) -> dict:  # fmt: skip
+    """Everything the page shows, as numbers: statuses by student, per exercise the score
+    distribution and each variable's pass rate over what was handed in, the most common root
+    causes and kinds, each student's total, who needs help, every submission's score.
+    `students`: the class by student (a roster's); default: by submission folder."""
+    students = students if students is not None else grouped_students(results)
+    tops = maxima(results)
+    handed = submitted(results)
     by_exercise: dict[str, list[SubmissionResult]] = {}
-    for r in results:
+    for r in handed:
         if r.tests:
             by_exercise.setdefault(r.exercise, []).append(r)
-    found = mistakes(results)
+    found = mistakes(handed)
     rows = [
         {"id": f"s{k + 1}", "submission": r.submission, "exercise": r.exercise, "score": points(r.score),
          "max_score": points(r.max_score), "status": r.status, "flagged": flagged(r),
          "headline": r.message.splitlines()[0] if r.message else r.status, "message": r.message, "tests": r.tests}
         for k, r in enumerate(results)
     ]  # fmt: skip
+    people = student_rows(students, tops)
+    missing = {e: sum(e in row["missing"] for row in people) for e in tops}
     return {
         "run": run or {},
         "submissions": len(results),
-        "statuses": status_counts(results),
-        "exercises": [exercise_view(name, rs) for name, rs in by_exercise.items()],
+        "students": len(students),
+        "order": list(tops),
+        "statuses": status_counts(students, list(tops)),
+        "exercises": [exercise_view(name, rs, missing[name]) for name, rs in by_exercise.items()],
         "mistakes": found,
         "kinds": kinds(found),
+        "people": people,
+        "orders": {key: (words, sorted(people, key=how)) for key, (words, how) in ORDERS.items()},
+        "needs_help": needs_help(people),
+        "help_rule": f"under {HELP_BELOW}% of the points, or {HELP_ROOTS} wrong lines or more",
         "rows": rows,
+        "similar": similar,  # None: --similarity was not asked for
         "chart": {"width": CHART_W, "height": CHART_H},
     }
 
 
-def page(results: list[SubmissionResult], run: dict | None = None) -> str:
+def page(
+    results: list[SubmissionResult], run: dict | None = None, students: list[Student] | None = None,
+    similar: list | None = None,
+) -> str:  # fmt: skip
     """The class report: one HTML page that opens anywhere, offline."""
     environment = Environment(
         loader=PackageLoader("ninja.grade", "templates"), autoescape=select_autoescape(["html", "j2"]),
         trim_blocks=True, lstrip_blocks=True,
     )  # fmt: skip
-    return environment.get_template("report.html.j2").render(view=class_view(results, run))
+    return environment.get_template("report.html.j2").render(view=class_view(results, run, students, similar))
 
 
 def top_mistakes(results: list[SubmissionResult], count: int = 3) -> list[str]:
     """The class's most common mistakes, one line each, for the terminal after a batch."""
     lines = []
-    for m in mistakes(results)[:count]:
+    for m in mistakes(submitted(results))[:count]:
         example = f": {m.example}" if m.example else ""
         plural = "s" if m.count > 1 else ""
         lines.append(f"{m.exercise} {m.variable} ({m.kind}), {m.count} submission{plural}{example}")

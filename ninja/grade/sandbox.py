@@ -3,8 +3,9 @@
 The warm worker is a fresh `python -I` exec with a minimal environment and no grader arguments
 (so neither CI secrets nor the output path are in any child's memory or /proc/self): it imports
 torch, warms up, builds the confinement policy once (ninja/grade/confine.py) and serves as the
-*fork server*: one child per job, each in fresh net and PID namespaces, confined before the
-learner's code runs. What a child sends back is raw bytes on a pipe that only the parent reads;
+*fork server*: one child per job, each in fresh net, PID and IPC namespaces (through a user
+namespace of the worker's own when the grader is not root), confined before the learner's code
+runs; before anyone is graded, one probe child must start and report (`ForkServer.prove`). What a child sends back is raw bytes on a pipe that only the parent reads;
 the parent never unpickles them, caps them and keeps each job's deadline itself. A fork server that
 dies or stops is replaced; the jobs it was running are reported as errors, the rest go on.
 
@@ -30,10 +31,13 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from ninja.grade.confine import RESULT_FD
+
 MAX_RESULT_BYTES = 8 * 2**20  # a child sending more than this is cut off
 MAX_MESSAGE = 1 << 16
 STARTUP_SECONDS = 300.0  # importing torch and warming up, on a loaded machine
 SERVER_SECONDS = 10.0
+BACKSTOP = 3.0  # a job's deadline moves for the time it waited for a CPU, to at most this many timeouts
 MAX_REPLACEMENTS = 20  # a fork server that does not answer a job in this long is stopped: replaced
 BOOT = (  # the import path first (torch and ninja import while the parent starts up), then the job
     "import json, socket, sys\n"
@@ -83,9 +87,13 @@ def worker_main(sock: socket.socket) -> None:
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+        from ninja.grade import confine
+
+        missing: dict[str, str] = {}
+        rootless = confine.LINUX and os.geteuid() != 0
+        user_namespace = rootless and confine.enter_user_namespace(missing)  # before any thread starts
         for module in EARLY_IMPORTS:
             importlib.import_module(module)
-        from ninja.grade.confine import Namespaces, Policy, network_probe
 
         raw = sock.recv(1 << 20)
         if not raw:  # the parent stopped before it configured us (a usage error)
@@ -95,11 +103,15 @@ def worker_main(sock: socket.socket) -> None:
         work = getattr(importlib.import_module(module), name)
         prepare_module, _, prepare_name = config["prepare"].rpartition(":")
         getattr(importlib.import_module(prepare_module), prepare_name)(config["prepare_args"])
-        policy = Policy.build(config["hidden"])
-        namespaces = Namespaces(policy.missing) if sys.platform.startswith("linux") else None
+        policy = confine.Policy.build(config["hidden"])
+        policy.missing |= missing
+        policy.user_namespace = user_namespace
+        if policy.as_root:
+            confine.expose_libraries(policy.read_only, policy.missing)
+        namespaces = confine.Namespaces(policy.missing) if (policy.as_root or user_namespace) else None
         policy.namespaces = bool(namespaces and namespaces.available)
-        if not policy.namespaces and sys.platform.startswith("linux"):
-            policy.own_net = network_probe(policy.missing)
+        if confine.LINUX and not policy.namespaces and "pid namespace" not in policy.missing:
+            policy.missing["pid namespace"] = "no user namespace to hold one: see above"
         sock.send(json.dumps({"ready": policy.layers(), "missing": policy.missing}).encode())
         serve(sock, work, Limits(**config["limits"]), policy, namespaces if policy.namespaces else None)
     except BaseException as e:  # noqa: BLE001 (the parent reports it)
@@ -126,13 +138,9 @@ def serve(sock: socket.socket, work, limits: Limits, policy, namespaces) -> None
         if not message:  # the parent closed its end: finish the running children, then leave
             break
         job = json.loads(message)
-        if namespaces:
-            namespaces.enter()
-        pid = os.fork()
+        pid = namespaces.fork() if namespaces else os.fork()
         if pid == 0:
             run_child(job, fds[0], work, limits, policy)
-        if namespaces:
-            namespaces.leave()
         os.close(fds[0])
         children.add(pid)
         sock.send(json.dumps({"started": job["id"], "pid": pid}).encode())
@@ -160,19 +168,67 @@ def run_child(job: dict, fd: int, work, limits: Limits, policy) -> None:
     code = 0
     try:
         faulthandler.disable()  # a crash is the parent's to report, not a traceback on the grader's terminal
-        policy.apply(job, fd, limits)
-        work(job, 3)
+        if job.get("probe"):
+            probe(job, fd, limits, policy)
+        else:
+            policy.apply(job, fd, limits)
+            work(job, 3)
     except BaseException:  # noqa: BLE001 (whatever happens, this process must not go back to serving)
         code = 70
     finally:
         os._exit(code)
 
 
+def probe(job: dict, fd: int, limits: Limits, policy) -> None:
+    """The child that runs before anyone is graded (no learner code in it): confined as every child
+    is, it writes and reads its folder and lists every library folder it may read (what a lazy
+    import needs), then says what failed, as JSON, on its pipe."""
+    problems = []
+    try:
+        policy.apply(job, fd, limits)
+    except BaseException as e:  # noqa: BLE001 (reported, then this child ends)
+        problems.append(f"confining it failed: {type(e).__name__}: {e}")
+        fd = RESULT_FD if is_open(RESULT_FD) else fd
+    else:
+        fd = RESULT_FD
+        try:
+            with open("probe.txt", "w") as f:
+                f.write("ok")
+            with open(os.path.join(job["dir"], "probe.txt")) as f:
+                f.read()
+        except OSError as e:
+            problems.append(f"its job folder {job['dir']} is not usable by its uid: {e.strerror}")
+        for folder in (path for path, is_folder in policy.read_only if is_folder):
+            try:
+                os.listdir(folder)
+            except OSError as e:
+                problems.append(f"library {folder} is not readable by its uid: {e.strerror}")
+    send_all(fd, json.dumps({"problems": problems}).encode())
+
+
+def is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
+
+
 # ---- in the parent -----------------------------------------------------------------------------
 
 
 class ServerFailed(RuntimeError):
-    """The warm worker could not start (an import failed, or it died while warming up)."""
+    """The warm worker could not start (an import failed, or it died while warming up), or no
+    sandboxed child could start and report: the message names the cause and its fix."""
+
+
+FIX_LIBRARY = (
+    "the sandbox's uid cannot read Python's own library (an interpreter under a private home, such as pyenv "
+    "in a 0700 home, with the grader as root): modules imported lazily would fail in every child. Fix: make "
+    "it readable (chmod o+rx on that folder and each folder above it), or grade with a Python installed "
+    "system-wide, or as the user who owns it"
+)
+FIX_FOLDER = "set TMPDIR to a folder every user can search (chmod o+x on it and each folder above it), e.g. /tmp"
 
 
 def worker_path() -> list[str]:
@@ -273,6 +329,22 @@ class ForkServer:
         self.sock.send(json.dumps(self.config).encode())
         self.wait_ready()
 
+    def prove(self, folder: str) -> None:
+        """Before anyone is graded: one child, confined in `folder` as every child is, must start and
+        report. ServerFailed naming the cause and its fix when it does not."""
+        job = {"id": -1, "probe": True, "dir": folder}
+        (outcome,) = self.run([job], 1)
+        try:
+            problems = json.loads(outcome.data)["problems"]
+        except (ValueError, KeyError, TypeError):
+            how = f"signal {outcome.signal}" if outcome.signal else f"exit code {outcome.exit_code}"
+            problems = [f"it ended ({how}) without a word" + (" after the time limit" if outcome.timed_out else "")]
+        if problems:
+            fix = FIX_LIBRARY if any(p.startswith("library") for p in problems) else (
+                FIX_FOLDER if any("job folder" in p for p in problems) else "grade with --isolation best, "
+                "or report this with the line above")  # fmt: skip
+            raise ServerFailed(f"no sandboxed child could start and report: {'; '.join(problems)}. {fix}")
+
     def run(self, jobs: Iterable[dict], parallel: int) -> Iterator[Outcome]:
         """Run every job (a JSON-able dict with a unique "id"), at most `parallel` at once, each in
         its own slot (job["slot"]), and yield each Outcome as it ends: every job gets exactly one."""
@@ -312,7 +384,7 @@ class ForkServer:
                     selector.register(self.sock, selectors.EVENT_READ)
                     continue
                 for fd, job in list(running.items()):
-                    if not job.timed_out and now >= job.deadline:
+                    if not job.timed_out and now >= job.deadline and not job.credit_waiting(now, self.limits.timeout):
                         job.timed_out = True
                         kill_group(job.pid)
                     if job.finished:
@@ -370,8 +442,9 @@ class ForkServer:
         message = json.loads(raw)
         if "started" in message:
             job = next((r for r in running.values() if r.job["id"] == message["started"]), None)
-            if job is not None:
-                job.pid = message["pid"]
+            if job is not None:  # its deadline counts from its own start, not from the queue before it
+                job.pid, job.started = message["pid"], time.monotonic()
+                job.deadline = job.started + self.limits.timeout
         elif "ended" in message:
             job = next((r for r in running.values() if r.pid == message["ended"]), None)
             if job is not None:
@@ -414,6 +487,22 @@ class _Running:
         self.signal: int | None = None
         self.cpu = 0.0
         self.lost: str | None = None
+        self.credited = 0.0  # seconds of waiting for a CPU already added to its deadline
+
+    def credit_waiting(self, now: float, timeout: float) -> bool:
+        """At its deadline: the time it spent waiting for a CPU (others' processes running) is not
+        its own, so the deadline moves by that much, up to BACKSTOP times the timeout. Whether it moved."""
+        try:
+            with open(f"/proc/{self.pid}/schedstat") as f:
+                waited = int(f.read().split()[1]) / 1e9  # ns runnable but not running
+        except (OSError, ValueError, IndexError, TypeError):
+            return False
+        more = min(waited - self.credited, self.started + BACKSTOP * timeout - self.deadline)
+        if self.pid is None or more < 0.05:
+            return False
+        self.credited += more
+        self.deadline += more
+        return True
 
     def next_check(self, now: float) -> float:
         """When the parent must look at this job again: its deadline, or when the server is late."""

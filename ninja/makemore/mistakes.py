@@ -34,11 +34,15 @@ def batchnorm(dhpreact, bngain, bnraw, bnvar_inv) -> list[Mistake]:
     """dhprebn from dhpreact: the direct, mean and variance terms, the last with Bessel's n/(n-1)."""
     n = dhpreact.shape[0]
 
-    def formula(g=bngain * dhpreact, dim=0, bessel=n / (n - 1), direct=1.0, mean=1.0, variance=1.0):
-        s1, s2 = g.sum(dim, keepdim=True), (g * bnraw).sum(dim, keepdim=True)
+    def formula(g=bngain * dhpreact, dim=0, bessel=n / (n - 1), direct=1.0, mean=1.0, variance=1.0, dim2=None):
+        s1, s2 = g.sum(dim, keepdim=True), (g * bnraw).sum(dim if dim2 is None else dim2, keepdim=True)
         return bnvar_inv / n * (direct * n * g - mean * s1 - variance * bessel * bnraw * s2)
 
-    wrong_dim = formula(g=dhpreact, dim=1)  # with bngain factored out in front, as the notebook writes it
+    # over the wrong dim: both sums, or one of them; bngain inside, or factored out in front as the
+    # notebook writes it
+    dims = [(1, 1), (1, 0), (0, 1)]
+    wrong_dims = [formula(dim=a, dim2=b) for a, b in dims] + [bngain * formula(g=dhpreact, dim=a, dim2=b)
+                                                               for a, b in dims]
     three = "of the formula's three terms (direct, mean, variance),"
     return [
         ("bessel", "Bessel's n/(n-1) is missing from the variance term: the forward divides the variance by "
@@ -46,7 +50,7 @@ def batchnorm(dhpreact, bngain, bnraw, bnvar_inv) -> list[Mistake]:
         ("bessel", "Bessel's factor is inverted: the variance term needs n/(n-1), not (n-1)/n",
          formula(bessel=(n - 1) / n)),
         *[("wrong_dim", "summed over the wrong dim: batchnorm's mean and variance run over the batch, so "
-           "sum over dim 0 (keepdim=True), not dim 1", wrong) for wrong in (formula(dim=1), bngain * wrong_dim)],
+           "sum over dim 0 (keepdim=True), not dim 1", wrong) for wrong in wrong_dims],
         ("missing_term", f"{three} the direct one is missing: n * bngain * dhpreact", formula(direct=0.0)),
         ("missing_term", f"{three} the mean one is missing: minus the batch sum of bngain * dhpreact",
          formula(mean=0.0)),
@@ -56,12 +60,27 @@ def batchnorm(dhpreact, bngain, bnraw, bnvar_inv) -> list[Mistake]:
     ]  # fmt: skip
 
 
+def tanh(dh, h, hpreact) -> list[Mistake]:
+    """dhpreact from dh: tanh's derivative is 1 - h**2, h being tanh(hpreact)."""
+    words = "the derivative of tanh is 1 - h**2 (h = tanh(hpreact))"
+    return [
+        ("tanh", f"{words}, not 1 - h", (1 - h) * dh),
+        ("tanh", f"{words}: square h, not hpreact", (1 - hpreact**2) * dh),
+        ("tanh", f"{words}, not h * (1 - h), which is the sigmoid's", h * (1 - h) * dh),
+        ("tanh", f"{words}, not 1 + h**2", (1 + h**2) * dh),
+        ("tanh", f"{words}, not h**2 - 1: the sign is flipped", (h**2 - 1) * dh),
+    ]
+
+
 def named_mistakes(v: dict, g: dict) -> dict[str, list[Mistake]]:
-    """The named mistakes for the checked names that have some (logits, hprebn). `v`: the trusted
-    forward's values (parameters and inputs too), `g`: the reference gradients (checked and given)."""
+    """The named mistakes for the checked names that have some (logits, hpreact, hprebn). `v`: the
+    trusted forward's values (parameters and inputs too), `g`: the reference gradients (checked and
+    given)."""
     found = {}
     if "logits" in g:
         found["logits"] = cross_entropy(v["logits"], v["Yb"])
+    if "hpreact" in g and "h" in g:
+        found["hpreact"] = tanh(g["h"], v["h"], v["hpreact"])
     if "hprebn" in g and "hpreact" in g:
         found["hprebn"] = batchnorm(g["hpreact"], v["bngain"], v["bnraw"], v["bnvar_inv"])
     return found

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from ninja.makemore.mlp import PARAMETER_NAMES
 from ninja.tapped.roles import Roles, match, name_intermediates
@@ -80,6 +81,21 @@ def find_hidden(hprebn: torch.Tensor, floats, gain: str, bias: str) -> str | Non
     return found or ("h" if "h" in floats and floats["h"].shape == hprebn.shape else None)
 
 
+def find_labels(logits: torch.Tensor, ints, floats, *, batch: int) -> str | None:
+    """The batch's labels: an integer tensor of one label per example, below the vocabulary size,
+    whatever its name (Yb, yb, Y_batch). Where several fit (a column of the contexts, `ix` on a
+    small set), the one whose cross-entropy with the learner's logits is their loss."""
+    fits = [k for k in sorted(ints, key=lambda k: k != "Yb")
+            if ints[k].dim() == 1 and ints[k].shape[0] == batch and ints[k].numel()
+            and 0 <= ints[k].min() and ints[k].max() < logits.shape[1]]  # fmt: skip
+    losses = [t.double().item() for t in floats.values() if t.dim() == 0]
+    for k in fits:
+        loss = F.cross_entropy(logits.double(), ints[k].long()).item()
+        if any(abs(loss - mine) <= 1e-4 * max(1.0, abs(loss)) for mine in losses):
+            return k
+    return fits[0] if fits else None
+
+
 def find_roles(namespace: Mapping[str, Any], model, forward_names) -> Roles | None:
     """The learner's parameters and batch by role, and their names for the forward's
     intermediates; None when the file holds no complete set (then the template's are used)."""
@@ -104,11 +120,8 @@ def find_roles(namespace: Mapping[str, Any], model, forward_names) -> Roles | No
     second = find_linear(floats[hidden].double(), floats, ("W2", "b2", "logits"))
     if second is None or second[1] is None:
         return None
-    w2, b2, _ = second
-    V = floats[w2].shape[1]
-    batch = tensors[xb].shape[0]
-    yb = next((k for k in sorted(ints, key=lambda k: k != "Yb")
-               if ints[k].dim() == 1 and ints[k].shape[0] == batch and ints[k].numel() and 0 <= ints[k].min() and ints[k].max() < V), None)  # fmt: skip
+    w2, b2, logits = second
+    yb = find_labels(floats[logits], ints, floats, batch=tensors[xb].shape[0])
     if yb is None:
         return None
     names = dict(zip(PARAMETER_NAMES, (c, w1, b1, w2, b2, *norm), strict=True)) | {"Xb": xb, "Yb": yb}

@@ -107,12 +107,18 @@ def blame(
     forward_ok: bool = True,
     alias: Mapping[str, str] | None = None,
     mistakes: Mapping[str, Sequence[tuple[str, str, torch.Tensor]]] | None = None,
+    statements: Mapping[str, Sequence[tuple[int, Any, bool]]] | None = None,
+    raised_here: Mapping[str, LearnerError] | None = None,
 ) -> None:
     """Fill root_cause, inherited_from, diagnosis and line of every VarResult. `outputs` and
     `leaves` come from the cut forward; `raised` is the checked name whose line raised `error`.
     Nothing is blamed when the learner's forward is not the trusted one (`forward_ok` False).
     `alias` (see shared_storage) when the answers are copies that no longer share storage;
-    `mistakes`: named wrong formulas per name (an exercise's MISTAKES, ninja/makemore/mistakes.py), tried first."""
+    `mistakes`: named wrong formulas per name (an exercise's MISTAKES, ninja/makemore/mistakes.py), tried
+    first; `statements`: for a gradient written in several statements, (line, value after it, whether
+    it adds) for each: the root cause is the first statement that is wrong (see first_wrong_statement);
+    `raised_here`: by name, an error raised in one of its statements that did not stop the report (a
+    notebook's cells run on): that line raised, whatever value the name was left with."""
     results = {v.name: v for v in variables}
     used_by = consumers(outputs, leaves)
     changes = changes or {}
@@ -122,8 +128,11 @@ def blame(
         v.line = changes[v.name][-1] if changes.get(v.name) else None
         if (v.name == raised or v.status == ERROR) and error is not None and error.line:
             v.line = error.line  # the line that raised, not one after it that never ran
+        elif v.name in (raised_here or {}) and raised_here[v.name].line:
+            v.line = raised_here[v.name].line
         if v.status == PASS and v.name in alias:  # harmless now, but the next += will bite
             v.diagnosis_kind, v.diagnosis = "aliasing", diagnose.aliasing(v.name, alias[v.name])
+            v.line = tie_line(v.name, alias[v.name], changes) or v.line
         elif v.status in (PASS, MISSING) or not forward_ok:
             continue  # a changed forward makes every comparison moot: its note says what to do
         elif v.status == ERROR and v.name != raised:
@@ -133,10 +142,80 @@ def blame(
         else:
             judge(v, answers, reference, outputs, leaves, used_by.get(v.name, []), results, n=n, root=root,
                   alias=alias.get(v.name), raised=raised, error=error, namespace=namespace or {},
-                  mistakes=(mistakes or {}).get(v.name, ()))  # fmt: skip
+                  mistakes=(mistakes or {}).get(v.name, ()), statements=(statements or {}).get(v.name, ()),
+                  raised_here=(raised_here or {}).get(v.name))  # fmt: skip
+            if v.diagnosis_kind == "aliasing":  # the line that tied the two: `dhprebn = dbndiff`
+                v.line = tie_line(v.name, alias[v.name], changes) or v.line
     for v in variables:
         if v.inherited_from is not None:
             v.inherited_from = origin(v.inherited_from, results)
+
+
+def tie_line(name: str, other: str, changes: Mapping[str, Sequence[int]]) -> int | None:
+    """Where two gradients were tied (`dhprebn = dbndiff`): the first line of the one begun later."""
+    if not changes.get(name) or not changes.get(other):
+        return None
+    return max(min(changes[name]), min(changes[other]))
+
+
+def subset_sums(parts: Mapping[str, torch.Tensor]):
+    """(names, their sum) for every subset of `parts`, the empty one first: what a statement that
+    adds some of a gradient's branches can hold."""
+    names = list(parts)[:6]  # a variable read by more lines than that is not a backprop exercise
+    for mask in range(1 << len(names)):
+        chosen = [y for k, y in enumerate(names) if mask >> k & 1]
+        yield chosen, sum((parts[y] for y in chosen), torch.zeros_like(next(iter(parts.values()))))
+
+
+def first_wrong_statement(name: str, steps, contributions: Mapping[str, torch.Tensor], *, n: int):
+    """For a gradient written in several statements that each add to it (`dcounts = ...` then
+    `dcounts += ...`), the first statement whose part is not a sum of some of the branches still
+    to come: (line, diagnosis). With one branch, several statements may build it in pieces
+    (`dlogits = softmax`, then `dlogits[range(n), Yb] -= 1`): a statement is blamed there only
+    when every other one adds zeros or the whole branch (`dC = torch.ones_like(C)`, then the loop).
+    None when each statement adds whole branches (a branch is missing: the last statement's
+    diagnosis says so), when the chain is not additive, or when it cannot be told."""
+    if len(steps) < 2 or not contributions or not all(adds for _, _, adds in steps[1:]):
+        return None
+    like = next(iter(contributions.values()))
+    previous, left, misfits = torch.zeros_like(like), dict(contributions), []
+    for k, (line, value, _) in enumerate(steps):
+        g = as_tensor(value)
+        if g is None or g.dtype == torch.bool or g.is_complex():
+            return None
+        g = g.to(like.dtype)
+        try:  # `dC = 0` broadcasts; (64,) for (1, 64) is the same gradient
+            g = g.reshape(like.shape) if squeezed(g.shape) == squeezed(like.shape) else g.expand(like.shape)
+        except RuntimeError:  # a shape that cannot be one of its branches: judged as a whole
+            return None
+        part = g - previous
+        fits = next((chosen for chosen, total in subset_sums(left) if diagnose.close(part, total)), None)
+        if fits is None:
+            misfits.append((line, statement_diagnosis(name, part, left, n=n, first=k == 0)))
+        else:
+            left = {y: t for y, t in left.items() if y not in fits}
+        previous = g
+    if len(contributions) > 1 or len(misfits) == 1:
+        return misfits[0] if misfits else None
+    return None
+
+
+def statement_diagnosis(name: str, part: torch.Tensor, left: Mapping[str, torch.Tensor], *, n: int, first: bool):
+    """What is wrong with the part one statement adds: a common mistake on one branch, if one fits."""
+    for y, branch in left.items():
+        if branch.abs().max() == 0:
+            continue
+        kind, words = diagnose.diagnose(name, part, branch, {y: branch}, n=n)
+        if kind not in ("local_rule", "precision"):
+            return kind, f"the part of d{name} this statement adds, through {y}: {words}"
+    branches = ", ".join(left)
+    if first:
+        one = branches if len(left) == 1 else f"one of {branches}"
+        return "local_rule", (
+            f"d{name} starts wrong here: its first statement should hold zeros or what flows back from "
+            f"{one}, and it holds neither"
+        )
+    return "local_rule", f"this statement adds to d{name} something that is not what flows back from {branches}"
 
 
 def root_cause(v: VarResult, found: diagnose.Diagnosis) -> None:
@@ -178,8 +257,9 @@ def named(g: torch.Tensor | None, local: torch.Tensor, truth: torch.Tensor, mist
 
 
 def judge(v, answers, reference, outputs, leaves, used_by, results, *, n, root, alias, raised, error, namespace,
-          mistakes=()):  # fmt: skip
-    """A failing variable: inherited, or a root cause with a diagnosis."""
+          mistakes=(), statements=(), raised_here=None):  # fmt: skip
+    """A failing variable: inherited, or a root cause with a diagnosis, at the first of its
+    statements that is wrong."""
     states = {y: upstream(y, answers, reference, outputs, results, root) for y in used_by}
     unusable = [y for y, (state, _) in states.items() if state == "unusable"]
     if unusable:
@@ -193,6 +273,9 @@ def judge(v, answers, reference, outputs, leaves, used_by, results, *, n, root, 
     local = sum(contributions.values(), torch.zeros_like(leaf)).detach()
     if v.name == raised and error is not None:
         root_cause(v, diagnose.exception(v.name, error.kind, error.message, error.source, namespace))
+        return
+    if raised_here is not None:
+        root_cause(v, diagnose.exception(v.name, raised_here.kind, raised_here.message, raised_here.source, {}))
         return
     g = as_tensor(answers.get(v.name))
     failing = [y for y in used_by if y != root and results[y].status != PASS and states[y][0] == "ok"]
@@ -212,6 +295,9 @@ def judge(v, answers, reference, outputs, leaves, used_by, results, *, n, root, 
     if kind == "local_rule" and found:  # no generic mistake fits: one of the exercise's classics?
         root_cause(v, found)
         return
+    wrong_statement = None if kind == "aliasing" else first_wrong_statement(v.name, statements, contributions, n=n)
+    if wrong_statement and wrong_statement[0] != v.line:  # an earlier statement than the last one
+        v.line, (kind, words) = wrong_statement
     assumed = [f"d{y}" for y, (state, _) in states.items() if state == "assumed"]
     if assumed:
         words += f" (assuming {', '.join(assumed)}, not there yet, were right)"

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from ninja.engine import squeezed
+from ninja.engine import shape_mistake, squeezed
 
 Diagnosis = tuple[str, str]
 
@@ -92,30 +92,40 @@ def aliasing(name: str, other: str) -> str:
 
 
 def wrong_shape(name, g, local, squeezed_upstreams) -> Diagnosis:
-    given = f"d{name} is {shape(g)} but {name} is {shape(local)}"
+    """A shape that would not update <name> as the right gradient does (ninja.engine.shape_mistake),
+    and the mistake that made it, when one fits."""
+    given = f"d{name} is {shape(g)} for {name}'s {shape(local)}"
     for upstream, got, expected in squeezed_upstreams:
         return "keepdim", (
             f"{given}: d{upstream} is {got}, not {expected}: it was summed without keepdim=True, and "
             f"broadcasting it on this line made the wrong shape. Keep the dim where you sum d{upstream}"
         )
-    for dim in range(g.dim()):
+    for dim in range(g.dim()) if g.numel() > local.numel() else ():
         summed = g.sum(dim)
         if summed.numel() == local.numel() and close(summed.reshape(local.shape), local):
             return "missing_sum", (
                 f"{given}: a sum over dim {dim} is missing (the forward broadcast {name} over that dim, "
                 f"so its gradient adds up over it)"
             )
-    if g.dim() == 2 and g.T.shape == local.shape and close(g.T, local):
-        return "transposed", f"{given}: it is transposed; the right numbers, rows and columns swapped"
+    if g.dim() == local.dim() == 2 and g.T.shape == local.shape:
+        right = "the right numbers, rows and columns swapped" if close(g.T, local) else "and its numbers are wrong too"
+        return "transposed", f"d{name} is transposed: {shape(g)} for {name}'s {shape(local)}; {right}"
     if g.numel() == local.numel() and close(g.reshape(local.shape), local):
-        return "view", f"{given}: the numbers are right but viewed in the wrong shape: view it as {shape(local)}"
+        if tuple(g.shape) == tuple(d for d in local.shape if d != 1):
+            return "keepdim", (
+                f"{given}: summed without keepdim=True ({shape_mistake(g.shape, local.shape)}); keep the dim: "
+                ".sum(..., keepdim=True)"
+            )
+        return "view", (
+            f"the right numbers in the wrong shape: {shape_mistake(g.shape, local.shape)}; view it as {shape(local)}"
+        )
     ones = lambda s: [i for i, d in enumerate(s) if d == 1]  # noqa: E731
     if g.dim() == local.dim() and ones(g.shape) and ones(g.shape) != ones(local.shape):
         dims = lambda s: ", ".join(map(str, ones(s)))  # noqa: E731
         if not ones(local.shape):  # "sum over dim []": there is no dim to sum over
             return "wrong_dim", f"{given}: summed over dim {dims(g.shape)}, where {name} needs no sum: drop it"
         return "wrong_dim", f"{given}: summed over the wrong dim (sum over dim {dims(local.shape)} with keepdim=True)"
-    return "shape", f"{given}: this line's local rule is wrong"
+    return "shape", f"d{name}: wrong shape, {shape_mistake(g.shape, local.shape)}"
 
 
 def nonfinite(name, g, local) -> Diagnosis | None:

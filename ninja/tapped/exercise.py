@@ -8,6 +8,7 @@ they run on is ninja/tapped/model.py (the reference and the cut forward), blame.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -78,6 +79,13 @@ class Exercise(BundledFiles):
 
     def check(self, path: Path, settings: Settings = Settings(), options: RunOptions = CHECKING) -> Report:
         data = self.collect(path, settings) if options is CHECKING else self.collect(path, settings, options)
+        if options.own_tensors and setup_failed(data) and not uses_package_tensors(path, self.learner_module):
+            from ninja import notebook  # a script whose set-up does not run here: read as a notebook
+
+            try:
+                return notebook.check(self, Path(path), settings)
+            except notebook.NotebookError:
+                pass
         return self.judge(data, settings)  # (exercise 4's collect takes no options: it has its own loop)
 
     def warm_up(self, settings: Settings) -> None:
@@ -107,13 +115,14 @@ class Exercise(BundledFiles):
     def collect(self, path: Path, settings: Settings = Settings(), options: RunOptions = CHECKING) -> dict:
         """Run the learner's file (in this process; `ninja grade` runs this in a sandboxed child) and
         keep, as plain data, what judge and blame need from it."""
+        gradients = {f"d{name}" for name in self.checked}
         with context.running(settings, options.given, self):
-            run = runner.run_file(path)
+            run = runner.run_file(path, until=runner.end_of_backward(path, gradients))
             own = options.own_tensors and not uses_package_tensors(path, self.learner_module)
             found = self.own_roles(run.namespace, settings) if own else None
             bare = not any(k in run.namespace for k in self.forward_names)  # its code is all under a guard?
-            if own and found is None and bare and runner.main_guard(path):
-                run = runner.run_file(path, as_main=True)  # a script with its code under `if __name__ == "__main__":`
+            if own and found is None and bare and runner.main_guard(path):  # a script's `if __name__ == "__main__":`
+                run = runner.run_file(path, as_main=True, until=runner.end_of_backward(path, gradients, as_main=True))
                 found = self.own_roles(run.namespace, settings)
         names = found.names if found else {}
         grad_of = {name: gradient_name(name, names.get(name, name), run) for name in self.checked}
@@ -130,17 +139,24 @@ class Exercise(BundledFiles):
             "output": run.output,
             "answers": {name: collected.plain(value) for name, value in answers.items()},
             "near": near_names(run.namespace, self.checked, answers, self.forward_names),
-            "autograd_lines": autograd_lines(path),
+            "autograd_lines": autograd_lines(path, gradients),
             "forward": {
                 name: collected.plain(value) for name, value in self.learner_forward(run, found, settings).items()
             },
+            "forward_lines": forward_lines(run, found, self.forward_names),
             # the learner's own parameters and batch (their sizes, seed, dtype), by role, and their names
             "own": {role: collected.plain(t) for role, t in found.tensors.items()} if found else None,
             "own_names": names,
             "own_batch": bool(found) and not self.same_inputs(found.tensors, settings),
             "grad_names": {name: grad for name, grad in grad_of.items() if grad != f"d{name}"},
             "changes": changes,
+            "statements": statement_values(run, grad_of, self.checked),
             "raised": blame.raised_in(spans, self.checked, error_line),
+            "raised_here": {
+                name: collected.error_data(e)
+                for e in run.errors
+                if e is not error and (name := blame.raised_in(spans, self.checked, e.line))
+            },
             "shared": blame.shared_storage(answers, changes),  # storage is only visible here
             # shapes for "this line raised ...; shapes: ...", only when a line raised
             "shapes": {k: list(v.shape) for k, v in run.namespace.items() if error and torch.is_tensor(v)},
@@ -159,8 +175,8 @@ class Exercise(BundledFiles):
         error = collected.error_of(data["error"])
         dtype = self.own_dtype(own)
         low = own is not None and dtype != torch.float64
-        rounded = self.reference(settings, self.checked, own | {"dtype": dtype})[1] if low else None
-        precision = Precision.of(dtype, grads, rounded)
+        rounded = self.reference(settings, self.checked, own | {"dtype": dtype}) if low else (None, None)
+        precision = Precision.of(dtype, grads, rounded[1], forward=(trusted, rounded[0]))
         report = engine.check(
             self.name,
             precision.upcast(answers),
@@ -174,6 +190,7 @@ class Exercise(BundledFiles):
             tolerances=precision.tolerances,
             forward_tolerance=precision.forward,
             every_intermediate=own is None,  # a learner's own forward may skip some (hprebn.var(...) in one go)
+            forward_lines=data.get("forward_lines"),
         )
         report.output = data["output"]
         report.path = data["path"]
@@ -194,6 +211,11 @@ class Exercise(BundledFiles):
             forward_ok=report.forward_ok,
             alias=data["shared"],
             mistakes=named,
+            raised_here={name: collected.error_of(e) for name, e in (data.get("raised_here") or {}).items()},
+            statements={
+                name: [(line, collected.value_of(value), adds) for line, value, adds in steps]
+                for name, steps in (data.get("statements") or {}).items()
+            },
         )
         return report
 
@@ -283,22 +305,25 @@ class Precision:
     percent or more of the scale."""
 
     tolerances: dict | None = None
-    forward: tuple[float, float] = (1e-5, 1e-7)
+    # the forward check is as strict as the gradient check can see: float64's rounding, or ten
+    # times the learner's dtype's, measured the same way per intermediate
+    forward: tuple[float, float] | dict = (1e-9, 1e-12)
     dtype: torch.dtype | None = None
 
     @staticmethod
     def of(
-        dtype: torch.dtype | None, grads: Mapping[str, torch.Tensor], rounded: Mapping[str, torch.Tensor] | None
+        dtype: torch.dtype | None, grads: Mapping[str, torch.Tensor], rounded: Mapping[str, torch.Tensor] | None,
+        forward: tuple[Mapping[str, torch.Tensor], Mapping[str, torch.Tensor] | None] = ({}, None),
     ) -> Precision:
         """`dtype`: the learner's own tensors' (None: the package's); `rounded`: the reference
-        computed at that dtype."""
+        computed at that dtype; `forward`: the trusted forward values in float64 and at that dtype."""
         if dtype is None or dtype == torch.float64 or rounded is None:
             return Precision()
-        noise = {
-            k: (rounded[k].to(torch.float64) - g).abs().max().item() if g.numel() else 0.0 for k, g in grads.items()
-        }
-        tolerances = {k: (1e-5, 10 * noise[k] + 1e-12) for k in grads}
-        return Precision(tolerances, (1e-4, 1e-5), dtype)
+        tolerances = {k: (1e-5, 10 * noise(rounded[k], g) + 1e-12) for k, g in grads.items()}
+        trusted, rounded_forward = forward
+        forward_tolerances = {k: (0.0, 10 * noise(rounded_forward[k], t) + 1e-12)
+                              for k, t in trusted.items() if k in (rounded_forward or {})}  # fmt: skip
+        return Precision(tolerances, forward_tolerances or (1e-4, 1e-5), dtype)
 
     def upcast(self, answers: dict) -> dict:
         """A learner's float32 gradients in float64, so no dtype note talks about it: their tensors are float32."""
@@ -307,6 +332,11 @@ class Precision:
         return {
             k: v.to(torch.float64) if torch.is_tensor(v) and v.dtype == self.dtype else v for k, v in answers.items()
         }
+
+
+def noise(rounded: torch.Tensor, exact: torch.Tensor) -> float:
+    """How far a value computed at a lower precision lands from float64's: the largest difference."""
+    return (rounded.to(torch.float64) - exact).abs().max().item() if exact.numel() else 0.0
 
 
 def package_tensors_import(module: str) -> re.Pattern:
@@ -360,6 +390,39 @@ def lines_that_ran(run: runner.LearnerRun) -> dict[str, list[tuple[int, int]]]:
     }
 
 
+def forward_lines(run: runner.LearnerRun, found, forward_names) -> dict[str, str]:
+    """By intermediate, "path:line: source" of the learner's last statement that computes it."""
+    try:
+        source = runner.read_source(run.path)
+    except (OSError, SyntaxError):
+        return {}
+    lines = {}
+    for name in forward_names:
+        spans = run.changed_at.get(found.names.get(name, name) if found else name)
+        if spans:
+            line = spans[-1][0]
+            lines[name] = f"{run.path}:{line}: `{runner.source_line(source, line)}`"
+    return lines
+
+
+def statement_values(run: runner.LearnerRun, grad_of: Mapping[str, str], checked) -> dict[str, list]:
+    """For a gradient written in several statements (`=` then `+=`), what it held after each, as
+    plain data: blame judges it statement by statement."""
+    return {
+        name: [[step.line, collected.plain(step.value), step.adds] for step in run.snapshots[grad_of[name]]]
+        for name in checked
+        if len(run.snapshots.get(grad_of[name], ())) > 1
+    }
+
+
+
+def setup_failed(data: dict) -> bool:
+    """The file raised before its backward: no gradient was reached, and none of its own tensors found
+    (a script that reads ./data.txt or imports a module that is not here)."""
+    answers = (data.get("answers") or {}).values()  # exercise 4 collects a function's returns instead
+    return bool(answers) and data["error"] is not None and not data.get("own") and all(a is UNREACHED for a in answers)
+
+
 def ran_on(error: LearnerError) -> str:
     return f"{error.where}: {error.kind}: {error.message} (this cell stopped there; the cells after it ran)"
 
@@ -399,7 +462,8 @@ def take_near_names(answers: dict, near: Mapping, grads: Mapping) -> dict[str, s
     for name, candidates in near.items():
         for other, value in candidates:
             value = collected.value_of(value)
-            if answers.get(name) is None and torch.is_tensor(value) and tuple(value.shape) == tuple(grads[name].shape):
+            fits = torch.is_tensor(value) and engine.shape_mistake(value.shape, grads[name].shape) is None
+            if answers.get(name) is None and fits:  # (64,) for (1, 64) too: it updates bnmeani alike
                 answers[name], taken[name] = value, other
     return taken
 
@@ -407,17 +471,23 @@ def take_near_names(answers: dict, near: Mapping, grads: Mapping) -> dict[str, s
 AUTOGRAD = re.compile(r"\.grad\b(?!_)|\.backward\(")
 
 
-GRADIENT_LINE = re.compile(r"^\s*d\w+\s*(\[[^\]]*\])?\s*[-+*/@]?=(?!=)")
-
-
-def autograd_lines(path: Path) -> list[int]:
-    """The lines of the backward (from the first `dX = ...` on) that read .grad or call
-    .backward(): there autograd is the reference, not a learner's tool. A script's own cmp and
-    loss.backward() before its backward are its business."""
+def autograd_lines(path: Path, gradients: set[str]) -> list[int]:
+    """The lines of the backward (from the first statement that writes one of `gradients` to the
+    last, a training loop after it left out) that read .grad or call .backward(): there autograd is
+    the reference, not a learner's tool. A script's own cmp and loss.backward() before or after its
+    backward are its business."""
     try:
-        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
+        source = runner.read_source(Path(path))
+        tree = ast.parse(source)
+    except (OSError, SyntaxError, ValueError):
         return []
-    code = [text.split("#")[0] for text in lines]
-    first = next((i for i, text in enumerate(code, 1) if GRADIENT_LINE.match(text)), len(code) + 1)
-    return [i for i, text in enumerate(code, 1) if i >= first and AUTOGRAD.search(text)]
+    end = runner.end_of_backward(path, gradients, as_main=True) or len(source.splitlines())
+    writing = [
+        s for s in runner.module_statements(tree, as_main=True)
+        if runner.changed_names(s) & gradients and s.lineno <= end and not runner.training_loop(s, gradients)
+    ]  # fmt: skip
+    if not writing:
+        return []
+    first, last = writing[0].lineno, writing[-1].end_lineno or writing[-1].lineno
+    code = [text.split("#")[0] for text in source.splitlines()]
+    return [i for i, text in enumerate(code, 1) if first <= i <= last and AUTOGRAD.search(text)]

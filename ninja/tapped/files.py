@@ -99,8 +99,7 @@ def from_module(module: ModuleType, name: str, path: Path | None = None) -> Exer
         raise ExerciseFileError(
             f'{where_}: start the file with a docstring; its first line is the title ("""Attention, one head...""")'
         )
-    model = Model(module.parameters, module.inputs, module.forward, name)
-    taps = tapped_names(model, where_)
+    model, taps = model_of(module, name, where_)
     params = model.parameter_names
     checked = names_option(module, "CHECKED", lambda: default_checked(model, taps), (*taps, *params), where_)
     given = names_option(module, "GIVEN", (), taps, where_)
@@ -144,12 +143,24 @@ def mistakes_of(module: ModuleType, checked, where_: str):
     if not table and together is None:
         return None
 
-    def named(values: dict, grads: dict) -> dict:
+    def named(values: dict, grads: dict, strict: bool = False) -> dict:
+        """strict (ninja dev check): a candidate that raises or has the wrong shape raises
+        ExerciseFileError; otherwise it is left out, and a learner's check goes on without it."""
         found = {k: list(v) for k, v in (together(values, grads) if together else {}).items()}
         for name, candidates in table.items():
             for words, make in candidates.items():
                 kind, make = make if isinstance(make, tuple) else ("named", make)
-                found.setdefault(name, []).append((kind, words, make(values, grads)))
+                try:
+                    wrong = make(values, grads)
+                    if tuple(wrong.shape) != tuple(grads[name].shape):
+                        raise ValueError(f"it is {tuple(wrong.shape)}, d{name} is {tuple(grads[name].shape)}")
+                except Exception as e:  # noqa: BLE001 (an instructor's lambda)
+                    if strict:
+                        raise ExerciseFileError(
+                            f"{where_}: MISTAKES[{name!r}][{words!r}]: {type(e).__name__}: {e}"
+                        ) from None
+                    continue
+                found.setdefault(name, []).append((kind, words, wrong))
         return found
 
     return named
@@ -161,6 +172,18 @@ def file_option(module: ModuleType, option: str, path: Path | None) -> Path | No
         return None
     value = Path(value)
     return value if value.is_absolute() or path is None else path.parent / value
+
+
+_MODELS: dict[tuple, tuple[Model, tuple[str, ...]]] = {}  # exercises on one model share it (makemore's 1-3)
+
+
+def model_of(module: ModuleType, name: str, where_: str) -> tuple[Model, tuple[str, ...]]:
+    """The module's model and its tapped names, validated once per (parameters, inputs, forward)."""
+    key = (module.parameters, module.inputs, module.forward)
+    if key not in _MODELS:
+        model = Model(*key, name)
+        _MODELS[key] = model, tapped_names(model, where_)
+    return _MODELS[key]
 
 
 def tapped_names(model: Model, where_: str) -> tuple[str, ...]:
@@ -241,7 +264,7 @@ def names_option(module: ModuleType, option: str, default, allowed, where_: str)
     return tuple(value)
 
 
-def hints_of(module: ModuleType, checked, model: Model, where_: str) -> dict[str, tuple[str, str, str]]:
+def hints_of(module: ModuleType, checked, model: Model, where_: str) -> Mapping[str, tuple[str, ...]]:
     """HINTS, with level 1 (and 2-3 in general words) derived for a name that has none."""
     written = getattr(module, "HINTS", None) or {}
     if not isinstance(written, Mapping):
@@ -256,9 +279,36 @@ def hints_of(module: ModuleType, checked, model: Model, where_: str) -> dict[str
         if not 1 <= len(words) <= 3 or not all(isinstance(w, str) for w in words):
             raise ExerciseFileError(f"{where_}: HINTS[{name!r}] must be one to three strings (levels 1-3)")
         hints[name] = words
-    short = [name for name in checked if len(hints.get(name, ())) < 3]
-    derived = derived_hints(model, short, forward_lines(model)) if short else {}
-    return {name: (*hints.get(name, ()), *derived.get(name, ())[len(hints.get(name, ())) :]) for name in checked}
+    return Hints(hints, tuple(checked), model)
+
+
+class Hints(Mapping):
+    """The file's hints, with the levels it leaves out derived from the forward the first time a
+    hint is asked for (a check never asks: it costs a forward pass and a cut one)."""
+
+    def __init__(self, written: dict, checked: tuple[str, ...], model: Model):
+        self.written, self.checked, self.model = written, checked, model
+        self.derived: dict | None = None
+
+    def __getitem__(self, name: str) -> tuple[str, ...]:
+        if name not in self.checked:
+            raise KeyError(name)
+        own = self.written.get(name, ())
+        if len(own) == 3:
+            return own
+        if self.derived is None:
+            short = [k for k in self.checked if len(self.written.get(k, ())) < 3]
+            self.derived = derived_hints(self.model, short, forward_lines(self.model))
+        return (*own, *self.derived[name][len(own) :])
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.checked
+
+    def __iter__(self):
+        return iter(self.checked)
+
+    def __len__(self) -> int:
+        return len(self.checked)
 
 
 def derived_hints(model: Model, checked, lines: Mapping[str, str]) -> dict[str, tuple[str, str, str]]:

@@ -1,22 +1,25 @@
 """A learner's own tensors, found by the role they play in the model's forward.
 
 A learner's own script or notebook may have its own parameters and inputs (other sizes, seed,
-batch size, dtype). A model may bring a finder of its own that knows its layers (makemore's finds
-C, W1, ... by what they do, under any name: ninja/makemore/roles.py); the generic finder here takes
-the model's parameter and input names, as they appear in the learner's namespace, and keeps them
-only if the trusted forward runs on them. Either way the learner's intermediates are then matched
-by value to the trusted forward on those tensors, which names their gradients (dhpreact_bn for a
-learner's hpreact_bn). Runs where the learner's file ran (a grading child too): tensors in, plain
-names out.
+batch size, dtype), under the model's names or their own. A model may bring a finder of its own
+that knows its layers (makemore's finds C, W1, ... by what they do: ninja/makemore/roles.py); the
+generic finder here tries the model's own names first, then the learner's tensors of the right
+kind in each role, and keeps a set when the trusted forward runs on it and the learner's file holds
+most of its steps. Either way the learner's intermediates are then matched by value to the trusted
+forward on those tensors, which names their gradients (dhpreact_bn for a learner's hpreact_bn).
+Runs where the learner's file ran (a grading child too): tensors in, plain names out.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+
+from ninja.settings import Settings
 
 
 @dataclass
@@ -48,23 +51,66 @@ def learner_tensors(namespace: Mapping[str, Any]) -> dict[str, torch.Tensor]:
     return {k: v.detach() for k, v in namespace.items() if torch.is_tensor(v) and not k.startswith("_")}
 
 
+MAX_TRIES = 256  # assignments of the learner's tensors to roles tried, at most
+
+
 def by_name(namespace: Mapping[str, Any], model, forward_names) -> Roles | None:
-    """The model's parameters and inputs under their own names in the learner's namespace, when
-    the trusted forward runs on them and gives a finite loss; None otherwise."""
+    """The model's parameters and inputs among the learner's tensors: under the model's own names
+    first, else under theirs, found by what they do (the trusted forward runs on them and the
+    learner's file holds most of its steps by value). None when there is no such set."""
     tensors = learner_tensors(namespace)
     wanted = (*model.parameter_names, *model.input_names)
-    if not all(k in tensors for k in wanted):
-        return None
-    own = {k: tensors[k] for k in wanted}
-    try:
-        loss = model.values(None, own).get("loss")
-    except Exception:  # noqa: BLE001 (shapes that do not fit the forward: not the model's tensors)
-        return None
-    if loss is None or not torch.isfinite(loss).all():
-        return None
-    roles = Roles({k: k for k in wanted}, own)
-    name_intermediates(roles, tensors, forward_names, model)
-    return roles
+    steps = [k for k in forward_names if k != "loss"]
+    for names in assignments(tensors, wanted, model):
+        own = {role: tensors[name] for role, name in names.items()}
+        try:
+            values = model.values(None, own)
+        except Exception:  # noqa: BLE001 (shapes that do not fit the forward: not the model's tensors)
+            continue
+        if not torch.isfinite(values.get("loss", torch.tensor(float("nan")))).all():
+            continue
+        roles = Roles(dict(names), own)
+        name_intermediates(roles, tensors, forward_names, model)
+        found = [k for k in steps if k in roles.names]
+        if all(names[k] == k for k in wanted) or len(found) * 2 >= len(steps):
+            return roles
+    return None
+
+
+def assignments(tensors: Mapping[str, torch.Tensor], wanted, model):
+    """Role -> the learner's name, to try in turn: the model's own names first, then ways to give
+    each role a distinct tensor shaped as the package's (any size along the batch's dims), those
+    the file defines first and no d<name> first; at most MAX_TRIES."""
+    if all(k in tensors for k in wanted):
+        yield {k: k for k in wanted}
+    two, three = (model.package_tensors(Settings(batch_size=n)) for n in (2, 3))
+    order = {k: i for i, k in enumerate(tensors)}
+    candidates = [
+        sorted(
+            (k for k, t in tensors.items() if fits(t, two[role], three[role])), key=lambda k: (k[:1] == "d", order[k])
+        )
+        for role in wanted
+    ]
+    for combination in itertools.islice(distinct(candidates), MAX_TRIES):
+        if any(k != role for k, role in zip(combination, wanted)):
+            yield dict(zip(wanted, combination))
+
+
+def distinct(candidates: list[list[str]], taken: tuple[str, ...] = ()):
+    """Every choice of one name per list, no name twice, in the lists' order."""
+    if len(taken) == len(candidates):
+        yield taken
+        return
+    for name in candidates[len(taken)]:
+        if name not in taken:
+            yield from distinct(candidates, (*taken, name))
+
+
+def fits(t: torch.Tensor, two: torch.Tensor, three: torch.Tensor) -> bool:
+    """t can play the role whose package tensor is `two` at batch size 2 and `three` at 3."""
+    if t.dim() != two.dim() or t.is_floating_point() != two.is_floating_point():
+        return False
+    return all(a == b or b != c for a, b, c in zip(t.shape, two.shape, three.shape))
 
 
 def name_intermediates(roles: Roles, tensors: Mapping[str, torch.Tensor], forward_names, model) -> None:

@@ -1,0 +1,222 @@
+"""GPT 5: train the GPT with your own backward pass.
+
+Write the backward pass of forward_backward below: the two-block GPT of gpt4 on a batch, and your
+gradients of its loss for every parameter (each layer in one go, as in gpt4). It runs under
+torch.no_grad(): loss.backward() is not there to help. `ninja check gpt5` compares your gradients
+with autograd's, then trains the GPT twice from the same start on the same batches, with your
+gradients and with autograd's: the two loss curves, the validation losses and names sampled from
+your model.
+
+    ninja check gpt5                         # your gradients, then 1,000 steps of training
+    ninja check gpt5 --steps 5000 --plot loss.png --device cuda
+    python exercises/gpt5.py --steps 5000    # the same
+"""
+
+import torch
+import torch.nn.functional as F
+
+from ninja.tapped.learner import tensors
+
+PARAMETERS = (
+    "wte",
+    "wpe",
+    "ln1w_0",
+    "ln1b_0",
+    "qkvw_0",
+    "qkvb_0",
+    "attprojw_0",
+    "attprojb_0",
+    "ln2w_0",
+    "ln2b_0",
+    "fcw_0",
+    "fcb_0",
+    "fcprojw_0",
+    "fcprojb_0",
+    "ln1w_1",
+    "ln1b_1",
+    "qkvw_1",
+    "qkvb_1",
+    "attprojw_1",
+    "attprojb_1",
+    "ln2w_1",
+    "ln2b_1",
+    "fcw_1",
+    "fcb_1",
+    "fcprojw_1",
+    "fcprojb_1",
+    "lnfw",
+    "lnfb",
+)
+
+
+def forward_backward(params, idx, targets):
+    """The loss on the batch idx, targets and your gradients of it: (loss, {name: gradient})."""
+    (
+        wte,
+        wpe,
+        ln1w_0,
+        ln1b_0,
+        qkvw_0,
+        qkvb_0,
+        attprojw_0,
+        attprojb_0,
+        ln2w_0,
+        ln2b_0,
+        fcw_0,
+        fcb_0,
+        fcprojw_0,
+        fcprojb_0,
+        ln1w_1,
+        ln1b_1,
+        qkvw_1,
+        qkvb_1,
+        attprojw_1,
+        attprojb_1,
+        ln2w_1,
+        ln2b_1,
+        fcw_1,
+        fcb_1,
+        fcprojw_1,
+        fcprojb_1,
+        lnfw,
+        lnfb,
+    ) = (params[name] for name in PARAMETERS)
+
+    # forward pass, one layer a line (gpt4's)
+    F = torch.nn.functional
+    B, T = idx.shape  # batch size, sequence length
+    C = wte.shape[1]  # channels: n_embd
+    nh = 2  # heads
+    attention = F.scaled_dot_product_attention  # softmax(q kᵀ / sqrt(hs), causal mask) v, per head
+    encoded = wte[idx] + wpe[:T]  # token and position embeddings: (B, T, C)
+    # block 0
+    ln1_0 = F.layer_norm(encoded, (C,), ln1w_0, ln1b_0, eps=1e-5)
+    qkv_0 = ln1_0 @ qkvw_0.T + qkvb_0  # (B, T, 3C)
+    q_0, k_0, v_0 = qkv_0.view(B, T, 3, nh, C // nh).permute(2, 0, 3, 1, 4)  # each (B, nh, T, hs)
+    atty_0 = attention(q_0, k_0, v_0, is_causal=True).transpose(1, 2).reshape(B, T, C)
+    attproj_0 = atty_0 @ attprojw_0.T + attprojb_0
+    residual2_0 = encoded + attproj_0
+    ln2_0 = F.layer_norm(residual2_0, (C,), ln2w_0, ln2b_0, eps=1e-5)
+    fch_0 = ln2_0 @ fcw_0.T + fcb_0  # (B, T, 4C)
+    fch_gelu_0 = F.gelu(fch_0, approximate="tanh")
+    fcproj_0 = fch_gelu_0 @ fcprojw_0.T + fcprojb_0
+    residual3_0 = residual2_0 + fcproj_0
+    # block 1
+    ln1_1 = F.layer_norm(residual3_0, (C,), ln1w_1, ln1b_1, eps=1e-5)
+    qkv_1 = ln1_1 @ qkvw_1.T + qkvb_1
+    q_1, k_1, v_1 = qkv_1.view(B, T, 3, nh, C // nh).permute(2, 0, 3, 1, 4)
+    atty_1 = attention(q_1, k_1, v_1, is_causal=True).transpose(1, 2).reshape(B, T, C)
+    attproj_1 = atty_1 @ attprojw_1.T + attprojb_1
+    residual2_1 = residual3_0 + attproj_1
+    ln2_1 = F.layer_norm(residual2_1, (C,), ln2w_1, ln2b_1, eps=1e-5)
+    fch_1 = ln2_1 @ fcw_1.T + fcb_1
+    fch_gelu_1 = F.gelu(fch_1, approximate="tanh")
+    fcproj_1 = fch_gelu_1 @ fcprojw_1.T + fcprojb_1
+    residual3_1 = residual2_1 + fcproj_1
+    # the final layernorm and the language-model head, tied to the token embedding
+    lnf = F.layer_norm(residual3_1, (C,), lnfw, lnfb, eps=1e-5)
+    logits = lnf @ wte.T  # (B, T, V)
+    loss = F.cross_entropy(logits.view(B * T, -1), targets.view(B * T))
+
+    # backward pass: your code here, a gradient for every parameter
+    dlnfw = None  # TODO
+    dlnfb = None  # TODO
+    dfcprojw_1 = None  # TODO
+    dfcprojb_1 = None  # TODO
+    dfcw_1 = None  # TODO
+    dfcb_1 = None  # TODO
+    dln2w_1 = None  # TODO
+    dln2b_1 = None  # TODO
+    dattprojw_1 = None  # TODO
+    dattprojb_1 = None  # TODO
+    dqkvw_1 = None  # TODO
+    dqkvb_1 = None  # TODO
+    dln1w_1 = None  # TODO
+    dln1b_1 = None  # TODO
+    dfcprojw_0 = None  # TODO
+    dfcprojb_0 = None  # TODO
+    dfcw_0 = None  # TODO
+    dfcb_0 = None  # TODO
+    dln2w_0 = None  # TODO
+    dln2b_0 = None  # TODO
+    dattprojw_0 = None  # TODO
+    dattprojb_0 = None  # TODO
+    dqkvw_0 = None  # TODO
+    dqkvb_0 = None  # TODO
+    dln1w_0 = None  # TODO
+    dln1b_0 = None  # TODO
+    dwpe = None  # TODO
+    dwte = None  # TODO
+    return loss, {
+        "wte": dwte,
+        "wpe": dwpe,
+        "ln1w_0": dln1w_0,
+        "ln1b_0": dln1b_0,
+        "qkvw_0": dqkvw_0,
+        "qkvb_0": dqkvb_0,
+        "attprojw_0": dattprojw_0,
+        "attprojb_0": dattprojb_0,
+        "ln2w_0": dln2w_0,
+        "ln2b_0": dln2b_0,
+        "fcw_0": dfcw_0,
+        "fcb_0": dfcb_0,
+        "fcprojw_0": dfcprojw_0,
+        "fcprojb_0": dfcprojb_0,
+        "ln1w_1": dln1w_1,
+        "ln1b_1": dln1b_1,
+        "qkvw_1": dqkvw_1,
+        "qkvb_1": dqkvb_1,
+        "attprojw_1": dattprojw_1,
+        "attprojb_1": dattprojb_1,
+        "ln2w_1": dln2w_1,
+        "ln2b_1": dln2b_1,
+        "fcw_1": dfcw_1,
+        "fcb_1": dfcb_1,
+        "fcprojw_1": dfcprojw_1,
+        "fcprojb_1": dfcprojb_1,
+        "lnfw": dlnfw,
+        "lnfb": dlnfb,
+    }
+
+
+# the checker's tensors: `ninja check gpt5` compares the gradients your function returns on them
+*values, idx, targets = tensors("gpt5")
+with torch.no_grad():
+    loss, grads = forward_backward(dict(zip(PARAMETERS, values)), idx, targets)
+(
+    dwte,
+    dwpe,
+    dln1w_0,
+    dln1b_0,
+    dqkvw_0,
+    dqkvb_0,
+    dattprojw_0,
+    dattprojb_0,
+    dln2w_0,
+    dln2b_0,
+    dfcw_0,
+    dfcb_0,
+    dfcprojw_0,
+    dfcprojb_0,
+    dln1w_1,
+    dln1b_1,
+    dqkvw_1,
+    dqkvb_1,
+    dattprojw_1,
+    dattprojb_1,
+    dln2w_1,
+    dln2b_1,
+    dfcw_1,
+    dfcb_1,
+    dfcprojw_1,
+    dfcprojb_1,
+    dlnfw,
+    dlnfb,
+) = (grads[name] for name in PARAMETERS)
+
+if __name__ == "__main__":  # `python exercises/gpt5.py --steps 5000` checks, then trains
+    import sys
+
+    from ninja.cli import main
+
+    main(["check", "gpt5", "--file", __file__, *sys.argv[1:]])

@@ -1,0 +1,169 @@
+"""gpt5's training run: the two-block GPT trained twice from the same initialisation on the same
+batches, once with the learner's forward_backward and once with autograd (loss.backward()), so the
+learner sees their loss curve against autograd's; then the validation loss and names sampled from
+their model.
+
+Pure: no printing. `on_progress(i, loss)` reports every so many steps and the caller renders it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from ninja.gpt import data, model2
+from ninja.watchdog import one_thread
+
+DEFAULT_STEPS = 1_000  # a few seconds a run on a laptop's CPU: enough to see names form
+LEARNING_RATE = 1e-2  # Adam's, for a model this small
+SAMPLES = 20
+SAMPLE_SEED = 2147483647 + 10
+VAL_BATCHES = 20
+
+StepFn = Callable[[dict, torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict]]
+OnProgress = Callable[[int, float], None]
+
+
+class StepFailed(Exception):
+    """The learner's forward_backward raised or returned something unusable during training."""
+
+    def __init__(self, step: int, cause: BaseException):
+        super().__init__(f"step {step}: {cause}")
+        self.step = step
+        self.cause = cause
+
+
+@dataclass
+class Training:
+    steps: int
+    device: str
+    losses: list[float]  # every step's batch loss, with the learner's gradients
+    autograd_losses: list[float]  # the same steps with autograd's
+    val_loss: float
+    autograd_val_loss: float
+    samples: list[str]
+    seconds: float  # the learner's optimisation loop alone
+
+
+def pick_device(asked: str) -> tuple[torch.device, str | None]:
+    """The device to train on and, when it is not the one asked for, why."""
+    if asked == "cuda" and not torch.cuda.is_available():
+        why = "this torch is built without CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
+        return torch.device("cpu"), f"--device cuda: {why}, so training runs on the CPU"
+    return torch.device(asked), None
+
+
+def autograd_step(params: dict, idx, targets) -> tuple[torch.Tensor, dict]:
+    """The reference step: the trusted forward and loss.backward()."""
+    with torch.enable_grad():
+        leaves = {k: p.detach().requires_grad_() for k, p in params.items()}
+        loss = model2.forward(lambda name, t: t, **leaves, idx=idx, targets=targets)
+        loss.backward()
+    return loss.detach(), {k: leaf.grad for k, leaf in leaves.items()}
+
+
+def adam(params: dict, grads: dict, state: dict, lr: float, betas=(0.9, 0.99), eps=1e-8) -> None:
+    """One Adam step in place (the same for both runs, so only the gradients differ)."""
+    state["t"] = t = state.get("t", 0) + 1
+    for name, p in params.items():
+        g = grads[name].reshape(p.shape)
+        m, v = state.setdefault(name, (torch.zeros_like(p), torch.zeros_like(p)))
+        m.mul_(betas[0]).add_(g, alpha=1 - betas[0])
+        v.mul_(betas[1]).addcmul_(g, g, value=1 - betas[1])
+        p.addcdiv_(m / (1 - betas[0] ** t), (v / (1 - betas[1] ** t)).sqrt_().add_(eps), value=-lr)
+
+
+def optimise(
+    step_fn: StepFn,
+    params: dict,
+    stream,
+    steps: int,
+    batch_size: int,
+    seed: int,
+    on_progress: OnProgress | None = None,
+    every: int = 100,
+) -> list[float]:
+    """Adam on `params` in place with the gradients step_fn returns: every step's loss."""
+    device = next(iter(params.values())).device
+    g = torch.Generator().manual_seed(seed)  # on the CPU, so every device and both runs see the same batches
+    losses = torch.empty(steps, device=device)  # filled on the device: no sync per step
+    state: dict = {}
+    for i in range(steps):
+        idx, targets = (t.to(device) for t in data.batch(stream, g, batch_size))
+        try:
+            loss, grads = step_fn(params, idx, targets)
+            adam(params, grads, state, LEARNING_RATE)
+            losses[i] = loss
+        except Exception as e:  # noqa: BLE001 (the learner's code: reported with its line)
+            raise StepFailed(i, e) from e
+        if on_progress and (i % every == 0 or i == steps - 1):
+            on_progress(i, loss.item())
+    return losses.cpu().tolist()
+
+
+def initial(settings, device) -> dict:
+    """model2's parameters at the settings' seed, in float32 (the gradients were checked in float64)."""
+    params = model2.parameters(torch.Generator().manual_seed(settings.seed))
+    return {k: p.to(device=device, dtype=torch.float32) for k, p in params.items()}
+
+
+def val_loss(params: dict, stream) -> float:
+    g = torch.Generator().manual_seed(0)
+    device = next(iter(params.values())).device
+    losses = [model2.forward(lambda name, t: t, **params, idx=i.to(device), targets=t.to(device))
+              for i, t in (data.batch(stream, g, 256) for _ in range(VAL_BATCHES))]  # fmt: skip
+    return torch.stack(losses).mean().item()
+
+
+def sample(params: dict, count: int = SAMPLES) -> list[str]:
+    """Names from the model: start after a '.', one character at a time, until the next '.'."""
+    g = torch.Generator().manual_seed(SAMPLE_SEED)
+    params = {k: p.cpu() for k, p in params.items()}
+    names = []
+    for _ in range(count):
+        context = [0]
+        while len(context) <= 3 * data.BLOCK_SIZE:
+            logits = last_logits(params, torch.tensor([context[-data.BLOCK_SIZE :]]))
+            ix = int(torch.multinomial(logits.softmax(-1), 1, generator=g).item())
+            if ix == 0:
+                break
+            context.append(ix)
+        names.append(data.decode(context[1:]))
+    return names
+
+
+def last_logits(params: dict, idx: torch.Tensor) -> torch.Tensor:
+    """The logits for the character after the last of `idx` (1, t)."""
+    found: dict[str, torch.Tensor] = {}
+    model2.forward(lambda name, t: found.setdefault(name, t), **params, idx=idx, targets=torch.zeros_like(idx))
+    return found["logits"][0, -1]
+
+
+def train(
+    step_fn: StepFn, settings, steps: int, device: torch.device, on_progress: OnProgress | None = None, every: int = 100
+) -> Training:
+    """Both runs, the validation losses and the samples from the learner's model."""
+    streams = data.splits(settings.data)
+    mine, reference = initial(settings, device), initial(settings, device)
+    # batch-32 matmuls are too small to split: a thread pool costs more than it saves (makemore's train.py)
+    with one_thread(), torch.no_grad():
+        start = time.perf_counter()
+        batches = (settings.batch_size, settings.seed)
+        losses = optimise(step_fn, mine, streams["train"], steps, *batches, on_progress, every)
+        seconds = time.perf_counter() - start
+    with one_thread():
+        autograd_losses = optimise(autograd_step, reference, streams["train"], steps, *batches)
+    with torch.no_grad():
+        return Training(steps=steps, device=str(device), losses=losses, autograd_losses=autograd_losses,
+                        val_loss=val_loss(mine, streams["val"]), autograd_val_loss=val_loss(reference, streams["val"]),
+                        samples=sample(mine), seconds=seconds)  # fmt: skip
+
+
+def curve(losses: list[float], points: int = 100) -> tuple[int, list[float]]:
+    """(window, the loss averaged over each window of steps): at most `points` values."""
+    window = max(1, len(losses) // points)
+    usable = len(losses) // window * window
+    return window, torch.tensor(losses[:usable]).view(-1, window).mean(1).tolist()
