@@ -140,10 +140,11 @@ def test_a_net_that_never_normalizes_is_named_not_sent_to_layers(tmp_path):
     w1 = results["FullyConnectedNet.dW1"]
     assert w1.status == FAIL and w1.diagnosis_kind == "normalization" and "batchnorm" in w1.diagnosis
     assert "ninja check layers" not in (w1.note or "")
-    assert calls_normalization("def loss(self):\n    out = affine_bn_relu_forward(x)\n")
-    assert not calls_normalization("def loss(self):\n    out = affine_relu_forward(x)\n")
+    assert calls_normalization("def loss(self):\n    out = affine_bn_relu_forward(x)\n", "batchnorm")
+    assert not calls_normalization("def loss(self):\n    out = affine_bn_relu_forward(x)\n", "layernorm")
+    assert not calls_normalization("def loss(self):\n    out = affine_relu_forward(x)\n", "batchnorm")
     picked = "def loss(self):\n    step = affine_ln_relu_forward if self.normalization else None\n    out = step(x)\n"
-    assert calls_normalization(picked)
+    assert calls_normalization(picked, "layernorm")
 
 
 def test_gamma0_keys_are_named_beside_the_error(tmp_path):
@@ -168,3 +169,14 @@ def test_convention_reaches_networks(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     refused = ninja("networks", "--file", str(path), "--convention", "dropout=often")
     assert refused.returncode == 2 and "dropout=drop|keep" in refused.stderr
+
+
+def test_a_net_asked_for_layernorm_that_runs_only_batchnorm_is_named(tmp_path):
+    lines = SOLUTION.splitlines(True)
+    layer = [i for i, line in enumerate(lines) if "layernorm_forward(" in line or "layernorm_backward(" in line]
+    only_batchnorm = "".join(line for i, line in enumerate(lines) if i not in layer and i + 1 not in layer)
+    assert len(layer) == 2
+    results = by_name(NETWORKS.only("FullyConnected").check(tree(tmp_path, only_batchnorm), Settings()))
+    w1 = results["FullyConnectedNet.dW1"]
+    assert w1.status == FAIL and w1.diagnosis_kind == "normalization" and "never runs layernorm" in w1.diagnosis
+    assert results["FullyConnectedNet.dW4"].status == PASS  # the batchnorm case

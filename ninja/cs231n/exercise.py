@@ -213,7 +213,7 @@ class FunctionsExercise(BundledFiles):
     def other_assignments_stubs(self, variables: list, assignment: int | None) -> tuple[list, list[Unit]]:
         """For a tree of `assignment`, the units another assignment asks for whose results are all
         still stubs (missing), set apart: (what is judged, the units set apart)."""
-        foreign = set(self.other_assignments.get(assignment, ()))
+        foreign = set(self.other_assignments.get(assignment, ())) if assignment is not None else set()
         apart = []
         for unit in (u for u in self.units if u.forward in foreign):
             results = [v for v in variables if v.name.partition(".")[0] in unit.names]

@@ -310,7 +310,9 @@ class Network(Unit, OwnKind):
             keys = [p for p in init_problems(own, case.inputs, self.weight_scale) if p.startswith(("no ", "an extra "))]
             if keys:
                 called["error"][1] += f" (your params' keys differ from CS231n's: {', '.join(keys[:4])}; {KEYS})"
-        called["norm_calls"] = calls_normalization(function_text(home.source, self.owner)) if home else True
+        kind = case.inputs["config"].get("normalization")
+        text = function_text(home.source, self.owner) if home and kind else None
+        called["norm_calls"] = calls_normalization(text, kind) if text else True
         return called
 
     def expected(self, case: Case, out, options) -> dict:
@@ -345,23 +347,28 @@ class Network(Unit, OwnKind):
 
 KEYS = "CS231n numbers gamma and beta as the layers they follow: gamma1, beta1 ... beside W1, b1"
 NEVER_NORMALIZES = (
-    "this case asks for normalization='{0}' and your FullyConnectedNet calls no normalization layer (no "
-    "batchnorm_forward, layernorm_forward, or helper with norm or bn in its name): add it between each hidden "
-    "affine layer and its relu"
+    "this case asks for normalization='{0}' and your FullyConnectedNet never runs {0} (no {0}_forward, nor a "
+    "helper of yours that names it): add it between each hidden affine layer and its relu"
 )
 
 
-def calls_normalization(source: str) -> bool:
-    """Whether the class text calls or names a normalization layer (batchnorm_forward,
-    layernorm_forward, a helper of the learner's such as affine_bn_relu_forward or
-    affine_ln_relu_forward, picked into a variable first); True when it cannot be parsed."""
+NORMALIZING = {  # names of the functions that run each normalization; norm alone (affine_norm_relu) runs either
+    "batchnorm": r"batch_?norm|(^|_)(bn|norm)(_|$)",
+    "layernorm": r"layer_?norm|(^|_)(ln|norm)(_|$)",
+}
+
+
+def calls_normalization(source: str, kind: str) -> bool:
+    """Whether the class text calls or names a function that runs the normalization `kind`
+    (batchnorm_forward, affine_bn_relu_forward, affine_ln_relu_forward picked into a variable
+    first); True when it cannot be parsed."""
     try:
         tree = ast.parse(textwrap.dedent(source))
     except SyntaxError:
         return True
     named = {callee(n) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     named |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id.endswith(("_forward", "_backward"))}
-    return any(re.search(r"norm|(^|_)(bn|ln|gn)(_|$)", name) for name in named - {"normalization"})
+    return any(re.search(NORMALIZING[kind], name) for name in named - {"normalization"})
 
 
 def helpers_of(config: dict) -> str | None:

@@ -119,8 +119,10 @@ def past_builtins(used: set[str] | None = None):
         return
     past = types.ModuleType("past", "ninja's stand-in for the `future` package's past (Python 2 names)")
     builtins = types.ModuleType("past.builtins")
-    builtins.__getattr__ = served(builtins, PAST_BUILTINS, "past.builtins.", set() if used is None else used)
-    past.builtins = builtins
+    builtins.__dict__["__getattr__"] = served(
+        builtins, PAST_BUILTINS, "past.builtins.", set() if used is None else used
+    )
+    past.__dict__["builtins"] = builtins
     past.__path__ = []  # a package, so `import past.builtins` works too
     sys.modules.update({"past": past, "past.builtins": builtins})
     try:
