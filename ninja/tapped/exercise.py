@@ -85,11 +85,18 @@ class Exercise(BundledFiles):
         """The same exercise: what grading changes is in its RunOptions (RunOptions.grading)."""
         return self
 
+    @property
+    def tapped(self) -> Model:
+        """The model; only an exercise that brings its own judging (exercise 4) has none, and never asks."""
+        if self.model is None:
+            raise TypeError(f"{self.name} has no tapped model")
+        return self.model
+
     def reference(self, settings: Settings, names, own: dict | None = None) -> tuple[dict, dict]:
-        return self.model.reference(settings, names, own)
+        return self.tapped.reference(settings, names, own)
 
     def pieces(self, settings: Settings, names, own: dict | None = None) -> tuple[dict, dict]:
-        return self.model.cut(settings, names, own)
+        return self.tapped.cut(settings, names, own)
 
     def given_gradients(self, settings: Settings) -> dict[str, torch.Tensor]:
         """What the template's given(...) hands the learner at `settings` (grading sends it to the child)."""
@@ -233,7 +240,7 @@ class Exercise(BundledFiles):
         found = finder(namespace, self.model, self.forward_names)
         if found is None:
             return None
-        return None if generic_roles.is_the_packages(found.tensors, self.model.package_tensors(settings)) else found
+        return None if generic_roles.is_the_packages(found.tensors, self.tapped.package_tensors(settings)) else found
 
     def learner_forward(self, run: runner.LearnerRun, found, settings: Settings) -> dict:
         """The learner's intermediates by role. With their own tensors, a name their code never
@@ -241,7 +248,7 @@ class Exercise(BundledFiles):
         forward): that is not theirs, so it is left out."""
         if found is None:
             return {name: run.namespace.get(name) for name in self.forward_names}
-        package = self.model.values(settings)
+        package = self.tapped.values(settings)
         values = {}
         for name in self.forward_names:
             value = run.namespace.get(found.names.get(name, name))
@@ -256,27 +263,27 @@ class Exercise(BundledFiles):
 
     def same_inputs(self, tensors: Mapping[str, torch.Tensor], settings: Settings) -> bool:
         """The learner's inputs (Xb and Yb) are the package's at `settings`."""
-        package = self.model.package_tensors(settings)
+        package = self.tapped.package_tensors(settings)
         return all(
-            tensors[k].shape == package[k].shape and torch.equal(tensors[k], package[k]) for k in self.model.input_names
+            tensors[k].shape == package[k].shape and torch.equal(tensors[k], package[k]) for k in self.tapped.input_names
         )
 
     def own_dtype(self, own: Mapping | None) -> torch.dtype | None:
         """The precision of a learner's own parameters (their first floating one's dtype)."""
         if not own:
             return None
-        return next((own[k].dtype for k in self.model.parameter_names if own[k].is_floating_point()), torch.float64)
+        return next((own[k].dtype for k in self.tapped.parameter_names if own[k].is_floating_point()), torch.float64)
 
     def batch_size(self, own: Mapping | None, settings: Settings) -> int:
         """n, for the factors blame names: the first input's first dim on the learner's own tensors."""
-        inputs = [own[k] for k in self.model.input_names if own[k].dim()] if own else []
+        inputs = [own[k] for k in self.tapped.input_names if own[k].dim()] if own else []
         return inputs[0].shape[0] if inputs else settings.batch_size
 
     def own_note(self, own: dict, names: Mapping[str, str], grad_names: Mapping[str, str], package_batch=False) -> str:
         """One line: which tensors of theirs the check ran on, and their names for them."""
         dtype = str(self.own_dtype(own)).removeprefix("torch.")
         sizes = self.describe(own) if self.describe else f"batch {self.batch_size(own, Settings())}"
-        every = (*self.model.parameter_names, *self.model.input_names)
+        every = (*self.tapped.parameter_names, *self.tapped.input_names)
         renamed = [f"{names[k]} for {k}" for k in every if names.get(k, k) != k]
         renamed += [f"{g} for d{k}" for k, g in grad_names.items()]
         yours = f"; your names: {', '.join(renamed)}" if renamed else ""
