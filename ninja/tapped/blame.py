@@ -124,11 +124,12 @@ def blame(
     changes = changes or {}
     alias = shared_storage(answers, changes) if alias is None else alias  # given: found where the tensors live
     order = [v.name for v in variables]  # backward order
+    raised_here = raised_here or {}
     for v in variables:
         v.line = changes[v.name][-1] if changes.get(v.name) else None
         if (v.name == raised or v.status == ERROR) and error is not None and error.line:
             v.line = error.line  # the line that raised, not one after it that never ran
-        elif v.name in (raised_here or {}) and raised_here[v.name].line:
+        elif v.name in raised_here and raised_here[v.name].line:
             v.line = raised_here[v.name].line
         if v.status == PASS and v.name in alias:  # harmless now, but the next += will bite
             v.diagnosis_kind, v.diagnosis = "aliasing", diagnose.aliasing(v.name, alias[v.name])
@@ -143,7 +144,7 @@ def blame(
             judge(v, answers, reference, outputs, leaves, used_by.get(v.name, []), results, n=n, root=root,
                   alias=alias.get(v.name), raised=raised, error=error, namespace=namespace or {},
                   mistakes=(mistakes or {}).get(v.name, ()), statements=(statements or {}).get(v.name, ()),
-                  raised_here=(raised_here or {}).get(v.name))  # fmt: skip
+                  raised_here=raised_here.get(v.name))  # fmt: skip
             if v.diagnosis_kind == "aliasing":  # the line that tied the two: `dhprebn = dbndiff`
                 v.line = tie_line(v.name, alias[v.name], changes) or v.line
     for v in variables:

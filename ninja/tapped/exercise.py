@@ -171,7 +171,7 @@ class Exercise(BundledFiles):
         error = collected.error_of(data["error"])
         dtype = self.own_dtype(own)
         low = own is not None and dtype != torch.float64
-        rounded = self.reference(settings, self.checked, own | {"dtype": dtype}) if low else (None, None)
+        rounded = self.reference(settings, self.checked, {**own, "dtype": dtype}) if own and low else (None, None)
         precision = Precision.of(dtype, grads, rounded[1], forward=(trusted, rounded[0]))
         report = engine.check(
             self.name,
@@ -207,7 +207,7 @@ class Exercise(BundledFiles):
             forward_ok=report.forward_ok,
             alias=data["shared"],
             mistakes=named,
-            raised_here={name: collected.error_of(e) for name, e in (data.get("raised_here") or {}).items()},
+            raised_here=errors_by_name(data.get("raised_here") or {}),
             statements={
                 name: [(line, collected.value_of(value), adds) for line, value, adds in steps]
                 for name, steps in (data.get("statements") or {}).items()
@@ -318,9 +318,9 @@ class Precision:
         if dtype is None or dtype == torch.float64 or rounded is None:
             return Precision()
         tolerances = {k: (1e-5, 10 * noise(rounded[k], g) + 1e-12) for k, g in grads.items()}
-        trusted, rounded_forward = forward
+        trusted, rounded_forward = forward[0], forward[1] or {}
         forward_tolerances = {k: (0.0, 10 * noise(rounded_forward[k], t) + 1e-12)
-                              for k, t in trusted.items() if k in (rounded_forward or {})}  # fmt: skip
+                              for k, t in trusted.items() if k in rounded_forward}  # fmt: skip
         return Precision(tolerances, forward_tolerances or (1e-4, 1e-5), dtype)
 
     def upcast(self, answers: dict) -> dict:
@@ -414,6 +414,12 @@ def statement_values(run: runner.LearnerRun, grad_of: Mapping[str, str], checked
         for name in checked
         if len(run.snapshots.get(grad_of[name], ())) > 1
     }
+
+
+
+def errors_by_name(data: Mapping[str, list]) -> dict[str, LearnerError]:
+    """collect's "raised_here" back into LearnerErrors."""
+    return {name: error for name, e in data.items() if (error := collected.error_of(e)) is not None}
 
 
 def setup_failed(data: dict) -> bool:
