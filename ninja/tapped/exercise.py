@@ -44,7 +44,7 @@ class Exercise(BundledFiles):
     model: Model | None = None  # None only for an exercise that brings its own judging (exercise 4)
     given: tuple[str, ...] = ()  # gradients handed to the learner (exercise 3's dhpreact)
     # (trusted values, reference gradients) -> {checked name: [(kind, words, wrong tensor)]}
-    mistakes: Callable[[dict, dict], dict] | None = None
+    mistakes: Callable[..., dict] | None = None  # (values, grads, strict=False)
     # (namespace, model, forward_names) -> Roles or None: the learner's own tensors by role
     find_roles: Callable | None = None
     describe: Callable[[dict], str] | None = None  # the sizes of a learner's own tensors, in words
@@ -93,7 +93,8 @@ class Exercise(BundledFiles):
         return self.model
 
     def reference(self, settings: Settings, names, own: dict | None = None) -> tuple[dict, dict]:
-        return self.tapped.reference(settings, names, own)
+        values, grads = self.tapped.reference(settings, names, own)
+        return values, grads
 
     def pieces(self, settings: Settings, names, own: dict | None = None) -> tuple[dict, dict]:
         return self.tapped.cut(settings, names, own)
@@ -143,7 +144,7 @@ class Exercise(BundledFiles):
             # the learner's own parameters and batch (their sizes, seed, dtype), by role, and their names
             "own": {role: collected.plain(t) for role, t in found.tensors.items()} if found else None,
             "own_names": names,
-            "own_batch": bool(found) and not self.same_inputs(found.tensors, settings),
+            "own_batch": found is not None and not self.same_inputs(found.tensors, settings),
             "grad_names": {name: grad for name, grad in grad_of.items() if grad != f"d{name}"},
             "changes": changes,
             "statements": statement_values(run, grad_of, self.checked),
@@ -224,7 +225,7 @@ class Exercise(BundledFiles):
             own_names, grad_names = data.get("own_names") or {}, data.get("grad_names") or {}
             notes.append(self.own_note(own, own_names, grad_names, package_batch))
         notes += [f"d{name}: taken from {other}, a near name (rename it d{name})" for name, other in taken.items()]
-        notes += [ran_on(collected.error_of(e)) for e in data.get("other_errors") or ()]
+        notes += [ran_on(error) for e in data.get("other_errors") or () if (error := collected.error_of(e))]
         if data.get("autograd_lines"):
             notes.append(
                 f"{data['path']}:{data['autograd_lines'][0]}: .grad or .backward() in your backward: ninja checks "
