@@ -13,7 +13,7 @@ from ninja.makemore.notebook_spec import LEARNER_MODULE, NOTEBOOK  # noqa: F401
 from ninja.makemore.roles import find_roles  # noqa: F401
 from ninja.tapped.files import from_module
 
-FORWARD = (
+FORWARD: tuple[str, ...] = (
     "emb", "embcat", "hprebn", "bnmeani", "bndiff", "bndiff2", "bnvar", "bnvar_inv", "bnraw", "hpreact",
     "h", "logits", "logit_maxes", "norm_logits", "counts", "counts_sum", "counts_sum_inv", "probs",
     "logprobs", "loss",

@@ -52,11 +52,12 @@ def consumers(outputs: Mapping[str, torch.Tensor], leaves: Mapping[str, torch.Te
 def indices_read(output: torch.Tensor, leaf: torch.Tensor) -> list[torch.Tensor]:
     """If `output` is `leaf[index]` (an embedding lookup), the index: where accumulation can be lost."""
     node = output.grad_fn
-    if type(node).__name__ != "IndexBackward0" or node.next_functions[0][0] is None:
+    if node is None or type(node).__name__ != "IndexBackward0" or node.next_functions[0][0] is None:
         return []
     if getattr(node.next_functions[0][0], "variable", None) is not leaf:
         return []
-    return [i for i in node._saved_indices if i is not None and i.dtype in (torch.int64, torch.int32)]
+    saved = node._saved_indices  # type: ignore[attr-defined]  # IndexBackward0's indices, not in torch's stubs
+    return [i for i in saved if i is not None and i.dtype in (torch.int64, torch.int32)]
 
 
 def shared_storage(answers: Mapping[str, Any], changes: Mapping[str, Sequence[int]]) -> dict[str, str]:
@@ -227,9 +228,12 @@ def root_cause(v: VarResult, found: diagnose.Diagnosis) -> None:
 def origin(name: str, results: Mapping[str, VarResult]) -> str:
     """Follow 'inherits from' to the root cause it starts at."""
     seen = set()
-    while name in results and not results[name].root_cause and results[name].inherited_from and name not in seen:
+    while name in results and not results[name].root_cause and name not in seen:
+        upstream = results[name].inherited_from
+        if not upstream:
+            break
         seen.add(name)
-        name = results[name].inherited_from
+        name = upstream
     return name
 
 

@@ -44,7 +44,7 @@ class Exercise(BundledFiles):
     model: Model | None = None  # None only for an exercise that brings its own judging (exercise 4)
     given: tuple[str, ...] = ()  # gradients handed to the learner (exercise 3's dhpreact)
     # (trusted values, reference gradients) -> {checked name: [(kind, words, wrong tensor)]}
-    mistakes: Callable[[dict, dict], dict] | None = None
+    mistakes: Callable[..., dict] | None = None  # (values, grads, strict=False)
     # (namespace, model, forward_names) -> Roles or None: the learner's own tensors by role
     find_roles: Callable | None = None
     describe: Callable[[dict], str] | None = None  # the sizes of a learner's own tensors, in words
@@ -85,11 +85,19 @@ class Exercise(BundledFiles):
         """The same exercise: what grading changes is in its RunOptions (RunOptions.grading)."""
         return self
 
+    @property
+    def tapped(self) -> Model:
+        """The model; only an exercise that brings its own judging (exercise 4) has none, and never asks."""
+        if self.model is None:
+            raise TypeError(f"{self.name} has no tapped model")
+        return self.model
+
     def reference(self, settings: Settings, names, own: dict | None = None) -> tuple[dict, dict]:
-        return self.model.reference(settings, names, own)
+        values, grads = self.tapped.reference(settings, names, own)
+        return values, grads
 
     def pieces(self, settings: Settings, names, own: dict | None = None) -> tuple[dict, dict]:
-        return self.model.cut(settings, names, own)
+        return self.tapped.cut(settings, names, own)
 
     def given_gradients(self, settings: Settings) -> dict[str, torch.Tensor]:
         """What the template's given(...) hands the learner at `settings` (grading sends it to the child)."""
@@ -136,7 +144,7 @@ class Exercise(BundledFiles):
             # the learner's own parameters and batch (their sizes, seed, dtype), by role, and their names
             "own": {role: collected.plain(t) for role, t in found.tensors.items()} if found else None,
             "own_names": names,
-            "own_batch": bool(found) and not self.same_inputs(found.tensors, settings),
+            "own_batch": found is not None and not self.same_inputs(found.tensors, settings),
             "grad_names": {name: grad for name, grad in grad_of.items() if grad != f"d{name}"},
             "changes": changes,
             "statements": statement_values(run, grad_of, self.checked),
@@ -217,7 +225,7 @@ class Exercise(BundledFiles):
             own_names, grad_names = data.get("own_names") or {}, data.get("grad_names") or {}
             notes.append(self.own_note(own, own_names, grad_names, package_batch))
         notes += [f"d{name}: taken from {other}, a near name (rename it d{name})" for name, other in taken.items()]
-        notes += [ran_on(collected.error_of(e)) for e in data.get("other_errors") or ()]
+        notes += [ran_on(error) for e in data.get("other_errors") or () if (error := collected.error_of(e))]
         if data.get("autograd_lines"):
             notes.append(
                 f"{data['path']}:{data['autograd_lines'][0]}: .grad or .backward() in your backward: ninja checks "
@@ -233,7 +241,7 @@ class Exercise(BundledFiles):
         found = finder(namespace, self.model, self.forward_names)
         if found is None:
             return None
-        return None if generic_roles.is_the_packages(found.tensors, self.model.package_tensors(settings)) else found
+        return None if generic_roles.is_the_packages(found.tensors, self.tapped.package_tensors(settings)) else found
 
     def learner_forward(self, run: runner.LearnerRun, found, settings: Settings) -> dict:
         """The learner's intermediates by role. With their own tensors, a name their code never
@@ -241,7 +249,7 @@ class Exercise(BundledFiles):
         forward): that is not theirs, so it is left out."""
         if found is None:
             return {name: run.namespace.get(name) for name in self.forward_names}
-        package = self.model.values(settings)
+        package = self.tapped.values(settings)
         values = {}
         for name in self.forward_names:
             value = run.namespace.get(found.names.get(name, name))
@@ -256,27 +264,27 @@ class Exercise(BundledFiles):
 
     def same_inputs(self, tensors: Mapping[str, torch.Tensor], settings: Settings) -> bool:
         """The learner's inputs (Xb and Yb) are the package's at `settings`."""
-        package = self.model.package_tensors(settings)
+        package = self.tapped.package_tensors(settings)
         return all(
-            tensors[k].shape == package[k].shape and torch.equal(tensors[k], package[k]) for k in self.model.input_names
+            tensors[k].shape == package[k].shape and torch.equal(tensors[k], package[k]) for k in self.tapped.input_names
         )
 
     def own_dtype(self, own: Mapping | None) -> torch.dtype | None:
         """The precision of a learner's own parameters (their first floating one's dtype)."""
         if not own:
             return None
-        return next((own[k].dtype for k in self.model.parameter_names if own[k].is_floating_point()), torch.float64)
+        return next((own[k].dtype for k in self.tapped.parameter_names if own[k].is_floating_point()), torch.float64)
 
     def batch_size(self, own: Mapping | None, settings: Settings) -> int:
         """n, for the factors blame names: the first input's first dim on the learner's own tensors."""
-        inputs = [own[k] for k in self.model.input_names if own[k].dim()] if own else []
+        inputs = [own[k] for k in self.tapped.input_names if own[k].dim()] if own else []
         return inputs[0].shape[0] if inputs else settings.batch_size
 
     def own_note(self, own: dict, names: Mapping[str, str], grad_names: Mapping[str, str], package_batch=False) -> str:
         """One line: which tensors of theirs the check ran on, and their names for them."""
         dtype = str(self.own_dtype(own)).removeprefix("torch.")
         sizes = self.describe(own) if self.describe else f"batch {self.batch_size(own, Settings())}"
-        every = (*self.model.parameter_names, *self.model.input_names)
+        every = (*self.tapped.parameter_names, *self.tapped.input_names)
         renamed = [f"{names[k]} for {k}" for k in every if names.get(k, k) != k]
         renamed += [f"{g} for d{k}" for k, g in grad_names.items()]
         yours = f"; your names: {', '.join(renamed)}" if renamed else ""

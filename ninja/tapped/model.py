@@ -84,6 +84,7 @@ class Model:
         if own is None:
             return self.package_tensors(settings)
         dtype = own.get("dtype", torch.float64)
+        assert isinstance(dtype, torch.dtype)  # own["dtype"] is a dtype; the rest are tensors
         return {k: at_dtype(own[k].detach(), dtype).clone() for k in (*self.parameter_names, *self.input_names)}
 
     def values(self, settings: Settings, own: Mapping | None = None) -> Tensors:
