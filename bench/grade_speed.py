@@ -159,5 +159,6 @@ def main() -> None:
     for name, ms, extra in rows:
         print(f"  {name:22s} {ms:6.2f} ms   {extra:+6.2f} ms")
 
+
 if __name__ == "__main__":
     main()

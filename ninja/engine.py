@@ -108,8 +108,14 @@ def compare(name: str, got: Any, expected: torch.Tensor, rtol: float = 1e-5, ato
 
 
 def forward_changes(
-    learner: Mapping[str, Any], trusted: Mapping[str, torch.Tensor], names: Sequence[str], ran_to_end: bool,
-    rtol: float = 1e-5, atol: float = 1e-7, *, tolerances: Mapping[str, tuple[float, float]] | None = None,
+    learner: Mapping[str, Any],
+    trusted: Mapping[str, torch.Tensor],
+    names: Sequence[str],
+    ran_to_end: bool,
+    rtol: float = 1e-5,
+    atol: float = 1e-7,
+    *,
+    tolerances: Mapping[str, tuple[float, float]] | None = None,
     lines: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Where the forward pass in the learner's file stops matching the trusted one: the first

@@ -100,8 +100,10 @@ def cmp(s: str, dt, t, rtol: float = 1e-5, atol: float = 1e-8) -> None:
         FAILED.append(label)
     say(result, label, diagnosis, named)
     if earlier:
-        print(f"{'':15s}   but {earlier} failed above: this may be inherited from it, no mistake of this line "
-              "(ninja check --file on your notebook tells the root cause)")
+        print(
+            f"{'':15s}   but {earlier} failed above: this may be inherited from it, no mistake of this line "
+            "(ninja check --file on your notebook tells the root cause)"
+        )
 
 
 def say(result, label: str, diagnosis: str | None, named: str | None) -> None:

@@ -203,8 +203,9 @@ def training_loop(statement: ast.stmt, gradients: set[str]) -> bool:
     for node in ast.walk(statement):
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in gradients for t in node.targets):
             return True
-        if isinstance(node, ast.Attribute) and (node.attr == "backward" or (node.attr == "data" and
-                                                                             isinstance(node.ctx, ast.Store))):
+        if isinstance(node, ast.Attribute) and (
+            node.attr == "backward" or (node.attr == "data" and isinstance(node.ctx, ast.Store))
+        ):
             return True
         if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Attribute) and node.target.attr == "data":
             return True

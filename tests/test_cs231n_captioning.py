@@ -50,8 +50,10 @@ def test_the_mask_ignored(tmp_path):
 
 
 def test_captions_not_shifted(tmp_path):
-    source = SOLUTION.replace("captions_in, captions_out = captions[:, :-1], captions[:, 1:]",
-                              "captions_in, captions_out = captions[:, :-1], captions[:, :-1]")
+    source = SOLUTION.replace(
+        "captions_in, captions_out = captions[:, :-1], captions[:, 1:]",
+        "captions_in, captions_out = captions[:, :-1], captions[:, :-1]",
+    )
     v = by_name(CAPTIONING.check(tree(tmp_path, source), Settings()))["CaptioningRNN.loss"]
     assert v.status == FAIL and v.diagnosis_kind == "shift"
 

@@ -68,8 +68,10 @@ def test_the_template_is_missing():
 def test_reg_without_the_half(tmp_path):
     """fc_net.py's skeleton asks for "a factor of 0.5": there reg * sum(W**2) is named; a file
     that does not say is judged under whichever reg convention its answers follow, named."""
-    source = SOLUTION.replace("loss += 0.5 * self.reg * np.sum(W * W)\n            grads[f\"W{i}\"] += self.reg * W",
-                              "loss += self.reg * np.sum(W * W)\n            grads[f\"W{i}\"] += 2 * self.reg * W")
+    source = SOLUTION.replace(
+        'loss += 0.5 * self.reg * np.sum(W * W)\n            grads[f"W{i}"] += self.reg * W',
+        'loss += self.reg * np.sum(W * W)\n            grads[f"W{i}"] += 2 * self.reg * W',
+    )
     assert source != SOLUTION
     report = check(tree(tmp_path, source), "FullyConnected")
     assert report.passed and any("reg * the sum of every W**2" in (v.note or "") for v in report.variables)

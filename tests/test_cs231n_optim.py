@@ -127,8 +127,9 @@ def test_adam_mistakes_are_named(tmp_path, old, new, name, kind, words):
 
 
 def test_adam_with_t_advanced_after_the_bias_correction(tmp_path):
-    source = mutated("    t = config[\"t\"] + 1\n", "    t = config[\"t\"]\n").replace(
-        'config["t"] = m, v, t', 'config["t"] = m, v, t + 1')
+    source = mutated('    t = config["t"] + 1\n', '    t = config["t"]\n').replace(
+        'config["t"] = m, v, t', 'config["t"] = m, v, t + 1'
+    )
     report = check(tmp_path, source, "adam")
     v = by_name(report)["adam.next_w"]
     assert v.status == FAIL and v.diagnosis_kind in ("bias_correction", "overflow")

@@ -60,8 +60,12 @@ def test_dh_not_carried_back_through_time(tmp_path):
 
 
 def test_weights_not_summed_over_time(tmp_path):
-    source = mutated(("+ dprev_h, cache[t])\n        dWx += dWx_t\n        dWh += dWh_t\n        db += db_t\n",
-                      "+ dprev_h, cache[t])\n        dWx, dWh, db = dWx_t, dWh_t, db_t\n"))
+    source = mutated(
+        (
+            "+ dprev_h, cache[t])\n        dWx += dWx_t\n        dWh += dWh_t\n        db += db_t\n",
+            "+ dprev_h, cache[t])\n        dWx, dWh, db = dWx_t, dWh_t, db_t\n",
+        )
+    )
     report = check(tmp_path, source, "rnn_")
     named(report, ["rnn_backward.dWx", "rnn_backward.dWh", "rnn_backward.db"], "sum_over_time", "sum over time")
     assert by_name(report)["rnn_backward.dx"].status == PASS
@@ -91,8 +95,12 @@ def test_the_mask_ignored(tmp_path):
         ("loss = -(keep * log_probs[rows, labels]).sum() / N", "loss = -log_probs[rows, labels].sum() / N"),
         ("dx *= keep[:, None] / N", "dx /= N"),
     )
-    named(check(tmp_path, source, "temporal_softmax"), ["temporal_softmax_loss.loss", "temporal_softmax_loss.dx"],
-          "mask", "the mask ignored")
+    named(
+        check(tmp_path, source, "temporal_softmax"),
+        ["temporal_softmax_loss.loss", "temporal_softmax_loss.dx"],
+        "mask",
+        "the mask ignored",
+    )
 
 
 def test_lstm_gates_in_pytorchs_order(tmp_path):
@@ -108,8 +116,12 @@ def test_lstm_gates_in_pytorchs_order(tmp_path):
 
 
 def test_dprev_c_from_the_next_step_dropped(tmp_path):
-    source = mutated(("lstm_step_backward(dh[:, t, :] + dprev_h, dprev_c, cache[t])",
-                      "lstm_step_backward(dh[:, t, :] + dprev_h, np.zeros_like(dprev_c), cache[t])"))
+    source = mutated(
+        (
+            "lstm_step_backward(dh[:, t, :] + dprev_h, dprev_c, cache[t])",
+            "lstm_step_backward(dh[:, t, :] + dprev_h, np.zeros_like(dprev_c), cache[t])",
+        )
+    )
     report = check(tmp_path, source, "lstm")
     named(report, ["lstm_backward.dx", "lstm_backward.dh0", "lstm_backward.dWx"], "cell_carry", "dprev_c")
     assert by_name(report)["lstm_step_backward.dprev_c"].status == PASS
@@ -125,8 +137,12 @@ def test_graded_in_a_child_and_judged_in_the_parent(tmp_path):
     from ninja.grade import batch as grading
     from ninja.grade.sandbox import Limits
 
-    wrong = mutated(("lstm_step_backward(dh[:, t, :] + dprev_h, dprev_c, cache[t])",
-                     "lstm_step_backward(dh[:, t, :] + dprev_h, 0 * dprev_c, cache[t])"))
+    wrong = mutated(
+        (
+            "lstm_step_backward(dh[:, t, :] + dprev_h, dprev_c, cache[t])",
+            "lstm_step_backward(dh[:, t, :] + dprev_h, 0 * dprev_c, cache[t])",
+        )
+    )
     for folder, text in (("right", SOLUTION), ("no_cell_carry", wrong)):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "rnn.py").write_text(text)

@@ -41,11 +41,15 @@ def test_the_template_is_missing():
 
 
 def test_reshape_without_the_transpose(tmp_path):
-    source = mutated("rows = x.transpose(0, 2, 3, 1).reshape(-1, C)  # channels last: one column per channel",
-                     "rows = x.reshape(-1, C)").replace(
-        "out = out.reshape(N, H, W, C).transpose(0, 3, 1, 2)", "out = out.reshape(N, C, H, W)").replace(
-        "rows = dout.transpose(0, 2, 3, 1).reshape(-1, C)", "rows = dout.reshape(-1, C)").replace(
-        "dx = dx.reshape(N, H, W, C).transpose(0, 3, 1, 2)", "dx = dx.reshape(N, C, H, W)")
+    source = (
+        mutated(
+            "rows = x.transpose(0, 2, 3, 1).reshape(-1, C)  # channels last: one column per channel",
+            "rows = x.reshape(-1, C)",
+        )
+        .replace("out = out.reshape(N, H, W, C).transpose(0, 3, 1, 2)", "out = out.reshape(N, C, H, W)")
+        .replace("rows = dout.transpose(0, 2, 3, 1).reshape(-1, C)", "rows = dout.reshape(-1, C)")
+        .replace("dx = dx.reshape(N, H, W, C).transpose(0, 3, 1, 2)", "dx = dx.reshape(N, C, H, W)")
+    )
     results = by_name(check(tmp_path, source, "spatial_batchnorm"))
     for name in ("spatial_batchnorm_forward.out", "spatial_batchnorm_backward.dx", "spatial_batchnorm_backward.dgamma"):
         assert results[name].status == FAIL and results[name].diagnosis_kind == "reshape", name
@@ -62,15 +66,19 @@ def test_groups_over_the_wrong_axis(tmp_path):
     source = mutated(
         "groups = x.reshape(N, G, C // G, H, W)", "groups = x.reshape(N, C // G, G, H, W).transpose(0, 2, 1, 3, 4)"
     )
-    source = source.replace("out = gamma * xhat.reshape(x.shape) + beta",
-                            "out = gamma * xhat.transpose(0, 2, 1, 3, 4).reshape(x.shape) + beta")
+    source = source.replace(
+        "out = gamma * xhat.reshape(x.shape) + beta",
+        "out = gamma * xhat.transpose(0, 2, 1, 3, 4).reshape(x.shape) + beta",
+    )
     out = by_name(check(tmp_path, source, "spatial_groupnorm"))["spatial_groupnorm_forward.out"]
     assert out.status == FAIL and out.diagnosis_kind == "groups" and "wrong axis" in out.diagnosis
 
 
 def test_groupnorm_eps_outside_the_root(tmp_path):
-    source = mutated("std = np.sqrt(groups.var(axis=(2, 3, 4), keepdims=True) + eps)",
-                     "std = np.sqrt(groups.var(axis=(2, 3, 4), keepdims=True)) + eps")
+    source = mutated(
+        "std = np.sqrt(groups.var(axis=(2, 3, 4), keepdims=True) + eps)",
+        "std = np.sqrt(groups.var(axis=(2, 3, 4), keepdims=True)) + eps",
+    )
     out = by_name(check(tmp_path, source, "spatial_groupnorm"))["spatial_groupnorm_forward.out"]
     assert out.status == FAIL and out.diagnosis_kind == "eps"
     line = source.splitlines()[out.line - 1]

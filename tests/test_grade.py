@@ -223,12 +223,15 @@ MIXED = {  # folder -> (exercise, file text, checked names a wrong line costs)
     "ex3_right": ("exercise3", find("exercise3").solution.read_text(), []),
     "ex4_right": ("exercise4", find("exercise4").solution.read_text(), []),
     "ex4_db2_halved": (
-        "exercise4", find("exercise4").solution.read_text().replace("db2 = dlogits.sum(0)", "db2 = dlogits.sum(0) / 2"),
+        "exercise4",
+        find("exercise4").solution.read_text().replace("db2 = dlogits.sum(0)", "db2 = dlogits.sum(0) / 2"),
         ["b2"],
     ),
     "layers_right": ("layers", find("layers").solution.read_text(), []),
     "layers_relu_identity": (
-        "layers", find("layers").solution.read_text().replace("dx = dout * (x > 0)", "dx = dout"), ["relu_backward.dx"]
+        "layers",
+        find("layers").solution.read_text().replace("dx = dout * (x > 0)", "dx = dout"),
+        ["relu_backward.dx"],
     ),
     "classifiers_right": ("classifiers", find("classifiers").solution.read_text(), []),
     # a loop in the vectorized function, hidden from a collector that reads the source in the child
@@ -283,8 +286,11 @@ def test_the_wire_format_round_trips_plain_data_and_refuses_garbage():
     back = collected.decode(collected.encode(data))
     assert np.array_equal(back[0]["a"], data[0]["a"]) and back[0]["b"] is UNREACHED
     assert back[0]["c"] == collected.Opaque("str") and back[0]["d"] == [1, "x", None]
-    for garbage in (b"", b"\x05\x00\x00\x00\x00\x00\x00\x00nope!", collected.encode({"$": "array", "dtype": "float64",
-                                                                                    "shape": [99], "offset": 0})):
+    for garbage in (
+        b"",
+        b"\x05\x00\x00\x00\x00\x00\x00\x00nope!",
+        collected.encode({"$": "array", "dtype": "float64", "shape": [99], "offset": 0}),
+    ):
         with pytest.raises(collected.BadData):
             collected.decode(garbage)
     forged = [collected.encode(data) + b"forged", (64 * 2**20).to_bytes(8, "little") + b"[]" * 10]

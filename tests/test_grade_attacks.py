@@ -81,29 +81,35 @@ ATTACKS = {
     "signals": tried(
         "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\nos.kill(-1, signal.SIGKILL)\n"
         "[os.kill(p, signal.SIGSTOP) for p in range(2, 5000) if p != os.getpid()]"
-    ) + TEMPLATE,
+    )
+    + TEMPLATE,
     "daemon": tried(
         "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(2)\n"
         "    open({out!r}, 'w').write('forged')\n    open({root!r} + '/honest/exercise1.py', 'w').write('x = 1')\n"
         "    os._exit(0)"
-    ) + TEMPLATE,
+    )
+    + TEMPLATE,
     "proc_fds": tried(
         "import os\nfor p in os.listdir('/proc'):\n    try:\n"
         "        os.write(os.open(f'/proc/{p}/fd/3', os.O_WRONLY), b'x')\n    except OSError:\n        pass"
-    ) + TEMPLATE,
+    )
+    + TEMPLATE,
     "classmates": tried("open({root!r} + '/honest/exercise1.py', 'w').write('dC = 0')") + TEMPLATE,
     "repository": tried("open({solution!r}, 'a').write('# planted')")
-    + tried("open({package!r} + '/engine.py', 'a').write('\\ncompare = None\\n')") + TEMPLATE,
+    + tried("open({package!r} + '/engine.py', 'a').write('\\ncompare = None\\n')")
+    + TEMPLATE,
     "plant_module": tried(
         "import sysconfig\nfolder = sysconfig.get_paths()['purelib']\n"
         "open(folder + '/gmpy2.py', 'w').write('import os; os._exit(3)')"
-    ) + TEMPLATE,
+    )
+    + TEMPLATE,
     "leak": tried(
         "import os\ntexts = [open({root!r} + '/honest/exercise1.py').read()]\n"
         "for p in os.listdir('/proc'):\n    for f in ('environ', 'cmdline'):\n        try:\n"
         "            texts.append(open(f'/proc/{p}/{f}').read())\n        except OSError:\n            pass\n"
         "texts.append(str(dict(os.environ)))\nraise RuntimeError(' '.join(texts))"
-    ) + "\nimport os\nraise RuntimeError(str(dict(os.environ)) + open('/proc/self/cmdline').read())\n",
+    )
+    + "\nimport os\nraise RuntimeError(str(dict(os.environ)) + open('/proc/self/cmdline').read())\n",
     "unix_socket": tried("import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect({sock!r})") + TEMPLATE,
     "bundled_solution": "from ninja.exercise import bundled\n"
     "exec(open(bundled('solutions') / 'exercise1.py').read())\n",
@@ -117,8 +123,11 @@ ATTACKS = {
     "os.write(3, len(h).to_bytes(8, 'little') + h)\nos._exit(0)\n",
     "probe": PROBE,
     # System V shared memory: 2 GB left for a classmate (or to outlive the grader)
-    "sysv_shm": tried("import ctypes\nlibc = ctypes.CDLL(None)\nkey = libc.shmget(0x5EED, 2 << 30, 0o1666)\n"
-                      "assert key >= 0, 'shmget refused'") + TEMPLATE,
+    "sysv_shm": tried(
+        "import ctypes\nlibc = ctypes.CDLL(None)\nkey = libc.shmget(0x5EED, 2 << 30, 0o1666)\n"
+        "assert key >= 0, 'shmget refused'"
+    )
+    + TEMPLATE,
     # POSIX shared memory: a file in /dev/shm for a classmate to read
     "posix_shm": tried("open('/dev/shm/ninja-answers', 'w').write('dC = ...')") + TEMPLATE,
     # fill the private folder: 4 GiB in files of 32 MB (under RLIMIT_FSIZE each)
@@ -184,8 +193,13 @@ def attacked(tmp_path_factory):
     listener.bind(sock_path)
     listener.listen(8)
     listener.setblocking(False)
-    fill = {"root": str(root), "out": str(out), "sock": sock_path, "solution": str(find("exercise1").solution),
-            "package": str(PACKAGE)}
+    fill = {
+        "root": str(root),
+        "out": str(out),
+        "sock": sock_path,
+        "solution": str(find("exercise1").solution),
+        "package": str(PACKAGE),
+    }
     names = []
     honest = {"honest": SOLUTION, "wrong": WRONG, "dynamo": "import torch._dynamo\n" + SOLUTION}
     for name, text in {**honest, **ATTACKS, **AUDIT_ONLY, **ENCODED}.items():
@@ -376,7 +390,8 @@ EXERCISE4 = find("exercise4").solution.read_text()
 HONEST_MAKEMORE = {
     "small learning rate": EXERCISE4.replace("lr = 0.1 if i < 100000 else 0.01", "lr = 1e-3"),
     "weight decay": EXERCISE4.replace("p.data += -lr * grad", "p.data += -lr * (grad + wd * p.data)").replace(
-        "n_embd = 10", "wd = 5e-4\nn_embd = 10"),
+        "n_embd = 10", "wd = 5e-4\nn_embd = 10"
+    ),
     "sgd helper": SOLUTION + "\ndef sgd(params, grads, step_size=1e-3):\n    for p, g in zip(params, grads):\n"
     "        p.data -= step_size * g\n\nfor step in range(2):\n    loss = F.cross_entropy(logits, Yb)\n"
     "    sgd([W2, b2], [dW2, db2])\n",
@@ -462,9 +477,13 @@ def test_a_file_that_does_not_decode_or_parse_never_runs(tmp_path):
     from ninja.grade import batch as grading
     from ninja.grade.sandbox import Limits
 
-    files = {"bad_cookie": b"# coding: no-such-codec\n" + SOLUTION.encode(), "bad_bytes": b"x = '\xff\xfe'\n",
-             "bom_and_latin1": b"\xef\xbb\xbf# coding: latin-1\n" + SOLUTION.encode(),
-             "syntax": SOLUTION.encode() + b"\ndC = = 1\n", "nul": SOLUTION.encode() + b"\x00\n"}
+    files = {
+        "bad_cookie": b"# coding: no-such-codec\n" + SOLUTION.encode(),
+        "bad_bytes": b"x = '\xff\xfe'\n",
+        "bom_and_latin1": b"\xef\xbb\xbf# coding: latin-1\n" + SOLUTION.encode(),
+        "syntax": SOLUTION.encode() + b"\ndC = = 1\n",
+        "nul": SOLUTION.encode() + b"\x00\n",
+    }
     for name, data in files.items():
         (tmp_path / name).mkdir()
         (tmp_path / name / "exercise1.py").write_bytes(data)
@@ -541,8 +560,17 @@ def test_a_file_handed_in_alone_sees_none_of_the_files_beside_it(tmp_path):
     (tmp_path / "bob.py").write_text(SOLUTION)
     looks = "import os\nraise RuntimeError('beside me: ' + ','.join(sorted(os.listdir('.'))))\n"
     (tmp_path / "alice.py").write_text(looks)
-    done = ninja("grade", "-e", "exercise1", "--format", "json", "--audit", "warn", str(tmp_path / "alice.py"),
-                 str(tmp_path / "bob.py"))
+    done = ninja(
+        "grade",
+        "-e",
+        "exercise1",
+        "--format",
+        "json",
+        "--audit",
+        "warn",
+        str(tmp_path / "alice.py"),
+        str(tmp_path / "bob.py"),
+    )
     results = {Path(r["submission"]).name: r for r in json.loads(done.stdout)}
     assert "beside me: alice.py" in results["alice.py"]["message"] and "bob" not in results["alice.py"]["message"]
     assert results["bob.py"]["score"] == 26
@@ -696,10 +724,13 @@ os.setresgid(65534, 65534, 65534)
 os.setresuid(65534, 65534, 65534)
 os.execv(sys.executable, [sys.executable, "-m", "ninja", *sys.argv[2:]])
 """
-DAEMON = tried(
-    "import ctypes, os, time\nif os.fork() == 0:\n    os.setsid()\n"
-    "    ctypes.CDLL(None).prctl(15, b'ninja-daemon23', 0, 0, 0)\n    time.sleep(60)\n    os._exit(0)"
-) + TEMPLATE
+DAEMON = (
+    tried(
+        "import ctypes, os, time\nif os.fork() == 0:\n    os.setsid()\n"
+        "    ctypes.CDLL(None).prctl(15, b'ninja-daemon23', 0, 0, 0)\n    time.sleep(60)\n    os._exit(0)"
+    )
+    + TEMPLATE
+)
 as_root_only = pytest.mark.skipif(os.geteuid() != 0, reason="becoming nobody takes root")
 
 

@@ -80,7 +80,7 @@ def test_a_scratch_cell_that_raises_does_not_sink_the_exercise(tmp_path):
     agrees(report, backward)
     assert report.correct == 26 and report.passed
     note = next(note for note in report.notes if "NameError" in note)
-    assert 'code cell 5 ("dC = ..."), line 2: NameError: name \'demb\' is not defined' in note
+    assert "code cell 5 (\"dC = ...\"), line 2: NameError: name 'demb' is not defined" in note
     assert not any(v.inherited_from for v in report.variables)
 
 
@@ -167,7 +167,7 @@ def test_an_incomplete_cell_leaves_missing_not_error(tmp_path):
 
 
 def test_a_raising_cell_blames_the_line_that_ran_and_nothing_inherits_backwards(tmp_path):
-    top, bottom = RIGHT[: RIGHT.index("dhpreact =")], RIGHT[RIGHT.index("dhpreact ="):]
+    top, bottom = RIGHT[: RIGHT.index("dhpreact =")], RIGHT[RIGHT.index("dhpreact =") :]
     broken = bottom.replace(
         "dbnvar_inv = (bndiff * dbnraw).sum(0, keepdim=True)", "dbnvar_inv = (bndiff @ dbnraw).sum(0, keepdim=True)"
     )
@@ -188,20 +188,20 @@ def test_a_raising_cell_blames_the_line_that_ran_and_nothing_inherits_backwards(
 
 
 def test_a_cell_that_does_not_parse_is_an_error_at_its_line_and_the_others_run(tmp_path):
-    top, bottom = RIGHT[: RIGHT.index("dhpreact =")], RIGHT[RIGHT.index("dhpreact ="):]
+    top, bottom = RIGHT[: RIGHT.index("dhpreact =")], RIGHT[RIGHT.index("dhpreact =") :]
     broken = bottom.replace("dbnbias = dhpreact.sum(0, keepdim=True)", "dbnbias = dhpreact.sum(0, keepdim=True")
     report = check(write(tmp_path, top, broken))
     assert report.error.kind == "SyntaxError" and report.error.cell.startswith("code cell 6 (")
     got = statuses(report)
     assert all(got[name] == "pass" for name in CHECKED[: CHECKED.index("hpreact")])
-    assert all(got[name] == "error" for name in CHECKED[CHECKED.index("hpreact"):])
+    assert all(got[name] == "error" for name in CHECKED[CHECKED.index("hpreact") :])
 
 
 def test_json_gives_every_known_line_and_its_cell(tmp_path):
     from ninja.results import to_dict
 
     wrong = RIGHT.replace("dbndiff2 = (1.0 / (n - 1))", "dbndiff2 = (1.0 / n)")
-    top, bottom = wrong[: wrong.index("dhpreact =")], wrong[wrong.index("dhpreact ="):]
+    top, bottom = wrong[: wrong.index("dhpreact =")], wrong[wrong.index("dhpreact =") :]
     report = json.loads(json.dumps(to_dict(check(write(tmp_path, top, bottom)))))
     rows = {v["name"]: v for v in report["variables"]}
     assert rows["bndiff2"]["cell"].startswith("code cell 6 (") and rows["bndiff2"]["line"] is not None

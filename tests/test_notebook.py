@@ -60,7 +60,7 @@ def test_an_error_points_at_the_notebook_cell_and_line(tmp_path):
     done = ninja("check", "exercise1", "--file", path.name, cwd=tmp_path)
     assert done.returncode == 1
     line = broken.splitlines().index("dW2 = h @ dlogits") + 1
-    assert f'{CELL7}, line {line}: RuntimeError' in flat(done.stdout)
+    assert f"{CELL7}, line {line}: RuntimeError" in flat(done.stdout)
     assert "Traceback" not in done.stdout + done.stderr
 
 
@@ -224,7 +224,11 @@ def test_cmp_drop_in_names_aliasing_and_gives_no_second_d(tmp_path):
     aliased = kn.backward_lines().replace("dhprebn = dbndiff.clone()", "dhprebn = dbndiff")
     assert aliased != kn.backward_lines()
     done = run_cells(
-        "import torch\nimport torch.nn.functional as F", kn.SETUP, kn.FORWARD, "from ninja import cmp", aliased,
+        "import torch\nimport torch.nn.functional as F",
+        kn.SETUP,
+        kn.FORWARD,
+        "from ninja import cmp",
+        aliased,
         "cmp('bndiff', dbndiff, bndiff)\ncmp('dh', 2 * dh, h)\ncmp('dprobs', None, probs)",
         cwd=tmp_path,
     )

@@ -75,8 +75,10 @@ def test_check_fails_a_transposed_gain_and_a_column_bias(tmp_path):
     assert variables["bngain"]["status"] == "fail" and "transposed: (64, 1) for (1, 64)" in variables["bngain"]["note"]
     assert variables["bngain"]["root_cause"] and variables["bngain"]["diagnosis_kind"] == "transposed"
     assert "(27, 1) for (27,) broadcasts to (27, 27)" in variables["b2"]["note"]
-    assert variables["b2"]["status"] == "fail" and variables["b2"]["line"] == source.splitlines().index(
-        "db2 = dlogits.sum(0)[:, None]") + 1
+    assert (
+        variables["b2"]["status"] == "fail"
+        and variables["b2"]["line"] == source.splitlines().index("db2 = dlogits.sum(0)[:, None]") + 1
+    )
     assert sum(v["status"] == "pass" for v in report["variables"]) == 24
 
 
@@ -226,8 +228,10 @@ Yb = torch.randint(0, 27, (32,), generator=g)
 n = 32
 
 """
-DOUBLED_VAR_INV = ("dbnvar_inv = (bndiff * dbnraw).sum(0, keepdim=True)",
-                   "dbnvar_inv = (bndiff * dbnraw).sum(0, keepdim=True) * 2")
+DOUBLED_VAR_INV = (
+    "dbnvar_inv = (bndiff * dbnraw).sum(0, keepdim=True)",
+    "dbnvar_inv = (bndiff * dbnraw).sum(0, keepdim=True) * 2",
+)
 TRAINING = """
 for step in range(2):  # exercise 4's loop: new batch, new parameters, new gradients
     Xb = torch.randint(0, 27, (16, 3))

@@ -18,8 +18,9 @@ class CourseAction(str, Enum):
 
 def course(
     action: CourseAction = typer.Argument(
-        ..., help="init: write the course from DIR/ninja.toml; deadline: the commands that grade every "
-        "student repository from your side"
+        ...,
+        help="init: write the course from DIR/ninja.toml; deadline: the commands that grade every "
+        "student repository from your side",
     ),
     folder: Path = typer.Argument(..., help="The course's folder: its ninja.toml, student/, autograder/"),
     exercises: Optional[str] = typer.Option(

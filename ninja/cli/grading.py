@@ -50,7 +50,10 @@ def grade(
     ),
     format: Optional[GradeFormat] = typer.Option(None, "--format", help="\\[default: table, or gradescope]"),
     out: Optional[list[str]] = typer.Option(
-        None, "--out", "-o", help="Write the results here; repeat it for more: the format from the extension "
+        None,
+        "--out",
+        "-o",
+        help="Write the results here; repeat it for more: the format from the extension "
         "(results.json is Gradescope's, .json .xml .csv .html .md) or a prefix, e.g. gradebook:grades.csv, "
         "canvas:, moodle:, gradescope-scores:, gradescope:FOLDER \\[default: standard output]",
     ),
@@ -63,15 +66,21 @@ def grade(
         None, help="ninja.toml: the course's exercises, points, limits \\[default: ./ninja.toml if there is one]"
     ),
     installed_course: bool = typer.Option(
-        False, "--course", help="Grade by the course this install carries (a course's student wheel): its "
+        False,
+        "--course",
+        help="Grade by the course this install carries (a course's student wheel): its "
         "exercises and points, never a ninja.toml in the folder graded",
     ),
     roster: Optional[Path] = typer.Option(
-        None, "--roster", help="A CSV of the class (id, email, name): the gradebooks list every student on it, "
+        None,
+        "--roster",
+        help="A CSV of the class (id, email, name): the gradebooks list every student on it, "
         "a student with no submission scored 0, not submitted",
     ),
     similarity: Optional[Path] = typer.Option(
-        None, "--similarity", help="Find pairs whose backward code is the same up to names, comments and line "
+        None,
+        "--similarity",
+        help="Find pairs whose backward code is the same up to names, comments and line "
         "order: a CSV of their matching lines side by side here, and the pairs in the report",
     ),
     fail_under: Optional[float] = typer.Option(
@@ -184,7 +193,8 @@ def grading_of(results, plan, elapsed: float, protection: list[str], chosen, ent
     if entries is not None:
         wanted = [exercise] if exercise else list(chosen.exercises) or list(dict.fromkeys(r.exercise for r in results))
         missing = lambda name, e: grading.failed(  # noqa: E731
-            EXERCISES[e], plan, name, grading.NOT_SUBMITTED, "not submitted: nothing from this student", 0.0)
+            EXERCISES[e], plan, name, grading.NOT_SUBMITTED, "not submitted: nothing from this student", 0.0
+        )
         class_list, notes = rosters.assign(formats.students(results), entries, wanted, missing)
         results = [r for student in class_list for r in student.results]
         for note in notes:

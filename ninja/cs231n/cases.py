@@ -107,7 +107,6 @@ class Unit:
         return forward + tuple(f"{b}.d{w}" for b in self.backward for w in self.wrt)
 
 
-
 class OwnKind:
     """Mixed into a Unit subclass of its own kind (optim's rules called step after step, an LSTM
     step's two outputs): its methods replace collect_case, expected and trials for that unit."""
@@ -120,6 +119,7 @@ class OwnKind:
 
     def trials(self, called: dict, case: Case, expected: dict, options: dict) -> list:
         raise NotImplementedError
+
 
 def frozen(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(dict(inputs))

@@ -184,10 +184,7 @@ class FunctionsExercise(BundledFiles):
             notes.append(f"not judged in an assignment-{data['assignment']} tree: another assignment's stubs ({stubs})")
         checked = {v.name for v in variables}
         elsewhere = [
-            n
-            for u in self.units
-            for n in u.names
-            if u not in apart and not any(c.startswith(f"{n}.") for c in checked)
+            n for u in self.units for n in u.names if u not in apart and not any(c.startswith(f"{n}.") for c in checked)
         ]
         absent = [u.names[0] for u in self.units if u not in defined]
         if defined and elsewhere and self.defined_only:

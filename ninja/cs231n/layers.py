@@ -440,12 +440,23 @@ POOL_ASSIGNED = (
 ASSIGNMENT_1 = ("affine_forward", "relu_forward", "softmax_loss", "svm_loss")
 
 AFFINE = Unit(
-    "affine_forward", "layer", ("x", "w", "b"), affine_cases, affine, backward=("affine_backward",),
+    "affine_forward",
+    "layer",
+    ("x", "w", "b"),
+    affine_cases,
+    affine,
+    backward=("affine_backward",),
     mistakes=(Mistake("reshape", AFFINE_RESHAPE, produces=affine_unreshaped),),
 )
 RELU = Unit("relu_forward", "layer", ("x",), relu_cases, relu, backward=("relu_backward",))
 SOFTMAX = Unit(
-    "softmax_loss", "loss", ("x",), loss_cases, softmax_loss, mistakes=(MISSING_N_MISTAKE,), overflow=OVERFLOW,
+    "softmax_loss",
+    "loss",
+    ("x",),
+    loss_cases,
+    softmax_loss,
+    mistakes=(MISSING_N_MISTAKE,),
+    overflow=OVERFLOW,
 )
 UNITS = (
     AFFINE,

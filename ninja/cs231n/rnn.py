@@ -368,36 +368,69 @@ class LstmStep(Unit, OwnKind):
 STEP_WRT = ("x", "prev_h", "Wx", "Wh", "b")
 SEQUENCE_WRT = ("x", "h0", "Wx", "Wh", "b")
 RNN_STEP = Unit(
-    "rnn_step_forward", "layer", STEP_WRT, uniform_cases("rnn_step", [(3, 10, 4), (4, 5, 6), (1, 3, 2)], rnn_step_case),
-    rnn_step, backward=("rnn_step_backward",), mistakes=STEP_MISTAKES,
+    "rnn_step_forward",
+    "layer",
+    STEP_WRT,
+    uniform_cases("rnn_step", [(3, 10, 4), (4, 5, 6), (1, 3, 2)], rnn_step_case),
+    rnn_step,
+    backward=("rnn_step_backward",),
+    mistakes=STEP_MISTAKES,
 )
 LSTM_STEP = LstmStep(
-    "lstm_step_forward", "layer", ("x", "prev_h", "prev_c", "Wx", "Wh", "b"),
-    uniform_cases("lstm_step", [(3, 4, 5), (2, 6, 3), (1, 2, 4)], lstm_step_case), lstm_step,
-    backward=("lstm_step_backward",), mistakes=(GATE_ORDER, *LSTM_STEP_MISTAKES), owner="lstm_step_forward",
+    "lstm_step_forward",
+    "layer",
+    ("x", "prev_h", "prev_c", "Wx", "Wh", "b"),
+    uniform_cases("lstm_step", [(3, 4, 5), (2, 6, 3), (1, 2, 4)], lstm_step_case),
+    lstm_step,
+    backward=("lstm_step_backward",),
+    mistakes=(GATE_ORDER, *LSTM_STEP_MISTAKES),
+    owner="lstm_step_forward",
     call=stacked_step,
 )
 RNN = Unit(
-    "rnn_forward", "layer", SEQUENCE_WRT, uniform_cases("rnn", [(2, 3, 4, 5), (3, 5, 2, 4), (1, 4, 3, 3)], rnn_case),
-    rnn_sequence, backward=("rnn_backward",), mistakes=RNN_MISTAKES, calls=(Callee("rnn", RNN_STEP),),
+    "rnn_forward",
+    "layer",
+    SEQUENCE_WRT,
+    uniform_cases("rnn", [(2, 3, 4, 5), (3, 5, 2, 4), (1, 4, 3, 3)], rnn_case),
+    rnn_sequence,
+    backward=("rnn_backward",),
+    mistakes=RNN_MISTAKES,
+    calls=(Callee("rnn", RNN_STEP),),
 )
 LSTM = Unit(
-    "lstm_forward", "layer", SEQUENCE_WRT, uniform_cases("lstm", [(2, 3, 5, 4), (3, 4, 2, 3), (1, 5, 3, 2)], lstm_case),
-    lstm_sequence, backward=("lstm_backward",), mistakes=LSTM_MISTAKES, calls=(Callee("rnn", LSTM_STEP),),
+    "lstm_forward",
+    "layer",
+    SEQUENCE_WRT,
+    uniform_cases("lstm", [(2, 3, 5, 4), (3, 4, 2, 3), (1, 5, 3, 2)], lstm_case),
+    lstm_sequence,
+    backward=("lstm_backward",),
+    mistakes=LSTM_MISTAKES,
+    calls=(Callee("rnn", LSTM_STEP),),
 )
 EMBEDDING = Unit(
-    "word_embedding_forward", "layer", ("W",),
-    uniform_cases("embedding", [(2, 4, 5, 3), (3, 6, 4, 2), (1, 3, 10, 4)], embedding_case), embedding,
-    backward=("word_embedding_backward",), mistakes=(Mistake("add_at", ADD_AT, produces=fancy_index_add),),
+    "word_embedding_forward",
+    "layer",
+    ("W",),
+    uniform_cases("embedding", [(2, 4, 5, 3), (3, 6, 4, 2), (1, 3, 10, 4)], embedding_case),
+    embedding,
+    backward=("word_embedding_backward",),
+    mistakes=(Mistake("add_at", ADD_AT, produces=fancy_index_add),),
 )
 TEMPORAL_AFFINE = Unit(
-    "temporal_affine_forward", "layer", ("x", "w", "b"),
+    "temporal_affine_forward",
+    "layer",
+    ("x", "w", "b"),
     uniform_cases("temporal_affine", [(2, 3, 4, 5), (3, 1, 6, 2), (1, 4, 3, 3)], temporal_affine_case),
-    temporal_affine, backward=("temporal_affine_backward",), mistakes=TEMPORAL_AFFINE_MISTAKES,
+    temporal_affine,
+    backward=("temporal_affine_backward",),
+    mistakes=TEMPORAL_AFFINE_MISTAKES,
 )
 TEMPORAL_SOFTMAX = Unit(
-    "temporal_softmax_loss", "loss", ("x",),
-    uniform_cases("temporal_softmax", [(3, 4, 5), (10, 6, 8), (2, 3, 4)], temporal_loss_case), temporal_softmax,
+    "temporal_softmax_loss",
+    "loss",
+    ("x",),
+    uniform_cases("temporal_softmax", [(3, 4, 5), (10, 6, 8), (2, 3, 4)], temporal_loss_case),
+    temporal_softmax,
     mistakes=TEMPORAL_MISTAKES,
 )
 UNITS = (RNN_STEP, RNN, EMBEDDING, TEMPORAL_AFFINE, TEMPORAL_SOFTMAX, LSTM_STEP, LSTM)

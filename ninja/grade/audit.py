@@ -256,8 +256,10 @@ def nudges(nodes: list[ast.AST], steps: set[str]) -> bool:
                 return True
         elif isinstance(node, ast.Assign) and any(isinstance(t, (ast.Subscript, ast.Attribute)) for t in node.targets):
             value = node.value
-            if isinstance(value, ast.BinOp) and isinstance(value.op, (ast.Add, ast.Sub)) and (
-                is_step(value.left, steps) or is_step(value.right, steps)
+            if (
+                isinstance(value, ast.BinOp)
+                and isinstance(value.op, (ast.Add, ast.Sub))
+                and (is_step(value.left, steps) or is_step(value.right, steps))
             ):
                 return True
     return False

@@ -41,8 +41,9 @@ def batchnorm(dhpreact, bngain, bnraw, bnvar_inv) -> list[Mistake]:
     # over the wrong dim: both sums, or one of them; bngain inside, or factored out in front as the
     # notebook writes it
     dims = [(1, 1), (1, 0), (0, 1)]
-    wrong_dims = [formula(dim=a, dim2=b) for a, b in dims] + [bngain * formula(g=dhpreact, dim=a, dim2=b)
-                                                               for a, b in dims]
+    wrong_dims = [formula(dim=a, dim2=b) for a, b in dims] + [
+        bngain * formula(g=dhpreact, dim=a, dim2=b) for a, b in dims
+    ]
     three = "of the formula's three terms (direct, mean, variance),"
     return [
         ("bessel", "Bessel's n/(n-1) is missing from the variance term: the forward divides the variance by "

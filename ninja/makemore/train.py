@@ -64,8 +64,17 @@ def learning_rate(i: int, steps: int) -> float:
     return 0.1 if i < decay_step(steps) else 0.01  # step learning rate decay
 
 
-def optimise(step_fn: StepFn, params: list[torch.Tensor], Xtr, Ytr, steps: int, batch_size: int, seed: int,
-             on_progress: OnProgress | None = None, every: int = 100) -> list[float]:
+def optimise(
+    step_fn: StepFn,
+    params: list[torch.Tensor],
+    Xtr,
+    Ytr,
+    steps: int,
+    batch_size: int,
+    seed: int,
+    on_progress: OnProgress | None = None,
+    every: int = 100,
+) -> list[float]:
     """SGD on `params` in place with the gradients step_fn returns; the log10 loss of every step."""
     device = params[0].device
     g = torch.Generator().manual_seed(seed)  # on the CPU, so every device sees the same batches
@@ -125,8 +134,15 @@ def sample(params, bnmean, bnvar, count: int = SAMPLES) -> list[str]:
     return names
 
 
-def train(step_fn: StepFn, settings: makemore.Settings, steps: int, n_hidden: int, device: torch.device,
-          on_progress: OnProgress | None = None, every: int = 100) -> Training:
+def train(
+    step_fn: StepFn,
+    settings: makemore.Settings,
+    steps: int,
+    n_hidden: int,
+    device: torch.device,
+    on_progress: OnProgress | None = None,
+    every: int = 100,
+) -> Training:
     """The notebook's exercise 4 from its init: optimise, calibrate batchnorm, evaluate, sample.
     on_progress(i, loss) hears of step i every `every` steps and of the last."""
     # float32 as in the notebook: the gradients were checked in float64, training needs speed

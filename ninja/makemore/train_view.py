@@ -117,8 +117,9 @@ def summary(result: train.Training, curve: list[float], window: int, plot: Path 
     }
 
 
-def run(exercise, path: Path, settings, wanted: TrainingRequest, console: Console | None,
-        errors: Console) -> tuple[dict, int]:
+def run(
+    exercise, path: Path, settings, wanted: TrainingRequest, console: Console | None, errors: Console
+) -> tuple[dict, int]:
     """Train with the learner's forward_backward: (the summary for JSON, the exit code). `console`
     None: no progress or text, for --format json."""
     device, why = train.pick_device(wanted.device)
@@ -136,12 +137,17 @@ def run(exercise, path: Path, settings, wanted: TrainingRequest, console: Consol
         return {"interrupted": True}, 130
     except train.StepFailed as e:
         error = runner.error_from_exception(e.cause, path, path.read_text(encoding="utf-8"))
-        errors.print(Text(f"training stopped at step {e.step}: {error.where}: {error.kind}: {error.message}",
-                          style="bold magenta"))
+        errors.print(
+            Text(
+                f"training stopped at step {e.step}: {error.where}: {error.kind}: {error.message}", style="bold magenta"
+            )
+        )
         if error.source:
             errors.print(Text(f"    {error.source}", style="magenta"))
-        return {"stopped_at_step": e.step, "error": {"kind": error.kind, "message": error.message,
-                                                      "file": error.path, "line": error.line}}, 1
+        return {
+            "stopped_at_step": e.step,
+            "error": {"kind": error.kind, "message": error.message, "file": error.path, "line": error.line},
+        }, 1
     window, curve = train.curve(result.lossi)
     plot, plot_error = wanted.plot, None
     if plot:
@@ -169,8 +175,14 @@ def train_with_progress(console: Console, step_fn, settings, steps: int, every: 
         f"n_hidden {n_hidden}, on {device}; {learning_rates(steps)}",
         highlight=False,
     )
-    columns = (TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("training", total=steps, loss="-")
 

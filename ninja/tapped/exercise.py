@@ -266,7 +266,8 @@ class Exercise(BundledFiles):
         """The learner's inputs (Xb and Yb) are the package's at `settings`."""
         package = self.tapped.package_tensors(settings)
         return all(
-            tensors[k].shape == package[k].shape and torch.equal(tensors[k], package[k]) for k in self.tapped.input_names
+            tensors[k].shape == package[k].shape and torch.equal(tensors[k], package[k])
+            for k in self.tapped.input_names
         )
 
     def own_dtype(self, own: Mapping | None) -> torch.dtype | None:
@@ -415,7 +416,6 @@ def statement_values(run: runner.LearnerRun, grad_of: Mapping[str, str], checked
         for name in checked
         if len(run.snapshots.get(grad_of[name], ())) > 1
     }
-
 
 
 def errors_by_name(data: Mapping[str, list]) -> dict[str, LearnerError]:
