@@ -6,9 +6,13 @@ Small and free of torch: `ninja hint` and `ninja list` read it on every run."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-import tomllib
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10 (pyproject: requires-python >= 3.10, with tomli)
+    import tomli as tomllib
 
 COURSE_FILE = Path(__file__).resolve().parent / "_bundled" / "course.toml"
 ALL_HINTS = 3
