@@ -687,6 +687,27 @@ def test_isolation_strict_refuses_a_machine_without_every_layer(monkeypatch, tmp
     assert "no landlock: the kernel has no Landlock" in strict.output
 
 
+def test_isolation_strict_grades_where_only_a_layer_ninja_makes_nowhere_yet_is_missing(monkeypatch, tmp_path):
+    """No cgroup per slot is made anywhere yet: the line says so, and strict still grades (it would
+    otherwise refuse on every machine); any other missing layer still refuses."""
+    from typer.testing import CliRunner
+
+    from ninja import cli
+    from ninja.grade import batch as grading
+    from ninja.grade.confine import strict_refuses
+
+    def grade_without_cgroups(work, plan, jobs, on_result, on_isolation, server):
+        server.close()
+        on_isolation(["landlock 7", "seccomp"], {"cgroups": "no cgroup per slot"})
+        return []
+
+    (tmp_path / "exercise1.py").write_text(SOLUTION)
+    monkeypatch.setattr(grading, "grade", grade_without_cgroups)
+    strict = CliRunner().invoke(cli.app, ["grade", str(tmp_path / "exercise1.py"), "--isolation", "strict"])
+    assert "not grading" not in strict.output and "no cgroups: no cgroup per slot" in strict.output
+    assert strict_refuses({"cgroups": "x", "landlock": "y"}) == ["landlock"]
+
+
 def test_a_child_may_read_the_libraries_but_not_bundled_solutions_checkouts_or_submissions(tmp_path, monkeypatch):
     wheel = tmp_path / "site-packages"  # an installed wheel: solutions under ninja/_bundled
     for path in ("ninja/registry.py", "ninja/grade/batch.py", "ninja/_bundled/solutions/exercise1.py",

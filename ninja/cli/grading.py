@@ -272,6 +272,7 @@ def run(found, plan, jobs: int, isolation: IsolationMode, server):
 
     from ninja.grade import batch as grading
     from ninja.grade import discover
+    from ninja.grade.confine import strict_refuses
     from ninja.grade.sandbox import ServerFailed
 
     work = [each.as_work() for each in found]
@@ -283,8 +284,9 @@ def run(found, plan, jobs: int, isolation: IsolationMode, server):
         errors.print(f"isolation: {', '.join(layers)}", highlight=False, markup=False, soft_wrap=True)
         for layer, why in missing.items():
             errors.print(f"isolation: no {layer}: {why}", highlight=False, markup=False, soft_wrap=True)
-        if missing and isolation == IsolationMode.strict:
-            raise grading.GradeError(f"--isolation strict: missing {', '.join(missing)}; not grading")
+        refused = strict_refuses(missing)
+        if refused and isolation == IsolationMode.strict:
+            raise grading.GradeError(f"--isolation strict: missing {', '.join(refused)}; not grading")
 
     try:
         with Progress(*columns, console=errors, transient=True, auto_refresh=False) as progress:  # no thread: we fork
