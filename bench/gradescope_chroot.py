@@ -30,12 +30,13 @@ for d in $SYSTEM; do
   [ -e "/$d" ] || continue
   if [ -L "/$d" ]; then ln -s "$(readlink "/$d")" "$NEW/$d"; else mkdir -p "$NEW/$d"; mount --rbind "/$d" "$NEW/$d"; fi
 done
+# /tmp first: an interpreter or checkout that lives under /tmp (a CI clone) is bound on top of it
+mkdir -p "$NEW/tmp" && mount -t tmpfs -o mode=1777 tmpfs "$NEW/tmp"
 for d in $EXTRA; do mkdir -p "$NEW$d"; mount --rbind "$d" "$NEW$d"; mount -o remount,bind,ro "$NEW$d"; done
-mkdir -p "$NEW/proc" "$NEW/dev" "$NEW/sys" "$NEW/tmp" "$NEW/autograder" "$NEW/opt/ninja"
+mkdir -p "$NEW/proc" "$NEW/dev" "$NEW/sys" "$NEW/autograder" "$NEW/opt/ninja"
 mount -t proc proc "$NEW/proc"
 mount --rbind /dev "$NEW/dev"
 mount --rbind /sys "$NEW/sys"
-mount -t tmpfs -o mode=1777 tmpfs "$NEW/tmp"
 mount --bind "$AUTOGRADER" "$NEW/autograder"
 mount --bind "$OPT" "$NEW/opt/ninja"
 exec chroot "$NEW" /bin/bash -c 'cd /autograder && HOME=/tmp /autograder/source/run_autograder &&
