@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from ninja.gpt import data, model2
+from ninja.training import StepFailed
 from ninja.watchdog import one_thread
 
 DEFAULT_STEPS = 1_000  # a few seconds a run on a laptop's CPU: enough to see names form
@@ -27,15 +28,6 @@ StepFn = Callable[[dict, torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict]]
 OnProgress = Callable[[int, float], None]
 
 
-class StepFailed(Exception):
-    """The learner's forward_backward raised or returned something unusable during training."""
-
-    def __init__(self, step: int, cause: BaseException):
-        super().__init__(f"step {step}: {cause}")
-        self.step = step
-        self.cause = cause
-
-
 @dataclass
 class Training:
     steps: int
@@ -46,14 +38,6 @@ class Training:
     autograd_val_loss: float
     samples: list[str]
     seconds: float  # the learner's optimisation loop alone
-
-
-def pick_device(asked: str) -> tuple[torch.device, str | None]:
-    """The device to train on and, when it is not the one asked for, why."""
-    if asked == "cuda" and not torch.cuda.is_available():
-        why = "this torch is built without CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
-        return torch.device("cpu"), f"--device cuda: {why}, so training runs on the CPU"
-    return torch.device(asked), None
 
 
 def autograd_step(params: dict, idx, targets) -> tuple[torch.Tensor, dict]:

@@ -18,6 +18,7 @@ from ninja import runner
 from ninja.exercise import OptionError
 from ninja.gpt import train
 from ninja.tapped import context
+from ninja.training import StepFailed, pick_device
 
 PLOT_FORMATS = (".png", ".svg", ".pdf")
 BARS = "▁▂▃▄▅▆▇█"
@@ -94,7 +95,7 @@ def summary(result: train.Training, plot: Path | None) -> dict:
 def run(exercise, path: Path, settings, wanted: TrainingRequest, console: Console | None,
         errors: Console) -> tuple[dict, int]:  # fmt: skip
     """Train with the learner's forward_backward and with autograd: (the summary, the exit code)."""
-    device, why = train.pick_device(wanted.device)
+    device, why = pick_device(wanted.device)
     if why:
         errors.print(f"[yellow]note:[/] {escape(why)}", highlight=False)
     step_fn = learner_function(exercise, path, settings)
@@ -103,7 +104,7 @@ def run(exercise, path: Path, settings, wanted: TrainingRequest, console: Consol
     except KeyboardInterrupt:
         errors.print("[yellow]training interrupted[/]", highlight=False)
         return {"interrupted": True}, 130
-    except train.StepFailed as e:
+    except StepFailed as e:
         error = runner.error_from_exception(e.cause, path, path.read_text(encoding="utf-8"))
         errors.print(Text(f"training stopped at step {e.step}: {error.where}: {error.kind}: {error.message}",
                           style="bold magenta"))  # fmt: skip

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from ninja import makemore
 from ninja.makemore import data
+from ninja.training import StepFailed
 from ninja.watchdog import one_thread
 
 FULL_STEPS = 200_000  # the notebook's max_steps
@@ -27,15 +28,6 @@ StepFn = Callable[..., tuple[torch.Tensor, Sequence[torch.Tensor]]]
 OnProgress = Callable[[int, float], None]
 
 
-class StepFailed(Exception):
-    """The learner's forward_backward raised or returned something unusable during training."""
-
-    def __init__(self, step: int, cause: BaseException):
-        super().__init__(f"step {step}: {cause}")
-        self.step = step
-        self.cause = cause
-
-
 @dataclass
 class Training:
     steps: int
@@ -45,14 +37,6 @@ class Training:
     val_loss: float
     samples: list[str]
     seconds: float  # the optimisation loop alone
-
-
-def pick_device(asked: str) -> tuple[torch.device, str | None]:
-    """The device to train on and, when it is not the one asked for, why."""
-    if asked == "cuda" and not torch.cuda.is_available():
-        why = "this torch is built without CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
-        return torch.device("cpu"), f"--device cuda: {why}, so training runs on the CPU"
-    return torch.device(asked), None
 
 
 def decay_step(steps: int) -> int:

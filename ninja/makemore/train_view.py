@@ -18,6 +18,7 @@ from rich.text import Text
 from ninja import runner
 from ninja.exercise import OptionError  # a training option that cannot work
 from ninja.makemore import train
+from ninja.training import StepFailed, pick_device
 
 PLOT_FORMATS = (".png", ".svg", ".pdf")
 BARS = "▁▂▃▄▅▆▇█"
@@ -122,7 +123,7 @@ def run(
 ) -> tuple[dict, int]:
     """Train with the learner's forward_backward: (the summary for JSON, the exit code). `console`
     None: no progress or text, for --format json."""
-    device, why = train.pick_device(wanted.device)
+    device, why = pick_device(wanted.device)
     if why:
         errors.print(f"[yellow]note:[/] {escape(why)}", highlight=False)
     _, step_fn = exercise.learner_function(path, settings)
@@ -135,7 +136,7 @@ def run(
     except KeyboardInterrupt:
         errors.print("[yellow]training interrupted[/]", highlight=False)
         return {"interrupted": True}, 130
-    except train.StepFailed as e:
+    except StepFailed as e:
         error = runner.error_from_exception(e.cause, path, path.read_text(encoding="utf-8"))
         errors.print(
             Text(
