@@ -22,6 +22,7 @@ import torch
 
 from ninja import runner
 from ninja.gpt import data, train
+from ninja.training import pick_device
 from ninja.registry import EXERCISES
 from ninja.settings import Settings
 from ninja.tapped import context
@@ -62,7 +63,7 @@ def main(argv=None) -> int:
     parser.add_argument("--block", type=int, default=100, help="steps a block")
     parser.add_argument("--batch-size", type=int, default=Settings().batch_size, help="the exercise's: 32")
     args = parser.parse_args(argv)
-    device, why = train.pick_device(args.device)
+    device, why = pick_device(args.device)
     if why:
         print(f"error: {why.split(', so')[0]}", file=sys.stderr)
         return 2
