@@ -113,9 +113,9 @@ class Exercise(BundledFiles):
         """Run the learner's file (in this process; `ninja grade` runs this in a sandboxed child) and
         keep, as plain data, what judge and blame need from it."""
         gradients = {f"d{name}" for name in self.checked}
-        with context.running(settings, options.given, self):
+        own = options.own_tensors and not uses_package_tensors(path, self.learner_module)
+        with context.running(settings, options.given, self, own_tensors=own):
             run = runner.run_file(path, until=runner.end_of_backward(path, gradients))
-            own = options.own_tensors and not uses_package_tensors(path, self.learner_module)
             found = self.own_roles(run.namespace, settings) if own else None
             bare = not any(k in run.namespace for k in self.forward_names)  # its code is all under a guard?
             if own and found is None and bare and runner.main_guard(path):  # a script's `if __name__ == "__main__":`
