@@ -115,8 +115,8 @@ def blame(
     `leaves` come from the cut forward; `raised` is the checked name whose line raised `error`.
     Nothing is blamed when the learner's forward is not the trusted one (`forward_ok` False).
     `alias` (see shared_storage) when the answers are copies that no longer share storage;
-    `mistakes`: named wrong formulas per name (an exercise's MISTAKES, ninja/makemore/mistakes.py), tried
-    first; `statements`: for a gradient written in several statements, (line, value after it, whether
+    `mistakes`: named wrong formulas per name (an exercise's MISTAKES, ninja/makemore/mistakes.py): one that
+    reproduces the learner's gradient is named before a generic diagnosis (NAMED_LOSES aside); `statements`: for a gradient written in several statements, (line, value after it, whether
     it adds) for each: the root cause is the first statement that is wrong (see first_wrong_statement);
     `raised_here`: by name, an error raised in one of its statements that did not stop the report (a
     notebook's cells run on): that line raised, whatever value the name was left with."""
@@ -261,6 +261,13 @@ def named(g: torch.Tensor | None, local: torch.Tensor, truth: torch.Tensor, mist
     return next(((kind, words) for kind, words, wrong in mistakes if diagnose.close(g, wrong.to(local.dtype))), None)
 
 
+# generic diagnoses a named mistake that reproduces the learner's numbers does not replace: two
+# gradients tied (a formula can say what the numbers are, not why), a branch left out (it names the
+# line whose part to add: exercise 1's dhprebn without its bnmeani part is also exercise 3's "mean
+# term missing", but exercise 1 has no such term to write), rounding
+NAMED_LOSES = ("aliasing", "missing_branch", "precision")
+
+
 def judge(v, answers, reference, outputs, leaves, used_by, results, *, n, root, alias, raised, error, namespace,
           mistakes=(), statements=(), raised_here=None):  # fmt: skip
     """A failing variable: inherited, or a root cause with a diagnosis, at the first of its
@@ -297,7 +304,7 @@ def judge(v, answers, reference, outputs, leaves, used_by, results, *, n, root, 
     kind, words = diagnose.diagnose(v.name, g, local, contributions, n=n, alias=alias,
                                     squeezed_upstreams=squeezed_upstreams, indices=indices)  # fmt: skip
     found = named(g.reshape(local.shape) if matches else None, local, reference[v.name], mistakes)
-    if kind == "local_rule" and found:  # no generic mistake fits: one of the exercise's classics?
+    if found and kind not in NAMED_LOSES:  # the exercise's own classic says more than "2.828 times"
         root_cause(v, found)
         return
     wrong_statement = None if kind == "aliasing" else first_wrong_statement(v.name, statements, contributions, n=n)
