@@ -4,9 +4,12 @@ own GPT, named mistakes against generic ones, tied gradients, gpt5's lines."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from test_gpt_engine import OWN_GPT, gradient_lines, notebook, solution
 
 from ninja.registry import check_file, find
@@ -61,3 +64,58 @@ def test_given_in_a_notebooks_own_cell(tmp_path):
     path.write_text(json.dumps(notebook(cells)))
     report = checked("gpt3", path)
     assert report.passed and report.notes[0].startswith("checked on your own parameters and batch (batch 4")
+
+
+# ---- two gradients that are one tensor
+
+
+def test_a_gradient_bound_to_another_and_never_changed_in_place_is_no_aliasing(tmp_path):
+    """The template's `dX = None  # TODO` lines kept above the answers: `dfcproj = dresidual3` binds
+    dfcproj a second time, which changes nothing in place; it passes without a word about aliasing."""
+    template = (ROOT / "exercises" / "gpt1.py").read_text()
+    answers = solution("gpt1").split("# backward pass\n")[1].split('if __name__ == "__main__"')[0]
+    head, tail = template.split('if __name__ == "__main__"')
+    path = tmp_path / "gpt1.py"
+    path.write_text(head + answers + 'if __name__ == "__main__"' + tail)
+    report = checked("gpt1", path)
+    assert report.passed and not [v.name for v in report.variables if v.diagnosis_kind == "aliasing"]
+
+
+def test_aliasing_says_which_statements_tied_and_changed_the_tensor(tmp_path):
+    right = "dresidual2 = dresidual3 + dln2_xshift + dln2_mean / C"
+    wrong = "dresidual2 = dresidual3\ndresidual2 += dln2_xshift + dln2_mean / C"
+    source = solution("gpt1").replace(right, wrong)
+    path = tmp_path / "gpt1.py"
+    path.write_text(source)
+    results = {v.name: v for v in checked("gpt1", path).variables}
+    tie = source.splitlines().index("dresidual2 = dresidual3") + 1
+    residual3, residual2 = results["residual3"], results["residual2"]
+    assert residual3.root_cause and residual2.status == "pass"  # the += made dresidual2 right, dresidual3 wrong
+    for v in (residual3, residual2):
+        assert v.diagnosis_kind == "aliasing" and v.line == tie, v
+        assert "`dresidual2 = dresidual3` made them one tensor" in v.diagnosis
+        assert "`dresidual2 += dln2_xshift + dln2_mean / C` then changed it in place" in v.diagnosis
+    assert results["fcproj"].inherited_from == "residual3"  # dfcproj = dresidual3: the right rule
+
+
+def test_cmp_claims_no_in_place_change_where_there_was_none(tmp_path):
+    """The notebook's cmp: a wrong dz that dzz is bound to, both used, nothing changed in place:
+    the diagnosis is dz's own (a factor of 2), not aliasing."""
+    script = """
+import torch
+from ninja import cmp
+x = torch.randn(4, 5, dtype=torch.float64, requires_grad=True)
+z = (3 * x).exp()
+z.retain_grad()
+z.sum().backward()
+dz = 2 * torch.ones_like(z)
+dzz = dz
+cmp("z", dzz, z)
+dzz += 0
+cmp("z", dz, z)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.split("\nz ")
+    assert "it is 2 times the right value" in first and "same tensor" not in first
+    assert "wrong: dz and dzz are the same tensor" in second and "changed in place" in second

@@ -154,7 +154,7 @@ class Exercise(BundledFiles):
                 for e in run.errors
                 if e is not error and (name := blame.raised_in(spans, self.checked, e.line))
             },
-            "shared": blame.shared_storage(answers, changes),  # storage is only visible here
+            "shared": tied_gradients(run, answers, changes, grad_of),  # storage is only visible here
             # shapes for "this line raised ...; shapes: ...", only when a line raised
             "shapes": {k: list(v.shape) for k, v in run.namespace.items() if error and torch.is_tensor(v)},
         }
@@ -406,6 +406,38 @@ def forward_lines(run: runner.LearnerRun, found, forward_names) -> dict[str, str
             line = spans[-1][0]
             lines[name] = f"{run.path}:{line}: `{runner.source_line(source, line)}`"
     return lines
+
+
+def tied_gradients(run: runner.LearnerRun, answers, changes, grad_of: Mapping[str, str]) -> dict[str, list]:
+    """blame.shared_storage, told which of the learner's statements bind a gradient afresh, with the
+    two statements that tied two gradients and changed them in place, as they wrote them."""
+    try:
+        source = runner.read_source(run.path)
+        statements: dict[int, ast.stmt] = {}
+        for statement in ast.walk(ast.parse(source)):  # outermost first: a line's whole statement
+            if isinstance(statement, ast.stmt):
+                statements.setdefault(statement.lineno, statement)
+    except (OSError, SyntaxError, ValueError):
+        return blame.shared_storage(answers, changes)
+    fresh = {
+        name: [line for line in lines if line in statements and binds(statements[line], grad_of[name])]
+        for name, lines in changes.items()
+    }
+    said = lambda line: runner.source_line(source, line)  # noqa: E731
+    return {
+        name: [other, tied, changed, said(tied), said(changed)]
+        for name, (other, tied, changed) in blame.shared_storage(answers, changes, fresh).items()
+    }
+
+
+def binds(statement: ast.stmt, name: str) -> bool:
+    """`statement` gives `name` a new object (`dx = ...`, a for target), not only changes the one it
+    holds in place (`dx += ...` on a tensor, `dx[i] = ...`, `dx.add_(...)`)."""
+    augmented = {id(node.target) for node in ast.walk(statement) if isinstance(node, ast.AugAssign)}
+    return any(
+        isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store) and id(node) not in augmented
+        for node in ast.walk(statement)
+    )
 
 
 def statement_values(run: runner.LearnerRun, grad_of: Mapping[str, str], checked) -> dict[str, list]:
