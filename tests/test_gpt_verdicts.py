@@ -119,3 +119,21 @@ cmp("z", dz, z)
     first, second = done.stdout.split("\nz ")
     assert "it is 2 times the right value" in first and "same tensor" not in first
     assert "wrong: dz and dzz are the same tensor" in second and "changed in place" in second
+
+
+# ---- gpt5: the gradients forward_backward returns
+
+
+def test_gpt5_points_at_the_line_of_forward_backward_that_computed_a_gradient(tmp_path):
+    """Not at the template's line that unpacks the returned dict: at the statement inside the
+    function that last wrote what it returns, or the dict's entry where that is no plain name."""
+    source = solution("gpt5")
+    assert source.count("    return loss, {") == 1 and source.count('"lnfb": dlnfb,') == 1
+    source = source.replace("    return loss, {", "    dwpe = dwpe * 2\n    return loss, {")
+    source = source.replace('"lnfb": dlnfb,', '"lnfb": 2 * dlnfb,')
+    path = tmp_path / "gpt5.py"
+    path.write_text(source)
+    report = checked("gpt5", path)
+    lines = source.splitlines()
+    wrong = {v.name: lines[v.line - 1].strip() for v in report.variables if v.status == "fail"}
+    assert wrong == {"wpe": "dwpe = dwpe * 2", "lnfb": '"lnfb": 2 * dlnfb,'}

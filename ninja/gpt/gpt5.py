@@ -7,15 +7,18 @@ with your gradients and with autograd's, and shows the two loss curves, the vali
 names sampled from your model.
 """
 
+import ast
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import torch  # noqa: F401 (the forward reads it)
 
+from ninja import runner
 from ninja.gpt import gpt4
 from ninja.gpt.model2 import forward, inputs, parameters
-from ninja.tapped.exercise import Exercise
+from ninja.settings import Settings
+from ninja.tapped.exercise import CHECKING, Exercise
 from ninja.tapped.files import from_module
 
 __all__ = ["EXERCISE", "parameters", "inputs", "forward", "CHECKED", "FORWARD", "HINTS"]
@@ -32,6 +35,17 @@ class TrainingExercise(Exercise):
 
     trains = True
 
+    def collect(self, path: Path, settings: Settings = Settings(), options=CHECKING) -> dict:
+        """As any tapped exercise's, but a gradient is pointed at the line of forward_backward that
+        computed it, not at the template's line that unpacks what the function returned."""
+        data = super().collect(path, settings, options)
+        try:
+            tree = ast.parse(runner.read_source(Path(path)))
+        except (OSError, SyntaxError, ValueError):
+            return data
+        data["changes"] = {**data["changes"], **computed_in(tree, FUNCTION, data["changes"])}
+        return data
+
     def training_request(self, steps: str | None, device: str | None, plot: Path | None):
         from ninja.gpt import train_view  # rich's progress bars: only for a training run
 
@@ -41,6 +55,54 @@ class TrainingExercise(Exercise):
         from ninja.gpt import train_view
 
         return train_view.run(self, path, settings, wanted, console, errors)
+
+
+FUNCTION = "forward_backward"
+
+
+def computed_in(tree: ast.Module, function: str, changes: dict[str, list[int]]) -> dict[str, list[int]]:
+    """name -> [the line of `function` that last computes what it returns under the key name]
+    (`return loss, {"wte": dwte, ...}` or `grads["wte"] = dwte`: the last statement that binds or
+    changes dwte; the entry's own line where the value is no plain name), for the names whose only
+    module-level change after the call of `function` unpacks its result."""
+    found = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == function]
+    calls = [s.lineno for s in runner.module_statements(tree, as_main=True) if calls_function(s, function)]
+    if not found or not calls:
+        return {}
+    body = [s for s in ast.walk(found[-1]) if isinstance(s, ast.stmt) and s is not found[-1]]
+    lines = {}
+    for key, value in returned(found[-1], set(changes)).items():
+        after = [line for line in changes[key] if line > calls[-1]]
+        if len(after) != 1:
+            continue  # changed again after the unpacking: the module-level line is the one that counts
+        changing = [s.lineno for s in body if isinstance(value, ast.Name) and value.id in runner.changed_names(s)]
+        lines[key] = [max(changing, default=value.lineno)]
+    return lines
+
+
+def calls_function(statement: ast.stmt, function: str) -> bool:
+    return any(
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == function
+        for node in ast.walk(statement)
+    )
+
+
+def returned(function: ast.FunctionDef, keys: set[str]) -> dict[str, ast.expr]:
+    """key -> the expression `function` puts under it in a dict of string keys (a literal, or
+    `grads["wte"] = ...`)."""
+    values: dict[str, ast.expr] = {}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Dict):
+            values |= {
+                k.value: v for k, v in zip(node.keys, node.values) if isinstance(k, ast.Constant) and k.value in keys
+            }
+        elif isinstance(node, ast.Assign):
+            values |= {
+                t.slice.value: node.value
+                for t in node.targets
+                if isinstance(t, ast.Subscript) and isinstance(t.slice, ast.Constant) and t.slice.value in keys
+            }
+    return values
 
 
 _loaded = from_module(sys.modules[__name__], "gpt5")
