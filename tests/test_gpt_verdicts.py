@@ -4,6 +4,7 @@ own GPT, named mistakes against generic ones, tied gradients, gpt5's lines."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,52 @@ def test_gpt5_points_at_the_line_of_forward_backward_that_computed_a_gradient(tm
     lines = source.splitlines()
     wrong = {v.name: lines[v.line - 1].strip() for v in report.variables if v.status == "fail"}
     assert wrong == {"wpe": "dwpe = dwpe * 2", "lnfb": '"lnfb": 2 * dlnfb,'}
+
+
+# ---- a learner's own GPT in nanoGPT's names
+
+NANOGPT = """import torch
+from ninja.tapped.learner import given
+torch.manual_seed(1337)
+batch_size, block_size, n_embd, n_head, vocab_size = 4, 8, 32, 2, 27
+def w(*shape):
+    return torch.randn(*shape, dtype=torch.float64) / shape[-1] ** 0.5
+wte = 0.3 * w(vocab_size, n_embd) * n_embd**0.5
+wpe = 0.3 * w(block_size, n_embd) * n_embd**0.5
+ln_f_weight, ln_f_bias = 1 + 0.1 * w(n_embd), 0.1 * w(n_embd)
+c_attn_weight = w(3 * n_embd, n_embd)
+attn_c_proj_weight = w(n_embd, n_embd)
+c_fc_weight = w(4 * n_embd, n_embd)
+mlp_c_proj_weight = w(n_embd, 4 * n_embd)
+ln_1_weight, ln_2_weight = 1 + 0.1 * w(n_embd), 1 + 0.1 * w(n_embd)
+ln_1_bias, ln_2_bias = 0.1 * w(n_embd), 0.1 * w(n_embd)
+c_attn_bias, attn_c_proj_bias = 0.1 * w(3 * n_embd), 0.1 * w(n_embd)
+c_fc_bias, mlp_c_proj_bias = 0.1 * w(4 * n_embd), 0.1 * w(n_embd)
+data = torch.randint(0, vocab_size, (1000,))
+ix = torch.randint(len(data) - block_size, (batch_size,))
+xb = torch.stack([data[i : i + block_size] for i in ix])
+yb = torch.stack([data[i + 1 : i + block_size + 1] for i in ix])
+mask = torch.tril(torch.ones(block_size, block_size, dtype=torch.bool))
+"""
+NANOGPT_NAMES = {"qkvw": "c_attn_weight", "qkvb": "c_attn_bias", "attprojw": "attn_c_proj_weight",
+                 "attprojb": "attn_c_proj_bias", "fcw": "c_fc_weight", "fcb": "c_fc_bias",
+                 "fcprojw": "mlp_c_proj_weight", "fcprojb": "mlp_c_proj_bias", "ln1w": "ln_1_weight",
+                 "ln1b": "ln_1_bias", "ln2w": "ln_2_weight", "ln2b": "ln_2_bias", "lnfw": "ln_f_weight",
+                 "lnfb": "ln_f_bias", "idx": "xb", "targets": "yb"}  # fmt: skip
+
+
+def test_a_learners_own_gpt_in_nanogpts_names_and_sizes(tmp_path):
+    """Their names (nanoGPT's), their n_embd 32 and batch 4, their parameters defined in an order of
+    their own: found by role, the given datty computed on them, a wrong line named at its line."""
+    body = solution("gpt3").split(FORWARD_MARK)[1].split('if __name__ == "__main__"')[0]
+    for ours, theirs in NANOGPT_NAMES.items():
+        body = re.sub(rf"(?<![\w.]){ours}\b", theirs, body)
+    path = tmp_path / "mine.py"
+    path.write_text(NANOGPT + body)
+    report = checked("gpt3", path)
+    assert report.passed, [(v.name, v.status, v.diagnosis) for v in report.variables]
+    assert "batch 4" in report.notes[0] and "c_attn_weight for qkvw" in report.notes[0], report.notes
+    right, wrong = GIVEN_MISTAKES[1][1:3]
+    path.write_text(NANOGPT + body.replace(right, wrong))
+    first = first_root_cause(checked("gpt3", path))
+    assert first.name == "qkv" and "elementwise" in first.diagnosis
