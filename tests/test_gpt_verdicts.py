@@ -187,3 +187,17 @@ def test_a_learners_own_gpt_in_nanogpts_names_and_sizes(tmp_path):
     path.write_text(NANOGPT + body.replace(right, wrong))
     first = first_root_cause(checked("gpt3", path))
     assert first.name == "qkv" and "elementwise" in first.diagnosis
+
+
+def test_a_learners_own_gpt_in_float32(tmp_path):
+    """nanoGPT's default dtype: the bool mask among the forward's values is no float to measure
+    float32's rounding on (that raised a traceback)."""
+    source = own_script("gpt3").replace(", dtype=torch.float64", "")
+    path = tmp_path / "mine.py"
+    path.write_text(source)
+    report = checked("gpt3", path)
+    assert report.passed and "float32" in report.notes[0], [(v.name, v.status) for v in report.variables]
+    right, wrong = GIVEN_MISTAKES[1][1:3]
+    path.write_text(source.replace(right, wrong))
+    first = first_root_cause(checked("gpt3", path))
+    assert first.name == "qkv" and "elementwise" in first.diagnosis

@@ -322,7 +322,7 @@ class Precision:
         tolerances = {k: (1e-5, 10 * noise(rounded[k], g) + 1e-12) for k, g in grads.items()}
         trusted, rounded_forward = forward[0], forward[1] or {}
         forward_tolerances = {k: (0.0, 10 * noise(rounded_forward[k], t) + 1e-12)
-                              for k, t in trusted.items() if k in rounded_forward}  # fmt: skip
+                              for k, t in trusted.items() if k in rounded_forward and t.is_floating_point()}  # fmt: skip
         return Precision(tolerances, forward_tolerances or (1e-4, 1e-5), dtype)
 
     def upcast(self, answers: dict) -> dict:
