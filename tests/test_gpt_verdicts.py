@@ -130,14 +130,16 @@ def test_gpt5_points_at_the_line_of_forward_backward_that_computed_a_gradient(tm
     function that last wrote what it returns, or the dict's entry where that is no plain name."""
     source = solution("gpt5")
     assert source.count("    return loss, {") == 1 and source.count('"lnfb": dlnfb,') == 1
-    source = source.replace("    return loss, {", "    dwpe = dwpe * 2\n    return loss, {")
+    source = source.replace("    return loss, {", "    dwpe = dwpe * 2\n    dwte = dwte + 1\n    return loss, {")
     source = source.replace('"lnfb": dlnfb,', '"lnfb": 2 * dlnfb,')
     path = tmp_path / "gpt5.py"
     path.write_text(source)
     report = checked("gpt5", path)
     lines = source.splitlines()
     wrong = {v.name: lines[v.line - 1].strip() for v in report.variables if v.status == "fail"}
-    assert wrong == {"wpe": "dwpe = dwpe * 2", "lnfb": '"lnfb": 2 * dlnfb,'}
+    assert wrong == {"wte": "dwte = dwte + 1", "wpe": "dwpe = dwpe * 2", "lnfb": '"lnfb": 2 * dlnfb,'}
+    wte = next(v for v in report.variables if v.name == "wte")  # no common slip: the line and what it is made of
+    assert wte.diagnosis.startswith("dwte is not autograd's") and "local rule" not in wte.diagnosis
 
 
 # ---- a learner's own GPT in nanoGPT's names

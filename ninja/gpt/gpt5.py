@@ -46,6 +46,18 @@ class TrainingExercise(Exercise):
         data["changes"] = {**data["changes"], **computed_in(tree, FUNCTION, data["changes"])}
         return data
 
+    def judge(self, data: dict, settings: Settings = Settings(), cache: dict | None = None):
+        """As any tapped exercise's; only the parameters' gradients are checked, so "this line's local
+        rule" says nothing: the line and what it is made from are the place to look (as exercise 4)."""
+        report = super().judge(data, settings, cache)
+        for v in report.variables:
+            if v.diagnosis_kind == "local_rule":
+                v.diagnosis = (
+                    f"d{v.name} is not autograd's, and not by a common slip (sign, factor, transpose, shape): check "
+                    "this line and the gradients it is made from"
+                )
+        return report
+
     def training_request(self, steps: str | None, device: str | None, plot: Path | None):
         from ninja.gpt import train_view  # rich's progress bars: only for a training run
 
