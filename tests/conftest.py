@@ -1,9 +1,18 @@
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+# pytest-xdist's workers set COLUMNS=80, and rich fixes a Console's width when it is made (ninja's are
+# made when ninja.cli is imported): without this, the tests' own COLUMNS would count only when run alone
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
+# and they ignore SIGINT, which the commands they start would inherit: the Ctrl-C tests need it as a terminal gives it
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = Path(__file__).resolve().parent.parent
 NINJA = Path(sys.executable).parent / "ninja"  # the console script, as a user types it
