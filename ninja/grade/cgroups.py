@@ -44,9 +44,12 @@ def fair_share(slots: int, memory_mb: int, resident: int, processes: int) -> Sha
     processes together) plus the pages it may copy from the warm worker (`resident` bytes), never
     more than the machine's memory shared among the slots."""
     slots = max(1, slots)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return Share(cores / slots, min(memory_mb * 2**20 + resident, physical // slots), processes)
+    return Share(usable_cores() / slots, min(memory_mb * 2**20 + resident, physical // slots), processes)
+
+
+def usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def resident_bytes() -> int:
@@ -104,6 +107,7 @@ class Cgroups:
                 run.runs = dict.fromkeys(needed or ("",), path)
                 delegate(path, needed)
                 if run.can_join():
+                    run.weigh()
                     return run
                 last = OSError(errno.EACCES, f"a child cannot join a cgroup below {folder}")
             except OSError as e:
@@ -126,7 +130,17 @@ class Cgroups:
         except OSError:
             run.close()
             raise
+        run.weigh()
         return run
+
+    def weigh(self) -> None:
+        """The run weighs as much as a busy process per core beside the machine's other work (a
+        cgroup weighs as one process by default, however many slots run in it)."""
+        name, default = ("cpu.weight", 100) if self.version == 2 else ("cpu.shares", 1024)
+        path = os.path.join(self.runs.get("cpu", "/nonexistent"), name)
+        if os.path.exists(path):
+            with contextlib.suppress(OSError):
+                write(path, str(default * usable_cores()))
 
     def make_run(self, folder: str, name: str = "") -> str:
         """The run's folder below `folder`, locked for as long as this process lives; stale run
@@ -219,9 +233,11 @@ def write(path: str, value: str) -> None:
 
 
 def read_pids(folder: str) -> list[int]:
+    """The processes in a cgroup folder this process can see (one in a PID namespace above ours
+    reads as 0, which kill() would take for our own process group: left out)."""
     try:
         with open(os.path.join(folder, "cgroup.procs")) as f:
-            return [int(line) for line in f.read().split()]
+            return [pid for pid in map(int, f.read().split()) if pid > 0]
     except (OSError, ValueError):
         return []
 
