@@ -337,6 +337,8 @@ def test_every_layer_this_machine_allows_is_on_inside_the_child(attacked):
     assert facts["shm"] == "-1"  # System V shared memory refused
     if kernel_has_landlock():
         assert "landlock" in line
+    made, _ = job_cgroups()
+    assert ("per slot: cpu, memory, pids" in line) == (made is not None)
     assert facts["fds"] == "0,1,2,3"  # stdin, stdout, stderr on /dev/null, and its result pipe
     assert int(facts["nproc"]) <= 64
     assert not Path(facts["cwd"]).exists()  # its private folder is gone
