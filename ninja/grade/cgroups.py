@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 NEEDED = ("cpu", "memory", "pids")
 PREFIX = "ninja-grade-"
 PERIOD_US = 100_000
+OPTIONAL = ("memory.swap.max", "memory.memsw.limit_in_bytes", "memory.oom.group")  # no swap, or an older kernel
 SETTLE_SECONDS = 2.0  # how long a killed job's processes may take to leave its folder
 
 
@@ -80,14 +81,14 @@ class Cgroups:
             try:
                 return cls.open_v2(v2, needed)
             except OSError as e:
-                tried.append(f"cgroup v2 ({e.strerror or e})")
+                tried.append(f"cgroup v2 ({said(e)})")
         else:
             tried.append(f"cgroup v2 has no {', '.join(needed)} to delegate here")
         if len(v1) == len(needed):
             try:
                 return cls.open_v1(v1)
             except OSError as e:
-                tried.append(f"cgroup v1 ({e.strerror or e})")
+                tried.append(f"cgroup v1 ({said(e)})")
         elif v1:
             tried.append(f"cgroup v1 has only {', '.join(sorted(v1))}")
         missing["cgroups"] = no_cgroups_note("; ".join(tried))
@@ -166,10 +167,9 @@ class Cgroups:
         for folder in folders:
             os.mkdir(folder, 0o755)
         for controller, name, value in limits(self.version, share):
-            if controller in self.runs:
-                path = os.path.join(self.runs[controller], f"job{key}", name)
-                if os.path.exists(path):  # swap and oom.group files are there only with swap / on newer kernels
-                    write(path, value)
+            path = os.path.join(self.runs.get(controller, "/nonexistent"), f"job{key}", name)
+            if controller in self.runs and (name not in OPTIONAL or os.path.exists(path)):
+                write(path, value)  # a limit that cannot be set fails the job: it never runs unconfined
         return [os.path.join(folder, "cgroup.procs") for folder in folders]
 
     def end_job(self, key: str) -> bool:
@@ -242,6 +242,14 @@ def read_pids(folder: str) -> list[int]:
         return []
 
 
+def populated(folder: str) -> bool:
+    try:
+        with open(os.path.join(folder, "cgroup.procs")) as f:
+            return bool(f.read().split())
+    except OSError:
+        return False
+
+
 def kill_all(folders: list[str]) -> None:
     """v2: cgroup.kill; else (v1, or a kernel before 5.14) SIGKILL every pid in cgroup.procs until
     none is left (a process forking as it is killed is killed next round; pids.max bounds them)."""
@@ -292,6 +300,8 @@ def sweep(folder: str) -> None:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a live grader holds it
             jobs = [entry.path for entry in os.scandir(run) if entry.is_dir()]
             kill_all([*jobs, run])
+            if any(populated(folder) for folder in [*jobs, run]):
+                continue  # processes in a PID namespace we cannot see: the next run tries again
             for job in jobs:
                 remove(job)
             remove(run)
@@ -338,6 +348,10 @@ def hierarchies(needed: tuple[str, ...]) -> tuple[tuple[str, str] | None, dict[s
                 if path is not None and path.startswith(root):
                     v1[controller] = os.path.normpath(point + "/" + path[len(root) :])
     return v2, v1
+
+
+def said(error: OSError) -> str:
+    return f"{error.strerror or error}: {error.filename}" if error.filename else str(error.strerror or error)
 
 
 def no_cgroups_note(why: str) -> str:
