@@ -889,21 +889,56 @@ def unlocked(folders: set[str]) -> set[str]:
     return free
 
 
+def killed_mid_job(root: Path, bases: list[str]) -> dict:
+    """`ninja grade` on a sleeper, killed with its fork server (SIGKILL) once the sleeper's job is in
+    its cgroup: the run folders it left, those no one holds, and the job's processes."""
+    (root / "sleeper").mkdir()
+    (root / "sleeper" / "exercise1.py").write_text("import time\ntime.sleep(60)\n")
+    before = run_folders(bases)
+    grader = subprocess.Popen([sys.executable, "-m", "ninja", "grade", "--timeout", "60", "--audit", "warn",
+                               str(root / "sleeper")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    stranded: list[int] = []
+    deadline = time.monotonic() + 120
+    while not stranded and time.monotonic() < deadline:
+        jobs = [job for run in run_folders(bases) - before for job in Path(run).glob("job[0-9]*")]
+        stranded = [pid for job in jobs for pid in cgroups.read_pids(str(job))]
+        time.sleep(0.1)
+    workers = Path(f"/proc/{grader.pid}/task/{grader.pid}/children").read_text().split()
+    for pid in [grader.pid, *map(int, workers)]:  # the grader and its fork server, at once
+        os.kill(pid, 9)
+    grader.wait()
+    time.sleep(0.3)
+    stale = run_folders(bases) - before
+    return {"stale": stale, "free": unlocked(stale), "stranded": stranded, "alive": [p for p in stranded if alive(p)]}
+
+
 @pytest.fixture(scope="module")
 def hungry(tmp_path_factory):
+    """A grader killed mid-job, then the next run: a slot of busy processes, a slow classmate, a
+    memory hog and an honest classmate (not in a PID namespace of the test's own, so that its
+    fork server can see and kill what the killed run left)."""
     made, bases = job_cgroups()
     if made is None:
         pytest.skip("no cgroup ninja can make here: the isolation line says what holds instead")
     root = tmp_path_factory.mktemp("hungry")
+    killed = killed_mid_job(root, bases)
     folders = {"busy": BUSY, "slow": SLOW, "hog": HOG, "honest": SOLUTION}
     for name, text in folders.items():
         (root / name).mkdir()
         (root / name / "exercise1.py").write_text(text)
     before = run_folders(bases)
-    done = ninja("grade", "--jobs", "2", "--timeout", "2", "--memory", "256", "--audit", "warn", "--format", "json",
-                 *[str(root / name) for name in folders])  # fmt: skip
+    try:
+        done = subprocess.run([sys.executable, "-m", "ninja", "grade", "--jobs", "2", "--timeout", "2", "--memory",
+                               "256", "--audit", "warn", "--format", "json", *[str(root / name) for name in folders]],
+                              capture_output=True, text=True, timeout=600)  # fmt: skip
+    finally:
+        for pid in killed["stranded"]:
+            with __import__("contextlib").suppress(ProcessLookupError):
+                os.kill(pid, 9)
     results = {Path(r["submission"]).name: r for r in json.loads(done.stdout)} if done.returncode == 0 else {}
-    return {"done": done, "results": results, "made": made, "left": run_folders(bases) - before}
+    killed["left"] = killed["stale"] & run_folders(bases)
+    killed["survivors"] = [pid for pid in killed["stranded"] if alive(pid)]
+    return {"done": done, "results": results, "made": made, "left": run_folders(bases) - before, "killed": killed}
 
 
 def test_sixty_busy_processes_in_one_slot_do_not_starve_a_slow_classmate(hungry):
@@ -924,6 +959,14 @@ def test_a_memory_hog_is_killed_by_its_cgroup_and_its_classmate_graded(hungry):
 
 def test_no_cgroup_is_left_behind_after_grading(hungry):
     assert hungry["left"] == set()
+
+
+def test_a_grader_killed_with_sigkill_leaves_cgroups_that_the_next_run_sweeps(hungry):
+    killed = hungry["killed"]
+    assert killed["stranded"], "the sleeper's job never appeared in a cgroup"
+    assert killed["stale"] and killed["free"] == killed["stale"]  # left behind, and no one holds them
+    assert killed["alive"] == killed["stranded"]  # the job's child lived on
+    assert killed["left"] == set() and killed["survivors"] == []  # the next run removed them and killed it
 
 
 def one_job(made: cgroups.Cgroups, processes: int, body) -> int:
@@ -1013,40 +1056,3 @@ def alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
-
-
-def test_a_grader_killed_with_sigkill_leaves_cgroups_that_the_next_run_sweeps(tmp_path):
-    made, bases = job_cgroups()
-    if made is None:
-        pytest.skip("no cgroup ninja can make here: the isolation line says what holds instead")
-    for name, text in {"sleeper": "import time\ntime.sleep(60)\n", "honest": SOLUTION}.items():
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "exercise1.py").write_text(text)
-    before = run_folders(bases)
-    command = [sys.executable, "-m", "ninja", "grade", "--timeout", "60", "--audit", "warn", "--format", "json"]
-    grader = subprocess.Popen([*command, str(tmp_path / "sleeper")], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)  # fmt: skip
-    stranded: list[int] = []
-    try:
-        deadline = time.monotonic() + 120
-        while not stranded and time.monotonic() < deadline:
-            jobs = [job for run in run_folders(bases) - before for job in Path(run).glob("job[0-9]*")]
-            stranded = [pid for job in jobs for pid in cgroups.read_pids(str(job))]
-            time.sleep(0.1)
-        assert stranded, "the sleeper's job never appeared in a cgroup"
-        workers = Path(f"/proc/{grader.pid}/task/{grader.pid}/children").read_text().split()
-        for pid in [grader.pid, *map(int, workers)]:  # the grader and its fork server, at once
-            os.kill(pid, 9)
-        grader.wait()
-        time.sleep(0.3)
-        stale = run_folders(bases) - before
-        assert stale and unlocked(stale) == stale  # left behind, and no one holds them
-        assert all(alive(pid) for pid in stranded)  # the job's child lives on
-        again = subprocess.run([*command, str(tmp_path / "honest")], capture_output=True, text=True, timeout=600)
-        assert again.returncode == 0 and json.loads(again.stdout)[0]["score"] == 26, again.stderr
-        assert not stale & run_folders(bases)  # swept
-        assert not any(alive(pid) for pid in stranded)  # and killed
-    finally:
-        for pid in stranded:
-            with __import__("contextlib").suppress(ProcessLookupError):
-                os.kill(pid, 9)
