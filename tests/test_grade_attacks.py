@@ -1056,3 +1056,15 @@ def alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_a_slots_share_is_its_part_of_the_cores_and_memory_and_at_least_one_core():
+    cores = len(os.sched_getaffinity(0))
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    alone = cgroups.fair_share(1, 768, 200 * 2**20, 64)
+    assert alone == cgroups.Share(float(cores), min(968 * 2**20, physical), 64)  # --memory plus the worker's pages
+    assert cgroups.fair_share(cores, 768, 0, 64).cores == 1.0
+    crowded = cgroups.fair_share(4 * cores, 10**6, 0, 64)  # more slots than cores, more memory than the machine
+    assert crowded.cores == 1.0 and crowded.memory == physical // (4 * cores)
+    assert ("cpu", "cpu.max", f"{cores * 100_000} 100000") in cgroups.limits(2, alone)
+    assert ("cpu", "cpu.cfs_quota_us", str(cores * 100_000)) in cgroups.limits(1, alone)

@@ -41,12 +41,14 @@ class Share:
 
 
 def fair_share(slots: int, memory_mb: int, resident: int, processes: int) -> Share:
-    """The cores this process may run on, shared among the slots; memory: the job's limit (all its
-    processes together) plus the pages it may copy from the warm worker (`resident` bytes), never
-    more than the machine's memory shared among the slots."""
+    """The cores this process may run on, shared among the slots, and at least one: with more
+    slots than cores, a cap below one core would slow a single-threaded honest child even while
+    the other slots idle, and the equal weights of the jobs' cgroups share the cores among the busy
+    ones anyway. Memory: the job's limit (all its processes together) plus the pages it may copy
+    from the warm worker (`resident` bytes), never more than the machine's memory over the slots."""
     slots = max(1, slots)
     physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return Share(usable_cores() / slots, min(memory_mb * 2**20 + resident, physical // slots), processes)
+    return Share(max(1.0, usable_cores() / slots), min(memory_mb * 2**20 + resident, physical // slots), processes)
 
 
 def usable_cores() -> int:
