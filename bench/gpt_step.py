@@ -22,10 +22,10 @@ import torch
 
 from ninja import runner
 from ninja.gpt import data, train
-from ninja.training import pick_device
 from ninja.registry import EXERCISES
 from ninja.settings import Settings
 from ninja.tapped import context
+from ninja.training import pick_device
 from ninja.watchdog import one_thread
 
 SOLUTION = Path(__file__).resolve().parent.parent / "solutions" / "gpt5.py"
@@ -45,13 +45,13 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def timed_block(step_fn, params, state, batches, device) -> float:
+def timed_block(step_fn, params, adam, batches, device) -> float:
     """Seconds a step, over one block of steps (forward, gradients, Adam)."""
     sync(device)
     start = time.perf_counter()
     for idx, targets in batches:
         loss, grads = step_fn(params, idx, targets)
-        train.adam(params, grads, state, train.LEARNING_RATE)
+        adam.step(grads)
     sync(device)
     return (time.perf_counter() - start) / len(batches)
 
@@ -72,18 +72,20 @@ def main(argv=None) -> int:
     g = torch.Generator().manual_seed(settings.seed)
     batches = [tuple(t.to(device) for t in data.batch(stream, g, settings.batch_size)) for _ in range(args.block)]
     manual = manual_step_function()
-    runs = {"manual": (manual, train.initial(settings, device), {}),
-            "autograd": (train.autograd_step, train.initial(settings, device), {})}  # fmt: skip
+    runs = {}
+    for name, step_fn in (("manual", manual), ("autograd", train.autograd_step)):
+        params = train.initial(settings, device)
+        runs[name] = (step_fn, params, train.Adam(params, train.LEARNING_RATE))
     times: dict[str, list[float]] = {name: [] for name in runs}
     cores = torch.get_num_threads()
     with one_thread() if device.type == "cpu" else contextlib.nullcontext():
-        for step_fn, params, state in runs.values():  # warm-up: allocations, kernels
+        for step_fn, params, adam in runs.values():  # warm-up: allocations, kernels
             with torch.no_grad():
-                timed_block(step_fn, params, state, batches[:10], device)
+                timed_block(step_fn, params, adam, batches[:10], device)
         for _ in range(args.rounds):
-            for name, (step_fn, params, state) in runs.items():
+            for name, (step_fn, params, adam) in runs.items():
                 with torch.no_grad():
-                    times[name].append(timed_block(step_fn, params, state, batches, device))
+                    times[name].append(timed_block(step_fn, params, adam, batches, device))
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, 1 thread of {cores}"
     print(
         f"gpt5 step (batch {settings.batch_size}, T {data.BLOCK_SIZE}, float32) on {device} ({name}), torch {torch.__version__}"
