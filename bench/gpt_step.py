@@ -56,12 +56,18 @@ def timed_block(step_fn, params, adam, batches, device) -> float:
     return (time.perf_counter() - start) / len(batches)
 
 
+def positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--block", type=int, default=100, help="steps a block")
-    parser.add_argument("--batch-size", type=int, default=Settings().batch_size, help="the exercise's: 32")
+    parser.add_argument("--rounds", type=positive, default=10)
+    parser.add_argument("--block", type=positive, default=100, help="steps a block")
+    parser.add_argument("--batch-size", type=positive, default=Settings().batch_size, help="the exercise's: 32")
     args = parser.parse_args(argv)
     device, why = pick_device(args.device)
     if why:
