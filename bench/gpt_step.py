@@ -4,7 +4,9 @@ The two-block GPT at the exercise's size (batch 32, 8 characters, n_embd 16, two
 `ninja check gpt5` trains it; each step is the forward, the gradients (solutions/gpt5.py's
 forward_backward, or autograd on the trusted forward) and the same Adam update. Blocks of steps
 alternate between the two so that a busy machine slows both alike; on the CPU torch runs on one
-thread, as the training does. Prints the median time a step of each and the ratio manual / autograd.
+thread, as the training does. Prints the median time a step of each and the ratio manual / autograd:
+on the CPU in CPU time (the process's: the work a step does, not the time it waited for a core on a
+busy machine; wall-clock time beside it), on a GPU in wall-clock time.
 
     .venv/bin/python bench/gpt_step.py [--device cuda] [--rounds 10] [--block 100] [--batch-size 32]
 """
@@ -45,15 +47,16 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def timed_block(step_fn, params, adam, batches, device) -> float:
-    """Seconds a step, over one block of steps (forward, gradients, Adam)."""
+def timed_block(step_fn, params, adam, batches, device) -> dict[str, float]:
+    """Seconds a step, wall-clock and the process's CPU time, over one block of steps (forward,
+    gradients, Adam)."""
     sync(device)
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     for idx, targets in batches:
         loss, grads = step_fn(params, idx, targets)
         adam.step(grads)
     sync(device)
-    return (time.perf_counter() - start) / len(batches)
+    return {"wall": (time.perf_counter() - wall) / len(batches), "cpu": (time.process_time() - cpu) / len(batches)}
 
 
 def positive(text: str) -> int:
@@ -82,7 +85,7 @@ def main(argv=None) -> int:
     for name, step_fn in (("manual", manual), ("autograd", train.autograd_step)):
         params = train.initial(settings, device)
         runs[name] = (step_fn, params, train.Adam(params, train.LEARNING_RATE))
-    times: dict[str, list[float]] = {name: [] for name in runs}
+    times: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
     cores = torch.get_num_threads()
     with one_thread() if device.type == "cpu" else contextlib.nullcontext():
         for step_fn, params, adam in runs.values():  # warm-up: allocations, kernels
@@ -96,13 +99,23 @@ def main(argv=None) -> int:
     print(
         f"gpt5 step (batch {settings.batch_size}, T {data.BLOCK_SIZE}, float32) on {device} ({name}), torch {torch.__version__}"
     )
-    for key, values in times.items():
-        print(
-            f"  {key:8s} {statistics.median(values) * 1e3:7.3f} ms a step (median of {args.rounds} blocks of {args.block})"
-        )
-    ratio = statistics.median(times["manual"]) / statistics.median(times["autograd"])
-    print(f"  ratio manual / autograd: {ratio:.2f}x")
+    report(times, device, f"median of {args.rounds} blocks of {args.block}")
     return 0
+
+
+def report(times: dict[str, list[dict[str, float]]], device: torch.device, blocks: str) -> None:
+    """Each run's median time a step and the ratio: in CPU time on the CPU (wall-clock beside it)."""
+    clocks = ("cpu", "wall") if device.type == "cpu" else ("wall",)
+    median = {
+        (run, clock): statistics.median(t[clock] for t in values) for run, values in times.items() for clock in clocks
+    }
+    label = {"cpu": "CPU time", "wall": "wall-clock"}
+    for run in times:
+        beside = "".join(f"; {label[c]} {median[run, c] * 1e3:.3f} ms" for c in clocks[1:])
+        print(f"  {run:8s} {median[run, clocks[0]] * 1e3:7.3f} ms a step ({label[clocks[0]]}{beside}), {blocks}")
+    ratio = {c: median["manual", c] / median["autograd", c] for c in clocks}
+    beside = "".join(f"; {label[c]} {ratio[c]:.2f}x" for c in clocks[1:])
+    print(f"  ratio manual / autograd: {ratio[clocks[0]]:.2f}x ({label[clocks[0]]}{beside})")
 
 
 if __name__ == "__main__":
