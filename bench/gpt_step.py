@@ -8,7 +8,7 @@ thread, as the training does. Prints the median time a step of each and the rati
 on the CPU in CPU time (the process's: the work a step does, not the time it waited for a core on a
 busy machine; wall-clock time beside it), on a GPU in wall-clock time.
 
-    .venv/bin/python bench/gpt_step.py [--device cuda] [--rounds 10] [--block 100] [--batch-size 32]
+    .venv/bin/python bench/gpt_step.py [--device cuda] [--rounds 10] [--block 100] [--batch-size 32] [--profile]
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=positive, default=10)
     parser.add_argument("--block", type=positive, default=100, help="steps a block")
     parser.add_argument("--batch-size", type=positive, default=Settings().batch_size, help="the exercise's: 32")
+    parser.add_argument("--profile", action="store_true", help="then where each run's time goes, by torch operation")
     args = parser.parse_args(argv)
     device, why = pick_device(args.device)
     if why:
@@ -100,7 +101,20 @@ def main(argv=None) -> int:
         f"gpt5 step (batch {settings.batch_size}, T {data.BLOCK_SIZE}, float32) on {device} ({name}), torch {torch.__version__}"
     )
     report(times, device, f"median of {args.rounds} blocks of {args.block}")
+    if args.profile:
+        with one_thread() if device.type == "cpu" else contextlib.nullcontext():
+            for name, run in runs.items():
+                print(f"\n{name}: one block of {args.block} steps, torch.profiler, by self CPU time")
+                print(profiled(*run, batches, device))
     return 0
+
+
+def profiled(step_fn, params, adam, batches, device) -> str:
+    """torch.profiler's table of one block: the operations that take the most time, with their counts."""
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    with torch.no_grad(), torch.profiler.profile(activities=activities) as profile:
+        timed_block(step_fn, params, adam, batches, device)
+    return profile.key_averages().table(sort_by="self_cpu_time_total", row_limit=15)
 
 
 def report(times: dict[str, list[dict[str, float]]], device: torch.device, blocks: str) -> None:

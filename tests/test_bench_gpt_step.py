@@ -21,13 +21,16 @@ def bench():
     return module
 
 
-def test_bench_times_both_steps_and_prints_their_ratio(bench, capsys):
-    assert bench.main(["--rounds", "2", "--block", "3"]) == 0
+def test_bench_times_both_steps_prints_their_ratio_and_profiles_them(bench, capsys):
+    assert bench.main(["--rounds", "2", "--block", "3", "--profile"]) == 0
     out = capsys.readouterr().out
     times = {name: float(ms) for name, ms in re.findall(r"^  (manual|autograd) +([\d.]+) ms a step", out, re.M)}
     assert set(times) == {"manual", "autograd"} and all(ms > 0 for ms in times.values()), out
     ratio = float(re.search(r"ratio manual / autograd: ([\d.]+)x", out).group(1))
     assert ratio == pytest.approx(times["manual"] / times["autograd"], abs=0.01)
+    manual, autograd = out.split("\nmanual: one block of 3 steps, torch.profiler")[1].split("\nautograd: ")
+    assert "aten::mm" in manual and "scaled_dot_product" not in manual, manual
+    assert "scaled_dot_product" in autograd, autograd  # autograd's fused attention, among its costliest
 
 
 def test_device_cuda_runs_on_a_gpu_or_says_there_is_none(bench, capsys):
