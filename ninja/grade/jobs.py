@@ -218,8 +218,9 @@ def own_setup(exercise, text: str) -> bool:
     from ninja.tapped.exercise import has_package_tensors
 
     module = getattr(exercise, "learner_module", None)
-    wanted = getattr(exercise, "notebook_cells", False) and getattr(exercise, "learner_tensors", False)
-    return bool(wanted and module) and not has_package_tensors(text, module)
+    if not (module and getattr(exercise, "notebook_cells", False) and getattr(exercise, "learner_tensors", False)):
+        return False
+    return not has_package_tensors(text, module)
 
 
 def write(path: Path, content: bytes) -> None:
