@@ -64,7 +64,7 @@ GELU_A = 0.044715
 
 def layernorm(inp, w, b):
     """llm.c's layernorm over the channels of inp (N, C): the output and what its backward needs."""
-    xshift = inp - inp.mean(-1, keepdim=True)
+    xshift = torch.add(inp, inp.sum(-1, keepdim=True), alpha=-1 / inp.shape[-1])  # inp minus its mean
     rstd = (xshift * xshift).mean(-1, keepdim=True).add_(1e-5).rsqrt_()  # biased variance, over C
     norm = xshift.mul_(rstd)
     return torch.addcmul(b, norm, w), (norm, rstd, w)
@@ -74,8 +74,9 @@ def layernorm_backward(dout, saved, dresidual=None):
     """(dinp, dw, db); dinp plus dresidual, the gradient that reaches inp along the residual stream."""
     norm, rstd, w = saved
     dnorm = dout * w
-    dinp = dnorm - dnorm.mean(-1, keepdim=True)
-    dinp.addcmul_(norm, (dnorm * norm).mean(-1, keepdim=True), value=-1)
+    C = norm.shape[-1]  # dnorm - mean(dnorm) - norm * mean(dnorm * norm), the means' 1/C in alpha and value:
+    dinp = torch.add(dnorm, dnorm.sum(-1, keepdim=True), alpha=-1 / C)
+    dinp.addcmul_(norm, (dnorm * norm).sum(-1, keepdim=True), value=-1 / C)
     dinp = dinp.mul_(rstd) if dresidual is None else torch.addcmul(dresidual, dinp, rstd)
     return dinp, (dout * norm).sum(0), dout.sum(0)
 
@@ -88,7 +89,7 @@ def linear_backward(dout, inp, w):
 def gelu(x):
     """GPT-2's GELU and what its backward needs: x, x² and the tanh."""
     x2 = x * x
-    t = torch.tanh(x * (GELU_K + GELU_K * GELU_A * x2))
+    t = torch.tanh(torch.addcmul(x, x, x2, value=GELU_A).mul_(GELU_K))  # K (x + A x³)
     return torch.addcmul(x, x, t).mul_(0.5), (x, x2, t)
 
 
