@@ -31,6 +31,8 @@ def test_bench_times_both_steps_prints_their_ratio_and_profiles_them(bench, caps
     manual, autograd = out.split("\nmanual: one block of 3 steps, torch.profiler")[1].split("\nautograd: ")
     assert "aten::mm" in manual and "scaled_dot_product" not in manual, manual
     assert "scaled_dot_product" in autograd, autograd  # autograd's fused attention, among its costliest
+    counts = [int(n) for n in re.findall(r"^(\d+) torch operations a step", out, re.M)]
+    assert len(counts) == 2 and all(100 < n < 1000 for n in counts), out
 
 
 def test_device_cuda_runs_on_a_gpu_or_says_there_is_none(bench, capsys):
