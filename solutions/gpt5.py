@@ -56,10 +56,10 @@ NH = 2  # heads
 GELU_K = (2 / math.pi) ** 0.5  # GPT-2's GELU: 0.5 x (1 + tanh(K (x + A x³)))
 GELU_A = 0.044715
 
-# Every tensor is kept 2D, (B*T, channels), so each matmul is one matrix product. The forward keeps
-# what the backward needs (layernorm's norm and rstd, the attention weights, GELU's tanh), and each
-# step is a few whole-tensor operations: at this size a step costs about as much per operation as
-# per number, so fewer operations is faster (bench/gpt_step.py).
+# Every tensor is kept 2D, (B*T, channels), so each linear layer is one matrix product. The forward
+# keeps what the backward needs (layernorm's norm and rstd, the attention weights, GELU's tanh), and
+# each step is a few whole-tensor operations: at this size an operation costs about the same whatever
+# its size, so fewer operations make a faster step (bench/gpt_step.py).
 
 
 def layernorm(inp, w, b):
