@@ -52,14 +52,16 @@ def readable(path: Path, what: str) -> Path:
     return path
 
 
-def dev_check(path: Path, solution: Path | None = None, name: str | None = None) -> Outcome:
-    """Every check above on the exercise file at `path` (named `name`, default its stem)."""
+def dev_check(path: Path, solution: Path | None = None, name: str | None = None, module=None) -> Outcome:
+    """Every check above on the tapped exercise file at `path` (named `name`, default its stem;
+    `module`: the file already imported). ninja/registry.py's dev_check picks the checks of a
+    file's kind: these, or CS231n's (ninja/cs231n/files.py)."""
     path = readable(Path(path), "FILE")
     if solution is not None:
         readable(Path(solution), "--solution")
     outcome = Outcome(name or path.stem)
     try:
-        exercise = files.loaded(path, outcome.name)
+        exercise = files.loaded(path, outcome.name, module)
     except files.ExerciseFileError as e:
         outcome.failures.append(str(e))
         return outcome

@@ -44,11 +44,11 @@ class ExerciseFileError(ValueError):
     """An exercise file that cannot be used: the message says where and what to change."""
 
 
-def load(path: Path, name: str | None = None) -> Exercise:
+def load(path: Path, name: str | None = None, module: ModuleType | None = None) -> Exercise:
     """The exercise a file defines, named `name` (default: the file's stem), its forward run once
-    to validate it."""
+    to validate it (`module`: the file already imported, module_of)."""
     path = Path(path)
-    return from_module(module_of(path), name or path.stem, path, validate=True)
+    return from_module(module or module_of(path), name or path.stem, path, validate=True)
 
 
 def module_of(path: Path) -> ModuleType:
@@ -94,8 +94,9 @@ def from_module(module: ModuleType, name: str, path: Path | None = None, validat
     where_ = str(path or module.__name__)
     missing = [f for f in REQUIRED if not callable(getattr(module, f, None))]
     if missing:
+        other = " (or LAYERS, for CS231n-style forward/backward pairs)" if len(missing) == len(REQUIRED) else ""
         raise ExerciseFileError(
-            f"{where_}: define {', '.join(f'{m}(...)' for m in missing)} (see docs/writing-exercises.md)"
+            f"{where_}: define {', '.join(f'{m}(...)' for m in missing)}{other} (see docs/writing-exercises.md)"
         )
     title = (inspect.getdoc(module) or "").strip().split("\n")[0].strip()
     if not title:
@@ -496,10 +497,10 @@ def template(exercise: Exercise, source_path: Path) -> str:
     return "\n".join(parts)
 
 
-def loaded(path: Path, name: str) -> Exercise:
+def loaded(path: Path, name: str, module: ModuleType | None = None) -> Exercise:
     """load(), with the tap lines checked and the template written where init and reset find it."""
     path = Path(path)
-    exercise = load(path, name)
+    exercise = load(path, name, module)
     check_tap_lines(exercise.model.forward, str(path))
     exercise = replace(exercise, source_file=path.resolve())
     if exercise.template_file is not None:

@@ -1,0 +1,670 @@
+"""A CS231n-style exercise is a file too: forward/backward pairs with CS231n's signatures, judged
+by the track's own engine (cases, named mistakes, the judge) as the bundled layers are.
+
+    \"\"\"Leaky ReLU and layernorm: the title line, then what `ninja list` and the template say.\"\"\"
+    import numpy as np
+    import torch
+    LAYERS = {"leaky_relu": ("x",), "layernorm": ("x", "gamma", "beta")}  # name -> what its backward returns
+    def leaky_relu_cases(rng): ...     # np.random.Generator -> [{argument: value}, ...]: the forward's arguments
+    def leaky_relu(x, alpha): ...      # a torch reference: out from float64 tensors; autograd is the truth
+    def layernorm_forward(x, gamma, beta, eps): ...  # or a NumPy reference: the pair itself, which autograd
+    def layernorm_backward(dout, cache): ...         # runs through (ninja dev check confirms it by central differences)
+    GIVEN = ("leaky_relu_forward",)    # optional: forwards handed to the learner as written here
+    HINTS = {"layernorm_backward": ("...", "...", "...")}  # optional, per function; level 1 derived
+    MISTAKES = {"layernorm": {"words": lambda inputs, dout: {"dx": array}}}  # optional; dout None: the forward's out
+
+A file of this kind is told from a tapped forward's by LAYERS (ninja/registry.py: file_kind).
+docs/writing-exercises.md says it all.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import torch
+
+from ninja.cs231n.cases import Case, Unit, rng_for
+from ninja.cs231n.exercise import FunctionsExercise
+from ninja.cs231n.mistakes import Mistake
+from ninja.results import PASS, Report
+from ninja.settings import Settings
+from ninja.tapped.files import ExerciseFileError, cache_folder
+
+MARKER = "LAYERS"  # what a file of this kind defines
+
+# constant factors, each a mistake the judge names: the reference's value with its gradients scaled
+FACTORS = (
+    (-1.0, "the sign is flipped (it is -1 times the right value)"),
+    (2.0, "it is 2 times the right value: an extra factor of 2"),
+    (0.5, "it is half the right value: a factor of 2 is missing"),
+    ("n", "it is N times too big: a division by N (the batch size, x.shape[0]) is missing"),
+    ("1/n", "it is N times too small: an extra division by N (the batch size, x.shape[0])"),
+)
+
+
+@dataclass(frozen=True)
+class FileExercise(FunctionsExercise):
+    """A CS231n-style exercise loaded from an instructor's file: its template is derived from the
+    file, its solution is the one its ninja.toml names."""
+
+    source_file: Path | None = None
+    template_file: Path | None = None
+    solution_file: Path | None = None
+    numpy_reference: tuple[str, ...] = ()  # the layers whose truth is the file's own NumPy pair
+    given: tuple[str, ...] = ()  # forwards handed to the learner: not theirs to answer for
+
+    @property
+    def checked(self) -> tuple[str, ...]:
+        return tuple(c for c in super().checked if c.partition(".")[0] not in self.given)
+
+    def judge(self, data: dict, settings: Settings | None = None, cache: dict | None = None) -> Report:
+        """The track's judge; a given forward's result is shown only where the learner's file
+        changed it (it no longer passes: what its backward is fed is not the file's)."""
+        report = super().judge(data, settings, cache)
+        report.variables = [
+            v for v in report.variables if v.name.partition(".")[0] not in self.given or v.status != PASS
+        ]
+        for v in report.variables:
+            if v.name.partition(".")[0] in self.given:
+                v.note = "; ".join(
+                    n for n in (f"{v.name.partition('.')[0]} is given: keep it as the template has it", v.note) if n
+                )
+        return report
+
+    @property
+    def template(self) -> Path:
+        assert self.template_file is not None  # loaded() always writes one
+        return self.template_file
+
+    @property
+    def solution(self) -> Path:
+        return self.solution_file or Path("no solution given")
+
+
+# ---------------------------------------------------------------- the reference
+
+
+def scaled(out: torch.Tensor, scale, first: torch.Tensor | None) -> torch.Tensor:
+    """out's value with every gradient through it times `scale` (a named factor mistake)."""
+    if scale is None:
+        return out
+    n = first.shape[0] if first is not None and first.dim() else 1
+    factor = {"n": float(n), "1/n": 1 / n}.get(scale, scale)
+    return out.detach() + factor * (out - out.detach())
+
+
+def torch_trusted(reference: Callable, args: tuple[str, ...], wrt: tuple[str, ...]):
+    def trusted(t, out, scale=None):
+        return scaled(torch.as_tensor(reference(*(t[a] for a in args))), scale, t[wrt[0]])
+
+    return trusted
+
+
+def numpy_trusted(forward: Callable, backward: Callable, args: tuple[str, ...], wrt: tuple[str, ...]):
+    """The file's NumPy pair as a torch function: its forward gives out, its backward the
+    gradients autograd hands on; so the judge's engine is the same for both kinds of reference."""
+
+    class Pair(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, t, *leaves):
+            given = {a: as_numpy(t[a]) for a in args} | {w: leaf.detach().numpy() for w, leaf in zip(wrt, leaves)}
+            out, cache = forward(*given.values())
+            ctx.cache = cache
+            return torch.as_tensor(np.asarray(out, dtype=np.float64))
+
+        @staticmethod
+        def backward(ctx, dout):
+            grads = backward(dout.numpy().copy(), ctx.cache)
+            grads = grads if isinstance(grads, (tuple, list)) else (grads,)
+            return (None, *(torch.as_tensor(np.asarray(g, dtype=np.float64)) for g in grads))
+
+    def trusted(t, out, scale=None):
+        return scaled(Pair.apply(t, *(t[w] for w in wrt)), scale, t[wrt[0]])
+
+    return trusted
+
+
+def as_numpy(value):
+    return value.detach().numpy().copy() if torch.is_tensor(value) else value
+
+
+# ---------------------------------------------------------------- the cases
+
+
+def label(i: int, inputs: Mapping) -> str:
+    """`case 2: x (4, 5), alpha 0.1`: numbered, so two cases of the same shapes stay apart."""
+    parts = []
+    for k, v in inputs.items():
+        if isinstance(v, np.ndarray):
+            parts.append(f"{k} {v.shape}")
+        elif isinstance(v, (int, float)):
+            parts.append(f"{k} {v:g}")
+    return f"case {i + 1}: {', '.join(parts)}"
+
+
+def cases_of(make: Callable, name: str, args: tuple[str, ...]) -> Callable[..., list[Case]]:
+    """The unit's cases(seed, cifar): the file's NAME_cases(rng), each in the forward's argument order."""
+
+    def cases(seed, cifar=None):
+        found = make(rng_for(seed, name))
+        return [Case(label(i, {a: c[a] for a in args}), {a: c[a] for a in args}) for i, c in enumerate(found)]
+
+    return cases
+
+
+def validate_cases(name: str, make: Callable, args, wrt, where: str) -> None:
+    """NAME_cases(rng) gives a list of dicts, each with the forward's arguments, float arrays where checked."""
+    try:
+        made = make(rng_for(0, name))
+    except Exception as e:  # noqa: BLE001 (an instructor's function)
+        raise ExerciseFileError(f"{where}: {name}_cases(rng) raised {type(e).__name__}: {e}") from None
+    if not isinstance(made, list) or not made or not all(isinstance(c, dict) for c in made):
+        raise ExerciseFileError(f"{where}: {name}_cases(rng) must return a list of dicts, one per case")
+    for i, case in enumerate(made):
+        if set(case) != set(args):
+            raise ExerciseFileError(
+                f"{where}: {name}_cases(rng)'s case {i + 1} has {', '.join(case) or 'nothing'}; give exactly "
+                f"the forward's arguments: {', '.join(args)}"
+            )
+        bad = [w for w in wrt if not (isinstance(case[w], np.ndarray) and case[w].dtype.kind == "f")]
+        if bad:
+            raise ExerciseFileError(
+                f"{where}: {name}_cases(rng)'s case {i + 1}: {', '.join(bad)} must be a float NumPy array "
+                "(its gradient is checked)"
+            )
+
+
+# ---------------------------------------------------------------- loading
+
+
+def function(module: ModuleType, name: str) -> Callable | None:
+    found = getattr(module, name, None)
+    return found if callable(found) else None
+
+
+def arguments(f: Callable) -> tuple[str, ...]:
+    return tuple(inspect.signature(f).parameters)
+
+
+def unit_of(module: ModuleType, name: str, wrt, mistakes: tuple[Mistake, ...], where: str) -> tuple[Unit, bool]:
+    """The unit of layer `name`, and whether its truth is the file's NumPy pair."""
+    reference = function(module, name)
+    forward, backward = function(module, f"{name}_forward"), function(module, f"{name}_backward")
+    make = function(module, f"{name}_cases")
+    if make is None:
+        raise ExerciseFileError(f"{where}: define {name}_cases(rng), the cases {name} is checked on")
+    if reference is None and (forward is None or backward is None):
+        raise ExerciseFileError(
+            f"{where}: {name}: define a torch reference {name}(...) -> out, or the NumPy pair "
+            f"{name}_forward(...) -> (out, cache) and {name}_backward(dout, cache)"
+        )
+    args = arguments(forward or reference)  # type: ignore[arg-type]
+    if reference is not None and forward is not None and arguments(reference) != args:
+        raise ExerciseFileError(
+            f"{where}: {name}({', '.join(arguments(reference))}) and {name}_forward({', '.join(args)}) "
+            "must take the same arguments, in the same order"
+        )
+    unknown = [w for w in wrt if w not in args]
+    if unknown:
+        raise ExerciseFileError(
+            f"{where}: LAYERS[{name!r}] names {', '.join(unknown)}, which {name}_forward does not take "
+            f"({', '.join(args)})"
+        )
+    trusted = torch_trusted(reference, args, wrt) if reference else numpy_trusted(forward, backward, args, wrt)
+    validate_cases(name, make, args, wrt, where)
+    cases = cases_of(make, name, args)
+    unit = Unit(f"{name}_forward", "layer", wrt, cases, trusted, backward=(f"{name}_backward",), mistakes=mistakes)
+    for case in cases(0):
+        reference_runs(unit, case, where)
+    return unit, reference is None
+
+
+def reference_runs(unit: Unit, case: Case, where: str) -> None:
+    """The reference on one case: a float output, and one gradient per LAYERS entry in its shape."""
+    from ninja.cs231n.cases import expected
+
+    what = unit.forward.removesuffix("_forward")
+    try:
+        found = expected(replace(unit, mistakes=()), case, None)
+    except Exception as e:  # noqa: BLE001 (an instructor's reference)
+        raise ExerciseFileError(f"{where}: {what}'s reference raised {type(e).__name__} on {case.label}: {e}") from None
+    grads = found["backward"][unit.backward[0]]["values"]
+    for w in unit.wrt:
+        shape = tuple(np.shape(case.inputs[w]))
+        got = grads.get(f"{unit.backward[0]}.d{w}")
+        if got is None or tuple(got.shape) != shape:
+            raise ExerciseFileError(
+                f"{where}: {what}'s reference gives d{w} of shape {None if got is None else tuple(got.shape)} on "
+                f"{case.label}; {w} is {shape}: return one gradient per LAYERS[{what!r}] entry, in order"
+            )
+
+
+def layers_of(module: ModuleType, where: str) -> dict[str, tuple[str, ...]]:
+    table = getattr(module, MARKER)
+    if not isinstance(table, Mapping) or not table:
+        raise ExerciseFileError(f'{where}: LAYERS must be a dict: layer name -> its inputs, like {{"relu": ("x",)}}')
+    for name, wrt in table.items():
+        if not (isinstance(name, str) and name.isidentifier()):
+            raise ExerciseFileError(f"{where}: LAYERS has {name!r}: a layer's name must be a Python name")
+        if isinstance(wrt, str) or not wrt or not all(isinstance(w, str) for w in wrt):
+            raise ExerciseFileError(
+                f'{where}: LAYERS[{name!r}] must be a tuple of the inputs its backward returns gradients for, like ("x",)'
+            )
+    return {name: tuple(wrt) for name, wrt in table.items()}
+
+
+def mistakes_of(module: ModuleType, layers, where: str) -> dict[str, tuple[Mistake, ...]]:
+    """MISTAKES (layer -> words -> produces, or (kind, produces)), then the constant factors."""
+    table = getattr(module, "MISTAKES", None) or {}
+    if not isinstance(table, Mapping) or not all(isinstance(v, Mapping) for v in table.values()):
+        raise ExerciseFileError(f'{where}: MISTAKES must be a dict: layer -> {{"words": lambda inputs, dout: {{...}}}}')
+    found = {}
+    for name in table:
+        if name not in layers:
+            raise ExerciseFileError(
+                f"{where}: MISTAKES has {name!r}, which LAYERS does not; layers: {', '.join(layers)}"
+            )
+    for name in layers:
+        own = []
+        for words, make in table.get(name, {}).items():
+            kind, make = make if isinstance(make, tuple) and len(make) == 2 else ("named", make)
+            if not callable(make) or not isinstance(kind, str):
+                raise ExerciseFileError(f"{where}: MISTAKES[{name!r}][{words!r}] must be a function of (inputs, dout)")
+            own.append(Mistake(kind, str(words), produces=make))
+        found[name] = (*own, *(Mistake("factor", words, {"scale": c}) for c, words in FACTORS))
+    return found
+
+
+def names_of(module: ModuleType, option: str, allowed, where: str) -> tuple[str, ...]:
+    value = getattr(module, option, None) or ()
+    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+        raise ExerciseFileError(f'{where}: {option} must be a tuple of function names, like ("relu_forward",)')
+    unknown = [v for v in value if v not in allowed]
+    if unknown:
+        raise ExerciseFileError(f"{where}: {option} names {', '.join(unknown)}; it can name {', '.join(allowed)}")
+    return tuple(value)
+
+
+def hints_of(module: ModuleType, units, where: str) -> dict[str, tuple[str, ...]]:
+    """HINTS per function, the levels left out derived: 1 the shapes, 2 and 3 in general words."""
+    written = getattr(module, "HINTS", None) or {}
+    functions = [n for u in units for n in u.names]
+    if not isinstance(written, Mapping):
+        raise ExerciseFileError(f"{where}: HINTS must be a dict: function name -> (level 1, level 2, level 3)")
+    hints = {}
+    for unit in units:
+        derived = derived_hints(unit)
+        for name in unit.names:
+            words = written.get(name, ())
+            words = (words,) if isinstance(words, str) else tuple(words)
+            if len(words) > 3 or not all(isinstance(w, str) for w in words):
+                raise ExerciseFileError(f"{where}: HINTS[{name!r}] must be one to three strings (levels 1-3)")
+            hints[name] = (*words, *derived[name][len(words) :])
+    unknown = [n for n in written if n not in functions]
+    if unknown:
+        raise ExerciseFileError(f"{where}: HINTS has {', '.join(unknown)}; functions: {', '.join(functions)}")
+    return hints
+
+
+def derived_hints(unit: Unit) -> dict[str, tuple[str, str, str]]:
+    case = unit.cases(0)[0]
+    shapes = {k: tuple(np.shape(v)) for k, v in case.inputs.items() if isinstance(v, np.ndarray)}
+    with torch.no_grad():
+        from ninja.cs231n.cases import tensors
+
+        out = tuple(unit.trusted(tensors(case.inputs, ()), None).shape)
+    takes = ", ".join(f"{k} {s}" for k, s in shapes.items())
+    grads = ", ".join(f"d{w} {shapes[w]}" for w in unit.wrt)
+    back = unit.backward[0]
+    return {
+        unit.forward: (
+            f"On {case.label}: {unit.forward} takes {takes} and returns out {out} and a cache.",
+            f"Compute out step by step, and keep in the cache what {back} needs to run backwards.",
+            f"Write out as the forward's formula in NumPy; cache the inputs and the intermediates {back} reads.",
+        ),
+        back: (
+            f"On {case.label}: dout is {out}, out's shape; return {grads}, in this order.",
+            "Go back through the forward's steps in reverse: each step's local derivative times the gradient "
+            "of its result; where an input was broadcast, sum over the broadcast dims.",
+            f"d(input) = Σ over the steps that use it of (∂ step / ∂ input)ᵀ · d(step's result), in the "
+            f"input's shape: {grads}.",
+        ),
+    }
+
+
+def from_module(module: ModuleType, name: str, path: Path) -> FileExercise:
+    """Validate a module that defines LAYERS and build its exercise; ExerciseFileError says what is wrong."""
+    where = str(path)
+    title = (inspect.getdoc(module) or "").strip().split("\n")[0].strip()
+    if not title:
+        raise ExerciseFileError(
+            f'{where}: start the file with a docstring; its first line is the title ("""Leaky ReLU...""")'
+        )
+    if callable(getattr(module, "forward", None)):
+        raise ExerciseFileError(
+            f"{where}: defines both LAYERS (CS231n-style pairs) and forward (a tapped forward): keep one kind a file"
+        )
+    layers = layers_of(module, where)
+    mistakes = mistakes_of(module, layers, where)
+    built = [unit_of(module, layer, wrt, mistakes[layer], where) for layer, wrt in layers.items()]
+    units = tuple(u for u, _ in built)
+    forwards = tuple(u.forward for u in units)
+    given = names_of(module, "GIVEN", [f for f in forwards if function(module, f)], where)
+    exercise = FileExercise(
+        name=name,
+        title=title,
+        units=units,
+        hints=hints_of(module, units, where),
+        rtol=float(getattr(module, "RTOL", 1e-5)),
+        atol=float(getattr(module, "ATOL", 1e-8)),
+        measure_speed=False,
+        source_file=path.resolve(),
+        given=given,
+        numpy_reference=tuple(layer for (layer, _), (_, numpy) in zip(layers.items(), built) if numpy),
+    )
+    return replace(exercise, template_file=written_template(exercise, template(exercise, module, given)))
+
+
+def loaded(module: ModuleType, path: Path, name: str) -> FileExercise:
+    """The exercise a file of this kind defines (module: the file imported, tapped.files.module_of)."""
+    return from_module(module, name, Path(path))
+
+
+# ---------------------------------------------------------------- the template
+
+
+def template(exercise: FileExercise, module: ModuleType, given: tuple[str, ...]) -> str:
+    """The learner's file: the file's docstring, then each function of each pair: a given forward
+    as the file writes it, the others their signature and docstring with `None  # TODO` to fill in."""
+    source = Path(exercise.source_file).read_text(encoding="utf-8")  # type: ignore[arg-type]
+    doc = ast.get_docstring(ast.parse(source)) or exercise.title
+    kept = [inspect.getsource(getattr(module, f)) for f in given]
+    parts = [
+        f'"""{doc}\n\n    ninja check {exercise.name}     # each function against PyTorch autograd, case by case\n'
+        f'    ninja hint {exercise.name}      # a hint for the first function that is wrong\n"""',
+        "",
+        header(source, "\n".join(kept)),
+    ]
+    for unit in exercise.units:
+        for name in unit.names:
+            text = inspect.getsource(getattr(module, name)) if name in given else stub(module, unit, name)
+            parts += ["", "", textwrap.dedent(text).rstrip()]
+    parts += [
+        "",
+        "",
+        f'if __name__ == "__main__":  # `python exercises/{exercise.name}.py` checks this file too',
+        "    from ninja.cli import main",
+        "",
+        f'    main(["check", "{exercise.name}", "--file", __file__])',
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def stub(module: ModuleType, unit: Unit, name: str) -> str:
+    """`def name(args):`, its docstring (the file's, else one saying what it returns), `None  # TODO`."""
+    own = function(module, name)
+    backward = name != unit.forward
+    if backward:
+        args, outputs = ("dout", "cache"), tuple(f"d{w}" for w in unit.wrt)
+    else:
+        reference = own or function(module, unit.forward.removesuffix("_forward"))
+        args, outputs = arguments(reference), ("out", "cache")  # type: ignore[arg-type]
+    doc = (inspect.getdoc(own) if own else None) or (
+        f"dout (out's shape), cache -> {', '.join(outputs)}." if backward else f"-> out, cache ({unit.backward[0]}'s)."
+    )
+    nones = ", ".join("None" for _ in outputs)
+    return "\n".join(
+        [
+            f"def {name}({', '.join(args)}):",
+            textwrap.indent(f'"""{doc}"""', "    "),
+            f"    {', '.join(outputs)} = {nones}  # TODO",
+            f"    return {', '.join(outputs)}",
+        ]
+    )
+
+
+def header(source: str, kept: str) -> str:
+    """`import numpy as np`, and the file's imports and top-level names the given forwards read."""
+    read = {n.id for n in ast.walk(ast.parse(textwrap.dedent(kept) or "pass")) if isinstance(n, ast.Name)} | {"np"}
+    lines = []
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound = {(a.asname or a.name).split(".")[0] for a in node.names}
+            if bound & read:
+                lines.append(ast.get_source_segment(source, node))
+        elif isinstance(node, ast.Assign) and {t.id for t in node.targets if isinstance(t, ast.Name)} & read:
+            lines.append(ast.get_source_segment(source, node))
+    return "\n".join(line for line in lines if line) or "import numpy as np"
+
+
+def written_template(exercise: FileExercise, text: str) -> Path:
+    """Where init and reset find the template: the temporary folder's cache, by content."""
+    source = str(exercise.source_file)
+    folder = cache_folder() / f"{exercise.name}-{abs(hash((source, text))) % 10**12}"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{exercise.name}.py"
+    if not target.is_file() or target.read_text(encoding="utf-8") != text:
+        target.write_text(text, encoding="utf-8")
+    return target
+
+
+# ---------------------------------------------------------------- ninja dev check
+
+
+def dev_check(module: ModuleType, path: Path, solution: Path | None, name: str):
+    """`ninja dev check` on a file of this kind: a devcheck.Outcome, each failure one line saying
+    what to change. The checks: the file loads; each reference's gradients agree with central
+    differences; every gradient is reachable; the template runs and reports every result missing,
+    clean under grading's audit; MISTAKES compute; a solution passes, and with each backward's
+    gradients negated, fails at that function alone, named."""
+    from ninja.devcheck import Outcome
+
+    outcome = Outcome(name)
+    try:
+        exercise = loaded(module, path, name)
+    except ExerciseFileError as e:
+        outcome.failures.append(str(e))
+        return outcome
+    kinds = ", ".join(f"{u.forward.removesuffix('_forward')} {reference_kind(exercise, u)}" for u in exercise.units)
+    outcome.passed.append(
+        f"{path} loads: {len(exercise.functions)} functions, {len(exercise.checked)} checked results ({kinds})"
+    )
+    steps: list[tuple[str, Callable[[FileExercise], list[str]]]] = [
+        ("each reference's gradients agree with central differences", central_differences),
+        ("every checked gradient is reachable and not all zero", reachable),
+        ("the template runs and reports every result missing; the audit finds nothing in it", template_is_blank),
+        ("every named mistake computes, in its gradient's shape", named_mistakes_compute),
+    ]
+    if solution is not None:
+        steps += [
+            (f"the solution {solution} passes", lambda e: solution_passes(e, Path(solution))),
+            (
+                "in the solution, each backward made wrong fails at that function, named",
+                lambda e: negated(e, Path(solution)),
+            ),
+        ]
+    for words, step in steps:
+        found = step(exercise)
+        outcome.failures += found
+        if not found:
+            outcome.passed.append(words)
+        elif words.startswith("the solution"):
+            break  # a solution that fails says nothing about blame in it
+    return outcome
+
+
+def reference_kind(exercise: FileExercise, unit: Unit) -> str:
+    return "NumPy pair" if unit.forward.removesuffix("_forward") in exercise.numpy_reference else "torch"
+
+
+def each_gradient(exercise: FileExercise):
+    """(unit, case, its tensors, the dout fed back, w, autograd's d w) for every checked gradient."""
+    from ninja.cs231n.cases import dout_for, frozen, tensors
+
+    for unit in exercise.units:
+        for case in unit.cases(0):
+            t = tensors(frozen(case.inputs), unit.wrt)
+            out = unit.trusted(t, None)
+            dout = torch.from_numpy(dout_for(case, tuple(out.shape)))
+            grads = torch.autograd.grad(out, [t[w] for w in unit.wrt], dout)
+            for w, grad in zip(unit.wrt, grads):
+                yield unit, case, t, dout, w, grad
+
+
+def central_differences(exercise: FileExercise) -> list[str]:
+    """The truth (autograd through the reference) against CS231n's numerical gradient, h = 1e-5."""
+    from ninja.cs231n.cases import numeric
+    from ninja.cs231n.judge import NUMERIC_ENTRIES, rel_error
+
+    failures, seen = [], set()
+    for unit, case, t, dout, w, grad in each_gradient(exercise):
+        if grad.numel() > NUMERIC_ENTRIES or (unit.forward, w) in seen:
+            continue
+        error = rel_error(numeric(unit, t, None, w, dout), grad)
+        if error is None or error > 1e-6:
+            seen.add((unit.forward, w))
+            layer = unit.forward.removesuffix("_forward")
+            fix = (
+                f"fix {layer}_backward (or give a torch reference {layer}(...))"
+                if layer in exercise.numpy_reference
+                else f"make {layer}(...) differentiable at the cases' inputs (no max or abs at a tie, no rounding)"
+            )
+            failures.append(
+                f"{layer}: d{w} on {case.label}: the {reference_kind(exercise, unit)} reference and central "
+                f"differences differ (rel_error {error if error is not None else float('nan'):.1e}): {fix}"
+            )
+    return failures
+
+
+def reachable(exercise: FileExercise) -> list[str]:
+    nonzero: dict[tuple[str, str], bool] = {}
+    for unit, _, _, _, w, grad in each_gradient(exercise):
+        nonzero[(unit.forward, w)] = nonzero.get((unit.forward, w), False) or bool(torch.any(grad != 0))
+    return [
+        f"{forward.removesuffix('_forward')}_backward's d{w} is all zero on every case: {w} does not reach out, or "
+        f"the cases make its gradient vanish; take it out of LAYERS or change the cases"
+        for (forward, w), some in nonzero.items()
+        if not some
+    ]
+
+
+def template_is_blank(exercise: FileExercise) -> list[str]:
+    from ninja.grade.audit import audit
+    from ninja.results import MISSING
+
+    report = exercise.check(exercise.template, Settings())
+    failures = []
+    if report.error is not None:
+        e = report.error
+        failures.append(
+            f"the template raises at line {e.line}: {e.kind}: {e.message}: fix GIVEN's forward or its imports"
+        )
+    failures += [
+        f"the template already answers {v.name} ({v.status}): leave every result to the learner"
+        for v in report.variables
+        if v.status != MISSING and report.error is None
+    ]
+    source = exercise.template.read_text(encoding="utf-8")
+    failures += [
+        f"the template: grading's audit flags line {f.line}: {f.what}: keep such code out of GIVEN's forwards"
+        for f in audit(source, str(exercise.template))
+    ]
+    return failures
+
+
+def named_mistakes_compute(exercise: FileExercise) -> list[str]:
+    """Each MISTAKES function on every case: it runs, and gives arrays in the right shapes."""
+    from ninja.cs231n.cases import dout_for, frozen
+
+    failures = []
+    for unit in exercise.units:
+        layer = unit.forward.removesuffix("_forward")
+        for mistake in (m for m in unit.mistakes if m.produces is not None):
+            for case in unit.cases(0):
+                found = wrong_mistake(unit, mistake, case, dout_for, frozen)
+                if found:
+                    failures.append(f"MISTAKES[{layer!r}][{mistake.message!r}] on {case.label}: {found}")
+                    break
+    return failures
+
+
+def wrong_mistake(unit: Unit, mistake: Mistake, case: Case, dout_for, frozen) -> str | None:
+    from ninja.cs231n.cases import tensors
+
+    with torch.no_grad():
+        shape = tuple(unit.trusted(tensors(frozen(case.inputs), ()), None).shape)
+    shapes = {f"d{w}": tuple(np.shape(case.inputs[w])) for w in unit.wrt} | {"out": shape}
+    try:
+        made = {
+            **mistake.produces(frozen(case.inputs), None),
+            **mistake.produces(frozen(case.inputs), dout_for(case, shape)),
+        }  # type: ignore[misc]
+    except Exception as e:  # noqa: BLE001 (an instructor's function)
+        return f"{type(e).__name__}: {e}"
+    for key, value in made.items():
+        if key not in shapes:
+            return f"it gives {key!r}; it can give {', '.join(shapes)}"
+        if tuple(np.shape(value)) != shapes[key]:
+            return f"its {key} is {tuple(np.shape(value))}, {key} is {shapes[key]}"
+    return None
+
+
+def solution_passes(exercise: FileExercise, solution: Path) -> list[str]:
+    report = exercise.check(solution, Settings())
+    if report.error is not None:
+        e = report.error
+        return [f"the solution raises at {e.where}: {e.kind}: {e.message}"]
+    return [
+        f"the solution's {v.name} {v.status}s{': ' + (v.diagnosis or v.note or '') if v.diagnosis or v.note else ''}"
+        for v in report.variables
+        if v.status != PASS
+    ]
+
+
+NEGATED = """
+
+_right_{name} = {name}
+
+
+def {name}(dout, cache):  # ninja dev check: this backward's gradients negated
+    got = _right_{name}(dout, cache)
+    return tuple(-g for g in got) if isinstance(got, tuple) else -got
+"""
+
+
+def negated(exercise: FileExercise, solution: Path) -> list[str]:
+    """The solution with one backward's gradients negated at a time: that backward's results fail,
+    named (the sign flipped), and every other result passes."""
+    import tempfile
+
+    failures = []
+    with tempfile.TemporaryDirectory(prefix="ninja-devcheck-") as folder:
+        for unit in exercise.units:
+            back = unit.backward[0]
+            broken = Path(folder) / solution.name
+            broken.write_text(solution.read_text(encoding="utf-8") + NEGATED.format(name=back), encoding="utf-8")
+            report = exercise.check(broken, Settings())
+            wrong = [v for v in report.variables if v.status != PASS]
+            unnamed = [v.name for v in wrong if v.name.startswith(f"{back}.") and v.diagnosis_kind != "factor"]
+            strays = [v.name for v in wrong if not v.name.startswith(f"{back}.")]
+            if not wrong or unnamed or strays:
+                said = (
+                    "passes"
+                    if not wrong
+                    else f"{', '.join(unnamed)} fail unnamed"
+                    if unnamed
+                    else f"{', '.join(strays)} fail too"
+                )
+                failures.append(
+                    f"the solution with {back}'s gradients negated: {said}: check that {back} returns its "
+                    f"gradients in LAYERS' order, and that the cases reach every branch"
+                )
+    return failures
