@@ -71,7 +71,10 @@ class FileExercise(FunctionsExercise):
         report.variables = [
             v for v in report.variables if v.name.partition(".")[0] not in self.given or v.status != PASS
         ]
+        source = data.get("source")
         for v in report.variables:
+            if v.root_cause and isinstance(source, str):
+                v.line = assigning_line(source, v.name, self) or v.line
             if v.name.partition(".")[0] in self.given:
                 v.note = "; ".join(
                     n for n in (f"{v.name.partition('.')[0]} is given: keep it as the template has it", v.note) if n
@@ -86,6 +89,35 @@ class FileExercise(FunctionsExercise):
     @property
     def solution(self) -> Path:
         return self.solution_file or Path("no solution given")
+
+
+def assigning_line(source: str, result: str, exercise: FunctionsExercise) -> int | None:
+    """The line of the last statement that assigns what the function returns as `result`
+    (layernorm_backward.dgamma: `dgamma = ...`), where no named mistake points at a statement."""
+    from ninja.cs231n.mistakes import parsed_function, simple_statements
+
+    function_name, _, output = result.partition(".")
+    unit = next((u for u in exercise.units if function_name in u.names), None)
+    found = parsed_function(source, function_name)
+    if unit is None or found is None:
+        return None
+    position = 0 if function_name == unit.forward else unit.wrt.index(output[1:])
+    returns = [n for n in found.body if isinstance(n, ast.Return) and n.value is not None]
+    values = (
+        returns[-1].value.elts
+        if returns and isinstance(returns[-1].value, ast.Tuple)
+        else [r.value for r in returns[-1:]]
+    )
+    if position >= len(values) or not isinstance(values[position], ast.Name):
+        return None
+    variable = values[position].id
+    lines = [
+        stmt.lineno
+        for stmt in simple_statements(found)
+        if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+        and variable in {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    ]
+    return lines[-1] if lines else None
 
 
 # ---------------------------------------------------------------- the reference
@@ -116,13 +148,20 @@ def numpy_trusted(forward: Callable, backward: Callable, args: tuple[str, ...], 
         def forward(ctx, t, *leaves):
             given = {a: as_numpy(t[a]) for a in args} | {w: leaf.detach().numpy() for w, leaf in zip(wrt, leaves)}
             out, cache = forward(*given.values())
-            ctx.cache = cache
+            ctx.cache, ctx.leaves = cache, leaves
             return torch.as_tensor(np.asarray(out, dtype=np.float64))
 
         @staticmethod
         def backward(ctx, dout):
             grads = backward(dout.numpy().copy(), ctx.cache)
-            grads = grads if isinstance(grads, (tuple, list)) else (grads,)
+            grads = tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
+            shapes = tuple(np.shape(g) for g in grads)
+            if shapes != tuple(tuple(leaf.shape) for leaf in ctx.leaves):
+                raise ValueError(
+                    f"{backward.__name__} gives {', '.join(f'{s}' for s in shapes)} for "
+                    f"{', '.join(f'd{w} {tuple(leaf.shape)}' for w, leaf in zip(wrt, ctx.leaves))}: "
+                    "return one gradient per LAYERS entry, in order, each in its input's shape"
+                )
             return (None, *(torch.as_tensor(np.asarray(g, dtype=np.float64)) for g in grads))
 
     def trusted(t, out, scale=None):
@@ -288,7 +327,10 @@ def names_of(module: ModuleType, option: str, allowed, where: str) -> tuple[str,
         raise ExerciseFileError(f'{where}: {option} must be a tuple of function names, like ("relu_forward",)')
     unknown = [v for v in value if v not in allowed]
     if unknown:
-        raise ExerciseFileError(f"{where}: {option} names {', '.join(unknown)}; it can name {', '.join(allowed)}")
+        raise ExerciseFileError(
+            f"{where}: {option} names {', '.join(unknown)}: it names forwards this file defines, in NumPy, "
+            f"to hand to the learner ({', '.join(allowed) or 'none here'})"
+        )
     return tuple(value)
 
 
