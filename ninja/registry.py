@@ -102,13 +102,11 @@ def _registered(config: Path, stamp) -> tuple[tuple[str, Exercise], ...]:
         path = config.parent / entry["file"]
         if not path.is_file():
             raise ExerciseFileError(f"{config}: [exercises.{name}] file = {entry['file']!r}: there is no such file")
+        solution = config.parent / entry["solution"] if isinstance(entry.get("solution"), str) else None
         try:
-            exercise = load_file(path, name)
+            found.append((name, load_file(path, name, solution)))
         except files.ExerciseFileError as e:
             raise ExerciseFileError(str(e)) from None
-        if isinstance(entry.get("solution"), str):
-            exercise = files.replace(exercise, solution_file=config.parent / entry["solution"])
-        found.append((name, exercise))
     return tuple(found)
 
 
@@ -121,16 +119,19 @@ def file_kind(module: ModuleType) -> str:
     return LAYERS if hasattr(module, LAYERS) else "tapped"
 
 
-def load_file(path: Path, name: str) -> Exercise:
-    """The exercise an instructor's file defines, of the kind file_kind says; raises
-    ninja.tapped.files.ExerciseFileError, one line saying what to change."""
+def load_file(path: Path, name: str, solution: Path | None = None) -> Exercise:
+    """The exercise an instructor's file defines, of the kind file_kind says (`solution`: the
+    file its ninja.toml names); raises ninja.tapped.files.ExerciseFileError, one line saying what
+    to change."""
     from ninja.cs231n import files as pairs
     from ninja.tapped import files
 
     module = files.module_of(Path(path))
     if file_kind(module) == LAYERS:
-        return pairs.loaded(module, Path(path), name)
-    return files.loaded(Path(path), name, module)
+        layered = pairs.loaded(module, Path(path), name)
+        return layered if solution is None else pairs.replace(layered, solution_file=solution)
+    tapped = files.loaded(Path(path), name, module)  # a file's own SOLUTION stays unless ninja.toml names one
+    return tapped if solution is None else files.replace(tapped, solution_file=solution)
 
 
 def dev_check(path: Path, solution: Path | None = None, name: str | None = None):

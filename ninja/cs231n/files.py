@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
+from typing import cast
 
 import numpy as np
 import torch
@@ -102,15 +103,12 @@ def assigning_line(source: str, result: str, exercise: FunctionsExercise) -> int
     if unit is None or found is None:
         return None
     position = 0 if function_name == unit.forward else unit.wrt.index(output[1:])
-    returns = [n for n in found.body if isinstance(n, ast.Return) and n.value is not None]
-    values = (
-        returns[-1].value.elts
-        if returns and isinstance(returns[-1].value, ast.Tuple)
-        else [r.value for r in returns[-1:]]
-    )
-    if position >= len(values) or not isinstance(values[position], ast.Name):
+    returned = [n.value for n in getattr(found, "body", []) if isinstance(n, ast.Return) and n.value is not None]
+    values = returned[-1].elts if returned and isinstance(returned[-1], ast.Tuple) else returned[-1:]
+    named = values[position] if position < len(values) else None
+    if not isinstance(named, ast.Name):
         return None
-    variable = values[position].id
+    variable = named.id
     lines = [
         stmt.lineno
         for stmt in simple_statements(found)
@@ -256,7 +254,11 @@ def unit_of(module: ModuleType, name: str, wrt, mistakes: tuple[Mistake, ...], w
             f"{where}: LAYERS[{name!r}] names {', '.join(unknown)}, which {name}_forward does not take "
             f"({', '.join(args)})"
         )
-    trusted = torch_trusted(reference, args, wrt) if reference else numpy_trusted(forward, backward, args, wrt)
+    if reference is not None:
+        trusted = torch_trusted(reference, args, wrt)
+    else:
+        assert forward is not None and backward is not None  # checked above
+        trusted = numpy_trusted(forward, backward, args, wrt)
     validate_cases(name, make, args, wrt, where)
     cases = cases_of(make, name, args)
     unit = Unit(f"{name}_forward", "layer", wrt, cases, trusted, backward=(f"{name}_backward",), mistakes=mistakes)
@@ -334,7 +336,7 @@ def names_of(module: ModuleType, option: str, allowed, where: str) -> tuple[str,
     return tuple(value)
 
 
-def hints_of(module: ModuleType, units, where: str) -> dict[str, tuple[str, ...]]:
+def hints_of(module: ModuleType, units, where: str) -> dict[str, tuple[str, str, str]]:
     """HINTS per function, the levels left out derived: 1 the shapes, 2 and 3 in general words."""
     written = getattr(module, "HINTS", None) or {}
     functions = [n for u in units for n in u.names]
@@ -348,7 +350,7 @@ def hints_of(module: ModuleType, units, where: str) -> dict[str, tuple[str, ...]
             words = (words,) if isinstance(words, str) else tuple(words)
             if len(words) > 3 or not all(isinstance(w, str) for w in words):
                 raise ExerciseFileError(f"{where}: HINTS[{name!r}] must be one to three strings (levels 1-3)")
-            hints[name] = (*words, *derived[name][len(words) :])
+            hints[name] = cast(tuple[str, str, str], (*words, *derived[name][len(words) :]))
     unknown = [n for n in written if n not in functions]
     if unknown:
         raise ExerciseFileError(f"{where}: HINTS has {', '.join(unknown)}; functions: {', '.join(functions)}")
@@ -356,7 +358,7 @@ def hints_of(module: ModuleType, units, where: str) -> dict[str, tuple[str, ...]
 
 
 def derived_hints(unit: Unit) -> dict[str, tuple[str, str, str]]:
-    case = unit.cases(0)[0]
+    case = unit.cases(0, None)[0]
     shapes = {k: tuple(np.shape(v)) for k, v in case.inputs.items() if isinstance(v, np.ndarray)}
     with torch.no_grad():
         from ninja.cs231n.cases import tensors
@@ -454,11 +456,10 @@ def stub(module: ModuleType, unit: Unit, name: str) -> str:
     """`def name(args):`, its docstring (the file's, else one saying what it returns), `None  # TODO`."""
     own = function(module, name)
     backward = name != unit.forward
-    if backward:
-        args, outputs = ("dout", "cache"), tuple(f"d{w}" for w in unit.wrt)
-    else:
-        reference = own or function(module, unit.forward.removesuffix("_forward"))
-        args, outputs = arguments(reference), ("out", "cache")  # type: ignore[arg-type]
+    reference = own or function(module, unit.forward.removesuffix("_forward"))
+    assert reference is not None  # unit_of: a forward or a torch reference
+    args = ("dout", "cache") if backward else arguments(reference)
+    outputs = tuple(f"d{w}" for w in unit.wrt) if backward else ("out", "cache")
     doc = (inspect.getdoc(own) if own else None) or (
         f"dout (out's shape), cache -> {', '.join(outputs)}." if backward else f"-> out, cache ({unit.backward[0]}'s)."
     )
@@ -552,7 +553,7 @@ def each_gradient(exercise: FileExercise):
     from ninja.cs231n.cases import dout_for, frozen, tensors
 
     for unit in exercise.units:
-        for case in unit.cases(0):
+        for case in unit.cases(0, None):
             t = tensors(frozen(case.inputs), unit.wrt)
             out = unit.trusted(t, None)
             dout = torch.from_numpy(dout_for(case, tuple(out.shape)))
@@ -630,7 +631,7 @@ def named_mistakes_compute(exercise: FileExercise) -> list[str]:
     for unit in exercise.units:
         layer = unit.forward.removesuffix("_forward")
         for mistake in (m for m in unit.mistakes if m.produces is not None):
-            for case in unit.cases(0):
+            for case in unit.cases(0, None):
                 found = wrong_mistake(unit, mistake, case, dout_for, frozen)
                 if found:
                     failures.append(f"MISTAKES[{layer!r}][{mistake.message!r}] on {case.label}: {found}")
@@ -641,14 +642,13 @@ def named_mistakes_compute(exercise: FileExercise) -> list[str]:
 def wrong_mistake(unit: Unit, mistake: Mistake, case: Case, dout_for, frozen) -> str | None:
     from ninja.cs231n.cases import tensors
 
+    produces = mistake.produces
+    assert produces is not None  # named_mistakes_compute: the file's own
     with torch.no_grad():
         shape = tuple(unit.trusted(tensors(frozen(case.inputs), ()), None).shape)
     shapes = {f"d{w}": tuple(np.shape(case.inputs[w])) for w in unit.wrt} | {"out": shape}
     try:
-        made = {
-            **mistake.produces(frozen(case.inputs), None),
-            **mistake.produces(frozen(case.inputs), dout_for(case, shape)),
-        }  # type: ignore[misc]
+        made = {**produces(frozen(case.inputs), None), **produces(frozen(case.inputs), dout_for(case, shape))}
     except Exception as e:  # noqa: BLE001 (an instructor's function)
         return f"{type(e).__name__}: {e}"
     for key, value in made.items():
