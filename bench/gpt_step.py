@@ -22,10 +22,10 @@ import torch
 
 from ninja import runner
 from ninja.gpt import data, train
-from ninja.training import pick_device
 from ninja.registry import EXERCISES
 from ninja.settings import Settings
 from ninja.tapped import context
+from ninja.training import pick_device
 from ninja.watchdog import one_thread
 
 SOLUTION = Path(__file__).resolve().parent.parent / "solutions" / "gpt5.py"

@@ -31,6 +31,8 @@ NAMESPACE_FLAGS = (CLONE_NEWNS, 0x02000000, 0x04000000, 0x08000000, CLONE_NEWUSE
 OURS = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # this ninja package
 LINUX = sys.platform.startswith("linux")
 UID_BASE = 60100  # slot k runs as uid/gid UID_BASE + k (isolate's boxes use 60000 + box)
+UID_BLOCK, UID_BLOCKS = 1000, 32  # a grader running beside others takes the next free block of uids
+UID_LOCKS = ("/run/ninja-grade", "/var/lock/ninja-grade")  # root's own lock folders, one file a block
 RESULT_FD = 3
 DENIED_SYSCALLS = (
     "ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "unshare", "setns", "bpf", "keyctl",
@@ -62,6 +64,7 @@ class Policy:
     user_namespace: bool = False  # not root: the fork server holds them through a user namespace of its own
     processes: int = 64
     seccomp: object = None  # a pyseccomp.SyscallFilter, loaded in each child
+    uid_base: int = UID_BASE  # slot k runs as uid_base + k (root only): a block no other grader here holds
 
     @classmethod
     def build(cls, hidden: list[str]) -> Policy:
@@ -87,7 +90,7 @@ class Policy:
         if self.seccomp is not None:
             named.append("seccomp")
         if self.as_root:
-            named.append(f"uid {UID_BASE}+slot")
+            named.append(f"uid {self.uid_base}+slot")
         if LINUX:
             named.append("no_new_privs")
         if self.user_namespace:
@@ -107,7 +110,7 @@ class Policy:
         set_limits(limits, self.processes)
         quiet_stdio()
         folder = job["dir"]
-        uid = UID_BASE + int(job["slot"]) if self.as_root else os.getuid()
+        uid = self.uid_base + int(job["slot"]) if self.as_root else os.getuid()
         if self.namespaces:
             private_folder(folder, limits.file_mb, uid)
         elif self.as_root:
@@ -192,6 +195,32 @@ def private_ways(paths: list[str]) -> dict[str, set[str]]:
 def check(result: int, what: str) -> None:
     if result != 0:
         raise OSError(ctypes.get_errno(), f"{what}: {os.strerror(ctypes.get_errno())}")
+
+
+def claim_uids() -> int:
+    """The first block of slot uids that no other grader on this machine holds, held by an flock
+    for this process's life. Two graders at once (two courses, or a test suite run in parallel)
+    must not share uids: RLIMIT_NPROC counts per uid, so one's fork bomb would starve the other.
+    The lock files are root's (0600 in a 0700 folder): no child can open them. Where no lock folder
+    can be made, block 0, as before."""
+    import fcntl
+
+    for folder in UID_LOCKS:
+        try:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            if os.stat(folder).st_uid != 0 or os.stat(folder).st_mode & 0o077:
+                continue  # made by someone else: not a lock to trust
+            for block in range(UID_BLOCKS):
+                fd = os.open(os.path.join(folder, f"uids-{block}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    os.close(fd)
+                    continue
+                return UID_BASE + block * UID_BLOCK  # fd stays open: the lock lasts as long as this process
+        except OSError:
+            continue
+    return UID_BASE
 
 
 NOT_MADE_YET = {"cgroups"}  # layers ninja itself does not make yet: no machine has them, so strict asks for none

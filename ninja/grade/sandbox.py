@@ -107,6 +107,7 @@ def worker_main(sock: socket.socket) -> None:
         policy.missing |= missing
         policy.user_namespace = user_namespace
         if policy.as_root:
+            policy.uid_base = confine.claim_uids()  # held while this warm worker lives
             confine.expose_libraries(policy.read_only, policy.missing)
         namespaces = confine.Namespaces(policy.missing) if (policy.as_root or user_namespace) else None
         policy.namespaces = bool(namespaces and namespaces.available)
