@@ -169,16 +169,29 @@ def test_grade_a_class_on_it(workspace):
     assert graded["bad"]["score"] == 4
 
 
-def test_course_init_carries_the_file_and_its_template(workspace):
+def test_course_init_carries_the_file_and_its_template(tmp_path):
+    """The docs' example (a torch reference, the forward given) goes to students; the fixture,
+    whose file defines its backwards (a NumPy reference is its answer), never does."""
     from ninja.grade import course
+    from ninja.grade.batch import GradeError
 
-    (workspace / "ninja.toml").write_text('[course]\nexercises = ["leaky_norm"]\n\n' + TOML)
-    course.init(workspace)
-    student = workspace / "student"
-    assert (student / "exercises" / "leaky_norm.py").read_text() == exercise().template.read_text()
-    assert (student / "leaky_norm.py").is_file() and (workspace / "autograder" / "leaky_norm.py").is_file()
-    assert not (student / "leaky_norm_solution.py").exists()
-    assert "leaky_norm" in registry.exercises(student)
+    example = ROOT / "docs" / "examples" / "leaky_relu"
+    for name in ("leaky_relu.py", "leaky_relu_solution.py"):
+        (tmp_path / name).write_text((example / name).read_text())
+    (tmp_path / "ninja.toml").write_text(
+        '[course]\nexercises = ["leaky_relu"]\n\n[exercises.leaky_relu]\nfile = "leaky_relu.py"\n'
+    )
+    course.init(tmp_path)
+    student = tmp_path / "student"
+    template = registry.load_file(example / "leaky_relu.py", "leaky_relu").template.read_text()
+    assert (student / "exercises" / "leaky_relu.py").read_text() == template
+    assert (student / "leaky_relu.py").is_file() and (tmp_path / "autograder" / "leaky_relu.py").is_file()
+    assert not (student / "leaky_relu_solution.py").exists()
+    assert "leaky_relu" in registry.exercises(student)
+    (tmp_path / "leaky_norm.py").write_text(SOURCE)
+    (tmp_path / "ninja.toml").write_text('[course]\nexercises = ["leaky_norm"]\n\n' + TOML)
+    with pytest.raises(GradeError, match="defines leaky_relu_backward, which students would get with the file"):
+        course.init(tmp_path)
 
 
 CASES = 'def relu_cases(rng):\n    return [{"x": rng.standard_normal((3, 4))}]\n'

@@ -60,6 +60,7 @@ class FileExercise(FunctionsExercise):
     solution_file: Path | None = None
     numpy_reference: tuple[str, ...] = ()  # the layers whose truth is the file's own NumPy pair
     given: tuple[str, ...] = ()  # forwards handed to the learner: not theirs to answer for
+    answers_inside: tuple[str, ...] = ()  # backwards the file defines: `ninja course init` never hands it out
 
     @property
     def checked(self) -> tuple[str, ...]:
@@ -411,6 +412,7 @@ def from_module(module: ModuleType, name: str, path: Path) -> FileExercise:
         measure_speed=False,
         source_file=path.resolve(),
         given=given,
+        answers_inside=tuple(u.backward[0] for u in units if function(module, u.backward[0])),
         numpy_reference=tuple(layer for (layer, _), (_, numpy) in zip(layers.items(), built) if numpy),
     )
     return replace(exercise, template_file=written_template(exercise, template(exercise, module, given)))
@@ -517,9 +519,8 @@ def dev_check(module: ModuleType, path: Path, solution: Path | None, name: str):
         outcome.failures.append(str(e))
         return outcome
     kinds = ", ".join(f"{u.forward.removesuffix('_forward')} {reference_kind(exercise, u)}" for u in exercise.units)
-    outcome.passed.append(
-        f"{path} loads: {len(exercise.functions)} functions, {len(exercise.checked)} checked results ({kinds})"
-    )
+    results = f"{len(exercise.checked)} checked result{'s' if len(exercise.checked) != 1 else ''}"
+    outcome.passed.append(f"{path} loads: {len(exercise.functions)} functions, {results} ({kinds})")
     steps: list[tuple[str, Callable[[FileExercise], list[str]]]] = [
         ("each reference's gradients agree with central differences", central_differences),
         ("every checked gradient is reachable and not all zero", reachable),
