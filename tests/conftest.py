@@ -39,6 +39,18 @@ def run_ninja(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
+def bundled_exercises_only():
+    """Loading a course's ninja.toml (course.load) adds its exercises to the registry of this
+    process: take them out after each test, so later tests count only the bundled ones."""
+    from ninja import registry
+
+    before = dict(registry.EXERCISES)
+    yield
+    registry.EXERCISES.clear()
+    registry.EXERCISES.update(before)
+
+
+@pytest.fixture
 def mistake(tmp_path):
     return lambda exercise, old, new: solution_with(tmp_path, exercise, old, new)
 

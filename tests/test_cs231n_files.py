@@ -20,13 +20,7 @@ SOLUTION = (FIXTURES / "leaky_norm_solution.py").read_text()
 TOML = '[exercises.leaky_norm]\nfile = "leaky_norm.py"\nsolution = "leaky_norm_solution.py"\n'
 
 
-@pytest.fixture(autouse=True)
-def bundled_exercises_only():
-    """A course's ninja.toml adds its exercises to this process's registry: take them out after."""
-    before = dict(registry.EXERCISES)
-    yield
-    registry.EXERCISES.clear()
-    registry.EXERCISES.update(before)
+pytestmark = pytest.mark.usefixtures("bundled_exercises_only")
 
 
 @pytest.fixture
@@ -215,7 +209,7 @@ REFERENCE = "def relu(x):\n    return x.clamp(min=0)\n"
         ('"""R."""\nLAYERS = {"relu": ("x",)}\n' + REFERENCE + CASES + "def forward(tap, x):\n    return x\n",
          "defines both LAYERS (CS231n-style pairs) and forward (a tapped forward)"),
         ('"""R."""\nLAYERS = {"relu": ("x",)}\nGIVEN = ("relu_forward",)\n' + REFERENCE + CASES,
-         "GIVEN names relu_forward: it names forwards this file defines, in NumPy, to hand to the learner (none here)"),
+         "GIVEN names relu_forward, which is no forward this file defines (a given one is handed to the learner as written here); known: none"),
         ('"""R."""\nLAYERS = {"relu": ("x",)}\nHINTS = {"relu_back": "h"}\n' + REFERENCE + CASES,
          "HINTS has relu_back; functions: relu_forward, relu_backward"),
         ('"""R."""\nLAYERS = {"relu": ("x",)}\nMISTAKES = {"tanh": {}}\n' + REFERENCE + CASES,

@@ -27,16 +27,7 @@ def exercise(name: str):
     return files.loaded(FIXTURES / f"{name}.py", name)
 
 
-@pytest.fixture(autouse=True)
-def bundled_exercises_only():
-    """Loading a course's ninja.toml (course.load) adds its exercises to the registry of this
-    process: take them out after each test, so later tests count only the bundled ones."""
-    from ninja import registry
-
-    before = dict(registry.EXERCISES)
-    yield
-    registry.EXERCISES.clear()
-    registry.EXERCISES.update(before)
+pytestmark = pytest.mark.usefixtures("bundled_exercises_only")
 
 
 @pytest.fixture

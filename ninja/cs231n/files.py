@@ -36,7 +36,7 @@ from ninja.cs231n.exercise import FunctionsExercise
 from ninja.cs231n.mistakes import Mistake
 from ninja.results import PASS, Report
 from ninja.settings import Settings
-from ninja.tapped.files import ExerciseFileError, cache_folder
+from ninja.tapped.files import ExerciseFileError, names_option, runs_on_its_own, written_template
 
 MARKER = "LAYERS"  # what a file of this kind defines
 
@@ -324,19 +324,6 @@ def mistakes_of(module: ModuleType, layers, where: str) -> dict[str, tuple[Mista
     return found
 
 
-def names_of(module: ModuleType, option: str, allowed, where: str) -> tuple[str, ...]:
-    value = getattr(module, option, None) or ()
-    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-        raise ExerciseFileError(f'{where}: {option} must be a tuple of function names, like ("relu_forward",)')
-    unknown = [v for v in value if v not in allowed]
-    if unknown:
-        raise ExerciseFileError(
-            f"{where}: {option} names {', '.join(unknown)}: it names forwards this file defines, in NumPy, "
-            f"to hand to the learner ({', '.join(allowed) or 'none here'})"
-        )
-    return tuple(value)
-
-
 def hints_of(module: ModuleType, units, where: str) -> dict[str, tuple[str, str, str]]:
     """HINTS per function, the levels left out derived: 1 the shapes, 2 and 3 in general words."""
     written = getattr(module, "HINTS", None) or {}
@@ -401,7 +388,9 @@ def from_module(module: ModuleType, name: str, path: Path) -> FileExercise:
     built = [unit_of(module, layer, wrt, mistakes[layer], where) for layer, wrt in layers.items()]
     units = tuple(u for u, _ in built)
     forwards = tuple(u.forward for u in units)
-    given = names_of(module, "GIVEN", [f for f in forwards if function(module, f)], where)
+    defined = [f for f in forwards if function(module, f)]
+    why = "which is no forward this file defines (a given one is handed to the learner as written here)"
+    given = names_option(module, "GIVEN", (), defined, where, why)
     exercise = FileExercise(
         name=name,
         title=title,
@@ -415,7 +404,8 @@ def from_module(module: ModuleType, name: str, path: Path) -> FileExercise:
         answers_inside=tuple(u.backward[0] for u in units if function(module, u.backward[0])),
         numpy_reference=tuple(layer for (layer, _), (_, numpy) in zip(layers.items(), built) if numpy),
     )
-    return replace(exercise, template_file=written_template(exercise, template(exercise, module, given)))
+    text = template(exercise, module, given)
+    return replace(exercise, template_file=written_template(name, path, text))
 
 
 def loaded(module: ModuleType, path: Path, name: str) -> FileExercise:
@@ -442,15 +432,7 @@ def template(exercise: FileExercise, module: ModuleType, given: tuple[str, ...])
         for name in unit.names:
             text = inspect.getsource(getattr(module, name)) if name in given else stub(module, unit, name)
             parts += ["", "", textwrap.dedent(text).rstrip()]
-    parts += [
-        "",
-        "",
-        f'if __name__ == "__main__":  # `python exercises/{exercise.name}.py` checks this file too',
-        "    from ninja.cli import main",
-        "",
-        f'    main(["check", "{exercise.name}", "--file", __file__])',
-        "",
-    ]
+    parts += ["", "", *runs_on_its_own(exercise.name)]
     return "\n".join(parts)
 
 
@@ -490,17 +472,6 @@ def header(source: str, kept: str) -> str:
     return "\n".join(line for line in lines if line) or "import numpy as np"
 
 
-def written_template(exercise: FileExercise, text: str) -> Path:
-    """Where init and reset find the template: the temporary folder's cache, by content."""
-    source = str(exercise.source_file)
-    folder = cache_folder() / f"{exercise.name}-{abs(hash((source, text))) % 10**12}"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{exercise.name}.py"
-    if not target.is_file() or target.read_text(encoding="utf-8") != text:
-        target.write_text(text, encoding="utf-8")
-    return target
-
-
 # ---------------------------------------------------------------- ninja dev check
 
 
@@ -527,21 +498,10 @@ def dev_check(module: ModuleType, path: Path, solution: Path | None, name: str):
         ("the template runs and reports every result missing; the audit finds nothing in it", template_is_blank),
         ("every named mistake computes, in its gradient's shape", named_mistakes_compute),
     ]
+    outcome.run(steps, exercise)
     if solution is not None:
-        steps += [
-            (f"the solution {solution} passes", lambda e: solution_passes(e, Path(solution))),
-            (
-                "in the solution, each backward made wrong fails at that function, named",
-                lambda e: negated(e, Path(solution)),
-            ),
-        ]
-    for words, step in steps:
-        found = step(exercise)
-        outcome.failures += found
-        if not found:
-            outcome.passed.append(words)
-        elif words.startswith("the solution"):
-            break  # a solution that fails says nothing about blame in it
+        made_wrong = ("in the solution, each backward made wrong fails at that function, named", negated)
+        outcome.run_solution(exercise, Path(solution), solution_passes, made_wrong)
     return outcome
 
 

@@ -272,8 +272,11 @@ def default_checked(model: Model, taps: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(order) + tuple(p for p in model.parameter_names if p not in order)
 
 
-def names_option(module: ModuleType, option: str, default, allowed, where_: str) -> tuple[str, ...]:
-    """The module's tuple of names `option`, checked against `allowed`; else `default` (or default())."""
+def names_option(
+    module: ModuleType, option: str, default, allowed, where_: str, why: str = "which the forward does not tap"
+) -> tuple[str, ...]:
+    """The module's tuple of names `option`, checked against `allowed` (`why`: what another name
+    is); else `default` (or default())."""
     value = getattr(module, option, None)
     if value is None:
         return tuple(default() if callable(default) else default)
@@ -282,8 +285,7 @@ def names_option(module: ModuleType, option: str, default, allowed, where_: str)
     unknown = [v for v in value if v not in allowed]
     if unknown:
         raise ExerciseFileError(
-            f"{where_}: {option} names {', '.join(unknown)}, which the forward does not tap; "
-            f"known: {', '.join(allowed)}"
+            f"{where_}: {option} names {', '.join(unknown)}, {why}; known: {', '.join(allowed) or 'none'}"
         )
     return tuple(value)
 
@@ -486,15 +488,19 @@ def template(exercise: Exercise, source_path: Path) -> str:
         parts += [""]
     parts += ["# backward pass: your code here, in this order", ""]
     parts += [f"d{name} = None  # TODO" for name in exercise.checked]
-    parts += [
-        "",
-        f'if __name__ == "__main__":  # `python exercises/{exercise.name}.py` checks this file too',
+    parts += ["", *runs_on_its_own(exercise.name)]
+    return "\n".join(parts)
+
+
+def runs_on_its_own(name: str) -> list[str]:
+    """A template's last lines: `python exercises/NAME.py` checks it."""
+    return [
+        f'if __name__ == "__main__":  # `python exercises/{name}.py` checks this file too',
         "    from ninja.cli import main",
         "",
-        f'    main(["check", "{exercise.name}", "--file", __file__])',
+        f'    main(["check", "{name}", "--file", __file__])',
         "",
     ]
-    return "\n".join(parts)
 
 
 def loaded(path: Path, name: str, module: ModuleType | None = None) -> Exercise:
@@ -505,13 +511,17 @@ def loaded(path: Path, name: str, module: ModuleType | None = None) -> Exercise:
     exercise = replace(exercise, source_file=path.resolve())
     if exercise.template_file is not None:
         return exercise
-    text = template(exercise, path)
-    folder = cache_folder() / f"{name}-{abs(hash((str(path.resolve()), text))) % 10**12}"
+    return replace(exercise, template_file=written_template(name, path, template(exercise, path)))
+
+
+def written_template(name: str, source: Path, text: str) -> Path:
+    """Where init and reset find a derived template: the temporary folder's cache, by content."""
+    folder = cache_folder() / f"{name}-{abs(hash((str(Path(source).resolve()), text))) % 10**12}"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name}.py"
     if not target.is_file() or target.read_text(encoding="utf-8") != text:
         target.write_text(text, encoding="utf-8")
-    return replace(exercise, template_file=target)
+    return target
 
 
 def cache_folder() -> Path:
