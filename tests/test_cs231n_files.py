@@ -42,7 +42,7 @@ def results(report) -> dict:
 def test_the_kind_is_told_by_what_the_file_defines():
     ex = exercise()
     assert isinstance(ex, pairs.FileExercise) and ex.numpy_reference == ("leaky_relu",)
-    assert ex.functions == ("leaky_relu_forward", "leaky_relu_backward", "layernorm_forward", "layernorm_backward")
+    assert ex.functions[:4] == ("leaky_relu_forward", "leaky_relu_backward", "layernorm_forward", "layernorm_backward")
     assert "leaky_relu_forward.out" not in ex.checked  # GIVEN: handed over, not the learner's to answer
     assert registry.load_file(FIXTURES / "attention.py", "attention").model is not None  # a tapped forward
 
@@ -70,7 +70,7 @@ def test_the_template_is_all_missing_and_the_solution_passes():
     assert "dx = None  # TODO" in template and "dx, dgamma, dbeta = None, None, None  # TODO" in template
     assert "torch" not in template and "def layernorm(" not in template and "LAYERS" not in template
     blank = ex.check(ex.template, Settings())
-    assert blank.error is None and {v.status for v in blank.variables} == {MISSING} and len(blank.variables) == 5
+    assert blank.error is None and {v.status for v in blank.variables} == {MISSING} and len(blank.variables) == 9
     assert ex.check(FIXTURES / "leaky_norm_solution.py", Settings(seed=5)).passed
 
 
@@ -84,13 +84,17 @@ def test_the_template_is_all_missing_and_the_solution_passes():
     ],
 )  # fmt: skip
 def test_a_wrong_backward_fails_at_that_function_named(tmp_path, old, new, failing, kind, words):
+    """...and norm_leaky, which calls it (CALLS), fails only through it: it inherits."""
     path = tmp_path / "mine.py"
     path.write_text(SOLUTION.replace(old, new))
     report = exercise().check(path, Settings())
-    wrong = [v for v in report.variables if v.status != PASS]
-    assert [v.name for v in wrong] == [failing]
-    assert wrong[0].root_cause and wrong[0].diagnosis_kind == kind and words in wrong[0].diagnosis
-    assert wrong[0].line == SOLUTION.replace(old, new).splitlines().index(f"    {new}") + 1
+    wrong = {v.name: v for v in report.variables if v.status != PASS}
+    cause = wrong.pop(failing)
+    assert cause.root_cause and cause.diagnosis_kind == kind and words in cause.diagnosis
+    assert cause.line == SOLUTION.replace(old, new).splitlines().index(f"    {new}") + 1
+    assert wrong and {v.inherited_from for v in wrong.values()} == {failing.partition(".")[0]}
+    assert {n.partition(".")[0] for n in wrong} == {"norm_leaky_backward"}
+    assert f"root cause: your {failing.partition('.')[0]}; norm_leaky_backward" in " ".join(report.notes)
 
 
 def test_a_changed_given_forward_is_shown():
@@ -132,7 +136,7 @@ def test_list_init_check_hint_reset_solution_in_a_workspace(workspace, monkeypat
     mine = workspace / "exercises" / "leaky_norm.py"
     assert mine.read_text() == exercise().template.read_text()
     code, blank = ninja("check", "leaky_norm")
-    assert code == 1 and "0/5 correct (5 missing)" in blank
+    assert code == 1 and "0/9 correct (9 missing)" in blank
     code, solved = ninja("check", "leaky_norm", "--file", "leaky_norm_solution.py", "--format", "json")
     assert code == 0 and json.loads(solved)["passed"] is True
     code, hint = ninja("hint", "leaky_norm", "layernorm_backward", "--level", "3")
@@ -159,8 +163,8 @@ def test_grade_a_class_on_it(workspace):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     graded = {Path(r["submission"]).name: r for r in json.loads(out.read_text())}
-    assert graded["good"]["score"] == graded["good"]["max_score"] == 5
-    assert graded["bad"]["score"] == 4
+    assert graded["good"]["score"] == graded["good"]["max_score"] == 9
+    assert graded["bad"]["score"] == 7  # layernorm_backward.dbeta, and norm_leaky_backward.dbeta through it
 
 
 def test_course_init_carries_the_file_and_its_template(tmp_path):
@@ -217,6 +221,8 @@ REFERENCE = "def relu(x):\n    return x.clamp(min=0)\n"
         ('"""R."""\nimport numpy as np\nLAYERS = {"relu": ("x",)}\n' + CASES
          + "def relu_forward(x):\n    return np.maximum(x, 0), x\ndef relu_backward(dout, cache):\n    return dout.sum(0)\n",
          "relu_backward gives (4,) for dx (3, 4): return one gradient per LAYERS entry, in order"),
+        ('"""R."""\nLAYERS = {"relu": ("x",)}\nCALLS = {"relu": ("affine",)}\n' + REFERENCE + CASES,
+         "CALLS['relu'] must name layers of LAYERS other than itself, in a tuple: not 'affine'; layers: relu"),
         ('"""R."""\ndef parameters(g): ...\n', "define inputs(...), forward(...)"),
         ('"""R."""\n', "define parameters(...), inputs(...), forward(...) (or LAYERS, for CS231n-style"),
     ],

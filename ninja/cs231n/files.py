@@ -12,6 +12,7 @@ by the track's own engine (cases, named mistakes, the judge) as the bundled laye
     GIVEN = ("leaky_relu_forward",)    # optional: forwards handed to the learner as written here
     HINTS = {"layernorm_backward": ("...", "...", "...")}  # optional, per function; level 1 derived
     MISTAKES = {"layernorm": {"words": lambda inputs, dout: {"dx": array}}}  # optional; dout None: the forward's out
+    CALLS = {"norm_leaky": ("layernorm", "leaky_relu")}  # optional: the layers a layer calls (inheritance)
 
 A file of this kind is told from a tapped forward's by LAYERS (ninja/registry.py: file_kind).
 docs/writing-exercises.md says it all.
@@ -33,6 +34,7 @@ import torch
 
 from ninja.cs231n.cases import Case, Unit, rng_for
 from ninja.cs231n.exercise import FunctionsExercise
+from ninja.cs231n.inherit import Callee
 from ninja.cs231n.mistakes import Mistake
 from ninja.results import PASS, Report
 from ninja.settings import Settings
@@ -371,6 +373,27 @@ def derived_hints(unit: Unit) -> dict[str, tuple[str, str, str]]:
     }
 
 
+def with_callees(module: ModuleType, name: str, units: tuple[Unit, ...], where: str) -> tuple[Unit, ...]:
+    """CALLS (layer -> the layers its functions call, deepest first): the judge's inheritance, as
+    for the bundled networks: a result that fails only through the learner's callee inherits."""
+    calls = getattr(module, "CALLS", None) or {}
+    named = {u.forward.removesuffix("_forward"): u for u in units}
+    if not isinstance(calls, Mapping):
+        raise ExerciseFileError(
+            f'{where}: CALLS must be a dict: layer -> the layers it calls, like {{"net": ("affine",)}}'
+        )
+    for layer, callees in calls.items():
+        unknown = [c for c in ((layer,) if isinstance(callees, str) else (layer, *callees)) if c not in named]
+        if isinstance(callees, str) or unknown or layer in callees:
+            raise ExerciseFileError(
+                f"{where}: CALLS[{layer!r}] must name layers of LAYERS other than itself, in a tuple"
+                f"{': not ' + ', '.join(map(repr, unknown)) if unknown else ''}; layers: {', '.join(named)}"
+            )
+    return tuple(
+        replace(u, calls=tuple(Callee(name, named[c]) for c in calls.get(layer, ()))) for layer, u in named.items()
+    )
+
+
 def from_module(module: ModuleType, name: str, path: Path) -> FileExercise:
     """Validate a module that defines LAYERS and build its exercise; ExerciseFileError says what is wrong."""
     where = str(path)
@@ -386,7 +409,7 @@ def from_module(module: ModuleType, name: str, path: Path) -> FileExercise:
     layers = layers_of(module, where)
     mistakes = mistakes_of(module, layers, where)
     built = [unit_of(module, layer, wrt, mistakes[layer], where) for layer, wrt in layers.items()]
-    units = tuple(u for u, _ in built)
+    units = with_callees(module, name, tuple(u for u, _ in built), where)
     forwards = tuple(u.forward for u in units)
     defined = [f for f in forwards if function(module, f)]
     why = "which is no forward this file defines (a given one is handed to the learner as written here)"
@@ -645,7 +668,7 @@ def {name}(dout, cache):  # ninja dev check: this backward's gradients negated
 
 def negated(exercise: FileExercise, solution: Path) -> list[str]:
     """The solution with one backward's gradients negated at a time: that backward's results fail,
-    named (the sign flipped), and every other result passes."""
+    named (the sign flipped), and every other result passes or inherits from it (CALLS)."""
     import tempfile
 
     failures = []
@@ -657,7 +680,7 @@ def negated(exercise: FileExercise, solution: Path) -> list[str]:
             report = exercise.check(broken, Settings())
             wrong = [v for v in report.variables if v.status != PASS]
             unnamed = [v.name for v in wrong if v.name.startswith(f"{back}.") and v.diagnosis_kind != "factor"]
-            strays = [v.name for v in wrong if not v.name.startswith(f"{back}.")]
+            strays = [v.name for v in wrong if not v.name.startswith(f"{back}.") and v.inherited_from != back]
             if not wrong or unnamed or strays:
                 said = (
                     "passes"
