@@ -87,12 +87,11 @@ class FileExercise(FunctionsExercise):
 
     @property
     def template(self) -> Path:
-        assert self.template_file is not None  # loaded() always writes one
-        return self.template_file
+        return self.template_file or super().template
 
     @property
     def solution(self) -> Path:
-        return self.solution_file or Path("no solution given")
+        return self.solution_file or super().solution  # none bundled: ninja.toml's [exercises.NAME] solution
 
 
 def assigning_line(source: str, result: str, exercise: FunctionsExercise) -> int | None:
