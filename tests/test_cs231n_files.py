@@ -221,6 +221,8 @@ REFERENCE = "def relu(x):\n    return x.clamp(min=0)\n"
         ('"""R."""\nimport numpy as np\nLAYERS = {"relu": ("x",)}\n' + CASES
          + "def relu_forward(x):\n    return np.maximum(x, 0), x\ndef relu_backward(dout, cache):\n    return dout.sum(0)\n",
          "relu_backward gives (4,) for dx (3, 4): return one gradient per LAYERS entry, in order"),
+        ('"""R."""\nLAYERS = {"relu": ("x", "w")}\n' + REFERENCE.replace("(x)", "(x, w)") + CASES.replace(
+            '}]', ', "w": rng.standard_normal(3)}]'), "relu's reference does not use one of x, w on case 1"),
         ('"""R."""\nLAYERS = {"relu": ("x",)}\nCALLS = {"relu": ("affine",)}\n' + REFERENCE + CASES,
          "CALLS['relu'] must name layers of LAYERS other than itself, in a tuple: not 'affine'; layers: relu"),
         ('"""R."""\ndef parameters(g): ...\n', "define inputs(...), forward(...)"),

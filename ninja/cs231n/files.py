@@ -277,6 +277,11 @@ def reference_runs(unit: Unit, case: Case, where: str) -> None:
     try:
         found = expected(replace(unit, mistakes=()), case, None)
     except Exception as e:  # noqa: BLE001 (an instructor's reference)
+        if "not have been used in the graph" in str(e):
+            raise ExerciseFileError(
+                f"{where}: {what}'s reference does not use one of {', '.join(unit.wrt)} on {case.label}: "
+                f"take what it does not use out of LAYERS[{what!r}]"
+            ) from None
         raise ExerciseFileError(f"{where}: {what}'s reference raised {type(e).__name__} on {case.label}: {e}") from None
     grads = found["backward"][unit.backward[0]]["values"]
     for w in unit.wrt:
