@@ -139,6 +139,10 @@ def test_list_init_check_hint_reset_solution_in_a_workspace(workspace, monkeypat
     assert code == 1 and "0/9 correct (9 missing)" in blank
     code, solved = ninja("check", "leaky_norm", "--file", "leaky_norm_solution.py", "--format", "json")
     assert code == 0 and json.loads(solved)["passed"] is True
+    code, part = ninja("check", "leaky_norm", "--file", "leaky_norm_solution.py", "--only", "relu")
+    assert (
+        code == 0 and "1/1 correct: leaky_norm passes (--only relu: 1 of 9 results)" in part
+    )  # the given forward not counted
     code, hint = ninja("hint", "leaky_norm", "layernorm_backward", "--level", "3")
     assert code == 0 and "dxhat = dout * gamma" in hint
     code, first = ninja("hint", "leaky_norm")  # the first result not right yet, level 1 derived

@@ -72,9 +72,13 @@ class FileExercise(FunctionsExercise):
         """The track's judge; a given forward's result is shown only where the learner's file
         changed it (it no longer passes: what its backward is fed is not the file's)."""
         report = super().judge(data, settings, cache)
+        judged = len(report.variables)
         report.variables = [
             v for v in report.variables if v.name.partition(".")[0] not in self.given or v.status != PASS
         ]
+        if report.scope is not None and len(report.variables) != judged:  # a part of it: counted again
+            several = isinstance(data["source"], dict)
+            report.scope = self.scope(len(report.variables), self.selected is None, several)
         source = data.get("source")
         for v in report.variables:
             if v.root_cause and isinstance(source, str):
