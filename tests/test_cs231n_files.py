@@ -205,6 +205,7 @@ REFERENCE = "def relu(x):\n    return x.clamp(min=0)\n"
     [
         ('LAYERS = {"relu": ("x",)}\n' + REFERENCE + CASES, "start the file with a docstring"),
         ('"""R."""\nLAYERS = ["relu"]\n', "LAYERS must be a dict: layer name -> its inputs"),
+        ('"""R."""\nLAYERS = {"relu": 5}\n', "LAYERS['relu'] must be a tuple of the inputs its backward returns"),
         ('"""R."""\nLAYERS = {"relu": ("x",)}\n' + REFERENCE, "define relu_cases(rng), the cases relu is checked on"),
         ('"""R."""\nLAYERS = {"relu": ("x",)}\n' + CASES,
          "relu: define a torch reference relu(...) -> out, or the NumPy pair relu_forward(...) -> (out, cache)"),
@@ -229,6 +230,10 @@ REFERENCE = "def relu(x):\n    return x.clamp(min=0)\n"
             '}]', ', "w": rng.standard_normal(3)}]'), "relu's reference does not use one of x, w on case 1"),
         ('"""R."""\nLAYERS = {"relu": ("x",)}\nCALLS = {"relu": ("affine",)}\n' + REFERENCE + CASES,
          "CALLS['relu'] must name layers of LAYERS other than itself, in a tuple: not 'affine'; layers: relu"),
+        ('"""R."""\nLAYERS = {"relu": ("x",)}\nCALLS = {"relu": 3}\n' + REFERENCE + CASES,
+         "CALLS['relu'] must name layers of LAYERS other than itself, in a tuple; layers: relu"),
+        ('"""R."""\nLAYERS = {"relu": ("x",)}\nHINTS = {"relu_forward": 3}\n' + REFERENCE + CASES,
+         "HINTS['relu_forward'] must be one to three strings (levels 1-3)"),
         ('"""R."""\ndef parameters(g): ...\n', "define inputs(...), forward(...)"),
         ('"""R."""\n', "define parameters(...), inputs(...), forward(...) (or LAYERS, for CS231n-style"),
     ],

@@ -82,7 +82,7 @@ class FileExercise(FunctionsExercise):
         source = data.get("source")
         for v in report.variables:
             if v.root_cause and isinstance(source, str):
-                v.line = assigning_line(source, v.name, self) or v.line
+                v.line = assigning_line(source, v.name, self, v.line) or v.line
             if v.name.partition(".")[0] in self.given:
                 v.note = "; ".join(
                     n for n in (f"{v.name.partition('.')[0]} is given: keep it as the template has it", v.note) if n
@@ -98,15 +98,16 @@ class FileExercise(FunctionsExercise):
         return self.solution_file or super().solution  # none bundled: ninja.toml's [exercises.NAME] solution
 
 
-def assigning_line(source: str, result: str, exercise: FunctionsExercise) -> int | None:
+def assigning_line(source: str, result: str, exercise: FunctionsExercise, line: int | None) -> int | None:
     """The line of the last statement that assigns what the function returns as `result`
-    (layernorm_backward.dgamma: `dgamma = ...`), where no named mistake points at a statement."""
+    (layernorm_backward.dgamma: `dgamma = ...`), where the judge points at the function's def
+    (`line`: no named mistake of the track's points at a statement); else None."""
     from ninja.cs231n.mistakes import parsed_function, simple_statements
 
     function_name, _, output = result.partition(".")
     unit = next((u for u in exercise.units if function_name in u.names), None)
     found = parsed_function(source, function_name)
-    if unit is None or found is None:
+    if unit is None or found is None or line not in (None, getattr(found, "lineno", None)):
         return None
     position = 0 if function_name == unit.forward else unit.wrt.index(output[1:])
     returned = [n.value for n in getattr(found, "body", []) if isinstance(n, ast.Return) and n.value is not None]
@@ -305,7 +306,7 @@ def layers_of(module: ModuleType, where: str) -> dict[str, tuple[str, ...]]:
     for name, wrt in table.items():
         if not (isinstance(name, str) and name.isidentifier()):
             raise ExerciseFileError(f"{where}: LAYERS has {name!r}: a layer's name must be a Python name")
-        if isinstance(wrt, str) or not wrt or not all(isinstance(w, str) for w in wrt):
+        if not isinstance(wrt, (tuple, list)) or not wrt or not all(isinstance(w, str) for w in wrt):
             raise ExerciseFileError(
                 f'{where}: LAYERS[{name!r}] must be a tuple of the inputs its backward returns gradients for, like ("x",)'
             )
@@ -345,8 +346,8 @@ def hints_of(module: ModuleType, units, where: str) -> dict[str, tuple[str, str,
         derived = derived_hints(unit)
         for name in unit.names:
             words = written.get(name, ())
-            words = (words,) if isinstance(words, str) else tuple(words)
-            if len(words) > 3 or not all(isinstance(w, str) for w in words):
+            words = (words,) if isinstance(words, str) else words
+            if not isinstance(words, (tuple, list)) or len(words) > 3 or not all(isinstance(w, str) for w in words):
                 raise ExerciseFileError(f"{where}: HINTS[{name!r}] must be one to three strings (levels 1-3)")
             hints[name] = cast(tuple[str, str, str], (*words, *derived[name][len(words) :]))
     unknown = [n for n in written if n not in functions]
@@ -356,6 +357,7 @@ def hints_of(module: ModuleType, units, where: str) -> dict[str, tuple[str, str,
 
 
 def derived_hints(unit: Unit) -> dict[str, tuple[str, str, str]]:
+    """Per function of the unit: 1 the shapes on the first case, 2 and 3 the general rule."""
     case = unit.cases(0, None)[0]
     shapes = {k: tuple(np.shape(v)) for k, v in case.inputs.items() if isinstance(v, np.ndarray)}
     with torch.no_grad():
@@ -391,8 +393,9 @@ def with_callees(module: ModuleType, name: str, units: tuple[Unit, ...], where: 
             f'{where}: CALLS must be a dict: layer -> the layers it calls, like {{"net": ("affine",)}}'
         )
     for layer, callees in calls.items():
-        unknown = [c for c in ((layer,) if isinstance(callees, str) else (layer, *callees)) if c not in named]
-        if isinstance(callees, str) or unknown or layer in callees:
+        listed = isinstance(callees, (tuple, list))
+        unknown = [c for c in (layer, *(callees if listed else ())) if c not in named]
+        if not listed or unknown or layer in callees:
             raise ExerciseFileError(
                 f"{where}: CALLS[{layer!r}] must name layers of LAYERS other than itself, in a tuple"
                 f"{': not ' + ', '.join(map(repr, unknown)) if unknown else ''}; layers: {', '.join(named)}"
