@@ -152,7 +152,10 @@ def numpy_trusted(forward: Callable, backward: Callable, args: tuple[str, ...], 
         @staticmethod
         def forward(ctx, t, *leaves):
             given = {a: as_numpy(t[a]) for a in args} | {w: leaf.detach().numpy() for w, leaf in zip(wrt, leaves)}
-            out, cache = forward(*given.values())
+            returned = forward(*given.values())
+            if not (isinstance(returned, tuple) and len(returned) == 2):
+                raise ValueError(f"{forward.__name__} must return (out, cache)")
+            out, cache = returned
             ctx.cache, ctx.leaves = cache, leaves
             return torch.as_tensor(np.asarray(out, dtype=np.float64))
 
@@ -270,11 +273,11 @@ def unit_of(module: ModuleType, name: str, wrt, mistakes: tuple[Mistake, ...], w
     cases = cases_of(make, name, args)
     unit = Unit(f"{name}_forward", "layer", wrt, cases, trusted, backward=(f"{name}_backward",), mistakes=mistakes)
     for case in cases(0):
-        reference_runs(unit, case, where)
+        reference_runs(unit, case, where, () if reference else (name,))
     return unit, reference is None
 
 
-def reference_runs(unit: Unit, case: Case, where: str) -> None:
+def reference_runs(unit: Unit, case: Case, where: str, numpy_pairs: tuple[str, ...]) -> None:
     """The reference on one case: a float output, and one gradient per LAYERS entry in its shape."""
     from ninja.cs231n.cases import expected
 
@@ -287,7 +290,10 @@ def reference_runs(unit: Unit, case: Case, where: str) -> None:
                 f"{where}: {what}'s reference does not use one of {', '.join(unit.wrt)} on {case.label}: "
                 f"take what it does not use out of LAYERS[{what!r}]"
             ) from None
-        raise ExerciseFileError(f"{where}: {what}'s reference raised {type(e).__name__} on {case.label}: {e}") from None
+        torch_only = "" if what in numpy_pairs else f" ({what}(...) gets float64 tensors: compute with torch)"
+        raise ExerciseFileError(
+            f"{where}: {what}'s reference raised {type(e).__name__} on {case.label}: {e}{torch_only}"
+        ) from None
     grads = found["backward"][unit.backward[0]]["values"]
     for w in unit.wrt:
         shape = tuple(np.shape(case.inputs[w]))
@@ -629,7 +635,9 @@ def named_mistakes_compute(exercise: FileExercise) -> list[str]:
             for case in unit.cases(0, None):
                 found = wrong_mistake(unit, mistake, case, dout_for, frozen)
                 if found:
-                    failures.append(f"MISTAKES[{layer!r}][{mistake.message!r}] on {case.label}: {found}")
+                    failures.append(
+                        f"{exercise.source_file}: MISTAKES[{layer!r}][{mistake.message!r}] on {case.label}: {found}"
+                    )
                     break
     return failures
 

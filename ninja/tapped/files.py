@@ -280,8 +280,9 @@ def names_option(
     value = getattr(module, option, None)
     if value is None:
         return tuple(default() if callable(default) else default)
-    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-        raise ExerciseFileError(f'{where_}: {option} must be a tuple of names, like ("h", "W1")')
+    if not isinstance(value, (tuple, list)) or not all(isinstance(v, str) for v in value):
+        like = f"({', '.join(map(repr, list(allowed)[:2]))},)" if allowed else '("name",)'
+        raise ExerciseFileError(f"{where_}: {option} must be a tuple of names, like {like}")
     unknown = [v for v in value if v not in allowed]
     if unknown:
         raise ExerciseFileError(
