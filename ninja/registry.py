@@ -136,10 +136,10 @@ def load_file(path: Path, name: str, solution: Path | None = None) -> Exercise:
 
 def dev_check(path: Path, solution: Path | None = None, name: str | None = None):
     """`ninja dev check`: the checks of the file's kind (ninja/devcheck.py's for a tapped forward,
-    ninja/cs231n/files.py's for LAYERS); a devcheck.Outcome. Raises devcheck.DevCheckUsage for a
+    ninja/cs231n/filecheck.py's for LAYERS); a devcheck.Outcome. Raises devcheck.DevCheckUsage for a
     path that is no readable .py file."""
     from ninja import devcheck
-    from ninja.cs231n import files as pairs
+    from ninja.cs231n import filecheck
     from ninja.tapped import files
 
     path = devcheck.readable(Path(path), "FILE")
@@ -150,7 +150,7 @@ def dev_check(path: Path, solution: Path | None = None, name: str | None = None)
     except files.ExerciseFileError as e:
         return devcheck.Outcome(name or path.stem, failures=[str(e)])
     if file_kind(module) == LAYERS:
-        return pairs.dev_check(module, path, solution, name or path.stem)
+        return filecheck.dev_check(module, path, solution, name or path.stem)
     return devcheck.dev_check(path, solution, name, module)
 
 
