@@ -74,7 +74,7 @@ def readable(path: Path, what: str) -> Path:
 def dev_check(path: Path, solution: Path | None = None, name: str | None = None, module=None) -> Outcome:
     """Every check above on the tapped exercise file at `path` (named `name`, default its stem;
     `module`: the file already imported). ninja/registry.py's dev_check picks the checks of a
-    file's kind: these, or CS231n's (ninja/cs231n/files.py)."""
+    file's kind: these, or CS231n's (ninja/cs231n/filecheck.py)."""
     path = readable(Path(path), "FILE")
     if solution is not None:
         readable(Path(solution), "--solution")
