@@ -154,6 +154,33 @@ def test_list_init_check_hint_reset_solution_in_a_workspace(workspace, monkeypat
     assert code == 0 and "dgamma = (dout * xhat).sum(0)" in shown
 
 
+@pytest.mark.slow  # a process of its own, a class graded, a wheel built: seconds
+def test_watch_checks_it_and_hints(workspace):
+    import sys
+
+    import pexpect
+
+    (workspace / "exercises").mkdir()
+    (workspace / "exercises" / "leaky_norm.py").write_text(exercise().template.read_text())
+    child = pexpect.spawn(
+        sys.executable, ["-m", "ninja", "watch", "leaky_norm"], cwd=str(workspace), encoding="utf-8", timeout=90,
+        dimensions=(60, 200), env={"PATH": "/usr/bin:/bin", "TERM": "xterm", "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    child.expect_exact("check #1")
+    child.expect_exact("h hint · q quit")
+    child.send("h")
+    child.expect_exact("hint 1/3 for leaky_relu_backward.dx")  # `ninja hint leaky_norm`'s words
+    fresh = workspace / "exercises" / "leaky_norm.py.tmp~"
+    fresh.write_text(SOLUTION)
+    fresh.replace(workspace / "exercises" / "leaky_norm.py")
+    child.expect_exact("leaky_norm passes")
+    child.send("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+@pytest.mark.slow  # a process of its own, a class graded, a wheel built: seconds
 def test_grade_a_class_on_it(workspace):
     subs = workspace / "subs"
     for who, text in {"good": SOLUTION, "bad": SOLUTION.replace("dbeta = dout.sum(0)", "dbeta = -dout.sum(0)")}.items():
@@ -171,6 +198,7 @@ def test_grade_a_class_on_it(workspace):
     assert graded["bad"]["score"] == 7  # layernorm_backward.dbeta, and norm_leaky_backward.dbeta through it
 
 
+@pytest.mark.slow  # a process of its own, a class graded, a wheel built: seconds
 def test_course_init_carries_the_file_and_its_template(tmp_path):
     """The docs' example (a torch reference, the forward given) goes to students; the fixture,
     whose file defines its backwards (a NumPy reference is its answer), never does."""
