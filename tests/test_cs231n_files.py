@@ -74,6 +74,21 @@ def test_the_template_is_all_missing_and_the_solution_passes():
     assert ex.check(FIXTURES / "leaky_norm_solution.py", Settings(seed=5)).passed
 
 
+def test_a_given_forward_takes_the_helpers_it_reads_into_the_template(tmp_path):
+    path = tmp_path / "helper.py"
+    path.write_text(
+        '"""Leaky, with a helper."""\nimport numpy as np\nimport torch\nLAYERS = {"leaky": ("x",)}\n'
+        'GIVEN = ("leaky_forward",)\nSLOPE = 0.1\ndef slope_of(x):\n    return np.where(x > 0, 1.0, SLOPE)\n'
+        "def leaky(x):\n    return torch.where(x > 0, x, SLOPE * x)\ndef leaky_forward(x):\n"
+        "    return x * slope_of(x), x\ndef leaky_cases(rng):\n    return [{'x': rng.standard_normal((3, 4))}]\n"
+    )
+    ex = registry.load_file(path, "helper")
+    template = ex.template.read_text()
+    assert "SLOPE = 0.1" in template and "def slope_of(x):" in template
+    assert "torch" not in template and "def leaky(" not in template and "leaky_cases" not in template
+    assert [v.status for v in ex.check(ex.template, Settings()).variables] == [MISSING]
+
+
 @pytest.mark.parametrize(
     "old, new, failing, kind, words",
     [

@@ -462,11 +462,12 @@ def template(exercise: FileExercise, module: ModuleType, given: tuple[str, ...])
     source = Path(exercise.source_file).read_text(encoding="utf-8")  # type: ignore[arg-type]
     doc = ast.get_docstring(ast.parse(source)) or exercise.title
     kept = [inspect.getsource(getattr(module, f)) for f in given]
+    layers = [u.forward.removesuffix("_forward") for u in exercise.units]
     parts = [
         f'"""{doc}\n\n    ninja check {exercise.name}     # each function against PyTorch autograd, case by case\n'
         f'    ninja hint {exercise.name}      # a hint for the first function that is wrong\n"""',
         "",
-        header(source, "\n".join(kept)),
+        header(source, "\n".join(kept), {*exercise.functions, *layers, *(f"{layer}_cases" for layer in layers)}),
     ]
     for unit in exercise.units:
         for name in unit.names:
@@ -498,15 +499,25 @@ def stub(module: ModuleType, unit: Unit, name: str) -> str:
     )
 
 
-def header(source: str, kept: str) -> str:
-    """`import numpy as np`, and the file's imports and top-level names the given forwards read."""
-    read = {n.id for n in ast.walk(ast.parse(textwrap.dedent(kept) or "pass")) if isinstance(n, ast.Name)} | {"np"}
+def header(source: str, kept: str, learners: set[str]) -> str:
+    """`import numpy as np`, and what the given forwards read of the file: its imports, constants
+    and helper functions (and what those read), never the learner's functions (`learners`)."""
+    tree = ast.parse(source)
+    helpers = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name not in learners}
+    read: set[str] = {"np"}
+    todo: list[ast.AST] = [ast.parse(textwrap.dedent(kept) or "pass")]
+    while todo:
+        new = {n.id for n in ast.walk(todo.pop()) if isinstance(n, ast.Name)} - read
+        read |= new
+        todo += [helpers[name] for name in new if name in helpers]
     lines = []
-    for node in ast.parse(source).body:
+    for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             bound = {(a.asname or a.name).split(".")[0] for a in node.names}
             if bound & read:
                 lines.append(ast.get_source_segment(source, node))
         elif isinstance(node, ast.Assign) and {t.id for t in node.targets if isinstance(t, ast.Name)} & read:
             lines.append(ast.get_source_segment(source, node))
+        elif isinstance(node, ast.FunctionDef) and node.name in helpers and node.name in read:
+            lines.append("\n\n" + (ast.get_source_segment(source, node) or ""))
     return "\n".join(line for line in lines if line) or "import numpy as np"
