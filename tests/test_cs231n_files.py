@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_ninja
+from conftest import ROOT, run_ninja, watch_until_it_passes
 
 from ninja import registry
 from ninja.cs231n import files as pairs
@@ -171,28 +171,8 @@ def test_list_init_check_hint_reset_solution_in_a_workspace(workspace, monkeypat
 
 @pytest.mark.slow  # a process of its own, a class graded, a wheel built: seconds
 def test_watch_checks_it_and_hints(workspace):
-    import sys
-
-    import pexpect
-
-    (workspace / "exercises").mkdir()
-    (workspace / "exercises" / "leaky_norm.py").write_text(exercise().template.read_text())
-    child = pexpect.spawn(
-        sys.executable, ["-m", "ninja", "watch", "leaky_norm"], cwd=str(workspace), encoding="utf-8", timeout=90,
-        dimensions=(60, 200), env={"PATH": "/usr/bin:/bin", "TERM": "xterm", "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
-    child.expect_exact("check #1")
-    child.expect_exact("h hint · q quit")
-    child.send("h")
-    child.expect_exact("hint 1/3 for leaky_relu_backward.dx")  # `ninja hint leaky_norm`'s words
-    fresh = workspace / "exercises" / "leaky_norm.py.tmp~"
-    fresh.write_text(SOLUTION)
-    fresh.replace(workspace / "exercises" / "leaky_norm.py")
-    child.expect_exact("leaky_norm passes")
-    child.send("q")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    hint = ("hint 1/3 for leaky_relu_backward.dx",)  # `ninja hint leaky_norm`'s words
+    watch_until_it_passes(workspace, "leaky_norm", exercise().template.read_text(), SOLUTION, hint)
 
 
 @pytest.mark.slow  # a process of its own, a class graded, a wheel built: seconds
