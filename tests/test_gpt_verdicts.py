@@ -125,19 +125,29 @@ cmp("z", dz, z)
 # ---- gpt5: the gradients forward_backward returns
 
 
+GPT5_EDITS = [  # (the template's line, the learner's), and the line a wrong gradient is shown at
+    ("    dwte = None  # TODO", "    dwte = torch.ones_like(wte)", "dwte = torch.ones_like(wte)"),
+    ('        "lnfb": dlnfb,', '        "lnfb": torch.zeros_like(lnfb),', '"lnfb": torch.zeros_like(lnfb),'),
+    ("    dqkvw_1 = None  # TODO", '    grads = {}\n    grads["qkvw"] = torch.ones_like(qkvw_1)',
+     'grads["qkvw"] = torch.ones_like(qkvw_1)'),
+    ('        "qkvw_1": dqkvw_1,', '        "qkvw_1": grads["qkvw"],', None),
+]  # fmt: skip
+
+
 def test_gpt5_points_at_the_line_of_forward_backward_that_computed_a_gradient(tmp_path):
     """Not at the template's line that unpacks the returned dict: at the statement inside the
-    function that last wrote what it returns, or the dict's entry where that is no plain name."""
-    source = solution("gpt5")
-    assert source.count("    return loss, {") == 1 and source.count('"lnfb": dlnfb,') == 1
-    source = source.replace("    return loss, {", "    dwpe = dwpe * 2\n    dwte = dwte + 1\n    return loss, {")
-    source = source.replace('"lnfb": dlnfb,', '"lnfb": 2 * dlnfb,')
+    function that last wrote what it returns, the dict's entry where that is no plain name, or the
+    statement that stored the key (`grads["qkvw"] = ...`, as a helper shared by both blocks does)."""
+    source = (ROOT / "exercises" / "gpt5.py").read_text()
+    for template_line, theirs, _ in GPT5_EDITS:
+        assert source.count(template_line + "\n") == 1, template_line
+        source = source.replace(template_line + "\n", theirs + "\n")
     path = tmp_path / "gpt5.py"
     path.write_text(source)
     report = checked("gpt5", path)
     lines = source.splitlines()
     wrong = {v.name: lines[v.line - 1].strip() for v in report.variables if v.status == "fail"}
-    assert wrong == {"wte": "dwte = dwte + 1", "wpe": "dwpe = dwpe * 2", "lnfb": '"lnfb": 2 * dlnfb,'}
+    assert wrong == dict(zip(("wte", "lnfb", "qkvw_1"), (shown for *_, shown in GPT5_EDITS[:3])))
     wte = next(v for v in report.variables if v.name == "wte")  # no common slip: the line and what it is made of
     assert wte.diagnosis.startswith("dwte is not autograd's") and "local rule" not in wte.diagnosis
 

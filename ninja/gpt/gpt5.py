@@ -8,6 +8,7 @@ names sampled from your model.
 """
 
 import ast
+import re
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -73,22 +74,32 @@ FUNCTION = "forward_backward"
 
 
 def computed_in(tree: ast.Module, function: str, changes: dict[str, list[int]]) -> dict[str, list[int]]:
-    """name -> [the line of `function` that last computes what it returns under the key name]
-    (`return loss, {"wte": dwte, ...}` or `grads["wte"] = dwte`: the last statement that binds or
-    changes dwte; the entry's own line where the value is no plain name), for the names whose only
-    module-level change after the call of `function` unpacks its result."""
+    """name -> [the line that last computes what `function` returns under the key name], for the
+    names whose only module-level change after the call of `function` unpacks its result: for
+    `return loss, {"wte": dwte, ...}`, the last statement of `function` that binds or changes dwte
+    (the entry's own line where the value is no plain name); for a dict filled by key
+    (`dx, grads["lnfb"] = ...`, a helper's `g["qkvw"] = ...` for qkvw_0 and qkvw_1), the last
+    statement in the file that stores that key."""
     found = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == function]
     calls = [s.lineno for s in runner.module_statements(tree, as_main=True) if calls_function(s, function)]
     if not found or not calls:
         return {}
     body = [s for s in ast.walk(found[-1]) if isinstance(s, ast.stmt) and s is not found[-1]]
+    entries, stored = dict_entries(found[-1]), stored_keys(tree)
     lines = {}
-    for key, value in returned(found[-1], set(changes)).items():
-        after = [line for line in changes[key] if line > calls[-1]]
-        if len(after) != 1:
+    for key in changes:
+        if len([line for line in changes[key] if line > calls[-1]]) != 1:
             continue  # changed again after the unpacking: the module-level line is the one that counts
-        changing = [s.lineno for s in body if isinstance(value, ast.Name) and value.id in runner.changed_names(s)]
-        lines[key] = [max(changing, default=value.lineno)]
+        value, line = entries.get(key), None
+        if isinstance(value, ast.Name):
+            line = max((s.lineno for s in body if value.id in runner.changed_names(s)), default=value.lineno)
+        elif value is not None and not isinstance(value, ast.Subscript):
+            line = value.lineno
+        else:
+            by_key = value.slice.value if value is not None and isinstance(value.slice, ast.Constant) else key
+            line = stored.get(str(by_key)) or stored.get(re.sub(r"_\d+$", "", key))
+        if line:
+            lines[key] = [line]
     return lines
 
 
@@ -99,22 +110,29 @@ def calls_function(statement: ast.stmt, function: str) -> bool:
     )
 
 
-def returned(function: ast.FunctionDef, keys: set[str]) -> dict[str, ast.expr]:
-    """key -> the expression `function` puts under it in a dict of string keys (a literal, or
-    `grads["wte"] = ...`)."""
-    values: dict[str, ast.expr] = {}
-    for node in ast.walk(function):
-        if isinstance(node, ast.Dict):
-            values |= {
-                k.value: v for k, v in zip(node.keys, node.values) if isinstance(k, ast.Constant) and k.value in keys
-            }
-        elif isinstance(node, ast.Assign):
-            values |= {
-                t.slice.value: node.value
-                for t in node.targets
-                if isinstance(t, ast.Subscript) and isinstance(t.slice, ast.Constant) and t.slice.value in keys
-            }
-    return values
+def dict_entries(function: ast.FunctionDef) -> dict[str, ast.expr]:
+    """key -> the expression under it, in the dict literals of `function` with string keys."""
+    return {
+        k.value: v
+        for node in ast.walk(function)
+        if isinstance(node, ast.Dict)
+        for k, v in zip(node.keys, node.values)
+        if isinstance(k, ast.Constant) and isinstance(k.value, str)
+    }
+
+
+def stored_keys(tree: ast.Module) -> dict[str, int]:
+    """key -> the last line of the file whose statement stores x["key"] (`dx, grads["lnfb"] = ...`)."""
+    stored: dict[str, int] = {}
+    for statement in ast.walk(tree):
+        if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            for target in (node for t in targets for node in ast.walk(t)):
+                if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant):
+                    key = target.slice.value
+                    if isinstance(key, str):
+                        stored[key] = max(stored.get(key, 0), statement.lineno)
+    return stored
 
 
 _loaded = from_module(sys.modules[__name__], "gpt5")
