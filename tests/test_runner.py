@@ -79,6 +79,9 @@ def test_ctrl_c_in_an_endless_loop_shows_where_it_was(tmp_path):
         time.sleep(0.05)
     time.sleep(0.2)  # in the loop
     ninja.send_signal(signal.SIGINT)
-    out, err = ninja.communicate(timeout=60)
+    try:
+        out, err = ninja.communicate(timeout=60)
+    finally:
+        ninja.kill()  # never left running, whatever happened (no-op once it has exited)
     assert ninja.returncode == 130 and "Traceback" not in out + err  # as shells count Ctrl-C
     assert f"{path}:4: KeyboardInterrupt: stopped with Ctrl-C" in out or f"{path}:3: KeyboardInterrupt" in out

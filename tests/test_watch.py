@@ -16,6 +16,16 @@ from ninja.watch import is_python_file, poll_saves, polling_reason, watch_saves
 ROOT = Path(__file__).resolve().parent.parent
 
 
+SPAWNED: list = []  # every watch a test starts, closed after it whatever the test did
+
+
+@pytest.fixture(autouse=True)
+def no_watch_outlives_its_test():
+    yield
+    while SPAWNED:
+        SPAWNED.pop().close(force=True)
+
+
 def start_watch(workspace: Path, *args):
     child = pexpect.spawn(
         sys.executable,
@@ -26,6 +36,7 @@ def start_watch(workspace: Path, *args):
         dimensions=(60, 200),
         env={"PATH": "/usr/bin:/bin", "TERM": "xterm", "PYTHONPATH": str(ROOT)},
     )
+    SPAWNED.append(child)
     return child
 
 
@@ -273,6 +284,7 @@ def test_at_80_columns_watch_lays_out_like_check(tmp_path):
         sys.executable, ["-m", "ninja", "watch", "exercise1"], cwd=str(tmp_path), encoding="utf-8", timeout=60,
         dimensions=(200, 80), env={"PATH": "/usr/bin:/bin", "TERM": "xterm", "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
+    SPAWNED.append(child)
     child.expect_exact("check #1")
     screen = child.before
     child.expect_exact("quit")
