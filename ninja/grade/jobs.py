@@ -137,7 +137,7 @@ def allowed_imports(exercise, siblings: dict[str, bytes]) -> set[str]:
     """Beyond the audit's allowlist: the template's own imports and the submission's other files
     (as modules: layers.py is `layers`, cs231n/layers.py `cs231n.layers`)."""
     own = {str(Path(name).with_suffix("")).replace(os.sep, ".") for name in siblings}
-    return template_imports(exercise.template.read_text(encoding="utf-8")) | own
+    return own | template_imports(exercise.template.read_text(encoding="utf-8"))
 
 
 @functools.lru_cache(maxsize=16)

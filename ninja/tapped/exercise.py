@@ -501,7 +501,7 @@ def backward_autograd_lines(source: str, gradients: frozenset[str]) -> tuple[int
     end = runner.backward_end(source, gradients, as_main=True) or len(source.splitlines())
     writing = [
         s for s in runner.module_statements(tree, as_main=True)
-        if runner.changed_names(s) & gradients and s.lineno <= end and not runner.training_loop(s, gradients)
+        if runner.changed_names(s) & gradients and s.lineno <= end and not runner.training_loop(s, set(gradients))
     ]  # fmt: skip
     if not writing:
         return ()
