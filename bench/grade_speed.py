@@ -8,9 +8,10 @@ DIR/* --jobs N --timeout 2` once (every sandbox layer this machine has on), and 
 exercise1 --file F` as a subprocess on a few submissions of each kind (endless loops included, cut
 2 s after they start), each kind's mean scaled to its count in the class. Targets: grade <= 15 s wall, >= 25x faster than
 the baseline. Then forks children from a process that imported torch in alternated rounds of 10:
-bare, into PID and net namespaces, with the IPC namespace too, with the tmpfs folder, with every
-layer applied (namespaces, descriptors, limits, uid, tmpfs, Landlock, seccomp); prints each one's
-cost per child and its difference from a bare fork.
+bare, into PID and net namespaces, with the IPC namespace too, with the tmpfs folder, in a cgroup
+of its own (made with its limits, joined, killed and removed: where ninja can make one), with every
+layer applied (namespaces, descriptors, limits, uid, tmpfs, cgroup, Landlock, seccomp); prints each
+one's cost per child and its difference from a bare fork.
 """
 
 from __future__ import annotations
@@ -99,8 +100,11 @@ from ninja.grade import confine
 missing = {}
 user_namespace = os.geteuid() != 0 and confine.enter_user_namespace(missing)  # before torch starts a thread
 import torch
+from ninja.grade import cgroups
 from ninja.grade.sandbox import Limits
 policy = confine.Policy.build([])
+policy.cgroups = cgroups.Cgroups.open(policy.missing)
+share = cgroups.fair_share(2, 1024, cgroups.resident_bytes(), policy.processes)
 policy.user_namespace = user_namespace
 namespaces = confine.Namespaces(policy.missing)
 policy.namespaces = namespaces.available
@@ -109,12 +113,23 @@ pid_net.FLAGS = confine.CLONE_NEWPID | confine.CLONE_NEWNET
 folder = tempfile.mkdtemp()
 os.chmod(folder, 0o777)
 uid = confine.UID_BASE if policy.as_root else os.getuid()
+def in_cgroup(fork):
+    def forked():
+        files = policy.cgroups.make_job("bench", share)
+        pid = fork()
+        if pid == 0:
+            cgroups.join(files)
+        return pid
+    return forked if policy.cgroups else fork
+tmpfs = lambda: confine.private_folder(folder, 64, uid)
 VARIANTS = {
     "fork": (os.fork, None),
     "pid+net namespaces": (pid_net.fork, None),
     "+ipc namespace": (namespaces.fork, None),
-    "+tmpfs folder": (namespaces.fork, lambda: confine.private_folder(folder, 64, uid)),
-    "every layer": (namespaces.fork, lambda: policy.apply({"dir": folder, "slot": 0}, os.pipe()[1], Limits())),
+    "+tmpfs folder": (namespaces.fork, tmpfs),
+    "+cgroup": (in_cgroup(namespaces.fork), tmpfs),
+    "every layer": (in_cgroup(namespaces.fork),
+                    lambda: policy.apply({"dir": folder, "slot": 0}, os.pipe()[1], Limits())),
 }
 def children(count, variant):
     fork, inside = VARIANTS[variant]
@@ -126,8 +141,11 @@ def children(count, variant):
                 inside()
             os._exit(0)
         os.waitpid(pid, 0)
+        if policy.cgroups and "bench" in policy.cgroups.jobs:
+            policy.cgroups.end_job("bench")
     return (time.perf_counter() - start) / count
 names = list(VARIANTS) if namespaces.available else ["fork", "every layer"]
+names = [name for name in names if name != "+cgroup" or policy.cgroups]
 [children(3, name) for name in names]
 rounds = [{name: children(10, name) for name in names} for _ in range(int(sys.argv[1]) // 10)]  # alternated
 median = {name: sorted(r[name] for r in rounds)[len(rounds) // 2] * 1000 for name in names}
@@ -135,6 +153,8 @@ extra = {name: sorted((r[name] - r["fork"]) for r in rounds)[len(rounds) // 2] *
 print(", ".join(policy.layers()))
 for name in names:
     print(f"{name}|{median[name]:.2f}|{extra[name]:.2f}")
+if policy.cgroups:
+    policy.cgroups.close()
 """
 
 

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -45,6 +46,24 @@ class Outcome:
     def ok(self) -> bool:
         return not self.failures
 
+    def run(self, steps: list[tuple[str, Callable[[Any], list[str]]]], exercise) -> bool:
+        """Each step on `exercise`: its failures, or its words as passed. Whether all passed."""
+        ok = True
+        for words, step in steps:
+            found = step(exercise)
+            self.failures += found
+            if not found:
+                self.passed.append(words)
+            ok = ok and not found
+        return ok
+
+    def run_solution(self, exercise, solution: Path, passes, made_wrong: tuple[str, Callable]) -> None:
+        """The solution passes (passes(exercise, solution) finds nothing), and then the solution made
+        wrong (made_wrong's step): a solution that fails says nothing about it made wrong."""
+        if self.run([(f"the solution {solution} passes", lambda e: passes(e, Path(solution)))], exercise):
+            words, step = made_wrong
+            self.run([(words, lambda e: step(e, Path(solution)))], exercise)
+
 
 def readable(path: Path, what: str) -> Path:
     if path.suffix != ".py" or not path.is_file():
@@ -52,14 +71,16 @@ def readable(path: Path, what: str) -> Path:
     return path
 
 
-def dev_check(path: Path, solution: Path | None = None, name: str | None = None) -> Outcome:
-    """Every check above on the exercise file at `path` (named `name`, default its stem)."""
+def dev_check(path: Path, solution: Path | None = None, name: str | None = None, module=None) -> Outcome:
+    """Every check above on the tapped exercise file at `path` (named `name`, default its stem;
+    `module`: the file already imported). ninja/registry.py's dev_check picks the checks of a
+    file's kind: these, or CS231n's (ninja/cs231n/filecheck.py)."""
     path = readable(Path(path), "FILE")
     if solution is not None:
         readable(Path(solution), "--solution")
     outcome = Outcome(name or path.stem)
     try:
-        exercise = files.loaded(path, outcome.name)
+        exercise = files.loaded(path, outcome.name, module)
     except files.ExerciseFileError as e:
         outcome.failures.append(str(e))
         return outcome
@@ -71,20 +92,10 @@ def dev_check(path: Path, solution: Path | None = None, name: str | None = None)
         ("a mistake injected at each checked line is blamed on that line", injected_mistakes),
         ("every named mistake computes, in its gradient's shape", named_mistakes_compute),
     ]
-    for words, step in steps:
-        found = step(exercise)
-        outcome.failures += found
-        if not found:
-            outcome.passed.append(words)
+    outcome.run(steps, exercise)
     if solution is not None:
-        found = solution_passes(exercise, Path(solution))
-        outcome.failures += found
-        if not found:
-            outcome.passed.append(f"the solution {solution} passes")
-            found = blamed_in_solution(exercise, Path(solution))
-            outcome.failures += found
-            if not found:
-                outcome.passed.append("in the solution, each line made wrong is the root cause blame names")
+        blamed = ("in the solution, each line made wrong is the root cause blame names", blamed_in_solution)
+        outcome.run_solution(exercise, Path(solution), solution_passes, blamed)
     return outcome
 
 

@@ -5,6 +5,10 @@ registered in its ninja.toml:
 
     [exercises.attention]
     file = "attention.py"          # relative to the ninja.toml
+
+What a file defines says its kind (file_kind): LAYERS, CS231n-style forward/backward pairs
+(ninja/cs231n/files.py); otherwise a tapped forward, parameters/inputs/forward(tap, ...)
+(ninja/tapped/files.py). docs/writing-exercises.md describes both.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import difflib
 import sys
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 
 from ninja.cs231n import captioning, classifiers, layers, networks, optim, rnn
 from ninja.exercise import Exercise
@@ -30,6 +35,9 @@ __all__ = [
     "ExerciseFileError",
     "add_registered",
     "check_file",
+    "dev_check",
+    "file_kind",
+    "load_file",
     "exercises",
     "find",
     "registered",
@@ -94,14 +102,56 @@ def _registered(config: Path, stamp) -> tuple[tuple[str, Exercise], ...]:
         path = config.parent / entry["file"]
         if not path.is_file():
             raise ExerciseFileError(f"{config}: [exercises.{name}] file = {entry['file']!r}: there is no such file")
+        solution = config.parent / entry["solution"] if isinstance(entry.get("solution"), str) else None
         try:
-            exercise = files.loaded(path, name)
+            found.append((name, load_file(path, name, solution)))
         except files.ExerciseFileError as e:
             raise ExerciseFileError(str(e)) from None
-        if isinstance(entry.get("solution"), str):
-            exercise = files.replace(exercise, solution_file=config.parent / entry["solution"])
-        found.append((name, exercise))
     return tuple(found)
+
+
+LAYERS = "LAYERS"  # what a file of CS231n's kind defines
+
+
+def file_kind(module: ModuleType) -> str:
+    """An exercise file's kind, by what it defines: "LAYERS" (CS231n-style pairs), else "tapped"
+    (a tapped forward; its loader says what such a file lacks)."""
+    return LAYERS if hasattr(module, LAYERS) else "tapped"
+
+
+def load_file(path: Path, name: str, solution: Path | None = None) -> Exercise:
+    """The exercise an instructor's file defines, of the kind file_kind says (`solution`: the
+    file its ninja.toml names); raises ninja.tapped.files.ExerciseFileError, one line saying what
+    to change."""
+    from ninja.cs231n import files as pairs
+    from ninja.tapped import files
+
+    module = files.module_of(Path(path))
+    if file_kind(module) == LAYERS:
+        layered = pairs.loaded(module, Path(path), name)
+        return layered if solution is None else pairs.replace(layered, solution_file=solution)
+    tapped = files.loaded(Path(path), name, module)  # a file's own SOLUTION stays unless ninja.toml names one
+    return tapped if solution is None else files.replace(tapped, solution_file=solution)
+
+
+def dev_check(path: Path, solution: Path | None = None, name: str | None = None):
+    """`ninja dev check`: the checks of the file's kind (ninja/devcheck.py's for a tapped forward,
+    ninja/cs231n/filecheck.py's for LAYERS); a devcheck.Outcome. Raises devcheck.DevCheckUsage for a
+    path that is no readable .py file."""
+    from ninja import devcheck
+    from ninja.cs231n import filecheck
+    from ninja.tapped import files
+
+    path = devcheck.readable(Path(path), "FILE")
+    if solution is not None:
+        devcheck.readable(Path(solution), "--solution")
+    try:
+        module = files.module_of(path)
+    except files.ExerciseFileError as e:
+        return devcheck.Outcome(name or path.stem, failures=[str(e)])
+    if file_kind(module) == LAYERS:
+        return filecheck.dev_check(module, path, solution, name or path.stem)
+    return devcheck.dev_check(path, solution, name, module)
 
 
 def add_registered(config: Path) -> dict[str, Exercise]:

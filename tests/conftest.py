@@ -1,9 +1,18 @@
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+# pytest-xdist's workers set COLUMNS=80, and rich fixes a Console's width when it is made (ninja's are
+# made when ninja.cli is imported): without this, the tests' own COLUMNS would count only when run alone
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
+# and they ignore SIGINT, which the commands they start would inherit: the Ctrl-C tests need it as a terminal gives it
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = Path(__file__).resolve().parent.parent
 NINJA = Path(sys.executable).parent / "ninja"  # the console script, as a user types it
@@ -36,6 +45,44 @@ def solution_with(tmp_path: Path, exercise: str, old: str, new: str) -> Path:
 def run_ninja(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     env = os.environ | {"NO_COLOR": "1", "COLUMNS": "200"}
     return subprocess.run([str(NINJA), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def watch_until_it_passes(workspace: Path, name: str, template: str, solution: str, hint: tuple[str, ...]) -> None:
+    """`ninja watch NAME` in a workspace on its template: the h key shows `hint` (lines expected in
+    order); saving `solution` over the file (atomically, as editors do) makes it say NAME passes."""
+    import pexpect
+
+    (workspace / "exercises").mkdir(exist_ok=True)
+    (workspace / "exercises" / f"{name}.py").write_text(template)
+    child = pexpect.spawn(
+        sys.executable, ["-m", "ninja", "watch", name], cwd=str(workspace), encoding="utf-8", timeout=90,
+        dimensions=(60, 200), env={"PATH": "/usr/bin:/bin", "TERM": "xterm", "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    child.expect_exact("check #1")
+    child.expect_exact("h hint · q quit")
+    child.send("h")
+    for line in hint:
+        child.expect_exact(line)
+    fresh = workspace / "exercises" / f"{name}.py.tmp~"
+    fresh.write_text(solution)
+    fresh.replace(workspace / "exercises" / f"{name}.py")
+    child.expect_exact(f"{name} passes")
+    child.send("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+@pytest.fixture
+def bundled_exercises_only():
+    """Loading a course's ninja.toml (course.load) adds its exercises to the registry of this
+    process: take them out after each test, so later tests count only the bundled ones."""
+    from ninja import registry
+
+    before = dict(registry.EXERCISES)
+    yield
+    registry.EXERCISES.clear()
+    registry.EXERCISES.update(before)
 
 
 @pytest.fixture

@@ -56,3 +56,16 @@ def test_needs_help_names_the_lowest_and_the_most_wrong_lines_with_their_mistake
     assert list(helped) == ["cat", "ben"]  # 20% (exercise1 not submitted), then 40% with 3 wrong lines
     assert [(m["variable"], m["kind"], m["code"]) for m in helped["ben"]["roots"]][0] == ("d1", "factor", "d1 = 2 * x")
     assert helped["cat"]["missing"] == ["exercise1"]
+
+
+def test_needs_help_says_why_a_student_without_a_wrong_line_has_no_points():
+    """The untouched template reads 0 with no root cause; a crash did not grade: each says why."""
+    template = result("eve", "exercise1", [False] * 4)
+    for t in template.tests:
+        t.status = "missing"
+    crashed = result("fay", "exercise1", [False] * 4, status="error")
+    crashed.message = "syntax error at line 58: unmatched ')'\nmore"
+    helped = {row["name"]: row for row in class_view([*CLASS, template, crashed])["needs_help"]}
+    assert helped["eve"]["problems"] == ["exercise1: 4 of 4 not written yet"] and not helped["eve"]["roots"]
+    assert helped["fay"]["problems"] == ["exercise1: syntax error at line 58: unmatched ')'"]
+    assert helped["ben"]["problems"] == []  # wrong lines are roots, not problems

@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import torch
-from conftest import ROOT, run_ninja
+from conftest import ROOT, run_ninja, watch_until_it_passes
 
 from ninja import devcheck
 from ninja.registry import check_file, exercises
@@ -27,16 +27,7 @@ def exercise(name: str):
     return files.loaded(FIXTURES / f"{name}.py", name)
 
 
-@pytest.fixture(autouse=True)
-def bundled_exercises_only():
-    """Loading a course's ninja.toml (course.load) adds its exercises to the registry of this
-    process: take them out after each test, so later tests count only the bundled ones."""
-    from ninja import registry
-
-    before = dict(registry.EXERCISES)
-    yield
-    registry.EXERCISES.clear()
-    registry.EXERCISES.update(before)
+pytestmark = pytest.mark.usefixtures("bundled_exercises_only")
 
 
 @pytest.fixture
@@ -256,33 +247,9 @@ def test_cmp_names_a_mistake_on_an_exercise_files_tensors(capsys):
 
 
 def test_watch_checks_an_exercise_file_and_hints(workspace):
-    import pexpect
-
-    (workspace / "exercises").mkdir()
-    (workspace / "exercises" / "attention.py").write_text(exercise("attention").template.read_text())
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "ninja", "watch", "attention"],
-        cwd=str(workspace),
-        encoding="utf-8",
-        timeout=90,
-        dimensions=(60, 200),
-        env={"PATH": "/usr/bin:/bin", "TERM": "xterm", "PYTHONPATH": str(ROOT)},
-    )
-    child.expect_exact("check #1")
-    child.expect_exact("h hint · q quit")
-    child.send("h")
-    child.expect_exact("hint 1/3 for dout")  # `ninja hint attention out`'s words
-    child.expect_exact("Used in: proj = out @ Wo")
+    hint = ("hint 1/3 for dout", "Used in: proj = out @ Wo")  # `ninja hint attention out`'s words
     solved = (FIXTURES / "attention_solution.py").read_text()
-    fresh = workspace / "exercises" / "attention.py.tmp~"
-    fresh.write_text(solved)
-    fresh.replace(workspace / "exercises" / "attention.py")
-    child.expect_exact("attention passes")
-    child.send("q")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    watch_until_it_passes(workspace, "attention", exercise("attention").template.read_text(), solved, hint)
 
 
 def test_grade_a_class_on_an_exercise_file(workspace):

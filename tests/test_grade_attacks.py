@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -20,7 +21,7 @@ import numpy as np
 import pytest
 import torch
 
-from ninja.grade import audit, confine
+from ninja.grade import audit, cgroups, confine
 from ninja.registry import EXERCISES, find
 
 SOLUTION = find("exercise1").solution.read_text()
@@ -243,7 +244,7 @@ def test_the_batch_completes_and_says_what_protects_it(attacked):
     if policy.landlock_abi:
         assert f"landlock {policy.landlock_abi}" in line
     assert ("seccomp" in line) == (policy.seccomp is not None)
-    assert ("uid 60100+slot" in line) == policy.as_root
+    assert (re.search(r"uid \d+\+slot", line) is not None) == policy.as_root
     assert len(attacked["results"]) == 3 + len(ATTACKS) + len(AUDIT_ONLY) + len(ENCODED)
 
 
@@ -326,7 +327,8 @@ def test_every_layer_this_machine_allows_is_on_inside_the_child(attacked):
     assert facts["nnp"] == "1" and facts["seccomp"] == "2" and facts["socket"] == "PermissionError"
     assert "seccomp" in line
     if os.geteuid() == 0:
-        assert 60100 <= int(facts["uid"]) < 60102 and facts["uid"] == facts["gid"] and "uid 60100+slot" in line
+        base = int(re.search(r"uid (\d+)\+slot", line)[1])  # 60100, or the next free block beside other graders
+        assert (base - 60100) % 1000 == 0 and base <= int(facts["uid"]) < base + 2 and facts["uid"] == facts["gid"]
     if namespaces_allowed():
         assert facts["pid"] == "1" and "net+pid+ipc namespaces" in line  # its PID namespace's init
         assert facts["ipc"] != os.readlink("/proc/self/ns/ipc")
@@ -335,6 +337,8 @@ def test_every_layer_this_machine_allows_is_on_inside_the_child(attacked):
     assert facts["shm"] == "-1"  # System V shared memory refused
     if kernel_has_landlock():
         assert "landlock" in line
+    made, _ = job_cgroups()
+    assert ("per slot: cpu, memory, pids" in line) == (made is not None)
     assert facts["fds"] == "0,1,2,3"  # stdin, stdout, stderr on /dev/null, and its result pipe
     assert int(facts["nproc"]) <= 64
     assert not Path(facts["cwd"]).exists()  # its private folder is gone
@@ -687,9 +691,9 @@ def test_isolation_strict_refuses_a_machine_without_every_layer(monkeypatch, tmp
     assert "no landlock: the kernel has no Landlock" in strict.output
 
 
-def test_isolation_strict_grades_where_only_a_layer_ninja_makes_nowhere_yet_is_missing(monkeypatch, tmp_path):
-    """No cgroup per slot is made anywhere yet: the line says so, and strict still grades (it would
-    otherwise refuse on every machine); any other missing layer still refuses."""
+def test_isolation_strict_refuses_a_machine_without_a_cgroup_per_slot(monkeypatch, tmp_path):
+    """Every layer present but cgroups (rootless, no delegated cgroup): the line says what holds
+    instead, and strict refuses, as for any other missing layer."""
     from typer.testing import CliRunner
 
     from ninja import cli
@@ -698,14 +702,17 @@ def test_isolation_strict_grades_where_only_a_layer_ninja_makes_nowhere_yet_is_m
 
     def grade_without_cgroups(work, plan, jobs, on_result, on_isolation, server):
         server.close()
-        on_isolation(["landlock 7", "seccomp"], {"cgroups": "no cgroup per slot"})
+        on_isolation(["landlock 7", "seccomp"], {"cgroups": cgroups.no_cgroups_note("cgroup v2 (Permission denied)")})
         return []
 
     (tmp_path / "exercise1.py").write_text(SOLUTION)
     monkeypatch.setattr(grading, "grade", grade_without_cgroups)
+    best = CliRunner().invoke(cli.app, ["grade", str(tmp_path / "exercise1.py")])
+    assert "no cgroups: cgroup v2 (Permission denied): slots share the CPU" in " ".join(best.output.split())
+    assert "what holds instead" in best.output and "not grading" not in best.output
     strict = CliRunner().invoke(cli.app, ["grade", str(tmp_path / "exercise1.py"), "--isolation", "strict"])
-    assert "not grading" not in strict.output and "no cgroups: no cgroup per slot" in strict.output
-    assert strict_refuses({"cgroups": "x", "landlock": "y"}) == ["landlock"]
+    assert strict.exit_code == 2 and "missing cgroups" in strict.output
+    assert strict_refuses({"cgroups": "x", "landlock": "y"}) == ["cgroups", "landlock"]
 
 
 def test_a_child_may_read_the_libraries_but_not_bundled_solutions_checkouts_or_submissions(tmp_path, monkeypatch):
@@ -823,3 +830,241 @@ def test_without_user_namespaces_the_isolation_line_says_what_is_missing_and_str
     assert results["honest"]["score"] == 26
     strict, _ = as_nobody("deny-userns", {"honest": SOLUTION}, "--isolation", "strict")
     assert strict.returncode == 2 and "--isolation strict: missing" in strict.stderr, strict.stderr
+
+
+# ---- a cgroup per job: each slot's share of CPU, memory and processes, killed as a whole ----------
+
+BUSY = "import os\nfor _ in range(60):\n    if os.fork() == 0:\n        break\nwhile True:\n    pass\n"  # 61 busy
+SLOW = "import time\nend = time.process_time() + 0.6\nwhile time.process_time() < end:\n    pass\n" + SOLUTION
+HOG = """import os
+kids = []
+for _ in range(3):  # 720 MB in all, each under RLIMIT_AS (256 MB): only a limit on the whole job stops it
+    pid = os.fork()
+    if pid == 0:
+        block = bytearray(b"\\x01") * (240 << 20)
+        os._exit(0)
+    kids.append(pid)
+killed = 0
+while kids:  # polled, not waited for: runnable, its deadline leaves out its waits for a CPU on a busy machine
+    for pid in kids:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            kids.remove(pid)
+            killed += status & 0x7F == 9
+raise RuntimeError(f"hog: {killed} killed")
+"""
+
+
+def job_cgroups() -> tuple[cgroups.Cgroups | None, list[str]]:
+    """This machine's cgroups as the fork server makes them (None where it cannot), and the folders
+    run folders go in (this process's own: ninja inherits them)."""
+    made = cgroups.Cgroups.open({})
+    if made is None:
+        return None, []
+    made.close()
+    return made, sorted({os.path.dirname(run) for run in made.made or made.runs.values()})
+
+
+def run_folders(bases: list[str]) -> set[str]:
+    return {str(p) for base in bases for p in Path(base).glob(cgroups.PREFIX + "*")}
+
+
+def unlocked(folders: set[str]) -> set[str]:
+    """The run folders no live grader holds."""
+    import fcntl
+
+    free = set()
+    for folder in folders:
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            free.add(folder)
+        except BlockingIOError:
+            pass
+        finally:
+            os.close(fd)
+    return free
+
+
+def killed_mid_job(root: Path, bases: list[str]) -> dict:
+    """`ninja grade` on a sleeper, killed with its fork server (SIGKILL) once the sleeper's job is in
+    its cgroup: the run folders it left, those no one holds, and the job's processes."""
+    (root / "sleeper").mkdir()
+    (root / "sleeper" / "exercise1.py").write_text("import time\ntime.sleep(60)\n")
+    before = run_folders(bases)
+    grader = subprocess.Popen([sys.executable, "-m", "ninja", "grade", "--timeout", "60", "--audit", "warn",
+                               str(root / "sleeper")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    stranded: list[int] = []
+    deadline = time.monotonic() + 120
+    while not stranded and time.monotonic() < deadline:
+        jobs = [job for run in run_folders(bases) - before for job in Path(run).glob("job[0-9]*")]
+        stranded = [pid for job in jobs for pid in cgroups.read_pids(str(job))]
+        time.sleep(0.1)
+    workers = Path(f"/proc/{grader.pid}/task/{grader.pid}/children").read_text().split()
+    for pid in [grader.pid, *map(int, workers)]:  # the grader and its fork server, at once
+        os.kill(pid, 9)
+    grader.wait()
+    time.sleep(0.3)
+    stale = run_folders(bases) - before
+    return {"stale": stale, "free": unlocked(stale), "stranded": stranded, "alive": [p for p in stranded if alive(p)]}
+
+
+@pytest.fixture(scope="module")
+def hungry(tmp_path_factory):
+    """A grader killed mid-job, then the next run: a slot of busy processes, a slow classmate, a
+    memory hog and an honest classmate (not in a PID namespace of the test's own, so that its
+    fork server can see and kill what the killed run left)."""
+    made, bases = job_cgroups()
+    if made is None:
+        pytest.skip("no cgroup ninja can make here: the isolation line says what holds instead")
+    root = tmp_path_factory.mktemp("hungry")
+    killed = killed_mid_job(root, bases)
+    folders = {"busy": BUSY, "slow": SLOW, "hog": HOG, "honest": SOLUTION}
+    for name, text in folders.items():
+        (root / name).mkdir()
+        (root / name / "exercise1.py").write_text(text)
+    before = run_folders(bases)
+    try:
+        done = subprocess.run([sys.executable, "-m", "ninja", "grade", "--jobs", "2", "--timeout", "2", "--memory",
+                               "256", "--audit", "warn", "--format", "json", *[str(root / name) for name in folders]],
+                              capture_output=True, text=True, timeout=600)  # fmt: skip
+    finally:
+        for pid in killed["stranded"]:
+            with __import__("contextlib").suppress(ProcessLookupError):
+                os.kill(pid, 9)
+    results = {Path(r["submission"]).name: r for r in json.loads(done.stdout)} if done.returncode == 0 else {}
+    killed["left"] = killed["stale"] & run_folders(bases)
+    killed["survivors"] = [pid for pid in killed["stranded"] if alive(pid)]
+    return {"done": done, "results": results, "made": made, "left": run_folders(bases) - before, "killed": killed}
+
+
+def test_sixty_busy_processes_in_one_slot_do_not_starve_a_slow_classmate(hungry):
+    """Without a cgroup the slow classmate got 2 of 62 busy processes' CPU: 0.3 s in its 9 s of credited deadline."""
+    assert hungry["done"].returncode == 0, hungry["done"].stderr
+    line = next(line for line in hungry["done"].stderr.splitlines() if line.startswith("isolation: "))
+    assert f"cgroup v{hungry['made'].version} per slot: cpu, memory, pids" in line
+    assert hungry["results"]["slow"]["score"] == 26, hungry["results"]["slow"]["message"]
+    assert hungry["results"]["busy"]["score"] == 0
+
+
+def test_a_memory_hog_is_killed_by_its_cgroup_and_its_classmate_graded(hungry):
+    hog = hungry["results"]["hog"]
+    assert hog["score"] == 0 and "hog: 0 killed" not in hog["message"], hog["message"]
+    assert "killed" in hog["message"]  # its processes, or itself, killed for memory
+    assert hungry["results"]["honest"]["score"] == 26
+
+
+def test_no_cgroup_is_left_behind_after_grading(hungry):
+    assert hungry["left"] == set()
+
+
+def test_a_grader_killed_with_sigkill_leaves_cgroups_that_the_next_run_sweeps(hungry):
+    killed = hungry["killed"]
+    assert killed["stranded"], "the sleeper's job never appeared in a cgroup"
+    assert killed["stale"] and killed["free"] == killed["stale"]  # left behind, and no one holds them
+    assert killed["alive"] == killed["stranded"]  # the job's child lived on
+    assert killed["left"] == set() and killed["survivors"] == []  # the next run removed them and killed it
+
+
+def one_job(made: cgroups.Cgroups, processes: int, body) -> int:
+    """A child in a job cgroup of `processes` at most, running `body`; its exit code."""
+    files = made.make_job("test", cgroups.Share(1.0, 256 * 2**20, processes))
+    pid = os.fork()
+    if pid == 0:
+        try:
+            cgroups.join(files)
+            os._exit(body())
+        finally:
+            os._exit(70)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+def open_cgroups() -> cgroups.Cgroups:
+    made = cgroups.Cgroups.open({})
+    if made is None:
+        pytest.skip("no cgroup ninja can make here: the isolation line says what holds instead")
+    return made
+
+
+def test_a_fork_bomb_stops_at_pids_max_and_a_daemon_dies_with_its_job():
+    made = open_cgroups()
+
+    def bomb() -> int:
+        started = 0
+        try:
+            while started < 100:
+                if os.fork() == 0:
+                    time.sleep(60)
+                    os._exit(0)
+                started += 1
+        except OSError:
+            pass
+        return started
+
+    def daemon() -> int:
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                time.sleep(60)
+            os._exit(0)
+        return 0
+
+    try:
+        assert one_job(made, 10, bomb) == 9  # itself and 9 more: no RLIMIT_NPROC here, only pids.max
+        job = made.jobs["test"]
+        assert len(cgroups.read_pids(job[0])) == 9  # the bomb's processes live on, in its cgroup
+        assert made.end_job("test") and not any(Path(folder).exists() for folder in job)
+        assert one_job(made, 10, daemon) == 0
+        time.sleep(0.1)
+        (daemon_pid,) = cgroups.read_pids(made.jobs["test"][0])  # a setsid grandchild, reparented
+        assert made.end_job("test")
+        assert not alive(daemon_pid)
+    finally:
+        made.close()
+    assert not any(Path(run).exists() for run in made.made)
+
+
+def test_cgroup_v2_makes_places_kills_and_removes_a_job():
+    """On the v2 hierarchy whatever controllers it has (this machine's may have none of cpu, memory, pids)."""
+    v2, _ = cgroups.hierarchies(())
+    if v2 is None or not os.access(v2[0], os.W_OK):
+        pytest.skip("no writable cgroup v2 folder here")
+    made = cgroups.Cgroups.open_v2(v2, ())
+    try:
+        files = made.make_job("v2", cgroups.Share(1.0, 2**30, 10))
+        pid = os.fork()
+        if pid == 0:
+            cgroups.join(files)
+            time.sleep(60)
+            os._exit(0)
+        time.sleep(0.1)
+        assert cgroups.read_pids(os.path.dirname(files[0])) == [pid]
+        assert made.end_job("v2")
+        assert os.waitpid(pid, 0)[1] & 0x7F == 9  # killed by cgroup.kill
+        assert not Path(files[0]).parent.exists()
+    finally:
+        made.close()
+    assert not any(Path(run).exists() for run in made.made)
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie waiting for whoever it was reparented to."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_slots_share_is_its_part_of_the_cores_and_memory_and_at_least_one_core():
+    cores = len(os.sched_getaffinity(0))
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    alone = cgroups.fair_share(1, 768, 200 * 2**20, 64)
+    assert alone == cgroups.Share(float(cores), min(968 * 2**20, physical), 64)  # --memory plus the worker's pages
+    assert cgroups.fair_share(cores, 768, 0, 64).cores == 1.0
+    crowded = cgroups.fair_share(4 * cores, 10**6, 0, 64)  # more slots than cores, more memory than the machine
+    assert crowded.cores == 1.0 and crowded.memory == physical // (4 * cores)
+    assert ("cpu", "cpu.max", f"{cores * 100_000} 100000") in cgroups.limits(2, alone)
+    assert ("cpu", "cpu.cfs_quota_us", str(cores * 100_000)) in cgroups.limits(1, alone)

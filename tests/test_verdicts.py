@@ -268,6 +268,34 @@ def test_a_script_whose_setup_fails_falls_back_to_the_template_forward(tmp_path)
     assert {name: v["status"] == "pass" for name, v in variables.items()} == truth
 
 
+def test_grading_judges_a_scripts_backward_after_the_template_forward_as_check_does(tmp_path):
+    """A script with its own set-up passes `ninja check` (on its own tensors, or on the template's
+    forward where its set-up cannot run); grading, which judges on ninja's tensors alone, must not
+    give it 0 for a changed forward or for the open() of its set-up."""
+    from ninja.grade import batch as grading
+    from ninja.grade.sandbox import Limits
+
+    reads_names = "import torch\nimport torch.nn.functional as F\nwords = open('names.txt').read().splitlines()\n\n"
+    scripts = {
+        "runs": OWN_SETUP + FORWARD_AND_BACKWARD,
+        "reads_a_file": reads_names + FORWARD_AND_BACKWARD,
+        "wrong": OWN_SETUP + FORWARD_AND_BACKWARD.replace(*DOUBLED_VAR_INV),
+    }
+    for name, text in scripts.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "exercise1.py").write_text(text)
+    (tmp_path / "reads_a_file" / "names.txt").write_text("emma\nolivia\n")
+    work = grading.find_work([tmp_path / name for name in scripts], find("exercise1"))
+    plan = grading.Plan(1234, (32, 45), Limits(timeout=20, cpu_seconds=20, memory_mb=2048), audit="enforce")
+    results = {Path(r.submission).name: r for r in grading.grade(work, plan, jobs=1)}
+    assert results["runs"].score == results["runs"].max_score == 26, results["runs"].message
+    assert results["reads_a_file"].score == 26, results["reads_a_file"].message
+    wrong = results["wrong"]
+    assert wrong.score < 26 and [t.name for t in wrong.tests if t.root_cause] == ["dbnvar_inv"]
+    line = scripts["wrong"].splitlines().index(DOUBLED_VAR_INV[1]) + 1
+    assert next(t for t in wrong.tests if t.root_cause).line == line  # the script's own line
+
+
 @pytest.mark.parametrize("guarded", [False, True], ids=["module", "main-block"])
 def test_the_state_checked_is_the_one_the_backward_left_not_after_training(tmp_path, guarded):
     body = OWN_SETUP + FORWARD_AND_BACKWARD + TRAINING

@@ -17,7 +17,7 @@ dev = typer.Typer(name="dev", help="For exercise authors: check an exercise file
 
 @dev.command("check")
 def check_exercise_file(
-    file: Path = typer.Argument(..., help="An exercise file: parameters, inputs, forward(tap, ...)"),
+    file: Path = typer.Argument(..., help="An exercise file: forward(tap, ...), or LAYERS of CS231n-style pairs"),
     solution: Optional[Path] = typer.Option(None, "--solution", "-s", help="A solution to check against it"),
     name: Optional[str] = typer.Option(None, "--name", help="The exercise's name \\[default: FILE's stem]"),
 ):
@@ -25,11 +25,13 @@ def check_exercise_file(
 
     The reference against central differences, every checked gradient reachable and not all zero,
     the generated template all missing and clean under grading's audit, the solution passing, and
-    blame naming a mistake injected at each checked line. Exit 0 sound, 1 not, 2 usage.
+    blame naming a mistake injected at each checked line (a CS231n-style file: each backward made
+    wrong failing at that function). Exit 0 sound, 1 not, 2 usage.
 
     Example: [bold]ninja dev check attention.py --solution attention_solution.py[/]
     """
-    from ninja.devcheck import DevCheckUsage, dev_check
+    from ninja.devcheck import DevCheckUsage
+    from ninja.registry import dev_check
 
     try:
         outcome = dev_check(file, solution, name)

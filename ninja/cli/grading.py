@@ -228,13 +228,14 @@ def plan_of(submissions, exercise, chosen, config, jobs, timeout, memory, seed, 
     wins over ninja.toml, which wins over the defaults; anything unusable is a usage error."""
     from ninja.grade import batch as grading
     from ninja.grade import discover
+    from ninja.grade.confine import UID_BLOCK
     from ninja.grade.sandbox import Limits
 
     jobs = jobs or chosen.jobs or os.cpu_count() or 1
     timeout = timeout if timeout is not None else chosen.timeout or 30.0
     memory = memory if memory is not None else chosen.memory or 1024
-    if jobs < 1 or timeout <= 0 or memory < 64:
-        raise fail_usage("--jobs must be at least 1, --timeout above 0, --memory at least 64 (MB)")
+    if not 1 <= jobs <= UID_BLOCK or timeout <= 0 or memory < 64:
+        raise fail_usage(f"--jobs must be 1 to {UID_BLOCK}, --timeout above 0, --memory at least 64 (MB)")
     ex = exercise_named(exercise) if exercise else None
     seed = grading.secret_seed() if seed is None else seed
     if batch_sizes is None and chosen.batch_sizes:

@@ -105,7 +105,6 @@ def prepare(args: dict) -> None:
     from ninja.grade.confine import PRELOAD
     from ninja.registry import find
     from ninja.settings import Settings
-    from ninja.tapped import files
 
     torch.set_num_threads(1)  # parallel over processes, not threads; and forking a thread pool is unsafe
     for module in PRELOAD:
@@ -116,7 +115,7 @@ def prepare(args: dict) -> None:
         except Exception:  # noqa: BLE001 (not installed, or fails to import: the child reports it)
             pass
     for name, path in args.get("files", {}).items():  # a course's own exercises: loaded here, before any child
-        registry.EXERCISES[name] = files.loaded(Path(path), name)
+        registry.EXERCISES[name] = registry.load_file(Path(path), name)
     importlib.import_module("ninja.tapped.learner")  # what their templates import
     for name in args["exercises"]:  # (a makemore one loads the dataset here: every child inherits it)
         exercise = find(name).for_grading()

@@ -7,7 +7,8 @@ libraries, nothing of the submissions, solutions or outputs; its own job folder 
 and abstract sockets scoped), a seccomp filter. The fork server forks each child into fresh net, PID and IPC
 namespaces (`Namespaces`, through a user namespace of its own when not root), so the child is its
 namespace's pid 1 and every process it starts dies with it; in a mount namespace of its own, its
-folder is a tmpfs with a size (`private_folder`).
+folder is a tmpfs with a size (`private_folder`). Each job has a cgroup of its own, with its slot's
+share of CPU, memory and processes (ninja/grade/cgroups.py): the child joins it first of all.
 
 Libraries: landlockpy (pure Python over the kernel's documented ABI, best effort per ABI version,
 maintained, no native build) and pyseccomp (ctypes over the system's libseccomp, which compiles
@@ -24,6 +25,8 @@ import sys
 import sysconfig
 from dataclasses import dataclass, field
 
+from ninja.grade.cgroups import Cgroups, join
+
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x10000000, 0x20000000, 0x40000000
 CLONE_NEWIPC = 0x08000000
 NAMESPACE_FLAGS = (CLONE_NEWNS, 0x02000000, 0x04000000, 0x08000000, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
@@ -31,6 +34,8 @@ NAMESPACE_FLAGS = (CLONE_NEWNS, 0x02000000, 0x04000000, 0x08000000, CLONE_NEWUSE
 OURS = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # this ninja package
 LINUX = sys.platform.startswith("linux")
 UID_BASE = 60100  # slot k runs as uid/gid UID_BASE + k (isolate's boxes use 60000 + box)
+UID_BLOCK, UID_BLOCKS = 1000, 32  # a grader running beside others takes the next free block of uids
+UID_LOCKS = ("/run/ninja-grade", "/var/lock/ninja-grade")  # root's own lock folders, one file a block
 RESULT_FD = 3
 DENIED_SYSCALLS = (
     "ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "unshare", "setns", "bpf", "keyctl",
@@ -62,6 +67,8 @@ class Policy:
     user_namespace: bool = False  # not root: the fork server holds them through a user namespace of its own
     processes: int = 64
     seccomp: object = None  # a pyseccomp.SyscallFilter, loaded in each child
+    uid_base: int = UID_BASE  # slot k runs as uid_base + k (root only): a block no other grader here holds
+    cgroups: Cgroups | None = None  # the fork server's, once it has made them (`Cgroups.open`)
 
     @classmethod
     def build(cls, hidden: list[str]) -> Policy:
@@ -72,9 +79,8 @@ class Policy:
         policy.seccomp = seccomp_filter(policy.missing)
         if not policy.as_root:
             policy.missing["uid"] = f"the grader is not root: children run as its own user (uid {os.getuid()})"
-        if LINUX:
-            policy.missing["cgroups"] = cgroups_note()
         if not LINUX:
+            policy.missing["cgroups"] = f"{sys.platform} has no cgroups: slots share the CPU by the scheduler alone"
             policy.missing["no_new_privs"] = f"{sys.platform} has no no_new_privs: only the rlimits confine a child"
             policy.missing["namespaces"] = f"{sys.platform} has no namespaces: a child's processes may outlive it"
         return policy
@@ -87,7 +93,7 @@ class Policy:
         if self.seccomp is not None:
             named.append("seccomp")
         if self.as_root:
-            named.append(f"uid {UID_BASE}+slot")
+            named.append(f"uid {self.uid_base}+slot")
         if LINUX:
             named.append("no_new_privs")
         if self.user_namespace:
@@ -95,11 +101,15 @@ class Policy:
         if self.namespaces:
             named.append("net+pid+ipc namespaces")
             named.append("private tmpfs folder")
+        if self.cgroups is not None:
+            named.append(self.cgroups.line())
         named.append("fds closed, rlimits")
         return named
 
     def apply(self, job: dict, result_fd: int, limits) -> None:
         """In the freshly forked child, before any learner code; raises if a layer fails."""
+        if "cgroups" in job:
+            join(job["cgroups"])
         os.setpgid(0, 0)
         if result_fd != RESULT_FD:
             os.dup2(result_fd, RESULT_FD)
@@ -107,7 +117,7 @@ class Policy:
         set_limits(limits, self.processes)
         quiet_stdio()
         folder = job["dir"]
-        uid = UID_BASE + int(job["slot"]) if self.as_root else os.getuid()
+        uid = self.uid_base + int(job["slot"]) if self.as_root else os.getuid()
         if self.namespaces:
             private_folder(folder, limits.file_mb, uid)
         elif self.as_root:
@@ -194,25 +204,35 @@ def check(result: int, what: str) -> None:
         raise OSError(ctypes.get_errno(), f"{what}: {os.strerror(ctypes.get_errno())}")
 
 
-NOT_MADE_YET = {"cgroups"}  # layers ninja itself does not make yet: no machine has them, so strict asks for none
+def claim_uids() -> int:
+    """The first block of slot uids that no other grader on this machine holds, held by an flock
+    for this process's life. Two graders at once (two courses, or a test suite run in parallel)
+    must not share uids: RLIMIT_NPROC counts per uid, so one's fork bomb would starve the other.
+    The lock files are root's (0600 in a 0700 folder): no child can open them. Where no lock folder
+    can be made, block 0, as before."""
+    import fcntl
+
+    for folder in UID_LOCKS:
+        try:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            if os.stat(folder).st_uid != 0 or os.stat(folder).st_mode & 0o077:
+                continue  # made by someone else: not a lock to trust
+            for block in range(UID_BLOCKS):
+                fd = os.open(os.path.join(folder, f"uids-{block}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    os.close(fd)
+                    continue
+                return UID_BASE + block * UID_BLOCK  # fd stays open: the lock lasts as long as this process
+        except OSError:
+            continue
+    return UID_BASE
 
 
 def strict_refuses(missing: dict[str, str]) -> list[str]:
-    """The missing layers that make `--isolation strict` refuse: every one a machine could have.
-    A layer ninja makes nowhere yet (a cgroup per slot) is said in the isolation line, not refused,
-    or strict would refuse on every machine."""
-    return [layer for layer in missing if layer not in NOT_MADE_YET]
-
-
-def cgroups_note() -> str:
-    """What holds instead of a cgroup per slot (ninja does not make cgroups yet)."""
-    here = "cgroup v2 is mounted" if os.path.isfile("/sys/fs/cgroup/cgroup.controllers") else "no cgroup v2 hierarchy"
-    return (
-        f"{here}, but ninja makes no cgroup per slot: slots share the CPU by the scheduler alone; what holds "
-        "instead: a job's deadline leaves out the time it waited for a CPU (up to 3 timeouts), RLIMIT_CPU and "
-        "RLIMIT_AS per process, RLIMIT_NPROC per uid, every process of a job killed with its PID namespace, its "
-        "folder a tmpfs with a size"
-    )
+    """The missing layers that make `--isolation strict` refuse: every one (each is one a machine can have)."""
+    return list(missing)
 
 
 def hand_over(folder: str, uid: int) -> None:

@@ -94,11 +94,12 @@ def prepare(i: int, exercise, path: Path, submission: str, scratch: Scratch, giv
     try:
         data = reading.read_capped(path, root)
         folder = scratch.folder(i)
-        if path.suffix == ".ipynb":
+        text: str | None = None
+        if path.suffix == ".ipynb" or own_setup(exercise, reading.python_text(data, path)):
             text, point_back = notebook_program(exercise, data, path, str(folder / f"{exercise.name}.py"))
             siblings: dict[str, bytes] = {}
             relative = Path(f"{exercise.name}.py")
-        else:
+        if text is None:
             text, point_back = reading.python_text(data, path), (lambda report: report)
             # a folder's other .py files come along (CS231n files import their siblings); a file
             # handed in alone comes alone: the files beside it may be classmates'
@@ -204,18 +205,33 @@ def handed_over(path: Path, text: str, original: Path) -> str:
 
 def notebook_program(
     exercise, data: bytes, original: Path, job_path: str | None = None
-) -> tuple[str, Callable[[Report], Report]]:
+) -> tuple[str | None, Callable[[Report], Report]]:
     """A notebook's backward cells after the template's forward, parsed in the parent from its
     own copy of the bytes (never the student's path again); `job_path`: where the child runs it,
     which the report's pointers name in the notebook's terms."""
     with tempfile.TemporaryDirectory(prefix="ninja-notebook-") as private:
-        copy = Path(private) / "submission.ipynb"
+        copy = Path(private) / f"submission{original.suffix}"
         copy.write_bytes(data)
         try:
             generated = replace(notebook.generate(exercise, copy), notebook=original, path=job_path)  # the student's
         except NotebookError as e:
+            if original.suffix == ".py":  # a script none of whose cells ninja can tell: graded as it is
+                return None, lambda report: report
             raise NotebookError(str(e).replace(str(copy), str(original))) from None
     return generated.program.source, generated.point
+
+
+def own_setup(exercise, text: str) -> bool:
+    """A script that makes tensors of its own instead of importing the package's (its set-up reads
+    names.txt, builds its own network). Grading judges on ninja's tensors alone (secret seed, two
+    batch sizes), so it is graded as a notebook is: its backward after the template's forward, as
+    `ninja check` does when the set-up cannot run."""
+    from ninja.tapped.exercise import has_package_tensors
+
+    module = getattr(exercise, "learner_module", None)
+    if not (module and getattr(exercise, "notebook_cells", False) and getattr(exercise, "learner_tensors", False)):
+        return False
+    return not has_package_tensors(text, module)
 
 
 def write(path: Path, content: bytes) -> None:

@@ -173,10 +173,20 @@ def student_rows(students: list[Student], tops: dict[str, float]) -> list[dict]:
              "total": points(student.score), "max": points(top), "percent": percent(student.score, top),
              "roots": root_causes(student), "missing": [e for e, v in scores.items() if v is None],
              "flagged": [r.exercise for r in student.results if flagged(r)],
-             "problems": [f"{r.exercise}: {r.message.splitlines()[0]}" for r in student.results
-                          if r.status not in (GRADED, NOT_SUBMITTED)]}
+             "problems": [problem for r in student.results if (problem := problem_of(r))]}
         )  # fmt: skip
     return rows
+
+
+def problem_of(result: SubmissionResult) -> str | None:
+    """What kept a submission from its points other than wrong lines: it did not grade, or it left
+    gradients unwritten (the untouched template reads 0/26 with no wrong line to show)."""
+    if result.status == NOT_SUBMITTED:
+        return None
+    if result.status != GRADED:
+        return f"{result.exercise}: {result.message.splitlines()[0]}"
+    unwritten = sum(t.status == "missing" for t in result.tests)
+    return f"{result.exercise}: {unwritten} of {len(result.tests)} not written yet" if unwritten else None
 
 
 ORDERS = {  # the student table's orders (links in its header; CSS :target shows one, no script)

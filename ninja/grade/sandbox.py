@@ -31,6 +31,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from ninja.grade import cgroups
 from ninja.grade.confine import RESULT_FD
 
 MAX_RESULT_BYTES = 8 * 2**20  # a child sending more than this is cut off
@@ -107,13 +108,20 @@ def worker_main(sock: socket.socket) -> None:
         policy.missing |= missing
         policy.user_namespace = user_namespace
         if policy.as_root:
+            policy.uid_base = confine.claim_uids()  # held while this warm worker lives
             confine.expose_libraries(policy.read_only, policy.missing)
         namespaces = confine.Namespaces(policy.missing) if (policy.as_root or user_namespace) else None
         policy.namespaces = bool(namespaces and namespaces.available)
         if confine.LINUX and not policy.namespaces and "pid namespace" not in policy.missing:
             policy.missing["pid namespace"] = "no user namespace to hold one: see above"
+        if confine.LINUX:
+            policy.cgroups = confine.Cgroups.open(policy.missing)
         sock.send(json.dumps({"ready": policy.layers(), "missing": policy.missing}).encode())
-        serve(sock, work, Limits(**config["limits"]), policy, namespaces if policy.namespaces else None)
+        try:
+            serve(sock, work, Limits(**config["limits"]), policy, namespaces if policy.namespaces else None)
+        finally:
+            if policy.cgroups is not None:
+                policy.cgroups.close()
     except BaseException as e:  # noqa: BLE001 (the parent reports it)
         try:
             sock.send(json.dumps({"failed": f"{type(e).__name__}: {e}"[:2000]}).encode())
@@ -124,12 +132,14 @@ def worker_main(sock: socket.socket) -> None:
 
 
 def serve(sock: socket.socket, work, limits: Limits, policy, namespaces) -> None:
-    """The fork server's loop: fork a child per request, report each child's pid and exit status."""
+    """The fork server's loop: fork a child per request, in a cgroup of its own where there are
+    cgroups, and report each child's pid and exit status."""
     gc.freeze()  # children then do not touch (and copy) every inherited object's page when they collect
-    children: set[int] = set()
+    children: dict[int, str] = {}  # pid -> its job's cgroup key
+    resident = cgroups.resident_bytes()
     sock.setblocking(False)
     while True:
-        reap(sock, children)
+        reap(sock, children, policy.cgroups)
         try:
             message, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 1)
         except BlockingIOError:
@@ -138,21 +148,30 @@ def serve(sock: socket.socket, work, limits: Limits, policy, namespaces) -> None
         if not message:  # the parent closed its end: finish the running children, then leave
             break
         job = json.loads(message)
+        if policy.cgroups is not None:
+            share = cgroups.fair_share(job.get("slots", 1), limits.memory_mb, resident, policy.processes)
+            try:
+                job["cgroups"] = policy.cgroups.make_job(str(job["id"]), share)
+            except OSError:
+                job["cgroups"] = [""]  # the child fails to join: an error for this job, never one unconfined
         pid = namespaces.fork() if namespaces else os.fork()
         if pid == 0:
             run_child(job, fds[0], work, limits, policy)
         os.close(fds[0])
-        children.add(pid)
+        children[pid] = str(job["id"])
         sock.send(json.dumps({"started": job["id"], "pid": pid}).encode())
     while children:
-        reap(sock, children, block=True)
+        reap(sock, children, policy.cgroups, block=True)
 
 
-def reap(sock: socket.socket, children: set[int], block: bool = False) -> None:
+def reap(sock: socket.socket, children: dict[int, str], job_cgroups, block: bool = False) -> None:
+    """Each child that ended: its job's cgroup killed as a whole and removed, then reported."""
     for pid in list(children):
         done, status, usage = os.wait4(pid, 0 if block else os.WNOHANG)
         if done:
-            children.discard(pid)
+            key = children.pop(pid)
+            if job_cgroups is not None:
+                job_cgroups.end_job(key)
             ended = {"ended": pid, "exit_code": None, "signal": None, "cpu": usage.ru_utime + usage.ru_stime}
             if os.WIFSIGNALED(status):
                 ended["signal"] = os.WTERMSIG(status)
@@ -359,7 +378,7 @@ class ForkServer:
             while pending or running:
                 while pending and free:
                     job = pending.pop()
-                    job["slot"] = free.pop()
+                    job["slot"], job["slots"] = free.pop(), parallel
                     running_job = self.send(job)
                     if running_job is None:  # the server is gone before it took the job
                         free.append(job["slot"])

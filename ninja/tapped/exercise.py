@@ -357,6 +357,11 @@ def uses_package_tensors(path: Path, module: str) -> bool:
         source = Path(path).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
+    return has_package_tensors(source, module)
+
+
+def has_package_tensors(source: str, module: str) -> bool:
+    """uses_package_tensors, on the file's text."""
     return runner.CELL_MARK not in source and bool(package_tensors_import(module).search(source))
 
 

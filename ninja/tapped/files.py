@@ -44,11 +44,11 @@ class ExerciseFileError(ValueError):
     """An exercise file that cannot be used: the message says where and what to change."""
 
 
-def load(path: Path, name: str | None = None) -> Exercise:
+def load(path: Path, name: str | None = None, module: ModuleType | None = None) -> Exercise:
     """The exercise a file defines, named `name` (default: the file's stem), its forward run once
-    to validate it."""
+    to validate it (`module`: the file already imported, module_of)."""
     path = Path(path)
-    return from_module(module_of(path), name or path.stem, path, validate=True)
+    return from_module(module or module_of(path), name or path.stem, path, validate=True)
 
 
 def module_of(path: Path) -> ModuleType:
@@ -94,8 +94,9 @@ def from_module(module: ModuleType, name: str, path: Path | None = None, validat
     where_ = str(path or module.__name__)
     missing = [f for f in REQUIRED if not callable(getattr(module, f, None))]
     if missing:
+        other = " (or LAYERS, for CS231n-style forward/backward pairs)" if len(missing) == len(REQUIRED) else ""
         raise ExerciseFileError(
-            f"{where_}: define {', '.join(f'{m}(...)' for m in missing)} (see docs/writing-exercises.md)"
+            f"{where_}: define {', '.join(f'{m}(...)' for m in missing)}{other} (see docs/writing-exercises.md)"
         )
     title = (inspect.getdoc(module) or "").strip().split("\n")[0].strip()
     if not title:
@@ -271,18 +272,21 @@ def default_checked(model: Model, taps: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(order) + tuple(p for p in model.parameter_names if p not in order)
 
 
-def names_option(module: ModuleType, option: str, default, allowed, where_: str) -> tuple[str, ...]:
-    """The module's tuple of names `option`, checked against `allowed`; else `default` (or default())."""
+def names_option(
+    module: ModuleType, option: str, default, allowed, where_: str, why: str = "which the forward does not tap"
+) -> tuple[str, ...]:
+    """The module's tuple of names `option`, checked against `allowed` (`why`: what another name
+    is); else `default` (or default())."""
     value = getattr(module, option, None)
     if value is None:
         return tuple(default() if callable(default) else default)
-    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-        raise ExerciseFileError(f'{where_}: {option} must be a tuple of names, like ("h", "W1")')
+    if not isinstance(value, (tuple, list)) or not all(isinstance(v, str) for v in value):
+        like = f"({', '.join(map(repr, list(allowed)[:2]))},)" if allowed else '("name",)'
+        raise ExerciseFileError(f"{where_}: {option} must be a tuple of names, like {like}")
     unknown = [v for v in value if v not in allowed]
     if unknown:
         raise ExerciseFileError(
-            f"{where_}: {option} names {', '.join(unknown)}, which the forward does not tap; "
-            f"known: {', '.join(allowed)}"
+            f"{where_}: {option} names {', '.join(unknown)}, {why}; known: {', '.join(allowed) or 'none'}"
         )
     return tuple(value)
 
@@ -485,32 +489,40 @@ def template(exercise: Exercise, source_path: Path) -> str:
         parts += [""]
     parts += ["# backward pass: your code here, in this order", ""]
     parts += [f"d{name} = None  # TODO" for name in exercise.checked]
-    parts += [
-        "",
-        f'if __name__ == "__main__":  # `python exercises/{exercise.name}.py` checks this file too',
-        "    from ninja.cli import main",
-        "",
-        f'    main(["check", "{exercise.name}", "--file", __file__])',
-        "",
-    ]
+    parts += ["", *runs_on_its_own(exercise.name)]
     return "\n".join(parts)
 
 
-def loaded(path: Path, name: str) -> Exercise:
+def runs_on_its_own(name: str) -> list[str]:
+    """A template's last lines: `python exercises/NAME.py` checks it."""
+    return [
+        f'if __name__ == "__main__":  # `python exercises/{name}.py` checks this file too',
+        "    from ninja.cli import main",
+        "",
+        f'    main(["check", "{name}", "--file", __file__])',
+        "",
+    ]
+
+
+def loaded(path: Path, name: str, module: ModuleType | None = None) -> Exercise:
     """load(), with the tap lines checked and the template written where init and reset find it."""
     path = Path(path)
-    exercise = load(path, name)
+    exercise = load(path, name, module)
     check_tap_lines(exercise.model.forward, str(path))
     exercise = replace(exercise, source_file=path.resolve())
     if exercise.template_file is not None:
         return exercise
-    text = template(exercise, path)
-    folder = cache_folder() / f"{name}-{abs(hash((str(path.resolve()), text))) % 10**12}"
+    return replace(exercise, template_file=written_template(name, path, template(exercise, path)))
+
+
+def written_template(name: str, source: Path, text: str) -> Path:
+    """Where init and reset find a derived template: the temporary folder's cache, by content."""
+    folder = cache_folder() / f"{name}-{abs(hash((str(Path(source).resolve()), text))) % 10**12}"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name}.py"
     if not target.is_file() or target.read_text(encoding="utf-8") != text:
         target.write_text(text, encoding="utf-8")
-    return replace(exercise, template_file=target)
+    return target
 
 
 def cache_folder() -> Path:
