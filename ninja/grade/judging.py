@@ -14,6 +14,7 @@ a socket of their own, and picks up the answers whenever it looks: its loop neve
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import resource
@@ -85,6 +86,14 @@ class Judging:
                     message = message[socket.send_fds(self.sock, [message], fds) :]
                 except (BrokenPipeError, ConnectionResetError):
                     return  # it died: answers() replaces it and sends what it never answered again
+                except OSError as e:
+                    if e.errno != errno.ETOOMANYREFS:
+                        raise
+                    # more files in flight than this user may have open (RLIMIT_NOFILE, without root):
+                    # the judge is that far behind; once it answers one, it has taken the next file
+                    select.select([self.sock], [], [])
+                    self.receive()
+                    continue
                 fds = []  # the file went with the message's first bytes
 
     def receive(self) -> bool:
