@@ -1,6 +1,6 @@
 """How fast `ninja grade` grades a class, against running `ninja check` once per submission.
 
-    python bench/grade_speed.py [--submissions 200] [--jobs 2] [--per-kind 2]
+    python bench/grade_speed.py [--submissions 200] [--jobs 2] [--per-kind 2] [--also OTHER/bin/python]
 
 Makes a realistic class of exercise1 submissions in a temporary folder (mostly correct, wrong
 lines, exceptions, syntax errors, untouched templates, a few endless loops), times `ninja grade
@@ -11,12 +11,14 @@ the baseline. Then forks children from a process that imported torch in alternat
 bare, into PID and net namespaces, with the IPC namespace too, with the tmpfs folder, in a cgroup
 of its own (made with its limits, joined, killed and removed: where ninja can make one), with every
 layer applied (namespaces, descriptors, limits, uid, tmpfs, cgroup, Landlock, seccomp); prints each
-one's cost per child and its difference from a bare fork.
+one's cost per child and its difference from a bare fork. --also grades the same class with another
+environment's ninja too (another branch's checkout), alternated with this one, and prints the ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import subprocess
 import sys
@@ -168,24 +170,50 @@ def sandbox_cost(count: int = 200) -> tuple[str, list[tuple[str, float, float]]]
     return layers, rows
 
 
+def grade_once(python: str, paths: list[Path], jobs: int, out: Path) -> float:
+    """Wall seconds of one `ninja grade` of the class with `python`'s ninja (every result written)."""
+    start = time.perf_counter()
+    command = [python, "-m", "ninja", "grade", *map(str, paths), "--jobs", str(jobs), "--timeout", str(TIMEOUT)]
+    # run outside any checkout: `-m ninja` then imports `python`'s own ninja, not the one in the folder
+    done = subprocess.run(
+        [*command, "--format", "csv", "--out", str(out)], capture_output=True, text=True, cwd=out.parent
+    )
+    wall = time.perf_counter() - start
+    rows = out.read_text().splitlines()[1:] if out.exists() else []
+    assert done.returncode == 0 and len(rows) == len(paths), done.stderr[-2000:]
+    return wall
+
+
+def compare(also: str, paths: list[Path], jobs: int, rounds: int, folder: Path) -> None:
+    """This environment's `ninja grade` against another's (`also`: its python) on the same class,
+    alternated for `rounds` rounds: each one's median wall and the ratio."""
+    walls: dict[str, list[float]] = {sys.executable: [], also: []}
+    for k in range(rounds):
+        for python in list(walls) if k % 2 == 0 else list(walls)[::-1]:
+            walls[python].append(grade_once(python, paths, jobs, folder / "also.csv"))
+    mine, other = (sorted(w)[len(w) // 2] for w in walls.values())
+    print(
+        f"against {also}: {other:.1f} s there, {mine:.1f} s here (medians of {rounds}, alternated): {other / mine:.2f}x"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--submissions", type=int, default=200)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--per-kind", type=int, default=2, help="baseline: `ninja check` runs timed per kind")
+    parser.add_argument("--also", help="another environment's python: its `ninja grade` on the same class too")
+    parser.add_argument("--rounds", type=int, default=2, help="with --also: grades by each, alternated")
     args = parser.parse_args()
     ninja = [sys.executable, "-m", "ninja"]
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_class(Path(tmp), args.submissions)
         out = Path(tmp) / "grades.csv"
-        start = time.perf_counter()
-        command = [*ninja, "grade", *map(str, paths), "--jobs", str(args.jobs), "--timeout", str(TIMEOUT)]
-        done = subprocess.run([*command, "--format", "csv", "--out", str(out)], capture_output=True, text=True)
-        grade_wall = time.perf_counter() - start
-        rows = out.read_text().splitlines()[1:] if out.exists() else []
-        assert done.returncode == 0 and len(rows) == len(paths), done.stderr[-2000:]
-
+        grade_wall = grade_once(sys.executable, paths, args.jobs, out)
+        rows = out.read_text().splitlines()[1:]
         baseline, timed = check_each(ninja, paths, args.per_kind)
+        if args.also:
+            compare(args.also, paths, args.jobs, args.rounds, Path(tmp))
     per_check = baseline / len(paths)
     print(f"submissions: {len(paths)} exercise1 ({sum(',timeout,' in r for r in rows)} timed out), jobs {args.jobs}")
     print(f"ninja grade:            {grade_wall:6.1f} s wall   (target <= 15 s)")
@@ -194,11 +222,12 @@ def main() -> None:
         "each kind's mean times its count)"
     )
     print(f"speed-up:               {baseline / grade_wall:6.1f}x        (target >= 25x)")
-    layers, rows = sandbox_cost()
+    layers, cost = sandbox_cost()
     print(f"isolation:              {layers}")
     print("cost per child (median of alternated rounds of 10, ms; and its difference from a bare fork):")
-    for name, ms, extra in rows:
+    for name, ms, extra in cost:
         print(f"  {name:22s} {ms:6.2f} ms   {extra:+6.2f} ms")
+    print(f"load (uptime, 1 min):   {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":
