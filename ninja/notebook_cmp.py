@@ -59,8 +59,10 @@ def storage_key(t: torch.Tensor) -> tuple:
 
 def shared_with(dt, label: str, depth: int = 2) -> str | None:
     """Another gradient name in the caller's globals bound to the very same tensor as `dt`
-    (`dlogits = dnorm_logits`, no .clone()): an in-place change to one changed both."""
-    if not torch.is_tensor(dt) or dt.numel() == 0:
+    (`dlogits = dnorm_logits`, no .clone()), when that tensor was changed in place (its version
+    counter moved): a change meant for one changed both. Never changed in place, sharing is harmless
+    (`dattproj = dresidual2` is the right rule)."""
+    if not torch.is_tensor(dt) or dt.numel() == 0 or dt._version == 0:
         return None
     key = storage_key(dt)
     names = [name for name, value in sys._getframe(depth).f_globals.items()
@@ -91,7 +93,7 @@ def cmp(s: str, dt, t, rtol: float = 1e-5, atol: float = 1e-8) -> None:
     diagnosis = getattr(result, "diagnosis", None) or result.note
     twin = None if result.status == PASS else shared_with(dt, label)
     if twin:
-        print(f"{'':15s}   wrong: {diagnose.aliasing(label[1:], twin[1:])}")
+        print(f"{'':15s}   wrong: {diagnose.aliasing(label[1:], diagnose.Tie(twin[1:]))}")
         return
     named = None if result.status == PASS else mistake(label[1:], dt, t.grad, batch_size_of_caller())
     wrong = result.status != PASS and result.maxdiff is not None  # values to compare, and not the same

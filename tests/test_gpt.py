@@ -160,6 +160,8 @@ MUTATIONS = [
     *[("gpt1", "preatt", *m) for m in ATTENTION[:1]],
     ("gpt1", "preatt", "masked", "dpreatt = att * (datt - (att * datt).sum(-1, keepdim=True))",
      "dpreatt = preatt.softmax(-1) * (datt - (preatt.softmax(-1) * datt).sum(-1, keepdim=True))"),
+    ("gpt1", "q", "scale", "dq = dpreatt @ k * hs**-0.5", "dq = dpreatt @ k"),
+    ("gpt1", "k", "scale", "@ q * hs**-0.5", "@ q"),
     ("gpt1", "qkv", *ATTENTION[2]),
     ("gpt1", "y", *ATTENTION[3]),
     ("gpt1", "fch", "erf", "dfch = (", f"dfch = {GELU_ERF.replace('X', 'fch')} * dfch_gelu\n_ = ("),
@@ -190,8 +192,6 @@ MUTATIONS = [
 # mistakes the engine's generic diagnoses name: (exercise, checked name, the diagnosis's kind, words
 # it contains, a line of the solution, the mistaken line); tests/test_gpt_engine.py runs them
 GENERIC = [
-    ("gpt1", "q", "factor", "2.828", "dq = dpreatt @ k * hs**-0.5", "dq = dpreatt @ k"),
-    ("gpt1", "k", "factor", "2.828", "@ q * hs**-0.5", "@ q"),
     ("gpt1", "residual2", "missing_branch", "residual3", "dresidual2 = dresidual3 + ", "dresidual2 = "),
     ("gpt1", "encoded", "missing_branch", "residual2", "dencoded = dresidual2 + ", "dencoded = "),
     ("gpt1", "pos_emb", "factor", "too small", "dpos_emb = dencoded.sum(0)", "dpos_emb = dencoded.mean(0)"),

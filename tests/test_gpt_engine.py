@@ -13,6 +13,7 @@ from pathlib import Path
 import pexpect
 import pytest
 from conftest import NINJA, ROOT, run_ninja
+from test_gpt import EXERCISES as FILES
 from test_gpt import GENERIC, MUTATIONS, mutated
 
 from ninja.grade import batch as grading
@@ -65,8 +66,14 @@ def test_each_named_mistake_is_found_at_its_line(tmp_path, name, checked, words,
     report = check(name, written(tmp_path, name, source))
     first = root_causes(report)[0]
     assert (first.name, first.diagnosis_kind) == (checked, "named"), (first.name, first.diagnosis)
-    assert words in first.diagnosis
+    assert first.diagnosis == the_name(name, checked, words)
     assert first.line in gradient_lines(source, checked)
+
+
+def the_name(name: str, checked: str, words: str) -> str:
+    """The whole name of the mistake of d<checked> that says `words`, as the exercise file has it."""
+    (text,) = (text for text in FILES[name].MISTAKES[checked] if words in text)
+    return text
 
 
 @pytest.mark.parametrize("name, checked, kind, words, right, wrong", GENERIC, ids=lambda x: x if len(x) < 20 else "")

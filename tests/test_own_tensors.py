@@ -216,3 +216,21 @@ def test_a_template_file_keeps_the_packages_tensors(tmp_path):
     path.write_text(edited)
     report = check_file(find("exercise1"), path, Settings())
     assert not report.forward_ok and not any(note.startswith("checked on your own") for note in report.notes)
+
+
+def test_exercise3_gives_dhpreact_on_the_learners_own_tensors(tmp_path):
+    """`from ninja.makemore import given` in a script with its own MLP (n_hidden 200, batch 50,
+    float32): dhpreact is theirs, so a right line passes and a wrong one is named at its line."""
+    answer = (
+        "dhprebn = bn_gain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * "
+        "(dhpreact * bnraw).sum(0))\n"
+    )
+    source = "from ninja.makemore import given\n" + SETUP + FORWARD + '\ndhpreact = given("hpreact")\n' + answer
+    path = tmp_path / "mine.py"
+    path.write_text(source)
+    report = check_file(find("exercise3"), path, Settings())
+    assert report.passed and report.notes[0].startswith("checked on your own parameters and batch (batch 50")
+    path.write_text(source.replace("n / (n - 1) * bnraw", "bnraw"))
+    report = check_file(find("exercise3"), path, Settings())
+    (hprebn,) = report.variables
+    assert hprebn.root_cause and "Bessel" in hprebn.diagnosis and hprebn.line == len(source.splitlines())

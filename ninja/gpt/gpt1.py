@@ -113,8 +113,9 @@ HINTS = {
 }
 
 
-# a learner's mistake that a generic diagnosis names well is left to it: a dropped 1/sqrt(hs) in dq
-# is "2.828 times the right value", a residual that keeps only its layernorm's part or a tied
+# a named mistake that reproduces the learner's gradient is named before a generic diagnosis (a
+# dropped 1/sqrt(hs) in dq is the scale, not "2.828 times the right value"); one that a generic
+# diagnosis names well is left to it: a residual that keeps only its layernorm's part or a tied
 # embedding with one part is "the branch through ... is missing"
 MISTAKES = {
     "preatt": {
@@ -124,6 +125,8 @@ MISTAKES = {
         "gradient flows into the masked positions: the softmax of the backward must be the masked one (att), "
         "whose future weights are 0": lambda v, g: m.softmax_backward(v["preatt"].softmax(-1), g["att"]),
     },
+    "q": m.unscaled("preatt", "k"),
+    "k": m.unscaled("preatt", "q", keys=True),
     "qkv": {"the heads are merged back with the wrong transpose: dq, dk, dv are (B, nh, T, hs); transpose(1, 2) "
             "before reshaping to (B, T, C)":
             lambda v, g: torch.cat([m.side_by_side(g[x], transpose=False) for x in "qkv"], dim=-1)},

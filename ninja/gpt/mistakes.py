@@ -85,6 +85,17 @@ def attention_qkv(datty, qkv, nh=N_HEAD, jacobian=True, masked=True, scaled=True
     return torch.cat([side_by_side(d, merge_heads) for d in (dq, dk, dv)], dim=-1)
 
 
+SCALE_MISSING = (
+    "the 1/sqrt(head size) scale is missing in the backward: the scores were multiplied by it, so are dq and dk"
+)
+
+
+def unscaled(preatt: str, other: str, keys: bool = False) -> dict:
+    """dq (dk where `keys`) of `preatt` = q @ kᵀ * hs**-0.5, with the scale left out of the backward:
+    dpreatt @ k (dpreattᵀ @ q), sqrt(hs) times the right value."""
+    return {SCALE_MISSING: lambda v, g: (g[preatt].transpose(-2, -1) if keys else g[preatt]) @ v[other]}
+
+
 def attention(qkv: str, atty: str) -> dict:
     """The named mistakes of d`qkv` written in one go from d`atty`."""
     return {
@@ -94,8 +105,7 @@ def attention(qkv: str, atty: str) -> dict:
         "gradient flows into the masked positions: the weights of the future positions are 0 in the forward, "
         "so the backward's softmax must be the masked one":
         lambda v, g: attention_qkv(g[atty], v[qkv], masked=False),
-        "the 1/sqrt(head size) scale is missing in the backward: the scores were multiplied by it, so are "
-        "dq and dk": lambda v, g: attention_qkv(g[atty], v[qkv], scaled=False),
+        SCALE_MISSING: lambda v, g: attention_qkv(g[atty], v[qkv], scaled=False),
         "the heads are merged back with the wrong transpose: dq, dk, dv are (B, nh, T, hs); transpose(1, 2) "
         "before reshaping to (B, T, C)": lambda v, g: attention_qkv(g[atty], v[qkv], merge_heads=False),
         f"the heads are split with the wrong transpose: view d{atty} as (B, T, nh, hs), then transpose(1, 2)":

@@ -60,21 +60,32 @@ def indices_read(output: torch.Tensor, leaf: torch.Tensor) -> list[torch.Tensor]
     return [i for i in saved if i is not None and i.dtype in (torch.int64, torch.int32)]
 
 
-def shared_storage(answers: Mapping[str, Any], changes: Mapping[str, Sequence[int]]) -> dict[str, str]:
-    """name -> another checked name whose gradient is the very same tensor, when one of the two was
-    changed in place after they were tied (`dlogits = dnorm_logits` then `dlogits += ...`): that
-    change reached both. Tied but never changed in place is harmless (an identity gradient)."""
-    seen: dict[tuple, str] = {}
-    alias: dict[str, str] = {}
+def shared_storage(
+    answers: Mapping[str, Any], changes: Mapping[str, Sequence[int]], fresh: Mapping[str, Sequence[int]] | None = None
+) -> dict[str, list]:
+    """name -> [another checked name whose gradient is the very same tensor, the line that tied
+    them, the line that then changed it in place], for the gradients such a change reached through
+    another's name (`dhprebn = dbndiff` then `dhprebn += ...`: dbndiff), and for the one it was made
+    through. Tied but never changed in place after that is harmless (an identity gradient:
+    `dfcproj = dresidual3`). `fresh`: of each name's lines, those that bind it afresh (`dx = ...`,
+    not `dx += ...` or `dx[i] = ...`); by default its first line only. Plain data: it travels from
+    a grading child."""
+    groups: dict[tuple, list[str]] = {}
     for name, value in answers.items():
-        if not torch.is_tensor(value) or value.numel() == 0:
-            continue
-        key = (value.untyped_storage().data_ptr(), value.storage_offset(), tuple(value.shape), value.stride())
-        other = seen.setdefault(key, name)
-        lines = list(changes.get(name, ())) + list(changes.get(other, ()))
-        tied = max(min(changes.get(name, [0])), min(changes.get(other, [0])))
-        if other != name and any(line > tied for line in lines):
-            alias[name], alias[other] = other, name
+        if torch.is_tensor(value) and value.numel():
+            key = (value.untyped_storage().data_ptr(), value.storage_offset(), tuple(value.shape), value.stride())
+            groups.setdefault(key, []).append(name)
+    bound = {name: max((fresh or {}).get(name) or changes.get(name, [0])[:1] or [0]) for name in answers}
+    alias: dict[str, list] = {}
+    for names in (group for group in groups.values() if len(group) > 1):
+        in_place = sorted((line, c) for c in names for line in changes.get(c, ()) if line > bound[c])
+        for name in names:
+            for line, through in in_place:
+                partners = [through] if through != name else [b for b in names if b != name]
+                tied = next((b for b in partners if max(bound[name], bound[b]) < line), None)
+                if tied is not None:
+                    alias[name] = [tied, max(bound[name], bound[tied]) or None, line]
+                    break
     return alias
 
 
@@ -106,7 +117,7 @@ def blame(
     raised: str | None = None,
     namespace: Mapping[str, Any] | None = None,
     forward_ok: bool = True,
-    alias: Mapping[str, str] | None = None,
+    alias: Mapping[str, Sequence] | None = None,
     mistakes: Mapping[str, Sequence[tuple[str, str, torch.Tensor]]] | None = None,
     statements: Mapping[str, Sequence[tuple[int, Any, bool]]] | None = None,
     raised_here: Mapping[str, LearnerError] | None = None,
@@ -115,8 +126,8 @@ def blame(
     `leaves` come from the cut forward; `raised` is the checked name whose line raised `error`.
     Nothing is blamed when the learner's forward is not the trusted one (`forward_ok` False).
     `alias` (see shared_storage) when the answers are copies that no longer share storage;
-    `mistakes`: named wrong formulas per name (an exercise's MISTAKES, ninja/makemore/mistakes.py), tried
-    first; `statements`: for a gradient written in several statements, (line, value after it, whether
+    `mistakes`: named wrong formulas per name (an exercise's MISTAKES, ninja/makemore/mistakes.py): one that
+    reproduces the learner's gradient is named before a generic diagnosis (NAMED_LOSES aside); `statements`: for a gradient written in several statements, (line, value after it, whether
     it adds) for each: the root cause is the first statement that is wrong (see first_wrong_statement);
     `raised_here`: by name, an error raised in one of its statements that did not stop the report (a
     notebook's cells run on): that line raised, whatever value the name was left with."""
@@ -124,6 +135,7 @@ def blame(
     used_by = consumers(outputs, leaves)
     changes = changes or {}
     alias = shared_storage(answers, changes) if alias is None else alias  # given: found where the tensors live
+    ties = {name: diagnose.Tie(*tie) for name, tie in alias.items()}
     order = [v.name for v in variables]  # backward order
     raised_here = raised_here or {}
     for v in variables:
@@ -132,9 +144,9 @@ def blame(
             v.line = error.line  # the line that raised, not one after it that never ran
         elif v.name in raised_here and raised_here[v.name].line:
             v.line = raised_here[v.name].line
-        if v.status == PASS and v.name in alias:  # harmless now, but the next += will bite
-            v.diagnosis_kind, v.diagnosis = "aliasing", diagnose.aliasing(v.name, alias[v.name])
-            v.line = tie_line(v.name, alias[v.name], changes) or v.line
+        if v.status == PASS and v.name in ties:  # harmless now, but the next += will bite
+            v.diagnosis_kind, v.diagnosis = "aliasing", diagnose.aliasing(v.name, ties[v.name])
+            v.line = ties[v.name].line or v.line
         elif v.status in (PASS, MISSING) or not forward_ok:
             continue  # a changed forward makes every comparison moot: its note says what to do
         elif v.status == ERROR and v.name != raised:
@@ -143,21 +155,14 @@ def blame(
                 v.inherited_from = raised
         else:
             judge(v, answers, reference, outputs, leaves, used_by.get(v.name, []), results, n=n, root=root,
-                  alias=alias.get(v.name), raised=raised, error=error, namespace=namespace or {},
+                  alias=ties.get(v.name), raised=raised, error=error, namespace=namespace or {},
                   mistakes=(mistakes or {}).get(v.name, ()), statements=(statements or {}).get(v.name, ()),
                   raised_here=raised_here.get(v.name))  # fmt: skip
             if v.diagnosis_kind == "aliasing":  # the line that tied the two: `dhprebn = dbndiff`
-                v.line = tie_line(v.name, alias[v.name], changes) or v.line
+                v.line = ties[v.name].line or v.line
     for v in variables:
         if v.inherited_from is not None:
             v.inherited_from = origin(v.inherited_from, results)
-
-
-def tie_line(name: str, other: str, changes: Mapping[str, Sequence[int]]) -> int | None:
-    """Where two gradients were tied (`dhprebn = dbndiff`): the first line of the one begun later."""
-    if not changes.get(name) or not changes.get(other):
-        return None
-    return max(min(changes[name]), min(changes[other]))
 
 
 def subset_sums(parts: Mapping[str, torch.Tensor]):
@@ -261,6 +266,13 @@ def named(g: torch.Tensor | None, local: torch.Tensor, truth: torch.Tensor, mist
     return next(((kind, words) for kind, words, wrong in mistakes if diagnose.close(g, wrong.to(local.dtype))), None)
 
 
+# generic diagnoses a named mistake that reproduces the learner's numbers does not replace: two
+# gradients tied (a formula can say what the numbers are, not why), a branch left out (it names the
+# line whose part to add: exercise 1's dhprebn without its bnmeani part is also exercise 3's "mean
+# term missing", but exercise 1 has no such term to write), rounding
+NAMED_LOSES = ("aliasing", "missing_branch", "precision")
+
+
 def judge(v, answers, reference, outputs, leaves, used_by, results, *, n, root, alias, raised, error, namespace,
           mistakes=(), statements=(), raised_here=None):  # fmt: skip
     """A failing variable: inherited, or a root cause with a diagnosis, at the first of its
@@ -299,7 +311,7 @@ def judge(v, answers, reference, outputs, leaves, used_by, results, *, n, root, 
     kind, words = diagnose.diagnose(v.name, g, local, contributions, n=n, alias=alias,
                                     squeezed_upstreams=squeezed_upstreams, indices=indices)  # fmt: skip
     found = named(g.reshape(local.shape) if matches else None, local, reference[v.name], mistakes)
-    if kind == "local_rule" and found:  # no generic mistake fits: one of the exercise's classics?
+    if found and kind not in NAMED_LOSES:  # the exercise's own classic says more than "2.828 times"
         root_cause(v, found)
         return
     wrong_statement = None if kind == "aliasing" else first_wrong_statement(v.name, statements, contributions, n=n)

@@ -26,10 +26,13 @@ class Run:
     # name -> gradient, when the caller computed them (a grading child); None: compute on demand
     given: Mapping[str, torch.Tensor] | None = None
     exercise: Any = None  # the exercise whose file runs: its model makes the file's tensors
+    # a file's own parameters and batch are the reference's (a check's, a file run on its own), so
+    # what it is given is computed on them; not when grading, nor on a template's tensors
+    own_tensors: bool = False
 
 
 _current: ContextVar[Run | None] = ContextVar("ninja_run", default=None)
-OUTSIDE = Run()  # outside any run: the defaults
+OUTSIDE = Run(own_tensors=True)  # outside any run: the defaults, or the file's own tensors
 
 
 def current() -> Run:
@@ -37,9 +40,12 @@ def current() -> Run:
 
 
 @contextmanager
-def running(settings: Settings, given: Mapping[str, torch.Tensor] | None = None, exercise=None) -> Iterator[Run]:
-    """Inside the block, a learner's file of `exercise` gets `settings` and these `given` gradients."""
-    run = Run(settings, given, exercise)
+def running(
+    settings: Settings, given: Mapping[str, torch.Tensor] | None = None, exercise=None, own_tensors: bool = False
+) -> Iterator[Run]:
+    """Inside the block, a learner's file of `exercise` gets `settings` and these `given` gradients
+    (on its own tensors, where `own_tensors` and it has some)."""
+    run = Run(settings, given, exercise, own_tensors)
     token = _current.set(run)
     try:
         yield run

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -56,7 +56,7 @@ def diagnose(
     contributions: Mapping[str, torch.Tensor],
     *,
     n: int,
-    alias: str | None = None,
+    alias: Tie | None = None,
     squeezed_upstreams: Sequence[tuple[str, tuple, tuple]] = (),
     indices: Sequence[torch.Tensor] = (),
 ) -> Diagnosis:
@@ -83,11 +83,31 @@ def diagnose(
     return "local_rule", local_rule(name, g, local, contributions)
 
 
-def aliasing(name: str, other: str) -> str:
+class Tie(NamedTuple):
+    """Two gradients that are one tensor, and what made that matter (ninja.tapped.blame.shared_storage)."""
+
+    other: str  # the other gradient's checked name
+    line: int | None = None  # where a plain `=` made them one tensor
+    changed_line: int | None = None  # the first in-place change of it after that
+    source: str | None = None  # those two statements, as the learner wrote them
+    changed_source: str | None = None
+
+
+def aliasing(name: str, tie: Tie) -> str:
+    """What happened to two gradients that are the same tensor, in the learner's own statements
+    where we have them."""
+    if tie.source and tie.changed_source:
+        happened = (
+            f"`{tie.source}` made them one tensor (a plain `=` shares it), and `{tie.changed_source}` then changed "
+            f"it in place, so that change reached both"
+        )
+    else:
+        happened = (
+            "a plain `=` made them one tensor, and it was changed in place after that, so the change reached both"
+        )
     return (
-        f"d{name} and d{other} are the same tensor: a plain `=` between two gradients shares their "
-        f"storage, so an in-place change to one (+=, [...] =) changed the other. Copy with .clone() "
-        f"where you start one gradient from the other"
+        f"d{name} and d{tie.other} are the same tensor: {happened}. Copy with .clone() where you start one gradient "
+        f"from the other"
     )
 
 

@@ -114,9 +114,9 @@ class Exercise(BundledFiles):
         """Run the learner's file (in this process; `ninja grade` runs this in a sandboxed child) and
         keep, as plain data, what judge and blame need from it."""
         gradients = {f"d{name}" for name in self.checked}
-        with context.running(settings, options.given, self):
+        own = options.own_tensors and not uses_package_tensors(path, self.learner_module)
+        with context.running(settings, options.given, self, own_tensors=own):
             run = runner.run_file(path, until=runner.end_of_backward(path, gradients))
-            own = options.own_tensors and not uses_package_tensors(path, self.learner_module)
             found = self.own_roles(run.namespace, settings) if own else None
             bare = not any(k in run.namespace for k in self.forward_names)  # its code is all under a guard?
             if own and found is None and bare and runner.main_guard(path):  # a script's `if __name__ == "__main__":`
@@ -155,7 +155,7 @@ class Exercise(BundledFiles):
                 for e in run.errors
                 if e is not error and (name := blame.raised_in(spans, self.checked, e.line))
             },
-            "shared": blame.shared_storage(answers, changes),  # storage is only visible here
+            "shared": tied_gradients(run, answers, changes, grad_of),  # storage is only visible here
             # shapes for "this line raised ...; shapes: ...", only when a line raised
             "shapes": {k: list(v.shape) for k, v in run.namespace.items() if error and torch.is_tensor(v)},
         }
@@ -323,7 +323,7 @@ class Precision:
         tolerances = {k: (1e-5, 10 * noise(rounded[k], g) + 1e-12) for k, g in grads.items()}
         trusted, rounded_forward = forward[0], forward[1] or {}
         forward_tolerances = {k: (0.0, 10 * noise(rounded_forward[k], t) + 1e-12)
-                              for k, t in trusted.items() if k in rounded_forward}  # fmt: skip
+                              for k, t in trusted.items() if k in rounded_forward and t.is_floating_point()}  # fmt: skip
         return Precision(tolerances, forward_tolerances or (1e-4, 1e-5), dtype)
 
     def upcast(self, answers: dict) -> dict:
@@ -412,6 +412,38 @@ def forward_lines(run: runner.LearnerRun, found, forward_names) -> dict[str, str
             line = spans[-1][0]
             lines[name] = f"{run.path}:{line}: `{runner.source_line(source, line)}`"
     return lines
+
+
+def tied_gradients(run: runner.LearnerRun, answers, changes, grad_of: Mapping[str, str]) -> dict[str, list]:
+    """blame.shared_storage, told which of the learner's statements bind a gradient afresh, with the
+    two statements that tied two gradients and changed them in place, as they wrote them."""
+    try:
+        source = runner.read_source(run.path)
+        statements: dict[int, ast.stmt] = {}
+        for statement in ast.walk(ast.parse(source)):  # outermost first: a line's whole statement
+            if isinstance(statement, ast.stmt):
+                statements.setdefault(statement.lineno, statement)
+    except (OSError, SyntaxError, ValueError):
+        return blame.shared_storage(answers, changes)
+    fresh = {
+        name: [line for line in lines if line in statements and binds(statements[line], grad_of[name])]
+        for name, lines in changes.items()
+    }
+    said = lambda line: runner.source_line(source, line)  # noqa: E731
+    return {
+        name: [other, tied, changed, said(tied), said(changed)]
+        for name, (other, tied, changed) in blame.shared_storage(answers, changes, fresh).items()
+    }
+
+
+def binds(statement: ast.stmt, name: str) -> bool:
+    """`statement` gives `name` a new object (`dx = ...`, a for target), not only changes the one it
+    holds in place (`dx += ...` on a tensor, `dx[i] = ...`, `dx.add_(...)`)."""
+    augmented = {id(node.target) for node in ast.walk(statement) if isinstance(node, ast.AugAssign)}
+    return any(
+        isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store) and id(node) not in augmented
+        for node in ast.walk(statement)
+    )
 
 
 def statement_values(run: runner.LearnerRun, grad_of: Mapping[str, str], checked) -> dict[str, list]:

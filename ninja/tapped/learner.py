@@ -11,6 +11,9 @@ the default settings hold.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Mapping
+
 import torch
 
 from ninja.tapped import context
@@ -34,19 +37,32 @@ def tensors(name: str) -> tuple[torch.Tensor, ...]:
 
 
 def given(gradient: str, name: str) -> torch.Tensor:
-    """The gradient the exercise `name` gives for `gradient`, at the current run's settings (grading
-    hands it in, computed by the parent)."""
-    exercise = exercise_named(name)
-    return context.given_gradient(gradient, lambda settings: exercise.reference(settings, [gradient])[1][gradient])
+    """The gradient the exercise `name` gives for `gradient`, computed on the tensors being judged:
+    the learner's own where the calling file has some (a notebook's or script's own GPT, its own
+    sizes and batch), else the package's at the current run's settings (grading hands those in,
+    computed by the parent)."""
+    return given_by(exercise_named(name), gradient, caller_namespace())
 
 
-def given_here(gradient: str, namespace: dict) -> torch.Tensor:
-    """What the running exercise gives, on the learner's own tensors where the namespace holds
-    some (a notebook's set-up made its own), else on the package's."""
+def caller_namespace(depth: int = 2) -> dict:
+    """The names the learner's code sees where it called us: its module's, and a function's own
+    (`depth` frames up from here: 2, the caller of the function that calls this)."""
+    frame = sys._getframe(depth)
+    return {**frame.f_globals, **frame.f_locals}
+
+
+def given_by(exercise, gradient: str, namespace: Mapping) -> torch.Tensor:
+    """What `exercise` gives for `gradient`, on the own parameters and inputs `namespace` holds
+    when the run judges a file on its own tensors (ninja.tapped.context.Run.own_tensors)."""
     run = context.current()
-    exercise = run.exercise
-    found = exercise.own_roles(namespace, run.settings)
+    found = exercise.own_roles(namespace, run.settings) if run.given is None and run.own_tensors else None
     if found is None:
-        return given(gradient, exercise.name)
+        return context.given_gradient(gradient, lambda settings: exercise.reference(settings, [gradient])[1][gradient])
     own = found.tensors
     return exercise.reference(run.settings, [gradient], own)[1][gradient].to(exercise.own_dtype(own))
+
+
+def given_here(gradient: str, namespace: Mapping) -> torch.Tensor:
+    """What the running exercise gives, on the learner's own tensors where the namespace holds
+    some (a notebook's set-up made its own), else on the package's."""
+    return given_by(context.current().exercise, gradient, namespace)

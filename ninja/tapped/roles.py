@@ -12,6 +12,7 @@ Runs where the learner's file ran (a grading child too): tensors in, plain names
 
 from __future__ import annotations
 
+import difflib
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -51,7 +52,7 @@ def learner_tensors(namespace: Mapping[str, Any]) -> dict[str, torch.Tensor]:
     return {k: v.detach() for k, v in namespace.items() if torch.is_tensor(v) and not k.startswith("_")}
 
 
-MAX_TRIES = 256  # assignments of the learner's tensors to roles tried, at most
+MAX_TRIES = 32  # assignments of the learner's tensors to roles tried, at most (each runs the forward)
 
 
 def by_name(namespace: Mapping[str, Any], model, forward_names) -> Roles | None:
@@ -67,7 +68,7 @@ def by_name(namespace: Mapping[str, Any], model, forward_names) -> Roles | None:
             values = model.values(None, own)
         except Exception:  # noqa: BLE001 (shapes that do not fit the forward: not the model's tensors)
             continue
-        if not torch.isfinite(values.get("loss", torch.tensor(float("nan")))).all():
+        if not plausible(values, tensors, steps[:1]):
             continue
         roles = Roles(dict(names), own)
         name_intermediates(roles, tensors, forward_names, model)
@@ -77,40 +78,80 @@ def by_name(namespace: Mapping[str, Any], model, forward_names) -> Roles | None:
     return None
 
 
+def plausible(values: Mapping[str, torch.Tensor], tensors: Mapping[str, torch.Tensor], first=()) -> bool:
+    """A cheap test before matching every step: the trusted forward on a try of the learner's
+    tensors gives a finite loss, and the learner's file holds that loss (where it has a number at
+    all) or else the forward's first step."""
+    loss = values.get("loss", torch.tensor(float("nan")))
+    if not torch.isfinite(loss).all():
+        return False
+    scalars = [t for t in tensors.values() if t.is_floating_point() and t.numel() == 1]
+    wanted = [loss] if scalars else [values[k] for k in first if k in values]
+    held = scalars or [t for t in tensors.values() if t.is_floating_point()]
+    return all(any(same(t, value) for t in held) for value in wanted)
+
+
 def assignments(tensors: Mapping[str, torch.Tensor], wanted, model):
     """Role -> the learner's name, to try in turn: the model's own names first, then ways to give
-    each role a distinct tensor shaped as the package's (any size along the batch's dims), those
-    the file defines first and no d<name> first; at most MAX_TRIES."""
+    each role a distinct tensor of the package's kind and number of dims, whose sizes agree with
+    each other as the package's do (a learner's n_embd 32 in every place the package has 16): no
+    d<name> first, then the names most like the role's, then those the file defines first; at most
+    MAX_TRIES."""
     if all(k in tensors for k in wanted):
         yield {k: k for k in wanted}
     two, three = (model.package_tensors(Settings(batch_size=n)) for n in (2, 3))
     order = {k: i for i, k in enumerate(tensors)}
     candidates = [
         sorted(
-            (k for k, t in tensors.items() if fits(t, two[role], three[role])), key=lambda k: (k[:1] == "d", order[k])
+            (k for k, t in tensors.items() if fits(t, two[role])),
+            key=lambda k: (k[:1] == "d", -likeness(k, role), order[k]),
         )
         for role in wanted
     ]
-    for combination in itertools.islice(distinct(candidates), MAX_TRIES):
+    dims = [list(zip(two[role].shape, three[role].shape)) for role in wanted]  # a size per dim at batch 2 and 3
+
+    def agrees(i: int, name: str, sizes: dict) -> dict | None:
+        """`sizes` (the package's size of a dim at batch 2 and 3 -> the learner's) with role i's
+        tensor `name` added, or None where its sizes disagree with the roles taken before it."""
+        more = dict(sizes)
+        for dim, size in zip(dims[i], tensors[name].shape):
+            if more.setdefault(dim, size) != size:
+                return None
+        return more
+
+    for combination in itertools.islice(distinct(candidates, agrees), MAX_TRIES):
         if any(k != role for k, role in zip(combination, wanted)):
             yield dict(zip(wanted, combination))
 
 
-def distinct(candidates: list[list[str]], taken: tuple[str, ...] = ()):
-    """Every choice of one name per list, no name twice, in the lists' order."""
+def likeness(name: str, role: str) -> float:
+    """How alike the learner's name and the role's look, letters and digits only (ln_1_weight is
+    more like ln1w than ln_2_weight is): which candidate to try first; the values decide."""
+    plain = lambda text: "".join(c for c in text.lower() if c.isalnum())  # noqa: E731
+    ratio = difflib.SequenceMatcher(None, plain(name), plain(role)).ratio()
+    return round(ratio, 2) if ratio >= 0.5 else 0.0  # a letter or two in common says nothing
+
+
+def distinct(candidates: list[list[str]], agrees, taken: tuple[str, ...] = (), sizes: dict | None = None):
+    """Every choice of one name per list, no name twice, in the lists' order, each one agreeing
+    (`agrees(i, name, sizes)`) with those before it."""
     if len(taken) == len(candidates):
         yield taken
         return
     for name in candidates[len(taken)]:
-        if name not in taken:
-            yield from distinct(candidates, (*taken, name))
+        more = None if name in taken else agrees(len(taken), name, sizes or {})
+        if more is not None:
+            yield from distinct(candidates, agrees, (*taken, name), more)
 
 
-def fits(t: torch.Tensor, two: torch.Tensor, three: torch.Tensor) -> bool:
-    """t can play the role whose package tensor is `two` at batch size 2 and `three` at 3."""
-    if t.dim() != two.dim() or t.is_floating_point() != two.is_floating_point():
-        return False
-    return all(a == b or b != c for a, b, c in zip(t.shape, two.shape, three.shape))
+def fits(t: torch.Tensor, package: torch.Tensor) -> bool:
+    """t can play the role of the package's tensor: its kind (floating, integer, bool) and its number
+    of dims; its sizes are the learner's own (assignments checks that they agree)."""
+    return (
+        t.dim() == package.dim()
+        and t.is_floating_point() == package.is_floating_point()
+        and ((t.dtype == torch.bool) == (package.dtype == torch.bool))
+    )
 
 
 def name_intermediates(roles: Roles, tensors: Mapping[str, torch.Tensor], forward_names, model) -> None:
