@@ -1,22 +1,24 @@
 """How fast `ninja grade` grades a class, against running `ninja check` once per submission.
 
-    python bench/grade_speed.py [--submissions 200] [--jobs 2] [--sample 12]
+    python bench/grade_speed.py [--submissions 200] [--jobs 2] [--per-kind 2] [--also OTHER/bin/python]
 
 Makes a realistic class of exercise1 submissions in a temporary folder (mostly correct, wrong
 lines, exceptions, syntax errors, untouched templates, a few endless loops), times `ninja grade
 DIR/* --jobs N --timeout 2` once (every sandbox layer this machine has on), and times `ninja check
-exercise1 --file F` as a subprocess on a sample of the same submissions (endless loops included,
-cut at the same 2 s), scaled to the whole class. Targets: grade <= 15 s wall, >= 25x faster than
+exercise1 --file F` as a subprocess on a few submissions of each kind (endless loops included, cut
+2 s after they start), each kind's mean scaled to its count in the class. Targets: grade <= 15 s wall, >= 25x faster than
 the baseline. Then forks children from a process that imported torch in alternated rounds of 10:
 bare, into PID and net namespaces, with the IPC namespace too, with the tmpfs folder, in a cgroup
 of its own (made with its limits, joined, killed and removed: where ninja can make one), with every
 layer applied (namespaces, descriptors, limits, uid, tmpfs, cgroup, Landlock, seccomp); prints each
-one's cost per child and its difference from a bare fork.
+one's cost per child and its difference from a bare fork. --also grades the same class with another
+environment's ninja too (another branch's checkout), alternated with this one, and prints the ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import subprocess
 import sys
@@ -53,16 +55,45 @@ def submission(kind: str, rng: random.Random) -> str:
     return "while True:\n    pass\n"  # hang
 
 
+KINDS = ["correct"] * 50 + ["wrong"] * 25 + ["exception"] * 8 + ["syntax"] * 5 + ["todo"] * 10 + ["hang"] * 2
+
+
 def make_class(folder: Path, count: int) -> list[Path]:
+    """count submissions, student000..., of the kinds in KINDS' proportions (kind_of(i) says which)."""
     rng = random.Random(0)
-    kinds = ["correct"] * 50 + ["wrong"] * 25 + ["exception"] * 8 + ["syntax"] * 5 + ["todo"] * 10 + ["hang"] * 2
     paths = []
     for i in range(count):
         path = folder / f"student{i:03d}"
         path.mkdir()
-        (path / "exercise1.py").write_text(submission(kinds[i % len(kinds)], rng))
+        (path / "exercise1.py").write_text(submission(kind_of(i), rng))
         paths.append(path)
     return paths
+
+
+def kind_of(i: int) -> str:
+    return KINDS[i % len(KINDS)]
+
+
+def check_each(ninja: list[str], paths: list[Path], per_kind: int) -> tuple[float, int]:
+    """The baseline, `ninja check` once per submission: `per_kind` of each kind timed (an endless
+    loop cut at TIMEOUT s from its start, as the grader cuts it), each kind's mean times its count
+    in the class. (estimated seconds, checks timed)"""
+    by_kind: dict[str, list[Path]] = {}
+    for i, path in enumerate(paths):
+        by_kind.setdefault(kind_of(i), []).append(path)
+    total, timed = 0.0, 0
+    for members in by_kind.values():
+        sample = members[:: max(1, len(members) // per_kind)][:per_kind]
+        start = time.perf_counter()
+        for path in sample:
+            try:
+                subprocess.run([*ninja, "check", "exercise1", "--file", str(path / "exercise1.py")],
+                               capture_output=True, timeout=TIMEOUT)  # fmt: skip
+            except subprocess.TimeoutExpired:
+                pass
+        total += (time.perf_counter() - start) / len(sample) * len(members)
+        timed += len(sample)
+    return total, timed
 
 
 COST = """
@@ -139,45 +170,64 @@ def sandbox_cost(count: int = 200) -> tuple[str, list[tuple[str, float, float]]]
     return layers, rows
 
 
+def grade_once(python: str, paths: list[Path], jobs: int, out: Path) -> float:
+    """Wall seconds of one `ninja grade` of the class with `python`'s ninja (every result written)."""
+    start = time.perf_counter()
+    command = [python, "-m", "ninja", "grade", *map(str, paths), "--jobs", str(jobs), "--timeout", str(TIMEOUT)]
+    # run outside any checkout: `-m ninja` then imports `python`'s own ninja, not the one in the folder
+    done = subprocess.run(
+        [*command, "--format", "csv", "--out", str(out)], capture_output=True, text=True, cwd=out.parent
+    )
+    wall = time.perf_counter() - start
+    rows = out.read_text().splitlines()[1:] if out.exists() else []
+    assert done.returncode == 0 and len(rows) == len(paths), done.stderr[-2000:]
+    return wall
+
+
+def compare(also: str, paths: list[Path], jobs: int, rounds: int, folder: Path) -> None:
+    """This environment's `ninja grade` against another's (`also`: its python) on the same class,
+    alternated for `rounds` rounds: each one's median wall and the ratio."""
+    walls: dict[str, list[float]] = {sys.executable: [], also: []}
+    for k in range(rounds):
+        for python in list(walls) if k % 2 == 0 else list(walls)[::-1]:
+            walls[python].append(grade_once(python, paths, jobs, folder / "also.csv"))
+    mine, other = (sorted(w)[len(w) // 2] for w in walls.values())
+    print(
+        f"against {also}: {other:.1f} s there, {mine:.1f} s here (medians of {rounds}, alternated): {other / mine:.2f}x"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--submissions", type=int, default=200)
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--sample", type=int, default=12, help="baseline: time this many `ninja check` runs, scale")
+    parser.add_argument("--per-kind", type=int, default=2, help="baseline: `ninja check` runs timed per kind")
+    parser.add_argument("--also", help="another environment's python: its `ninja grade` on the same class too")
+    parser.add_argument("--rounds", type=int, default=2, help="with --also: grades by each, alternated")
     args = parser.parse_args()
     ninja = [sys.executable, "-m", "ninja"]
     with tempfile.TemporaryDirectory() as tmp:
         paths = make_class(Path(tmp), args.submissions)
         out = Path(tmp) / "grades.csv"
-        start = time.perf_counter()
-        command = [*ninja, "grade", *map(str, paths), "--jobs", str(args.jobs), "--timeout", str(TIMEOUT)]
-        done = subprocess.run([*command, "--format", "csv", "--out", str(out)], capture_output=True, text=True)
-        grade_wall = time.perf_counter() - start
-        rows = out.read_text().splitlines()[1:] if out.exists() else []
-        assert done.returncode == 0 and len(rows) == len(paths), done.stderr[-2000:]
-
-        step = max(1, len(paths) // args.sample)
-        sample = paths[::step][: args.sample]
-        start = time.perf_counter()
-        for path in sample:
-            try:
-                subprocess.run([*ninja, "check", "exercise1", "--file", str(path / "exercise1.py")],
-                               capture_output=True, timeout=TIMEOUT + 5)  # fmt: skip
-            except subprocess.TimeoutExpired:
-                pass
-        per_check = (time.perf_counter() - start) / len(sample)
-    baseline = per_check * len(paths)
+        grade_wall = grade_once(sys.executable, paths, args.jobs, out)
+        rows = out.read_text().splitlines()[1:]
+        baseline, timed = check_each(ninja, paths, args.per_kind)
+        if args.also:
+            compare(args.also, paths, args.jobs, args.rounds, Path(tmp))
+    per_check = baseline / len(paths)
     print(f"submissions: {len(paths)} exercise1 ({sum(',timeout,' in r for r in rows)} timed out), jobs {args.jobs}")
     print(f"ninja grade:            {grade_wall:6.1f} s wall   (target <= 15 s)")
     print(
-        f"ninja check each (est): {baseline:6.1f} s wall   ({per_check:.2f} s x {len(paths)}, from {len(sample)} timed)"
+        f"ninja check each (est): {baseline:6.1f} s wall   ({per_check:.2f} s x {len(paths)}, from {timed} timed, "
+        "each kind's mean times its count)"
     )
     print(f"speed-up:               {baseline / grade_wall:6.1f}x        (target >= 25x)")
-    layers, rows = sandbox_cost()
+    layers, cost = sandbox_cost()
     print(f"isolation:              {layers}")
     print("cost per child (median of alternated rounds of 10, ms; and its difference from a bare fork):")
-    for name, ms, extra in rows:
+    for name, ms, extra in cost:
         print(f"  {name:22s} {ms:6.2f} ms   {extra:+6.2f} ms")
+    print(f"load (uptime, 1 min):   {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -217,8 +217,19 @@ def end_of_backward(path: Path, gradients: set[str], as_main: bool = False) -> i
     of `gradients`: the state to check is the one the backward left, not the one after training.
     None when no such loop follows."""
     try:
-        tree = ast.parse(read_source(Path(path)))
-    except (SyntaxError, ValueError, OSError):
+        source = read_source(Path(path))
+    except (SyntaxError, OSError):
+        return None
+    return backward_end(source, frozenset(gradients), as_main)
+
+
+@functools.lru_cache(maxsize=8)
+def backward_end(source: str, gradients: frozenset[str], as_main: bool = False) -> int | None:
+    """end_of_backward of a file's text: worked out once when it runs at several settings (grading
+    runs it at two batch sizes)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
         return None
     started = False
     for statement in module_statements(tree, as_main):

@@ -561,6 +561,49 @@ def test_judging_has_time_and_memory_limits_and_never_holds_up_the_loop():
     assert "crashed the judge" in answers[3]["failed"]
 
 
+def test_replies_handed_over_faster_than_judged_all_arrive_past_the_open_files_limit():
+    """Each reply travels as a file descriptor: more in flight than the sender's RLIMIT_NOFILE
+    (a user without root) makes the kernel refuse the next; the parent waits for the judge to take
+    one and goes on, and every reply is judged."""
+    import resource
+
+    from ninja.grade.judging import Judging
+    from ninja.grade.sandbox import Outcome
+
+    def judge(outcome):
+        time.sleep(0.01)
+        return {"size": len(outcome.data)}
+
+    judging = Judging(judge, lambda outcome, why: {"failed": why}, seconds=5, memory_mb=512)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the sender, as a user without root whose open-files limit is 16
+        code = 1
+        try:
+            low, high = sorted((judging.sock.fileno(), write))  # all else closed: 16 is 11 free
+            os.closerange(3, low)
+            os.closerange(low + 1, high)
+            os.closerange(high + 1, 1 << 16)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (16, 16))
+            if os.geteuid() == 0:
+                os.setgroups([])
+                os.setresgid(65534, 65534, 65534)
+                os.setresuid(65534, 65534, 65534)
+            for i in range(60):
+                judging.submit(Outcome({"id": i}, b"x" * (1000 + i), 0.0))
+            answers = dict(judging.answers(block=True))
+            os.write(write, json.dumps(answers).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    answers = json.loads(os.read(read, 1 << 20))
+    os.close(read)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    judging.close()
+    assert answers == {str(i): {"size": 1000 + i} for i in range(60)}
+
+
 def test_a_file_handed_in_alone_sees_none_of_the_files_beside_it(tmp_path):
     (tmp_path / "bob.py").write_text(SOLUTION)
     looks = "import os\nraise RuntimeError('beside me: ' + ','.join(sorted(os.listdir('.'))))\n"

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ninja import collected, runner
-from ninja.grade import audit, discover
+from ninja.grade import discover
 from ninja.grade import jobs as prep
 from ninja.grade.child import AUTOGRAD_MESSAGE
 from ninja.grade.discover import GradeError  # noqa: F401 (the grading input error, raised here too)
@@ -498,6 +498,7 @@ def grade(
     elif any(path for _, _, path in work):
         server = server or ForkServer()  # configured once the submissions are read
     scratch = prep.Scratch()
+    judging: Judging | None = None
     try:
         torch.set_num_threads(1)
         bounds = warm_up(exercises.values())  # while the fresh worker imports torch
@@ -508,7 +509,8 @@ def grade(
                 results[i] = early
                 on_result(early)
         if server is not None:
-            modules = sorted({m for p in prepared.values() for m in audit.imported_modules(p.source)})
+            judging = judging_process(work, plan, prepared, bounds)  # it warms up while the worker does
+            modules = sorted({m for p in prepared.values() for m in p.imports})
             server.configure("ninja.grade.child:grade_in_child", plan.limits, "ninja.grade.child:prepare",
                              {"exercises": list(exercises), "modules": modules,
                               "files": exercise_files(exercises.values())}, hidden_folders(work))  # fmt: skip
@@ -518,20 +520,21 @@ def grade(
             scratch.remove(-1)
             to_run = [dict(p.job, settings=settings_of[p.job["exercise"]], given=list(given[p.job["exercise"]][0]))
                       for i, p in prepared.items() if i not in results]  # fmt: skip
-            for i, result in judged(server.run(to_run, max(1, jobs)), work, plan, prepared, bounds, scratch):
+            for i, result in judged(server.run(to_run, max(1, jobs)), judging, scratch):
                 results[i] = with_findings(result, prepared[i], plan)
                 on_result(results[i])
     finally:
+        if judging is not None:
+            judging.close()
         if server is not None:
             server.close()  # waits for the fork server, which waits for every child
         scratch.close()
     return [results[i] for i in range(len(work))]
 
 
-def judged(outcomes: Iterable[Outcome], work, plan: Plan, prepared: dict, bounds: dict,
-           scratch: prep.Scratch) -> Iterable[tuple[int, SubmissionResult]]:  # fmt: skip
-    """(job id, result) for every outcome, judged in the judging process (ninja/grade/judging.py):
-    the loop that keeps the children's deadlines hands each reply over and never waits on a judge."""
+def judging_process(work, plan: Plan, prepared: dict, bounds: dict) -> Judging:
+    """The judging process (ninja/grade/judging.py), forked once every submission is read and
+    prepared; it computes the references while the warm worker warms up."""
     cache: dict = {}  # references stay on the grader's side; no child ever inherits them
 
     def judge(outcome: Outcome) -> dict:
@@ -542,16 +545,20 @@ def judged(outcomes: Iterable[Outcome], work, plan: Plan, prepared: dict, bounds
         return asdict(failed(work[outcome.job["id"]][1], plan, outcome.job["submission"], ERROR, why, outcome.wall))
 
     exercises = {exercise.name: exercise for _, exercise, _ in work if exercise is not None}
-    judging = Judging(judge, not_judged, max(plan.limits.timeout, 10.0), JUDGE_MEMORY_MB,
-                      lambda: warm_references(exercises.values(), plan, cache))  # fmt: skip
-    try:
-        for outcome in outcomes:
-            scratch.remove(outcome.job["id"])
-            judging.submit(outcome)
-            yield from ((i, as_result(v)) for i, v in judging.answers())
-        yield from ((i, as_result(v)) for i, v in judging.answers(block=True))
-    finally:
-        judging.close()
+    return Judging(judge, not_judged, max(plan.limits.timeout, 10.0), JUDGE_MEMORY_MB,
+                   lambda: warm_references(exercises.values(), plan, cache))  # fmt: skip
+
+
+def judged(
+    outcomes: Iterable[Outcome], judging: Judging, scratch: prep.Scratch
+) -> Iterable[tuple[int, SubmissionResult]]:
+    """(job id, result) for every outcome, judged in the judging process: the loop that keeps the
+    children's deadlines hands each reply over and never waits on a judge."""
+    for outcome in outcomes:
+        scratch.remove(outcome.job["id"])
+        judging.submit(outcome)
+        yield from ((i, as_result(v)) for i, v in judging.answers())
+    yield from ((i, as_result(v)) for i, v in judging.answers(block=True))
 
 
 def as_result(verdict: dict) -> SubmissionResult:

@@ -101,7 +101,7 @@ def prepare(args: dict) -> None:
     modules the submissions import (a slot's uid may not be able to read the standard library),
     warm torch up on each exercise's bundled solution at the notebook's seed (nothing secret),
     then forget every source it read."""
-    from ninja import registry, runner
+    from ninja import registry
     from ninja.grade.confine import PRELOAD
     from ninja.registry import find
     from ninja.settings import Settings
@@ -120,7 +120,17 @@ def prepare(args: dict) -> None:
     for name in args["exercises"]:  # (a makemore one loads the dataset here: every child inherits it)
         exercise = find(name).for_grading()
         collect(exercise, exercise.warm_up_file, Settings(), None)
-    runner.compiled.cache_clear()  # the solutions' source must not stay in a child's memory
+    forget_sources()
+
+
+def forget_sources() -> None:
+    """The source the warm-up ran (a bundled solution) must not stay in a child's memory: every
+    cache of what a file's text holds is emptied."""
+    from ninja import runner
+    from ninja.tapped.exercise import backward_autograd_lines
+
+    for cache in (runner.compiled, runner.backward_end, backward_autograd_lines):
+        cache.cache_clear()
     linecache.clearcache()
     gc.collect()
 

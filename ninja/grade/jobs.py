@@ -5,6 +5,7 @@ the folder is removed once the job has ended (and, with it, every process it sta
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import shutil
 import tempfile
@@ -33,6 +34,7 @@ class Prepared:
     original: str  # the path the student handed in, that messages name
     point_back: Callable[[Report], Report] = lambda report: report
     findings: list[audit.Finding] = field(default_factory=list)
+    imports: set[str] = field(default_factory=set)  # the modules it imports: the warm worker imports those first
 
 
 class Scratch:
@@ -113,6 +115,7 @@ def prepare(i: int, exercise, path: Path, submission: str, scratch: Scratch, giv
             except reading.Unreadable as e:
                 texts[name] = ""
                 findings.append(audit.Finding(1, str(e)))
+        imports = audit.imported_modules(source)
         for name in imported_closure(str(relative), source, texts):  # what runs: the files it imports
             findings += [audit.Finding(f.line, f"{name}: {f.what}") for f in audit.audit(texts[name], name, allowed)]
         for k, table in enumerate(given):
@@ -128,14 +131,20 @@ def prepare(i: int, exercise, path: Path, submission: str, scratch: Scratch, giv
         raise NotGradable(f"cannot prepare {path}: {e}") from None
     job = {"id": i, "submission": submission, "exercise": exercise.name, "path": str(folder / relative),
            "dir": str(folder)}  # fmt: skip
-    return Prepared(job, source, str(path), point_back, findings)
+    return Prepared(job, source, str(path), point_back, findings, imports)
 
 
 def allowed_imports(exercise, siblings: dict[str, bytes]) -> set[str]:
     """Beyond the audit's allowlist: the template's own imports and the submission's other files
     (as modules: layers.py is `layers`, cs231n/layers.py `cs231n.layers`)."""
     own = {str(Path(name).with_suffix("")).replace(os.sep, ".") for name in siblings}
-    return audit.imported_modules(exercise.template.read_text(encoding="utf-8")) | own
+    return own | template_imports(exercise.template.read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=16)
+def template_imports(text: str) -> frozenset[str]:
+    """A template's imports, parsed once (every submission of the exercise is audited against them)."""
+    return frozenset(audit.imported_modules(text))
 
 
 def imported_closure(start: str, source: str, files: dict[str, str]) -> list[str]:
@@ -144,6 +153,8 @@ def imported_closure(start: str, source: str, files: dict[str, str]) -> list[str
     import (`from ..layers import *`) or by its module name (`from cs231n.layers import *`, `import
     layers`), matched against the files' paths."""
     seen: list[str] = []
+    if not files:  # a file handed in alone, or a folder with no other .py: nothing to look for
+        return seen
     queue = [(start, source)]
     while queue:
         importer, text = queue.pop()

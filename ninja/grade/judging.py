@@ -7,12 +7,14 @@ under a time limit (an alarm that stops the judge between two operations; a repl
 bounded, so no one operation is long) and a memory limit (RLIMIT_AS on the judging process); it
 stays warm, so what one judgment computes (the cut forward of blame, torch's first calls) serves
 the next. A judging process that dies anyway is replaced, and the reply it was judging fails
-alone. The parent hands replies over on a socket of their own and picks up the answers whenever it
-looks: its loop never waits on a judge, so no reply can delay or fail another's job.
+alone. The parent hands each reply over as an unnamed file (a memfd) passed with a short message on
+a socket of their own, and picks up the answers whenever it looks: its loop never waits on a judge
+(not even for the judge to read a large reply), so no reply can delay or fail another's job.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import resource
@@ -20,6 +22,8 @@ import select
 import signal
 import socket
 import struct
+import tempfile
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 
@@ -67,17 +71,30 @@ class Judging:
         self.send(outcome)
 
     def send(self, outcome: Outcome) -> None:
+        """The reply's bytes go in a file of their own, passed with a short message: the socket
+        never holds them, so handing a reply over never waits for the judge to read it."""
         meta = {k: v for k, v in asdict(outcome).items() if k != "data"}
-        message = memoryview(framed(meta, outcome.data))
-        while message:
-            _, writable, _ = select.select([self.sock], [self.sock], [])
-            if not writable:
-                self.receive()  # the judging process waits for us to read: read, then go on sending
-                continue
-            try:
-                message = message[self.sock.send(message) :]
-            except (BrokenPipeError, ConnectionResetError):
-                return  # it died: answers() replaces it and sends what it never answered again
+        with reply_file(outcome.data) as f:
+            message = memoryview(framed({"outcome": meta, "size": len(outcome.data)}))
+            fds = [f.fileno()]
+            while message:
+                _, writable, _ = select.select([self.sock], [self.sock], [])
+                if not writable:
+                    self.receive()  # the judging process waits for us to read: read, then go on sending
+                    continue
+                try:
+                    message = message[socket.send_fds(self.sock, [message], fds) :]
+                except (BrokenPipeError, ConnectionResetError):
+                    return  # it died: answers() replaces it and sends what it never answered again
+                except OSError as e:
+                    if e.errno != errno.ETOOMANYREFS:
+                        raise
+                    # more files in flight than this user may have open (RLIMIT_NOFILE, without root):
+                    # the judge is that far behind; once it answers one, it has taken the next file
+                    select.select([self.sock], [], [])
+                    self.receive()
+                    continue
+                fds = []  # the file went with the message's first bytes
 
     def receive(self) -> bool:
         """Read what there is; False when the judging process has gone."""
@@ -148,6 +165,26 @@ def unframed(buffer: bytearray) -> tuple[dict | None, bytes]:
     return message, data
 
 
+def reply_file(data: bytes):
+    """An unnamed file holding `data` (in memory where Linux allows: memfd), to pass by descriptor."""
+    f = open(os.memfd_create("ninja-reply"), "w+b") if hasattr(os, "memfd_create") else tempfile.TemporaryFile()  # noqa: SIM115
+    f.write(data)
+    f.flush()
+    return f
+
+
+def read_reply(fd: int, size: int) -> bytes:
+    """What the parent wrote in the file `fd` passed with a reply (from its start: the offset is shared)."""
+    parts, done = [], 0
+    while done < size:
+        part = os.pread(fd, min(size - done, 1 << 24), done)
+        if not part:
+            break
+        parts.append(part)
+        done += len(part)
+    return b"".join(parts)
+
+
 class TooLong(BaseException):
     """Past the time limit (a BaseException: judging's own `except Exception` must not swallow it)."""
 
@@ -162,15 +199,20 @@ def serve(sock: socket.socket, judge, failed, seconds: float, memory_mb: int) ->
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     signal.signal(signal.SIGALRM, too_long)
     buffer = bytearray()
+    files: deque[int] = deque()  # one per message, in order: the reply's bytes
     while True:
-        meta, data = unframed(buffer)
+        meta, _ = unframed(buffer)
         if meta is None:
-            chunk = sock.recv(1 << 20)
+            chunk, fds, _, _ = socket.recv_fds(sock, 1 << 16, 16)
+            files.extend(fds)
             if not chunk:
                 return
             buffer += chunk
             continue
-        outcome = Outcome(**meta | {"data": data})
+        fd = files.popleft()
+        data = read_reply(fd, meta["size"])
+        os.close(fd)
+        outcome = Outcome(**meta["outcome"] | {"data": data})
         why = f"judging its result took over {seconds:g} s or over {memory_mb} MB: not graded"
         try:
             signal.setitimer(signal.ITIMER_REAL, seconds)

@@ -285,7 +285,9 @@ def judge(v, answers, reference, outputs, leaves, used_by, results, *, n, root, 
     leaf = leaves[v.name]
     contributions = {}
     for y, (_, dy) in states.items():
-        (part,) = torch.autograd.grad(outputs[y], leaf, grad_outputs=dy, retain_graph=True, allow_unused=True)
+        # the vector-Jacobian product as the gradient of <output, dy> (dy has the output's shape and
+        # dtype: the same numbers): grad_outputs= makes torch import sympy on its first call (0.3 s of CPU)
+        (part,) = torch.autograd.grad((outputs[y] * dy).sum(), leaf, retain_graph=True, allow_unused=True)
         contributions[y] = torch.zeros_like(leaf) if part is None else part.detach()
     local = sum(contributions.values(), torch.zeros_like(leaf)).detach()
     if v.name == raised and error is not None:

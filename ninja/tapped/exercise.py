@@ -9,6 +9,7 @@ they run on is ninja/tapped/model.py (the reference and the cut forward), blame.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -522,16 +523,25 @@ def autograd_lines(path: Path, gradients: set[str]) -> list[int]:
     backward are its business."""
     try:
         source = runner.read_source(Path(path))
-        tree = ast.parse(source)
-    except (OSError, SyntaxError, ValueError):
+    except (OSError, SyntaxError):
         return []
-    end = runner.end_of_backward(path, gradients, as_main=True) or len(source.splitlines())
+    return list(backward_autograd_lines(source, frozenset(gradients)))
+
+
+@functools.lru_cache(maxsize=8)
+def backward_autograd_lines(source: str, gradients: frozenset[str]) -> tuple[int, ...]:
+    """autograd_lines of a file's text: worked out once when it runs at several settings."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return ()
+    end = runner.backward_end(source, gradients, as_main=True) or len(source.splitlines())
     writing = [
         s for s in runner.module_statements(tree, as_main=True)
-        if runner.changed_names(s) & gradients and s.lineno <= end and not runner.training_loop(s, gradients)
+        if runner.changed_names(s) & gradients and s.lineno <= end and not runner.training_loop(s, set(gradients))
     ]  # fmt: skip
     if not writing:
-        return []
+        return ()
     first, last = writing[0].lineno, writing[-1].end_lineno or writing[-1].lineno
     code = [text.split("#")[0] for text in source.splitlines()]
-    return [i for i, text in enumerate(code, 1) if first <= i <= last and AUTOGRAD.search(text)]
+    return tuple(i for i, text in enumerate(code, 1) if first <= i <= last and AUTOGRAD.search(text))
