@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from ninja.gpt import data, model2
-from ninja.training import StepFailed
+from ninja.training import OnProgress, run_steps
 from ninja.watchdog import one_thread
 
 DEFAULT_STEPS = 1_000  # a few seconds a run on a laptop's CPU: enough to see names form
@@ -25,7 +25,6 @@ SAMPLE_SEED = 2147483647 + 10
 VAL_BATCHES = 20
 
 StepFn = Callable[[dict, torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict]]
-OnProgress = Callable[[int, float], None]
 
 
 @dataclass
@@ -84,19 +83,15 @@ def optimise(
     """Adam on `params` in place with the gradients step_fn returns: every step's loss."""
     device = next(iter(params.values())).device
     g = torch.Generator().manual_seed(seed)  # on the CPU, so every device and both runs see the same batches
-    losses = torch.empty(steps, device=device)  # filled on the device: no sync per step
     adam = Adam(params, LEARNING_RATE)
-    for i in range(steps):
+
+    def one_step(i: int) -> tuple[torch.Tensor, torch.Tensor]:
         idx, targets = (t.to(device) for t in data.batch(stream, g, batch_size))
-        try:
-            loss, grads = step_fn(params, idx, targets)
-            adam.step(grads)
-            losses[i] = loss
-        except Exception as e:  # noqa: BLE001 (the learner's code: reported with its line)
-            raise StepFailed(i, e) from e
-        if on_progress and (i % every == 0 or i == steps - 1):
-            on_progress(i, loss.item())
-    return losses.cpu().tolist()
+        loss, grads = step_fn(params, idx, targets)
+        adam.step(grads)
+        return loss, loss
+
+    return run_steps(steps, device, one_step, on_progress, every)
 
 
 def initial(settings, device) -> dict:

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from ninja import makemore
 from ninja.makemore import data
-from ninja.training import StepFailed
+from ninja.training import OnProgress, run_steps
 from ninja.watchdog import one_thread
 
 FULL_STEPS = 200_000  # the notebook's max_steps
@@ -25,7 +25,6 @@ SAMPLE_SEED = 2147483647 + 10  # the notebook's sampling generator
 MAX_NAME_LENGTH = 50  # a barely trained model may take long to sample '.'
 
 StepFn = Callable[..., tuple[torch.Tensor, Sequence[torch.Tensor]]]
-OnProgress = Callable[[int, float], None]
 
 
 @dataclass
@@ -62,21 +61,16 @@ def optimise(
     """SGD on `params` in place with the gradients step_fn returns; the log10 loss of every step."""
     device = params[0].device
     g = torch.Generator().manual_seed(seed)  # on the CPU, so every device sees the same batches
-    lossi = torch.empty(steps, device=device)  # filled on the device: no sync per step
-    for i in range(steps):
+
+    def one_step(i: int) -> tuple[torch.Tensor, torch.Tensor]:
         ix = torch.randint(0, Xtr.shape[0], (batch_size,), generator=g)
-        Xb, Yb = Xtr[ix].to(device), Ytr[ix].to(device)
-        try:
-            loss, grads = step_fn(*params, Xb, Yb)
-            lr = learning_rate(i, steps)
-            for p, grad in zip(params, grads, strict=True):
-                p.add_(grad.reshape(p.shape), alpha=-lr)  # (200,) for (1, 200) passes the check too
-            lossi[i] = loss.log10()
-        except Exception as e:  # noqa: BLE001 (the learner's code: reported with its line)
-            raise StepFailed(i, e) from e
-        if on_progress and (i % every == 0 or i == steps - 1):
-            on_progress(i, loss.item())
-    return lossi.cpu().tolist()
+        loss, grads = step_fn(*params, Xtr[ix].to(device), Ytr[ix].to(device))
+        lr = learning_rate(i, steps)
+        for p, grad in zip(params, grads, strict=True):
+            p.add_(grad.reshape(p.shape), alpha=-lr)  # (200,) for (1, 200) passes the check too
+        return loss.log10(), loss
+
+    return run_steps(steps, device, one_step, on_progress, every)
 
 
 def hidden(params, X, bnmean, bnvar):
