@@ -1124,3 +1124,11 @@ def test_a_slots_share_is_its_part_of_the_cores_and_memory_and_at_least_one_core
     assert crowded.cores == 1.0 and crowded.memory == physical // (4 * cores)
     assert ("cpu", "cpu.max", f"{cores * 100_000} 100000") in cgroups.limits(2, alone)
     assert ("cpu", "cpu.cfs_quota_us", str(cores * 100_000)) in cgroups.limits(1, alone)
+
+
+def test_a_job_whose_cgroup_could_not_be_made_stops_before_anything_runs():
+    """The fork server could not make the job's cgroup: the child raises that, first of all (no layer
+    applied, no learner code run), and the job's error names the cause."""
+    job = {"cgroups_error": "its cgroup could not be made: [Errno 28] No space left on device", "dir": "/", "slot": 0}
+    with pytest.raises(OSError, match="its cgroup could not be made: .Errno 28."):
+        confine.Policy().apply(job, confine.RESULT_FD, None)

@@ -19,6 +19,7 @@ from ninja import runner
 from ninja.gpt import gpt4
 from ninja.gpt.model2 import forward, inputs, parameters
 from ninja.settings import Settings
+from ninja.tapped import diagnose
 from ninja.tapped.exercise import CHECKING, Exercise
 from ninja.tapped.files import from_module
 
@@ -53,10 +54,7 @@ class TrainingExercise(Exercise):
         report = super().judge(data, settings, cache)
         for v in report.variables:
             if v.diagnosis_kind == "local_rule":
-                v.diagnosis = (
-                    f"d{v.name} is not autograd's, and not by a common slip (sign, factor, transpose, shape): check "
-                    "this line and the gradients it is made from"
-                )
+                v.diagnosis = diagnose.no_common_slip(v.name)
         return report
 
     def training_request(self, steps: str | None, device: str | None, plot: Path | None):

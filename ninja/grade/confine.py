@@ -108,6 +108,8 @@ class Policy:
 
     def apply(self, job: dict, result_fd: int, limits) -> None:
         """In the freshly forked child, before any learner code; raises if a layer fails."""
+        if "cgroups_error" in job:
+            raise OSError(job["cgroups_error"])
         if "cgroups" in job:
             join(job["cgroups"])
         os.setpgid(0, 0)

@@ -94,13 +94,14 @@ def prepare(i: int, exercise, path: Path, submission: str, scratch: Scratch, giv
     try:
         data = reading.read_capped(path, root)
         folder = scratch.folder(i)
-        text: str | None = None
-        if path.suffix == ".ipynb" or own_setup(exercise, reading.python_text(data, path)):
-            text, point_back = notebook_program(exercise, data, path, str(folder / f"{exercise.name}.py"))
-            siblings: dict[str, bytes] = {}
-            relative = Path(f"{exercise.name}.py")
-        if text is None:
-            text, point_back = reading.python_text(data, path), (lambda report: report)
+        text = None if path.suffix == ".ipynb" else reading.python_text(data, path)
+        cells = graded_as_cells(exercise, data, path, text, str(folder / f"{exercise.name}.py"))
+        siblings: dict[str, bytes] = {}
+        if cells is not None:
+            (text, point_back), relative = cells, Path(f"{exercise.name}.py")
+        else:
+            assert text is not None  # a notebook is always graded by its cells (or raises)
+            point_back = lambda report: report  # noqa: E731
             # a folder's other .py files come along (CS231n files import their siblings); a file
             # handed in alone comes alone: the files beside it may be classmates'
             siblings = reading.sibling_sources(root, path) if Path(submission).is_dir() else {}
@@ -203,9 +204,24 @@ def handed_over(path: Path, text: str, original: Path) -> str:
     return reading.python_text(program, original)
 
 
+def graded_as_cells(
+    exercise, data: bytes, path: Path, text: str | None, job_path: str
+) -> tuple[str, Callable[[Report], Report]] | None:
+    """notebook_program for a notebook (`text` None), or a script with a set-up of its own
+    (own_setup); None for a file graded as it is, and for a script none of whose cells ninja can tell."""
+    if text is not None and not own_setup(exercise, text):
+        return None
+    try:
+        return notebook_program(exercise, data, path, job_path)
+    except NotebookError:
+        if text is None:
+            raise
+        return None
+
+
 def notebook_program(
     exercise, data: bytes, original: Path, job_path: str | None = None
-) -> tuple[str | None, Callable[[Report], Report]]:
+) -> tuple[str, Callable[[Report], Report]]:
     """A notebook's backward cells after the template's forward, parsed in the parent from its
     own copy of the bytes (never the student's path again); `job_path`: where the child runs it,
     which the report's pointers name in the notebook's terms."""
@@ -215,8 +231,6 @@ def notebook_program(
         try:
             generated = replace(notebook.generate(exercise, copy), notebook=original, path=job_path)  # the student's
         except NotebookError as e:
-            if original.suffix == ".py":  # a script none of whose cells ninja can tell: graded as it is
-                return None, lambda report: report
             raise NotebookError(str(e).replace(str(copy), str(original))) from None
     return generated.program.source, generated.point
 

@@ -115,7 +115,7 @@ def worker_main(sock: socket.socket) -> None:
         if confine.LINUX and not policy.namespaces and "pid namespace" not in policy.missing:
             policy.missing["pid namespace"] = "no user namespace to hold one: see above"
         if confine.LINUX:
-            policy.cgroups = confine.Cgroups.open(policy.missing)
+            policy.cgroups = cgroups.Cgroups.open(policy.missing)
         sock.send(json.dumps({"ready": policy.layers(), "missing": policy.missing}).encode())
         try:
             serve(sock, work, Limits(**config["limits"]), policy, namespaces if policy.namespaces else None)
@@ -152,8 +152,8 @@ def serve(sock: socket.socket, work, limits: Limits, policy, namespaces) -> None
             share = cgroups.fair_share(job.get("slots", 1), limits.memory_mb, resident, policy.processes)
             try:
                 job["cgroups"] = policy.cgroups.make_job(str(job["id"]), share)
-            except OSError:
-                job["cgroups"] = [""]  # the child fails to join: an error for this job, never one unconfined
+            except OSError as e:  # the child raises it before anything runs: an error for this job, never unconfined
+                job["cgroups_error"] = f"its cgroup could not be made: {e}"
         pid = namespaces.fork() if namespaces else os.fork()
         if pid == 0:
             run_child(job, fds[0], work, limits, policy)

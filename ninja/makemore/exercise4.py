@@ -91,8 +91,7 @@ def diagnosed(v: VarResult, answer, grad: torch.Tensor, Xb: torch.Tensor) -> Non
     indices = [Xb] if v.name == "C" else []
     kind, words = diagnose.diagnose(v.name, as_tensor(answer), grad, {}, n=Xb.shape[0], indices=indices)
     if kind == "local_rule":  # no common slip: the diagnosis for chained lines says nothing useful here
-        words = (f"d{v.name} is not autograd's, and not by a common slip (sign, factor, transpose, shape): "
-                 f"check this line and {MADE_FROM[v.name]}, which it is made from")  # fmt: skip
+        words = diagnose.no_common_slip(v.name, MADE_FROM[v.name])
     v.root_cause, v.diagnosis_kind, v.diagnosis = True, kind, words
 
 

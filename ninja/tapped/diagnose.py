@@ -223,6 +223,13 @@ def local_rule(name, g, local, contributions) -> str:
     )
 
 
+def no_common_slip(name: str, made_from: str | None = None) -> str:
+    """local_rule's words for a gradient whose local expectation is the reference itself (the
+    parameters, where only they are checked: exercise 4, gpt5): "this line's rule" says nothing there."""
+    where = f"{made_from}, which it is made from" if made_from else "the gradients it is made from"
+    return f"d{name} is not autograd's, and not by a common slip (sign, factor, transpose, shape): check this line and {where}"
+
+
 def exception(name: str, kind: str, message: str, source: str | None, namespace: Mapping[str, Any]) -> Diagnosis:
     """The learner's line raised: say what, and the shapes of the tensors it uses."""
     operands = []
