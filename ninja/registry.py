@@ -13,6 +13,7 @@ What a file defines says its kind (file_kind): LAYERS, CS231n-style forward/back
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import sys
 from functools import lru_cache
@@ -110,13 +111,12 @@ def _registered(config: Path, stamp) -> tuple[tuple[str, Exercise], ...]:
     return tuple(found)
 
 
-LAYERS = "LAYERS"  # what a file of CS231n's kind defines
-
-
 def file_kind(module: ModuleType) -> str:
     """An exercise file's kind, by what it defines: "LAYERS" (CS231n-style pairs), else "tapped"
     (a tapped forward; its loader says what such a file lacks)."""
-    return LAYERS if hasattr(module, LAYERS) else "tapped"
+    from ninja.cs231n.files import MARKER
+
+    return MARKER if hasattr(module, MARKER) else "tapped"
 
 
 def load_file(path: Path, name: str, solution: Path | None = None) -> Exercise:
@@ -127,11 +127,11 @@ def load_file(path: Path, name: str, solution: Path | None = None) -> Exercise:
     from ninja.tapped import files
 
     module = files.module_of(Path(path))
-    if file_kind(module) == LAYERS:
-        layered = pairs.loaded(module, Path(path), name)
-        return layered if solution is None else pairs.replace(layered, solution_file=solution)
-    tapped = files.loaded(Path(path), name, module)  # a file's own SOLUTION stays unless ninja.toml names one
-    return tapped if solution is None else files.replace(tapped, solution_file=solution)
+    if file_kind(module) == pairs.MARKER:
+        exercise: Exercise = pairs.from_module(module, name, Path(path))
+    else:
+        exercise = files.loaded(Path(path), name, module)  # a file's own SOLUTION stays unless ninja.toml names one
+    return exercise if solution is None else dataclasses.replace(exercise, solution_file=solution)  # type: ignore[type-var]  # both kinds are dataclasses
 
 
 def dev_check(path: Path, solution: Path | None = None, name: str | None = None):
@@ -140,6 +140,7 @@ def dev_check(path: Path, solution: Path | None = None, name: str | None = None)
     path that is no readable .py file."""
     from ninja import devcheck
     from ninja.cs231n import filecheck
+    from ninja.cs231n.files import MARKER
     from ninja.tapped import files
 
     path = devcheck.readable(Path(path), "FILE")
@@ -149,7 +150,7 @@ def dev_check(path: Path, solution: Path | None = None, name: str | None = None)
         module = files.module_of(path)
     except files.ExerciseFileError as e:
         return devcheck.Outcome(name or path.stem, failures=[str(e)])
-    if file_kind(module) == LAYERS:
+    if file_kind(module) == MARKER:
         return filecheck.dev_check(module, path, solution, name or path.stem)
     return devcheck.dev_check(path, solution, name, module)
 

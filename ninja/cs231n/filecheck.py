@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ninja.cs231n.cases import Case, Unit
-from ninja.cs231n.files import FileExercise, loaded
+from ninja.cs231n.files import FileExercise, from_module
 from ninja.cs231n.mistakes import Mistake
 from ninja.devcheck import Outcome
 from ninja.results import PASS
@@ -29,7 +29,7 @@ def dev_check(module: ModuleType, path: Path, solution: Path | None, name: str):
     gradients negated, fails at that function alone, named."""
     outcome = Outcome(name)
     try:
-        exercise = loaded(module, path, name)
+        exercise = from_module(module, name, path)
     except ExerciseFileError as e:
         outcome.failures.append(str(e))
         return outcome

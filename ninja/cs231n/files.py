@@ -448,11 +448,6 @@ def from_module(module: ModuleType, name: str, path: Path) -> FileExercise:
     return replace(exercise, template_file=written_template(name, path, text))
 
 
-def loaded(module: ModuleType, path: Path, name: str) -> FileExercise:
-    """The exercise a file of this kind defines (module: the file imported, tapped.files.module_of)."""
-    return from_module(module, name, Path(path))
-
-
 # ---------------------------------------------------------------- the template
 
 
