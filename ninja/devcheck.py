@@ -149,23 +149,26 @@ def reachable(exercise: Exercise) -> list[str]:
     ]
 
 
-def template_is_blank(exercise: Exercise) -> list[str]:
+def template_is_blank(exercise, forward: str = "the forward") -> list[str]:
+    """The generated template runs, leaves every checked result to the learner, and passes the
+    audit: for either kind of exercise file (`forward`: what a learner's template is given)."""
     from ninja.grade.audit import audit
 
+    shown = exercise.labels.shown
     source = exercise.template.read_text(encoding="utf-8")
     report = exercise.check(exercise.template, Settings())
     failures = []
     if report.error is not None:
         e = report.error
-        failures.append(f"the template raises at line {e.line}: {e.kind}: {e.message}: fix the forward or its imports")
+        failures.append(f"the template raises at line {e.line}: {e.kind}: {e.message}: fix {forward} or its imports")
     failures += [f"the template: {note}" for note in report.notes]
     failures += [
-        f"the template already gives d{v.name} ({v.status}): it must leave every checked gradient to the learner"
+        f"the template already gives {shown(v.name)} ({v.status}): it must leave every checked result to the learner"
         for v in report.variables
         if v.status != MISSING and report.error is None
     ]
     failures += [
-        f"the template: grading's audit flags line {f.line}: {f.what}: keep such code out of the forward"
+        f"the template: grading's audit flags line {f.line}: {f.what}: keep such code out of {forward}"
         for f in audit(source, str(exercise.template))
     ]
     return failures
@@ -184,14 +187,15 @@ def named_mistakes_compute(exercise: Exercise) -> list[str]:
     return []
 
 
-def solution_passes(exercise: Exercise, solution: Path) -> list[str]:
+def solution_passes(exercise, solution: Path) -> list[str]:
+    """The solution passes every checked result (either kind of exercise file)."""
     report = exercise.check(solution, Settings())
     if report.error is not None:
         e = report.error
         return [f"the solution raises at {e.where}: {e.kind}: {e.message}"]
     failures = [f"the solution: {note}" for note in report.notes if not report.forward_ok]
     return failures + [
-        f"the solution's d{v.name} {v.status}s{': ' + v.diagnosis if v.diagnosis else ''}"
+        f"the solution's {exercise.labels.shown(v.name)} {v.status}s{': ' + why if (why := v.diagnosis or v.note) else ''}"
         for v in report.variables
         if v.status != PASS
     ]

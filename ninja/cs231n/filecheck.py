@@ -15,7 +15,7 @@ import torch
 from ninja.cs231n.cases import Case, Unit
 from ninja.cs231n.files import FileExercise, from_module
 from ninja.cs231n.mistakes import Mistake
-from ninja.devcheck import Outcome
+from ninja.devcheck import Outcome, solution_passes, template_is_blank
 from ninja.results import PASS
 from ninja.settings import Settings
 from ninja.tapped.files import ExerciseFileError
@@ -39,7 +39,7 @@ def dev_check(module: ModuleType, path: Path, solution: Path | None, name: str):
     steps: list[tuple[str, Callable[[FileExercise], list[str]]]] = [
         ("each reference's gradients agree with central differences", central_differences),
         ("every checked gradient is reachable and not all zero", reachable),
-        ("the template runs and reports every result missing; the audit finds nothing in it", template_is_blank),
+        ("the template runs and reports every result missing; the audit finds nothing in it", template_given_forwards),
         ("every named mistake computes, in its gradient's shape", named_mistakes_compute),
     ]
     outcome.run(steps, exercise)
@@ -47,6 +47,10 @@ def dev_check(module: ModuleType, path: Path, solution: Path | None, name: str):
         made_wrong = ("in the solution, each backward made wrong fails at that function, named", negated)
         outcome.run_solution(exercise, Path(solution), solution_passes, made_wrong)
     return outcome
+
+
+def template_given_forwards(exercise: FileExercise) -> list[str]:
+    return template_is_blank(exercise, "GIVEN's forwards")
 
 
 def reference_kind(exercise: FileExercise, unit: Unit) -> str:
@@ -104,30 +108,6 @@ def reachable(exercise: FileExercise) -> list[str]:
     ]
 
 
-def template_is_blank(exercise: FileExercise) -> list[str]:
-    from ninja.grade.audit import audit
-    from ninja.results import MISSING
-
-    report = exercise.check(exercise.template, Settings())
-    failures = []
-    if report.error is not None:
-        e = report.error
-        failures.append(
-            f"the template raises at line {e.line}: {e.kind}: {e.message}: fix GIVEN's forward or its imports"
-        )
-    failures += [
-        f"the template already answers {v.name} ({v.status}): leave every result to the learner"
-        for v in report.variables
-        if v.status != MISSING and report.error is None
-    ]
-    source = exercise.template.read_text(encoding="utf-8")
-    failures += [
-        f"the template: grading's audit flags line {f.line}: {f.what}: keep such code out of GIVEN's forwards"
-        for f in audit(source, str(exercise.template))
-    ]
-    return failures
-
-
 def named_mistakes_compute(exercise: FileExercise) -> list[str]:
     """Each MISTAKES function on every case: it runs, and gives arrays in the right shapes."""
     from ninja.cs231n.cases import dout_for, frozen
@@ -164,18 +144,6 @@ def wrong_mistake(unit: Unit, mistake: Mistake, case: Case, dout_for, frozen) ->
         if tuple(np.shape(value)) != shapes[key]:
             return f"its {key} is {tuple(np.shape(value))}, {key} is {shapes[key]}"
     return None
-
-
-def solution_passes(exercise: FileExercise, solution: Path) -> list[str]:
-    report = exercise.check(solution, Settings())
-    if report.error is not None:
-        e = report.error
-        return [f"the solution raises at {e.where}: {e.kind}: {e.message}"]
-    return [
-        f"the solution's {v.name} {v.status}s{': ' + (v.diagnosis or v.note or '') if v.diagnosis or v.note else ''}"
-        for v in report.variables
-        if v.status != PASS
-    ]
 
 
 NEGATED = """
