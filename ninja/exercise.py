@@ -53,6 +53,8 @@ class Exercise(Protocol):
     def judge(self, data: dict, settings: Settings = ..., cache: dict | None = None) -> Report: ...  # pure
     def for_grading(self) -> Exercise: ...
     def warm_up(self, settings: Settings) -> None: ...  # before `ninja watch` forks its checks
+    def handout_problem(self) -> str | None: ...  # why its file must not go to students (answers in it)
+    def graded_by_cells(self, text: str) -> bool: ...  # grade this submitted .py as a notebook's cells
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,15 @@ class BundledFiles:
         """What grading warms torch up on: the solution, or the template in an install built for
         students (`ninja course init`), which carries no solutions."""
         return self.solution if self.solution.is_file() else self.template
+
+    def handout_problem(self) -> str | None:
+        """Why the exercise's own file must not be handed to students, or None (a bundled one's is not)."""
+        return None
+
+    def graded_by_cells(self, text: str) -> bool:
+        """Whether grading takes a submitted .py of this text as a notebook's cells (its backward after
+        the template's forward) rather than as it is."""
+        return False
 
 
 def cached(cache: dict | None, key, make: Callable):

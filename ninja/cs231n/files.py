@@ -64,6 +64,15 @@ class FileExercise(FunctionsExercise):
     given: tuple[str, ...] = ()  # forwards handed to the learner: not theirs to answer for
     answers_inside: tuple[str, ...] = ()  # backwards the file defines: `ninja course init` never hands it out
 
+    def handout_problem(self) -> str | None:
+        """A file with the backwards in it would hand students the answers."""
+        if not self.answers_inside:
+            return None
+        return (
+            f"{self.source_file} defines {', '.join(self.answers_inside)}, which students would get with the file: "
+            "give each such layer a torch reference and keep its backward in a solution file"
+        )
+
     @property
     def checked(self) -> tuple[str, ...]:
         return tuple(c for c in super().checked if c.partition(".")[0] not in self.given)

@@ -354,12 +354,9 @@ def init(folder: Path, exercises: list[str] | None = None, name: str | None = No
 
     read_points(config)  # a wrong points table stops here, not on Gradescope
     for exercise in course.exercises:  # an exercise file is copied to students: never one that holds answers
-        answers, source = (getattr(EXERCISES[exercise], k, None) for k in ("answers_inside", "source_file"))
-        if answers:
-            raise GradeError(
-                f"{source} defines {', '.join(answers)}, which students would get with the file: give each "
-                "such layer a torch reference and keep its backward in a solution file"
-            )
+        problem = EXERCISES[exercise].handout_problem()
+        if problem:
+            raise GradeError(problem)
     student, autograder = folder / "student", folder / "autograder"
     for where in (student, autograder):
         package_without_solutions(where / PACKAGE_COPY, config, course)

@@ -208,8 +208,8 @@ def graded_as_cells(
     exercise, data: bytes, path: Path, text: str | None, job_path: str
 ) -> tuple[str, Callable[[Report], Report]] | None:
     """notebook_program for a notebook (`text` None), or a script with a set-up of its own
-    (own_setup); None for a file graded as it is, and for a script none of whose cells ninja can tell."""
-    if text is not None and not own_setup(exercise, text):
+    (Exercise.graded_by_cells); None for a file graded as it is, and for a script none of whose cells ninja can tell."""
+    if text is not None and not exercise.graded_by_cells(text):
         return None
     try:
         return notebook_program(exercise, data, path, job_path)
@@ -233,19 +233,6 @@ def notebook_program(
         except NotebookError as e:
             raise NotebookError(str(e).replace(str(copy), str(original))) from None
     return generated.program.source, generated.point
-
-
-def own_setup(exercise, text: str) -> bool:
-    """A script that makes tensors of its own instead of importing the package's (its set-up reads
-    names.txt, builds its own network). Grading judges on ninja's tensors alone (secret seed, two
-    batch sizes), so it is graded as a notebook is: its backward after the template's forward, as
-    `ninja check` does when the set-up cannot run."""
-    from ninja.tapped.exercise import has_package_tensors
-
-    module = getattr(exercise, "learner_module", None)
-    if not (module and getattr(exercise, "notebook_cells", False) and getattr(exercise, "learner_tensors", False)):
-        return False
-    return not has_package_tensors(text, module)
 
 
 def write(path: Path, content: bytes) -> None:

@@ -78,6 +78,13 @@ class Exercise(BundledFiles):
                 pass
         return self.judge(data, settings)  # (exercise 4's collect takes no options: it has its own loop)
 
+    def graded_by_cells(self, text: str) -> bool:
+        """A script that makes tensors of its own instead of importing the package's (its set-up reads
+        names.txt, builds its own network). Grading judges on ninja's tensors alone (secret seed, two
+        batch sizes), so it is graded as a notebook is: its backward after the template's forward, as
+        `check` does when the set-up cannot run."""
+        return self.notebook_cells and self.learner_tensors and not has_package_tensors(text, self.learner_module)
+
     def warm_up(self, settings: Settings) -> None:
         """Run once before `ninja watch` forks its checks: the data loaded, torch's kernels warm."""
         self.collect(self.warm_up_file, settings)
