@@ -49,8 +49,8 @@ class Cell:
     binds: set[str]  # gradients the cell assigns afresh: dX = ...
     updates: set[str]  # gradients it goes on with: dX += ..., dX[ix] = ..., dX.index_add_(...)
     in_loop: bool = False  # it assigns a gradient afresh inside a loop: the notebook's training loop
-    # per statement that writes a gradient: (the gradients it writes, the names it reads)
-    steps: list[tuple[set[str], set[str]]] = field(default_factory=list)
+    # per statement that writes a gradient: (the gradients it binds, those it changes, the gradients it reads)
+    steps: list[tuple[set[str], set[str], set[str]]] = field(default_factory=list)
     constants: dict[str, str] = field(default_factory=dict)  # NAME -> `NAME = value`, the last in the cell
     syntax_error: SyntaxError | None = None
     line: int | None = None  # a script's paragraph read as a cell: the file's line it starts at
@@ -68,10 +68,16 @@ class Cell:
         return f'code cell {self.number} ("{first}")'
 
     def one_go(self, names: set[str], given: set[str]) -> bool:
-        """The cell computes `names` on its own: every statement that writes one reads no other
-        gradient than those and `given` (Karpathy's exercise 2 and 3 cells)."""
-        mine = [reads for writes, reads in self.steps if writes & names]
-        return bool(mine) and all(not (reads - names - given) for reads in mine)
+        """The cell computes `names` on its own (Karpathy's exercise 2 and 3 cells): the value each
+        ends with is made from no other gradient than those and `given`. A line redone after it (a
+        "# before we had:" recap of exercise 1's lines above the formula) does not count."""
+        allowed, made = names | given, {}  # made: gradient -> its value so far reads allowed ones only
+        for binds, changes, reads in self.steps:
+            ok = reads <= allowed
+            made |= {name: ok and made.get(name, True) for name in changes - binds}
+            made |= dict.fromkeys(binds, ok)
+        ended = [name for name in names if name in made]
+        return bool(ended) and all(made[name] for name in ended)
 
 
 def python_source(cell_source: str) -> str:
@@ -147,7 +153,7 @@ def cell_writes(source: str, gradient_names: set[str]) -> tuple[set[str], set[st
             binds |= fresh
             updates |= changed
             in_loop |= looping and bool(fresh)
-            steps.append((fresh | changed, loads(node) & gradient_names))
+            steps.append((fresh, changed, loads(node) & gradient_names))
     return binds, updates, in_loop, steps
 
 

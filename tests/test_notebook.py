@@ -43,6 +43,29 @@ def test_each_exercise_takes_its_own_cells_and_nothing_else_runs(notebook, tmp_p
         assert "the training cell ran" not in done.stdout
 
 
+RECAP_THEN_FORMULA = kn.EXERCISE3.replace(  # the step-by-step lines of exercise 1 kept above the formula
+    "# before we had:\n# dbnraw = bngain * dhpreact\n# ...",
+    "# before we had:\ndbnraw = bngain * dhpreact\ndhprebn = dbnraw.clone()",
+)
+
+
+def test_a_recap_of_exercise1s_lines_above_the_formula_leaves_the_cell_exercise3s(tmp_path):
+    """A learner's cell seen in a public notebook: the answer was there, and ninja said no cell assigns it."""
+    nb = kn.notebook()
+    nb.cells[10] = nbformat.v4.new_code_cell(RECAP_THEN_FORMULA)
+    path = kn.write(tmp_path / "nb.ipynb", nb)
+    done = ninja("check", "exercise3", "--file", path.name, "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0 and '"correct": 1' in done.stdout, done.stdout + done.stderr
+    wrong = RECAP_THEN_FORMULA.replace("n/(n-1)*bnraw", "bnraw")  # Bessel's correction dropped
+    assert wrong != RECAP_THEN_FORMULA
+    nb.cells[10] = nbformat.v4.new_code_cell(wrong)
+    kn.write(path, nb)
+    done = ninja("check", "exercise3", "--file", path.name, "--format", "json", cwd=tmp_path)
+    assert done.returncode == 1 and '"correct": 0' in done.stdout, done.stdout + done.stderr
+    exercise1 = ninja("check", "exercise1", "--file", path.name, "--format", "json", cwd=tmp_path)
+    assert exercise1.returncode == 0 and '"correct": 26' in exercise1.stdout  # not taken for exercise 1's
+
+
 def test_a_wrong_line_in_the_notebook_fails(tmp_path):
     wrong = kn.EXERCISE1.replace(
         "dbnvar = (-0.5 * (bnvar + 1e-5) ** -1.5) * dbnvar_inv", "dbnvar = (-0.5 * (bnvar + 1e-5) ** -1.5)"
