@@ -228,7 +228,7 @@ def backward_end(source: str, gradients: frozenset[str], as_main: bool = False) 
     """end_of_backward of a file's text: worked out once when it runs at several settings (grading
     runs it at two batch sizes)."""
     try:
-        tree = ast.parse(source)
+        tree = parsed(source)
     except (SyntaxError, ValueError):
         return None
     started = False
@@ -286,16 +286,32 @@ def future_flags(tree: ast.Module) -> int:
 
 
 @functools.lru_cache(maxsize=8)
+def parsed(source: str) -> ast.Module:
+    """A file's syntax tree, parsed once per text: the runs at each setting and every analysis of
+    the same file share it (none of them changes it). Raises SyntaxError (ValueError: null bytes)."""
+    return ast.parse(source)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One module-level statement as the runner runs it: its code, and the names it changes."""
+
+    code: Any
+    statement: ast.stmt
+    changes: frozenset[str]
+
+
+@functools.lru_cache(maxsize=8)
 def compiled(path: str, source: str, as_main: bool = False):
-    """The file's code, one code object per module-level statement, grouped by segment with the
+    """The file's code, one Step per module-level statement, grouped by segment with the
     segment's (first, last) line, and where it assigns what: parsed once when a file runs at
     several settings (grading runs it at two batch sizes). One statement at a time, so that a
     gradient written in several statements can be seen after each. Raises SyntaxError."""
-    tree = ast.parse(source, filename=path)
+    tree = parsed(source)
     flags = future_flags(tree)
     codes = [
-        ([(compile(ast.Module(body=[s], type_ignores=[]), path, "exec", flags=flags, dont_inherit=True), s)
-          for s in group], (group[0].lineno, group[-1].end_lineno))
+        ([Step(compile(ast.Module(body=[s], type_ignores=[]), path, "exec", flags=flags, dont_inherit=True), s,
+               frozenset(changed_names(s))) for s in group], (group[0].lineno, group[-1].end_lineno))
         for group in segments(tree, source, as_main)
     ]  # fmt: skip
     return codes, assignment_lines(tree, as_main), change_spans(tree, as_main)
@@ -306,11 +322,11 @@ def watched_names(changed_at: dict[str, list[tuple[int, int]]]) -> set[str]:
     return {name for name, spans in changed_at.items() if name.startswith("d") and len(spans) > 1}
 
 
-def snapshot(run: LearnerRun, statement: ast.stmt, watched: set[str]) -> None:
-    for name in changed_names(statement) & watched:
+def snapshot(run: LearnerRun, step: Step, watched: set[str]) -> None:
+    for name in step.changes & watched:
         value = run.namespace.get(name)
         value = value.detach().clone() if torch.is_tensor(value) else value
-        run.snapshots.setdefault(name, []).append(Snapshot(statement.lineno, value, adds_to(statement, name)))
+        run.snapshots.setdefault(name, []).append(Snapshot(step.statement.lineno, value, adds_to(step.statement, name)))
 
 
 def read_source(path: Path) -> str:
@@ -353,7 +369,7 @@ def main_guard(path: Path) -> bool:
     """The file has an `if __name__ == "__main__":` block and is not one of ninja's templates
     (whose block runs ninja itself)."""
     try:
-        tree = ast.parse(read_source(Path(path)))
+        tree = parsed(read_source(Path(path)))
     except (SyntaxError, ValueError, OSError):
         return False
     uses_ninja = any(isinstance(n, (ast.Import, ast.ImportFrom)) and "ninja" in ast.unparse(n) for n in ast.walk(tree))
@@ -375,19 +391,19 @@ def locals_keeper(path: Path, kept: dict):
     return hook
 
 
-def run_segment(run: LearnerRun, statements, source: str, watched: set[str]) -> bool:
+def run_segment(run: LearnerRun, steps: list[Step], source: str, watched: set[str]) -> bool:
     """Run one segment's statements until one raises (a result, kept in run.errors); False when
     the learner stopped the file or it asked to stop."""
-    for code, statement in statements:
+    for step in steps:
         try:
-            exec(code, run.namespace)
+            exec(step.code, run.namespace)
         except BaseException as e:  # noqa: BLE001 (the learner's error, SystemExit included, is a result)
             run.errors.append(error_from_exception(e, run.path, source))
             if isinstance(e, (KeyboardInterrupt, SystemExit)):
                 run.stopped = module_line(e, run.path) or run.errors[-1].line or 0
                 return False
             return True
-        snapshot(run, statement, watched)
+        snapshot(run, step, watched)
     return True
 
 
@@ -419,7 +435,7 @@ def run_file(
         "cmp": quiet_cmp,
     }
     if until is not None:  # what comes after the backward neither runs nor counts
-        codes = [([(c, st) for c, st in statements if st.lineno <= until], span) for statements, span in codes]
+        codes = [([step for step in steps if step.statement.lineno <= until], span) for steps, span in codes]
         assigned_at = {name: line for name, line in assigned_at.items() if line <= until}
         changed_at = {name: [s for s in spans if s[0] <= until] for name, spans in changed_at.items()}
     run = LearnerRun(path, namespace, assigned_at=dict(assigned_at), changed_at=dict(changed_at),

@@ -460,6 +460,24 @@ def test_every_autograd_mode_is_refused_at_run_time():
     assert done.stdout.split() == ["AutogradUnavailable"] * 9, done.stdout + done.stderr
 
 
+def test_no_cache_of_the_warm_up_source_reaches_a_child():
+    """The warm worker runs a bundled solution, then forgets it: every cache ninja keeps of a file's
+    text (in the runner and the tracks' analyses) is empty before the first child is forked."""
+    import functools
+    import importlib
+
+    from ninja.grade import child
+    from ninja.settings import Settings
+
+    exercise = find("exercise1").for_grading()
+    child.collect(exercise, exercise.warm_up_file, Settings(), None)
+    modules = [importlib.import_module(m) for m in ("ninja.runner", "ninja.tapped.exercise", "ninja.tapped.blame")]
+    caches = [f for m in modules for f in vars(m).values() if isinstance(f, functools._lru_cache_wrapper)]
+    assert any(f.cache_info().currsize for f in caches)  # the warm-up filled some
+    child.forget_sources()
+    assert {f.__qualname__: f.cache_info().currsize for f in caches} == {f.__qualname__: 0 for f in caches}
+
+
 @pytest.mark.parametrize("name", list(ENCODED))
 def test_the_child_compiles_exactly_the_text_the_parent_audited(tmp_path, name):
     from ninja import runner

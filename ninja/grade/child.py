@@ -127,9 +127,10 @@ def forget_sources() -> None:
     """The source the warm-up ran (a bundled solution) must not stay in a child's memory: every
     cache of what a file's text holds is emptied."""
     from ninja import runner
-    from ninja.tapped.exercise import backward_autograd_lines
+    from ninja.tapped import exercise
 
-    for cache in (runner.compiled, runner.backward_end, backward_autograd_lines):
+    caches = (exercise.backward_autograd_lines, exercise.statements_by_line)
+    for cache in (runner.parsed, runner.compiled, runner.backward_end, *caches):
         cache.cache_clear()
     linecache.clearcache()
     gc.collect()

@@ -426,10 +426,7 @@ def tied_gradients(run: runner.LearnerRun, answers, changes, grad_of: Mapping[st
     two statements that tied two gradients and changed them in place, as they wrote them."""
     try:
         source = runner.read_source(run.path)
-        statements: dict[int, ast.stmt] = {}
-        for statement in ast.walk(ast.parse(source)):  # outermost first: a line's whole statement
-            if isinstance(statement, ast.stmt):
-                statements.setdefault(statement.lineno, statement)
+        statements = statements_by_line(source)
     except (OSError, SyntaxError, ValueError):
         return blame.shared_storage(answers, changes)
     fresh = {
@@ -441,6 +438,16 @@ def tied_gradients(run: runner.LearnerRun, answers, changes, grad_of: Mapping[st
         name: [other, tied, changed, said(tied), said(changed)]
         for name, (other, tied, changed) in blame.shared_storage(answers, changes, fresh).items()
     }
+
+
+@functools.lru_cache(maxsize=8)
+def statements_by_line(source: str) -> dict[int, ast.stmt]:
+    """The whole statement that starts at each line of a file (the outermost: ast.walk meets it first)."""
+    statements: dict[int, ast.stmt] = {}
+    for statement in ast.walk(runner.parsed(source)):
+        if isinstance(statement, ast.stmt):
+            statements.setdefault(statement.lineno, statement)
+    return statements
 
 
 def binds(statement: ast.stmt, name: str) -> bool:
@@ -539,7 +546,7 @@ def autograd_lines(path: Path, gradients: set[str]) -> list[int]:
 def backward_autograd_lines(source: str, gradients: frozenset[str]) -> tuple[int, ...]:
     """autograd_lines of a file's text: worked out once when it runs at several settings."""
     try:
-        tree = ast.parse(source)
+        tree = runner.parsed(source)
     except (SyntaxError, ValueError):
         return ()
     end = runner.backward_end(source, gradients, as_main=True) or len(source.splitlines())
