@@ -496,12 +496,16 @@ def grade(
         server.close()
         server = None
     elif any(path for _, _, path in work):
-        server = server or ForkServer()  # configured once the submissions are read
+        server = server or ForkServer()
     scratch = prep.Scratch()
     judging: Judging | None = None
     try:
+        if server is not None:  # it warms up while the submissions are read here
+            server.configure("ninja.grade.child:grade_in_child", plan.limits, "ninja.grade.child:prepare",
+                             {"exercises": list(exercises), "files": exercise_files(exercises.values())},
+                             "ninja.grade.child:preload", hidden_folders(work))  # fmt: skip
         torch.set_num_threads(1)
-        bounds = warm_up(exercises.values())  # while the fresh worker imports torch
+        bounds = warm_up(exercises.values())
         given = given_tables(exercises.values(), plan)
         for i, (submission, exercise, path) in enumerate(work):
             early = early_result(i, submission, exercise, path, plan, scratch, given, prepared)
@@ -510,10 +514,7 @@ def grade(
                 on_result(early)
         if server is not None:
             judging = judging_process(work, plan, prepared, bounds)  # it warms up while the worker does
-            modules = sorted({m for p in prepared.values() for m in p.imports})
-            server.configure("ninja.grade.child:grade_in_child", plan.limits, "ninja.grade.child:prepare",
-                             {"exercises": list(exercises), "modules": modules,
-                              "files": exercise_files(exercises.values())}, hidden_folders(work))  # fmt: skip
+            server.preload(sorted({m for p in prepared.values() for m in p.imports}))
             server.wait_ready()
             on_isolation(server.layers, server.missing)
             server.prove(str(scratch.folder(-1)))  # one child starts and reports, or no one is graded

@@ -97,10 +97,9 @@ def preloadable(module: str) -> bool:
 
 
 def prepare(args: dict) -> None:
-    """In the fresh warm worker, before any child: import everything a child needs, and the
-    modules the submissions import (a slot's uid may not be able to read the standard library),
-    warm torch up on each exercise's bundled solution at the notebook's seed (nothing secret),
-    then forget every source it read."""
+    """In the fresh warm worker, before any child (while the parent reads the submissions):
+    import everything a child needs, warm torch up on each exercise's bundled solution at the
+    notebook's seed (nothing secret), then forget every source it read."""
     from ninja import registry
     from ninja.grade.confine import PRELOAD
     from ninja.registry import find
@@ -109,11 +108,6 @@ def prepare(args: dict) -> None:
     torch.set_num_threads(1)  # parallel over processes, not threads; and forking a thread pool is unsafe
     for module in PRELOAD:
         importlib.import_module(module)
-    for module in filter(preloadable, args["modules"]):
-        try:
-            importlib.import_module(module)
-        except Exception:  # noqa: BLE001 (not installed, or fails to import: the child reports it)
-            pass
     for name, path in args.get("files", {}).items():  # a course's own exercises: loaded here, before any child
         registry.EXERCISES[name] = registry.load_file(Path(path), name)
     importlib.import_module("ninja.tapped.learner")  # what their templates import
@@ -121,6 +115,16 @@ def prepare(args: dict) -> None:
         exercise = find(name).for_grading()
         collect(exercise, exercise.warm_up_file, Settings(), None)
     forget_sources()
+
+
+def preload(modules: list[str]) -> None:
+    """In the warm worker, last: the modules the submissions import, those it may (a slot's uid may
+    not be able to read the standard library)."""
+    for module in filter(preloadable, modules):
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 (not installed, or fails to import: the child reports it)
+            pass
 
 
 def forget_sources() -> None:

@@ -100,10 +100,14 @@ def worker_main(sock: socket.socket) -> None:
         if not raw:  # the parent stopped before it configured us (a usage error)
             os._exit(0)
         config = json.loads(raw)
-        module, _, name = config["work"].rpartition(":")
-        work = getattr(importlib.import_module(module), name)
-        prepare_module, _, prepare_name = config["prepare"].rpartition(":")
-        getattr(importlib.import_module(prepare_module), prepare_name)(config["prepare_args"])
+        work = named(config["work"])
+        named(config["prepare"])(config["prepare_args"])  # while the parent reads the submissions
+        if "modules" not in config:  # what the submissions import, once the parent has read them
+            raw = sock.recv(1 << 20)
+            if not raw:
+                os._exit(0)
+            config["modules"] = json.loads(raw)["modules"]
+        named(config["preload"])(config["modules"])
         policy = confine.Policy.build(config["hidden"])
         policy.missing |= missing
         policy.user_namespace = user_namespace
@@ -129,6 +133,12 @@ def worker_main(sock: socket.socket) -> None:
             pass
         code = 70
     os._exit(code)
+
+
+def named(function: str):
+    """The function a "module:function" name names, its module imported."""
+    module, _, name = function.rpartition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def serve(sock: socket.socket, work, limits: Limits, policy, namespaces) -> None:
@@ -259,8 +269,9 @@ def worker_path() -> list[str]:
 
 
 class ForkServer:
-    """Start early (the worker imports and warms up while the parent does); then `run` jobs.
-    `work` and `prepare` are "module:function" names the fresh worker imports."""
+    """Start early (the worker imports torch while the parent does), `configure` (it warms up while
+    the parent reads the submissions), `preload` what they import; then `run` jobs. `work`,
+    `prepare` and `preload` are "module:function" names the fresh worker imports."""
 
     def __init__(self):
         """Starts the worker at once: it imports torch while the parent goes on; `configure` next."""
@@ -277,14 +288,23 @@ class ForkServer:
         if self.process is not None and not self.config:
             self.kill()
 
-    def configure(self, work: str, limits: Limits, prepare: str, prepare_args, hidden: Iterable[str] = ()) -> None:
+    def configure(
+        self, work: str, limits: Limits, prepare: str, prepare_args, preload: str, hidden: Iterable[str] = ()
+    ) -> None:
+        """What to run and how: the worker runs `prepare(prepare_args)` at once, then waits for `preload`."""
         self.limits = limits
         self.config = {
             "work": work, "prepare": prepare, "prepare_args": prepare_args, "hidden": list(hidden),
+            "preload": preload,
             "limits": {"timeout": limits.timeout, "cpu_seconds": limits.cpu_seconds, "memory_mb": limits.memory_mb,
                        "file_mb": limits.file_mb},
         }  # fmt: skip
         self.sock.send(json.dumps(self.config).encode())
+
+    def preload(self, modules: list[str]) -> None:
+        """The worker's last step before it serves: `preload(modules)` (the modules the submissions import)."""
+        self.config["modules"] = modules
+        self.sock.send(json.dumps({"modules": modules}).encode())
 
     def start(self) -> None:
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
