@@ -19,6 +19,7 @@ the public corpus measured in docs/security.md.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -68,14 +69,15 @@ def audit(source: str, filename: str = "<submission>", allowed: Iterable[str] = 
     modules it may import (the template's own, the submission's other files). A source that does not
     parse is a finding: what is not audited never runs."""
     try:
-        tree = ast.parse(source, filename=filename)
+        tree = parsed(source)
     except SyntaxError as e:
         return [Finding(e.lineno or 1, f"SyntaxError: {e.msg}", syntax=True)]
     except (ValueError, RecursionError, MemoryError) as e:
         return [Finding(1, f"the source cannot be parsed ({type(e).__name__}: {str(e)[:200]})")]
     graded = ast.Module(body=[s for s in tree.body if not is_main_block(s)], type_ignores=[])
     try:
-        findings = [*machinery(graded, ALLOWED_IMPORTS | set(allowed)), *finite_differences(graded)]
+        nodes = list(ast.walk(graded))  # walked once: each check goes through the list
+        findings = [*machinery(nodes, ALLOWED_IMPORTS | set(allowed)), *finite_differences(nodes)]
     except (RecursionError, MemoryError):
         return [Finding(1, "the source is too deeply nested to audit")]
     unique = {(f.line, f.what): f for f in findings}
@@ -86,7 +88,7 @@ def imported_modules(source: str) -> set[str]:
     """Every module the source imports by name (not relative imports): the warm worker imports
     those it may before it forks, and a template's are what its learners may import."""
     try:
-        tree = ast.parse(source)
+        tree = parsed(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
     names = set()
@@ -98,10 +100,16 @@ def imported_modules(source: str) -> set[str]:
     return names
 
 
-def machinery(tree: ast.AST, allowed: set[str]) -> list[Finding]:
+@functools.lru_cache(maxsize=4)
+def parsed(source: str) -> ast.Module:
+    """The source's tree, parsed once for the audit and for its imports (none of them changes it)."""
+    return ast.parse(source)
+
+
+def machinery(nodes: list[ast.AST], allowed: set[str]) -> list[Finding]:
     """Imports beyond `allowed`, private and dunder attributes, dynamic access, autograd."""
     found = []
-    for node in ast.walk(tree):
+    for node in nodes:
         line = getattr(node, "lineno", 1)
         if isinstance(node, ast.Import):
             found += [Finding(line, f"imports {a.name}") for a in node.names if not import_allowed(a.name, allowed)]
@@ -179,15 +187,15 @@ LOSS_CALLS = {"cross_entropy", "nll_loss", "softmax_loss", "svm_loss", "svm_loss
 LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
-def finite_differences(tree: ast.Module) -> list[Finding]:
+def finite_differences(nodes: list[ast.AST]) -> list[Finding]:
     """A loop that nudges an element or attribute by a small step alone (x[i] += 1e-5, x.flat[i] =
     old - h) and then evaluates something again: the loss, a forward, a function of the file or one
     handed in (f(x)), or divides by the step. A training loop's update (`p += -lr * grad`) is no
     nudge, whatever lr is. A call to a numerical-gradient helper (CS231n's eval_numerical_gradient)
     counts too."""
-    steps = step_names(tree.body)
+    steps = step_names(nodes)
     found = []
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Call) and "numerical_grad" in call_name(node):
             found.append(Finding(node.lineno, f"calls {call_name(node)} (finite differences)"))
         if not isinstance(node, LOOPS):
@@ -234,10 +242,10 @@ def call_name(call: ast.Call) -> str:
     return call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
 
 
-def step_names(body: list[ast.stmt]) -> set[str]:
+def step_names(nodes: list[ast.AST]) -> set[str]:
     """Names the file binds to a small step (h = 1e-5, eps = 1e-4)."""
     return {
-        t.id for s in body for n in ast.walk(s) if isinstance(n, ast.Assign) and is_small(n.value)
+        t.id for n in nodes if isinstance(n, ast.Assign) and is_small(n.value)
         for t in n.targets if isinstance(t, ast.Name)
     }  # fmt: skip
 
