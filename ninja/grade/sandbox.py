@@ -146,14 +146,16 @@ def serve(sock: socket.socket, work, limits: Limits, policy, namespaces) -> None
     cgroups, and report each child's pid and exit status."""
     gc.freeze()  # children then do not touch (and copy) every inherited object's page when they collect
     children: dict[int, str] = {}  # pid -> its job's cgroup key
+    handles: dict[int, int] = {}  # pid -> a pidfd, readable once it has ended (where Linux has pidfds)
     resident = cgroups.resident_bytes()
     sock.setblocking(False)
     while True:
-        reap(sock, children, policy.cgroups)
+        reap(sock, children, policy.cgroups, handles)
         try:
             message, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 1)
         except BlockingIOError:
-            select.select([sock], [], [], 0.002)  # wakes at once for a job; reaps every 2 ms meanwhile
+            # wakes at once for a job or a child that ended; without pidfds, reaps every 2 ms meanwhile
+            select.select([sock, *handles.values()], [], [], 0.002 if len(handles) < len(children) else None)
             continue
         if not message:  # the parent closed its end: finish the running children, then leave
             break
@@ -169,17 +171,31 @@ def serve(sock: socket.socket, work, limits: Limits, policy, namespaces) -> None
             run_child(job, fds[0], work, limits, policy)
         os.close(fds[0])
         children[pid] = str(job["id"])
+        handle = pidfd(pid)
+        if handle is not None:
+            handles[pid] = handle
         sock.send(json.dumps({"started": job["id"], "pid": pid}).encode())
     while children:
-        reap(sock, children, policy.cgroups, block=True)
+        reap(sock, children, policy.cgroups, handles, block=True)
 
 
-def reap(sock: socket.socket, children: dict[int, str], job_cgroups, block: bool = False) -> None:
+def pidfd(pid: int) -> int | None:
+    """A descriptor that becomes readable when `pid` ends; None where Linux has none (before 5.3)."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
+def reap(sock: socket.socket, children: dict[int, str], job_cgroups, handles: dict[int, int],
+         block: bool = False) -> None:  # fmt: skip
     """Each child that ended: its job's cgroup killed as a whole and removed, then reported."""
     for pid in list(children):
         done, status, usage = os.wait4(pid, 0 if block else os.WNOHANG)
         if done:
             key = children.pop(pid)
+            if pid in handles:
+                os.close(handles.pop(pid))
             if job_cgroups is not None:
                 job_cgroups.end_job(key)
             ended = {"ended": pid, "exit_code": None, "signal": None, "cpu": usage.ru_utime + usage.ru_stime}
@@ -310,7 +326,8 @@ class ForkServer:
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-c", BOOT, str(theirs.fileno())],
-            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                 "OPENBLAS_NUM_THREADS": "1"},
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, cwd="/", start_new_session=True,
         )  # fmt: skip
@@ -394,8 +411,9 @@ class ForkServer:
         selector = selectors.DefaultSelector()
         selector.register(self.sock, selectors.EVENT_READ)
         free = list(range(parallel - 1, -1, -1))
+        ended: list[Outcome] = []
         try:
-            while pending or running:
+            while pending or running or ended:
                 while pending and free:
                     job = pending.pop()
                     job["slot"], job["slots"] = free.pop(), parallel
@@ -408,8 +426,12 @@ class ForkServer:
                         continue
                     running[running_job.fd] = running_job
                     selector.register(running_job.fd, selectors.EVENT_READ)
+                while ended:  # handed out once the slots they freed run again: the caller never delays a job
+                    yield ended.pop(0)
+                if not running:
+                    continue
                 now = time.monotonic()
-                timeout = max(0.0, min(r.next_check(now) for r in running.values()) - now) if running else None
+                timeout = max(0.0, min(r.next_check(now) for r in running.values()) - now)
                 dead = False
                 for key, _ in selector.select(timeout):
                     if key.fileobj is self.sock:
@@ -427,7 +449,7 @@ class ForkServer:
                         job.timed_out = True
                         kill_group(job.pid)
                     if job.finished:
-                        yield self.done(fd, running, selector, free, now)
+                        ended.append(self.done(fd, running, selector, free, now))
         finally:
             for fd, job in running.items():  # interrupted: leave nothing behind
                 kill_group(job.pid)
@@ -492,7 +514,7 @@ class ForkServer:
         return True
 
     def read(self, fd: int, job: _Running, selector) -> None:
-        chunk = os.read(fd, 1 << 20)
+        chunk = os.read(fd, 1 << 16)  # what a pipe holds: a larger buffer is allocated (and faulted in) for nothing
         if not chunk:
             job.eof = True
             selector.unregister(fd)
