@@ -101,3 +101,32 @@ def test_a_changed_forward_never_passes(expected):
     )
     assert report.variables[0].status == "pass"
     assert not report.passed and report.notes
+
+
+def test_inf_fails_and_says_so(expected):
+    wrong = expected.clone()
+    wrong[1, 2] = float("inf")
+    r = compare("x", wrong, expected)
+    assert r.status == "fail" and r.note == "contains inf"
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("rtol,atol", [(1e-5, 1e-8), (1e-4, 1e-6), (0.0, 1e-12), (1e-3, 0.0)])
+def test_the_verdict_is_torch_allclose_to_the_last_bit(dtype, rtol, atol):
+    """compare's approx (engine.all_close, a faster path) against torch.allclose itself, element by
+    element, at the very edge of the tolerance: one bit either side of it, and at NaN and inf."""
+    gen = torch.Generator().manual_seed(0)
+    for scale in (1e-12, 1e-3, 1.0, 1e5):
+        want = torch.randn(400, dtype=dtype, generator=gen) * scale
+        allowed = atol + (rtol * want).abs()
+        sign = torch.where(torch.rand(400, generator=gen) < 0.5, 1.0, -1.0).to(dtype)
+        edge = want + sign * allowed
+        for got in (edge, torch.nextafter(edge, edge + 1), torch.nextafter(edge, edge - 1), want.clone()):
+            for k in range(len(got)):  # one element at its edge, the others exact: the verdict is that element's
+                one = want.clone()
+                one[k] = got[k]
+                assert compare("x", one, want, rtol, atol).approx == torch.allclose(one, want, rtol=rtol, atol=atol)
+    for odd in (float("nan"), float("inf"), -float("inf")):
+        got = want.clone()
+        got[3] = odd
+        assert compare("x", got, want, rtol, atol).approx is False
