@@ -5,19 +5,18 @@ The warm worker is a fresh `python -I` exec with a minimal environment and no gr
 torch, warms up, builds the confinement policy once (ninja/grade/confine.py) and serves as the
 *fork server*: one child per job, each in fresh net, PID and IPC namespaces (through a user
 namespace of the worker's own when the grader is not root), confined before the learner's code
-runs; before anyone is graded, one probe child must start and report (`ForkServer.prove`). What a child sends back is raw bytes on a pipe that only the parent reads;
+runs; before anyone is graded, one probe child must start and report (`ForkServer.prove`). What a child sends back is raw bytes in a file of its job's (a memfd) that only the parent reads;
 the parent never unpickles them, caps them and keeps each job's deadline itself. A fork server that
 dies or stops is replaced; the jobs it was running are reported as errors, the rest go on.
 
-Parent <-> fork server: one datagram per message on a Unix socketpair (JSON), the job's pipe
-passed as a file descriptor (SCM_RIGHTS), so a child never sees another job's pipe.
+Parent <-> fork server: one datagram per message on a Unix socketpair (JSON), the job's reply file
+passed as a file descriptor (SCM_RIGHTS), so a child never sees another job's.
 """
 
 from __future__ import annotations
 
 import atexit
 import faulthandler
-import fcntl
 import gc
 import importlib
 import json
@@ -28,6 +27,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -228,7 +228,7 @@ def run_child(job: dict, fd: int, work, limits: Limits, policy) -> None:
 def probe(job: dict, fd: int, limits: Limits, policy) -> None:
     """The child that runs before anyone is graded (no learner code in it): confined as every child
     is, it writes and reads its folder and lists every library folder it may read (what a lazy
-    import needs), then says what failed, as JSON, on its pipe."""
+    import needs), then says what failed, as JSON, in its reply file."""
     problems = []
     try:
         policy.apply(job, fd, limits)
@@ -408,7 +408,7 @@ class ForkServer:
         self.wait_ready()
         pending = list(jobs)
         pending.reverse()
-        running: dict[int, _Running] = {}  # by the read end of its pipe
+        running: dict[int, _Running] = {}  # by its reply file
         selector = selectors.DefaultSelector()
         selector.register(self.sock, selectors.EVENT_READ)
         free = list(range(parallel - 1, -1, -1))
@@ -426,7 +426,6 @@ class ForkServer:
                         selector.register(self.sock, selectors.EVENT_READ)
                         continue
                     running[running_job.fd] = running_job
-                    selector.register(running_job.fd, selectors.EVENT_READ)
                 while ended:  # handed out once the slots they freed run again: the caller never delays a job
                     yield ended.pop(0)
                 if not running:
@@ -437,8 +436,6 @@ class ForkServer:
                 for key, _ in selector.select(timeout):
                     if key.fileobj is self.sock:
                         dead |= not self.message(running)
-                    elif key.fd in running:
-                        self.read(key.fd, running[key.fd], selector)
                 now = time.monotonic()
                 dead |= any(r.server_late(now) for r in running.values())
                 if dead:
@@ -450,7 +447,7 @@ class ForkServer:
                         job.timed_out = True
                         kill_group(job.pid)
                     if job.finished:
-                        ended.append(self.done(fd, running, selector, free, now))
+                        ended.append(self.done(fd, running, free, now))
         finally:
             for fd, job in running.items():  # interrupted: leave nothing behind
                 kill_group(job.pid)
@@ -458,21 +455,18 @@ class ForkServer:
             selector.close()
 
     def send(self, job: dict) -> _Running | None:
-        read_end, write_end = os.pipe()
-        roomy(read_end)
+        reply = reply_file()
         try:
-            socket.send_fds(self.sock, [json.dumps(job).encode()], [write_end])
+            socket.send_fds(self.sock, [json.dumps(job).encode()], [reply])
         except OSError:
-            os.close(read_end)
+            os.close(reply)
             return None
-        finally:
-            os.close(write_end)
-        return _Running(job, read_end, time.monotonic() + self.limits.timeout)
+        return _Running(job, reply, time.monotonic() + self.limits.timeout)
 
-    def done(self, fd: int, running: dict, selector, free: list, now: float) -> Outcome:
+    def done(self, fd: int, running: dict, free: list, now: float) -> Outcome:
         job = running.pop(fd)
-        if not job.eof:
-            selector.unregister(fd)
+        job.data = read_reply(fd)
+        job.truncated = len(job.data) > MAX_RESULT_BYTES
         os.close(fd)
         free.append(job.job["slot"])
         return job.outcome(now)
@@ -483,7 +477,7 @@ class ForkServer:
         selector.unregister(self.sock)
         for fd, job in list(running.items()):
             if job.pid is None:
-                self.done(fd, running, selector, free, time.monotonic())
+                self.done(fd, running, free, time.monotonic())
                 job.job.pop("slot", None)
                 pending.append(job.job)
         for job in running.values():
@@ -492,7 +486,7 @@ class ForkServer:
         self.replace()
         now = time.monotonic()
         for fd in list(running):
-            yield self.done(fd, running, selector, free, now)
+            yield self.done(fd, running, free, now)
 
     def message(self, running: dict) -> bool:
         """One message from the fork server; False when it has gone."""
@@ -515,30 +509,28 @@ class ForkServer:
                 job.cpu = float(message.get("cpu") or 0.0)
         return True
 
-    def read(self, fd: int, job: _Running, selector) -> None:
-        chunk = os.read(fd, 1 << 16)  # what a pipe holds: a larger buffer is allocated (and faulted in) for nothing
-        if not chunk:
-            job.eof = True
-            selector.unregister(fd)
-        elif len(job.data) + len(chunk) > MAX_RESULT_BYTES:
-            job.truncated = True
-            kill_group(job.pid)
-        else:
-            job.data += chunk
+
+def reply_file() -> int:
+    """Where a child writes its reply: an unnamed file in memory (memfd; a deleted temporary file
+    where there is none). It never fills, so a child writes its whole reply and ends, whatever the
+    parent is doing; the parent reads it once the child has been reaped (and every process of its
+    job killed with it)."""
+    if hasattr(os, "memfd_create"):
+        return os.memfd_create("ninja-reply", os.MFD_CLOEXEC)
+    with tempfile.TemporaryFile() as f:
+        return os.dup(f.fileno())
 
 
-PIPE_BYTES = (4 << 20, 1 << 20)  # a reply's usual size (about 1 MB for exercise 1): as root, then as anyone
-
-
-def roomy(fd: int) -> None:
-    """A pipe that holds a whole usual reply: the child writes it and ends without waiting for the
-    parent to read (the pages are taken as they are written). Where Linux refuses, the default."""
-    for size in PIPE_BYTES:
-        try:
-            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, size)
-            return
-        except (AttributeError, OSError):
-            continue
+def read_reply(fd: int) -> bytes:
+    """The reply's bytes from its start, one more than the most a reply may hold: more means cut off."""
+    parts, done = [], 0
+    while done <= MAX_RESULT_BYTES:
+        part = os.pread(fd, MAX_RESULT_BYTES + 1 - done, done)
+        if not part:
+            break
+        parts.append(part)
+        done += len(part)
+    return b"".join(parts)
 
 
 def kill_group(pid: int | None) -> None:
@@ -558,8 +550,8 @@ class _Running:
         self.job, self.fd, self.deadline = job, fd, deadline
         self.sent = self.started = time.monotonic()
         self.pid: int | None = None
-        self.data = bytearray()
-        self.eof = self.ended = self.timed_out = self.truncated = False
+        self.data = b""
+        self.ended = self.timed_out = self.truncated = False
         self.exit_code: int | None = None
         self.signal: int | None = None
         self.cpu = 0.0
@@ -595,11 +587,10 @@ class _Running:
 
     @property
     def finished(self) -> bool:
-        # a timed-out job whose pipe a grandchild still holds is finished once its child is reaped
-        return self.ended and (self.eof or self.timed_out or self.truncated)
+        return self.ended
 
     def outcome(self, now: float) -> Outcome:
         return Outcome(
-            self.job, bytes(self.data), now - self.started, self.timed_out, self.exit_code, self.signal,
+            self.job, self.data, now - self.started, self.timed_out, self.exit_code, self.signal,
             self.truncated, self.cpu, self.lost,
         )  # fmt: skip
