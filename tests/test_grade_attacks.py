@@ -1101,6 +1101,31 @@ def test_a_fork_bomb_stops_at_pids_max_and_a_daemon_dies_with_its_job():
     assert not any(Path(run).exists() for run in made.made)
 
 
+def test_cgroup_v2_limits_are_the_files_the_kernel_reads(tmp_path, monkeypatch):
+    """This machine's cpu, memory and pids are on v1, so v2's limits cannot be enforced here: on a
+    folder laid out as a v2 cgroup is, the run delegates the three controllers and a job's limits go
+    in the files and formats of the kernel's v2 interface (cpu.max "quota period", memory.max and
+    memory.swap.max in bytes, memory.oom.group, pids.max)."""
+    (tmp_path / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (tmp_path / "cgroup.subtree_control").write_text("cpu\n")
+    cgroups.delegate(str(tmp_path), cgroups.NEEDED)
+    assert (tmp_path / "cgroup.subtree_control").read_text() == "+memory +pids"  # cpu was on already
+    made = cgroups.Cgroups(2, dict.fromkeys(cgroups.NEEDED, str(tmp_path)))
+    real_exists = os.path.exists
+    optional = {"memory.swap.max", "memory.oom.group"}  # files a v2 kernel makes in every job folder
+    monkeypatch.setattr(os.path, "exists", lambda path: Path(path).name in optional or real_exists(path))
+    files = made.make_job("7", cgroups.Share(0.5, 300 * 2**20, 64))
+    monkeypatch.undo()
+    job = tmp_path / "job7"
+    assert files == [str(job / "cgroup.procs")]
+    written = {f.name: f.read_text() for f in job.iterdir()}
+    assert written == {"cpu.max": "50000 100000", "memory.max": str(300 * 2**20), "memory.swap.max": "0",
+                       "memory.oom.group": "1", "pids.max": "64"}  # fmt: skip
+    with pytest.raises(OSError, match="does not have"):
+        (tmp_path / "cgroup.controllers").write_text("cpu io\n")
+        cgroups.delegate(str(tmp_path), cgroups.NEEDED)
+
+
 def test_cgroup_v2_makes_places_kills_and_removes_a_job():
     """On the v2 hierarchy whatever controllers it has (this machine's may have none of cpu, memory, pids)."""
     v2, _ = cgroups.hierarchies(())
