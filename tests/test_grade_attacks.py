@@ -697,7 +697,13 @@ def test_a_dead_or_stopped_fork_server_is_replaced_and_its_jobs_reported(tmp_pat
     results = {Path(r.submission).name: r for r in grading.grade(work, plan, jobs=2, on_result=strike)}
     assert results["quick"].score == 26
     assert results["slow"].score == 0 and "grading worker" in results["slow"].message
-    assert all(results[f"after{k}"].score == 26 for k in range(3))  # graded by the new fork server
+    # the next job starts before a result is judged: the one in the other slot at the strike (if
+    # any) is reported with slow; every other is graded, by the old fork server or the new one
+    after = [results[f"after{k}"] for k in range(3)]
+    lost = [r for r in after if r.score != 26]
+    assert len(lost) <= 1 and all("not graded: the grading worker" in r.message for r in lost), [
+        r.message for r in after
+    ]
     assert len(pids) == 2
     with pytest.raises(ProcessLookupError):
         os.kill(pids[0], 0)  # the old one is gone, reaped

@@ -69,14 +69,13 @@ def audit(source: str, filename: str = "<submission>", allowed: Iterable[str] = 
     modules it may import (the template's own, the submission's other files). A source that does not
     parse is a finding: what is not audited never runs."""
     try:
-        tree = parsed(source)
+        parsed(source)  # a source that does not parse is a finding of its own
     except SyntaxError as e:
         return [Finding(e.lineno or 1, f"SyntaxError: {e.msg}", syntax=True)]
     except (ValueError, RecursionError, MemoryError) as e:
         return [Finding(1, f"the source cannot be parsed ({type(e).__name__}: {str(e)[:200]})")]
-    graded = ast.Module(body=[s for s in tree.body if not is_main_block(s)], type_ignores=[])
     try:
-        nodes = list(ast.walk(graded))  # walked once: each check goes through the list
+        nodes = graded_nodes(source)
         findings = [*machinery(nodes, ALLOWED_IMPORTS | set(allowed)), *finite_differences(nodes)]
     except (RecursionError, MemoryError):
         return [Finding(1, "the source is too deeply nested to audit")]
@@ -84,15 +83,16 @@ def audit(source: str, filename: str = "<submission>", allowed: Iterable[str] = 
     return sorted(unique.values(), key=lambda f: (f.line, f.what))
 
 
-def imported_modules(source: str) -> set[str]:
-    """Every module the source imports by name (not relative imports): the warm worker imports
-    those it may before it forks, and a template's are what its learners may import."""
+def imported_modules(source: str, graded_only: bool = False) -> set[str]:
+    """Every module the source imports by name (not relative imports): a template's are what its
+    learners may import. `graded_only`: those of the code that runs when graded (the warm worker
+    imports those it may before it forks)."""
     try:
-        tree = parsed(source)
+        nodes = graded_nodes(source) if graded_only else tuple(ast.walk(parsed(source)))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
     names = set()
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
@@ -106,7 +106,15 @@ def parsed(source: str) -> ast.Module:
     return ast.parse(source)
 
 
-def machinery(nodes: list[ast.AST], allowed: set[str]) -> list[Finding]:
+@functools.lru_cache(maxsize=4)
+def graded_nodes(source: str) -> tuple[ast.AST, ...]:
+    """Every node of the code that runs when graded (an `if __name__ == "__main__":` block never
+    does), walked once for every check and for the imports."""
+    tree = parsed(source)
+    return tuple(ast.walk(ast.Module(body=[s for s in tree.body if not is_main_block(s)], type_ignores=[])))
+
+
+def machinery(nodes: tuple[ast.AST, ...], allowed: set[str]) -> list[Finding]:
     """Imports beyond `allowed`, private and dunder attributes, dynamic access, autograd."""
     found = []
     for node in nodes:
@@ -187,7 +195,7 @@ LOSS_CALLS = {"cross_entropy", "nll_loss", "softmax_loss", "svm_loss", "svm_loss
 LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
-def finite_differences(nodes: list[ast.AST]) -> list[Finding]:
+def finite_differences(nodes: tuple[ast.AST, ...]) -> list[Finding]:
     """A loop that nudges an element or attribute by a small step alone (x[i] += 1e-5, x.flat[i] =
     old - h) and then evaluates something again: the loss, a forward, a function of the file or one
     handed in (f(x)), or divides by the step. A training loop's update (`p += -lr * grad`) is no
@@ -242,7 +250,7 @@ def call_name(call: ast.Call) -> str:
     return call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
 
 
-def step_names(nodes: list[ast.AST]) -> set[str]:
+def step_names(nodes: tuple[ast.AST, ...]) -> set[str]:
     """Names the file binds to a small step (h = 1e-5, eps = 1e-4)."""
     return {
         t.id for n in nodes if isinstance(n, ast.Assign) and is_small(n.value)

@@ -116,7 +116,7 @@ def prepare(i: int, exercise, path: Path, submission: str, scratch: Scratch, giv
             except reading.Unreadable as e:
                 texts[name] = ""
                 findings.append(audit.Finding(1, str(e)))
-        imports = audit.imported_modules(source)
+        imports = audit.imported_modules(source, graded_only=True)
         for name in imported_closure(str(relative), source, texts):  # what runs: the files it imports
             findings += [audit.Finding(f.line, f"{name}: {f.what}") for f in audit.audit(texts[name], name, allowed)]
         for k, table in enumerate(given):

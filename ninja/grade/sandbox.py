@@ -84,8 +84,8 @@ def send_all(fd: int, data: bytes) -> None:
 
 
 def worker_main(sock: socket.socket) -> None:
-    """The fresh exec's entry point: import, then (once the parent says what to grade) prepare and
-    warm up, build the policy, then serve."""
+    """The fresh exec's entry point: import; once the parent says what to grade, warm up and build
+    the policy while it reads the submissions; preload what they import, then serve."""
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
@@ -103,12 +103,6 @@ def worker_main(sock: socket.socket) -> None:
         config = json.loads(raw)
         work = named(config["work"])
         named(config["prepare"])(config["prepare_args"])  # while the parent reads the submissions
-        if "modules" not in config:  # what the submissions import, once the parent has read them
-            raw = sock.recv(1 << 20)
-            if not raw:
-                os._exit(0)
-            config["modules"] = json.loads(raw)["modules"]
-        named(config["preload"])(config["modules"])
         policy = confine.Policy.build(config["hidden"])
         policy.missing |= missing
         policy.user_namespace = user_namespace
@@ -121,9 +115,15 @@ def worker_main(sock: socket.socket) -> None:
             policy.missing["pid namespace"] = "no user namespace to hold one: see above"
         if confine.LINUX:
             policy.cgroups = cgroups.Cgroups.open(policy.missing)
-        sock.send(json.dumps({"ready": policy.layers(), "missing": policy.missing}).encode())
         try:
-            serve(sock, work, Limits(**config["limits"]), policy, namespaces if policy.namespaces else None)
+            modules = config.get("modules")
+            if modules is None:  # what the submissions import, once the parent has read them
+                raw = sock.recv(1 << 20)
+                modules = json.loads(raw)["modules"] if raw else None  # none: the parent stopped first
+            if modules is not None:
+                named(config["preload"])(modules)
+                sock.send(json.dumps({"ready": policy.layers(), "missing": policy.missing}).encode())
+                serve(sock, work, Limits(**config["limits"]), policy, namespaces if policy.namespaces else None)
         finally:
             if policy.cgroups is not None:
                 policy.cgroups.close()
