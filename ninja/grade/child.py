@@ -157,7 +157,6 @@ def givens_in(folder: Path, k: int, names: list[str]) -> dict[str, torch.Tensor]
 def grade_in_child(job: dict, fd: int) -> None:
     """Runs in the forked child, confined: collect at every grading setting, then send plain data."""
     from ninja import collected
-    from ninja.grade.sandbox import send_all
     from ninja.registry import find
     from ninja.settings import Settings
 
@@ -170,4 +169,4 @@ def grade_in_child(job: dict, fd: int) -> None:
     runs = []
     for s, table in zip(settings, tables, strict=True):
         runs.append(collect(exercise, path, s, table))
-    send_all(fd, collected.encode(runs))
+    collected.write(fd, runs)
