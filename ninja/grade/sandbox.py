@@ -156,7 +156,10 @@ def serve(sock: socket.socket, work, limits: Limits, policy, namespaces) -> None
             message, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 1)
         except BlockingIOError:
             # wakes at once for a job or a child that ended; without pidfds, reaps every 2 ms meanwhile
-            select.select([sock, *handles.values()], [], [], 0.002 if len(handles) < len(children) else None)
+            waiting = select.poll()  # (select() takes no descriptor past 1023: --jobs may be 1000)
+            for fd in [sock.fileno(), *handles.values()]:
+                waiting.register(fd, select.POLLIN)
+            waiting.poll(2 if len(handles) < len(children) else None)
             continue
         if not message:  # the parent closed its end: finish the running children, then leave
             break
