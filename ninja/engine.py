@@ -118,7 +118,7 @@ def all_close(
     thousands of small tensors; tests/test_engine.py holds it to torch.allclose at the boundary)."""
     if torch.equal(got, expected):
         return True
-    if diff is None:
+    if diff is None or not (rtol >= 0 and atol >= 0):  # (torch refuses a negative or NaN tolerance)
         return bool(torch.allclose(got, expected, rtol=rtol, atol=atol))
     return bool((diff <= atol + (rtol * expected).abs()).all())
 

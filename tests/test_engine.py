@@ -111,7 +111,7 @@ def test_inf_fails_and_says_so(expected):
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-@pytest.mark.parametrize("rtol,atol", [(1e-5, 1e-8), (1e-4, 1e-6), (0.0, 1e-12), (1e-3, 0.0)])
+@pytest.mark.parametrize("rtol,atol", [(1e-5, 1e-8), (1e-4, 1e-6), (0.0, 1e-12), (1e-3, 0.0), (0.0, 0.0)])
 def test_the_verdict_is_torch_allclose_to_the_last_bit(dtype, rtol, atol):
     """compare's approx (engine.all_close, a faster path) against torch.allclose itself, element by
     element, at the very edge of the tolerance: one bit either side of it, and at NaN and inf."""
@@ -130,3 +130,10 @@ def test_the_verdict_is_torch_allclose_to_the_last_bit(dtype, rtol, atol):
         got = want.clone()
         got[3] = odd
         assert compare("x", got, want, rtol, atol).approx is False
+
+
+def test_a_negative_tolerance_is_refused_as_torch_refuses_it(expected):
+    """A course file's RTOL or ATOL below zero (or NaN) is an error, not a verdict."""
+    for rtol, atol in ((-1.0, 1e-8), (1e-5, -1.0), (float("nan"), 1e-8)):
+        with pytest.raises(RuntimeError):
+            compare("x", expected + 0.1, expected, rtol, atol)

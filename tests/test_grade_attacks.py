@@ -120,7 +120,9 @@ ATTACKS = {
     + "from ninja import makemore\nfrom ninja.settings import Settings\n"
     "_, g = makemore.reference_gradients(Settings(), tuple(EXERCISE_NAMES))\n"
     "globals().update({'d' + k: v for k, v in g.items()})\n",
-    "flood_payload": "import os\nos.write(3, (64 * 2**20).to_bytes(8, 'little') + b'x' * (9 * 2**20))\n" + SOLUTION,
+    # over the 8 MiB a reply may hold, then waiting: stopped at once, not at the timeout
+    "flood_payload": "import os, time\nos.write(3, (64 * 2**20).to_bytes(8, 'little') + b'x' * (9 * 2**20))\n"
+    "time.sleep(60)\n" + SOLUTION,
     "forged_header": "import os, json\nh = json.dumps([{}] * 2).encode()\n"
     "os.write(3, len(h).to_bytes(8, 'little') + h)\nos._exit(0)\n",
     "probe": PROBE,
@@ -1105,6 +1107,38 @@ def test_a_fork_bomb_stops_at_pids_max_and_a_daemon_dies_with_its_job():
     finally:
         made.close()
     assert not any(Path(run).exists() for run in made.made)
+
+
+def test_what_the_worker_preloads_fits_one_message_whatever_a_submission_imports():
+    """A submission naming thousands of modules (graded with --audit warn) cannot make the message
+    to the warm worker too large to send; a refused submission's imports are not preloaded at all."""
+    from ninja.grade import batch as grading
+    from ninja.grade.jobs import Prepared
+
+    hostile = {k: Prepared({}, "", f"h{k}", imports={f"email.m{k}_{j}" for j in range(5000)} | {"x" * 300})
+               for k in range(40)}  # fmt: skip
+    refused = Prepared({}, "", "r", imports={"csv"})
+    honest = Prepared({}, "", "c", imports={"torch", "math", "numpy", "json", "student_helpers"})
+    modules = grading.preloaded(hostile | {40: refused, 41: honest}, results={40: object()})
+    assert len(modules) == grading.MAX_PRELOAD and len(json.dumps({"modules": modules})) < 2**16
+    assert {"json", "math", "torch", "numpy"} <= set(modules) and "csv" not in modules
+    assert "student_helpers" not in modules and not any(len(m) > 100 for m in modules)
+
+
+def test_a_worker_that_dies_warming_up_is_a_message_not_a_traceback():
+    """The warm worker warms up while the parent reads the submissions: if it dies then, what the
+    parent sends it next fails on a closed socket, and the grader must still say why it stopped."""
+    from ninja.grade import sandbox
+
+    server = sandbox.ForkServer()
+    server.configure("ninja.grade.child:grade_in_child", sandbox.Limits(), "ninja.no_such_module:prepare", {},
+                     "ninja.grade.child:preload")  # fmt: skip
+    assert server.process is not None
+    server.process.wait(timeout=120)  # it imported torch, then failed to import the prepare step
+    server.preload(["math"])  # its socket is closed now: no BrokenPipeError out of here
+    with pytest.raises(sandbox.ServerFailed, match="no_such_module"):
+        server.wait_ready()
+    server.close()
 
 
 def test_cgroup_v2_limits_are_the_files_the_kernel_reads(tmp_path, monkeypatch):

@@ -21,6 +21,7 @@ import gc
 import importlib
 import json
 import os
+import resource
 import select
 import selectors
 import signal
@@ -36,6 +37,7 @@ from ninja.grade import cgroups
 from ninja.grade.confine import RESULT_FD
 
 MAX_RESULT_BYTES = 8 * 2**20  # a child sending more than this is cut off
+FLOOD_CHECK = 0.1  # how often the parent looks at the size of the running jobs' replies (seconds)
 MAX_MESSAGE = 1 << 16
 STARTUP_SECONDS = 300.0  # importing torch and warming up, on a loaded machine
 SERVER_SECONDS = 10.0
@@ -92,6 +94,7 @@ def worker_main(sock: socket.socket) -> None:
         from ninja.grade import confine
 
         missing: dict[str, str] = {}
+        raise_open_files()  # a pidfd per running child: --jobs up to 1000
         rootless = confine.LINUX and os.geteuid() != 0
         user_namespace = rootless and confine.enter_user_namespace(missing)  # before any thread starts
         for module in EARLY_IMPORTS:
@@ -134,6 +137,17 @@ def worker_main(sock: socket.socket) -> None:
             pass
         code = 70
     os._exit(code)
+
+
+def raise_open_files() -> None:
+    """The soft limit on open files up to the hard one (a finite one: the kernel takes no infinite)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(
+            resource.RLIMIT_NOFILE, (max(soft, hard if hard != resource.RLIM_INFINITY else 1 << 16), hard)
+        )
+    except (ValueError, OSError):
+        pass
 
 
 def named(function: str):
@@ -319,12 +333,19 @@ class ForkServer:
             "limits": {"timeout": limits.timeout, "cpu_seconds": limits.cpu_seconds, "memory_mb": limits.memory_mb,
                        "file_mb": limits.file_mb},
         }  # fmt: skip
-        self.sock.send(json.dumps(self.config).encode())
+        self.tell(self.config)
 
     def preload(self, modules: list[str]) -> None:
         """The worker's last step before it serves: `preload(modules)` (the modules the submissions import)."""
         self.config["modules"] = modules
-        self.sock.send(json.dumps({"modules": modules}).encode())
+        self.tell({"modules": modules})
+
+    def tell(self, message: dict) -> None:
+        """A message to the worker; if it has died (warming up), wait_ready says why, as a ServerFailed."""
+        try:
+            self.sock.send(json.dumps(message).encode())
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def start(self) -> None:
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -362,7 +383,7 @@ class ForkServer:
         self.sock.close()
 
     def close(self) -> None:
-        if not self.config:  # never told what to grade: nothing to finish
+        if "modules" not in self.config:  # never told what to grade, or stopped while reading the submissions
             self.kill()
             return
         if self.process is not None:
@@ -386,7 +407,7 @@ class ForkServer:
         if self.replaced > MAX_REPLACEMENTS:
             raise ServerFailed(f"the grading worker died {self.replaced} times: stopping")
         self.start()
-        self.sock.send(json.dumps(self.config).encode())
+        self.tell(self.config)
         self.wait_ready()
 
     def prove(self, folder: str) -> None:
@@ -434,7 +455,7 @@ class ForkServer:
                 if not running:
                     continue
                 now = time.monotonic()
-                timeout = max(0.0, min(r.next_check(now) for r in running.values()) - now)
+                timeout = min(FLOOD_CHECK, max(0.0, min(r.next_check(now) for r in running.values()) - now))
                 dead = False
                 for key, _ in selector.select(timeout):
                     if key.fileobj is self.sock:
@@ -448,6 +469,9 @@ class ForkServer:
                 for fd, job in list(running.items()):
                     if not job.timed_out and now >= job.deadline and not job.credit_waiting(now, self.limits.timeout):
                         job.timed_out = True
+                        kill_group(job.pid)
+                    if not job.truncated and os.fstat(fd).st_size > MAX_RESULT_BYTES:  # stopped at once, as before
+                        job.truncated = True
                         kill_group(job.pid)
                     if job.finished:
                         ended.append(self.done(fd, running, free, now))
@@ -468,8 +492,13 @@ class ForkServer:
 
     def done(self, fd: int, running: dict, free: list, now: float) -> Outcome:
         job = running.pop(fd)
+        if job.pid and job.ended:  # its group, where no namespace or cgroup took it: nothing it started writes more
+            try:  # (reaped a moment ago: the number goes to no other process before the pid counter wraps)
+                os.killpg(job.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         job.data = read_reply(fd)
-        job.truncated = len(job.data) > MAX_RESULT_BYTES
+        job.truncated = job.truncated or len(job.data) > MAX_RESULT_BYTES
         os.close(fd)
         free.append(job.job["slot"])
         return job.outcome(now)
