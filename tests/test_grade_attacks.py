@@ -13,6 +13,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -974,7 +975,7 @@ def killed_mid_job(root: Path, bases: list[str]) -> dict:
     """`ninja grade` on a sleeper, killed with its fork server (SIGKILL) once the sleeper's job is in
     its cgroup: the run folders it left, those no one holds, and the job's processes."""
     (root / "sleeper").mkdir()
-    (root / "sleeper" / "exercise1.py").write_text("import time\ntime.sleep(60)\n")
+    (root / "sleeper" / "exercise1.py").write_text(SLEEPER)
     before = run_folders(bases)
     grader = subprocess.Popen([sys.executable, "-m", "ninja", "grade", "--timeout", "60", "--audit", "warn",
                                str(root / "sleeper")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
@@ -990,7 +991,17 @@ def killed_mid_job(root: Path, bases: list[str]) -> dict:
     grader.wait()
     time.sleep(0.3)
     stale = {folder for folder in run_folders(bases) - before if owner(folder) in (grader.pid, *map(int, workers))}
-    return {"stale": stale, "free": unlocked(stale), "stranded": stranded, "alive": [p for p in stranded if alive(p)]}
+    return {"stale": stale, "free": unlocked(stale), "stranded": stranded, "alive": [p for p in stranded if alive(p)],
+            "scratch": sleepers_scratch()}  # fmt: skip
+
+
+SLEEPER = "import time\ntime.sleep(60)\n"
+
+
+def sleepers_scratch() -> set[Path]:
+    """The job folders' run folders (the parent's copies of the submissions) that hold the sleeper."""
+    return {folder for folder in Path(tempfile.gettempdir()).glob("ninja-grade-*")
+            if any(f.read_text() == SLEEPER for f in folder.glob("job-*/exercise1.py"))}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -1017,6 +1028,7 @@ def hungry(tmp_path_factory):
                 os.kill(pid, 9)
     results = {Path(r["submission"]).name: r for r in json.loads(done.stdout)} if done.returncode == 0 else {}
     killed["left"] = killed["stale"] & run_folders(bases)
+    killed["scratch_left"] = sleepers_scratch()
     killed["survivors"] = [pid for pid in killed["stranded"] if alive(pid)]
     left = dead_graders(run_folders(bases) - before)
     return {"done": done, "results": results, "made": made, "left": left, "killed": killed}
@@ -1049,6 +1061,7 @@ def test_a_grader_killed_with_sigkill_leaves_cgroups_that_the_next_run_sweeps(hu
         assert killed["stale"] and killed["free"] == killed["stale"]  # left behind, and no one holds them
         assert killed["alive"] == killed["stranded"]  # the job's child lived on
     assert killed["left"] == set() and killed["survivors"] == []  # the next run removed them and killed it
+    assert killed["scratch"] and killed["scratch_left"] == set()  # and the copies of the class it had made
 
 
 def one_job(made: cgroups.Cgroups, processes: int, body) -> int:

@@ -5,6 +5,7 @@ the folder is removed once the job has ended (and, with it, every process it sta
 from __future__ import annotations
 
 import ast
+import fcntl
 import functools
 import os
 import shutil
@@ -38,11 +39,23 @@ class Prepared:
 
 
 class Scratch:
-    """The run's folder of job folders: searchable by the slots' uids, listable by none."""
+    """The run's folder of job folders: searchable by the slots' uids, listable by none. It is
+    locked (flock) while the run lives: the folder of a grader that was killed (SIGKILL), copies of
+    its class's submissions, is removed by the next run in the same place."""
+
+    PREFIX = "ninja-grade-"
 
     def __init__(self):
-        self.root = Path(tempfile.mkdtemp(prefix="ninja-grade-", dir=reachable_temp()))
+        base = reachable_temp()
+        while True:
+            self.root = Path(tempfile.mkdtemp(prefix=self.PREFIX, dir=base))
+            self.lock = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            fcntl.flock(self.lock, fcntl.LOCK_EX)
+            if os.path.exists(self.root) and os.stat(self.root).st_ino == os.fstat(self.lock).st_ino:
+                break
+            os.close(self.lock)  # swept by another run between mkdtemp and flock: make another
         os.chmod(self.root, 0o711)
+        sweep(base, self.PREFIX)
 
     def folder(self, i: int) -> Path:
         path = self.root / f"job-{i}"
@@ -54,6 +67,29 @@ class Scratch:
 
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+        os.close(self.lock)
+
+
+def sweep(base: str, prefix: str) -> None:
+    """The run folders in `base` of graders that died: theirs (this user's) and locked by no one."""
+    try:
+        names = [name for name in os.listdir(base) if name.startswith(prefix)]
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(base, name)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            if os.fstat(fd).st_uid == os.geteuid():
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a live grader holds it: BlockingIOError
+                shutil.rmtree(path, ignore_errors=True)  # (rmtree follows no link)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 def reachable_temp() -> str:
