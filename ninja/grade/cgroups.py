@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import secrets
 import signal
 import time
 from dataclasses import dataclass, field
+
+from ninja.grade import locks
 
 NEEDED = ("cpu", "memory", "pids")
 PREFIX = "ninja-grade-"
@@ -152,11 +153,7 @@ class Cgroups:
         path = os.path.join(folder, name or run_name())
         os.mkdir(path, 0o755)
         self.made.append(path)
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        self.locks.append(fd)
-        if os.stat(path).st_ino != os.fstat(fd).st_ino:  # swept by another run between mkdir and flock
-            raise OSError(errno.ESTALE, f"{path} was removed as it was made")
+        self.locks.append(locks.hold(path))
         return path
 
     def line(self) -> str:
@@ -288,18 +285,8 @@ def remove(folder: str) -> bool:
 
 def sweep(folder: str) -> None:
     """Run folders below `folder` whose grader died: what is left in them killed, removed."""
-    try:
-        names = [name for name in os.listdir(folder) if name.startswith(PREFIX)]
-    except OSError:
-        return
-    for name in names:
-        run = os.path.join(folder, name)
-        try:
-            fd = os.open(run, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a live grader holds it
+    for run in locks.abandoned(folder, PREFIX):
+        with contextlib.suppress(OSError):
             jobs = [entry.path for entry in os.scandir(run) if entry.is_dir()]
             kill_all([*jobs, run])
             if any(populated(folder) for folder in [*jobs, run]):
@@ -307,10 +294,6 @@ def sweep(folder: str) -> None:
             for job in jobs:
                 remove(job)
             remove(run)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
 
 
 def delegate(folder: str, needed: tuple[str, ...]) -> None:

@@ -5,7 +5,6 @@ the folder is removed once the job has ended (and, with it, every process it sta
 from __future__ import annotations
 
 import ast
-import fcntl
 import functools
 import os
 import shutil
@@ -17,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ninja import notebook
-from ninja.grade import audit, discover, reading
+from ninja.grade import audit, discover, locks, reading
 from ninja.notebook import NotebookError
 from ninja.results import Report
 
@@ -49,13 +48,14 @@ class Scratch:
         base = reachable_temp()
         while True:
             self.root = Path(tempfile.mkdtemp(prefix=self.PREFIX, dir=base))
-            self.lock = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-            fcntl.flock(self.lock, fcntl.LOCK_EX)
-            if os.path.exists(self.root) and os.stat(self.root).st_ino == os.fstat(self.lock).st_ino:
+            try:
+                self.lock = locks.hold(str(self.root))
                 break
-            os.close(self.lock)  # swept by another run between mkdtemp and flock: make another
+            except OSError:  # swept by another run between mkdtemp and flock: make another
+                continue
         os.chmod(self.root, 0o711)
-        sweep(base, self.PREFIX)
+        for stale in locks.abandoned(base, self.PREFIX):
+            shutil.rmtree(stale, ignore_errors=True)  # (rmtree follows no link)
 
     def folder(self, i: int) -> Path:
         path = self.root / f"job-{i}"
@@ -68,28 +68,6 @@ class Scratch:
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
         os.close(self.lock)
-
-
-def sweep(base: str, prefix: str) -> None:
-    """The run folders in `base` of graders that died: theirs (this user's) and locked by no one."""
-    try:
-        names = [name for name in os.listdir(base) if name.startswith(prefix)]
-    except OSError:
-        return
-    for name in names:
-        path = os.path.join(base, name)
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except OSError:
-            continue
-        try:
-            if os.fstat(fd).st_uid == os.geteuid():
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a live grader holds it: BlockingIOError
-                shutil.rmtree(path, ignore_errors=True)  # (rmtree follows no link)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
 
 
 def reachable_temp() -> str:
