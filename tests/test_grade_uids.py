@@ -51,8 +51,9 @@ def test_the_lock_files_are_roots_alone():
         process.communicate("")
 
 
-def test_jobs_beyond_one_block_of_uids_is_a_usage_error(tmp_path):
+@pytest.mark.parametrize("jobs", ["1001", "0"])
+def test_jobs_beyond_one_block_of_uids_or_none_is_a_usage_error(tmp_path, jobs):
     done = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), "ninja"), "grade", str(tmp_path), "--exercise", "exercise1",
-         "--jobs", "1001"], capture_output=True, text=True)  # fmt: skip
+         "--jobs", jobs], capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 2 and "--jobs must be 1 to 1000" in done.stderr

@@ -231,7 +231,7 @@ def plan_of(submissions, exercise, chosen, config, jobs, timeout, memory, seed, 
     from ninja.grade.confine import UID_BLOCK
     from ninja.grade.sandbox import Limits
 
-    jobs = jobs or chosen.jobs or os.cpu_count() or 1
+    jobs = jobs if jobs is not None else chosen.jobs or os.cpu_count() or 1  # --jobs 0 is no default
     timeout = timeout if timeout is not None else chosen.timeout or 30.0
     memory = memory if memory is not None else chosen.memory or 1024
     if not 1 <= jobs <= UID_BLOCK or timeout <= 0 or memory < 64:
